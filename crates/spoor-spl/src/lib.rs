@@ -1,0 +1,1 @@
+//! The SPL subset spoor speaks.

@@ -1,0 +1,1 @@
+//! End-to-end tests across spoor's crates live in `tests/it`; this library is empty.
