@@ -1,0 +1,1 @@
+//! Splunk's REST and HEC wire formats as pure code.
