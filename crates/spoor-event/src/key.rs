@@ -166,7 +166,11 @@ impl KeyError {
 
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "property key {:?} would not survive splunk's key cleaning", self.key)?;
+        write!(
+            f,
+            "property key {:?} would not survive splunk's key cleaning",
+            self.key
+        )?;
         if self.cleaned.is_empty() {
             f.write_str(" (splunk would drop it)")?;
         } else {
