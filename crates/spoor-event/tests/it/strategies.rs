@@ -5,6 +5,10 @@ use spoor_event::{Event, Value};
 use time::OffsetDateTime;
 
 /// Shrinking helps on a developer's machine; on CI it only costs time.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the tests, not the crate, read the environment"
+)]
 pub(crate) fn config() -> ProptestConfig {
     ProptestConfig {
         max_shrink_iters: if std::env::var_os("CI").is_some() {
