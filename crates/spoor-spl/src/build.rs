@@ -1,0 +1,482 @@
+//! Typed builders for the questions the retriever asks.
+//!
+//! Each builder takes the index, the names to filter on and an explicit [`TimeWindow`], and
+//! returns a [`WindowedQuery`]: the query plus the window, which travels as the
+//! `earliest_time` / `latest_time` job parameters and never in the SPL text.
+//!
+//! Every filter matches exactly on a real Splunk. A search term alone would not: Splunk matches
+//! search values case-insensitively and reads `*` as a wildcard even inside quotes. So each filter
+//! is written twice: as a search term, to narrow the events Splunk reads (`application="shop"`),
+//! and as a `where` condition, which compares the string byte for byte (`| where
+//! application="shop"`). The index name is validated ([`Index`]), so its search term is exact by
+//! itself.
+//!
+//! The shape of every query (its commands and their kinds) depends only on the builder and its
+//! options, never on the names given; literals are quoted and escaped by the printer.
+//!
+//! ```
+//! use spoor_spl::build::{self, Index};
+//! use spoor_spl::modifier::{TimeModifier, TimeWindow};
+//!
+//! let index = Index::new("sample_analytics")?;
+//! let window = TimeWindow::new("-7d@d".parse()?, TimeModifier::Now);
+//! let query = build::events(&index, "shop", window);
+//! assert_eq!(
+//!     query.to_string(),
+//!     r#"search index="sample_analytics" application="shop" | where application="shop" | stats count, dc(distinct_id) as unique_users by event"#
+//! );
+//! assert_eq!(query.window().earliest_time(), "-7d@d");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+use spoor_event::Key;
+use spoor_event::field::{APPLICATION, DISTINCT_ID, EVENT, PROPERTY_PREFIX};
+
+use crate::ast::{
+    Aggregation, Command, Condition, Field, FieldPattern, Fields, FieldsMode, Function, Query,
+    Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, Stats, Timechart, Where,
+};
+use crate::modifier::TimeWindow;
+
+/// The column holding event counts.
+pub const COUNT: &str = "count";
+/// The column holding distinct counts of `distinct_id` (unique users).
+pub const UNIQUE_USERS: &str = "unique_users";
+/// The column holding a property's value in [`property_values`].
+pub const VALUE: &str = "value";
+/// The series name Splunk gives the sum of the series cut by a timechart's `limit`.
+pub const OTHER: &str = "OTHER";
+/// The default number of series of a chart, as Splunk's.
+pub const DEFAULT_SERIES_LIMIT: u32 = 10;
+
+/// A Splunk index name: lower-case ASCII letters, digits, `_` and `-`, not starting with `-`.
+///
+/// Splunk stores index names in lower case and has no wildcard in them, so `index="<name>"` in a
+/// search is an exact filter.
+///
+/// ```
+/// use spoor_spl::build::Index;
+///
+/// assert_eq!(Index::new("sample_analytics")?.as_str(), "sample_analytics");
+/// assert!(Index::new("Main").is_err());
+/// assert!(Index::new("main*").is_err());
+/// # Ok::<(), spoor_spl::build::IndexError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Index(String);
+
+/// A name that is not a valid [`Index`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IndexError {
+    /// The name is empty.
+    Empty,
+    /// The name has a character outside `[a-z0-9_-]`, or starts with `-`.
+    InvalidChar {
+        /// The name.
+        name: String,
+        /// The byte offset of the first bad character.
+        offset: usize,
+    },
+}
+
+impl fmt::Display for IndexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => f.write_str("index name is empty"),
+            Self::InvalidChar { name, offset } => write!(
+                f,
+                "index name {name:?} has an invalid character at byte {offset} \
+                 (expected lower-case ASCII letters, digits, `_` and `-`, not starting with `-`)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for IndexError {}
+
+impl Index {
+    /// Validates an index name.
+    pub fn new(name: impl Into<String>) -> Result<Self, IndexError> {
+        let name = name.into();
+        if name.is_empty() {
+            return Err(IndexError::Empty);
+        }
+        let bad = name.bytes().enumerate().find(|&(i, b)| {
+            let ok = b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-';
+            !ok || (i == 0 && b == b'-')
+        });
+        match bad {
+            Some((offset, _)) => Err(IndexError::InvalidChar { name, offset }),
+            None => Ok(Self(name)),
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Index {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Index {
+    type Err = IndexError;
+    fn from_str(s: &str) -> Result<Self, IndexError> {
+        Self::new(s)
+    }
+}
+
+/// A query and the time window to run it over.
+///
+/// `Display` prints the SPL; the window goes in the job's `earliest_time` and `latest_time`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WindowedQuery {
+    query: Query,
+    window: TimeWindow,
+}
+
+impl WindowedQuery {
+    /// Pairs a query with its window.
+    pub fn new(query: Query, window: TimeWindow) -> Self {
+        Self { query, window }
+    }
+
+    /// The query.
+    pub fn query(&self) -> &Query {
+        &self.query
+    }
+
+    /// The window.
+    pub fn window(&self) -> &TimeWindow {
+        &self.window
+    }
+
+    /// The query and the window.
+    pub fn into_parts(self) -> (Query, TimeWindow) {
+        (self.query, self.window)
+    }
+}
+
+impl fmt::Display for WindowedQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.query.fmt(f)
+    }
+}
+
+/// How [`events_over_time`] splits its series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// One series: all matching events.
+    None,
+    /// One series per event name.
+    Event,
+    /// One series per value of a property; events without the property are left out.
+    Property(Key),
+}
+
+/// The options of [`events_over_time`]: bucket span, event filter, split and series limit.
+///
+/// ```
+/// use spoor_spl::ast::Span;
+/// use spoor_spl::build::{OverTime, Split};
+/// use spoor_event::Key;
+///
+/// let options = OverTime::new(Span::WEEK)
+///     .event("purchase")
+///     .split(Split::Property(Key::new("plan")?))
+///     .limit(5);
+/// assert_eq!(options.series_limit(), 5);
+/// # Ok::<(), spoor_event::KeyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OverTime {
+    span: Span,
+    event: Option<String>,
+    split: Split,
+    limit: u32,
+}
+
+impl OverTime {
+    /// Every event of the application, split by event name, in buckets of `span`, at most
+    /// [`DEFAULT_SERIES_LIMIT`] series.
+    pub fn new(span: Span) -> Self {
+        Self {
+            span,
+            event: None,
+            split: Split::Event,
+            limit: DEFAULT_SERIES_LIMIT,
+        }
+    }
+
+    /// Only the events named `event`.
+    #[must_use]
+    pub fn event(mut self, event: impl Into<String>) -> Self {
+        self.event = Some(event.into());
+        self
+    }
+
+    /// How to split the series.
+    #[must_use]
+    pub fn split(mut self, split: Split) -> Self {
+        self.split = split;
+        self
+    }
+
+    /// At most `limit` series, the largest by total count; the rest are summed into a series
+    /// [`OTHER`]. `0` keeps every series.
+    #[must_use]
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// The bucket span.
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
+    /// The series limit.
+    pub fn series_limit(&self) -> u32 {
+        self.limit
+    }
+}
+
+/// How many events each application has, and how many unique users, over the window.
+///
+/// Columns: `application`, [`COUNT`], [`UNIQUE_USERS`]; one row per application, ascending.
+pub fn applications(index: &Index, window: TimeWindow) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, &[]);
+    commands.push(count_and_users_by(APPLICATION));
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// How many times each event of `application` happened, and how many unique users it had.
+///
+/// Columns: `event`, [`COUNT`], [`UNIQUE_USERS`]; one row per event name, ascending.
+pub fn events(index: &Index, application: &str, window: TimeWindow) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, &[(APPLICATION, application)]);
+    commands.push(count_and_users_by(EVENT));
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// The properties of `event` in `application`: one row whose columns are the property keys,
+/// each holding the number of distinct values (`stats dc(analytics_prop__*) as *`).
+pub fn properties(
+    index: &Index,
+    application: &str,
+    event: &str,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, &[(APPLICATION, application), (EVENT, event)]);
+    let mut prefix = String::with_capacity(PROPERTY_PREFIX.len() + 1);
+    prefix.push_str(PROPERTY_PREFIX);
+    prefix.push('*');
+    commands.push(Command::Stats(Stats {
+        aggregations: vec![
+            Aggregation::apply(Function::DistinctCount, FieldPattern::known(&prefix))
+                .alias(FieldPattern::known("*")),
+        ],
+        by: Vec::new(),
+    }));
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// How many times each value of property `key` occurs in `event` of `application`, the most
+/// frequent first (ties by value), at most `top` values (`None`: all).
+///
+/// Columns: [`VALUE`], [`COUNT`]. The property column is renamed to the fixed name [`VALUE`], so
+/// no key can collide with `count`.
+pub fn property_values(
+    index: &Index,
+    application: &str,
+    event: &str,
+    key: &Key,
+    top: Option<NonZeroU32>,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, &[(APPLICATION, application), (EVENT, event)]);
+    let property = Field::from(key);
+    let value = Field::known(VALUE);
+    commands.extend([
+        Command::Stats(Stats {
+            aggregations: vec![Aggregation::count()],
+            by: vec![property.clone()],
+        }),
+        Command::Rename(Rename {
+            renamings: vec![Renaming {
+                from: property.into(),
+                to: value.clone().into(),
+            }],
+        }),
+        Command::Sort(Sort {
+            limit: Some(top.map_or(0, NonZeroU32::get)),
+            keys: vec![
+                SortKey {
+                    field: Field::known(COUNT),
+                    descending: true,
+                },
+                SortKey {
+                    field: value,
+                    descending: false,
+                },
+            ],
+        }),
+    ]);
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// How many events of `application` happened in each bucket of the window, as `over` says.
+///
+/// Columns: `_time` (the bucket start), then one column per series: [`COUNT`] when not split,
+/// else the event names or property values, plus [`OTHER`] when the limit cut some; `_span*`
+/// columns are removed. The timechart states its options: `limit` from `over`, `useother=true`,
+/// `usenull=false` (events lacking the split field are left out). Buckets cover the window, the
+/// empty ones counted 0; days start at midnight, weeks on Sunday, months on the 1st.
+pub fn events_over_time(
+    index: &Index,
+    application: &str,
+    over: &OverTime,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let mut filters = vec![(APPLICATION, application)];
+    if let Some(event) = &over.event {
+        filters.push((EVENT, event));
+    }
+    let by = match &over.split {
+        Split::None => None,
+        Split::Event => Some(Field::known(EVENT)),
+        Split::Property(key) => Some(Field::from(key)),
+    };
+    chart(
+        index,
+        &filters,
+        over.span,
+        over.limit,
+        Aggregation::count(),
+        by,
+        window,
+    )
+}
+
+/// How many unique users (distinct `distinct_id`) `application` had in each bucket of the window,
+/// for all its events or only those named `event`.
+///
+/// Columns: `_time`, [`UNIQUE_USERS`]; the timechart's options are stated as in
+/// [`events_over_time`].
+pub fn unique_users_over_time(
+    index: &Index,
+    application: &str,
+    event: Option<&str>,
+    span: Span,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let mut filters = vec![(APPLICATION, application)];
+    if let Some(event) = event {
+        filters.push((EVENT, event));
+    }
+    let users = Aggregation::apply(Function::DistinctCount, Field::known(DISTINCT_ID))
+        .alias(Field::known(UNIQUE_USERS));
+    chart(
+        index,
+        &filters,
+        span,
+        DEFAULT_SERIES_LIMIT,
+        users,
+        None,
+        window,
+    )
+}
+
+/// `search index=… <filters> | where <filters>` (the `where` only when there are filters).
+fn filtered(index: &Index, filters: &[(&str, &str)]) -> (Search, Vec<Command>) {
+    let index = SearchTerm::eq(Field::known("index"), index.as_str());
+    let terms = filters
+        .iter()
+        .map(|&(field, value)| SearchTerm::eq(Field::known(field), value));
+    let search = Search::new(std::iter::once(index).chain(terms));
+    let conditions: Vec<_> = filters
+        .iter()
+        .map(|&(field, value)| Condition::eq(Field::known(field), value))
+        .collect();
+    let commands = if conditions.is_empty() {
+        Vec::new()
+    } else {
+        vec![Command::Where(Where { conditions })]
+    };
+    (search, commands)
+}
+
+/// `stats count, dc(distinct_id) as unique_users by <field>`.
+fn count_and_users_by(field: &str) -> Command {
+    Command::Stats(Stats {
+        aggregations: vec![
+            Aggregation::count(),
+            Aggregation::apply(Function::DistinctCount, Field::known(DISTINCT_ID))
+                .alias(Field::known(UNIQUE_USERS)),
+        ],
+        by: vec![Field::known(field)],
+    })
+}
+
+/// `<filtered> | timechart span=… limit=… useother=true usenull=false <aggregation> [by …] | fields - _span*`.
+fn chart(
+    index: &Index,
+    filters: &[(&str, &str)],
+    span: Span,
+    limit: u32,
+    aggregation: Aggregation,
+    by: Option<Field>,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, filters);
+    commands.extend([
+        Command::Timechart(Timechart {
+            span,
+            limit: Some(limit),
+            use_other: Some(true),
+            use_null: Some(false),
+            aggregation,
+            by,
+        }),
+        Command::Fields(Fields {
+            mode: FieldsMode::Remove,
+            fields: vec![FieldPattern::known("_span*")],
+        }),
+    ]);
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names() {
+        for ok in ["main", "sample_analytics", "_internal", "a-1", "0"] {
+            assert!(Index::new(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(Index::new(""), Err(IndexError::Empty));
+        for (bad, offset) in [("Main", 0), ("ma*", 2), ("-a", 0), ("a b", 1), ("a\"", 1)] {
+            assert_eq!(
+                Index::new(bad),
+                Err(IndexError::InvalidChar {
+                    name: bad.to_owned(),
+                    offset
+                })
+            );
+        }
+        assert_eq!(
+            Index::new("Main").unwrap_err().to_string(),
+            "index name \"Main\" has an invalid character at byte 0 \
+             (expected lower-case ASCII letters, digits, `_` and `-`, not starting with `-`)"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+use super::*;
+
+fn canonical(input: &str) -> String {
+    match input.parse::<TimeModifier>() {
+        Ok(modifier) => modifier.to_string(),
+        Err(err) => panic!("{input:?}: {err}"),
+    }
+}
+
+#[test]
+fn canonical_forms() {
+    let cases = [
+        ("now", "now"),
+        ("NOW", "now"),
+        ("0", "0"),
+        ("1700000000", "1700000000"),
+        ("1700000000.250", "1700000000.25"),
+        ("1700000000.000000001", "1700000000.000000001"),
+        ("-7d", "-7d"),
+        ("-7days", "-7d"),
+        ("+1h", "+1h"),
+        ("-d@d", "-1d@d"),
+        ("@d", "@d"),
+        ("@mon", "@mon"),
+        ("@w", "@w0"),
+        ("@w7", "@w0"),
+        ("@w1", "@w1"),
+        ("-1mon@mon", "-1mon@mon"),
+        ("-2months@month", "-2mon@mon"),
+        ("-1q@qtr", "-1q@q"),
+        ("-1yr@y+8h", "-1y@y+8h"),
+        ("@d-30m", "@d-30m"),
+        ("-15minutes@m", "-15m@m"),
+        ("-90sec@s", "-90s@s"),
+        ("2026-11-28", "2026-11-28T00:00:00"),
+        ("2026-11-28T12:34", "2026-11-28T12:34:00"),
+        ("2026-11-28 12:34:56.5", "2026-11-28T12:34:56.5"),
+        ("2026-11-28T12:34:56.123Z", "2026-11-28T12:34:56.123+00:00"),
+        ("2026-11-28T12:34:56-07:00", "2026-11-28T12:34:56-07:00"),
+        ("2026-11-28T12:34:56+0530", "2026-11-28T12:34:56+05:30"),
+        ("2026-11-28T12:34:56+01", "2026-11-28T12:34:56+01:00"),
+        ("2026-11-28T12:34:56-00:30", "2026-11-28T12:34:56-00:30"),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(canonical(input), expected, "{input:?}");
+        assert_eq!(canonical(expected), expected, "{expected:?}");
+    }
+}
+
+#[test]
+fn syntax_errors() {
+    let cases: &[(&str, usize, &str)] = &[
+        (
+            "",
+            0,
+            "`now`, epoch seconds, an ISO 8601 time or a relative time",
+        ),
+        (
+            "yesterday",
+            0,
+            "`now`, epoch seconds, an ISO 8601 time or a relative time",
+        ),
+        ("-7", 2, "a time unit (s, m, h, d, w, mon, q, y)"),
+        ("-7x", 2, "a time unit (s, m, h, d, w, mon, q, y)"),
+        ("-99999999999999999999d", 1, "a smaller number"),
+        ("@", 1, "a snap unit (s, m, h, d, w0 to w6, mon, q, y)"),
+        ("@w8", 1, "a week snap `@w0` to `@w7`"),
+        ("-7d@d@d", 5, "end of input"),
+        ("-7d-1h", 3, "end of input"),
+        ("+", 1, "a time unit (s, m, h, d, w, mon, q, y)"),
+        ("1700000000.", 11, "1 to 9 digits of a fraction"),
+        ("1.0123456789", 2, "1 to 9 digits of a fraction"),
+        ("2026-13-01", 5, "a valid calendar date"),
+        ("2026-02-29", 5, "a valid calendar date"),
+        ("2026-1-01", 5, "a two-digit month"),
+        ("2026-11-28T25:00", 11, "a valid time of day"),
+        ("2026-11-28T12", 13, "`:`"),
+        ("2026-11-28T12:00+1", 17, "a two-digit zone hour"),
+        (
+            "2026-11-28T12:00+26:00",
+            16,
+            "a zone offset within ±25:59:59",
+        ),
+        ("2026-11-28T12:00 ", 16, "end of input"),
+    ];
+    for &(input, offset, expected) in cases {
+        let err = input.parse::<TimeModifier>().unwrap_err();
+        assert_eq!(
+            err,
+            TimeError::Syntax {
+                input: input.to_owned(),
+                offset,
+                expected
+            },
+            "{input:?}"
+        );
+    }
+    assert_eq!(
+        "-7x".parse::<TimeModifier>().unwrap_err().to_string(),
+        "invalid time modifier \"-7x\": expected a time unit (s, m, h, d, w, mon, q, y) at byte 2"
+    );
+}
+
+#[test]
+fn out_of_range() {
+    let now = OffsetDateTime::UNIX_EPOCH;
+    for input in [
+        "-20000y",
+        "+9223372036854775807s",
+        "+99999999999w",
+        "99999999999999",
+    ] {
+        let modifier: TimeModifier = input.parse().unwrap();
+        assert_eq!(
+            modifier.resolve(now, UtcOffset::UTC),
+            Err(TimeError::OutOfRange {
+                modifier: input.to_owned()
+            }),
+            "{input}"
+        );
+    }
+}
