@@ -61,3 +61,8 @@ pub use ast::{Command, FieldError, Query};
 pub use build::WindowedQuery;
 pub use modifier::{TimeError, TimeModifier, TimeWindow};
 pub use parse::{ParseError, parse};
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

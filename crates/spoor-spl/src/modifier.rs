@@ -574,16 +574,21 @@ impl Cursor<'_> {
         self.pos += 1;
         let start = self.pos;
         let digits = self.digits();
-        let amount = if digits.is_empty() {
-            1
+        let magnitude = if digits.is_empty() {
+            Ok(1)
         } else {
-            match digits.parse::<i64>() {
-                Ok(n) => n,
-                Err(_) => {
-                    self.pos = start;
-                    return Err(self.error("a smaller number"));
-                }
+            digits.parse::<u64>()
+        };
+        let amount = magnitude.ok().and_then(|n| {
+            if negative {
+                0i64.checked_sub_unsigned(n)
+            } else {
+                i64::try_from(n).ok()
             }
+        });
+        let Some(amount) = amount else {
+            self.pos = start;
+            return Err(self.error("a smaller number"));
         };
         let unit_start = self.pos;
         let name = self.letters();
@@ -591,7 +596,6 @@ impl Cursor<'_> {
             self.pos = unit_start;
             return Err(self.error("a time unit (s, m, h, d, w, mon, q, y)"));
         };
-        let amount = if negative { -amount } else { amount };
         Ok(Some(Offset { amount, unit }))
     }
 

@@ -1,0 +1,4 @@
+//! The integration tests of spoor-spl, one binary with a module per subject.
+
+mod golden;
+mod modifier;
