@@ -1,7 +1,7 @@
 //! Writing events: spoor's raw line and the HEC envelope.
 //!
 //! Both are written by one routine over a [`Sink`]: the raw line goes into the buffer as it is,
-//! the HEC envelope's `event` string goes through a sink that JSON-escapes on the way.
+//! the HEC envelope's `event` string through a sink that JSON-escapes on the way.
 
 use time::OffsetDateTime;
 
@@ -25,14 +25,29 @@ pub(crate) const PROPERTY_OVERHEAD: usize = PROPERTY_PREFIX.len() + 4 + 24;
 
 /// Where encoded bytes go.
 trait Sink {
-    /// Bytes of the line, written as they are.
+    /// Bytes of the line with no quote, backslash or line break in them.
     fn put(&mut self, bytes: &[u8]);
+    /// A quote that opens or closes a value.
+    fn quote(&mut self);
+    /// The escape of a backslash followed by `code` (a backslash, `"`, `n` or `r`) in a value.
+    fn escape(&mut self, code: u8);
 }
 
 /// The raw line, into the caller's buffer.
 impl Sink for Vec<u8> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+
+    #[inline]
+    fn quote(&mut self) {
+        self.push(b'"');
+    }
+
+    #[inline]
+    fn escape(&mut self, code: u8) {
+        self.extend_from_slice(&[b'\\', code]);
     }
 }
 
@@ -40,8 +55,28 @@ impl Sink for Vec<u8> {
 struct JsonString<'a>(&'a mut Vec<u8>);
 
 impl Sink for JsonString<'_> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
-        write_json_escaped(self.0, bytes);
+        let start = self.0.len();
+        self.0.extend_from_slice(bytes);
+        // Only control characters other than line breaks can be left to escape here.
+        if bytes.iter().any(|&b| b < 0x20) {
+            json_escape_from(self.0, start);
+        }
+    }
+
+    #[inline]
+    fn quote(&mut self) {
+        self.0.extend_from_slice(b"\\\"");
+    }
+
+    #[inline]
+    fn escape(&mut self, code: u8) {
+        match code {
+            b'\\' => self.0.extend_from_slice(br"\\\\"),
+            b'"' => self.0.extend_from_slice(br#"\\\""#),
+            _ => self.0.extend_from_slice(&[b'\\', b'\\', code]),
+        }
     }
 }
 
@@ -146,7 +181,9 @@ impl Event {
                 out.extend_from_slice(b",\"");
                 out.extend_from_slice(name.as_bytes());
                 out.extend_from_slice(b"\":\"");
-                write_json_escaped(out, value.as_bytes());
+                let start = out.len();
+                out.extend_from_slice(value.as_bytes());
+                json_escape_from(out, start);
                 out.push(b'"');
             }
         }
@@ -276,50 +313,93 @@ fn write_string_field(out: &mut impl Sink, name: &[u8], value: &str) {
 
 /// Writes `"value"` with `\`, `"`, line feed and carriage return escaped.
 fn write_quoted(out: &mut impl Sink, value: &str) {
-    out.put(b"\"");
+    out.quote();
     let bytes = value.as_bytes();
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
-            b'\\' => b"\\\\",
-            b'"' => b"\\\"",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
+        let code = match b {
+            b'\\' => b'\\',
+            b'"' => b'"',
+            b'\n' => b'n',
+            b'\r' => b'r',
             _ => continue,
         };
         out.put(&bytes[start..i]);
-        out.put(escaped);
+        out.escape(code);
         start = i + 1;
     }
     out.put(&bytes[start..]);
-    out.put(b"\"");
+    out.quote();
 }
 
-/// Appends `bytes` (UTF-8) as the inside of a JSON string.
-fn write_json_escaped(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x00..=0x1f => &[],
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if short.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            out.extend_from_slice(short);
-        }
-        start = i + 1;
+/// How many bytes each byte takes inside a JSON string: 2 for `"`, `\\` and the control
+/// characters with a short escape, 6 for the other control characters (`\u00XX`), else 1.
+const JSON_LEN: [u8; 256] = {
+    let mut table = [1; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = 6;
+        b += 1;
     }
-    out.extend_from_slice(&bytes[start..]);
+    table[b'"' as usize] = 2;
+    table[b'\\' as usize] = 2;
+    table[b'\n' as usize] = 2;
+    table[b'\r' as usize] = 2;
+    table[b'\t' as usize] = 2;
+    table[0x08] = 2;
+    table[0x0c] = 2;
+    table
+};
+
+/// JSON-escapes `out[start..]` (UTF-8) where it stands, so it can sit inside a JSON string.
+///
+/// The escaped text is written from the back, so each byte moves once and nothing is allocated
+/// beyond the buffer's growth.
+fn json_escape_from(out: &mut Vec<u8>, start: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let extra: usize = out[start..]
+        .iter()
+        .filter(|&&b| b < 0x20 || b == b'"' || b == b'\\')
+        .map(|&b| usize::from(JSON_LEN[usize::from(b)]) - 1)
+        .sum();
+    if extra == 0 {
+        return;
+    }
+    let mut read = out.len();
+    out.resize(read + extra, 0);
+    let mut write = out.len();
+    while read > start {
+        // Move the run of bytes that need no escape in one go.
+        let run = out[start..read]
+            .iter()
+            .rposition(|&b| JSON_LEN[usize::from(b)] != 1)
+            .map_or(start, |i| start + i + 1);
+        write -= read - run;
+        out.copy_within(run..read, write);
+        read = run;
+        if read == start {
+            break;
+        }
+        read -= 1;
+        let b = out[read];
+        if JSON_LEN[usize::from(b)] == 2 {
+            write -= 2;
+            out[write] = b'\\';
+            out[write + 1] = match b {
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                0x08 => b'b',
+                0x0c => b'f',
+                other => other,
+            };
+        } else {
+            write -= 6;
+            out[write..write + 4].copy_from_slice(b"\\u00");
+            out[write + 4] = HEX[usize::from(b >> 4)];
+            out[write + 5] = HEX[usize::from(b & 0xf)];
+        }
+    }
 }
 
 /// The length of `2026-11-28T12:00:00.123456Z`.
@@ -354,15 +434,25 @@ pub(crate) fn format_timestamp(time: OffsetDateTime, out: &mut [u8; TIMESTAMP_LE
 
 /// Writes the time as epoch seconds with six decimals, as HEC's `time` takes it.
 fn write_epoch_seconds(out: &mut Vec<u8>, time: OffsetDateTime) {
-    let micros = time.unix_timestamp_nanos() / 1_000;
-    let sign = if micros < 0 { "-" } else { "" };
+    // Years 0000-9999 keep the microseconds well inside an i64 (and i128 division is slow).
+    let micros = time.unix_timestamp() * 1_000_000 + i64::from(time.microsecond());
+    if micros < 0 {
+        out.push(b'-');
+    }
     let micros = micros.unsigned_abs();
-    let text = NumberText::format(format_args!(
-        "{sign}{}.{:06}",
-        micros / 1_000_000,
-        micros % 1_000_000
-    ));
-    out.extend_from_slice(text.as_bytes());
+    // Below 2^63 / 10^6, so it fits an i64.
+    let seconds = i64::try_from(micros / 1_000_000).unwrap_or(i64::MAX);
+    out.extend_from_slice(NumberText::int(seconds).as_bytes());
+    out.push(b'.');
+    let fraction = micros % 1_000_000;
+    let mut digits = [b'0'; 6];
+    let mut rest = fraction;
+    for slot in digits.iter_mut().rev() {
+        // `rest % 10` is below 10, so the cast keeps it whole.
+        *slot = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out.extend_from_slice(&digits);
 }
 
 /// A number's text, formatted on the stack: encoding allocates nothing but the output.
@@ -372,13 +462,15 @@ struct NumberText {
 }
 
 impl NumberText {
-    fn format(args: std::fmt::Arguments<'_>) -> Self {
+    /// The shortest text that reads back as the same float; `Debug` always writes a `.` or an
+    /// exponent, so a float never reads back as an integer.
+    fn float(x: f64) -> Self {
         let mut text = Self {
             buf: [0; 48],
             len: 0,
         };
-        // Every number spoor writes is shorter than the buffer, so writing cannot fail.
-        let _ = std::fmt::Write::write_fmt(&mut text, args);
+        // Every float's text is shorter than the buffer, so writing cannot fail.
+        let _ = std::fmt::Write::write_fmt(&mut text, format_args!("{x:?}"));
         text
     }
 
@@ -407,12 +499,6 @@ impl NumberText {
         text.buf[text.len..text.len + count].copy_from_slice(&digits[i..]);
         text.len += count;
         text
-    }
-
-    /// The shortest text that reads back as the same float; `Debug` always writes a `.` or an
-    /// exponent, so a float never reads back as an integer.
-    fn float(x: f64) -> Self {
-        Self::format(format_args!("{x:?}"))
     }
 
     fn as_bytes(&self) -> &[u8] {
@@ -472,8 +558,12 @@ mod tests {
 
     #[test]
     fn json_escaping_covers_control_characters() {
-        let mut out = Vec::new();
-        write_json_escaped(&mut out, "a\"\\\n\r\t\u{1}\u{7f}é".as_bytes());
-        assert_eq!(out, "a\\\"\\\\\\n\\r\\t\\u0001\u{7f}é".as_bytes());
+        let mut out = b"kept\"".to_vec();
+        out.extend_from_slice("a\"\\\n\r\t\u{1}\u{8}\u{c}\u{1f}\u{7f}é".as_bytes());
+        json_escape_from(&mut out, 5);
+        assert_eq!(
+            out,
+            "kept\"a\\\"\\\\\\n\\r\\t\\u0001\\b\\f\\u001f\u{7f}é".as_bytes()
+        );
     }
 }
