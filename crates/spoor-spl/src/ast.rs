@@ -63,7 +63,8 @@ pub struct SearchTerm {
     pub field: Field,
     /// `=` or `!=`.
     pub op: CompareOp,
-    /// The value, a pattern in which `*` is a wildcard; `*` alone means "the field exists".
+    /// The value, a pattern in which `*` is a wildcard (even quoted); `*` alone means "the field
+    /// exists".
     pub value: String,
 }
 

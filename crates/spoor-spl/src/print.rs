@@ -2,9 +2,9 @@
 //!
 //! Every literal is printed in double quotes, `\` as `\\` and `"` as `\"`, and nothing else is
 //! escaped; so a literal's quote ends only at its closing `"`, and no value can add a term, a
-//! pipe or a command. Names are validated identifiers ([`Field`](crate::ast::Field)) and print
-//! bare. The one literal printed without quotes is a search value that is exactly `*`
-//! ("the field exists"), which Splunk reads the same quoted or not.
+//! pipe or a command. This holds for the search value `*` too, printed `field="*"` (Splunk reads
+//! it as `field=*`, "the field exists"). Names are validated identifiers
+//! ([`Field`](crate::ast::Field)) and print bare.
 //!
 //! The format is canonical: one space between items, `, ` between list items, lower-case
 //! command and function names, options in a fixed order. The parser reads it back to the same
@@ -101,11 +101,7 @@ impl Display for SearchTerm {
             f.write_str("NOT ")?;
         }
         write!(f, "{}{}", self.field, self.op)?;
-        if self.value == "*" {
-            f.write_str("*")
-        } else {
-            write_quoted(f, &self.value)
-        }
+        write_quoted(f, &self.value)
     }
 }
 
@@ -265,7 +261,7 @@ mod tests {
     #[test]
     fn search_terms() {
         let mut term = SearchTerm::eq(field("event"), "*");
-        assert_eq!(term.to_string(), "event=*");
+        assert_eq!(term.to_string(), r#"event="*""#);
         term.value = "a*".into();
         term.op = CompareOp::Ne;
         term.negated = true;

@@ -2,3 +2,5 @@
 
 mod golden;
 mod modifier;
+mod props;
+mod strategies;

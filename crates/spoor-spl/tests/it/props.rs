@@ -1,0 +1,338 @@
+//! Property tests.
+//!
+//! Invariants covered:
+//! - for arbitrary (hostile) application, event and property values and arbitrary valid keys,
+//!   every builder's query prints and parses back to the same tree;
+//! - the tree's shape, and the query's text outside its literals, do not depend on the strings;
+//! - quotes are balanced, and the `where` filter holds each string exactly;
+//! - any syntax tree prints and parses back to itself;
+//! - the parser never panics, on any input;
+//! - time modifiers print and parse back to themselves, and resolve without panicking.
+//!
+//! proptest is a form of fuzz testing: it can pass when there is a problem, but when it fails
+//! there really is one. A failing case is saved in `tests/proptest-regressions/`; commit it and
+//! add it as a named example test.
+
+use std::num::NonZeroU32;
+
+use proptest::prelude::*;
+use spoor_event::Key;
+use spoor_spl::ast::{Command, Span};
+use spoor_spl::build::{self, Index, OverTime, Split};
+use spoor_spl::modifier::{TimeModifier, TimeWindow};
+use spoor_spl::{Query, WindowedQuery, parse};
+
+use crate::strategies::{
+    config, hostile_string, index, key, modifier, query, span, spl_soup, zone,
+};
+
+/// One question to a builder, with its strings.
+#[derive(Debug, Clone)]
+enum Question {
+    Applications,
+    Events {
+        application: String,
+    },
+    Properties {
+        application: String,
+        event: String,
+    },
+    Values {
+        application: String,
+        event: String,
+        key: Key,
+        top: Option<NonZeroU32>,
+    },
+    OverTime {
+        application: String,
+        event: Option<String>,
+        split: Split,
+        span: Span,
+        limit: u32,
+    },
+    Users {
+        application: String,
+        event: Option<String>,
+        span: Span,
+    },
+}
+
+impl Question {
+    /// The strings the question filters on, in the order of the `where` conditions.
+    fn filters(&self) -> Vec<&str> {
+        match self {
+            Self::Applications => vec![],
+            Self::Events { application } => vec![application],
+            Self::Properties { application, event }
+            | Self::Values {
+                application, event, ..
+            } => {
+                vec![application, event]
+            }
+            Self::OverTime {
+                application, event, ..
+            }
+            | Self::Users {
+                application, event, ..
+            } => std::iter::once(application.as_str())
+                .chain(event.as_deref())
+                .collect(),
+        }
+    }
+
+    /// The same question about ordinary names.
+    fn ordinary(&self) -> Self {
+        let name = |_: &String| "x".to_owned();
+        match self.clone() {
+            Self::Applications => Self::Applications,
+            Self::Events { application } => Self::Events {
+                application: name(&application),
+            },
+            Self::Properties { application, event } => Self::Properties {
+                application: name(&application),
+                event: name(&event),
+            },
+            Self::Values {
+                application,
+                event,
+                key,
+                top,
+            } => Self::Values {
+                application: name(&application),
+                event: name(&event),
+                key,
+                top,
+            },
+            Self::OverTime {
+                application,
+                event,
+                split,
+                span,
+                limit,
+            } => Self::OverTime {
+                application: name(&application),
+                event: event.as_ref().map(name),
+                split,
+                span,
+                limit,
+            },
+            Self::Users {
+                application,
+                event,
+                span,
+            } => Self::Users {
+                application: name(&application),
+                event: event.as_ref().map(name),
+                span,
+            },
+        }
+    }
+
+    fn build(&self, index: &Index, window: TimeWindow) -> WindowedQuery {
+        match self {
+            Self::Applications => build::applications(index, window),
+            Self::Events { application } => build::events(index, application, window),
+            Self::Properties { application, event } => {
+                build::properties(index, application, event, window)
+            }
+            Self::Values {
+                application,
+                event,
+                key,
+                top,
+            } => build::property_values(index, application, event, key, *top, window),
+            Self::OverTime {
+                application,
+                event,
+                split,
+                span,
+                limit,
+            } => {
+                let mut over = OverTime::new(*span).split(split.clone()).limit(*limit);
+                if let Some(event) = event {
+                    over = over.event(event.clone());
+                }
+                build::events_over_time(index, application, &over, window)
+            }
+            Self::Users {
+                application,
+                event,
+                span,
+            } => build::unique_users_over_time(index, application, event.as_deref(), *span, window),
+        }
+    }
+}
+
+fn question() -> impl Strategy<Value = Question> {
+    let s = hostile_string;
+    let split = prop_oneof![
+        Just(Split::None),
+        Just(Split::Event),
+        key().prop_map(Split::Property),
+    ];
+    prop_oneof![
+        Just(Question::Applications),
+        s().prop_map(|application| Question::Events { application }),
+        (s(), s()).prop_map(|(application, event)| Question::Properties { application, event }),
+        (s(), s(), key(), any::<u32>()).prop_map(|(application, event, key, top)| {
+            Question::Values {
+                application,
+                event,
+                key,
+                top: NonZeroU32::new(top),
+            }
+        }),
+        (s(), prop::option::of(s()), split, span(), any::<u32>()).prop_map(
+            |(application, event, split, span, limit)| Question::OverTime {
+                application,
+                event,
+                split,
+                span,
+                limit,
+            }
+        ),
+        (s(), prop::option::of(s()), span()).prop_map(|(application, event, span)| {
+            Question::Users {
+                application,
+                event,
+                span,
+            }
+        }),
+    ]
+}
+
+fn window() -> impl Strategy<Value = TimeWindow> {
+    (modifier(), modifier()).prop_map(|(earliest, latest)| TimeWindow::new(earliest, latest))
+}
+
+/// The tree with every literal emptied: what is left is its shape.
+fn blank(query: &Query) -> Query {
+    let mut query = query.clone();
+    for term in &mut query.search.terms {
+        term.value.clear();
+    }
+    for command in &mut query.commands {
+        if let Command::Where(w) = command {
+            for condition in &mut w.conditions {
+                condition.value.clear();
+            }
+        }
+    }
+    query
+}
+
+/// The text with every quoted literal replaced by `""`; `None` when a quote is not closed.
+fn skeleton(spl: &str) -> Option<String> {
+    let mut out = String::with_capacity(spl.len());
+    let mut chars = spl.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '"' {
+            continue;
+        }
+        loop {
+            match chars.next()? {
+                '\\' => {
+                    chars.next()?;
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+        out.push('"');
+    }
+    Some(out)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn builders_round_trip_and_keep_their_shape(
+        question in question(),
+        index in index(),
+        window in window(),
+    ) {
+        let built = question.build(&index, window);
+        let spl = built.to_string();
+
+        // Print, then parse: the same tree.
+        let parsed = parse(&spl);
+        prop_assert_eq!(parsed.as_ref(), Ok(built.query()), "{}", spl);
+
+        // The shape does not depend on the strings, in the tree and in the text.
+        let ordinary = question.ordinary().build(&index, window);
+        prop_assert_eq!(blank(built.query()), blank(ordinary.query()), "{}", spl);
+        let text = skeleton(&spl);
+        prop_assert!(text.is_some(), "unbalanced quote in {}", spl);
+        prop_assert_eq!(text, skeleton(&ordinary.to_string()), "{}", spl);
+
+        // The `where` filter holds each string as given, compared exactly.
+        let filters = question.filters();
+        let conditions: Vec<&str> = built
+            .query()
+            .commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Where(w) => Some(w),
+                _ => None,
+            })
+            .flat_map(|w| w.conditions.iter().map(|c| c.value.as_str()))
+            .collect();
+        prop_assert_eq!(conditions, filters);
+
+        // The window travels beside the query and reads back.
+        prop_assert_eq!(built.window().earliest_time().parse::<TimeModifier>(), Ok(window.earliest()));
+        prop_assert_eq!(built.window().latest_time().parse::<TimeModifier>(), Ok(window.latest()));
+    }
+
+    #[test]
+    fn any_tree_round_trips(query in query(hostile_string())) {
+        let spl = query.to_string();
+        prop_assert!(skeleton(&spl).is_some(), "unbalanced quote in {}", spl);
+        prop_assert_eq!(parse(&spl), Ok(query), "{}", spl);
+    }
+
+    #[test]
+    fn parser_never_panics_on_text(input in "\\PC*") {
+        let _ = parse(&input);
+    }
+
+    #[test]
+    fn parser_never_panics_on_any_string(input in any::<String>()) {
+        let _ = parse(&input);
+    }
+
+    #[test]
+    fn parser_never_panics_on_spl_pieces(input in spl_soup()) {
+        // What it reads, it prints in a form that reads back the same.
+        if let Ok(query) = parse(&input) {
+            prop_assert_eq!(parse(&query.to_string()), Ok(query), "{}", input);
+        }
+    }
+
+    #[test]
+    fn time_modifiers_round_trip(modifier in modifier()) {
+        let text = modifier.to_string();
+        prop_assert_eq!(text.parse::<TimeModifier>(), Ok(modifier), "{}", text);
+    }
+
+    #[test]
+    fn time_modifier_parser_never_panics(input in "\\PC{0,30}") {
+        let _ = input.parse::<TimeModifier>();
+    }
+
+    #[test]
+    fn time_modifiers_resolve_without_panicking(
+        modifier in modifier(),
+        now in modifier(),
+        zone in zone(),
+    ) {
+        // Any resolvable instant serves as `now`.
+        if let Ok(now) = now.resolve(time::OffsetDateTime::UNIX_EPOCH, zone)
+            && let Ok(resolved) = modifier.resolve(now, zone)
+        {
+            prop_assert_eq!(resolved.offset(), zone);
+        }
+    }
+}
