@@ -1,0 +1,412 @@
+//! [`Call`]: one REST call with the shared retry and re-login rules, as a state machine the
+//! driver steps. [`SearchJob`](crate::search::SearchJob) is stepped the same way.
+//!
+//! A driver's whole loop, for any machine here:
+//!
+//! ```text
+//! loop {
+//!     match machine.poll(Instant::now()) {
+//!         Action::Send(request) => match transport.send(request) {
+//!             Ok(response) => machine.handle_response(response, Instant::now()),
+//!             Err(e) => machine.handle_transport_error(Error::transport(e), Instant::now()),
+//!         },
+//!         Action::Wait(until) => sleep_until(until),
+//!         Action::Done(result) => return result,
+//!     }
+//! }
+//! ```
+//!
+//! Rules applied to every request:
+//! - 408, 429 and 5xx replies are retried after [`RetryPolicy`](crate::RetryPolicy) backoff (or `Retry-After`);
+//! - transport errors are retried the same way for `GET` requests only (a repeated `POST`
+//!   could create a second job or index events twice);
+//! - with password credentials, the machine logs in first when there is no session, and a
+//!   401 is answered by exactly one new login and one resend; a second 401 is final.
+//!
+//! A machine works on its own copy of the [`Service`]: after `Done`, read
+//! [`Call::service`] to keep a renewed session key.
+
+use std::time::Instant;
+
+use http::{Method, Request, Response, StatusCode};
+
+use crate::error::Error;
+use crate::rest::parse_login;
+use crate::service::Service;
+
+/// What a machine wants the driver to do next.
+#[derive(Debug)]
+#[must_use]
+pub enum Action<T> {
+    /// Send this request and hand the response to `handle_response` (or a failure to
+    /// `handle_transport_error`).
+    Send(Request<Vec<u8>>),
+    /// Sleep until this instant, then poll again.
+    Wait(Instant),
+    /// Finished; further polls return `Done(Err(Error::Finished))`.
+    Done(Result<T, Error>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    NeedLogin,
+    LoggingIn,
+    Ready,
+    InFlight,
+    WaitUntil(Instant),
+}
+
+/// One logical request with its retries and re-login.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    request: Request<Vec<u8>>,
+    retries: u32,
+    relogged: bool,
+    phase: Phase,
+}
+
+/// What an exchange makes of a response.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Keep polling: a retry or a login is under way.
+    Pending,
+    /// The final response (any status; the caller parses it).
+    Complete(Response<Vec<u8>>),
+    /// The exchange failed.
+    Failed(Error),
+}
+
+impl Exchange {
+    pub(crate) fn new(service: &Service, request: Request<Vec<u8>>) -> Self {
+        let login_first = service.needs_login();
+        Self {
+            request,
+            retries: 0,
+            relogged: login_first,
+            phase: if login_first {
+                Phase::NeedLogin
+            } else {
+                Phase::Ready
+            },
+        }
+    }
+
+    pub(crate) fn poll(&mut self, service: &Service, now: Instant) -> Result<Action<()>, Error> {
+        match self.phase {
+            Phase::WaitUntil(until) if now < until => Ok(Action::Wait(until)),
+            Phase::NeedLogin | Phase::LoggingIn => {
+                self.phase = Phase::LoggingIn;
+                Ok(Action::Send(service.login_request()?))
+            }
+            Phase::Ready | Phase::InFlight | Phase::WaitUntil(_) => {
+                self.phase = Phase::InFlight;
+                Ok(Action::Send(self.request.clone()))
+            }
+        }
+    }
+
+    pub(crate) fn handle_response(
+        &mut self,
+        service: &mut Service,
+        response: Response<Vec<u8>>,
+        now: Instant,
+    ) -> Outcome {
+        if self.phase == Phase::LoggingIn {
+            let renewed = parse_login(&response).and_then(|key| service.set_session_key(&key));
+            return match renewed {
+                Ok(()) => {
+                    service.authorize(&mut self.request);
+                    self.phase = Phase::Ready;
+                    Outcome::Pending
+                }
+                Err(e) => Outcome::Failed(e),
+            };
+        }
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED && service.can_relogin() && !self.relogged {
+            self.relogged = true;
+            self.phase = Phase::NeedLogin;
+            return Outcome::Pending;
+        }
+        let jitter = service.next_jitter();
+        match service
+            .retry_policy()
+            .decide(self.retries, status, response.headers(), jitter, None)
+        {
+            Some(wait) => {
+                self.retries += 1;
+                self.phase = Phase::WaitUntil(now + wait);
+                Outcome::Pending
+            }
+            None => Outcome::Complete(response),
+        }
+    }
+
+    pub(crate) fn handle_transport_error(
+        &mut self,
+        service: &mut Service,
+        error: Error,
+        now: Instant,
+    ) -> Outcome {
+        let idempotent = self.phase == Phase::InFlight
+            && matches!(*self.request.method(), Method::GET | Method::HEAD);
+        if idempotent && self.retries < service.retry_policy().max_retries {
+            let wait = service
+                .retry_policy()
+                .backoff(self.retries, service.next_jitter());
+            self.retries += 1;
+            self.phase = Phase::WaitUntil(now + wait);
+            Outcome::Pending
+        } else {
+            Outcome::Failed(error)
+        }
+    }
+}
+
+/// Parses a final response into the call's result.
+pub type Parser<T> = fn(&Response<Vec<u8>>) -> Result<T, Error>;
+
+/// One REST call: a request from a `*_request` method and the `parse_*` function for its
+/// reply, stepped with retries and re-login.
+///
+/// ```
+/// use std::time::Instant;
+/// use spoor_proto::{Action, Call, Config, Service};
+///
+/// let config = Config::builder().username("admin").password("changeme").build()?;
+/// let service = Service::new(&config)?;
+/// let mut call = Call::new(service.clone(), service.server_info_request()?, spoor_proto::rest::parse_server_info);
+/// # #[allow(clippy::disallowed_methods)]
+/// let now = Instant::now();
+///
+/// // No session yet: the call logs in first.
+/// let Action::Send(login) = call.poll(now) else { panic!() };
+/// assert_eq!(login.uri().path(), "/services/auth/login");
+/// call.handle_response(http::Response::new(b"<response><sessionKey>k1</sessionKey></response>".to_vec()), now);
+///
+/// let Action::Send(info) = call.poll(now) else { panic!() };
+/// assert_eq!(info.headers()["authorization"], "Splunk k1");
+/// let body = br#"{"entry":[{"name":"server-info","content":{"version":"9.1.2","build":"b6436b649711","serverName":"idx1"}}]}"#;
+/// call.handle_response(http::Response::new(body.to_vec()), now);
+///
+/// let Action::Done(Ok(info)) = call.poll(now) else { panic!() };
+/// assert_eq!(info.version, "9.1.2");
+/// assert!(!call.service().needs_login()); // keep the renewed session
+/// # Ok::<(), spoor_proto::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Call<T> {
+    service: Service,
+    exchange: Exchange,
+    parse: Parser<T>,
+    result: Option<Result<T, Error>>,
+    finished: bool,
+}
+
+impl<T> Call<T> {
+    /// A call of `request` whose final response `parse` reads.
+    pub fn new(service: Service, request: Request<Vec<u8>>, parse: Parser<T>) -> Self {
+        let exchange = Exchange::new(&service, request);
+        Self {
+            service,
+            exchange,
+            parse,
+            result: None,
+            finished: false,
+        }
+    }
+
+    /// The service as this call left it (a re-login renews its session key).
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// What to do next. Changes after `handle_response`, `handle_transport_error`, or time
+    /// reaching a `Wait` instant.
+    pub fn poll(&mut self, now: Instant) -> Action<T> {
+        if let Some(result) = self.result.take() {
+            self.finished = true;
+            return Action::Done(result);
+        }
+        if self.finished {
+            return Action::Done(Err(Error::Finished));
+        }
+        match self.exchange.poll(&self.service, now) {
+            Ok(Action::Send(r)) => Action::Send(r),
+            Ok(Action::Wait(t)) => Action::Wait(t),
+            Ok(Action::Done(_)) => Action::Done(Err(Error::Finished)),
+            Err(e) => {
+                self.finished = true;
+                Action::Done(Err(e))
+            }
+        }
+    }
+
+    /// Hands over the response to the last `Send`.
+    pub fn handle_response(&mut self, response: Response<Vec<u8>>, now: Instant) {
+        match self
+            .exchange
+            .handle_response(&mut self.service, response, now)
+        {
+            Outcome::Pending => {}
+            Outcome::Complete(resp) => self.result = Some((self.parse)(&resp)),
+            Outcome::Failed(e) => self.result = Some(Err(e)),
+        }
+    }
+
+    /// Reports that the last `Send` failed below HTTP.
+    pub fn handle_transport_error(&mut self, error: Error, now: Instant) {
+        if let Outcome::Failed(e) =
+            self.exchange
+                .handle_transport_error(&mut self.service, error, now)
+        {
+            self.result = Some(Err(e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigBuilder;
+    use crate::service::check;
+    use std::time::Duration;
+
+    #[allow(clippy::disallowed_methods)] // one opaque origin; all later times are offsets from it
+    fn t0() -> Instant {
+        Instant::now()
+    }
+
+    fn ok(resp: &Response<Vec<u8>>) -> Result<String, Error> {
+        check(resp).map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    fn resp(status: u16, body: &str) -> Response<Vec<u8>> {
+        Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+
+    fn password_service() -> Service {
+        Service::new(
+            &ConfigBuilder::new()
+                .username("u")
+                .password("p")
+                .build()
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn send<T>(a: Action<T>) -> Request<Vec<u8>> {
+        match a {
+            Action::Send(r) => r,
+            Action::Wait(_) => panic!("unexpected wait"),
+            Action::Done(_) => panic!("unexpected done"),
+        }
+    }
+
+    const LOGIN: &str = "<response><sessionKey>k2</sessionKey></response>";
+
+    #[test]
+    fn one_relogin_on_401_then_final() {
+        let mut s = password_service();
+        s.set_session_key(&crate::Secret::new("k1")).unwrap();
+        let req = s.server_info_request().unwrap();
+        let mut call = Call::new(s, req, ok);
+        let now = t0();
+        assert_eq!(send(call.poll(now)).headers()["authorization"], "Splunk k1");
+        call.handle_response(resp(401, ""), now);
+        assert_eq!(send(call.poll(now)).uri().path(), "/services/auth/login");
+        call.handle_response(resp(200, LOGIN), now);
+        assert_eq!(send(call.poll(now)).headers()["authorization"], "Splunk k2");
+        call.handle_response(resp(401, "<response><messages><msg type=\"WARN\">call not properly authenticated</msg></messages></response>"), now);
+        let Action::Done(Err(e)) = call.poll(now) else {
+            panic!()
+        };
+        assert!(e.is_unauthorized());
+        assert_eq!(e.messages()[0].text, "call not properly authenticated");
+        assert!(matches!(call.poll(now), Action::Done(Err(Error::Finished))));
+    }
+
+    #[test]
+    fn failed_login_is_final() {
+        let s = password_service();
+        let req = s.server_info_request().unwrap();
+        let mut call = Call::new(s, req, ok);
+        let now = t0();
+        send(call.poll(now));
+        call.handle_response(resp(401, r#"{"messages":[{"type":"WARN","code":"incorrect_username_or_password","text":"Login failed"}]}"#), now);
+        let Action::Done(Err(e)) = call.poll(now) else {
+            panic!()
+        };
+        assert_eq!(e.to_string(), "splunk answered 401: WARN Login failed");
+    }
+
+    #[test]
+    fn retries_503_with_backoff_then_honours_retry_after() {
+        let s = Service::new(&ConfigBuilder::new().token("t").build().unwrap()).unwrap();
+        let req = s.server_info_request().unwrap();
+        let mut call = Call::new(s, req, ok);
+        let now = t0();
+        send(call.poll(now));
+        call.handle_response(resp(503, "busy"), now);
+        let Action::Wait(until) = call.poll(now) else {
+            panic!()
+        };
+        let waited = until - now;
+        assert!(
+            waited >= Duration::from_millis(100) && waited <= Duration::from_millis(200),
+            "{waited:?}"
+        );
+        assert!(matches!(
+            call.poll(now + Duration::from_millis(50)),
+            Action::Wait(_)
+        ));
+        send(call.poll(until));
+        let mut r = resp(429, "");
+        r.headers_mut().insert("retry-after", "3".parse().unwrap());
+        call.handle_response(r, until);
+        let Action::Wait(next) = call.poll(until) else {
+            panic!()
+        };
+        assert_eq!(next - until, Duration::from_secs(3));
+        send(call.poll(next));
+        call.handle_response(resp(200, "fine"), next);
+        assert!(matches!(call.poll(next), Action::Done(Ok(body)) if body == "fine"));
+    }
+
+    #[test]
+    fn transport_errors_retry_only_idempotent_requests() {
+        let s = Service::new(&ConfigBuilder::new().token("t").build().unwrap()).unwrap();
+        let get = s.server_info_request().unwrap();
+        let post = s.cancel_job_request("x").unwrap();
+        let now = t0();
+        let mut once = s.clone();
+        once.set_retry_policy(crate::RetryPolicy {
+            max_retries: 1,
+            ..crate::RetryPolicy::default()
+        });
+        let mut call = Call::new(once, get, ok);
+        send(call.poll(now));
+        call.handle_transport_error(Error::transport(std::io::Error::other("reset")), now);
+        let Action::Wait(t) = call.poll(now) else {
+            panic!()
+        };
+        send(call.poll(t));
+        call.handle_transport_error(Error::transport(std::io::Error::other("reset")), t);
+        assert!(matches!(
+            call.poll(t),
+            Action::Done(Err(Error::Transport { .. }))
+        ));
+
+        let mut call = Call::new(s, post, ok);
+        send(call.poll(now));
+        call.handle_transport_error(Error::transport(std::io::Error::other("reset")), now);
+        assert!(matches!(
+            call.poll(now),
+            Action::Done(Err(Error::Transport { .. }))
+        ));
+    }
+}

@@ -1,0 +1,218 @@
+//! `application/x-www-form-urlencoded` bodies and query strings, percent-encoded path
+//! segments, and base64 for HTTP Basic authentication: small pure helpers, no dependency.
+
+use std::fmt::Write as _;
+
+/// An ordered list of `name=value` pairs, encoded as a form body or a query string.
+///
+/// ```
+/// use spoor_proto::form::Form;
+///
+/// let mut form = Form::new();
+/// form.push("search", "search index=main | head 1").push("exec_mode", "normal");
+/// assert_eq!(form.encode(), "search=search%20index%3Dmain%20%7C%20head%201&exec_mode=normal");
+/// assert_eq!(Form::decode(&form.encode()), form);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    /// An empty form.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a pair (repeated names are kept, as Splunk allows).
+    pub fn push(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.pairs.push((name.into(), value.into()));
+        self
+    }
+
+    /// Appends a pair when `value` is `Some`.
+    pub fn push_opt(&mut self, name: &str, value: Option<&str>) -> &mut Self {
+        if let Some(v) = value {
+            self.push(name, v);
+        }
+        self
+    }
+
+    /// The pairs, in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
+    /// The first value for `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the form has no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// `a=1&b=x%20y`: every byte outside `A-Z a-z 0-9 - . _ ~` is percent-encoded.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        for (i, (k, v)) in self.pairs.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            encode_into(k, &mut out);
+            out.push('=');
+            encode_into(v, &mut out);
+        }
+        out
+    }
+
+    /// Reads an encoded form leniently: `+` is a space, a bad escape is kept as text,
+    /// invalid UTF-8 is replaced. Never fails.
+    pub fn decode(s: &str) -> Self {
+        let pairs = s
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode_component(k), decode_component(v))
+            })
+            .collect();
+        Self { pairs }
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Form {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Self {
+            pairs: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
+    }
+}
+
+/// Percent-encodes one component (a form name or value, or a URL path segment).
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    encode_into(s, &mut out);
+    out
+}
+
+fn encode_into(s: &str, out: &mut String) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+}
+
+fn decode_component(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
+}
+
+/// Standard base64 (RFC 4648, with padding), as HTTP Basic authentication uses it.
+///
+/// ```
+/// assert_eq!(spoor_proto::form::base64(b"admin:changeme"), "YWRtaW46Y2hhbmdlbWU=");
+/// ```
+pub fn base64(input: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> shift & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn decode_is_lenient() {
+        let f = Form::decode("a=x+y&b=%zz&c&=%41%");
+        assert_eq!(
+            f.pairs(),
+            &[
+                ("a".into(), "x y".into()),
+                ("b".into(), "%zz".into()),
+                ("c".into(), String::new()),
+                (String::new(), "A%".into())
+            ]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn encode_then_decode_is_identity(pairs in proptest::collection::vec(("\\PC*", "\\PC*"), 0..6)) {
+            let form: Form = pairs.into_iter().collect();
+            let encoded = form.encode();
+            prop_assert!(encoded.bytes().all(|b| b.is_ascii_graphic()));
+            prop_assert_eq!(Form::decode(&encoded), form);
+        }
+
+        #[test]
+        fn decode_never_panics(s in "\\PC*") {
+            let _ = Form::decode(&s);
+        }
+    }
+}
