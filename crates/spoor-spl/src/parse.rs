@@ -285,12 +285,23 @@ struct Parser<'a> {
     end: usize,
 }
 
+/// How long a quoted piece of input in an error may be, in characters.
+const EXCERPT: usize = 40;
+
+/// `text` in backquotes, cut to [`EXCERPT`] characters.
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(EXCERPT) {
+        Some((cut, _)) => format!("`{}…`", &text[..cut]),
+        None => format!("`{text}`"),
+    }
+}
+
 fn describe(tok: Option<&Tok<'_>>) -> String {
     match tok {
         None => "end of input".to_owned(),
-        Some(Tok::Word(w)) => format!("`{w}`"),
+        Some(Tok::Word(w)) => excerpt(w),
         Some(Tok::Str(_)) => "a quoted string".to_owned(),
-        Some(Tok::Name(n)) => format!("`'{n}'`"),
+        Some(Tok::Name(n)) => excerpt(&format!("'{n}'")),
         Some(Tok::Pipe) => "`|`".to_owned(),
         Some(Tok::Eq) => "`=`".to_owned(),
         Some(Tok::EqEq) => "`==`".to_owned(),
@@ -304,7 +315,7 @@ fn describe(tok: Option<&Tok<'_>>) -> String {
 fn span(text: &str, offset: usize) -> Result<Span, ParseError> {
     let expected = || ParseError::Expected {
         expected: "a span such as `1d`, `15m` or `1mon`",
-        found: format!("`{text}`"),
+        found: excerpt(text),
         offset,
     };
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
@@ -677,7 +688,7 @@ impl<'a> Parser<'a> {
                     self.pos -= 2;
                     return Err(ParseError::Expected {
                         expected: "a timechart option (span, limit, useother, usenull)",
-                        found: format!("`{name}`"),
+                        found: excerpt(&name),
                         offset,
                     });
                 }

@@ -275,6 +275,19 @@ fn errors_say_where_and_what() {
 }
 
 #[test]
+fn long_input_is_cut_in_errors() {
+    let long = "x".repeat(100);
+    let err = error(&format!("search | head {long}"));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "expected a number of rows at byte 14, found `{}…`",
+            &long[..40]
+        )
+    );
+}
+
+#[test]
 fn invalid_field_keeps_its_cause() {
     use std::error::Error as _;
     let err = error("search a-b=c");

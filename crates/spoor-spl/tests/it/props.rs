@@ -59,7 +59,7 @@ enum Question {
 
 impl Question {
     /// The strings the question filters on, in the order of the `where` conditions.
-    fn filters(&self) -> Vec<&str> {
+    fn strings_mut(&mut self) -> Vec<&mut String> {
         match self {
             Self::Applications => vec![],
             Self::Events { application } => vec![application],
@@ -74,58 +74,26 @@ impl Question {
             }
             | Self::Users {
                 application, event, ..
-            } => std::iter::once(application.as_str())
-                .chain(event.as_deref())
-                .collect(),
+            } => std::iter::once(application).chain(event.as_mut()).collect(),
         }
+    }
+
+    /// The strings the question filters on, in order.
+    fn filters(&self) -> Vec<String> {
+        self.clone()
+            .strings_mut()
+            .into_iter()
+            .map(|s| s.clone())
+            .collect()
     }
 
     /// The same question about ordinary names.
     fn ordinary(&self) -> Self {
-        let name = |_: &String| "x".to_owned();
-        match self.clone() {
-            Self::Applications => Self::Applications,
-            Self::Events { application } => Self::Events {
-                application: name(&application),
-            },
-            Self::Properties { application, event } => Self::Properties {
-                application: name(&application),
-                event: name(&event),
-            },
-            Self::Values {
-                application,
-                event,
-                key,
-                top,
-            } => Self::Values {
-                application: name(&application),
-                event: name(&event),
-                key,
-                top,
-            },
-            Self::OverTime {
-                application,
-                event,
-                split,
-                span,
-                limit,
-            } => Self::OverTime {
-                application: name(&application),
-                event: event.as_ref().map(name),
-                split,
-                span,
-                limit,
-            },
-            Self::Users {
-                application,
-                event,
-                span,
-            } => Self::Users {
-                application: name(&application),
-                event: event.as_ref().map(name),
-                span,
-            },
+        let mut ordinary = self.clone();
+        for string in ordinary.strings_mut() {
+            "x".clone_into(string);
         }
+        ordinary
     }
 
     fn build(&self, index: &Index, window: TimeWindow) -> WindowedQuery {
@@ -269,7 +237,7 @@ proptest! {
 
         // The `where` filter holds each string as given, compared exactly.
         let filters = question.filters();
-        let conditions: Vec<&str> = built
+        let conditions: Vec<String> = built
             .query()
             .commands
             .iter()
@@ -277,7 +245,7 @@ proptest! {
                 Command::Where(w) => Some(w),
                 _ => None,
             })
-            .flat_map(|w| w.conditions.iter().map(|c| c.value.as_str()))
+            .flat_map(|w| w.conditions.iter().map(|c| c.value.clone()))
             .collect();
         prop_assert_eq!(conditions, filters);
 
