@@ -6,7 +6,7 @@
 //! - an epoch time in seconds, with an optional fraction: `1700000000`, `1700000000.25`;
 //! - an ISO 8601 time: `2026-11-28T12:00:00+01:00`, `2026-11-28T12:00:00.5Z`,
 //!   `2026-11-28 12:00`, `2026-11-28` (without a zone it is read in the zone given to
-//!   [`resolve`](TimeModifier::resolve));
+//!   [`resolve`](TimeModifier::resolve)); years from `-9999` to `9999`, four digits;
 //! - a relative time: an optional offset (`-7d`, `+1h`, `-mon`: the count defaults to 1), an optional
 //!   snap (`@d`, `@w0`, `@mon`) and, after a snap, an optional second offset (`-1d@d+8h`: yesterday
 //!   at 08:00).
@@ -50,14 +50,14 @@ pub enum TimeModifier {
     Now,
     /// Seconds since 1970-01-01T00:00:00Z, with a fraction.
     Epoch {
-        /// Whole seconds, not negative.
-        seconds: i64,
+        /// Whole seconds.
+        seconds: u64,
         /// Nanoseconds, below 1 000 000 000.
         nanos: u32,
     },
     /// An ISO 8601 date and time.
     Iso {
-        /// The date and wall-clock time; the year is from 0000 to 9999.
+        /// The date and wall-clock time.
         datetime: PrimitiveDateTime,
         /// The zone written with it; `None` reads the time in the zone given to
         /// [`resolve`](Self::resolve).
@@ -265,6 +265,23 @@ impl TimeUnit {
 }
 
 impl TimeModifier {
+    /// The ISO 8601 time of `instant`, in its own offset, to the nanosecond.
+    ///
+    /// ```
+    /// use spoor_spl::modifier::TimeModifier;
+    /// use time::OffsetDateTime;
+    ///
+    /// let instant = OffsetDateTime::from_unix_timestamp(1_795_852_800)?;
+    /// assert_eq!(TimeModifier::at(instant).to_string(), "2026-11-28T08:00:00+00:00");
+    /// # Ok::<(), time::error::ComponentRange>(())
+    /// ```
+    pub fn at(instant: OffsetDateTime) -> Self {
+        Self::Iso {
+            datetime: PrimitiveDateTime::new(instant.date(), instant.time()),
+            offset: Some(instant.offset()),
+        }
+    }
+
     /// The instant this modifier names, given the current time and the zone in which to snap and
     /// to read zone-less ISO times. The result is expressed in `zone`.
     ///
@@ -367,9 +384,13 @@ impl fmt::Display for TimeModifier {
             Self::Iso { datetime, offset } => {
                 let (year, month, day) = datetime.to_calendar_date();
                 let (hour, minute, second, nanos) = datetime.as_hms_nano();
+                if year < 0 {
+                    f.write_str("-")?;
+                }
                 write!(
                     f,
-                    "{year:04}-{:02}-{day:02}T{hour:02}:{minute:02}:{second:02}",
+                    "{:04}-{:02}-{day:02}T{hour:02}:{minute:02}:{second:02}",
+                    year.unsigned_abs(),
                     u8::from(month)
                 )?;
                 write_fraction(f, nanos)?;
@@ -449,10 +470,10 @@ impl FromStr for TimeModifier {
         let mut cursor = Cursor { input: s, pos: 0 };
         let modifier = if s.eq_ignore_ascii_case("now") {
             return Ok(Self::Now);
+        } else if is_iso(s) {
+            cursor.iso()?
         } else if s.starts_with(['+', '-', '@']) {
             Self::Relative(cursor.relative()?)
-        } else if s.len() >= 5 && s.as_bytes()[4] == b'-' {
-            cursor.iso()?
         } else {
             cursor.epoch()?
         };
@@ -470,6 +491,12 @@ impl FromStr for Relative {
         cursor.finish()?;
         Ok(relative)
     }
+}
+
+/// Whether `s` starts like an ISO 8601 date: four digits and `-`, the year possibly negative.
+fn is_iso(s: &str) -> bool {
+    let bytes = s.strip_prefix('-').unwrap_or(s).as_bytes();
+    bytes.len() >= 5 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-'
 }
 
 struct Cursor<'a> {
@@ -557,7 +584,7 @@ impl Cursor<'_> {
 
     fn epoch(&mut self) -> Result<TimeModifier, TimeError> {
         let digits = self.digits();
-        let Ok(seconds) = digits.parse::<i64>() else {
+        let Ok(seconds) = digits.parse::<u64>() else {
             self.pos -= digits.len();
             return Err(self.error("`now`, epoch seconds, an ISO 8601 time or a relative time"));
         };
@@ -652,8 +679,9 @@ impl Cursor<'_> {
     }
 
     fn iso(&mut self) -> Result<TimeModifier, TimeError> {
-        let year = self.fixed(4, "a four-digit year")?;
-        let year = i32::try_from(year).unwrap_or_default();
+        let negative = self.eat('-');
+        let year = i32::try_from(self.fixed(4, "a four-digit year")?).unwrap_or_default();
+        let year = if negative { -year } else { year };
         let date_start = self.pos;
         let date = (|| {
             if !self.eat('-') {

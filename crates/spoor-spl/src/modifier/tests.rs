@@ -40,6 +40,8 @@ fn canonical_forms() {
         ("2026-11-28T12:34:56+0530", "2026-11-28T12:34:56+05:30"),
         ("2026-11-28T12:34:56+01", "2026-11-28T12:34:56+01:00"),
         ("2026-11-28T12:34:56-00:30", "2026-11-28T12:34:56-00:30"),
+        ("0000-01-01", "0000-01-01T00:00:00"),
+        ("-0044-03-15T12:00Z", "-0044-03-15T12:00:00+00:00"),
     ];
     for (input, expected) in cases {
         assert_eq!(canonical(input), expected, "{input:?}");
@@ -67,6 +69,12 @@ fn syntax_errors() {
         ("@w8", 1, "a week snap `@w0` to `@w7`"),
         ("-7d@d@d", 5, "end of input"),
         ("-7d-1h", 3, "end of input"),
+        ("-0044-1", 6, "a two-digit month"),
+        (
+            "18446744073709551616",
+            0,
+            "`now`, epoch seconds, an ISO 8601 time or a relative time",
+        ),
         ("+", 1, "a time unit (s, m, h, d, w, mon, q, y)"),
         ("1700000000.", 11, "1 to 9 digits of a fraction"),
         ("1.0123456789", 2, "1 to 9 digits of a fraction"),
@@ -119,4 +127,17 @@ fn out_of_range() {
             "{input}"
         );
     }
+}
+
+#[test]
+fn instants_print_as_iso_times() {
+    let instant = OffsetDateTime::from_unix_timestamp_nanos(1_795_852_800_123_456_789)
+        .unwrap()
+        .to_offset(UtcOffset::from_hms(-7, 0, 0).unwrap());
+    let modifier = TimeModifier::at(instant);
+    assert_eq!(modifier.to_string(), "2026-11-28T01:00:00.123456789-07:00");
+    assert_eq!(
+        modifier.resolve(OffsetDateTime::UNIX_EPOCH, UtcOffset::UTC),
+        Ok(instant)
+    );
 }

@@ -321,11 +321,11 @@ pub(crate) fn zone() -> impl Strategy<Value = UtcOffset> {
 /// Any time modifier the parser can read back.
 pub(crate) fn modifier() -> impl Strategy<Value = TimeModifier> {
     let epoch = (
-        0..=253_402_300_799i64,
+        prop_oneof![0..=253_402_300_799u64, any::<u64>()],
         prop_oneof![Just(0u32), 0..1_000_000_000u32],
     )
         .prop_map(|(seconds, nanos)| TimeModifier::Epoch { seconds, nanos });
-    let date = (0..=9999i32, 1..=366u16).prop_filter_map("a day of the year", |(year, day)| {
+    let date = (-9999..=9999i32, 1..=366u16).prop_filter_map("a day of the year", |(year, day)| {
         Date::from_ordinal_date(year, day).ok()
     });
     let clock = (
