@@ -563,6 +563,73 @@ impl FieldPattern {
     pub fn as_field(&self) -> Option<Field> {
         (self.wildcards() == 0).then(|| Field(self.0.clone()))
     }
+
+    /// Whether `name` matches the pattern (case-sensitively, as field names compare).
+    pub fn matches(&self, name: &str) -> bool {
+        self.captures(name).is_some()
+    }
+
+    /// The text each `*` stands for when `name` matches, in order; `None` when it does not.
+    ///
+    /// A `*` matches any run of characters, the empty one included; when there are several, each
+    /// takes as little as it can, from the left. This is how `dc(analytics_prop__*) as *` and
+    /// `rename a* as b*` name their results (see [`expand`](Self::expand)).
+    ///
+    /// ```
+    /// use spoor_spl::ast::FieldPattern;
+    ///
+    /// let pattern = FieldPattern::new("analytics_prop__*")?;
+    /// assert_eq!(pattern.captures("analytics_prop__plan"), Some(vec!["plan"]));
+    /// assert_eq!(pattern.captures("application"), None);
+    /// assert_eq!(FieldPattern::new("*_*")?.captures("a_b_c"), Some(vec!["a", "b_c"]));
+    /// # Ok::<(), spoor_spl::FieldError>(())
+    /// ```
+    pub fn captures<'n>(&self, name: &'n str) -> Option<Vec<&'n str>> {
+        let mut parts = self.0.split('*');
+        let first = parts.next().unwrap_or_default();
+        let Some(last) = parts.next_back() else {
+            return (name == first).then(Vec::new);
+        };
+        if name.len() < first.len() + last.len()
+            || !name.starts_with(first)
+            || !name.ends_with(last)
+        {
+            return None;
+        }
+        // The pattern is ASCII, so these offsets are on character boundaries of `name`.
+        let end = name.len() - last.len();
+        let mut pos = first.len();
+        let mut captures = Vec::with_capacity(self.wildcards());
+        for part in parts {
+            let found = pos + name[pos..end].find(part)?;
+            captures.push(&name[pos..found]);
+            pos = found + part.len();
+        }
+        captures.push(&name[pos..end]);
+        Some(captures)
+    }
+
+    /// The pattern with its `*`s replaced by `captures`, in order; a missing capture is empty.
+    ///
+    /// ```
+    /// use spoor_spl::ast::FieldPattern;
+    ///
+    /// assert_eq!(FieldPattern::new("*")?.expand(&["plan"]), "plan");
+    /// assert_eq!(FieldPattern::new("b*_*")?.expand(&["1", "2"]), "b1_2");
+    /// # Ok::<(), spoor_spl::FieldError>(())
+    /// ```
+    pub fn expand(&self, captures: &[&str]) -> String {
+        let mut out =
+            String::with_capacity(self.0.len() + captures.iter().map(|c| c.len()).sum::<usize>());
+        let mut captures = captures.iter();
+        for (i, part) in self.0.split('*').enumerate() {
+            if i > 0 {
+                out.push_str(captures.next().copied().unwrap_or_default());
+            }
+            out.push_str(part);
+        }
+        out
+    }
 }
 
 impl From<Field> for FieldPattern {
@@ -662,6 +729,41 @@ mod tests {
             Some(Field::known("ab"))
         );
         assert_eq!(FieldPattern::known("a*").as_field(), None);
+    }
+
+    #[test]
+    fn wildcard_captures() {
+        let cases: &[(&str, &str, Option<&[&str]>)] = &[
+            ("a", "a", Some(&[])),
+            ("a", "b", None),
+            ("*", "", Some(&[""])),
+            ("*", "anything", Some(&["anything"])),
+            ("a*", "a", Some(&[""])),
+            ("a*", "ab", Some(&["b"])),
+            ("a*", "ba", None),
+            ("*a", "ba", Some(&["b"])),
+            ("a*a", "a", None),
+            ("a*a", "aa", Some(&[""])),
+            ("a*b*c", "axbyc", Some(&["x", "y"])),
+            ("a*b*c", "abbc", Some(&["", "b"])),
+            ("a*b*c", "ac", None),
+            ("**", "xy", Some(&["", "xy"])),
+            ("_span*", "_spandays", Some(&["days"])),
+            ("p_*", "p_é", Some(&["é"])),
+        ];
+        for &(pattern, name, expected) in cases {
+            let pattern = FieldPattern::known(pattern);
+            assert_eq!(
+                pattern.captures(name).as_deref(),
+                expected,
+                "{pattern} {name}"
+            );
+            if let Some(captures) = expected {
+                assert_eq!(pattern.expand(captures), name, "{pattern}");
+            }
+        }
+        assert!(FieldPattern::known("a*").matches("abc"));
+        assert_eq!(FieldPattern::known("x*y*").expand(&["1"]), "x1y");
     }
 
     #[test]

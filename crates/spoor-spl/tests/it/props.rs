@@ -23,7 +23,7 @@ use spoor_spl::modifier::{TimeModifier, TimeWindow};
 use spoor_spl::{Query, WindowedQuery, parse};
 
 use crate::strategies::{
-    config, hostile_string, index, key, modifier, query, span, spl_soup, zone,
+    config, hostile_string, index, key, modifier, pattern, query, span, spl_soup, zone,
 };
 
 /// One question to a builder, with its strings.
@@ -259,6 +259,23 @@ proptest! {
         let spl = query.to_string();
         prop_assert!(skeleton(&spl).is_some(), "unbalanced quote in {}", spl);
         prop_assert_eq!(parse(&spl), Ok(query), "{}", spl);
+    }
+
+    #[test]
+    fn wildcard_names_expand_and_capture_back(
+        pattern in pattern(),
+        parts in prop::collection::vec("[a-z_*]{0,3}|\\PC{0,3}", 0..3),
+        name in "[a-z_]{0,8}|\\PC{0,8}",
+    ) {
+        // A name made from the pattern matches it.
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let made = pattern.expand(&parts);
+        prop_assert!(pattern.matches(&made), "{} {:?}", pattern, made);
+        // What a name captures rebuilds the name.
+        if let Some(captures) = pattern.captures(&name) {
+            prop_assert_eq!(captures.len(), pattern.wildcards());
+            prop_assert_eq!(pattern.expand(&captures), name);
+        }
     }
 
     #[test]
