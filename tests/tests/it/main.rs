@@ -1,1 +1,3 @@
 //! End-to-end tests across spoor's crates: one test binary, a module per concern.
+
+mod layering;
