@@ -9,7 +9,8 @@
 //! - command names, function names (`count`, `DC`, `distinct_count`) and the keywords `by`, `as`,
 //!   the `where` conjunction `AND` and `sort`'s trailing `desc` are case-insensitive;
 //!   the search operators `NOT` and `AND` are upper-case, as in Splunk;
-//! - field names may be single-quoted (`'event'`), as `where` allows;
+//! - field names may be single-quoted (`'event'`), as `where` allows, and outside `where`
+//!   double-quoted (`as "total"`, `rename a as "b"`), as long as they are valid names;
 //! - `timechart` options may come in any order, also after the `by` clause; a repeated option
 //!   takes the last value; span units have their long forms (`1day`, `2hours`, `1month`).
 //!
@@ -32,6 +33,7 @@
 //! # Ok::<(), spoor_spl::ParseError>(())
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
@@ -346,6 +348,14 @@ fn boolean(text: &str) -> Option<bool> {
     }
 }
 
+fn to_field(text: &str, offset: usize) -> Result<Field, ParseError> {
+    Field::new(text).map_err(|source| ParseError::InvalidField { offset, source })
+}
+
+fn to_pattern(text: &str, offset: usize) -> Result<FieldPattern, ParseError> {
+    FieldPattern::new(text).map_err(|source| ParseError::InvalidField { offset, source })
+}
+
 /// Checks that a wildcard name takes exactly the captures of what it renames.
 fn check_wildcards(from: &str, to: &FieldPattern, offset: usize) -> Result<(), ParseError> {
     if from.bytes().filter(|&b| b == b'*').count() == to.wildcards() {
@@ -413,46 +423,48 @@ impl<'a> Parser<'a> {
         matches!(self.peek(), None | Some(Tok::Pipe))
     }
 
-    /// The text of a name: a bare word or a `'…'` name.
-    fn name_text(&mut self, expected: &'static str) -> Result<(&'a str, usize), ParseError> {
+    /// The text of a name: a bare word, a `'…'` name or a `"…"` string (as `rename` and `as`
+    /// allow); it must still be a valid field name or pattern.
+    fn name_text(&mut self, expected: &'static str) -> Result<(Cow<'a, str>, usize), ParseError> {
         let offset = self.offset();
-        match self.peek() {
-            Some(Tok::Word(w) | Tok::Name(w)) => {
-                let w = *w;
-                self.pos += 1;
-                Ok((w, offset))
-            }
-            _ => Err(self.error(expected)),
-        }
+        let text = match self.peek() {
+            Some(Tok::Word(w) | Tok::Name(w)) => Cow::Borrowed(*w),
+            Some(Tok::Str(s)) => Cow::Owned(s.clone()),
+            _ => return Err(self.error(expected)),
+        };
+        self.pos += 1;
+        Ok((text, offset))
     }
 
     fn field(&mut self) -> Result<Field, ParseError> {
         let (text, offset) = self.name_text("a field name")?;
-        Field::new(text).map_err(|source| ParseError::InvalidField { offset, source })
+        to_field(&text, offset)
     }
 
     fn pattern(&mut self) -> Result<(FieldPattern, usize), ParseError> {
         let (text, offset) = self.name_text("a field name or pattern")?;
-        FieldPattern::new(text)
-            .map(|p| (p, offset))
-            .map_err(|source| ParseError::InvalidField { offset, source })
+        Ok((to_pattern(&text, offset)?, offset))
     }
 
-    /// A field name that may be written with a leading sign (`-count`, `- count`, `+a`).
+    /// A name that may be written with a leading sign (`-count`, `- count`, `+a`).
     fn signed<T>(
         &mut self,
         parse: impl FnOnce(&str, usize) -> Result<T, ParseError>,
     ) -> Result<(Option<char>, T), ParseError> {
-        let (text, offset) = self.name_text("a field name")?;
-        let sign = text.chars().next().filter(|c| matches!(c, '+' | '-'));
-        match sign {
-            None => Ok((None, parse(text, offset)?)),
-            Some(_) if text.len() > 1 => Ok((sign, parse(&text[1..], offset + 1)?)),
-            Some(_) => {
-                let (text, offset) = self.name_text("a field name")?;
-                Ok((sign, parse(text, offset)?))
+        let offset = self.offset();
+        if let Some(&Tok::Word(word)) = self.peek()
+            && let Some(rest) = word.strip_prefix(['+', '-'])
+        {
+            let sign = word.chars().next();
+            self.pos += 1;
+            if !rest.is_empty() {
+                return Ok((sign, parse(rest, offset + 1)?));
             }
+            let (text, offset) = self.name_text("a field name")?;
+            return Ok((sign, parse(&text, offset)?));
         }
+        let (text, offset) = self.name_text("a field name")?;
+        Ok((None, parse(&text, offset)?))
     }
 
     fn number_value<T: FromStr>(&mut self, expected: &'static str) -> Result<T, ParseError> {
@@ -591,6 +603,10 @@ impl<'a> Parser<'a> {
     fn where_(&mut self) -> Result<Where, ParseError> {
         let mut conditions = Vec::new();
         loop {
+            // In `where`, `"…"` is a string, not a field: `'…'` quotes a field name.
+            if let Some(Tok::Str(_)) = self.peek() {
+                return Err(self.error("a field name (quoted `'name'` in `where`)"));
+            }
             let field = self.field()?;
             let Some(op) = self.compare_op(true) else {
                 return Err(self.error("`=`, `==` or `!=`"));
@@ -739,10 +755,7 @@ impl<'a> Parser<'a> {
     }
 
     fn fields(&mut self) -> Result<Fields, ParseError> {
-        let pattern = |text: &str, offset| {
-            FieldPattern::new(text).map_err(|source| ParseError::InvalidField { offset, source })
-        };
-        let (sign, first) = self.signed(pattern)?;
+        let (sign, first) = self.signed(to_pattern)?;
         let mode = if sign == Some('-') {
             FieldsMode::Remove
         } else {
@@ -767,9 +780,6 @@ impl<'a> Parser<'a> {
             }
             _ => None,
         };
-        let field = |text: &str, offset| {
-            Field::new(text).map_err(|source| ParseError::InvalidField { offset, source })
-        };
         let mut keys: Vec<SortKey> = Vec::new();
         loop {
             // A trailing unsigned `desc` (or `d`) reverses every key, as in Splunk.
@@ -781,7 +791,7 @@ impl<'a> Parser<'a> {
                 }
                 break;
             }
-            let (sign, field) = self.signed(field)?;
+            let (sign, field) = self.signed(to_field)?;
             keys.push(SortKey {
                 field,
                 descending: sign == Some('-'),

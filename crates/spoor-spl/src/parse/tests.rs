@@ -69,6 +69,10 @@ fn hand_written_forms() {
             "search | rename analytics_prop__p as p, a* as b*, c as d",
         ),
         ("search | fields - _span*", "search | fields - _span*"),
+        (
+            r#"search | stats count AS "total" BY "event" | rename "total" as "n" | sort - "n""#,
+            "search | stats count as total by event | rename total as n | sort -n",
+        ),
         ("search | fields -_span*, x", "search | fields - _span*, x"),
         ("search | fields a b", "search | fields + a, b"),
         ("search | fields + a", "search | fields + a"),
@@ -154,6 +158,11 @@ fn errors_say_where_and_what() {
             "search | where a=b",
             17,
             "expected a quoted string (`where` compares a field to a literal) at byte 17, found `b`",
+        ),
+        (
+            "search | where \"a\"=\"b\"",
+            15,
+            "expected a field name (quoted `'name'` in `where`) at byte 15, found a quoted string",
         ),
         (
             "search | where a=\"b\" OR c=\"d\"",
