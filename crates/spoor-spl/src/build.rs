@@ -339,7 +339,9 @@ pub fn property_values(
 /// else the event names or property values, plus [`OTHER`] when the limit cut some; `_span*`
 /// columns are removed. The timechart states its options: `limit` from `over`, `useother=true`,
 /// `usenull=false` (events lacking the split field are left out). Buckets cover the window, the
-/// empty ones counted 0; days start at midnight, weeks on Sunday, months on the 1st.
+/// empty ones counted 0; days start at midnight, weeks on Sunday, months on the 1st (midnight of
+/// the search's time zone on Splunk, of UTC on spoor's engine). Series are ranked for the
+/// limit by their total count over the window.
 pub fn events_over_time(
     index: &Index,
     application: &str,

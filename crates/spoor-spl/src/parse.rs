@@ -509,7 +509,10 @@ impl<'a> Parser<'a> {
 
     fn query(mut self) -> Result<Query, ParseError> {
         let leading_pipe = self.eat(&Tok::Pipe);
-        if !self.eat_keyword("search") && leading_pipe {
+        // `search` is the command unless it is the field of a first term (`search=x`).
+        let field_named_search = matches!(self.peek_at(1), Some(Tok::Eq | Tok::Ne));
+        let command = !field_named_search && self.eat_keyword("search");
+        if !command && leading_pipe {
             return Err(self.command_error());
         }
         let search = self.search()?;

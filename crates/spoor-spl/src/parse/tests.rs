@@ -24,6 +24,8 @@ fn hand_written_forms() {
         ("SEARCH index = main", r#"search index="main""#),
         ("", "search"),
         ("search", "search"),
+        ("search=x", r#"search search="x""#),
+        ("search search!=x", r#"search search!="x""#),
         // Values: bare, quoted, escaped, wildcards.
         (
             r#"search a=b c="d e" f=* g="*" NOT h=i j!=k l="x\"y\\z" m="a\b""#,
