@@ -19,11 +19,12 @@ use proptest::prelude::*;
 use spoor_event::Key;
 use spoor_spl::ast::{Command, Span};
 use spoor_spl::build::{self, Index, OverTime, Split};
-use spoor_spl::modifier::{TimeModifier, TimeWindow};
+use spoor_spl::modifier::{Relative, TimeModifier, TimeWindow};
 use spoor_spl::{Query, WindowedQuery, parse};
 
 use crate::strategies::{
-    config, hostile_string, index, key, modifier, pattern, query, span, spl_soup, zone,
+    config, hostile_string, index, instant, key, modifier, pattern, query, snap, span, spl_soup,
+    zone,
 };
 
 /// One question to a builder, with its strings.
@@ -300,6 +301,18 @@ proptest! {
     fn time_modifiers_round_trip(modifier in modifier()) {
         let text = modifier.to_string();
         prop_assert_eq!(text.parse::<TimeModifier>(), Ok(modifier), "{}", text);
+    }
+
+    #[test]
+    fn snaps_round_down_once(snap in snap(), now in instant(), zone in zone()) {
+        let modifier = TimeModifier::Relative(Relative { offset: None, snap: Some(snap), after: None });
+        let snapped = modifier.resolve(now, zone);
+        prop_assert!(snapped.is_ok(), "{} at {}: {:?}", modifier, now, snapped);
+        if let Ok(snapped) = snapped {
+            prop_assert!(snapped <= now, "{} at {} gave {}", modifier, now, snapped);
+            prop_assert!(now - snapped < time::Duration::days(366), "{} at {}", modifier, now);
+            prop_assert_eq!(modifier.resolve(snapped, zone), Ok(snapped), "{} is idempotent", modifier);
+        }
     }
 
     #[test]

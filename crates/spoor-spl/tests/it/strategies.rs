@@ -12,7 +12,7 @@ use spoor_spl::ast::{
 };
 use spoor_spl::build::Index;
 use spoor_spl::modifier::{Offset, Relative, Snap, TimeModifier, TimeUnit};
-use time::{Date, PrimitiveDateTime, Time, UtcOffset, Weekday};
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
 /// Shrinking helps on a developer's machine; on CI it only costs time.
 #[allow(
@@ -295,7 +295,7 @@ fn offset() -> impl Strategy<Value = Offset> {
         .prop_map(|(amount, unit)| Offset { amount, unit })
 }
 
-fn snap() -> impl Strategy<Value = Snap> {
+pub(crate) fn snap() -> impl Strategy<Value = Snap> {
     let weekday = (0..7u8).prop_map(|n| Weekday::Sunday.nth_next(n));
     prop_oneof![
         Just(Snap::Second),
@@ -316,6 +316,16 @@ pub(crate) fn zone() -> impl Strategy<Value = UtcOffset> {
         -93_599..=93_599i32,
     ]
     .prop_map(|seconds| UtcOffset::from_whole_seconds(seconds).expect("in range"))
+}
+
+/// Any instant of the years 0001 to 9998, to the nanosecond.
+pub(crate) fn instant() -> impl Strategy<Value = OffsetDateTime> {
+    const FIRST: i128 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const LAST: i128 = 253_370_764_799; // 9998-12-31T23:59:59Z
+    (FIRST..=LAST, 0..1_000_000_000i128).prop_map(|(seconds, nanos)| {
+        OffsetDateTime::from_unix_timestamp_nanos(seconds * 1_000_000_000 + nanos)
+            .expect("in range by construction")
+    })
 }
 
 /// Any time modifier the parser can read back.
