@@ -18,7 +18,13 @@ const PURE: &[(&str, &[&str])] = &[
 fn dependencies() -> Vec<(String, BTreeSet<String>)> {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .args(["--manifest-path", manifest])
         .output()
         .expect("cargo runs");
@@ -52,7 +58,10 @@ fn pure_crates_depend_only_on_what_the_design_allows() {
         let Some((_, deps)) = members.iter().find(|(member, _)| member == name) else {
             panic!("{name} is not a workspace member");
         };
-        let extra: Vec<_> = deps.iter().filter(|d| !allowed.contains(&d.as_str())).collect();
+        let extra: Vec<_> = deps
+            .iter()
+            .filter(|d| !allowed.contains(&d.as_str()))
+            .collect();
         assert!(
             extra.is_empty(),
             "{name} is pure (no I/O) but depends on {extra:?}; ARCHITECTURE.md allows only {allowed:?}"
@@ -80,7 +89,10 @@ fn no_crate_depends_on_a_crate_above_it() {
             .unwrap_or_else(|| panic!("{name} is missing from the layer order of this test"));
         for dep in deps.iter().filter(|d| d.starts_with("spoor")) {
             let dep_rank = ORDER.iter().position(|n| n == dep).expect("known crate");
-            assert!(dep_rank < rank, "{name} depends on {dep}, which is not below it");
+            assert!(
+                dep_rank < rank,
+                "{name} depends on {dep}, which is not below it"
+            );
         }
     }
 }
