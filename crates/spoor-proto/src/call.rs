@@ -163,6 +163,29 @@ impl Exchange {
     }
 }
 
+/// A sans-I/O machine: the driver polls it, does what [`Action`] says, and hands back
+/// what happened. [`Call`] and [`SearchJob`](crate::search::SearchJob) are machines, so one
+/// driver loop serves both.
+pub trait Machine {
+    /// What the machine produces when done.
+    type Output;
+
+    /// What to do next. The answer changes only after `handle_response`,
+    /// `handle_transport_error`, a method of the machine that says so, or time reaching a
+    /// `Wait` instant (or a time limit).
+    fn poll(&mut self, now: Instant) -> Action<Self::Output>;
+
+    /// Hands over the response to the last `Send` (body read in full).
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: Instant);
+
+    /// Reports that the last `Send` failed below HTTP (connect, reset, driver timeout).
+    fn handle_transport_error(&mut self, error: Error, now: Instant);
+
+    /// The service as the machine left it: after a re-login it holds the new session key,
+    /// which the driver keeps for the next machines.
+    fn service(&self) -> &Service;
+}
+
 /// Parses a final response into the call's result.
 pub type Parser<T> = fn(&Response<Vec<u8>>) -> Result<T, Error>;
 
@@ -171,7 +194,7 @@ pub type Parser<T> = fn(&Response<Vec<u8>>) -> Result<T, Error>;
 ///
 /// ```
 /// use std::time::Instant;
-/// use spoor_proto::{Action, Call, Config, Service};
+/// use spoor_proto::{Action, Call, Config, Machine, Service};
 ///
 /// let config = Config::builder().username("admin").password("changeme").build()?;
 /// let service = Service::new(&config)?;
@@ -215,15 +238,16 @@ impl<T> Call<T> {
             finished: false,
         }
     }
+}
 
-    /// The service as this call left it (a re-login renews its session key).
-    pub fn service(&self) -> &Service {
+impl<T> Machine for Call<T> {
+    type Output = T;
+
+    fn service(&self) -> &Service {
         &self.service
     }
 
-    /// What to do next. Changes after `handle_response`, `handle_transport_error`, or time
-    /// reaching a `Wait` instant.
-    pub fn poll(&mut self, now: Instant) -> Action<T> {
+    fn poll(&mut self, now: Instant) -> Action<T> {
         if let Some(result) = self.result.take() {
             self.finished = true;
             return Action::Done(result);
@@ -242,8 +266,7 @@ impl<T> Call<T> {
         }
     }
 
-    /// Hands over the response to the last `Send`.
-    pub fn handle_response(&mut self, response: Response<Vec<u8>>, now: Instant) {
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: Instant) {
         match self
             .exchange
             .handle_response(&mut self.service, response, now)
@@ -254,8 +277,7 @@ impl<T> Call<T> {
         }
     }
 
-    /// Reports that the last `Send` failed below HTTP.
-    pub fn handle_transport_error(&mut self, error: Error, now: Instant) {
+    fn handle_transport_error(&mut self, error: Error, now: Instant) {
         if let Outcome::Failed(e) =
             self.exchange
                 .handle_transport_error(&mut self.service, error, now)

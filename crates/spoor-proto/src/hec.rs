@@ -10,8 +10,11 @@ use std::fmt;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
+use crate::call::{Call, Parser};
 use crate::config::HecConfig;
 use crate::error::Error;
+use crate::retry::RetryPolicy;
+use crate::service::Service;
 
 /// The default batch cap: 900 000 bytes, below HEC's default `max_content_length` of 1 MB.
 pub const DEFAULT_BATCH_CAP: usize = 900_000;
@@ -221,7 +224,7 @@ impl Batcher {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Hec {
-    base_url: String,
+    service: Service,
     authorization: HeaderValue,
     channel: Option<HeaderValue>,
 }
@@ -242,7 +245,7 @@ impl Hec {
             })?;
         authorization.set_sensitive(true);
         Ok(Self {
-            base_url: config.base_url.clone(),
+            service: Service::bare(config.base_url.clone()),
             authorization,
             channel: None,
         })
@@ -269,7 +272,7 @@ impl Hec {
     ) -> Result<Request<Vec<u8>>, Error> {
         let mut b = Request::builder()
             .method(method)
-            .uri(format!("{}{path}", self.base_url))
+            .uri(format!("{}{path}", self.service.base_url()))
             .header(AUTHORIZATION, self.authorization.clone());
         if let Some(channel) = &self.channel {
             b = b.header(CHANNEL_HEADER, channel.clone());
@@ -279,6 +282,38 @@ impl Hec {
         }
         b.body(body)
             .map_err(|e| Error::config(format!("cannot build request: {e}")))
+    }
+
+    /// Uses this retry policy for [`Hec::call`] (default [`RetryPolicy::default`]).
+    pub fn set_retry_policy(&mut self, policy: RetryPolicy) {
+        self.service.set_retry_policy(policy);
+    }
+
+    /// Seeds the jitter of retry backoff for the next [`Hec::call`]s.
+    pub fn set_jitter_seed(&mut self, seed: u64) {
+        self.service.set_jitter_seed(seed);
+    }
+
+    /// A [`Call`] of a HEC request with the shared retry rules (503 "Server is busy" and
+    /// other 5xx are retried; 4xx codes are final). A driver steps it like any [`Machine`](crate::Machine).
+    ///
+    /// ```
+    /// use spoor_proto::hec::{Hec, parse_event_reply};
+    /// use spoor_proto::{Action, Config, Machine};
+    ///
+    /// let config = Config::builder().hec_token("tok").build()?;
+    /// let hec = Hec::new(config.hec().unwrap())?;
+    /// let mut call = hec.call(hec.event_request(br#"{"event":"x"}"#.to_vec())?, parse_event_reply);
+    /// # #[allow(clippy::disallowed_methods)]
+    /// let now = std::time::Instant::now();
+    /// let Action::Send(req) = call.poll(now) else { panic!() };
+    /// assert_eq!(req.uri(), "https://localhost:8088/services/collector/event");
+    /// call.handle_response(http::Response::new(br#"{"text":"Success","code":0}"#.to_vec()), now);
+    /// assert!(matches!(call.poll(now), Action::Done(Ok(reply)) if reply.text == "Success"));
+    /// # Ok::<(), spoor_proto::Error>(())
+    /// ```
+    pub fn call<T>(&self, request: Request<Vec<u8>>, parse: Parser<T>) -> Call<T> {
+        Call::new(self.service.clone(), request, parse)
     }
 
     /// `POST /services/collector/event` with a batch body ([`Batch::body`]); read the

@@ -71,7 +71,7 @@ pub mod search;
 mod service;
 mod xml;
 
-pub use call::{Action, Call};
+pub use call::{Action, Call, Machine};
 pub use config::{Config, ConfigBuilder, Credentials, Secret};
 pub use error::{BoxError, Error, Level, Message};
 pub use retry::RetryPolicy;

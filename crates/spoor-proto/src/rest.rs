@@ -9,7 +9,7 @@ use crate::config::{Credentials, Secret};
 use crate::eai::{Entry, parse_feed};
 use crate::error::Error;
 use crate::form::{Form, encode_component};
-use crate::service::{Body, SearchApi, Service, Shape, check, scalar, shape};
+use crate::service::{Body, FORM_CONTENT_TYPE, SearchApi, Service, Shape, check, scalar, shape};
 use crate::xml;
 
 fn json() -> Form {
@@ -142,6 +142,9 @@ impl Service {
     /// raw body (each event must be one line, as spoor's encoder guarantees). Read the reply
     /// with [`parse_submit_receipt`].
     ///
+    /// The body is raw text, yet it is labelled `application/x-www-form-urlencoded`: that is
+    /// what the Splunk SDKs and `curl -d` send, and Splunk reads the body as the event anyway.
+    ///
     /// # Errors
     ///
     /// As [`Service::server_info_request`].
@@ -166,7 +169,7 @@ impl Service {
             Method::POST,
             "receivers/simple",
             &q,
-            Some(Body::Raw(body, "text/plain; charset=utf-8")),
+            Some(Body::Raw(body, FORM_CONTENT_TYPE)),
         )
     }
 }

@@ -73,14 +73,29 @@ impl Service {
             }
         };
         Ok(Self {
-            base_url: config.base_url(),
             prefix,
             credentials: config.credentials().clone(),
             authorization,
+            ..Self::bare(config.base_url())
+        })
+    }
+
+    /// A service at `base_url` with no credentials and no namespace: the holder of retry
+    /// policy and jitter for endpoints that carry their own authentication (HEC).
+    pub(crate) fn bare(base_url: String) -> Self {
+        Self {
+            base_url,
+            prefix: "/services".to_owned(),
+            credentials: Credentials::None,
+            authorization: None,
             search_api: SearchApi::default(),
             retry_policy: RetryPolicy::default(),
             jitter: Jitter::new(0x5EED),
-        })
+        }
+    }
+
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// The credentials this service was configured with.
@@ -172,7 +187,7 @@ impl Service {
         let body = match body {
             None => Vec::new(),
             Some(Body::Form(form)) => {
-                builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+                builder = builder.header(CONTENT_TYPE, FORM_CONTENT_TYPE);
                 form.encode().into_bytes()
             }
             Some(Body::Raw(bytes, content_type)) => {
@@ -194,6 +209,9 @@ impl Service {
         self.request(Method::POST, path, &query, Some(Body::Form(form)))
     }
 }
+
+/// The form body content type.
+pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 
 /// The body of a request built by [`Service::request`].
 #[derive(Debug)]

@@ -28,7 +28,7 @@ use http::{Request, Response};
 
 use super::results::{Row, parse_results_body};
 use super::{ExecMode, SearchParams, parse_job_status, parse_sid};
-use crate::call::{Action, Exchange, Outcome};
+use crate::call::{Action, Exchange, Machine, Outcome};
 use crate::error::{Error, Level, Message};
 use crate::service::{Service, Shape, check, messages_of, shape};
 
@@ -124,7 +124,7 @@ impl State {
 /// ```
 /// use std::time::Instant;
 /// use spoor_proto::search::{ExecMode, SearchJob, SearchParams};
-/// use spoor_proto::{Action, Config, Service};
+/// use spoor_proto::{Action, Config, Machine, Service};
 ///
 /// let service = Service::new(&Config::builder().token("t").build()?)?;
 /// let mut job = SearchJob::new(service, "search index=spoor | stats count by event", ExecMode::Normal, SearchParams::window("-7d@d", "now"))?;
@@ -202,11 +202,6 @@ impl SearchJob {
         self
     }
 
-    /// The service as this job left it (a re-login renews its session key).
-    pub fn service(&self) -> &Service {
-        &self.service
-    }
-
     /// The sid, once Splunk has given one.
     pub fn sid(&self) -> Option<&str> {
         self.summary.sid.as_deref()
@@ -223,58 +218,6 @@ impl SearchJob {
     pub fn cancel(&mut self) {
         self.cancel_requested = true;
         self.rows.clear();
-    }
-
-    /// What to do next. Changes after `handle_response`, `handle_transport_error`,
-    /// [`cancel`](Self::cancel), or time reaching a `Wait` instant or the time limit.
-    pub fn poll(&mut self, now: Instant) -> Action<JobSummary> {
-        if let Some(result) = self.result.take() {
-            self.state = State::Done;
-            return Action::Done(result);
-        }
-        if !self.started {
-            self.started = true;
-            self.deadline = self
-                .policy
-                .time_limit
-                .and_then(|limit| now.checked_add(limit));
-        }
-        if !matches!(self.state, State::Cancel { .. } | State::Done) {
-            if self.cancel_requested {
-                self.start_cancel(None);
-            } else if self.deadline.is_some_and(|d| now >= d) {
-                let limit = self.policy.time_limit.unwrap_or_default();
-                self.start_cancel(Some(Error::Timeout {
-                    what: "search job",
-                    limit,
-                }));
-            }
-        }
-        if let State::Sleep { sid, until, polls } = &self.state {
-            if now < *until {
-                return Action::Wait(*until);
-            }
-            let (sid, polls) = (sid.clone(), *polls);
-            match self.service.job_status_request(&sid) {
-                Ok(req) => {
-                    self.state = State::Status {
-                        exchange: Exchange::new(&self.service, req),
-                        sid,
-                        polls,
-                    }
-                }
-                Err(e) => return self.fail(e),
-            }
-        }
-        let Some(exchange) = self.state.exchange_mut() else {
-            return Action::Done(Err(Error::Finished));
-        };
-        match exchange.poll(&self.service, now) {
-            Ok(Action::Send(r)) => Action::Send(r),
-            Ok(Action::Wait(t)) => Action::Wait(t),
-            Ok(Action::Done(_)) => Action::Done(Err(Error::Finished)),
-            Err(e) => self.fail(e),
-        }
     }
 
     fn fail(&mut self, e: Error) -> Action<JobSummary> {
@@ -310,32 +253,6 @@ impl SearchJob {
             self.summary.cancelled |= self.cancel_requested;
             std::mem::take(&mut self.summary)
         }));
-    }
-
-    /// Hands over the response to the last `Send`.
-    pub fn handle_response(&mut self, response: Response<Vec<u8>>, now: Instant) {
-        let Some(exchange) = self.state.exchange_mut() else {
-            return;
-        };
-        match exchange.handle_response(&mut self.service, response, now) {
-            Outcome::Pending => {}
-            Outcome::Failed(e) => self.on_failure(e),
-            Outcome::Complete(resp) => {
-                if let Err(e) = self.on_complete(&resp, now) {
-                    self.on_failure(e);
-                }
-            }
-        }
-    }
-
-    /// Reports that the last `Send` failed below HTTP.
-    pub fn handle_transport_error(&mut self, error: Error, now: Instant) {
-        let Some(exchange) = self.state.exchange_mut() else {
-            return;
-        };
-        if let Outcome::Failed(e) = exchange.handle_transport_error(&mut self.service, error, now) {
-            self.on_failure(e);
-        }
     }
 
     fn on_failure(&mut self, e: Error) {
@@ -450,6 +367,88 @@ impl SearchJob {
             if !self.summary.messages.contains(&m) {
                 self.summary.messages.push(m);
             }
+        }
+    }
+}
+
+impl Machine for SearchJob {
+    type Output = JobSummary;
+
+    fn service(&self) -> &Service {
+        &self.service
+    }
+
+    fn poll(&mut self, now: Instant) -> Action<JobSummary> {
+        if let Some(result) = self.result.take() {
+            self.state = State::Done;
+            return Action::Done(result);
+        }
+        if !self.started {
+            self.started = true;
+            self.deadline = self
+                .policy
+                .time_limit
+                .and_then(|limit| now.checked_add(limit));
+        }
+        if !matches!(self.state, State::Cancel { .. } | State::Done) {
+            if self.cancel_requested {
+                self.start_cancel(None);
+            } else if self.deadline.is_some_and(|d| now >= d) {
+                let limit = self.policy.time_limit.unwrap_or_default();
+                self.start_cancel(Some(Error::Timeout {
+                    what: "search job",
+                    limit,
+                }));
+            }
+        }
+        if let State::Sleep { sid, until, polls } = &self.state {
+            if now < *until {
+                return Action::Wait(*until);
+            }
+            let (sid, polls) = (sid.clone(), *polls);
+            match self.service.job_status_request(&sid) {
+                Ok(req) => {
+                    self.state = State::Status {
+                        exchange: Exchange::new(&self.service, req),
+                        sid,
+                        polls,
+                    }
+                }
+                Err(e) => return self.fail(e),
+            }
+        }
+        let Some(exchange) = self.state.exchange_mut() else {
+            return Action::Done(Err(Error::Finished));
+        };
+        match exchange.poll(&self.service, now) {
+            Ok(Action::Send(r)) => Action::Send(r),
+            Ok(Action::Wait(t)) => Action::Wait(t),
+            Ok(Action::Done(_)) => Action::Done(Err(Error::Finished)),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    fn handle_response(&mut self, response: Response<Vec<u8>>, now: Instant) {
+        let Some(exchange) = self.state.exchange_mut() else {
+            return;
+        };
+        match exchange.handle_response(&mut self.service, response, now) {
+            Outcome::Pending => {}
+            Outcome::Failed(e) => self.on_failure(e),
+            Outcome::Complete(resp) => {
+                if let Err(e) = self.on_complete(&resp, now) {
+                    self.on_failure(e);
+                }
+            }
+        }
+    }
+
+    fn handle_transport_error(&mut self, error: Error, now: Instant) {
+        let Some(exchange) = self.state.exchange_mut() else {
+            return;
+        };
+        if let Outcome::Failed(e) = exchange.handle_transport_error(&mut self.service, error, now) {
+            self.on_failure(e);
         }
     }
 }
