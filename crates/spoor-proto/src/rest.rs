@@ -145,6 +145,11 @@ impl Service {
     /// The body is raw text, yet it is labelled `application/x-www-form-urlencoded`: that is
     /// what the Splunk SDKs and `curl -d` send, and Splunk reads the body as the event anyway.
     ///
+    /// Splunk breaks the body into events with the sourcetype's `LINE_BREAKER` (default
+    /// `([\r\n]+)`) but then merges lines back unless the sourcetype has
+    /// `SHOULD_LINEMERGE=false`: set it with [`Service::set_conf_keys_request`] first, or
+    /// each batch may land as one event.
+    ///
     /// # Errors
     ///
     /// As [`Service::server_info_request`].

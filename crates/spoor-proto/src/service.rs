@@ -417,6 +417,24 @@ mod tests {
     }
 
     #[test]
+    fn debug_never_shows_a_secret() {
+        let c = ConfigBuilder::new()
+            .username("u")
+            .password("pw-1")
+            .hec_token("hec-2")
+            .build()
+            .unwrap();
+        let mut s = Service::new(&c).unwrap();
+        s.set_session_key(&Secret::new("key-3")).unwrap();
+        let hec = crate::hec::Hec::new(c.hec().unwrap()).unwrap();
+        let req = s.server_info_request().unwrap();
+        let shown = format!("{c:?} {s:?} {hec:?} {req:?}");
+        for secret in ["pw-1", "hec-2", "key-3"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+    }
+
+    #[test]
     fn error_bodies_of_every_shape() {
         let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
 <response>

@@ -1,17 +1,4 @@
-//! An incremental decoder for `search/jobs/export` in JSON output mode.
-//!
-//! Splunk streams one JSON object per line as the search runs:
-//!
-//! ```text
-//! {"preview":true,"offset":0,"lastrow":true,"result":{"host":"a","count":"62"}}
-//! {"preview":false,"offset":0,"result":{"host":"a","count":"1682"}}
-//! {"preview":false,"offset":1,"lastrow":true,"result":{"host":"b","count":"3"}}
-//! ```
-//!
-//! Reporting searches send sets of preview rows (`"preview":true`) before the final set;
-//! the decoder drops previews and yields only final rows, plus messages. It holds only the
-//! bytes not yet decoded: memory is bounded by the longest line (and by how much the caller
-//! pushes before pulling), never by the whole stream.
+//! The export-stream decoder; see [`ExportDecoder`].
 
 use std::collections::VecDeque;
 
@@ -29,6 +16,24 @@ pub enum ExportItem {
     Message(Message),
 }
 
+/// An incremental decoder for `search/jobs/export` in JSON output mode.
+///
+/// Splunk streams one JSON object per line as the search runs:
+///
+/// ```text
+/// {"preview":true,"offset":0,"lastrow":true,"result":{"host":"a","count":"62"}}
+/// {"preview":false,"offset":0,"result":{"host":"a","count":"1682"}}
+/// {"preview":false,"offset":1,"lastrow":true,"result":{"host":"b","count":"3"}}
+/// ```
+///
+/// Reporting searches send sets of preview rows (`"preview":true`) before the final set;
+/// the decoder drops previews and yields only final rows, plus messages. It holds only the
+/// bytes not yet decoded: memory is bounded by the longest line (and by how much the caller
+/// pushes before pulling), never by the whole stream.
+///
+/// Messages are passed on as they come; a `FATAL` one means the search failed (the HTTP
+/// status was already 200 when it started streaming).
+///
 /// Push bytes in with [`push`](Self::push), pull rows out with
 /// [`next_item`](Self::next_item); call [`finish`](Self::finish) at the end of the stream.
 ///

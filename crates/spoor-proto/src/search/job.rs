@@ -1,25 +1,4 @@
-//! The search-job state machine.
-//!
-//! ```text
-//!                 poll                    201 {"sid"}
-//!   new ──► Create ──────► (POST search/jobs) ─────────────► Status ◄─────────────┐
-//!             │                                               │  GET jobs/{sid}   │
-//!             │ oneshot: 200 page                             │                   │ Wait(until):
-//!             ▼                                               ├─ 204 / not done ─► Sleep
-//!            Done ◄──────────────────────────┐                │   (backoff)
-//!             ▲                              │                ├─ isFailed ──────► Done(Err(JobFailed))
-//!             │ offset ≥ resultCount         │                │
-//!             │                              │                ▼ isDone
-//!           Results ◄── page (count/offset) ─┴─────────── Results
-//!             │  GET jobs/{sid}/results?offset=…&count=…
-//!             │
-//!   cancel() or time limit passed (sid known) ──► Cancel ── POST jobs/{sid}/control ──► Done
-//! ```
-//!
-//! Every request goes through the shared retry and re-login rules of [`call`](crate::call).
-//! Results are read page by page until all `resultCount` rows are in, never stopping at
-//! Splunk's 100-row default. Rows wait in the machine until pulled with
-//! [`SearchJob::next_row`]; pull them before each poll and memory holds at most one page.
+//! The search-job state machine; its diagram is on [`SearchJob`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -32,9 +11,9 @@ use crate::call::{Action, Exchange, Machine, Outcome};
 use crate::error::{Error, Level, Message};
 use crate::service::{Service, Shape, check, messages_of, shape};
 
-/// How a job is polled and read.
+/// How a job is polled, read and bounded in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PollPolicy {
+pub struct JobOptions {
     /// The wait before the second status poll (default 100 ms); it doubles each time.
     pub initial_wait: Duration,
     /// The longest wait between status polls (default 1 s).
@@ -47,7 +26,7 @@ pub struct PollPolicy {
     pub time_limit: Option<Duration>,
 }
 
-impl Default for PollPolicy {
+impl Default for JobOptions {
     fn default() -> Self {
         Self {
             initial_wait: Duration::from_millis(100),
@@ -58,7 +37,7 @@ impl Default for PollPolicy {
     }
 }
 
-impl PollPolicy {
+impl JobOptions {
     fn wait(&self, polls: u32) -> Duration {
         self.initial_wait
             .saturating_mul(1u32.checked_shl(polls.min(31)).unwrap_or(u32::MAX))
@@ -118,8 +97,33 @@ impl State {
 }
 
 /// A search job, from creation to the last result row, as a machine the driver steps
-/// (see [`call`](crate::call) for the loop). It never sleeps or reads a clock: it is told
-/// the time and answers with [`Action::Wait`].
+/// (see [`Machine`] and the loop in [`call`](crate::call)). It never sleeps or reads a
+/// clock: it is told the time and answers with [`Action::Wait`].
+///
+/// ```text
+///           poll()               201 {"sid"} (normal, blocking)
+/// new ──► Create ──────────────────────────────────► Status ◄───────────────────┐
+///           │ POST search/jobs                          │ GET jobs/{sid}         │ time reached
+///           │                                           ├── 204 / not done ──► Sleep: Wait(until),
+///           │ 200 results page (oneshot,                │                        backoff doubling
+///           │ count=0: every row)                       ├── failed ──────────► Done(Err(JobFailed))
+///           │                                           │
+///           │                                           ▼ done, resultCount = n
+///           │                                        Results ◄──┐ GET jobs/{sid}/results
+///           │                                           │       │   ?offset=k&count=c
+///           │                                           ├───────┘ k += rows read, while k < n
+///           ▼                                           ▼ k = n
+///         Done ◄─────────────────────────────────────────
+///
+/// cancel(), or the time limit passed ──► Cancel ── POST jobs/{sid}/control ──► Done
+///   (a create in flight is awaited first, so the new job is cancelled too)
+/// ```
+///
+/// Every request goes through the shared retry and re-login rules of [`call`](crate::call).
+/// Results are read page by page until all `resultCount` rows are in, never stopping at
+/// Splunk's 100-row default; a page that comes back empty before that is an error, not a
+/// silent cap. Rows wait in the machine until pulled with [`SearchJob::next_row`]; pull
+/// them before each poll and memory holds at most one page.
 ///
 /// ```
 /// use std::time::Instant;
@@ -158,7 +162,7 @@ impl State {
 pub struct SearchJob {
     service: Service,
     mode: ExecMode,
-    policy: PollPolicy,
+    policy: JobOptions,
     state: State,
     rows: VecDeque<Row>,
     summary: JobSummary,
@@ -184,7 +188,7 @@ impl SearchJob {
         Ok(Self {
             service,
             mode,
-            policy: PollPolicy::default(),
+            policy: JobOptions::default(),
             state: State::Create(create),
             rows: VecDeque::new(),
             summary: JobSummary::default(),
@@ -195,10 +199,10 @@ impl SearchJob {
         })
     }
 
-    /// Uses this poll policy.
+    /// Uses these options.
     #[must_use]
-    pub fn with_poll_policy(mut self, policy: PollPolicy) -> Self {
-        self.policy = policy;
+    pub fn with_options(mut self, options: JobOptions) -> Self {
+        self.policy = options;
         self
     }
 

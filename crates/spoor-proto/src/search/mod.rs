@@ -11,7 +11,7 @@ mod results;
 use http::{Method, Request, Response, StatusCode};
 
 pub use export::{DEFAULT_MAX_LINE_LEN, ExportDecoder, ExportItem};
-pub use job::{JobSummary, PollPolicy, SearchJob};
+pub use job::{JobOptions, JobSummary, SearchJob};
 pub use results::{ResultsPage, Row, Value, parse_results};
 
 use crate::eai::{Entry, Field, parse_feed};

@@ -103,12 +103,12 @@ fn job(mode: ExecMode) -> SearchJob {
 
 #[test]
 fn normal_job_polls_with_backoff_and_pages_past_100_rows() {
-    let policy = PollPolicy {
+    let policy = JobOptions {
         page_size: 100,
-        ..PollPolicy::default()
+        ..JobOptions::default()
     };
     let mut polls = 0;
-    let (result, trace) = drive(job(ExecMode::Normal).with_poll_policy(policy), |req, _| {
+    let (result, trace) = drive(job(ExecMode::Normal).with_options(policy), |req, _| {
         let path = req.uri().path();
         if path == "/services/search/jobs" {
             reply(201, r#"{"sid":"s1"}"#)
@@ -221,12 +221,12 @@ fn failed_job_reports_its_messages() {
 
 #[test]
 fn time_limit_cancels_the_job() {
-    let policy = PollPolicy {
+    let policy = JobOptions {
         time_limit: Some(Duration::from_secs(2)),
-        ..PollPolicy::default()
+        ..JobOptions::default()
     };
     let (result, trace) = drive(
-        job(ExecMode::Normal).with_poll_policy(policy),
+        job(ExecMode::Normal).with_options(policy),
         |req, _| match req.uri().path() {
             "/services/search/jobs" => reply(201, r#"{"sid":"s1"}"#),
             "/services/search/jobs/s1/control" => reply(
