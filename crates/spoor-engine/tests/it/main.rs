@@ -1,0 +1,5 @@
+//! spoor-engine's integration tests: the store's durability, through crashes and damage.
+
+mod crash;
+mod recovery;
+mod support;
