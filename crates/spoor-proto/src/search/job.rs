@@ -167,6 +167,7 @@ pub struct SearchJob {
     rows: VecDeque<Row>,
     summary: JobSummary,
     started: bool,
+    sent: bool,
     deadline: Option<Instant>,
     cancel_requested: bool,
     result: Option<Result<JobSummary, Error>>,
@@ -193,6 +194,7 @@ impl SearchJob {
             rows: VecDeque::new(),
             summary: JobSummary::default(),
             started: false,
+            sent: false,
             deadline: None,
             cancel_requested: false,
             result: None,
@@ -238,8 +240,8 @@ impl SearchJob {
             .as_deref()
             .map(|sid| self.service.cancel_job_request(sid));
         match (request, &self.state) {
-            // A create in flight has no sid yet: wait for it, then cancel.
-            (None, State::Create(_)) if then.is_none() => {}
+            // A create already sent has no sid yet: wait for it, then cancel.
+            (None, State::Create(_)) if then.is_none() && self.sent => {}
             (Some(Ok(req)), _) => {
                 self.state = State::Cancel {
                     exchange: Exchange::new(&self.service, req),
@@ -270,7 +272,9 @@ impl SearchJob {
     fn on_complete(&mut self, resp: &Response<Vec<u8>>, now: Instant) -> Result<(), Error> {
         match std::mem::replace(&mut self.state, State::Done) {
             State::Create(_) if self.mode == ExecMode::Oneshot => {
-                self.take_oneshot(resp)?;
+                if !self.cancel_requested {
+                    self.take_oneshot(resp)?;
+                }
                 self.finish(Ok(()));
             }
             State::Create(_) => {
@@ -383,10 +387,6 @@ impl Machine for SearchJob {
     }
 
     fn poll(&mut self, now: Instant) -> Action<JobSummary> {
-        if let Some(result) = self.result.take() {
-            self.state = State::Done;
-            return Action::Done(result);
-        }
         if !self.started {
             self.started = true;
             self.deadline = self
@@ -404,6 +404,10 @@ impl Machine for SearchJob {
                     limit,
                 }));
             }
+        }
+        if let Some(result) = self.result.take() {
+            self.state = State::Done;
+            return Action::Done(result);
         }
         if let State::Sleep { sid, until, polls } = &self.state {
             if now < *until {
@@ -425,7 +429,10 @@ impl Machine for SearchJob {
             return Action::Done(Err(Error::Finished));
         };
         match exchange.poll(&self.service, now) {
-            Ok(Action::Send(r)) => Action::Send(r),
+            Ok(Action::Send(r)) => {
+                self.sent = true;
+                Action::Send(r)
+            }
             Ok(Action::Wait(t)) => Action::Wait(t),
             Ok(Action::Done(_)) => Action::Done(Err(Error::Finished)),
             Err(e) => self.fail(e),

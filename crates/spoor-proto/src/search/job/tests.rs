@@ -333,3 +333,67 @@ fn short_results_are_an_error_not_a_silent_cap() {
     });
     assert!(matches!(result, Err(Error::Parse { .. })));
 }
+
+#[test]
+fn cancel_before_anything_was_sent_sends_nothing() {
+    let mut j = job(ExecMode::Normal);
+    j.cancel();
+    let Action::Done(Ok(summary)) = j.poll(t0()) else {
+        panic!()
+    };
+    assert!(summary.cancelled && summary.sid.is_none());
+}
+
+#[test]
+fn cancelled_oneshot_drops_its_rows() {
+    let mut j = job(ExecMode::Oneshot);
+    let now = t0();
+    let Action::Send(_) = j.poll(now) else {
+        panic!()
+    };
+    j.cancel();
+    j.handle_response(page(0, 3), now);
+    assert!(j.next_row().is_none());
+    assert!(matches!(j.poll(now), Action::Done(Ok(s)) if s.cancelled));
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Replies a server might give to any request of the job.
+    fn any_reply() -> impl Strategy<Value = Response<Vec<u8>>> {
+        prop_oneof![
+            Just(reply(201, r#"{"sid":"s1"}"#)),
+            Just(reply(204, "")),
+            Just(status("RUNNING", false, 0)),
+            (0u64..500).prop_map(|n| status("DONE", true, n)),
+            (0u64..300, 0u64..150).prop_map(|(o, n)| page(o, n)),
+            Just(reply(401, "")),
+            Just(reply(429, "")),
+            Just(reply(503, "busy")),
+            Just(reply(
+                404,
+                r#"{"messages":[{"type":"FATAL","text":"Unknown sid."}]}"#
+            )),
+            Just(reply(200, "<html>proxy</html>")),
+            Just(reply(200, "{}")),
+        ]
+    }
+
+    proptest! {
+        /// With a time limit, the job ends whatever the server says, and never panics.
+        #[test]
+        fn a_time_limited_job_always_ends(replies in proptest::collection::vec(any_reply(), 1..40), mode in 0..3u8) {
+            let mode = [ExecMode::Normal, ExecMode::Blocking, ExecMode::Oneshot][usize::from(mode)];
+            let options = JobOptions { time_limit: Some(Duration::from_secs(30)), page_size: 100, ..JobOptions::default() };
+            let mut i = 0;
+            let (_result, trace) = drive(job(mode).with_options(options), |_, _| {
+                i += 1;
+                replies[i % replies.len()].clone()
+            });
+            prop_assert!(trace.sent.len() < 1000);
+        }
+    }
+}
