@@ -11,6 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+use spoor_spl::build::Index;
 use time::OffsetDateTime;
 
 use crate::catalog::{BUILT_IN_INDEXES, Catalog};
@@ -346,32 +347,29 @@ pub(crate) fn time_micros(time: OffsetDateTime) -> i64 {
     })
 }
 
-/// Splunk's rule for index names: lower-case letters, digits, `_` and `-`, not starting with
-/// `_` or `-`, and not containing `kvstore`.
+/// Splunk's rule for the names of new indexes: a valid [`Index`] name (lower-case letters,
+/// digits, `_` and `-`) that does not start with `_` (kept for Splunk's internal indexes), is at
+/// most 80 characters long and does not contain `kvstore`.
 fn check_index_name(name: &str) -> Result<(), StoreError> {
-    let reason = if name.is_empty() {
-        Some("it is empty")
-    } else if name.len() > 80 {
-        Some("it is longer than 80 characters")
-    } else if name.starts_with(['_', '-']) {
-        Some("it starts with `_` or `-`")
-    } else if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
-    {
-        Some("only lower-case letters, digits, `_` and `-` are allowed")
-    } else if name.contains("kvstore") {
-        Some("it contains `kvstore`")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(StoreError::InvalidIndexName {
+    let refuse = |reason: String| {
+        Err(StoreError::InvalidIndexName {
             name: name.to_owned(),
             reason,
-        }),
-        None => Ok(()),
+        })
+    };
+    if let Err(err) = Index::new(name) {
+        return refuse(err.to_string());
     }
+    if name.starts_with('_') {
+        return refuse("names starting with `_` are kept for splunk's internal indexes".into());
+    }
+    if name.len() > 80 {
+        return refuse("it is longer than 80 characters".into());
+    }
+    if name.contains("kvstore") {
+        return refuse("it contains `kvstore`".into());
+    }
+    Ok(())
 }
 
 /// Why the store could not do something.
@@ -390,7 +388,7 @@ pub enum StoreError {
         /// The name.
         name: String,
         /// Why it is refused.
-        reason: &'static str,
+        reason: String,
     },
     /// No index of that name.
     UnknownIndex(String),
