@@ -185,6 +185,41 @@ impl Config {
         ConfigBuilder::new()
     }
 
+    /// Resolves the three sources in their order of precedence: `explicit` settings, then
+    /// the `SPLUNK_*` variables among `env`, then `.splunkrc` text (if the caller read one),
+    /// then the defaults. The caller does the reading (`std::env::vars()`, the file named by
+    /// `SPLUNKRC` or `~/.splunkrc`); this function only decides.
+    ///
+    /// ```
+    /// use spoor_proto::{Config, ConfigBuilder};
+    ///
+    /// let mut explicit = ConfigBuilder::new();
+    /// explicit.app("search");
+    /// let config = Config::load(&explicit, [("SPLUNK_HOST", "splunk.example")], Some("host=ignored\nport=18089"))?;
+    /// assert_eq!(config.base_url(), "https://splunk.example:18089");
+    /// assert_eq!(config.namespace().map(|ns| ns.app.as_str()), Some("search"));
+    /// # Ok::<(), spoor_proto::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] from any source or from [`ConfigBuilder::build`].
+    pub fn load<K, V>(
+        explicit: &ConfigBuilder,
+        env: impl IntoIterator<Item = (K, V)>,
+        splunkrc: Option<&str>,
+    ) -> Result<Self, Error>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let rc = splunkrc
+            .map(ConfigBuilder::from_splunkrc)
+            .transpose()?
+            .unwrap_or_default();
+        explicit.or(ConfigBuilder::from_env(env)?).or(rc).build()
+    }
+
     /// `scheme://host:port` of the management port, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!(

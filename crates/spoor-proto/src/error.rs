@@ -73,6 +73,13 @@ pub enum Error {
         /// What is wrong, naming the key but never a secret value.
         message: String,
     },
+    /// A name Splunk would refuse (e.g. an index name with upper-case letters).
+    InvalidName {
+        /// What kind of name, e.g. `"index"`.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+    },
     /// A state machine was polled again after it returned `Done`.
     Finished,
     /// A single HEC event envelope is larger than the batch byte cap.
@@ -132,6 +139,18 @@ impl Error {
         }
     }
 
+    /// Whether trying the same thing later may succeed: transport failures, time-outs,
+    /// 408, 429 and 5xx replies, and HEC's busy or unhealthy codes. (The machines already
+    /// retried these; this is for callers deciding whether to keep data for later.)
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::Timeout { .. } => true,
+            Self::Api { status, .. } => crate::retry::RetryPolicy::is_retryable(*status),
+            Self::Hec { code, .. } => code.is_transient(),
+            _ => false,
+        }
+    }
+
     /// Whether Splunk refused the credentials (HTTP 401).
     pub fn is_unauthorized(&self) -> bool {
         self.status() == Some(StatusCode::UNAUTHORIZED)
@@ -178,6 +197,7 @@ impl fmt::Display for Error {
             }
             Self::Parse { what, .. } => write!(f, "invalid {what}"),
             Self::Config { message } => write!(f, "invalid configuration: {message}"),
+            Self::InvalidName { kind, name } => write!(f, "{name:?} is not a valid {kind} name"),
             Self::Finished => f.write_str("the operation has already finished"),
             Self::EventTooLarge { size, cap } => {
                 write!(
@@ -302,6 +322,7 @@ mod tests {
         assert!(e.is_not_found());
         let e = Error::transport(std::io::Error::other("reset"));
         assert_eq!(e.to_string(), "transport error");
+        assert!(e.is_transient());
         assert_eq!(
             e.source().map(ToString::to_string).as_deref(),
             Some("reset")

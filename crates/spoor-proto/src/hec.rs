@@ -7,14 +7,14 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::call::{Call, Parser};
 use crate::config::HecConfig;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
-use crate::service::Service;
+use crate::service::{Service, USER_AGENT_VALUE};
 
 /// The default batch cap: 900 000 bytes, below HEC's default `max_content_length` of 1 MB.
 pub const DEFAULT_BATCH_CAP: usize = 900_000;
@@ -273,7 +273,8 @@ impl Hec {
         let mut b = Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.service.base_url()))
-            .header(AUTHORIZATION, self.authorization.clone());
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header(USER_AGENT, USER_AGENT_VALUE);
         if let Some(channel) = &self.channel {
             b = b.header(CHANNEL_HEADER, channel.clone());
         }

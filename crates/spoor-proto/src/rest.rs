@@ -80,12 +80,14 @@ impl Service {
     ///
     /// # Errors
     ///
-    /// As [`Service::server_info_request`].
+    /// [`Error::InvalidName`] for a name Splunk would refuse: it must be lower-case letters,
+    /// digits, `_` and `-`, not start with `_` or `-`, and not contain `kvstore`.
     pub fn create_index_request(
         &self,
         name: &str,
         settings: &Form,
     ) -> Result<Request<Vec<u8>>, Error> {
+        check_index_name(name)?;
         let mut form = Form::new();
         form.push("name", name);
         for (k, v) in settings.pairs() {
@@ -176,6 +178,22 @@ impl Service {
             &q,
             Some(Body::Raw(body, FORM_CONTENT_TYPE)),
         )
+    }
+}
+
+fn check_index_name(name: &str) -> Result<(), Error> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-';
+    if name.is_empty()
+        || name.starts_with(['_', '-'])
+        || !name.chars().all(allowed)
+        || name.contains("kvstore")
+    {
+        Err(Error::InvalidName {
+            kind: "index",
+            name: name.to_owned(),
+        })
+    } else {
+        Ok(())
     }
 }
 
@@ -468,6 +486,31 @@ mod tests {
             .unwrap();
         assert_eq!(r.uri().path(), "/services/configs/conf-props/spoor%3Aevent");
         assert_eq!(r.body(), b"KV_MODE=auto_escaped&SHOULD_LINEMERGE=false");
+    }
+
+    #[test]
+    fn index_names_splunk_would_refuse() {
+        let s = service();
+        for bad in [
+            "",
+            "_internal",
+            "-x",
+            "Main",
+            "a b",
+            "my.index",
+            "kvstore_x",
+        ] {
+            assert!(
+                s.create_index_request(bad, &Form::new()).is_err(),
+                "{bad:?}"
+            );
+        }
+        for good in ["main", "spoor", "app_events-2026"] {
+            assert!(
+                s.create_index_request(good, &Form::new()).is_ok(),
+                "{good:?}"
+            );
+        }
     }
 
     #[test]

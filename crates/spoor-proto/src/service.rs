@@ -1,6 +1,6 @@
 //! [`Service`]: where requests go and how they authenticate; plus error-body decoding.
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::config::{Config, Credentials, Secret};
@@ -180,7 +180,10 @@ impl Service {
             uri.push('?');
             uri.push_str(&query.encode());
         }
-        let mut builder = Request::builder().method(method).uri(uri);
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(USER_AGENT, USER_AGENT_VALUE);
         if let Some(auth) = &self.authorization {
             builder = builder.header(AUTHORIZATION, auth.clone());
         }
@@ -199,9 +202,7 @@ impl Service {
             .body(body)
             .map_err(|e| Error::config(format!("cannot build request: {e}")))
     }
-}
 
-impl Service {
     /// `POST path?output_mode=json` with a form body.
     pub(crate) fn post_form(&self, path: &str, form: Form) -> Result<Request<Vec<u8>>, Error> {
         let mut query = Form::new();
@@ -209,6 +210,9 @@ impl Service {
         self.request(Method::POST, path, &query, Some(Body::Form(form)))
     }
 }
+
+/// `User-Agent` of every request, so Splunk's access log names the client.
+pub(crate) const USER_AGENT_VALUE: &str = concat!("spoor/", env!("CARGO_PKG_VERSION"));
 
 /// The form body content type.
 pub(crate) const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
