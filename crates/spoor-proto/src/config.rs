@@ -355,7 +355,8 @@ impl ConfigBuilder {
     }
 
     /// Reads the `SPLUNK_*` variables from the pairs given (pass `std::env::vars()` at the
-    /// edge of the program). Empty values count as unset; other names are ignored.
+    /// edge of the program). Empty or blank values count as unset; other values are taken
+    /// as they are (a password may end in a space); other names are ignored.
     ///
     /// Names: `SPLUNK_HOST`, `SPLUNK_PORT`, `SPLUNK_SCHEME`, `SPLUNK_USERNAME`,
     /// `SPLUNK_PASSWORD`, `SPLUNK_TOKEN` (bearer), `SPLUNK_SESSION_KEY`, `SPLUNK_APP`,
@@ -371,11 +372,11 @@ impl ConfigBuilder {
     {
         let mut layer = Self::new();
         for (name, value) in vars {
-            let (name, value) = (name.as_ref(), value.as_ref().trim());
+            let (name, value) = (name.as_ref(), value.as_ref());
             let Some(key) = name.strip_prefix("SPLUNK_") else {
                 continue;
             };
-            if value.is_empty() {
+            if value.trim().is_empty() {
                 continue;
             }
             let key = match key {

@@ -5,15 +5,18 @@
 //!
 //! # In scope
 //!
-//! - Connection configuration: builder, `SPLUNK_*` variables (given as a map), `.splunkrc`
-//!   text, precedence explicit > env > rc > defaults, secrets redacted ([`config`]).
+//! - Connection configuration: builder, `SPLUNK_*` variables (given as pairs), `.splunkrc`
+//!   text, precedence explicit > env > rc > defaults ([`Config::load`]), secrets redacted
+//!   ([`config`]).
 //! - Requests and reply parsers for `auth/login`, `server/info`, `data/indexes`,
 //!   `configs/conf-*`, `receivers/simple` ([`rest`]), search jobs, results and export
 //!   ([`search`]), and the HTTP Event Collector ([`hec`]). JSON output mode on the wire; XML
 //!   (with `quick-xml`) only where Splunk gives nothing else: login, error bodies, and Atom
 //!   feeds from servers that answer in XML anyway.
-//! - The search-job state machine ([`search::SearchJob`]), one-call machine with retry and
-//!   re-login ([`Call`]), retry policy ([`RetryPolicy`]).
+//! - State machines a driver steps with one loop ([`Machine`]): the search job
+//!   ([`search::SearchJob`]) and any single call ([`Call`]), both with the retry policy
+//!   ([`RetryPolicy`]) and one re-login on a 401. They are told the time and answer
+//!   [`Action::Wait`]; they never sleep.
 //! - An incremental export-stream decoder ([`search::ExportDecoder`]).
 //! - One error type with Splunk's messages kept ([`Error`]).
 //!
