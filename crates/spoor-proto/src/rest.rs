@@ -172,9 +172,10 @@ impl Service {
             }
             body.extend_from_slice(event.as_bytes());
         }
+        // Always `/services/…`, as the Splunk SDKs send it: the receiver is not an app object.
         self.request(
             Method::POST,
-            "receivers/simple",
+            "/services/receivers/simple",
             &q,
             Some(Body::Raw(body, FORM_CONTENT_TYPE)),
         )

@@ -86,7 +86,7 @@ impl FakeSplunk {
             (Method::POST, "/servicesNS/nobody/search/configs/conf-props/spoor") => {
                 reply(200, fixture!("properties-modified.xml"))
             }
-            (Method::POST, "/servicesNS/nobody/search/receivers/simple") => {
+            (Method::POST, "/services/receivers/simple") => {
                 reply(200, fixture!("receivers-simple.json"))
             }
             (Method::POST, "/servicesNS/nobody/search/search/v2/jobs") => {
