@@ -294,31 +294,10 @@ mod tests {
     use crate::service::check;
     use std::time::Duration;
 
-    #[allow(clippy::disallowed_methods)] // one opaque origin; all later times are offsets from it
-    fn t0() -> Instant {
-        Instant::now()
-    }
+    use crate::test_util::{password_service, reply as resp, t0};
 
     fn ok(resp: &Response<Vec<u8>>) -> Result<String, Error> {
         check(resp).map(|b| String::from_utf8_lossy(b).into_owned())
-    }
-
-    fn resp(status: u16, body: &str) -> Response<Vec<u8>> {
-        Response::builder()
-            .status(status)
-            .body(body.as_bytes().to_vec())
-            .unwrap()
-    }
-
-    fn password_service() -> Service {
-        Service::new(
-            &ConfigBuilder::new()
-                .username("u")
-                .password("p")
-                .build()
-                .unwrap(),
-        )
-        .unwrap()
     }
 
     fn send<T>(a: Action<T>) -> Request<Vec<u8>> {
@@ -333,8 +312,7 @@ mod tests {
 
     #[test]
     fn one_relogin_on_401_then_final() {
-        let mut s = password_service();
-        s.set_session_key(&crate::Secret::new("k1")).unwrap();
+        let s = password_service(Some("k1"));
         let req = s.server_info_request().unwrap();
         let mut call = Call::new(s, req, ok);
         let now = t0();
@@ -354,7 +332,7 @@ mod tests {
 
     #[test]
     fn failed_login_is_final() {
-        let s = password_service();
+        let s = password_service(None);
         let req = s.server_info_request().unwrap();
         let mut call = Call::new(s, req, ok);
         let now = t0();

@@ -79,3 +79,36 @@ pub use config::{Config, ConfigBuilder, Credentials, Secret};
 pub use error::{BoxError, Error, Level, Message};
 pub use retry::RetryPolicy;
 pub use service::{SearchApi, Service, api_error, check};
+
+#[cfg(test)]
+mod test_util {
+    use std::time::Instant;
+
+    /// One opaque origin for a test's virtual clock; every later time is an offset from it.
+    #[allow(clippy::disallowed_methods)]
+    pub(crate) fn t0() -> Instant {
+        Instant::now()
+    }
+
+    /// A service with password credentials (`u` / `p`) and, when given, a session already.
+    pub(crate) fn password_service(session_key: Option<&str>) -> crate::Service {
+        let config = crate::Config::builder()
+            .username("u")
+            .password("p")
+            .build()
+            .unwrap();
+        let mut service = crate::Service::new(&config).unwrap();
+        if let Some(key) = session_key {
+            service.set_session_key(&crate::Secret::new(key)).unwrap();
+        }
+        service
+    }
+
+    /// A response with this status and body.
+    pub(crate) fn reply(status: u16, body: &str) -> http::Response<Vec<u8>> {
+        http::Response::builder()
+            .status(status)
+            .body(body.as_bytes().to_vec())
+            .unwrap()
+    }
+}

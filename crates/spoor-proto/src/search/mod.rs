@@ -7,12 +7,14 @@
 mod export;
 mod job;
 mod results;
+mod stream;
 
 use http::{Method, Request, Response, StatusCode};
 
 pub use export::{DEFAULT_MAX_LINE_LEN, ExportDecoder, ExportItem};
 pub use job::{JobOptions, JobSummary, SearchJob};
 pub use results::{ResultsPage, Row, Value, parse_results};
+pub use stream::ExportSearch;
 
 use crate::eai::{Entry, Field, parse_feed};
 use crate::error::{Error, Level, Message};
@@ -163,8 +165,8 @@ impl Service {
     }
 
     /// `POST search/jobs/export`: results streamed as the search runs, one JSON object a
-    /// line; feed the body to an [`ExportDecoder`]. On an error status read the whole body
-    /// and pass it to [`api_error`](crate::api_error).
+    /// line. [`ExportSearch`] wraps it with the retry and re-login rules and an
+    /// [`ExportDecoder`].
     ///
     /// # Errors
     ///

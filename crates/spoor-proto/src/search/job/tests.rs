@@ -1,6 +1,6 @@
 //! The job machine against a scripted server and a virtual clock: no socket, no sleeping.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::{Request, Response};
 
@@ -8,17 +8,7 @@ use super::*;
 use crate::config::ConfigBuilder;
 use crate::search::Value;
 
-#[allow(clippy::disallowed_methods)] // one opaque origin; the test clock only adds to it
-fn t0() -> Instant {
-    Instant::now()
-}
-
-fn reply(status: u16, body: &str) -> Response<Vec<u8>> {
-    Response::builder()
-        .status(status)
-        .body(body.as_bytes().to_vec())
-        .unwrap()
-}
+use crate::test_util::{password_service, reply, t0};
 
 fn status(state: &str, done: bool, count: u64) -> Response<Vec<u8>> {
     reply(
@@ -275,15 +265,7 @@ fn cancel_before_the_sid_waits_for_it() {
 
 #[test]
 fn relogin_and_retry_apply_inside_the_job() {
-    let mut svc = Service::new(
-        &ConfigBuilder::new()
-            .username("u")
-            .password("p")
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    svc.set_session_key(&crate::Secret::new("old")).unwrap();
+    let svc = password_service(Some("old"));
     let j = SearchJob::new(svc, "search x", ExecMode::Blocking, SearchParams::default()).unwrap();
     let mut status_calls = 0;
     let mut results_calls = 0;
