@@ -7,7 +7,13 @@
 //! loop {
 //!     match machine.poll(Instant::now()) {
 //!         Action::Send(request) => match transport.send(request) {
-//!             Ok(response) => machine.handle_response(response, Instant::now()),
+//!             Ok(response) if machine.streams_body(response.status()) => {
+//!                 for chunk in response.body_chunks() {        // as they arrive
+//!                     machine.handle_body_chunk(&chunk?)?;     // (errors: handle_transport_error)
+//!                 }
+//!                 machine.handle_body_end(Instant::now());
+//!             }
+//!             Ok(response) => machine.handle_response(read_whole(response), Instant::now()),
 //!             Err(e) => machine.handle_transport_error(Error::transport(e), Instant::now()),
 //!         },
 //!         Action::Wait(until) => sleep_until(until),
@@ -184,6 +190,31 @@ pub trait Machine {
     /// The service as the machine left it: after a re-login it holds the new session key,
     /// which the driver keeps for the next machines.
     fn service(&self) -> &Service;
+
+    /// Whether the body of a response with this status should be streamed into
+    /// [`handle_body_chunk`](Self::handle_body_chunk) rather than read whole for
+    /// [`handle_response`](Self::handle_response). Only
+    /// [`ExportSearch`](crate::search::ExportSearch) streams (its 2xx bodies).
+    fn streams_body(&self, status: StatusCode) -> bool {
+        let _ = status;
+        false
+    }
+
+    /// A chunk of a streamed body, split anywhere.
+    ///
+    /// # Errors
+    ///
+    /// When the chunk cannot be taken (e.g. a line over the decoder's limit); the driver
+    /// stops reading and reports it with `handle_transport_error`.
+    fn handle_body_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        let _ = chunk;
+        Ok(())
+    }
+
+    /// The end of a streamed body.
+    fn handle_body_end(&mut self, now: Instant) {
+        let _ = now;
+    }
 }
 
 /// Parses a final response into the call's result.

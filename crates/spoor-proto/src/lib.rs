@@ -14,10 +14,13 @@
 //!   (with `quick-xml`) only where Splunk gives nothing else: login, error bodies, and Atom
 //!   feeds from servers that answer in XML anyway.
 //! - State machines a driver steps with one loop ([`Machine`]): the search job
-//!   ([`search::SearchJob`]) and any single call ([`Call`]), both with the retry policy
+//!   ([`search::SearchJob`]), the export ([`search::ExportSearch`]) and any single call
+//!   ([`Call`], [`hec::Hec::call`]), all with the retry policy
 //!   ([`RetryPolicy`]) and one re-login on a 401. They are told the time and answer
 //!   [`Action::Wait`]; they never sleep.
-//! - An incremental export-stream decoder ([`search::ExportDecoder`]).
+//! - Export searches streamed as they run ([`search::ExportSearch`], a machine whose 2xx
+//!   body the driver feeds in chunks) over an incremental decoder that keeps final rows
+//!   only and holds no more than a line ([`search::ExportDecoder`]).
 //! - One error type with Splunk's messages kept ([`Error`]).
 //!
 //! # Out of scope

@@ -13,9 +13,9 @@ use crate::service::Service;
 /// A `search/jobs/export` search, stepped like any [`Machine`] until Splunk starts
 /// streaming, then fed the body in chunks.
 ///
-/// The driver sends the request and looks at the status with
-/// [`ExportSearch::streams`]: a success is streamed into [`push`](Self::push) (then
-/// [`end_of_stream`](Self::end_of_stream)); anything else is read whole and handed to
+/// The driver sends the request and asks [`Machine::streams_body`] about the status: a
+/// success is streamed into [`Machine::handle_body_chunk`] (then
+/// [`Machine::handle_body_end`]); anything else is read whole and handed to
 /// `handle_response`, which applies the retry and re-login rules before the stream starts.
 /// Once bytes have flowed nothing is retried: a broken stream ends the search with the
 /// error the driver reports.
@@ -32,10 +32,10 @@ use crate::service::Service;
 /// assert_eq!(request.uri().path(), "/services/search/jobs/export");
 ///
 /// // 200: the body is streamed in chunks as they arrive.
-/// assert!(ExportSearch::streams(http::StatusCode::OK));
-/// export.push(br#"{"preview":false,"offset":0,"result":{"event":"lo"#)?;
-/// export.push(b"gin\"}}\n")?;
-/// export.end_of_stream();
+/// assert!(export.streams_body(http::StatusCode::OK));
+/// export.handle_body_chunk(br#"{"preview":false,"offset":0,"result":{"event":"lo"#)?;
+/// export.handle_body_chunk(b"gin\"}}\n")?;
+/// export.handle_body_end(now);
 /// let Some(Ok(ExportItem::Row(row))) = export.next_item() else { panic!() };
 /// assert_eq!(row.get_str("event"), Some("login"));
 /// assert!(matches!(export.poll(now), Action::Done(Ok(()))));
@@ -73,28 +73,6 @@ impl ExportSearch {
         })
     }
 
-    /// Whether a response with this status is the result stream (to [`push`](Self::push))
-    /// rather than a reply to read whole and hand to `handle_response`.
-    pub fn streams(status: StatusCode) -> bool {
-        status.is_success()
-    }
-
-    /// Feeds a chunk of a streamed (2xx) body.
-    ///
-    /// # Errors
-    ///
-    /// As [`ExportDecoder::push`].
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        self.streaming = true;
-        self.decoder.push(chunk)
-    }
-
-    /// Marks the end of the streamed body; the next poll reports the search done.
-    pub fn end_of_stream(&mut self) {
-        self.streaming = true;
-        self.decoder.finish();
-    }
-
     /// The next final row or message decoded so far.
     ///
     /// # Errors
@@ -125,9 +103,10 @@ impl Machine for ExportSearch {
             Action::Send(request) => Action::Send(request),
             Action::Wait(until) => Action::Wait(until),
             // A driver that does not stream handed over the whole 2xx body.
-            Action::Done(Ok(reply)) if Self::streams(reply.status()) => {
-                let pushed = self.push(reply.body());
-                self.end_of_stream();
+            Action::Done(Ok(reply)) if reply.status().is_success() => {
+                self.streaming = true;
+                let pushed = self.decoder.push(reply.body());
+                self.decoder.finish();
                 self.done(pushed)
             }
             Action::Done(Ok(reply)) => {
@@ -155,6 +134,21 @@ impl Machine for ExportSearch {
 
     fn service(&self) -> &Service {
         self.call.service()
+    }
+
+    /// A 2xx reply is the result stream.
+    fn streams_body(&self, status: StatusCode) -> bool {
+        status.is_success()
+    }
+
+    fn handle_body_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.streaming = true;
+        self.decoder.push(chunk)
+    }
+
+    fn handle_body_end(&mut self, _now: Instant) {
+        self.streaming = true;
+        self.decoder.finish();
     }
 }
 
@@ -229,7 +223,8 @@ mod tests {
         let Action::Send(_) = e.poll(now) else {
             panic!()
         };
-        e.push(b"{\"result\":{\"a\":\"1\"}}\n").unwrap();
+        e.handle_body_chunk(b"{\"result\":{\"a\":\"1\"}}\n")
+            .unwrap();
         e.handle_transport_error(Error::transport(std::io::Error::other("reset")), now);
         assert!(matches!(e.next_item(), Some(Ok(ExportItem::Row(_)))));
         assert!(matches!(

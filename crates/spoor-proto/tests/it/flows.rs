@@ -7,12 +7,13 @@ use http::{Method, Request, Response};
 use spoor_proto::rest::{
     SubmitTarget, parse_conf_reply, parse_index, parse_server_info, parse_submit_receipt,
 };
-use spoor_proto::search::{ExecMode, Row, SearchJob, SearchParams};
+use spoor_proto::search::{ExecMode, ExportItem, ExportSearch, Row, SearchJob, SearchParams};
 use spoor_proto::{Action, Call, ConfigBuilder, Error, Machine, SearchApi, Service};
 
 use crate::{fixture, reply};
 
 /// The driver loop every machine shares; `between` runs before each poll (to pull rows).
+/// Streamed bodies arrive in 7-byte chunks, as a network would cut them.
 fn drive<M: Machine>(
     machine: &mut M,
     server: &mut impl FnMut(&Request<Vec<u8>>) -> Response<Vec<u8>>,
@@ -26,7 +27,15 @@ fn drive<M: Machine>(
             Action::Send(request) => {
                 let response = server(&request);
                 now += Duration::from_millis(5);
-                machine.handle_response(response, now);
+                if machine.streams_body(response.status()) {
+                    for chunk in response.body().chunks(7) {
+                        machine.handle_body_chunk(chunk)?;
+                        between(machine);
+                    }
+                    machine.handle_body_end(now);
+                } else {
+                    machine.handle_response(response, now);
+                }
             }
             Action::Wait(until) => now = now.max(until),
             Action::Done(result) => return result,
@@ -107,6 +116,9 @@ impl FakeSplunk {
             (Method::POST, "/servicesNS/nobody/search/search/v2/jobs/1403964060.2/results") => {
                 assert_eq!(req.body(), b"output_mode=json&offset=0&count=3");
                 reply(200, fixture!("results.json"))
+            }
+            (Method::POST, "/servicesNS/nobody/search/search/v2/jobs/export") => {
+                reply(200, fixture!("export.json"))
             }
             (method, path) => panic!("unexpected {method} {path}"),
         }
@@ -220,6 +232,34 @@ fn set_up_ingest_and_search_like_the_tracker_and_retriever() {
     let events: Vec<_> = rows.iter().map(|r| r.get_str("event").unwrap()).collect();
     assert_eq!(events, ["login", "purchase", "logout"]);
     assert_eq!(job.service().search_api(), SearchApi::V2);
+
+    // The same report streamed by export: previews dropped, the final set kept.
+    let mut export = ExportSearch::new(
+        job.service().clone(),
+        "search index=_internal | stats count by host",
+        &SearchParams::window("-1h", "now"),
+    )
+    .unwrap();
+    let mut items = Vec::new();
+    drive(&mut export, &mut server, |e| {
+        items.extend(std::iter::from_fn(|| e.next_item()));
+    })
+    .unwrap();
+    items.extend(std::iter::from_fn(|| export.next_item()));
+    let hosts: Vec<String> = items
+        .into_iter()
+        .map(|item| match item.unwrap() {
+            ExportItem::Row(row) => {
+                format!(
+                    "{}={}",
+                    row.get_str("host").unwrap(),
+                    row.get_str("count").unwrap()
+                )
+            }
+            ExportItem::Message(m) => panic!("unexpected message {m:?}"),
+        })
+        .collect();
+    assert_eq!(hosts, ["Andy-PC=1701", "andy-pc=3", "three.four.com=1512"]);
 
     let logins = fake
         .log
