@@ -319,16 +319,20 @@ pub fn api_error(status: StatusCode, body: &[u8]) -> Error {
 
 /// Splunk's messages in a body of any shape; text bodies become one `ERROR` message.
 pub(crate) fn messages_of(body: &[u8]) -> Vec<Message> {
-    match shape(body) {
+    let parsed = match shape(body) {
         Shape::Json => serde_json::from_slice::<JsonMessages>(body)
-            .map(|m| m.messages.into_iter().map(Message::from).collect())
-            .unwrap_or_else(|_| text_message(body)),
+            .ok()
+            .and_then(|m| m.messages)
+            .map(|m| m.into_iter().map(Message::from).collect()),
+        // A proxy's HTML page parses too, but has no <msg>: keep its text instead.
         Shape::Xml => xml::parse(body)
+            .ok()
             .map(|root| xml::messages(&root))
-            .unwrap_or_else(|_| text_message(body)),
-        Shape::Text => text_message(body),
-        Shape::Empty => Vec::new(),
-    }
+            .filter(|m| !m.is_empty()),
+        Shape::Text => None,
+        Shape::Empty => return Vec::new(),
+    };
+    parsed.unwrap_or_else(|| text_message(body))
 }
 
 fn text_message(body: &[u8]) -> Vec<Message> {
@@ -341,8 +345,7 @@ fn text_message(body: &[u8]) -> Vec<Message> {
 /// `{"messages":[{"type":…,"code":…,"text":…}]}`, the JSON error and message shape.
 #[derive(Debug, serde::Deserialize)]
 pub(crate) struct JsonMessages {
-    #[serde(default)]
-    pub(crate) messages: Vec<JsonMessage>,
+    pub(crate) messages: Option<Vec<JsonMessage>>,
 }
 
 /// One element of a JSON `messages` array.
@@ -460,5 +463,17 @@ mod tests {
         let e = api_error(StatusCode::BAD_GATEWAY, b"{not json");
         assert_eq!(e.messages()[0].text, "{not json");
         assert!(api_error(StatusCode::NOT_FOUND, b"").messages().is_empty());
+        let proxy = api_error(
+            StatusCode::BAD_GATEWAY,
+            b"<html><body>502 Bad Gateway</body></html>",
+        );
+        assert_eq!(
+            proxy.messages()[0].text,
+            "<html><body>502 Bad Gateway</body></html>"
+        );
+        let other = api_error(StatusCode::BAD_REQUEST, br#"{"error":"nope"}"#);
+        assert_eq!(other.messages()[0].text, r#"{"error":"nope"}"#);
+        let none = api_error(StatusCode::NOT_FOUND, br#"{"messages":[]}"#);
+        assert!(none.messages().is_empty());
     }
 }
