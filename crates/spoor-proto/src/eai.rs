@@ -284,6 +284,22 @@ fn atom_value(el: &Element) -> Field {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Parsers of server bodies never panic, whatever the bytes.
+        #[test]
+        fn body_parsers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300), xmlish in "(<[a-z:]{0,6}( [a-z]{1,3}='[^']{0,4}')?/?>|</[a-z:]{0,6}>|&[a-z#0-9]{0,5};|[^<&]{0,6}){0,24}") {
+            for body in [bytes.as_slice(), xmlish.as_bytes()] {
+                let _ = parse_feed(body);
+                let _ = crate::service::messages_of(body);
+                let _ = crate::search::parse_results(&http::Response::new(body));
+                let _ = crate::search::parse_job_status(&http::Response::new(body));
+                let _ = crate::rest::parse_submit_receipt(&http::Response::new(body));
+                let _ = crate::rest::parse_login(&http::Response::new(body));
+            }
+        }
+    }
 
     #[test]
     fn json_and_atom_agree() {

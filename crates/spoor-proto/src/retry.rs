@@ -189,6 +189,20 @@ impl Jitter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn retry_after_never_panics(value in "[ -~]{0,40}", secs in any::<u64>()) {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = value.parse() {
+                h.insert(RETRY_AFTER, v);
+            }
+            let wall = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs % (1 << 40)));
+            let _ = retry_after(&h, wall);
+            let _ = RetryPolicy::default().decide(0, StatusCode::TOO_MANY_REQUESTS, &h, 0.5, wall);
+        }
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         pairs
