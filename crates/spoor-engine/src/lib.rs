@@ -13,12 +13,17 @@
 //! REST server. Out of scope: clustering and replication — past one machine, use Splunk.
 
 mod catalog;
+mod columns;
+mod engine;
 mod ingest;
 mod log;
 mod record;
+pub mod search;
 mod store;
 
+pub use engine::Engine;
 pub use ingest::PropsError;
 pub use log::{CutTail, Location};
 pub use record::{Record, RecordError};
+pub use search::{Level, Message, Results, SearchError, Window};
 pub use store::{EventMeta, OpenReport, Store, StoreError, Stored};

@@ -1,0 +1,149 @@
+//! The engine: the durable store and its in-memory index, searched together.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use spoor_event::extract::Extractor;
+use spoor_spl::ast::Query;
+use time::OffsetDateTime;
+
+use crate::columns::Columns;
+use crate::log::Location;
+use crate::record::Record;
+use crate::search::{self, Results, SearchError, Window};
+use crate::store::{EventMeta, OpenReport, Store, StoreError, Stored};
+
+/// spoor's embedded engine: a [`Store`] and a columnar index of every stored event, rebuilt on
+/// open, answering the `spoor-spl` subset with Splunk's semantics (see [`search`]).
+///
+/// ```
+/// use spoor_engine::{Engine, EventMeta, Window};
+/// use time::macros::datetime;
+///
+/// # let dir = std::env::temp_dir().join(format!("spoor-engine-doc-{}", std::process::id()));
+/// let (engine, _) = Engine::open(&dir)?;
+/// engine.ingest(
+///     "main",
+///     &EventMeta::new("spoor", "app", "web-1"),
+///     "2026-11-28T12:00:00.000000Z application=\"shop\" event=\"login\"\n\
+///      2026-11-28T12:00:01.000000Z application=\"shop\" event=\"login\"",
+///     datetime!(2026-11-28 12:00 UTC),
+/// )?;
+/// let query = "search application=shop | stats count by event".parse()?;
+/// let results = engine.search(&query, &Window::default())?;
+/// assert_eq!(results.fields, ["event", "count"]);
+/// assert_eq!(results.rows, [[Some("login".to_owned()), Some("2".to_owned())]]);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Engine {
+    store: Store,
+    index: RwLock<BTreeMap<String, Columns>>,
+}
+
+impl Engine {
+    /// Opens the engine's data folder (creating it if needed), replaying and indexing every
+    /// stored event.
+    pub fn open(dir: impl AsRef<Path>) -> Result<(Self, OpenReport), StoreError> {
+        let mut records: Vec<(Location, Record)> = Vec::new();
+        let (store, report) =
+            Store::open(dir, |location, record| records.push((location, record)))?;
+        let engine = Self {
+            store,
+            index: RwLock::new(BTreeMap::new()),
+        };
+        engine.add(records.iter().map(|(l, r)| (*l, r)));
+        Ok((engine, report))
+    }
+
+    /// The store, for indexes and props.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, Columns>> {
+        self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, BTreeMap<String, Columns>> {
+        self.index.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The extraction a sourcetype's props ask for.
+    fn extractor(props: Option<&BTreeMap<String, String>>) -> Extractor {
+        let setting = |name: &str| {
+            props
+                .and_then(|p| p.get(name))
+                .map(|v| v.trim().to_ascii_lowercase())
+        };
+        let base = match setting("KV_MODE").as_deref() {
+            Some("auto_escaped") => Extractor::auto_escaped(),
+            _ => Extractor::auto(),
+        };
+        base.trim_spaces(!matches!(
+            setting("KV_TRIM_SPACES").as_deref(),
+            Some("false" | "0")
+        ))
+    }
+
+    fn add<'r>(&self, records: impl IntoIterator<Item = (Location, &'r Record)>) {
+        let props = self.store.props();
+        let mut index = self.write();
+        for (location, record) in records {
+            let extractor = Self::extractor(props.get(&record.sourcetype));
+            index
+                .entry(record.index.clone())
+                .or_default()
+                .push(location, record, extractor);
+        }
+    }
+
+    /// Stores text durably (see [`Store::ingest`]) and indexes its events.
+    pub fn ingest(
+        &self,
+        index: &str,
+        meta: &EventMeta,
+        text: &str,
+        arrival: OffsetDateTime,
+    ) -> Result<Stored, StoreError> {
+        let stored = self.store.ingest(index, meta, text, arrival)?;
+        self.add(stored.records.iter().map(|(l, r)| (*l, r)));
+        Ok(stored)
+    }
+
+    /// Stores events of known times durably (see [`Store::append`]) and indexes them.
+    pub fn append(
+        &self,
+        index: &str,
+        meta: &EventMeta,
+        events: impl IntoIterator<Item = (OffsetDateTime, String)>,
+    ) -> Result<Vec<(Location, Record)>, StoreError> {
+        let records = self.store.append(index, meta, events)?;
+        self.add(records.iter().map(|(l, r)| (*l, r)));
+        Ok(records)
+    }
+
+    /// Runs a query over the window.
+    pub fn search(&self, query: &Query, window: &Window) -> Result<Results, SearchError> {
+        let mut index = self.read();
+        // Indexes created but still empty are searchable too.
+        let missing: Vec<String> = self
+            .store
+            .indexes()
+            .into_iter()
+            .filter(|n| !index.contains_key(n))
+            .collect();
+        if !missing.is_empty() {
+            drop(index);
+            let mut write = self.write();
+            for name in missing {
+                write.entry(name).or_default();
+            }
+            drop(write);
+            index = self.read();
+        }
+        search::evaluate(&index, &self.store, query, window)
+    }
+}

@@ -1,0 +1,601 @@
+//! The evaluator: search terms over the columnar index, then each command over a [`Frame`].
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use spoor_spl::ast::{
+    Aggregate, Aggregation, Command, CompareOp, Fields, FieldsMode, Function, Query, Rename,
+    SearchTerm, Sort, Stats,
+};
+
+use crate::columns::{BUILT_IN, Columns};
+use crate::store::Store;
+
+use super::frame::{Col, Frame};
+use super::text::{Pattern, format_number, format_time, number};
+use super::timechart;
+use super::{Level, Message, Results, SearchError, Window, unknown_index_warning};
+
+/// Sort's default row limit, as Splunk's.
+const SORT_DEFAULT_LIMIT: usize = 10_000;
+
+pub(crate) fn evaluate(
+    indexes: &BTreeMap<String, Columns>,
+    store: &Store,
+    query: &Query,
+    window: &Window,
+) -> Result<Results, SearchError> {
+    let mut messages = Vec::new();
+    let (index_terms, terms): (Vec<&SearchTerm>, Vec<&SearchTerm>) = query
+        .search
+        .terms
+        .iter()
+        .partition(|t| t.field.as_str() == "index");
+    let names = choose_indexes(indexes, &index_terms, &mut messages);
+
+    let transform = query
+        .commands
+        .iter()
+        .position(|c| matches!(c, Command::Stats(_) | Command::Timechart(_)));
+    let listing = transform.is_none();
+    let wanted = Wanted::new(&query.commands[..transform.map_or(0, |t| t + 1)], listing);
+
+    let mut frame = Frame {
+        times: Some(Vec::new()),
+        ..Frame::default()
+    };
+    for name in names {
+        let columns = &indexes[name];
+        let rows = matching_rows(columns, name, store, &terms, window)?;
+        let part = gather(columns, name, store, &rows, &wanted)?;
+        frame.append(part);
+    }
+    frame.window = (
+        window.earliest.map(crate::store::time_micros),
+        window.latest.map(crate::store::time_micros),
+    );
+    if listing {
+        frame = events_view(frame);
+    }
+    for command in &query.commands {
+        frame = run(frame, command)?;
+    }
+    Ok(results(frame, messages))
+}
+
+/// The indexes the `index` terms select; `main` when there are none.
+fn choose_indexes<'i>(
+    indexes: &'i BTreeMap<String, Columns>,
+    terms: &[&SearchTerm],
+    messages: &mut Vec<Message>,
+) -> Vec<&'i String> {
+    if terms.is_empty() {
+        return indexes.keys().filter(|n| *n == "main").collect();
+    }
+    for term in terms {
+        let pattern = Pattern::new(&term.value);
+        let wanted = !term.negated && term.op == CompareOp::Eq;
+        if wanted && pattern.is_literal() && !indexes.keys().any(|n| pattern.matches(n)) {
+            messages.push(Message {
+                level: Level::Warn,
+                text: unknown_index_warning(&term.value),
+            });
+        }
+    }
+    indexes
+        .keys()
+        .filter(|name| {
+            terms
+                .iter()
+                .all(|t| term_holds(t, Some(name), &Pattern::new(&t.value)))
+        })
+        .collect()
+}
+
+fn term_holds(term: &SearchTerm, value: Option<&str>, pattern: &Pattern) -> bool {
+    let matched = value.map(|v| pattern.matches(v));
+    let holds = match term.op {
+        CompareOp::Eq => matched == Some(true),
+        CompareOp::Ne => matched == Some(false),
+    };
+    holds != term.negated
+}
+
+/// The rows of `columns` in the window that satisfy every term, ascending.
+fn matching_rows(
+    columns: &Columns,
+    index: &str,
+    store: &Store,
+    terms: &[&SearchTerm],
+    window: &Window,
+) -> Result<Vec<u32>, SearchError> {
+    let earliest = window.earliest.map_or(i64::MIN, crate::store::time_micros);
+    let latest = window.latest.map_or(i64::MAX, crate::store::time_micros);
+    let mut rows: Vec<u32> = columns
+        .times
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| earliest <= **t && **t < latest)
+        .map(|(i, _)| i as u32)
+        .collect();
+    for term in terms {
+        let pattern = Pattern::new(&term.value);
+        let field = term.field.as_str();
+        if let Some(column) = columns.column(field) {
+            // Decide once per distinct value, then per row by code.
+            let mut holds = vec![term_holds(term, None, &pattern)];
+            holds.extend(
+                column
+                    .dict
+                    .iter()
+                    .map(|(_, value)| term_holds(term, Some(value), &pattern)),
+            );
+            let codes = column.gather(&rows);
+            let mut i = 0;
+            rows.retain(|_| {
+                let keep = holds[codes[i] as usize];
+                i += 1;
+                keep
+            });
+        } else if field == "_time" || field == "_raw" {
+            let mut kept = Vec::with_capacity(rows.len());
+            for row in rows {
+                let value = if field == "_time" {
+                    format_time(columns.times[row as usize])
+                } else {
+                    store.read(index, columns.locations[row as usize])?.raw
+                };
+                if term_holds(term, Some(&value), &pattern) {
+                    kept.push(row);
+                }
+            }
+            rows = kept;
+        } else if !term_holds(term, None, &pattern) {
+            rows.clear();
+        }
+    }
+    Ok(rows)
+}
+
+/// Which columns the commands read before the rows stop being events.
+struct Wanted {
+    all: bool,
+    patterns: Vec<spoor_spl::ast::FieldPattern>,
+}
+
+impl Wanted {
+    fn new(commands: &[Command], listing: bool) -> Self {
+        let mut patterns = Vec::new();
+        for command in commands {
+            match command {
+                Command::Where(w) => {
+                    patterns.extend(w.conditions.iter().map(|c| c.field.clone().into()));
+                }
+                Command::Stats(s) => {
+                    patterns.extend(s.by.iter().map(|f| f.clone().into()));
+                    patterns.extend(s.aggregations.iter().filter_map(aggregated_field));
+                }
+                Command::Timechart(t) => {
+                    patterns.extend(t.by.iter().map(|f| f.clone().into()));
+                    patterns.extend(aggregated_field(&t.aggregation));
+                }
+                Command::Rename(r) => patterns.extend(r.renamings.iter().map(|r| r.from.clone())),
+                Command::Fields(f) => patterns.extend(f.fields.iter().cloned()),
+                Command::Sort(s) => patterns.extend(s.keys.iter().map(|k| k.field.clone().into())),
+                Command::Head(_) => {}
+            }
+        }
+        Self {
+            all: listing,
+            patterns,
+        }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.all || self.patterns.iter().any(|p| p.matches(name))
+    }
+}
+
+fn aggregated_field(aggregation: &Aggregation) -> Option<spoor_spl::ast::FieldPattern> {
+    match &aggregation.aggregate {
+        Aggregate::Count => None,
+        Aggregate::Apply { field, .. } => Some(field.clone()),
+    }
+}
+
+/// The frame of `rows`, with the wanted columns.
+fn gather<'a>(
+    columns: &'a Columns,
+    index: &str,
+    store: &Store,
+    rows: &[u32],
+    wanted: &Wanted,
+) -> Result<Frame<'a>, SearchError> {
+    let mut frame = Frame {
+        len: rows.len(),
+        times: Some(rows.iter().map(|&r| columns.times[r as usize]).collect()),
+        ..Frame::default()
+    };
+    if rows.is_empty() {
+        return Ok(frame);
+    }
+    if wanted.wants("_time") {
+        let times = frame.times.as_ref().expect("set above");
+        frame.cols.push(Col::from_values(
+            "_time",
+            times.iter().map(|t| Some(format_time(*t))),
+        ));
+    }
+    if wanted.wants("_raw") {
+        let mut raws = Vec::with_capacity(rows.len());
+        for &row in rows {
+            raws.push(Some(
+                store.read(index, columns.locations[row as usize])?.raw,
+            ));
+        }
+        frame.cols.push(Col::from_values("_raw", raws));
+    }
+    if wanted.wants("index") {
+        frame
+            .cols
+            .push(Col::from_values("index", rows.iter().map(|_| Some(index))));
+    }
+    for (name, column) in [
+        ("sourcetype", &columns.sourcetype),
+        ("source", &columns.source),
+        ("host", &columns.host),
+    ]
+    .into_iter()
+    .chain(columns.fields.iter().map(|(n, c)| (n.as_str(), c)))
+    {
+        if wanted.wants(name) {
+            frame.cols.push(Col {
+                name: name.to_owned(),
+                dict: Cow::Borrowed(&column.dict),
+                codes: column.gather(rows),
+            });
+        }
+    }
+    Ok(frame)
+}
+
+/// Events as a listing shows them: newest first, the built-in columns then the others sorted.
+fn events_view(frame: Frame<'_>) -> Frame<'_> {
+    let times = frame.times.clone().unwrap_or_default();
+    let mut order: Vec<usize> = (0..frame.len).collect();
+    // Rows arrive index by index in write order; a stable sort keeps write order for ties.
+    order.sort_by(|&a, &b| times[b].cmp(&times[a]));
+    let mut frame = frame.select(&order);
+    frame.cols.sort_by(|a, b| {
+        let rank = |name: &str| {
+            BUILT_IN
+                .iter()
+                .position(|n| *n == name)
+                .unwrap_or(BUILT_IN.len())
+        };
+        rank(&a.name)
+            .cmp(&rank(&b.name))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    frame
+}
+
+fn run<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchError> {
+    Ok(match command {
+        Command::Where(w) => {
+            let mut rows: Vec<usize> = (0..frame.len).collect();
+            for condition in &w.conditions {
+                let Some(col) = frame.col(condition.field.as_str()) else {
+                    rows.clear();
+                    break;
+                };
+                let target = col.dict.find(&condition.value);
+                rows.retain(|&r| {
+                    let code = col.codes[r];
+                    match condition.op {
+                        CompareOp::Eq => code != 0 && Some(code) == target,
+                        CompareOp::Ne => code != 0 && Some(code) != target,
+                    }
+                });
+            }
+            frame.select(&rows)
+        }
+        Command::Stats(stats) => run_stats(&frame, stats),
+        Command::Timechart(chart) => timechart::run(&frame, chart)?,
+        Command::Rename(rename) => run_rename(frame, rename),
+        Command::Fields(fields) => run_fields(frame, fields),
+        Command::Sort(sort) => run_sort(frame, sort),
+        Command::Head(head) => {
+            let n = usize::try_from(head.count)
+                .unwrap_or(usize::MAX)
+                .min(frame.len);
+            frame.select(&(0..n).collect::<Vec<_>>())
+        }
+    })
+}
+
+/// One aggregation bound to a column (or to rows, for `count`), with its output name.
+pub(crate) struct Bound<'f, 'a> {
+    pub(crate) function: Option<Function>,
+    pub(crate) col: Option<&'f Col<'a>>,
+    pub(crate) name: String,
+}
+
+/// Expands wildcard fields against the frame's columns.
+pub(crate) fn bind<'f, 'a>(frame: &'f Frame<'a>, aggregation: &Aggregation) -> Vec<Bound<'f, 'a>> {
+    match &aggregation.aggregate {
+        Aggregate::Count => vec![Bound {
+            function: None,
+            col: None,
+            name: aggregation.output_name(),
+        }],
+        Aggregate::Apply { function, field } => {
+            if field.wildcards() == 0 {
+                return vec![Bound {
+                    function: Some(*function),
+                    col: frame.col(field.as_str()),
+                    name: aggregation.output_name(),
+                }];
+            }
+            let mut matching: Vec<&Col<'a>> = frame
+                .cols
+                .iter()
+                .filter(|c| field.matches(&c.name))
+                .collect();
+            matching.sort_by(|a, b| a.name.cmp(&b.name));
+            matching
+                .into_iter()
+                .map(|col| {
+                    let captures = field.captures(&col.name).unwrap_or_default();
+                    let name = match &aggregation.alias {
+                        Some(alias) => alias.expand(&captures),
+                        None => format!("{}({})", function.name(), col.name),
+                    };
+                    Bound {
+                        function: Some(*function),
+                        col: Some(col),
+                        name,
+                    }
+                })
+                .collect()
+        }
+    }
+}
+
+/// The running state of one aggregation over some rows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Acc {
+    rows: u64,
+    present: u64,
+    distinct: HashSet<u32>,
+    sum: f64,
+    numbers: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    min_text: Option<u32>,
+    max_text: Option<u32>,
+}
+
+impl Acc {
+    pub(crate) fn add(&mut self, bound: &Bound<'_, '_>, row: usize, numbers: &[Option<f64>]) {
+        self.rows += 1;
+        let Some(col) = bound.col else { return };
+        let code = col.codes[row];
+        if code == 0 {
+            return;
+        }
+        self.present += 1;
+        match bound.function {
+            Some(Function::DistinctCount) => {
+                self.distinct.insert(code);
+            }
+            Some(Function::Sum | Function::Avg | Function::Min | Function::Max) => {
+                if let Some(x) = numbers[code as usize] {
+                    self.sum += x;
+                    self.numbers += 1;
+                    self.min = Some(self.min.map_or(x, |m| m.min(x)));
+                    self.max = Some(self.max.map_or(x, |m| m.max(x)));
+                } else {
+                    let text = col.dict.get(code);
+                    if self.min_text.is_none_or(|m| text < col.dict.get(m)) {
+                        self.min_text = Some(code);
+                    }
+                    if self.max_text.is_none_or(|m| text > col.dict.get(m)) {
+                        self.max_text = Some(code);
+                    }
+                }
+            }
+            Some(Function::Count) | None => {}
+        }
+    }
+
+    /// The aggregate's value; `None` when it has none.
+    pub(crate) fn value(&self, bound: &Bound<'_, '_>) -> Option<String> {
+        let number = |x: Option<f64>| x.map(format_number);
+        let text =
+            |code: Option<u32>| code.and_then(|c| bound.col.map(|col| col.dict.get(c).to_owned()));
+        match bound.function {
+            None => Some(self.rows.to_string()),
+            Some(Function::Count) => Some(self.present.to_string()),
+            Some(Function::DistinctCount) => Some(self.distinct.len().to_string()),
+            Some(Function::Sum) => (self.numbers > 0).then(|| format_number(self.sum)),
+            Some(Function::Avg) => {
+                (self.numbers > 0).then(|| format_number(self.sum / self.numbers as f64))
+            }
+            Some(Function::Min) => number(self.min).or_else(|| text(self.min_text)),
+            Some(Function::Max) => number(self.max).or_else(|| text(self.max_text)),
+        }
+    }
+}
+
+/// Each code's value read as a number, by code (index 0 for "no value").
+pub(crate) fn numbers_of(col: Option<&Col<'_>>) -> Vec<Option<f64>> {
+    let Some(col) = col else { return Vec::new() };
+    std::iter::once(None)
+        .chain(col.dict.iter().map(|(_, v)| number(v)))
+        .collect()
+}
+
+fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
+    let bound: Vec<Bound<'_, 'a>> = stats
+        .aggregations
+        .iter()
+        .flat_map(|a| bind(frame, a))
+        .collect();
+    let numbers: Vec<Vec<Option<f64>>> = bound.iter().map(|b| numbers_of(b.col)).collect();
+    let by: Option<Vec<&Col<'a>>> = stats.by.iter().map(|f| frame.col(f.as_str())).collect();
+
+    let mut groups: HashMap<Vec<u32>, usize> = HashMap::new();
+    let mut keys: Vec<Vec<u32>> = Vec::new();
+    let mut accs: Vec<Vec<Acc>> = Vec::new();
+    if stats.by.is_empty() {
+        keys.push(Vec::new());
+        accs.push(vec![Acc::default(); bound.len()]);
+    }
+    if let Some(by) = &by {
+        for row in 0..frame.len {
+            let key: Vec<u32> = by.iter().map(|c| c.codes[row]).collect();
+            if key.contains(&0) {
+                continue;
+            }
+            let group = match groups.get(&key) {
+                Some(&g) => g,
+                None => {
+                    groups.insert(key.clone(), keys.len());
+                    keys.push(key);
+                    accs.push(vec![Acc::default(); bound.len()]);
+                    keys.len() - 1
+                }
+            };
+            for (i, b) in bound.iter().enumerate() {
+                accs[group][i].add(b, row, &numbers[i]);
+            }
+        }
+    }
+
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    if let Some(by) = &by {
+        order.sort_by(|&a, &b| {
+            by.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    c.dict
+                        .get(keys[a][i])
+                        .as_bytes()
+                        .cmp(c.dict.get(keys[b][i]).as_bytes())
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
+    }
+    let mut out = Frame {
+        len: order.len(),
+        window: frame.window,
+        ..Frame::default()
+    };
+    for (i, field) in stats.by.iter().enumerate() {
+        let col = by
+            .as_ref()
+            .expect("groups exist only when every by column does")[i];
+        out.set(Col {
+            name: field.as_str().to_owned(),
+            dict: col.dict.clone(),
+            codes: order.iter().map(|&g| keys[g][i]).collect(),
+        });
+    }
+    for (i, b) in bound.iter().enumerate() {
+        out.set(Col::from_values(
+            b.name.clone(),
+            order.iter().map(|&g| accs[g][i].value(b)),
+        ));
+    }
+    if out.cols.is_empty() {
+        out.len = 0;
+    }
+    out
+}
+
+fn run_rename<'a>(mut frame: Frame<'a>, rename: &Rename) -> Frame<'a> {
+    for renaming in &rename.renamings {
+        let mut renamed: Vec<(usize, String)> = Vec::new();
+        for (i, col) in frame.cols.iter().enumerate() {
+            if let Some(captures) = renaming.from.captures(&col.name) {
+                renamed.push((i, renaming.to.expand(&captures)));
+            }
+        }
+        for (i, name) in &renamed {
+            frame.cols[*i].name.clone_from(name);
+        }
+        // A renamed column replaces any other column of its new name.
+        let targets: Vec<&String> = renamed.iter().map(|(_, n)| n).collect();
+        let keep: Vec<bool> = frame
+            .cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let is_renamed = renamed.iter().any(|(r, _)| *r == i);
+                is_renamed || !targets.contains(&&c.name)
+            })
+            .collect();
+        let mut keep = keep.into_iter();
+        frame.cols.retain(|_| keep.next().unwrap_or(true));
+    }
+    frame
+}
+
+fn run_fields<'a>(mut frame: Frame<'a>, fields: &Fields) -> Frame<'a> {
+    match fields.mode {
+        FieldsMode::Remove => {
+            frame
+                .cols
+                .retain(|c| !fields.fields.iter().any(|p| p.matches(&c.name)));
+        }
+        FieldsMode::Keep => {
+            let mut cols = std::mem::take(&mut frame.cols);
+            let mut kept = Vec::new();
+            for pattern in &fields.fields {
+                let (matching, rest): (Vec<_>, Vec<_>) =
+                    cols.into_iter().partition(|c| pattern.matches(&c.name));
+                kept.extend(matching);
+                cols = rest;
+            }
+            kept.extend(cols.into_iter().filter(|c| c.name.starts_with('_')));
+            frame.cols = kept;
+        }
+    }
+    frame
+}
+
+fn run_sort<'a>(frame: Frame<'a>, sort: &Sort) -> Frame<'a> {
+    let empty = Col::from_values::<&str>("", std::iter::repeat_n(None, frame.len));
+    let keys: Vec<(&Col<'a>, bool)> = sort
+        .keys
+        .iter()
+        .map(|k| (frame.col(k.field.as_str()).unwrap_or(&empty), k.descending))
+        .collect();
+    let mut order = frame.order(&keys);
+    let limit = match sort.limit {
+        None => SORT_DEFAULT_LIMIT,
+        Some(0) => usize::MAX,
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    order.truncate(limit);
+    frame.select(&order)
+}
+
+fn results(frame: Frame<'_>, messages: Vec<Message>) -> Results {
+    let rows = (0..frame.len)
+        .map(|r| {
+            frame
+                .cols
+                .iter()
+                .map(|c| c.get(r).map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    Results {
+        fields: frame.cols.iter().map(|c| c.name.clone()).collect(),
+        rows,
+        messages,
+    }
+}

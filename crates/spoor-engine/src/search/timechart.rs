@@ -1,0 +1,246 @@
+//! `timechart`: rows counted (or otherwise aggregated) per time bucket, per series.
+
+use std::collections::{HashMap, HashSet};
+
+use spoor_spl::ast::{SpanUnit, Timechart};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use super::SearchError;
+use super::eval::{Acc, Bound, bind, numbers_of};
+use super::frame::{Col, Frame};
+use super::text::{format_number, format_time};
+
+const SECOND: i64 = 1_000_000;
+const DAY: i64 = 86_400 * SECOND;
+/// Sunday 1969-12-28 00:00 UTC, where week buckets are counted from.
+const WEEK_ORIGIN: i64 = -3 * DAY;
+
+/// Bucket arithmetic for one span.
+#[derive(Debug, Clone, Copy)]
+struct Buckets {
+    unit: SpanUnit,
+    count: i64,
+}
+
+impl Buckets {
+    /// The start of the bucket holding `t` (µs).
+    fn start(self, t: i64) -> i64 {
+        match self.unit {
+            SpanUnit::Month => month_start(month_index(t).div_euclid(self.count) * self.count),
+            SpanUnit::Week => {
+                let width = self.count * 7 * DAY;
+                WEEK_ORIGIN + (t - WEEK_ORIGIN).div_euclid(width) * width
+            }
+            _ => {
+                let width = self.width();
+                t.div_euclid(width) * width
+            }
+        }
+    }
+
+    /// The start of the bucket after the one starting at `start`.
+    fn next(self, start: i64) -> i64 {
+        match self.unit {
+            SpanUnit::Month => month_start(month_index(start) + self.count),
+            SpanUnit::Week => start + self.count * 7 * DAY,
+            _ => start + self.width(),
+        }
+    }
+
+    /// The width of fixed-width spans, in µs.
+    fn width(self) -> i64 {
+        let unit = match self.unit {
+            SpanUnit::Second => SECOND,
+            SpanUnit::Minute => 60 * SECOND,
+            SpanUnit::Hour => 3600 * SECOND,
+            SpanUnit::Day => DAY,
+            SpanUnit::Week => 7 * DAY,
+            SpanUnit::Month => 31 * DAY,
+        };
+        self.count * unit
+    }
+}
+
+/// Months since January 1970 of the instant `t` (µs).
+fn month_index(t: i64) -> i64 {
+    let time = OffsetDateTime::from_unix_timestamp_nanos(i128::from(t) * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    i64::from(time.year() - 1970) * 12 + i64::from(u8::from(time.month())) - 1
+}
+
+/// The instant (µs) of 00:00 UTC on the 1st of the month `index` months after January 1970.
+fn month_start(index: i64) -> i64 {
+    let year = i32::try_from(1970 + index.div_euclid(12)).unwrap_or(9999);
+    let month = Month::try_from(u8::try_from(index.rem_euclid(12) + 1).unwrap_or(1))
+        .unwrap_or(Month::January);
+    let date = Date::from_calendar_date(year, month, 1).unwrap_or(Date::MIN);
+    let time = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc();
+    i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(0)
+}
+
+/// One series: its name and the accumulators of each bucket.
+struct Series {
+    name: String,
+    accs: Vec<Acc>,
+}
+
+pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>, SearchError> {
+    let buckets = Buckets {
+        unit: chart.span.unit,
+        count: i64::from(chart.span.count.get()),
+    };
+    let bound = bind(frame, &chart.aggregation);
+    let [bound] = <[Bound<'_, 'a>; 1]>::try_from(bound).map_err(|_| {
+        SearchError::Unsupported(format!(
+            "timechart needs one field to aggregate, and {} names several or none",
+            chart.aggregation.aggregate
+        ))
+    })?;
+    let numbers = numbers_of(bound.col);
+    let empty = Vec::new();
+    let times = frame.times.as_ref().unwrap_or(&empty);
+
+    // The buckets: the window's, or the rows' where the window is open.
+    let (first, last) = match (
+        frame.window.0,
+        frame.window.1,
+        times.iter().min(),
+        times.iter().max(),
+    ) {
+        (Some(e), Some(l), _, _) => (
+            Some(buckets.start(e)),
+            (e < l).then(|| buckets.start(l - 1)),
+        ),
+        (e, l, min, max) => (
+            e.or(min.copied()).map(|t| buckets.start(t)),
+            l.map(|l| l - 1).or(max.copied()).map(|t| buckets.start(t)),
+        ),
+    };
+    let mut starts = Vec::new();
+    if let (Some(first), Some(last)) = (first, last) {
+        let mut start = first;
+        while start <= last {
+            starts.push(start);
+            start = buckets.next(start);
+        }
+    }
+    let slot: HashMap<i64, usize> = starts.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+
+    let use_null = chart.use_null.unwrap_or(true);
+    let use_other = chart.use_other.unwrap_or(true);
+    let by = chart.by.as_ref().map(|f| frame.col(f.as_str()));
+
+    // Series by code of the by column; code 0 is NULL.
+    let mut series: HashMap<u32, Series> = HashMap::new();
+    let mut series_of_row = Vec::with_capacity(frame.len);
+    for (row, &t) in times.iter().enumerate() {
+        let Some(&b) = slot.get(&buckets.start(t)) else {
+            series_of_row.push(None);
+            continue;
+        };
+        let code = match by {
+            None => 0,
+            Some(col) => col.map_or(0, |c| c.codes[row]),
+        };
+        if by.is_some() && code == 0 && !use_null {
+            series_of_row.push(None);
+            continue;
+        }
+        series_of_row.push(Some((code, b)));
+        let entry = series.entry(code).or_insert_with(|| Series {
+            name: match (by.flatten(), code) {
+                (Some(col), c) if c != 0 => col.dict.get(c).to_owned(),
+                _ => "NULL".to_owned(),
+            },
+            accs: vec![Acc::default(); starts.len()],
+        });
+        entry.accs[b].add(&bound, row, &numbers);
+    }
+
+    let mut out = Frame {
+        len: starts.len(),
+        times: None,
+        window: frame.window,
+        cols: vec![Col::from_values(
+            "_time",
+            starts.iter().map(|s| Some(format_time(*s))),
+        )],
+    };
+    // An empty bucket's `count` and `dc` are 0, other aggregates have no value: as `Acc` gives.
+    let column = |name: &str, accs: &[Acc]| {
+        Col::from_values(name.to_owned(), accs.iter().map(|a| a.value(&bound)))
+    };
+
+    if by.is_none() {
+        let accs = series
+            .remove(&0)
+            .map_or_else(|| vec![Acc::default(); starts.len()], |s| s.accs);
+        out.cols.push(column(&bound.name, &accs));
+    } else {
+        let null = series.remove(&0);
+        let mut ranked: Vec<(f64, u32, Series)> = series
+            .into_iter()
+            .map(|(code, s)| {
+                let total: f64 = s
+                    .accs
+                    .iter()
+                    .filter_map(|a| a.value(&bound))
+                    .filter_map(|v| v.parse::<f64>().ok())
+                    .sum();
+                (total, code, s)
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.2.name.cmp(&b.2.name)));
+        let limit = match chart.limit.unwrap_or(10) {
+            0 => usize::MAX,
+            n => n as usize,
+        };
+        let cut: HashSet<u32> = ranked
+            .iter()
+            .skip(limit)
+            .map(|(_, code, _)| *code)
+            .collect();
+        ranked.truncate(limit);
+        let mut kept: Vec<Series> = ranked.into_iter().map(|(_, _, s)| s).collect();
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        for s in &kept {
+            out.cols.push(column(&s.name, &s.accs));
+        }
+        if let Some(null) = null {
+            out.cols.push(column("NULL", &null.accs));
+        }
+        if use_other && !cut.is_empty() {
+            let mut other = vec![Acc::default(); starts.len()];
+            for (row, entry) in series_of_row.iter().enumerate() {
+                if let Some((code, b)) = entry
+                    && *code != 0
+                    && cut.contains(code)
+                {
+                    other[*b].add(&bound, row, &numbers);
+                }
+            }
+            out.cols.push(column("OTHER", &other));
+        }
+    }
+
+    let spans: Vec<i64> = starts
+        .iter()
+        .map(|&s| (buckets.next(s) - s) / SECOND)
+        .collect();
+    out.cols.push(Col::from_values(
+        "_span",
+        spans.iter().map(|s| Some(s.to_string())),
+    ));
+    if matches!(
+        buckets.unit,
+        SpanUnit::Day | SpanUnit::Week | SpanUnit::Month
+    ) {
+        out.cols.push(Col::from_values(
+            "_spandays",
+            spans
+                .iter()
+                .map(|s| Some(format_number(*s as f64 / 86_400.0))),
+        ));
+    }
+    Ok(out)
+}
