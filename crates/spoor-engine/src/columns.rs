@@ -1,11 +1,12 @@
 //! The in-memory columnar index of one engine index: a time column, and a dictionary-encoded
 //! column per field, dense for common fields and sparse for rare ones.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use spoor_event::extract::Extractor;
 
+use crate::hash::FxHashMap;
 use crate::log::Location;
 use crate::record::Record;
 
@@ -13,7 +14,7 @@ use crate::record::Record;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dict {
     values: Vec<Arc<str>>,
-    codes: HashMap<Arc<str>, u32>,
+    codes: FxHashMap<Arc<str>, u32>,
 }
 
 impl Dict {
@@ -26,6 +27,10 @@ impl Dict {
         let code = u32::try_from(self.values.len()).expect("fewer than 2^32 distinct values");
         self.codes.insert(value, code);
         code
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.values.len()
     }
 
     pub(crate) fn find(&self, value: &str) -> Option<u32> {
@@ -91,6 +96,17 @@ impl Column {
         }
     }
 
+    /// The code of `row` (`0`: none).
+    #[inline]
+    pub(crate) fn code(&self, row: u32) -> u32 {
+        match &self.storage {
+            Storage::Dense(codes) => codes.get(row as usize).copied().unwrap_or(0),
+            Storage::Sparse(entries) => entries
+                .binary_search_by_key(&row, |&(r, _)| r)
+                .map_or(0, |i| entries[i].1),
+        }
+    }
+
     /// The codes of `rows` (ascending), in order.
     pub(crate) fn gather(&self, rows: &[u32]) -> Vec<u32> {
         match &self.storage {
@@ -124,6 +140,8 @@ pub(crate) const BUILT_IN: [&str; 6] = ["_time", "_raw", "index", "sourcetype", 
 #[derive(Debug, Default)]
 pub(crate) struct Columns {
     pub(crate) times: Vec<i64>,
+    /// Whether `times` never decreases, so a window is a range of rows.
+    pub(crate) sorted: bool,
     pub(crate) locations: Vec<Location>,
     pub(crate) sourcetype: Column,
     pub(crate) source: Column,
@@ -137,6 +155,13 @@ impl Columns {
     pub(crate) fn push(&mut self, location: Location, record: &Record, extractor: Extractor) {
         let row = u32::try_from(self.times.len()).expect("fewer than 2^32 events per index");
         let rows = self.times.len() + 1;
+        if self.times.is_empty() {
+            self.sorted = true;
+        }
+        self.sorted &= self
+            .times
+            .last()
+            .is_none_or(|&last| last <= record.time_micros);
         self.times.push(record.time_micros);
         self.locations.push(location);
         self.sourcetype.push(row, &record.sourcetype, rows);
@@ -159,6 +184,17 @@ impl Columns {
                     self.fields.insert(key.to_owned(), column);
                 }
             }
+        }
+    }
+
+    /// The rows whose time is in `earliest..latest` form a superset within this range.
+    pub(crate) fn window_rows(&self, earliest: i64, latest: i64) -> std::ops::Range<usize> {
+        if self.sorted {
+            let start = self.times.partition_point(|&t| t < earliest);
+            let end = self.times.partition_point(|&t| t < latest);
+            start..end.max(start)
+        } else {
+            0..self.times.len()
         }
     }
 

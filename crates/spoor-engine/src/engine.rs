@@ -8,6 +8,7 @@ use spoor_event::extract::Extractor;
 use spoor_spl::ast::Query;
 use time::OffsetDateTime;
 
+use crate::catalog::Catalog;
 use crate::columns::Columns;
 use crate::log::Location;
 use crate::record::Record;
@@ -47,14 +48,29 @@ impl Engine {
     /// Opens the engine's data folder (creating it if needed), replaying and indexing every
     /// stored event.
     pub fn open(dir: impl AsRef<Path>) -> Result<(Self, OpenReport), StoreError> {
-        let mut records: Vec<(Location, Record)> = Vec::new();
-        let (store, report) =
-            Store::open(dir, |location, record| records.push((location, record)))?;
+        let dir = dir.as_ref();
+        // Index while replaying, so no record is held longer than it takes to index it.
+        let props = Catalog::load(dir)
+            .map_err(|source| StoreError::Io {
+                context: format!("cannot read the catalog in {}", dir.display()),
+                source,
+            })?
+            .props;
+        let mut extractors: BTreeMap<String, Extractor> = BTreeMap::new();
+        let mut index: BTreeMap<String, Columns> = BTreeMap::new();
+        let (store, report) = Store::open(dir, |location, record| {
+            let extractor = *extractors
+                .entry(record.sourcetype.clone())
+                .or_insert_with(|| Self::extractor(props.get(&record.sourcetype)));
+            index
+                .entry(record.index.clone())
+                .or_default()
+                .push(location, &record, extractor);
+        })?;
         let engine = Self {
             store,
-            index: RwLock::new(BTreeMap::new()),
+            index: RwLock::new(index),
         };
-        engine.add(records.iter().map(|(l, r)| (*l, r)));
         Ok((engine, report))
     }
 

@@ -15,6 +15,8 @@
 mod catalog;
 mod columns;
 mod engine;
+pub mod generate;
+mod hash;
 mod ingest;
 mod log;
 mod record;

@@ -1,7 +1,7 @@
 //! The evaluator: search terms over the columnar index, then each command over a [`Frame`].
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 use spoor_spl::ast::{
     Aggregate, Aggregation, Command, CompareOp, Fields, FieldsMode, Function, Query, Rename,
@@ -9,6 +9,7 @@ use spoor_spl::ast::{
 };
 
 use crate::columns::{BUILT_IN, Columns};
+use crate::hash::{FxHashMap, FxHashSet};
 use crate::store::Store;
 
 use super::frame::{Col, Frame};
@@ -111,18 +112,14 @@ fn matching_rows(
 ) -> Result<Vec<u32>, SearchError> {
     let earliest = window.earliest.map_or(i64::MIN, crate::store::time_micros);
     let latest = window.latest.map_or(i64::MAX, crate::store::time_micros);
-    let mut rows: Vec<u32> = columns
-        .times
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| earliest <= **t && **t < latest)
-        .map(|(i, _)| i as u32)
-        .collect();
+
+    // Terms on columns are decided once per distinct value, then per row by code.
+    let mut by_code: Vec<(&crate::columns::Column, Vec<bool>)> = Vec::new();
+    let mut slow: Vec<&SearchTerm> = Vec::new();
     for term in terms {
         let pattern = Pattern::new(&term.value);
         let field = term.field.as_str();
         if let Some(column) = columns.column(field) {
-            // Decide once per distinct value, then per row by code.
             let mut holds = vec![term_holds(term, None, &pattern)];
             holds.extend(
                 column
@@ -130,29 +127,44 @@ fn matching_rows(
                     .iter()
                     .map(|(_, value)| term_holds(term, Some(value), &pattern)),
             );
-            let codes = column.gather(&rows);
-            let mut i = 0;
-            rows.retain(|_| {
-                let keep = holds[codes[i] as usize];
-                i += 1;
-                keep
-            });
+            by_code.push((column, holds));
         } else if field == "_time" || field == "_raw" {
-            let mut kept = Vec::with_capacity(rows.len());
-            for row in rows {
-                let value = if field == "_time" {
-                    format_time(columns.times[row as usize])
-                } else {
-                    store.read(index, columns.locations[row as usize])?.raw
-                };
-                if term_holds(term, Some(&value), &pattern) {
-                    kept.push(row);
-                }
-            }
-            rows = kept;
+            slow.push(term);
         } else if !term_holds(term, None, &pattern) {
-            rows.clear();
+            // A field no event of this index has.
+            return Ok(Vec::new());
         }
+    }
+
+    let range = columns.window_rows(earliest, latest);
+    let times = &columns.times[range.clone()];
+    let mut rows: Vec<u32> = Vec::new();
+    for (row, &t) in (range.start..).zip(times) {
+        let row = row as u32;
+        if earliest <= t
+            && t < latest
+            && by_code
+                .iter()
+                .all(|(column, holds)| holds[column.code(row) as usize])
+        {
+            rows.push(row);
+        }
+    }
+
+    for term in slow {
+        let pattern = Pattern::new(&term.value);
+        let mut kept = Vec::with_capacity(rows.len());
+        for row in rows {
+            let value = if term.field.as_str() == "_time" {
+                format_time(columns.times[row as usize])
+            } else {
+                store.read(index, columns.locations[row as usize])?.raw
+            };
+            if term_holds(term, Some(&value), &pattern) {
+                kept.push(row);
+            }
+        }
+        rows = kept;
     }
     Ok(rows)
 }
@@ -298,7 +310,11 @@ fn run<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchError
                     }
                 });
             }
-            frame.select(&rows)
+            if rows.len() == frame.len {
+                frame
+            } else {
+                frame.select(&rows)
+            }
         }
         Command::Stats(stats) => run_stats(&frame, stats),
         Command::Timechart(chart) => timechart::run(&frame, chart)?,
@@ -367,7 +383,7 @@ pub(crate) fn bind<'f, 'a>(frame: &'f Frame<'a>, aggregation: &Aggregation) -> V
 pub(crate) struct Acc {
     rows: u64,
     present: u64,
-    distinct: HashSet<u32>,
+    distinct: Distinct,
     sum: f64,
     numbers: u64,
     min: Option<f64>,
@@ -386,9 +402,7 @@ impl Acc {
         }
         self.present += 1;
         match bound.function {
-            Some(Function::DistinctCount) => {
-                self.distinct.insert(code);
-            }
+            Some(Function::DistinctCount) => self.distinct.insert(code, col.dict.len()),
             Some(Function::Sum | Function::Avg | Function::Min | Function::Max) => {
                 if let Some(x) = numbers[code as usize] {
                     self.sum += x;
@@ -417,13 +431,64 @@ impl Acc {
         match bound.function {
             None => Some(self.rows.to_string()),
             Some(Function::Count) => Some(self.present.to_string()),
-            Some(Function::DistinctCount) => Some(self.distinct.len().to_string()),
+            Some(Function::DistinctCount) => Some(self.distinct.count().to_string()),
             Some(Function::Sum) => (self.numbers > 0).then(|| format_number(self.sum)),
             Some(Function::Avg) => {
                 (self.numbers > 0).then(|| format_number(self.sum / self.numbers as f64))
             }
             Some(Function::Min) => number(self.min).or_else(|| text(self.min_text)),
             Some(Function::Max) => number(self.max).or_else(|| text(self.max_text)),
+        }
+    }
+}
+
+/// A set of codes: hashed while small, a bitmap over the dictionary once that is smaller.
+#[derive(Debug, Clone)]
+pub(crate) enum Distinct {
+    Hashed(FxHashSet<u32>),
+    Bitmap { bits: Vec<u64>, count: usize },
+}
+
+impl Default for Distinct {
+    fn default() -> Self {
+        Self::Hashed(FxHashSet::default())
+    }
+}
+
+impl Distinct {
+    #[inline]
+    fn insert(&mut self, code: u32, dict_len: usize) {
+        match self {
+            Self::Hashed(set) => {
+                set.insert(code);
+                // A hashed code costs about 8 bytes, the bitmap 1 bit per dictionary entry.
+                if set.len() * 64 > dict_len + 1 {
+                    let mut bits = vec![0u64; (dict_len + 1).div_ceil(64)];
+                    for &c in set.iter() {
+                        bits[c as usize / 64] |= 1 << (c % 64);
+                    }
+                    *self = Self::Bitmap {
+                        bits,
+                        count: set.len(),
+                    };
+                }
+            }
+            Self::Bitmap { bits, count } => {
+                let (word, bit) = (code as usize / 64, 1u64 << (code % 64));
+                if let Some(w) = bits.get_mut(word)
+                    && *w & bit == 0
+                {
+                    *w |= bit;
+                    *count += 1;
+                }
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Self::Hashed(set) => set.len(),
+            Self::Bitmap { count, .. } => *count,
         }
     }
 }
@@ -445,27 +510,64 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
     let numbers: Vec<Vec<Option<f64>>> = bound.iter().map(|b| numbers_of(b.col)).collect();
     let by: Option<Vec<&Col<'a>>> = stats.by.iter().map(|f| frame.col(f.as_str())).collect();
 
-    let mut groups: HashMap<Vec<u32>, usize> = HashMap::new();
     let mut keys: Vec<Vec<u32>> = Vec::new();
     let mut accs: Vec<Vec<Acc>> = Vec::new();
     if stats.by.is_empty() {
         keys.push(Vec::new());
         accs.push(vec![Acc::default(); bound.len()]);
-    }
-    if let Some(by) = &by {
         for row in 0..frame.len {
-            let key: Vec<u32> = by.iter().map(|c| c.codes[row]).collect();
-            if key.contains(&0) {
+            for (i, b) in bound.iter().enumerate() {
+                accs[0][i].add(b, row, &numbers[i]);
+            }
+        }
+    }
+    if let Some(by) = by.as_ref().filter(|by| !by.is_empty()) {
+        // Each group's key packed in one integer (mixed radix over the dictionaries' sizes)
+        // when it fits, else a vector.
+        let radices: Vec<u64> = by.iter().map(|c| c.dict.len() as u64 + 1).collect();
+        let packable = radices
+            .iter()
+            .try_fold(1u64, |acc, r| acc.checked_mul(*r))
+            .is_some();
+        let space = radices.iter().try_fold(1u64, |acc, r| acc.checked_mul(*r));
+        // Small key spaces are looked up directly, larger ones hashed.
+        let mut direct: Vec<u32> = match space {
+            Some(n) if n <= 1 << 16 => vec![u32::MAX; n as usize],
+            _ => Vec::new(),
+        };
+        let mut packed: FxHashMap<u64, usize> = FxHashMap::default();
+        let mut wide: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
+        for row in 0..frame.len {
+            if by.iter().any(|c| c.codes[row] == 0) {
                 continue;
             }
-            let group = match groups.get(&key) {
-                Some(&g) => g,
-                None => {
-                    groups.insert(key.clone(), keys.len());
-                    keys.push(key);
+            let group = if packable {
+                let key = by
+                    .iter()
+                    .zip(&radices)
+                    .fold(0u64, |acc, (c, r)| acc * r + u64::from(c.codes[row]));
+                let slot = direct.get(key as usize).copied();
+                match slot {
+                    Some(g) if g != u32::MAX => g as usize,
+                    _ => {
+                        let g = *packed.entry(key).or_insert_with(|| {
+                            keys.push(by.iter().map(|c| c.codes[row]).collect());
+                            accs.push(vec![Acc::default(); bound.len()]);
+                            keys.len() - 1
+                        });
+                        if let Some(d) = direct.get_mut(key as usize) {
+                            *d = g as u32;
+                        }
+                        g
+                    }
+                }
+            } else {
+                let key: Vec<u32> = by.iter().map(|c| c.codes[row]).collect();
+                *wide.entry(key).or_insert_with_key(|key| {
+                    keys.push(key.clone());
                     accs.push(vec![Acc::default(); bound.len()]);
                     keys.len() - 1
-                }
+                })
             };
             for (i, b) in bound.iter().enumerate() {
                 accs[group][i].add(b, row, &numbers[i]);

@@ -1,9 +1,9 @@
 //! `timechart`: rows counted (or otherwise aggregated) per time bucket, per series.
 
-use std::collections::{HashMap, HashSet};
-
 use spoor_spl::ast::{SpanUnit, Timechart};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
+
+use crate::hash::{FxHashMap, FxHashSet};
 
 use super::SearchError;
 use super::eval::{Acc, Bound, bind, numbers_of};
@@ -124,17 +124,27 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
             start = buckets.next(start);
         }
     }
-    let slot: HashMap<i64, usize> = starts.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+    // A row's bucket: arithmetic for fixed widths, a search over the starts for months.
+    let slot = |t: i64| -> Option<usize> {
+        let (&first, &last) = (starts.first()?, starts.last()?);
+        if t < first || t >= buckets.next(last) {
+            return None;
+        }
+        Some(match buckets.unit {
+            SpanUnit::Month => starts.partition_point(|&s| s <= t) - 1,
+            _ => usize::try_from((buckets.start(t) - first) / buckets.width()).ok()?,
+        })
+    };
 
     let use_null = chart.use_null.unwrap_or(true);
     let use_other = chart.use_other.unwrap_or(true);
     let by = chart.by.as_ref().map(|f| frame.col(f.as_str()));
 
     // Series by code of the by column; code 0 is NULL.
-    let mut series: HashMap<u32, Series> = HashMap::new();
+    let mut series: FxHashMap<u32, Series> = FxHashMap::default();
     let mut series_of_row = Vec::with_capacity(frame.len);
     for (row, &t) in times.iter().enumerate() {
-        let Some(&b) = slot.get(&buckets.start(t)) else {
+        let Some(b) = slot(t) else {
             series_of_row.push(None);
             continue;
         };
@@ -195,7 +205,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
             0 => usize::MAX,
             n => n as usize,
         };
-        let cut: HashSet<u32> = ranked
+        let cut: FxHashSet<u32> = ranked
             .iter()
             .skip(limit)
             .map(|(_, code, _)| *code)

@@ -1,0 +1,300 @@
+//! spoor-engine against DuckDB on the retriever's questions, same data, same run.
+//!
+//! `cargo bench -p spoor-engine` generates the benchmark data set (10,000,000 events by
+//! default; `SPOOR_BENCH_EVENTS` to change it), ingests it durably in batches of 1,000 events,
+//! writes the same events as CSV, then in a fresh process reopens the store (replay and index),
+//! measures the index's resident memory and times each question; DuckDB (the `duckdb` Python
+//! package, `threads=2`, the CSV loaded into an in-memory table) answers the same questions on
+//! the same data. Medians of 5 runs. Results go in `BENCHMARKS.md`.
+//!
+//! Needs `python3` with `duckdb` installed (`pip install duckdb`).
+
+#![allow(
+    clippy::print_stdout,
+    reason = "a benchmark reports on standard output"
+)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a benchmark reads its settings from the environment"
+)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use spoor_engine::generate::{Generator, Spec};
+use spoor_engine::{Engine, EventMeta, Window};
+use spoor_event::{Key, Value};
+use spoor_spl::ast::Span;
+use spoor_spl::build::{self, Index, OverTime, Split};
+use spoor_spl::modifier::{TimeModifier, TimeWindow};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+const RUNS: usize = 5;
+const INDEX: &str = "spoor";
+const SOURCETYPE: &str = "spoor";
+const APPLICATION: &str = "shop";
+const EVENT: &str = "purchase";
+const PROPERTY: &str = "browser";
+const END: OffsetDateTime = datetime!(2026-11-28 0:00 UTC);
+
+/// All the property keys the generator uses, for the CSV's columns.
+fn property_keys(events: &[spoor_event::Event]) -> Vec<String> {
+    let mut keys: Vec<String> = events
+        .iter()
+        .flat_map(|e| e.properties().iter().map(|(k, _)| k.as_str().to_owned()))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn csv_field(out: &mut impl Write, value: &str) {
+    if value.contains([',', '"', '\n', '\r']) {
+        write!(out, "\"{}\"", value.replace('"', "\"\"")).expect("write csv");
+    } else {
+        out.write_all(value.as_bytes()).expect("write csv");
+    }
+}
+
+fn rss_bytes() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn window() -> (TimeWindow, Window) {
+    let earliest = END - time::Duration::days(90);
+    (
+        TimeWindow::new(TimeModifier::at(earliest), TimeModifier::at(END)),
+        Window {
+            earliest: Some(earliest),
+            latest: Some(END),
+        },
+    )
+}
+
+/// The parent: make the data, then measure both engines.
+fn main() {
+    if let Some(dir) = std::env::args().skip_while(|a| a != "--measure").nth(1) {
+        measure(Path::new(&dir));
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let events: usize = std::env::var("SPOOR_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    let dir = std::env::temp_dir().join(format!("spoor-engine-bench-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("bench folder");
+    let csv = dir.join("events.csv");
+
+    println!("generating {events} events…");
+    let generated: Vec<_> = Generator::new(Spec::benchmark(events, END)).collect();
+    let keys = property_keys(&generated);
+
+    let mut out = BufWriter::new(fs::File::create(&csv).expect("csv"));
+    write!(out, "ts,application,event,distinct_id").expect("csv");
+    for key in &keys {
+        write!(out, ",p_{key}").expect("csv");
+    }
+    writeln!(out).expect("csv");
+    for event in &generated {
+        let micros = event.time().unix_timestamp_nanos() / 1000;
+        write!(out, "{micros},").expect("csv");
+        csv_field(&mut out, event.application());
+        out.write_all(b",").expect("csv");
+        csv_field(&mut out, event.name());
+        out.write_all(b",").expect("csv");
+        csv_field(&mut out, event.distinct_id().unwrap_or(""));
+        for key in &keys {
+            out.write_all(b",").expect("csv");
+            if let Some(value) = event.property(key) {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                csv_field(&mut out, &text);
+            }
+        }
+        writeln!(out).expect("csv");
+    }
+    out.flush().expect("csv");
+
+    // Durable ingest, 1,000 events per request, as the tracker sends them.
+    let store_dir = dir.join("store");
+    let (engine, _) = Engine::open(&store_dir).expect("opens");
+    engine.store().create_index(INDEX).expect("index");
+    engine
+        .store()
+        .set_props(
+            SOURCETYPE,
+            spoor_event::props::SETTINGS
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        )
+        .expect("props");
+    let meta = EventMeta::new(SOURCETYPE, "bench", "localhost");
+    let start = Instant::now();
+    let mut body = Vec::new();
+    for chunk in generated.chunks(1000) {
+        body.clear();
+        spoor_event::encode_lines(chunk, &mut body);
+        let text = std::str::from_utf8(&body).expect("UTF-8");
+        engine.ingest(INDEX, &meta, text, END).expect("ingest");
+    }
+    let ingest = start.elapsed().as_secs_f64();
+    drop(engine);
+    drop(generated);
+
+    let exe = std::env::current_exe().expect("bench binary");
+    let child = Command::new(exe)
+        .args(["--measure", store_dir.to_str().expect("UTF-8 path")])
+        .output()
+        .expect("measure process");
+    assert!(
+        child.status.success(),
+        "{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    let spoor: BTreeMap<String, f64> = parse_lines(&String::from_utf8_lossy(&child.stdout));
+
+    let (_, w) = window();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_questions.py");
+    let duck = Command::new("python3")
+        .arg(&script)
+        .arg(&csv)
+        .arg((w.earliest.expect("set").unix_timestamp_nanos() / 1000).to_string())
+        .arg((w.latest.expect("set").unix_timestamp_nanos() / 1000).to_string())
+        .args([APPLICATION, EVENT, PROPERTY, &RUNS.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        duck.status.success(),
+        "duckdb failed (pip install duckdb): {}",
+        String::from_utf8_lossy(&duck.stderr)
+    );
+    let duck: BTreeMap<String, f64> = parse_lines(&String::from_utf8_lossy(&duck.stdout));
+
+    let mut report = String::new();
+    let _ = writeln!(report, "\n{events} events\n");
+    let _ = writeln!(
+        report,
+        "| question | spoor-engine | DuckDB | spoor / DuckDB |"
+    );
+    let _ = writeln!(report, "|---|---|---|---|");
+    for (name, duck_secs) in &duck {
+        let ours = spoor.get(name).copied().unwrap_or(f64::NAN);
+        let _ = writeln!(
+            report,
+            "| {name} | {:.1} ms | {:.1} ms | {:.3} |",
+            ours * 1e3,
+            duck_secs * 1e3,
+            ours / duck_secs
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\ndurable ingest, batches of 1,000: {:.0} events/s",
+        events as f64 / ingest
+    );
+    let _ = writeln!(
+        report,
+        "reopen (replay and index): {:.0} events/s",
+        events as f64 / spoor["reopen_seconds"]
+    );
+    let _ = writeln!(
+        report,
+        "resident memory of the loaded index: {:.1} bytes/event",
+        spoor["index_bytes"] / events as f64
+    );
+    println!("{report}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+fn parse_lines(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter_map(|l| {
+            let (name, value) = l.split_once(' ')?;
+            Some((name.to_owned(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The child: reopen, measure memory, time the questions.
+fn measure(dir: &Path) {
+    let before = rss_bytes();
+    let start = Instant::now();
+    let (engine, report) = Engine::open(PathBuf::from(dir)).expect("reopens");
+    let reopen = start.elapsed().as_secs_f64();
+    let after = rss_bytes();
+    println!("reopen_seconds {reopen}");
+    println!("index_bytes {}", after.saturating_sub(before));
+    assert!(report.records > 0);
+
+    let index = Index::new(INDEX).expect("index name");
+    let (tw, w) = window();
+    let key = Key::new(PROPERTY).expect("key");
+    let questions = [
+        ("applications", build::applications(&index, tw)),
+        (
+            "events_of_application",
+            build::events(&index, APPLICATION, tw),
+        ),
+        (
+            "properties_of_event",
+            build::properties(&index, APPLICATION, EVENT, tw),
+        ),
+        (
+            "values_of_property",
+            build::property_values(&index, APPLICATION, EVENT, &key, NonZeroU32::new(10), tw),
+        ),
+        (
+            "events_over_time_by_event",
+            build::events_over_time(&index, APPLICATION, &OverTime::new(Span::DAY), tw),
+        ),
+        (
+            "events_over_time_by_property",
+            build::events_over_time(
+                &index,
+                APPLICATION,
+                &OverTime::new(Span::DAY)
+                    .event(EVENT)
+                    .split(Split::Property(key.clone())),
+                tw,
+            ),
+        ),
+        (
+            "unique_users_over_time",
+            build::unique_users_over_time(&index, APPLICATION, None, Span::DAY, tw),
+        ),
+    ];
+    for (name, query) in questions {
+        let times: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                let results = engine.search(query.query(), &w).expect("search");
+                std::hint::black_box(results);
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        println!("{name} {}", median(times));
+    }
+}
