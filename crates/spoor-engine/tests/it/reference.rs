@@ -1,0 +1,898 @@
+//! A reference evaluator of the SPL subset, written plainly from the semantics in the module doc
+//! of `spoor_engine::search`, and sharing no code with the engine's evaluator.
+//!
+//! Correctness over speed: every command takes a whole table of rows held as maps and gives a
+//! new one; nothing is indexed, cached or streamed. Where the doc leaves a choice open, the
+//! choice made here is said at the place it is made (look for "Reading:").
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet};
+
+use spoor_engine::{Level, Message, Record, Results, Window};
+use spoor_event::extract::Extractor;
+use spoor_spl::ast::{
+    Aggregate, Command, CompareOp, Fields, FieldsMode, Function, Query, Rename, Search, SearchTerm,
+    Sort, SpanUnit, Stats, Timechart, Where,
+};
+use time::{Date, Month, OffsetDateTime};
+
+/// The fields every event has, in the order they come as columns.
+const EVENT_FIELDS: [&str; 6] = ["_time", "_raw", "index", "sourcetype", "source", "host"];
+
+/// The index searched when the search names none.
+const DEFAULT_INDEX: &str = "main";
+
+/// `sort`'s row limit when none is given.
+const DEFAULT_SORT_LIMIT: usize = 10_000;
+
+/// `timechart`'s series limit when none is given.
+const DEFAULT_SERIES_LIMIT: usize = 10;
+
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+const SECONDS_PER_DAY: i128 = 86_400;
+
+/// One row: its fields by name, and, while it is an event, the event's time.
+#[derive(Debug, Clone)]
+struct Row {
+    values: BTreeMap<String, String>,
+    /// The event's time in nanoseconds since the epoch (`None` for rows `stats` and
+    /// `timechart` make).
+    time_nanos: Option<i128>,
+}
+
+/// Rows and the ordered list of columns. Every name a row holds is one of the columns.
+#[derive(Debug, Clone, Default)]
+struct Table {
+    columns: Vec<String>,
+    rows: Vec<Row>,
+}
+
+/// Evaluates `query` over `records` (in the order they were written) as the semantics say.
+///
+/// `props` are the `props.conf` stanzas by sourcetype; `existing_indexes` the names of the
+/// indexes that exist.
+pub(crate) fn evaluate(
+    records: &[Record],
+    props: &BTreeMap<String, BTreeMap<String, String>>,
+    existing_indexes: &[String],
+    query: &Query,
+    window: &Window,
+) -> Results {
+    let mut messages = Vec::new();
+    let mut table = search(
+        records,
+        props,
+        existing_indexes,
+        &query.search,
+        window,
+        &mut messages,
+    );
+    for command in &query.commands {
+        table = match command {
+            Command::Where(where_) => filter_where(table, where_),
+            Command::Stats(stats_) => stats(&table, stats_),
+            Command::Timechart(chart) => timechart(&table, chart, window),
+            Command::Rename(rename_) => rename(table, rename_),
+            Command::Fields(fields_) => fields(table, fields_),
+            Command::Sort(sort_) => sort(table, sort_),
+            Command::Head(head) => {
+                let mut table = table;
+                let keep = usize::try_from(head.count).unwrap_or(usize::MAX);
+                table.rows.truncate(keep);
+                table
+            }
+        };
+    }
+    let rows = table
+        .rows
+        .iter()
+        .map(|row| {
+            table
+                .columns
+                .iter()
+                .map(|column| row.values.get(column).cloned())
+                .collect()
+        })
+        .collect();
+    Results {
+        fields: table.columns,
+        rows,
+        messages,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// search
+
+fn search(
+    records: &[Record],
+    props: &BTreeMap<String, BTreeMap<String, String>>,
+    existing_indexes: &[String],
+    search: &Search,
+    window: &Window,
+    messages: &mut Vec<Message>,
+) -> Table {
+    // Reading: only a term `index=<value>` (not negated) chooses indexes; without one, the
+    // search covers `main` only, as Splunk's default indexes do. The terms themselves then filter
+    // the events, the index like any field.
+    let index_terms: Vec<&SearchTerm> = search
+        .terms
+        .iter()
+        .filter(|term| !term.negated && term.op == CompareOp::Eq && term.field.as_str() == "index")
+        .collect();
+    // Reading: one warning per distinct unknown name, in the order of the terms; index names
+    // compare case-insensitively, as the term matches them.
+    let mut warned: Vec<&str> = Vec::new();
+    for term in &index_terms {
+        let name = term.value.as_str();
+        let exists = existing_indexes
+            .iter()
+            .any(|index| lower(index) == lower(name));
+        if !name.contains('*') && !exists && !warned.contains(&name) {
+            warned.push(name);
+            messages.push(Message {
+                level: Level::Warn,
+                text: format!(
+                    "Search on index '{name}' returned no results because the index does not exist."
+                ),
+            });
+        }
+    }
+
+    let mut rows = Vec::new();
+    for record in records {
+        let time = i128::from(record.time_micros) * 1_000;
+        if let Some(earliest) = window.earliest
+            && time < earliest.unix_timestamp_nanos()
+        {
+            continue;
+        }
+        if let Some(latest) = window.latest
+            && time >= latest.unix_timestamp_nanos()
+        {
+            continue;
+        }
+        if index_terms.is_empty() && record.index != DEFAULT_INDEX {
+            continue;
+        }
+        let values = event_fields(record, props);
+        if search.terms.iter().all(|term| term_holds(term, &values)) {
+            rows.push(Row {
+                values,
+                time_nanos: Some(time),
+            });
+        }
+    }
+    // Newest first; the sort is stable, so ties stay in write order.
+    rows.sort_by_key(|row| std::cmp::Reverse(row.time_nanos));
+
+    let mut columns: Vec<String> = EVENT_FIELDS.iter().map(|&f| f.to_owned()).collect();
+    let extracted: BTreeSet<&String> = rows
+        .iter()
+        .flat_map(|row| row.values.keys())
+        .filter(|name| !EVENT_FIELDS.contains(&name.as_str()))
+        .collect();
+    columns.extend(extracted.into_iter().cloned());
+    Table { columns, rows }
+}
+
+/// The six fields of a record, then what its sourcetype's extraction finds in the raw text.
+fn event_fields(
+    record: &Record,
+    props: &BTreeMap<String, BTreeMap<String, String>>,
+) -> BTreeMap<String, String> {
+    let mut values = BTreeMap::new();
+    values.insert(
+        "_time".to_owned(),
+        print_time(i128::from(record.time_micros) * 1_000),
+    );
+    values.insert("_raw".to_owned(), record.raw.clone());
+    values.insert("index".to_owned(), record.index.clone());
+    values.insert("sourcetype".to_owned(), record.sourcetype.clone());
+    values.insert("source".to_owned(), record.source.clone());
+    values.insert("host".to_owned(), record.host.clone());
+
+    let setting = |name: &str| {
+        props
+            .get(&record.sourcetype)
+            .and_then(|settings| settings.get(name))
+            .map(String::as_str)
+    };
+    // Reading: the settings' values are compared exactly (`auto_escaped`, `false`).
+    let extractor = if setting("KV_MODE") == Some("auto_escaped") {
+        Extractor::auto_escaped()
+    } else {
+        Extractor::auto()
+    };
+    let extractor = extractor.trim_spaces(setting("KV_TRIM_SPACES") != Some("false"));
+    for field in extractor.fields(&record.raw) {
+        // Never replaces one of the six; the first value of a repeated key is kept.
+        values
+            .entry(field.key.into_owned())
+            .or_insert_with(|| field.value.into_owned());
+    }
+    values
+}
+
+fn term_holds(term: &SearchTerm, values: &BTreeMap<String, String>) -> bool {
+    let value = values.get(term.field.as_str());
+    let holds = match term.op {
+        CompareOp::Eq => value.is_some_and(|v| wildcard_matches(&term.value, v)),
+        CompareOp::Ne => value.is_some_and(|v| !wildcard_matches(&term.value, v)),
+    };
+    // Reading: `NOT` negates the whole term, `NOT f!=p` included (the field lacks, or matches).
+    if term.negated { !holds } else { holds }
+}
+
+/// The text with every character lower-cased on its own.
+///
+/// Reading: "case-insensitively" is Unicode's lower-case mapping, character by character
+/// (`char::to_lowercase`), so `Ä` matches `ä` and a final `Σ` matches `σ`.
+fn lower(text: &str) -> Vec<char> {
+    text.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// Whether `value` matches `pattern`, case-insensitively, `*` matching any run of characters.
+fn wildcard_matches(pattern: &str, value: &str) -> bool {
+    let pattern = lower(pattern);
+    let value = lower(value);
+    // matches[i][j]: the first i pattern characters match the first j value characters.
+    let mut matches = vec![vec![false; value.len() + 1]; pattern.len() + 1];
+    matches[0][0] = true;
+    for i in 1..=pattern.len() {
+        for j in 0..=value.len() {
+            matches[i][j] = if pattern[i - 1] == '*' {
+                matches[i - 1][j] || (j > 0 && matches[i][j - 1])
+            } else {
+                j > 0 && matches[i - 1][j - 1] && pattern[i - 1] == value[j - 1]
+            };
+        }
+    }
+    matches[pattern.len()][value.len()]
+}
+
+// ---------------------------------------------------------------------------------------------
+// where
+
+fn filter_where(mut table: Table, where_: &Where) -> Table {
+    table.rows.retain(|row| {
+        where_.conditions.iter().all(|condition| {
+            match (row.values.get(condition.field.as_str()), condition.op) {
+                (None, _) => false,
+                (Some(value), CompareOp::Eq) => value.as_bytes() == condition.value.as_bytes(),
+                (Some(value), CompareOp::Ne) => value.as_bytes() != condition.value.as_bytes(),
+            }
+        })
+    });
+    // Reading: `where` keeps the columns, even one no remaining row has a value in.
+    table
+}
+
+// ---------------------------------------------------------------------------------------------
+// stats
+
+/// One output column of `stats`: its name and what it computes.
+#[derive(Debug, Clone)]
+enum Output {
+    /// `count`.
+    Rows,
+    /// A function over the values of one field.
+    Apply(Function, String),
+}
+
+fn stats(table: &Table, stats: &Stats) -> Table {
+    let kept: Vec<&Row> = table
+        .rows
+        .iter()
+        .filter(|row| {
+            stats
+                .by
+                .iter()
+                .all(|field| row.values.contains_key(field.as_str()))
+        })
+        .collect();
+
+    // The groups, sorted by their by values (byte-wise, first field first); without `by`, one
+    // group holding every row, even none.
+    let mut groups: BTreeMap<Vec<String>, Vec<&Row>> = BTreeMap::new();
+    if stats.by.is_empty() {
+        groups.insert(Vec::new(), kept.clone());
+    }
+    for &row in &kept {
+        if stats.by.is_empty() {
+            continue;
+        }
+        let key: Vec<String> = stats
+            .by
+            .iter()
+            .map(|field| row.values[field.as_str()].clone())
+            .collect();
+        groups.entry(key).or_default().push(row);
+    }
+
+    let mut outputs: Vec<(String, Output)> = Vec::new();
+    for aggregation in &stats.aggregations {
+        match &aggregation.aggregate {
+            Aggregate::Count => outputs.push((aggregation.output_name(), Output::Rows)),
+            Aggregate::Apply { function, field } if field.wildcards() == 0 => outputs.push((
+                aggregation.output_name(),
+                Output::Apply(*function, field.as_str().to_owned()),
+            )),
+            Aggregate::Apply { function, field } => {
+                // Reading: the fields matched are those the aggregated rows (the rows kept
+                // after dropping those missing a by field) have, in byte-wise order; without
+                // an alias a column is named `<function>(<field>)`.
+                let names: BTreeSet<&String> = kept
+                    .iter()
+                    .flat_map(|row| row.values.keys())
+                    .filter(|name| field.matches(name))
+                    .collect();
+                for name in names {
+                    let captures = field.captures(name).unwrap_or_default();
+                    let column = match &aggregation.alias {
+                        Some(alias) => alias.expand(&captures),
+                        None => format!("{}({name})", function.name()),
+                    };
+                    outputs.push((column, Output::Apply(*function, name.clone())));
+                }
+            }
+        }
+    }
+
+    // Reading: a name given twice is one column, where it first came, with the last value.
+    let mut columns: Vec<String> = Vec::new();
+    for name in stats
+        .by
+        .iter()
+        .map(|field| field.as_str().to_owned())
+        .chain(outputs.iter().map(|(name, _)| name.clone()))
+    {
+        if !columns.contains(&name) {
+            columns.push(name);
+        }
+    }
+
+    let mut rows = Vec::new();
+    for (key, group) in &groups {
+        let mut values = BTreeMap::new();
+        for (field, value) in stats.by.iter().zip(key) {
+            values.insert(field.as_str().to_owned(), value.clone());
+        }
+        for (name, output) in &outputs {
+            let value = match output {
+                Output::Rows => Some(group.len().to_string()),
+                Output::Apply(function, field) => apply(*function, field, group),
+            };
+            if let Some(value) = value {
+                values.insert(name.clone(), value);
+            }
+        }
+        if !values.is_empty() {
+            rows.push(Row {
+                values,
+                time_nanos: None,
+            });
+        }
+    }
+    Table { columns, rows }
+}
+
+/// A function over the values of `field` in `rows`; `None` when it has no value.
+///
+/// Reading: `count(f)` and `dc(f)` are counts, `0` over rows without `f` (also over no rows);
+/// `sum`, `avg`, `min` and `max` add in row order.
+fn apply(function: Function, field: &str, rows: &[&Row]) -> Option<String> {
+    let values: Vec<&str> = rows
+        .iter()
+        .filter_map(|row| row.values.get(field).map(String::as_str))
+        .collect();
+    let numbers: Vec<f64> = values.iter().filter_map(|v| number(v)).collect();
+    match function {
+        Function::Count => Some(values.len().to_string()),
+        Function::DistinctCount => Some(values.iter().collect::<BTreeSet<_>>().len().to_string()),
+        Function::Sum => {
+            if numbers.is_empty() {
+                return None;
+            }
+            let mut sum = 0.0;
+            for x in &numbers {
+                sum += x;
+            }
+            Some(print_number(sum))
+        }
+        Function::Avg => {
+            if numbers.is_empty() {
+                return None;
+            }
+            let mut sum = 0.0;
+            for x in &numbers {
+                sum += x;
+            }
+            #[allow(clippy::cast_precision_loss, reason = "a count of test rows")]
+            let count = numbers.len() as f64;
+            Some(print_number(sum / count))
+        }
+        Function::Min => extreme(&numbers, &values, Ordering::Less),
+        Function::Max => extreme(&numbers, &values, Ordering::Greater),
+    }
+}
+
+/// The smallest (`Less`) or largest (`Greater`) number, else the smallest or largest string.
+fn extreme(numbers: &[f64], values: &[&str], wanted: Ordering) -> Option<String> {
+    if let Some(&first) = numbers.first() {
+        let mut best = first;
+        for &x in &numbers[1..] {
+            if x.partial_cmp(&best) == Some(wanted) {
+                best = x;
+            }
+        }
+        return Some(print_number(best));
+    }
+    let mut best: Option<&str> = None;
+    for &value in values {
+        if best.is_none_or(|b| value.as_bytes().cmp(b.as_bytes()) == wanted) {
+            best = Some(value);
+        }
+    }
+    best.map(str::to_owned)
+}
+
+/// The value as a number, when it is one.
+///
+/// Reading: a number is text Rust's `f64` parser reads whole (no spaces around it) to a finite
+/// value: `3`, `-2`, `2.5`, `3.0`, `-1.5e-7`, `+1`, `.5`; not `inf`, `NaN`, ` 3`, `0x10`.
+fn number(value: &str) -> Option<f64> {
+    value.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// A number as Splunk prints it: integral ones as integers, others in their shortest form.
+///
+/// Reading: negative zero prints `0`; no exponent is ever used.
+fn print_number(x: f64) -> String {
+    if x == 0.0 {
+        return "0".to_owned();
+    }
+    format!("{x}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// timechart
+
+/// The start of the bucket holding the instant `t` (nanoseconds since the epoch).
+fn bucket_start(t: i128, count: u32, unit: SpanUnit) -> i128 {
+    let count = i128::from(count);
+    let seconds = match unit {
+        SpanUnit::Second => 1,
+        SpanUnit::Minute => 60,
+        SpanUnit::Hour => 3_600,
+        SpanUnit::Day => SECONDS_PER_DAY,
+        SpanUnit::Week => 7 * SECONDS_PER_DAY,
+        SpanUnit::Month => {
+            let date = instant(t).date();
+            let months =
+                i128::from(date.year() - 1970) * 12 + i128::from(u8::from(date.month())) - 1;
+            return month_start(months.div_euclid(count) * count);
+        }
+    };
+    let size = count * seconds * NANOS_PER_SECOND;
+    // Weeks count from Sunday 1969-12-28, four days before the epoch.
+    let origin = if unit == SpanUnit::Week {
+        -4 * SECONDS_PER_DAY * NANOS_PER_SECOND
+    } else {
+        0
+    };
+    origin + (t - origin).div_euclid(size) * size
+}
+
+/// The start of the bucket after the one starting at `start`.
+fn next_bucket(start: i128, count: u32, unit: SpanUnit) -> i128 {
+    let count_i = i128::from(count);
+    let seconds = match unit {
+        SpanUnit::Second => 1,
+        SpanUnit::Minute => 60,
+        SpanUnit::Hour => 3_600,
+        SpanUnit::Day => SECONDS_PER_DAY,
+        SpanUnit::Week => 7 * SECONDS_PER_DAY,
+        SpanUnit::Month => {
+            let date = instant(start).date();
+            let months =
+                i128::from(date.year() - 1970) * 12 + i128::from(u8::from(date.month())) - 1;
+            return month_start(months + count_i);
+        }
+    };
+    start + count_i * seconds * NANOS_PER_SECOND
+}
+
+/// 00:00 UTC on the 1st of the month that is `months` months after January 1970.
+fn month_start(months: i128) -> i128 {
+    let year = i32::try_from(1970 + months.div_euclid(12)).expect("a year in range");
+    let month = u8::try_from(months.rem_euclid(12) + 1).expect("a month");
+    let date = Date::from_calendar_date(year, Month::try_from(month).expect("a month"), 1)
+        .expect("a valid date");
+    date.midnight().assume_utc().unix_timestamp_nanos()
+}
+
+fn instant(nanos: i128) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).expect("a time in range")
+}
+
+/// A time as Splunk prints `_time`: `2026-11-01T00:00:00.000+00:00`, milliseconds cut (not
+/// rounded).
+fn print_time(nanos: i128) -> String {
+    let t = instant(nanos);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+00:00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+fn timechart(table: &Table, chart: &Timechart, window: &Window) -> Table {
+    let count = chart.span.count.get();
+    let unit = chart.span.unit;
+    // Reading: a row's time is that of its event while it still has its `_time`; other rows
+    // take no part.
+    let rows: Vec<(i128, &Row)> = table
+        .rows
+        .iter()
+        .filter(|row| row.values.contains_key("_time"))
+        .filter_map(|row| row.time_nanos.map(|t| (t, row)))
+        .collect();
+
+    // The buckets: from the one holding `earliest` to the one holding the last instant before
+    // `latest`; an open bound is the first (last) row's bucket.
+    let first = window
+        .earliest
+        .map(|t| t.unix_timestamp_nanos())
+        .or_else(|| rows.iter().map(|&(t, _)| t).min());
+    let last = window
+        .latest
+        .map(|t| t.unix_timestamp_nanos() - 1)
+        .or_else(|| rows.iter().map(|&(t, _)| t).max());
+    let mut buckets: Vec<i128> = Vec::new();
+    if let (Some(first), Some(last)) = (first, last) {
+        let mut start = bucket_start(first, count, unit);
+        let end = bucket_start(last, count, unit);
+        while start <= end {
+            buckets.push(start);
+            start = next_bucket(start, count, unit);
+        }
+    }
+    let bucket_of = |t: i128| {
+        let start = bucket_start(t, count, unit);
+        buckets.iter().position(|&b| b == start)
+    };
+
+    // The series: name → its rows, in row order; the rows without the split field apart.
+    let no_split = chart.by.is_none();
+    let single_name = chart.aggregation.output_name();
+    let mut series: BTreeMap<String, Vec<(i128, &Row)>> = BTreeMap::new();
+    let mut null_rows: Vec<(i128, &Row)> = Vec::new();
+    for &(t, row) in &rows {
+        match &chart.by {
+            None => series
+                .entry(single_name.clone())
+                .or_default()
+                .push((t, row)),
+            Some(field) => match row.values.get(field.as_str()) {
+                Some(value) => series.entry(value.clone()).or_default().push((t, row)),
+                None => null_rows.push((t, row)),
+            },
+        }
+    }
+    if no_split {
+        // One column even when there are no rows.
+        series.entry(single_name).or_default();
+    }
+    let use_null = chart.use_null.unwrap_or(true) && !null_rows.is_empty();
+    let use_other = chart.use_other.unwrap_or(true);
+
+    let value_in = |series_rows: &[(i128, &Row)], bucket: usize| -> Option<String> {
+        let in_bucket: Vec<&Row> = series_rows
+            .iter()
+            .filter(|&&(t, _)| bucket_of(t) == Some(bucket))
+            .map(|&(_, row)| row)
+            .collect();
+        match &chart.aggregation.aggregate {
+            Aggregate::Count => Some(in_bucket.len().to_string()),
+            Aggregate::Apply { function, field } => apply(*function, field.as_str(), &in_bucket),
+        }
+    };
+
+    // Rank the series by their total (the sum of their per-bucket values), ties by name.
+    let mut ranked: Vec<(f64, &String)> = series
+        .iter()
+        .map(|(name, series_rows)| {
+            let mut total = 0.0;
+            for bucket in 0..buckets.len() {
+                // Reading: a value that is no number (a `min` or `max` of strings) adds nothing.
+                if let Some(x) = value_in(series_rows, bucket).as_deref().and_then(number) {
+                    total += x;
+                }
+            }
+            (total, name)
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.0.partial_cmp(&a.0)
+            .expect("finite totals")
+            .then_with(|| a.1.as_bytes().cmp(b.1.as_bytes()))
+    });
+    let limit = match chart.limit {
+        None => DEFAULT_SERIES_LIMIT,
+        Some(0) => usize::MAX,
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    let limit = if no_split { usize::MAX } else { limit };
+    let kept: BTreeSet<&String> = ranked.iter().take(limit).map(|&(_, name)| name).collect();
+    let cut: BTreeSet<&String> = ranked.iter().skip(limit).map(|&(_, name)| name).collect();
+    // The rows of the cut series, in row order.
+    let other_rows: Vec<(i128, &Row)> = match &chart.by {
+        Some(field) => rows
+            .iter()
+            .filter(|&&(_, row)| {
+                row.values
+                    .get(field.as_str())
+                    .is_some_and(|value| cut.contains(value))
+            })
+            .copied()
+            .collect(),
+        None => Vec::new(),
+    };
+    let use_other = use_other && !cut.is_empty();
+
+    let span_days = {
+        let first_start = buckets.first().copied().unwrap_or(0);
+        // Reading: "a span of a day or more" is the span's length, so `24h` has `_spandays`.
+        let length = next_bucket(first_start, count, unit) - first_start;
+        unit == SpanUnit::Month || length >= SECONDS_PER_DAY * NANOS_PER_SECOND
+    };
+
+    // `kept` is a sorted set: the series sorted by name, byte-wise.
+    let mut columns: Vec<String> = vec!["_time".to_owned()];
+    columns.extend(kept.iter().map(|name| (*name).clone()));
+    if use_null {
+        columns.push("NULL".to_owned());
+    }
+    if use_other {
+        columns.push("OTHER".to_owned());
+    }
+    columns.push("_span".to_owned());
+    if span_days {
+        columns.push("_spandays".to_owned());
+    }
+
+    let mut out = Vec::new();
+    for (i, &start) in buckets.iter().enumerate() {
+        let mut values = BTreeMap::new();
+        values.insert("_time".to_owned(), print_time(start));
+        for name in &kept {
+            if let Some(value) = value_in(&series[*name], i) {
+                values.insert((*name).clone(), value);
+            }
+        }
+        if use_null && let Some(value) = value_in(&null_rows, i) {
+            values.insert("NULL".to_owned(), value);
+        }
+        if use_other && let Some(value) = value_in(&other_rows, i) {
+            values.insert("OTHER".to_owned(), value);
+        }
+        let length = next_bucket(start, count, unit) - start;
+        values.insert("_span".to_owned(), (length / NANOS_PER_SECOND).to_string());
+        if span_days {
+            let seconds = length / NANOS_PER_SECOND;
+            let days = if seconds % SECONDS_PER_DAY == 0 {
+                (seconds / SECONDS_PER_DAY).to_string()
+            } else {
+                #[allow(clippy::cast_precision_loss, reason = "a span of test data")]
+                let days = seconds as f64 / 86_400.0;
+                print_number(days)
+            };
+            values.insert("_spandays".to_owned(), days);
+        }
+        out.push(Row {
+            values,
+            time_nanos: None,
+        });
+    }
+    Table { columns, rows: out }
+}
+
+// ---------------------------------------------------------------------------------------------
+// rename, fields
+
+fn rename(mut table: Table, rename: &Rename) -> Table {
+    for renaming in &rename.renamings {
+        if renaming.from.wildcards() == 0 {
+            let to = renaming.to.expand(&[]);
+            rename_column(&mut table, renaming.from.as_str(), &to);
+            continue;
+        }
+        // Every column matching when the renaming starts, in column order.
+        let matching: Vec<String> = table
+            .columns
+            .iter()
+            .filter(|column| renaming.from.matches(column))
+            .cloned()
+            .collect();
+        for from in matching {
+            let captures = renaming.from.captures(&from).unwrap_or_default();
+            let to = renaming.to.expand(&captures);
+            rename_column(&mut table, &from, &to);
+        }
+    }
+    table
+}
+
+/// Column `from` becomes `to`, in its place, and any column `to` goes.
+///
+/// Reading: renaming is by column, so a row without `from` has no `to` afterwards; renaming a
+/// column that does not exist changes nothing.
+fn rename_column(table: &mut Table, from: &str, to: &str) {
+    if from == to || !table.columns.iter().any(|c| c == from) {
+        return;
+    }
+    table.columns.retain(|c| c != to);
+    for column in &mut table.columns {
+        if column == from {
+            to.clone_into(column);
+        }
+    }
+    for row in &mut table.rows {
+        row.values.remove(to);
+        if let Some(value) = row.values.remove(from) {
+            row.values.insert(to.to_owned(), value);
+        }
+    }
+}
+
+fn fields(mut table: Table, fields: &Fields) -> Table {
+    let chosen: Vec<String> = match fields.mode {
+        FieldsMode::Remove => table
+            .columns
+            .iter()
+            .filter(|column| !fields.fields.iter().any(|p| p.matches(column)))
+            .cloned()
+            .collect(),
+        FieldsMode::Keep => {
+            let mut chosen: Vec<String> = Vec::new();
+            for pattern in &fields.fields {
+                for column in &table.columns {
+                    if pattern.matches(column) && !chosen.contains(column) {
+                        chosen.push(column.clone());
+                    }
+                }
+            }
+            // Reading: the internal columns no pattern names come after, in column order.
+            for column in &table.columns {
+                if column.starts_with('_') && !chosen.contains(column) {
+                    chosen.push(column.clone());
+                }
+            }
+            chosen
+        }
+    };
+    for row in &mut table.rows {
+        row.values.retain(|name, _| chosen.contains(name));
+    }
+    table.columns = chosen;
+    table
+}
+
+// ---------------------------------------------------------------------------------------------
+// sort
+
+fn compare_values(a: &str, b: &str) -> Ordering {
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x.partial_cmp(&y).expect("finite numbers"),
+        _ => a.as_bytes().cmp(b.as_bytes()),
+    }
+}
+
+fn compare_rows(a: &Row, b: &Row, sort: &Sort) -> Ordering {
+    for key in &sort.keys {
+        let ordering = match (
+            a.values.get(key.field.as_str()),
+            b.values.get(key.field.as_str()),
+        ) {
+            (None, None) => Ordering::Equal,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(x), Some(y)) if key.descending => compare_values(y, x),
+            (Some(x), Some(y)) => compare_values(x, y),
+        };
+        if ordering != Ordering::Equal {
+            return ordering;
+        }
+    }
+    Ordering::Equal
+}
+
+fn sort(mut table: Table, sort: &Sort) -> Table {
+    // A stable insertion sort: each row goes after every row not greater than it. (The
+    // comparison mixes numbers and strings, so it need not be a total order; this never panics
+    // on that.)
+    let mut sorted: Vec<Row> = Vec::with_capacity(table.rows.len());
+    for row in table.rows {
+        let mut at = sorted.len();
+        while at > 0 && compare_rows(&sorted[at - 1], &row, sort) == Ordering::Greater {
+            at -= 1;
+        }
+        sorted.insert(at, row);
+    }
+    let limit = match sort.limit {
+        None => DEFAULT_SORT_LIMIT,
+        Some(0) => usize::MAX,
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    sorted.truncate(limit);
+    table.rows = sorted;
+    table
+}
+
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_match_case_insensitively() {
+        assert!(wildcard_matches("shop", "SHOP"));
+        assert!(wildcard_matches("sh*p", "Sh🦀p"));
+        assert!(wildcard_matches("*", ""));
+        assert!(wildcard_matches("ÄRGER", "ärger"));
+        assert!(!wildcard_matches("shop", "shops"));
+        assert!(wildcard_matches("*a*b*", "xaybz"));
+        assert!(!wildcard_matches("", "a"));
+    }
+
+    #[test]
+    fn buckets_align_as_the_doc_says() {
+        let t = time::macros::datetime!(2024-02-29 13:45:10 UTC).unix_timestamp_nanos();
+        assert_eq!(
+            print_time(bucket_start(t, 1, SpanUnit::Day)),
+            "2024-02-29T00:00:00.000+00:00"
+        );
+        // 2024-02-25 is a Sunday.
+        assert_eq!(
+            print_time(bucket_start(t, 1, SpanUnit::Week)),
+            "2024-02-25T00:00:00.000+00:00"
+        );
+        assert_eq!(
+            print_time(bucket_start(t, 1, SpanUnit::Month)),
+            "2024-02-01T00:00:00.000+00:00"
+        );
+        // 2024-02 is month 649 since 1970-01; 649 - 649 % 3 = 648, January 2024.
+        assert_eq!(
+            print_time(bucket_start(t, 3, SpanUnit::Month)),
+            "2024-01-01T00:00:00.000+00:00"
+        );
+        assert_eq!(
+            print_time(bucket_start(t, 15, SpanUnit::Minute)),
+            "2024-02-29T13:45:00.000+00:00"
+        );
+        assert_eq!(
+            print_time(next_bucket(
+                bucket_start(t, 1, SpanUnit::Month),
+                1,
+                SpanUnit::Month
+            )),
+            "2024-03-01T00:00:00.000+00:00"
+        );
+        assert_eq!(print_time(-1_000), "1969-12-31T23:59:59.999+00:00");
+    }
+
+    #[test]
+    fn numbers_print_as_splunk_prints_them() {
+        assert_eq!(print_number(3.0), "3");
+        assert_eq!(print_number(-2.0), "-2");
+        assert_eq!(print_number(2.5), "2.5");
+        assert_eq!(print_number(-0.0), "0");
+        assert_eq!(number("-1.5e-7"), Some(-1.5e-7));
+        assert_eq!(number("inf"), None);
+        assert_eq!(number(" 3"), None);
+    }
+}
