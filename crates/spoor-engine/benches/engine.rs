@@ -101,7 +101,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let dir = std::env::temp_dir().join(format!("spoor-engine-bench-{}", std::process::id()));
+    // `SPOOR_BENCH_DIR` keeps the data (for profiling `--measure <dir>/store`).
+    let keep = std::env::var_os("SPOOR_BENCH_DIR").map(PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("spoor-engine-bench-{}", std::process::id()))
+    });
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("bench folder");
     let csv = dir.join("events.csv");
@@ -226,7 +230,9 @@ fn main() {
         spoor["index_bytes"] / events as f64
     );
     println!("{report}");
-    let _ = fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = fs::remove_dir_all(&dir);
+    }
 }
 
 fn parse_lines(text: &str) -> BTreeMap<String, f64> {
@@ -287,7 +293,11 @@ fn measure(dir: &Path) {
         ),
     ];
     for (name, query) in questions {
-        let times: Vec<f64> = (0..RUNS)
+        let runs = std::env::var("SPOOR_BENCH_RUNS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(RUNS);
+        let times: Vec<f64> = (0..runs)
             .map(|_| {
                 let start = Instant::now();
                 let results = engine.search(query.query(), &w).expect("search");

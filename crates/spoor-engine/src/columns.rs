@@ -96,14 +96,11 @@ impl Column {
         }
     }
 
-    /// The code of `row` (`0`: none).
-    #[inline]
-    pub(crate) fn code(&self, row: u32) -> u32 {
+    /// Every row's code, when the column is dense.
+    pub(crate) fn dense(&self) -> Option<&[u32]> {
         match &self.storage {
-            Storage::Dense(codes) => codes.get(row as usize).copied().unwrap_or(0),
-            Storage::Sparse(entries) => entries
-                .binary_search_by_key(&row, |&(r, _)| r)
-                .map_or(0, |i| entries[i].1),
+            Storage::Dense(codes) => Some(codes),
+            Storage::Sparse(_) => None,
         }
     }
 

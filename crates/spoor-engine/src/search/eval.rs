@@ -138,16 +138,23 @@ fn matching_rows(
 
     let range = columns.window_rows(earliest, latest);
     let times = &columns.times[range.clone()];
-    let mut rows: Vec<u32> = Vec::new();
-    for (row, &t) in (range.start..).zip(times) {
-        let row = row as u32;
-        if earliest <= t
-            && t < latest
-            && by_code
-                .iter()
-                .all(|(column, holds)| holds[column.code(row) as usize])
-        {
-            rows.push(row);
+    let start = range.start as u32;
+    let mut rows: Vec<u32> = (start..)
+        .zip(times)
+        .filter(|(_, t)| earliest <= **t && **t < latest)
+        .map(|(row, _)| row)
+        .collect();
+    // One term at a time, over the rows still in: tight loops over the codes.
+    for (column, holds) in &by_code {
+        match column.dense() {
+            Some(codes) => {
+                rows.retain(|&row| holds[codes.get(row as usize).copied().unwrap_or(0) as usize])
+            }
+            None => {
+                let codes = column.gather(&rows);
+                let mut keep = codes.iter().map(|&c| holds[c as usize]);
+                rows.retain(|_| keep.next().unwrap_or(false));
+            }
         }
     }
 
@@ -381,9 +388,9 @@ pub(crate) fn bind<'f, 'a>(frame: &'f Frame<'a>, aggregation: &Aggregation) -> V
 /// The running state of one aggregation over some rows.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Acc {
-    rows: u64,
-    present: u64,
-    distinct: Distinct,
+    pub(crate) rows: u64,
+    pub(crate) present: u64,
+    pub(crate) distinct: Distinct,
     sum: f64,
     numbers: u64,
     min: Option<f64>,
@@ -457,7 +464,7 @@ impl Default for Distinct {
 
 impl Distinct {
     #[inline]
-    fn insert(&mut self, code: u32, dict_len: usize) {
+    pub(crate) fn insert(&mut self, code: u32, dict_len: usize) {
         match self {
             Self::Hashed(set) => {
                 set.insert(code);
@@ -493,9 +500,16 @@ impl Distinct {
     }
 }
 
-/// Each code's value read as a number, by code (index 0 for "no value").
-pub(crate) fn numbers_of(col: Option<&Col<'_>>) -> Vec<Option<f64>> {
-    let Some(col) = col else { return Vec::new() };
+/// Each code's value read as a number, by code (index 0 for "no value"), for the aggregations
+/// that read numbers.
+pub(crate) fn numbers_of(bound: &Bound<'_, '_>) -> Vec<Option<f64>> {
+    let numeric = matches!(
+        bound.function,
+        Some(Function::Sum | Function::Avg | Function::Min | Function::Max)
+    );
+    let Some(col) = bound.col.filter(|_| numeric) else {
+        return Vec::new();
+    };
     std::iter::once(None)
         .chain(col.dict.iter().map(|(_, v)| number(v)))
         .collect()
@@ -507,71 +521,85 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
         .iter()
         .flat_map(|a| bind(frame, a))
         .collect();
-    let numbers: Vec<Vec<Option<f64>>> = bound.iter().map(|b| numbers_of(b.col)).collect();
+    let numbers: Vec<Vec<Option<f64>>> = bound.iter().map(numbers_of).collect();
     let by: Option<Vec<&Col<'a>>> = stats.by.iter().map(|f| frame.col(f.as_str())).collect();
 
+    // First each row's group (`u32::MAX`: dropped), then each aggregation in its own loop.
     let mut keys: Vec<Vec<u32>> = Vec::new();
-    let mut accs: Vec<Vec<Acc>> = Vec::new();
-    if stats.by.is_empty() {
-        keys.push(Vec::new());
-        accs.push(vec![Acc::default(); bound.len()]);
-        for row in 0..frame.len {
-            for (i, b) in bound.iter().enumerate() {
-                accs[0][i].add(b, row, &numbers[i]);
+    let mut group_of_row: Vec<u32> = Vec::with_capacity(frame.len);
+    match by.as_ref().filter(|by| !by.is_empty()) {
+        None => {
+            keys.push(Vec::new());
+            group_of_row.resize(frame.len, 0);
+        }
+        Some(by) => {
+            // Each group's key packed in one integer (mixed radix over the dictionaries' sizes)
+            // when it fits, else a vector; small key spaces are looked up directly.
+            let radices: Vec<u64> = by.iter().map(|c| c.dict.len() as u64 + 1).collect();
+            let space = radices.iter().try_fold(1u64, |acc, r| acc.checked_mul(*r));
+            let mut direct: Vec<u32> = match space {
+                Some(n) if n <= 1 << 16 => vec![u32::MAX; n as usize],
+                _ => Vec::new(),
+            };
+            let mut packed: FxHashMap<u64, u32> = FxHashMap::default();
+            let mut wide: FxHashMap<Vec<u32>, u32> = FxHashMap::default();
+            for row in 0..frame.len {
+                if by.iter().any(|c| c.codes[row] == 0) {
+                    group_of_row.push(u32::MAX);
+                    continue;
+                }
+                let mut new_group = || {
+                    keys.push(by.iter().map(|c| c.codes[row]).collect());
+                    (keys.len() - 1) as u32
+                };
+                let group = if space.is_some() {
+                    let key = by
+                        .iter()
+                        .zip(&radices)
+                        .fold(0u64, |acc, (c, r)| acc * r + u64::from(c.codes[row]));
+                    match direct.get_mut(key as usize) {
+                        Some(slot) if *slot != u32::MAX => *slot,
+                        Some(slot) => {
+                            *slot = new_group();
+                            *slot
+                        }
+                        None => *packed.entry(key).or_insert_with(new_group),
+                    }
+                } else {
+                    let key: Vec<u32> = by.iter().map(|c| c.codes[row]).collect();
+                    *wide.entry(key).or_insert_with(new_group)
+                };
+                group_of_row.push(group);
             }
         }
     }
-    if let Some(by) = by.as_ref().filter(|by| !by.is_empty()) {
-        // Each group's key packed in one integer (mixed radix over the dictionaries' sizes)
-        // when it fits, else a vector.
-        let radices: Vec<u64> = by.iter().map(|c| c.dict.len() as u64 + 1).collect();
-        let packable = radices
+    let mut accs: Vec<Vec<Acc>> = bound
+        .iter()
+        .map(|_| vec![Acc::default(); keys.len()])
+        .collect();
+    for (i, b) in bound.iter().enumerate() {
+        let accs = &mut accs[i];
+        let rows = group_of_row
             .iter()
-            .try_fold(1u64, |acc, r| acc.checked_mul(*r))
-            .is_some();
-        let space = radices.iter().try_fold(1u64, |acc, r| acc.checked_mul(*r));
-        // Small key spaces are looked up directly, larger ones hashed.
-        let mut direct: Vec<u32> = match space {
-            Some(n) if n <= 1 << 16 => vec![u32::MAX; n as usize],
-            _ => Vec::new(),
-        };
-        let mut packed: FxHashMap<u64, usize> = FxHashMap::default();
-        let mut wide: FxHashMap<Vec<u32>, usize> = FxHashMap::default();
-        for row in 0..frame.len {
-            if by.iter().any(|c| c.codes[row] == 0) {
-                continue;
-            }
-            let group = if packable {
-                let key = by
-                    .iter()
-                    .zip(&radices)
-                    .fold(0u64, |acc, (c, r)| acc * r + u64::from(c.codes[row]));
-                let slot = direct.get(key as usize).copied();
-                match slot {
-                    Some(g) if g != u32::MAX => g as usize,
-                    _ => {
-                        let g = *packed.entry(key).or_insert_with(|| {
-                            keys.push(by.iter().map(|c| c.codes[row]).collect());
-                            accs.push(vec![Acc::default(); bound.len()]);
-                            keys.len() - 1
-                        });
-                        if let Some(d) = direct.get_mut(key as usize) {
-                            *d = g as u32;
-                        }
-                        g
+            .enumerate()
+            .filter(|(_, g)| **g != u32::MAX)
+            .map(|(row, g)| (row, *g as usize));
+        // The common aggregations in loops of their own; the rest through `Acc::add`.
+        match (b.function, b.col) {
+            (None, _) => rows.for_each(|(_, g)| accs[g].rows += 1),
+            (Some(Function::Count), Some(col)) => rows.for_each(|(row, g)| {
+                accs[g].present += u64::from(col.codes[row] != 0);
+            }),
+            (Some(Function::DistinctCount), Some(col)) => {
+                let dict_len = col.dict.len();
+                rows.for_each(|(row, g)| {
+                    let code = col.codes[row];
+                    if code != 0 {
+                        accs[g].distinct.insert(code, dict_len);
                     }
-                }
-            } else {
-                let key: Vec<u32> = by.iter().map(|c| c.codes[row]).collect();
-                *wide.entry(key).or_insert_with_key(|key| {
-                    keys.push(key.clone());
-                    accs.push(vec![Acc::default(); bound.len()]);
-                    keys.len() - 1
-                })
-            };
-            for (i, b) in bound.iter().enumerate() {
-                accs[group][i].add(b, row, &numbers[i]);
+                });
             }
+            _ => rows.for_each(|(row, g)| accs[g].add(b, row, &numbers[i])),
         }
     }
 
@@ -608,7 +636,7 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
     for (i, b) in bound.iter().enumerate() {
         out.set(Col::from_values(
             b.name.clone(),
-            order.iter().map(|&g| accs[g][i].value(b)),
+            order.iter().map(|&g| accs[i][g].value(b)),
         ));
     }
     if out.cols.is_empty() {

@@ -1,6 +1,6 @@
 //! `timechart`: rows counted (or otherwise aggregated) per time bucket, per series.
 
-use spoor_spl::ast::{SpanUnit, Timechart};
+use spoor_spl::ast::{Function, SpanUnit, Timechart};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::hash::{FxHashMap, FxHashSet};
@@ -96,7 +96,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
             chart.aggregation.aggregate
         ))
     })?;
-    let numbers = numbers_of(bound.col);
+    let numbers = numbers_of(&bound);
     let empty = Vec::new();
     let times = frame.times.as_ref().unwrap_or(&empty);
 
@@ -140,32 +140,51 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
     let use_other = chart.use_other.unwrap_or(true);
     let by = chart.by.as_ref().map(|f| frame.col(f.as_str()));
 
-    // Series by code of the by column; code 0 is NULL.
-    let mut series: FxHashMap<u32, Series> = FxHashMap::default();
-    let mut series_of_row = Vec::with_capacity(frame.len);
+    // Each row's (series, bucket) first; a series is the by column's code (0: NULL).
+    let by_col = by.flatten();
+    let mut cell_of_row: Vec<Option<(u32, usize)>> = Vec::with_capacity(frame.len);
     for (row, &t) in times.iter().enumerate() {
-        let Some(b) = slot(t) else {
-            series_of_row.push(None);
-            continue;
-        };
-        let code = match by {
-            None => 0,
-            Some(col) => col.map_or(0, |c| c.codes[row]),
-        };
-        if by.is_some() && code == 0 && !use_null {
-            series_of_row.push(None);
-            continue;
-        }
-        series_of_row.push(Some((code, b)));
-        let entry = series.entry(code).or_insert_with(|| Series {
-            name: match (by.flatten(), code) {
-                (Some(col), c) if c != 0 => col.dict.get(c).to_owned(),
-                _ => "NULL".to_owned(),
-            },
-            accs: vec![Acc::default(); starts.len()],
-        });
-        entry.accs[b].add(&bound, row, &numbers);
+        let code = by_col.map_or(0, |c| c.codes[row]);
+        let keep = by.is_none() || code != 0 || use_null;
+        cell_of_row.push(slot(t).filter(|_| keep).map(|b| (code, b)));
     }
+    // Series are looked up by code in a table (dictionaries of by fields are small).
+    let table_len = by_col.map_or(1, |c| c.dict.len() + 1);
+    let mut index_of: Vec<u32> = vec![u32::MAX; table_len];
+    let mut series: Vec<(u32, Series)> = Vec::new();
+    for &(code, _) in cell_of_row.iter().flatten() {
+        if index_of[code as usize] == u32::MAX {
+            index_of[code as usize] = series.len() as u32;
+            series.push((
+                code,
+                Series {
+                    name: match (by_col, code) {
+                        (Some(col), c) if c != 0 => col.dict.get(c).to_owned(),
+                        _ => "NULL".to_owned(),
+                    },
+                    accs: vec![Acc::default(); starts.len()],
+                },
+            ));
+        }
+    }
+    let cells = cell_of_row
+        .iter()
+        .enumerate()
+        .filter_map(|(row, cell)| cell.map(|(code, b)| (row, index_of[code as usize] as usize, b)));
+    match (bound.function, bound.col) {
+        (None, _) => cells.for_each(|(_, s, b)| series[s].1.accs[b].rows += 1),
+        (Some(Function::DistinctCount), Some(col)) => {
+            let dict_len = col.dict.len();
+            cells.for_each(|(row, s, b)| {
+                let code = col.codes[row];
+                if code != 0 {
+                    series[s].1.accs[b].distinct.insert(code, dict_len);
+                }
+            });
+        }
+        _ => cells.for_each(|(row, s, b)| series[s].1.accs[b].add(&bound, row, &numbers)),
+    }
+    let mut series: FxHashMap<u32, Series> = series.into_iter().collect();
 
     let mut out = Frame {
         len: starts.len(),
@@ -221,7 +240,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
         }
         if use_other && !cut.is_empty() {
             let mut other = vec![Acc::default(); starts.len()];
-            for (row, entry) in series_of_row.iter().enumerate() {
+            for (row, entry) in cell_of_row.iter().enumerate() {
                 if let Some((code, b)) = entry
                     && *code != 0
                     && cut.contains(code)
