@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use spoor_spl::ast::{
-    Aggregate, Aggregation, Command, CompareOp, Fields, FieldsMode, Function, Query, Rename,
-    SearchTerm, Sort, Stats,
+    Aggregate, Aggregation, Command, CompareOp, Condition, Fields, FieldsMode, Function, Query,
+    Rename, SearchTerm, Sort, Stats,
 };
 
 use crate::columns::{BUILT_IN, Columns};
@@ -34,12 +34,32 @@ pub(crate) fn evaluate(
         .partition(|t| t.field.as_str() == "index");
     let names = choose_indexes(indexes, &index_terms, &mut messages);
 
-    let transform = query
+    // `where`s straight after the search, on fields the index holds as columns, are decided
+    // with the search terms, by code; the rest run over the frame.
+    let pushed = query
         .commands
+        .iter()
+        .take_while(|c| match c {
+            Command::Where(w) => w
+                .conditions
+                .iter()
+                .all(|c| !matches!(c.field.as_str(), "_time" | "_raw" | "index")),
+            _ => false,
+        })
+        .count();
+    let exact: Vec<&Condition> = query.commands[..pushed]
+        .iter()
+        .flat_map(|c| match c {
+            Command::Where(w) => w.conditions.iter(),
+            _ => [].iter(),
+        })
+        .collect();
+    let commands = &query.commands[pushed..];
+    let transform = commands
         .iter()
         .position(|c| matches!(c, Command::Stats(_) | Command::Timechart(_)));
     let listing = transform.is_none();
-    let wanted = Wanted::new(&query.commands[..transform.map_or(0, |t| t + 1)], listing);
+    let wanted = Wanted::new(&commands[..transform.map_or(0, |t| t + 1)], listing);
 
     let mut frame = Frame {
         times: Some(Vec::new()),
@@ -47,7 +67,7 @@ pub(crate) fn evaluate(
     };
     for name in names {
         let columns = &indexes[name];
-        let rows = matching_rows(columns, name, store, &terms, window)?;
+        let rows = matching_rows(columns, name, store, &terms, &exact, window)?;
         let part = gather(columns, name, store, &rows, &wanted)?;
         frame.append(part);
     }
@@ -58,8 +78,19 @@ pub(crate) fn evaluate(
     if listing {
         frame = events_view(frame);
     }
-    for command in &query.commands {
+    // A listing's columns are the fields its events have once the leading `where`s ran.
+    let leading = commands
+        .iter()
+        .take_while(|c| matches!(c, Command::Where(_)))
+        .count();
+    for (i, command) in commands.iter().enumerate() {
+        if listing && i == leading {
+            frame = drop_empty_fields(frame);
+        }
         frame = run(frame, command)?;
+    }
+    if listing && leading == commands.len() {
+        frame = drop_empty_fields(frame);
     }
     Ok(results(frame, messages))
 }
@@ -108,6 +139,7 @@ fn matching_rows(
     index: &str,
     store: &Store,
     terms: &[&SearchTerm],
+    exact: &[&Condition],
     window: &Window,
 ) -> Result<Vec<u32>, SearchError> {
     let earliest = window.earliest.map_or(i64::MIN, crate::store::time_micros);
@@ -136,6 +168,19 @@ fn matching_rows(
         }
     }
 
+    for condition in exact {
+        let Some(column) = columns.column(condition.field.as_str()) else {
+            // `where` on a field no event of this index has: no row passes.
+            return Ok(Vec::new());
+        };
+        let mut holds = vec![false];
+        holds.extend(column.dict.iter().map(|(_, value)| match condition.op {
+            CompareOp::Eq => value == condition.value,
+            CompareOp::Ne => value != condition.value,
+        }));
+        by_code.push((column, holds));
+    }
+
     let range = columns.window_rows(earliest, latest);
     let times = &columns.times[range.clone()];
     let start = range.start as u32;
@@ -148,7 +193,7 @@ fn matching_rows(
     for (column, holds) in &by_code {
         match column.dense() {
             Some(codes) => {
-                rows.retain(|&row| holds[codes.get(row as usize).copied().unwrap_or(0) as usize])
+                rows.retain(|&row| holds[codes.get(row as usize).copied().unwrap_or(0) as usize]);
             }
             None => {
                 let codes = column.gather(&rows);
@@ -268,18 +313,30 @@ fn gather<'a>(
     .chain(columns.fields.iter().map(|(n, c)| (n.as_str(), c)))
     {
         if wanted.wants(name) {
-            frame.cols.push(Col {
-                name: name.to_owned(),
-                dict: Cow::Borrowed(&column.dict),
-                codes: column.gather(rows),
-            });
+            let codes = column.gather(rows);
+            // A field none of these rows has is no column of theirs.
+            if codes.iter().any(|&c| c != 0) {
+                frame.cols.push(Col {
+                    name: name.to_owned(),
+                    dict: Cow::Borrowed(&column.dict),
+                    codes,
+                });
+            }
         }
     }
     Ok(frame)
 }
 
 /// Events as a listing shows them: newest first, the built-in columns then the others sorted.
-fn events_view(frame: Frame<'_>) -> Frame<'_> {
+fn events_view(mut frame: Frame<'_>) -> Frame<'_> {
+    // The built-in fields are columns even when no event matched.
+    for name in BUILT_IN {
+        if frame.col(name).is_none() {
+            frame
+                .cols
+                .push(Col::from_values::<&str>(name, vec![None; frame.len]));
+        }
+    }
     let times = frame.times.clone().unwrap_or_default();
     let mut order: Vec<usize> = (0..frame.len).collect();
     // Rows arrive index by index in write order; a stable sort keeps write order for ties.
@@ -296,6 +353,14 @@ fn events_view(frame: Frame<'_>) -> Frame<'_> {
             .cmp(&rank(&b.name))
             .then_with(|| a.name.cmp(&b.name))
     });
+    frame
+}
+
+/// Removes the extracted fields no row has (the built-in ones stay).
+fn drop_empty_fields(mut frame: Frame<'_>) -> Frame<'_> {
+    frame
+        .cols
+        .retain(|c| BUILT_IN.contains(&c.name.as_str()) || c.codes.iter().any(|&code| code != 0));
     frame
 }
 
@@ -430,6 +495,39 @@ impl Acc {
         }
     }
 
+    /// Adds the rows `other` saw (of the same aggregation) to this state.
+    pub(crate) fn merge(&mut self, other: &Self, bound: &Bound<'_, '_>) {
+        self.rows += other.rows;
+        self.present += other.present;
+        self.sum += other.sum;
+        self.numbers += other.numbers;
+        self.min = match (self.min, other.min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max = match (self.max, other.max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(col) = bound.col {
+            let text = |code: u32| col.dict.get(code);
+            if let Some(m) = other.min_text
+                && self.min_text.is_none_or(|s| text(m) < text(s))
+            {
+                self.min_text = Some(m);
+            }
+            if let Some(m) = other.max_text
+                && self.max_text.is_none_or(|s| text(m) > text(s))
+            {
+                self.max_text = Some(m);
+            }
+            let dict_len = col.dict.len();
+            other
+                .distinct
+                .for_each(|code| self.distinct.insert(code, dict_len));
+        }
+    }
+
     /// The aggregate's value; `None` when it has none.
     pub(crate) fn value(&self, bound: &Bound<'_, '_>) -> Option<String> {
         let number = |x: Option<f64>| x.map(format_number);
@@ -496,6 +594,21 @@ impl Distinct {
         match self {
             Self::Hashed(set) => set.len(),
             Self::Bitmap { count, .. } => *count,
+        }
+    }
+
+    fn for_each(&self, mut f: impl FnMut(u32)) {
+        match self {
+            Self::Hashed(set) => set.iter().for_each(|&c| f(c)),
+            Self::Bitmap { bits, .. } => {
+                for (i, &word) in bits.iter().enumerate() {
+                    let mut word = word;
+                    while word != 0 {
+                        f(i as u32 * 64 + word.trailing_zeros());
+                        word &= word - 1;
+                    }
+                }
+            }
         }
     }
 }

@@ -21,7 +21,9 @@
 //!
 //! **Results before any transforming command** are the events, newest first (ties in write
 //! order), each row holding `_time`, `_raw`, `index`, `sourcetype`, `source`, `host` and its
-//! extracted fields; the columns are those six, then every extracted field of any row, sorted.
+//! extracted fields; the columns are those six, then every extracted field that any of the
+//! events left after the search and its `where`s has, sorted. Likewise a wildcard (in `stats`,
+//! `rename`, `fields`) sees the fields the rows it gets have.
 //!
 //! **`where f="lit"`**: the row has `f` and its value equals `lit` byte for byte (`!=`: has `f`
 //! and differs). All conditions must hold.

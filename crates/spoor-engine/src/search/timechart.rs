@@ -1,9 +1,9 @@
 //! `timechart`: rows counted (or otherwise aggregated) per time bucket, per series.
 
-use spoor_spl::ast::{Function, SpanUnit, Timechart};
+use spoor_spl::ast::{SpanUnit, Timechart};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
-use crate::hash::{FxHashMap, FxHashSet};
+use crate::hash::FxHashMap;
 
 use super::SearchError;
 use super::eval::{Acc, Bound, bind, numbers_of};
@@ -13,7 +13,7 @@ use super::text::{format_number, format_time};
 const SECOND: i64 = 1_000_000;
 const DAY: i64 = 86_400 * SECOND;
 /// Sunday 1969-12-28 00:00 UTC, where week buckets are counted from.
-const WEEK_ORIGIN: i64 = -3 * DAY;
+const WEEK_ORIGIN: i64 = -4 * DAY;
 
 /// Bucket arithmetic for one span.
 #[derive(Debug, Clone, Copy)]
@@ -107,10 +107,9 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
         times.iter().min(),
         times.iter().max(),
     ) {
-        (Some(e), Some(l), _, _) => (
-            Some(buckets.start(e)),
-            (e < l).then(|| buckets.start(l - 1)),
-        ),
+        // From the bucket of `earliest` to that of the last instant before `latest` (none
+        // when that comes first).
+        (Some(e), Some(l), _, _) => (Some(buckets.start(e)), Some(buckets.start(l - 1))),
         (e, l, min, max) => (
             e.or(min.copied()).map(|t| buckets.start(t)),
             l.map(|l| l - 1).or(max.copied()).map(|t| buckets.start(t)),
@@ -140,21 +139,21 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
     let use_other = chart.use_other.unwrap_or(true);
     let by = chart.by.as_ref().map(|f| frame.col(f.as_str()));
 
-    // Each row's (series, bucket) first; a series is the by column's code (0: NULL).
+    // One pass: each row into its series (the by column's code; 0 is NULL) and bucket.
     let by_col = by.flatten();
-    let mut cell_of_row: Vec<Option<(u32, usize)>> = Vec::with_capacity(frame.len);
-    for (row, &t) in times.iter().enumerate() {
-        let code = by_col.map_or(0, |c| c.codes[row]);
-        let keep = by.is_none() || code != 0 || use_null;
-        cell_of_row.push(slot(t).filter(|_| keep).map(|b| (code, b)));
-    }
-    // Series are looked up by code in a table (dictionaries of by fields are small).
     let table_len = by_col.map_or(1, |c| c.dict.len() + 1);
     let mut index_of: Vec<u32> = vec![u32::MAX; table_len];
     let mut series: Vec<(u32, Series)> = Vec::new();
-    for &(code, _) in cell_of_row.iter().flatten() {
-        if index_of[code as usize] == u32::MAX {
-            index_of[code as usize] = series.len() as u32;
+    for (row, &t) in times.iter().enumerate() {
+        let code = by_col.map_or(0, |c| c.codes[row]);
+        if by.is_some() && code == 0 && !use_null {
+            continue;
+        }
+        let Some(b) = slot(t) else { continue };
+        let mut s = index_of[code as usize];
+        if s == u32::MAX {
+            s = series.len() as u32;
+            index_of[code as usize] = s;
             series.push((
                 code,
                 Series {
@@ -166,23 +165,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
                 },
             ));
         }
-    }
-    let cells = cell_of_row
-        .iter()
-        .enumerate()
-        .filter_map(|(row, cell)| cell.map(|(code, b)| (row, index_of[code as usize] as usize, b)));
-    match (bound.function, bound.col) {
-        (None, _) => cells.for_each(|(_, s, b)| series[s].1.accs[b].rows += 1),
-        (Some(Function::DistinctCount), Some(col)) => {
-            let dict_len = col.dict.len();
-            cells.for_each(|(row, s, b)| {
-                let code = col.codes[row];
-                if code != 0 {
-                    series[s].1.accs[b].distinct.insert(code, dict_len);
-                }
-            });
-        }
-        _ => cells.for_each(|(row, s, b)| series[s].1.accs[b].add(&bound, row, &numbers)),
+        series[s as usize].1.accs[b].add(&bound, row, &numbers);
     }
     let mut series: FxHashMap<u32, Series> = series.into_iter().collect();
 
@@ -224,12 +207,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
             0 => usize::MAX,
             n => n as usize,
         };
-        let cut: FxHashSet<u32> = ranked
-            .iter()
-            .skip(limit)
-            .map(|(_, code, _)| *code)
-            .collect();
-        ranked.truncate(limit);
+        let cut: Vec<(f64, u32, Series)> = ranked.split_off(limit.min(ranked.len()));
         let mut kept: Vec<Series> = ranked.into_iter().map(|(_, _, s)| s).collect();
         kept.sort_by(|a, b| a.name.cmp(&b.name));
         for s in &kept {
@@ -239,13 +217,11 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
             out.cols.push(column("NULL", &null.accs));
         }
         if use_other && !cut.is_empty() {
+            // OTHER is the aggregation over the rows of the cut series: their states merged.
             let mut other = vec![Acc::default(); starts.len()];
-            for (row, entry) in cell_of_row.iter().enumerate() {
-                if let Some((code, b)) = entry
-                    && *code != 0
-                    && cut.contains(code)
-                {
-                    other[*b].add(&bound, row, &numbers);
+            for (_, _, cut_series) in &cut {
+                for (into, from) in other.iter_mut().zip(&cut_series.accs) {
+                    into.merge(from, &bound);
                 }
             }
             out.cols.push(column("OTHER", &other));
@@ -260,10 +236,8 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
         "_span",
         spans.iter().map(|s| Some(s.to_string())),
     ));
-    if matches!(
-        buckets.unit,
-        SpanUnit::Day | SpanUnit::Week | SpanUnit::Month
-    ) {
+    // Spans of a day or more (`24h` too) also give their length in days.
+    if buckets.unit == SpanUnit::Month || buckets.width() >= DAY {
         out.cols.push(Col::from_values(
             "_spandays",
             spans
