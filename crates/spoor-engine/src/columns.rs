@@ -1,14 +1,13 @@
 //! The in-memory columnar index of one engine index: a time column, and a dictionary-encoded
 //! column per field, dense for common fields and sparse for rare ones.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use spoor_event::extract::Extractor;
 
 use crate::hash::FxHashMap;
 use crate::log::Location;
-use crate::record::Record;
+use crate::record::RecordRef;
 
 /// Distinct strings of one column; code `k` (from 1) stands for `values[k - 1]`, `0` for none.
 #[derive(Debug, Clone, Default)]
@@ -56,6 +55,9 @@ impl Dict {
 pub(crate) struct Column {
     pub(crate) dict: Dict,
     storage: Storage,
+    /// The last row given a value, and that value's code.
+    last_row: Option<u32>,
+    last_code: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -74,9 +76,18 @@ impl Default for Storage {
 
 impl Column {
     /// Sets `row`'s value; rows are given in ascending order, `rows` is the index's row count
-    /// after this row.
+    /// after this row. A second value for the same row is ignored (the first one is the field's).
     fn push(&mut self, row: u32, value: &str, rows: usize) {
-        let code = self.dict.code_of(value);
+        if self.last_row == Some(row) {
+            return;
+        }
+        self.last_row = Some(row);
+        // Runs of one value (a sourcetype, a host) skip the dictionary lookup.
+        let code = match self.last_code {
+            code if code != 0 && self.dict.get(code) == value => code,
+            _ => self.dict.code_of(value),
+        };
+        self.last_code = code;
         match &mut self.storage {
             Storage::Dense(codes) => {
                 codes.resize(row as usize, 0);
@@ -144,12 +155,17 @@ pub(crate) struct Columns {
     pub(crate) source: Column,
     pub(crate) host: Column,
     /// Extracted fields by name.
-    pub(crate) fields: BTreeMap<String, Column>,
+    pub(crate) fields: FxHashMap<String, Column>,
 }
 
 impl Columns {
     /// Adds a record, extracting its fields with `extractor`.
-    pub(crate) fn push(&mut self, location: Location, record: &Record, extractor: Extractor) {
+    pub(crate) fn push(
+        &mut self,
+        location: Location,
+        record: &RecordRef<'_>,
+        extractor: Extractor,
+    ) {
         let row = u32::try_from(self.times.len()).expect("fewer than 2^32 events per index");
         let rows = self.times.len() + 1;
         if self.times.is_empty() {
@@ -161,18 +177,15 @@ impl Columns {
             .is_none_or(|&last| last <= record.time_micros);
         self.times.push(record.time_micros);
         self.locations.push(location);
-        self.sourcetype.push(row, &record.sourcetype, rows);
-        self.source.push(row, &record.source, rows);
-        self.host.push(row, &record.host, rows);
-        let mut seen: Vec<&str> = Vec::new();
-        let fields: Vec<_> = extractor.fields(&record.raw).collect();
-        for field in &fields {
+        self.sourcetype.push(row, record.sourcetype, rows);
+        self.source.push(row, record.source, rows);
+        self.host.push(row, record.host, rows);
+        for field in extractor.fields(record.raw) {
             let key: &str = &field.key;
-            // The first value of a key is the field's; built-in fields are never replaced.
-            if BUILT_IN.contains(&key) || seen.contains(&key) {
+            // Built-in fields are never replaced.
+            if BUILT_IN.contains(&key) {
                 continue;
             }
-            seen.push(key);
             match self.fields.get_mut(key) {
                 Some(column) => column.push(row, &field.value, rows),
                 None => {

@@ -58,14 +58,20 @@ impl Engine {
             .props;
         let mut extractors: BTreeMap<String, Extractor> = BTreeMap::new();
         let mut index: BTreeMap<String, Columns> = BTreeMap::new();
-        let (store, report) = Store::open(dir, |location, record| {
-            let extractor = *extractors
-                .entry(record.sourcetype.clone())
-                .or_insert_with(|| Self::extractor(props.get(&record.sourcetype)));
-            index
-                .entry(record.index.clone())
-                .or_default()
-                .push(location, &record, extractor);
+        let (store, report) = Store::open_in_place(dir, |location, record| {
+            let extractor = match extractors.get(record.sourcetype) {
+                Some(extractor) => *extractor,
+                None => *extractors
+                    .entry(record.sourcetype.to_owned())
+                    .or_insert_with(|| Self::extractor(props.get(record.sourcetype))),
+            };
+            match index.get_mut(record.index) {
+                Some(columns) => columns.push(location, &record, extractor),
+                None => index
+                    .entry(record.index.to_owned())
+                    .or_default()
+                    .push(location, &record, extractor),
+            }
         })?;
         let engine = Self {
             store,
@@ -109,10 +115,11 @@ impl Engine {
         let mut index = self.write();
         for (location, record) in records {
             let extractor = Self::extractor(props.get(&record.sourcetype));
-            index
-                .entry(record.index.clone())
-                .or_default()
-                .push(location, record, extractor);
+            index.entry(record.index.clone()).or_default().push(
+                location,
+                &record.as_ref(),
+                extractor,
+            );
         }
     }
 

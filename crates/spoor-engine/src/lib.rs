@@ -26,6 +26,6 @@ mod store;
 pub use engine::Engine;
 pub use ingest::PropsError;
 pub use log::{CutTail, Location};
-pub use record::{Record, RecordError};
+pub use record::{Record, RecordError, RecordRef};
 pub use search::{Level, Message, Results, SearchError, Window};
 pub use store::{EventMeta, OpenReport, Store, StoreError, Stored};

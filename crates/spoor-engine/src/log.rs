@@ -20,7 +20,7 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use crate::record::{Frame, HEADER_LEN, MAX_PAYLOAD, Record, read_frame};
+use crate::record::{Frame, HEADER_LEN, MAX_PAYLOAD, Record, RecordRef, read_frame};
 
 /// A segment is closed and the next begun once it holds this many bytes.
 pub(crate) const SEGMENT_BYTES: u64 = 128 * 1024 * 1024;
@@ -80,7 +80,7 @@ impl Log {
     /// cutting torn or corrupt tails.
     pub(crate) fn open(
         dir: &Path,
-        visit: &mut dyn FnMut(Location, Record),
+        visit: &mut dyn FnMut(Location, RecordRef<'_>),
     ) -> io::Result<(Self, Vec<CutTail>)> {
         fs::create_dir_all(dir)?;
         let mut segments: Vec<u64> = fs::read_dir(dir)?
@@ -228,7 +228,7 @@ impl Log {
         frame.resize(HEADER_LEN + len, 0);
         file.read_exact(&mut frame[HEADER_LEN..])?;
         match read_frame(&frame) {
-            Frame::Record { record, .. } => Ok(record),
+            Frame::Record { record, .. } => Ok(record.to_record()),
             _ => Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt frame")),
         }
     }
@@ -238,7 +238,7 @@ impl Log {
 fn replay_segment(
     path: &Path,
     segment: u64,
-    visit: &mut dyn FnMut(Location, Record),
+    visit: &mut dyn FnMut(Location, RecordRef<'_>),
 ) -> io::Result<(u64, Option<CutTail>)> {
     let file = OpenOptions::new().read(true).write(true).open(path)?;
     let file_len = file.metadata()?.len();

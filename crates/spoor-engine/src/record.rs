@@ -36,6 +36,37 @@ pub struct Record {
     pub raw: String,
 }
 
+/// A stored event read in place, borrowing the bytes it was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// The event's time, in microseconds since the Unix epoch.
+    pub time_micros: i64,
+    /// The index it belongs to.
+    pub index: &'a str,
+    /// Its sourcetype.
+    pub sourcetype: &'a str,
+    /// Its source.
+    pub source: &'a str,
+    /// Its host.
+    pub host: &'a str,
+    /// The raw text.
+    pub raw: &'a str,
+}
+
+impl RecordRef<'_> {
+    /// An owned copy.
+    pub fn to_record(&self) -> Record {
+        Record {
+            time_micros: self.time_micros,
+            index: self.index.to_owned(),
+            sourcetype: self.sourcetype.to_owned(),
+            source: self.source.to_owned(),
+            host: self.host.to_owned(),
+            raw: self.raw.to_owned(),
+        }
+    }
+}
+
 /// Why a record cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordError {
@@ -112,19 +143,33 @@ impl Record {
         Ok(())
     }
 
+    /// A view of the record.
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            time_micros: self.time_micros,
+            index: &self.index,
+            sourcetype: &self.sourcetype,
+            source: &self.source,
+            host: &self.host,
+            raw: &self.raw,
+        }
+    }
+}
+
+impl<'a> RecordRef<'a> {
     /// Reads a payload whose checksum has been checked.
-    pub(crate) fn decode(payload: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(payload: &'a [u8]) -> Option<Self> {
         let mut r = Cursor(payload);
         if r.take(1)? != [VERSION] {
             return None;
         }
         let time_micros = i64::from_le_bytes(r.take(8)?.try_into().ok()?);
-        let mut text = |len_bytes: usize| -> Option<String> {
+        let mut text = |len_bytes: usize| -> Option<&'a str> {
             let len = match len_bytes {
                 2 => usize::from(u16::from_le_bytes(r.take(2)?.try_into().ok()?)),
                 _ => usize::try_from(u32::from_le_bytes(r.take(4)?.try_into().ok()?)).ok()?,
             };
-            String::from_utf8(r.take(len)?.to_vec()).ok()
+            std::str::from_utf8(r.take(len)?).ok()
         };
         let record = Self {
             time_micros,
@@ -153,9 +198,9 @@ impl<'a> Cursor<'a> {
 
 /// What the start of a byte buffer holds, read as a frame.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Frame {
+pub(crate) enum Frame<'a> {
     /// A whole, valid record taking `len` bytes.
-    Record { record: Record, len: usize },
+    Record { record: RecordRef<'a>, len: usize },
     /// Too few bytes for the frame its header announces: a torn write, or more to read.
     Incomplete,
     /// Bytes that are no valid frame.
@@ -163,7 +208,7 @@ pub(crate) enum Frame {
 }
 
 /// Reads the frame at the start of `bytes`.
-pub(crate) fn read_frame(bytes: &[u8]) -> Frame {
+pub(crate) fn read_frame(bytes: &[u8]) -> Frame<'_> {
     let Some(header) = bytes.get(..HEADER_LEN) else {
         return Frame::Incomplete;
     };
@@ -181,7 +226,7 @@ pub(crate) fn read_frame(bytes: &[u8]) -> Frame {
     if crc32fast::hash(payload) != crc {
         return Frame::Corrupt;
     }
-    match Record::decode(payload) {
+    match RecordRef::decode(payload) {
         Some(record) => Frame::Record {
             record,
             len: HEADER_LEN + len,
@@ -213,7 +258,7 @@ mod tests {
         assert_eq!(
             frame,
             Frame::Record {
-                record: record(),
+                record: record().as_ref(),
                 len: out.len() - 1
             }
         );

@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use crate::catalog::{BUILT_IN_INDEXES, Catalog};
 use crate::ingest::{Parsing, PropsError};
 use crate::log::{CutTail, Location, Log};
-use crate::record::{Record, RecordError};
+use crate::record::{Record, RecordError, RecordRef};
 
 /// The durable store of an engine: events per index, and the catalog.
 ///
@@ -111,6 +111,14 @@ impl Store {
     pub fn open(
         dir: impl AsRef<Path>,
         mut visit: impl FnMut(Location, Record),
+    ) -> Result<(Self, OpenReport), StoreError> {
+        Self::open_in_place(dir, |location, record| visit(location, record.to_record()))
+    }
+
+    /// Like [`open`](Store::open), lending each record in place instead of giving a copy.
+    pub fn open_in_place(
+        dir: impl AsRef<Path>,
+        mut visit: impl FnMut(Location, RecordRef<'_>),
     ) -> Result<(Self, OpenReport), StoreError> {
         let dir = dir.as_ref().to_owned();
         let at = |context: &str| {
