@@ -37,7 +37,7 @@ use std::time::Instant;
 use http::{Method, Request, Response, StatusCode};
 
 use crate::error::Error;
-use crate::rest::parse_login;
+use crate::rest::{LOGIN_PATH, parse_login};
 use crate::service::Service;
 
 /// What a machine wants the driver to do next.
@@ -84,11 +84,13 @@ pub(crate) enum Outcome {
 
 impl Exchange {
     pub(crate) fn new(service: &Service, request: Request<Vec<u8>>) -> Self {
-        let login_first = service.needs_login();
+        // The login request itself is sent as it is: no login before it, none after a 401.
+        let is_login = request.uri().path() == LOGIN_PATH;
+        let login_first = service.needs_login() && !is_login;
         Self {
             request,
             retries: 0,
-            relogged: login_first,
+            relogged: login_first || is_login,
             phase: if login_first {
                 Phase::NeedLogin
             } else {
@@ -109,6 +111,11 @@ impl Exchange {
                 Ok(Action::Send(self.request.clone()))
             }
         }
+    }
+
+    /// Whether the request in flight is a login, not the exchange's own request.
+    pub(crate) fn is_logging_in(&self) -> bool {
+        self.phase == Phase::LoggingIn
     }
 
     pub(crate) fn handle_response(
@@ -271,6 +278,13 @@ impl<T> Call<T> {
     }
 }
 
+impl<T> Call<T> {
+    /// Whether the request in flight is a login before (or a re-login for) the call's own.
+    pub(crate) fn is_logging_in(&self) -> bool {
+        self.exchange.is_logging_in()
+    }
+}
+
 impl<T> Machine for Call<T> {
     type Output = T;
 
@@ -359,6 +373,26 @@ mod tests {
         assert!(e.is_unauthorized());
         assert_eq!(e.messages()[0].text, "call not properly authenticated");
         assert!(matches!(call.poll(now), Action::Done(Err(Error::Finished))));
+    }
+
+    #[test]
+    fn a_call_of_the_login_request_logs_in_once() {
+        let s = password_service(None);
+        let req = s.login_request().unwrap();
+        let mut call = Call::new(s, req, parse_login);
+        let now = t0();
+        assert_eq!(send(call.poll(now)).uri().path(), "/services/auth/login");
+        call.handle_response(
+            resp(
+                401,
+                "<response><messages><msg type=\"WARN\">Login failed</msg></messages></response>",
+            ),
+            now,
+        );
+        let Action::Done(Err(e)) = call.poll(now) else {
+            panic!()
+        };
+        assert!(e.is_unauthorized());
     }
 
     #[test]

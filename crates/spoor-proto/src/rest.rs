@@ -12,6 +12,9 @@ use crate::form::{Form, encode_component};
 use crate::service::{Body, FORM_CONTENT_TYPE, SearchApi, Service, Shape, check, scalar, shape};
 use crate::xml;
 
+/// The path of `auth/login`, never namespaced.
+pub(crate) const LOGIN_PATH: &str = "/services/auth/login";
+
 fn json() -> Form {
     let mut q = Form::new();
     q.push("output_mode", "json");
@@ -36,7 +39,7 @@ impl Service {
         form.push("username", username.as_str())
             .push("password", password.expose());
         let login = Some(Body::Form(form));
-        let mut req = self.request(Method::POST, "/services/auth/login", &Form::new(), login)?;
+        let mut req = self.request(Method::POST, LOGIN_PATH, &Form::new(), login)?;
         req.headers_mut().remove(http::header::AUTHORIZATION);
         Ok(req)
     }

@@ -136,9 +136,9 @@ impl Machine for ExportSearch {
         self.call.service()
     }
 
-    /// A 2xx reply is the result stream.
+    /// A 2xx reply to the export request is the result stream (a login reply is not).
     fn streams_body(&self, status: StatusCode) -> bool {
-        status.is_success()
+        status.is_success() && !self.call.is_logging_in()
     }
 
     fn handle_body_chunk(&mut self, chunk: &[u8]) -> Result<(), Error> {
@@ -214,6 +214,27 @@ mod tests {
         );
         assert!(e.next_item().is_none());
         assert!(matches!(e.poll(now), Action::Done(Err(Error::Finished))));
+    }
+
+    #[test]
+    fn a_login_reply_is_read_whole_not_streamed() {
+        let mut e = ExportSearch::new(password_service(None), "search x", &SearchParams::default())
+            .unwrap();
+        let now = t0();
+        let Action::Send(login) = e.poll(now) else {
+            panic!()
+        };
+        assert_eq!(login.uri().path(), "/services/auth/login");
+        assert!(!e.streams_body(StatusCode::OK));
+        e.handle_response(
+            reply(200, "<response><sessionKey>k</sessionKey></response>"),
+            now,
+        );
+        let Action::Send(export) = e.poll(now) else {
+            panic!()
+        };
+        assert_eq!(export.uri().path(), "/services/search/jobs/export");
+        assert!(e.streams_body(StatusCode::OK));
     }
 
     #[test]
