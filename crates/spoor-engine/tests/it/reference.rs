@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use spoor_engine::{Level, Message, Record, Results, Window};
 use spoor_event::extract::Extractor;
 use spoor_spl::ast::{
-    Aggregate, Command, CompareOp, Fields, FieldsMode, Function, Query, Rename, Search, SearchTerm,
-    Sort, SpanUnit, Stats, Timechart, Where,
+    Aggregate, Command, CompareOp, FieldPattern, Fields, FieldsMode, Function, Query, Rename,
+    Search, SearchTerm, Sort, SpanUnit, Stats, Timechart, Where,
 };
 use time::{Date, Month, OffsetDateTime};
 
@@ -59,7 +59,7 @@ pub(crate) fn evaluate(
     window: &Window,
 ) -> Results {
     let mut messages = Vec::new();
-    let mut table = search(
+    let mut rows = search(
         records,
         props,
         existing_indexes,
@@ -67,7 +67,19 @@ pub(crate) fn evaluate(
         window,
         &mut messages,
     );
-    for command in &query.commands {
+    // The `where`s right after the search filter the events before their columns are listed.
+    let leading = query
+        .commands
+        .iter()
+        .take_while(|command| matches!(command, Command::Where(_)))
+        .count();
+    for command in &query.commands[..leading] {
+        if let Command::Where(where_) = command {
+            rows.retain(|row| where_holds(row, where_));
+        }
+    }
+    let mut table = event_table(rows);
+    for command in &query.commands[leading..] {
         table = match command {
             Command::Where(where_) => filter_where(table, where_),
             Command::Stats(stats_) => stats(&table, stats_),
@@ -104,6 +116,7 @@ pub(crate) fn evaluate(
 // ---------------------------------------------------------------------------------------------
 // search
 
+/// The events the search finds, newest first.
 fn search(
     records: &[Record],
     props: &BTreeMap<String, BTreeMap<String, String>>,
@@ -111,7 +124,7 @@ fn search(
     search: &Search,
     window: &Window,
     messages: &mut Vec<Message>,
-) -> Table {
+) -> Vec<Row> {
     // Reading: only a term `index=<value>` (not negated) chooses indexes; without one, the
     // search covers `main` only, as Splunk's default indexes do. The terms themselves then filter
     // the events, the index like any field.
@@ -165,7 +178,11 @@ fn search(
     }
     // Newest first; the sort is stable, so ties stay in write order.
     rows.sort_by_key(|row| std::cmp::Reverse(row.time_nanos));
+    rows
+}
 
+/// The events as a table: the six fields, then every extracted field any event has, sorted.
+fn event_table(rows: Vec<Row>) -> Table {
     let mut columns: Vec<String> = EVENT_FIELDS.iter().map(|&f| f.to_owned()).collect();
     let extracted: BTreeSet<&String> = rows
         .iter()
@@ -254,18 +271,29 @@ fn wildcard_matches(pattern: &str, value: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // where
 
+fn where_holds(row: &Row, where_: &Where) -> bool {
+    where_.conditions.iter().all(|condition| {
+        match (row.values.get(condition.field.as_str()), condition.op) {
+            (None, _) => false,
+            (Some(value), CompareOp::Eq) => value.as_bytes() == condition.value.as_bytes(),
+            (Some(value), CompareOp::Ne) => value.as_bytes() != condition.value.as_bytes(),
+        }
+    })
+}
+
 fn filter_where(mut table: Table, where_: &Where) -> Table {
-    table.rows.retain(|row| {
-        where_.conditions.iter().all(|condition| {
-            match (row.values.get(condition.field.as_str()), condition.op) {
-                (None, _) => false,
-                (Some(value), CompareOp::Eq) => value.as_bytes() == condition.value.as_bytes(),
-                (Some(value), CompareOp::Ne) => value.as_bytes() != condition.value.as_bytes(),
-            }
-        })
-    });
-    // Reading: `where` keeps the columns, even one no remaining row has a value in.
+    table.rows.retain(|row| where_holds(row, where_));
+    // Reading: a `where` after another command keeps the columns, even one no remaining row
+    // has a value in (only the `where`s right after the search narrow the event columns).
     table
+}
+
+/// Whether `pattern` names `column` for `rename` and `fields`: a plain name names its column;
+/// a wildcard sees only the fields the rows have.
+fn names(table: &Table, pattern: &FieldPattern, column: &str) -> bool {
+    pattern.matches(column)
+        && (pattern.wildcards() == 0
+            || table.rows.iter().any(|row| row.values.contains_key(column)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,10 +347,11 @@ fn stats(table: &Table, stats: &Stats) -> Table {
                 Output::Apply(*function, field.as_str().to_owned()),
             )),
             Aggregate::Apply { function, field } => {
-                // Reading: the fields matched are those the aggregated rows (the rows kept
-                // after dropping those missing a by field) have, in byte-wise order; without
-                // an alias a column is named `<function>(<field>)`.
-                let names: BTreeSet<&String> = kept
+                // The fields matched are those the rows `stats` gets have (also rows dropped
+                // for lacking a by field), in byte-wise order. Reading: without an alias a
+                // column is named `<function>(<field>)`.
+                let names: BTreeSet<&String> = table
+                    .rows
                     .iter()
                     .flat_map(|row| row.values.keys())
                     .filter(|name| field.matches(name))
@@ -367,7 +396,9 @@ fn stats(table: &Table, stats: &Stats) -> Table {
                 values.insert(name.clone(), value);
             }
         }
-        if !values.is_empty() {
+        // A row with no column at all is not returned; without `by`, the one row is returned
+        // whenever there is a column, even with no value in it.
+        if !columns.is_empty() {
             rows.push(Row {
                 values,
                 time_nanos: None,
@@ -717,7 +748,7 @@ fn rename(mut table: Table, rename: &Rename) -> Table {
         let matching: Vec<String> = table
             .columns
             .iter()
-            .filter(|column| renaming.from.matches(column))
+            .filter(|column| names(&table, &renaming.from, column))
             .cloned()
             .collect();
         for from in matching {
@@ -756,19 +787,19 @@ fn fields(mut table: Table, fields: &Fields) -> Table {
         FieldsMode::Remove => table
             .columns
             .iter()
-            .filter(|column| !fields.fields.iter().any(|p| p.matches(column)))
+            .filter(|column| !fields.fields.iter().any(|p| names(&table, p, column)))
             .cloned()
             .collect(),
         FieldsMode::Keep => {
             let mut chosen: Vec<String> = Vec::new();
             for pattern in &fields.fields {
                 for column in &table.columns {
-                    if pattern.matches(column) && !chosen.contains(column) {
+                    if names(&table, pattern, column) && !chosen.contains(column) {
                         chosen.push(column.clone());
                     }
                 }
             }
-            // Reading: the internal columns no pattern names come after, in column order.
+            // The internal columns no pattern names come after, in column order.
             for column in &table.columns {
                 if column.starts_with('_') && !chosen.contains(column) {
                     chosen.push(column.clone());
