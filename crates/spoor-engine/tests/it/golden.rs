@@ -767,6 +767,13 @@ fn commands() -> Vec<Case> {
             &[&[NONE, NONE]],
         ),
         case(
+            "stats after head counts the rows head keeps",
+            spl("search index=analytics application=blog | head 1 | stats count by event"),
+            ALL_TIME,
+            &["event", "count"],
+            &[&["comment", "1"]],
+        ),
+        case(
             "stats by two fields, groups sorted byte-wise",
             spl("search index=analytics | stats count by application, event"),
             ALL_TIME,
@@ -1318,23 +1325,37 @@ fn readings() -> Vec<Case> {
             ]],
         ),
         case(
-            "reading: a wildcard in fields sees only the fields the rows have, not all columns",
+            "reading: a wildcard in stats sees only the fields the rows have, not all columns",
             spl(
-                "search index=analytics application=blog | head 1 | fields - _raw | fields analytics_prop__*",
+                "search index=analytics application=blog | head 1 | stats dc(analytics_prop__*) as *",
             ),
             ALL_TIME,
-            &["analytics_prop__text", "_time"],
-            &[&[" spaced out ", "2028-03-05T10:00:00.000+00:00"]],
+            &["text"],
+            &[&["1"]],
         ),
         case(
-            "reading: a wildcard in rename sees only the fields the rows have, not all columns",
+            "reading: a wildcard in fields matches the columns, even one no row has a value in",
             spl(
-                "search index=analytics application=blog | head 1 | rename analytics_prop__* as p_* | fields - _*, index, source*, host",
+                "search index=analytics application=blog | head 1 | fields - _raw | fields analytics_prop__*",
             ),
             ALL_TIME,
             &[
                 "analytics_prop__lang",
                 "analytics_prop__page",
+                "analytics_prop__text",
+                "_time",
+            ],
+            &[&[NONE, NONE, " spaced out ", "2028-03-05T10:00:00.000+00:00"]],
+        ),
+        case(
+            "reading: a wildcard in rename matches the columns, even one no row has a value in",
+            spl(
+                "search index=analytics application=blog | head 1 | rename analytics_prop__* as p_* | fields - _*, index, source*, host",
+            ),
+            ALL_TIME,
+            &[
+                "p_lang",
+                "p_page",
                 "p_text",
                 "application",
                 "distinct_id",

@@ -288,12 +288,14 @@ fn filter_where(mut table: Table, where_: &Where) -> Table {
     table
 }
 
-/// Whether `pattern` names `column` for `rename` and `fields`: a plain name names its column;
-/// a wildcard sees only the fields the rows have.
-fn names(table: &Table, pattern: &FieldPattern, column: &str) -> bool {
+/// Whether `pattern` names `column` for `rename` and `fields`.
+///
+/// Reading: "a wildcard sees the fields the rows it gets have" is read, for `rename` and
+/// `fields`, as the columns (which were listed from the rows' fields), so that `fields -
+/// _span*` removes `_span` also from a chart without rows; `stats` reads it as the fields the
+/// rows have, as its own paragraph says.
+fn names(pattern: &FieldPattern, column: &str) -> bool {
     pattern.matches(column)
-        && (pattern.wildcards() == 0
-            || table.rows.iter().any(|row| row.values.contains_key(column)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -748,7 +750,7 @@ fn rename(mut table: Table, rename: &Rename) -> Table {
         let matching: Vec<String> = table
             .columns
             .iter()
-            .filter(|column| names(&table, &renaming.from, column))
+            .filter(|column| names(&renaming.from, column))
             .cloned()
             .collect();
         for from in matching {
@@ -787,14 +789,14 @@ fn fields(mut table: Table, fields: &Fields) -> Table {
         FieldsMode::Remove => table
             .columns
             .iter()
-            .filter(|column| !fields.fields.iter().any(|p| names(&table, p, column)))
+            .filter(|column| !fields.fields.iter().any(|p| names(p, column)))
             .cloned()
             .collect(),
         FieldsMode::Keep => {
             let mut chosen: Vec<String> = Vec::new();
             for pattern in &fields.fields {
                 for column in &table.columns {
-                    if names(&table, pattern, column) && !chosen.contains(column) {
+                    if names(pattern, column) && !chosen.contains(column) {
                         chosen.push(column.clone());
                     }
                 }
