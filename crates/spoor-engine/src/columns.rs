@@ -32,6 +32,12 @@ impl Dict {
         self.values.len()
     }
 
+    /// The strings (with their reference counts) and the lookup map's slots.
+    fn heap_bytes(&self) -> usize {
+        let strings: usize = self.values.iter().map(|v| v.len() + 16).sum();
+        strings + self.values.capacity() * 16 + self.codes.capacity() * 24
+    }
+
     pub(crate) fn find(&self, value: &str) -> Option<u32> {
         self.codes.get(value).copied()
     }
@@ -50,6 +56,137 @@ impl Dict {
     }
 }
 
+/// Codes in the narrowest integer that holds them: a column of a few distinct values costs a
+/// byte a row. Widened as its dictionary grows.
+#[derive(Debug, Clone)]
+enum Codes {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Default for Codes {
+    fn default() -> Self {
+        Self::U8(Vec::new())
+    }
+}
+
+impl Codes {
+    fn zeros(len: usize, widest: u32) -> Self {
+        let mut codes = Self::default();
+        codes.widen(widest);
+        codes.resize(len);
+        codes
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> u32 {
+        match self {
+            Self::U8(v) => v.get(i).map_or(0, |&c| u32::from(c)),
+            Self::U16(v) => v.get(i).map_or(0, |&c| u32::from(c)),
+            Self::U32(v) => v.get(i).copied().unwrap_or(0),
+        }
+    }
+
+    /// Makes room for codes up to `code`.
+    fn widen(&mut self, code: u32) {
+        match self {
+            Self::U8(v) if code > u32::from(u8::MAX) => {
+                *self = if code > u32::from(u16::MAX) {
+                    Self::U32(v.iter().map(|&c| u32::from(c)).collect())
+                } else {
+                    Self::U16(v.iter().map(|&c| u16::from(c)).collect())
+                };
+            }
+            Self::U16(v) if code > u32::from(u16::MAX) => {
+                *self = Self::U32(v.iter().map(|&c| u32::from(c)).collect());
+            }
+            _ => {}
+        }
+    }
+
+    fn push(&mut self, code: u32) {
+        self.widen(code);
+        // `widen` made the width hold `code`, so the conversions cannot fail.
+        match self {
+            Self::U8(v) => v.push(u8::try_from(code).unwrap_or(u8::MAX)),
+            Self::U16(v) => v.push(u16::try_from(code).unwrap_or(u16::MAX)),
+            Self::U32(v) => v.push(code),
+        }
+    }
+
+    fn set(&mut self, i: usize, code: u32) {
+        self.widen(code);
+        match self {
+            Self::U8(v) => v[i] = u8::try_from(code).unwrap_or(u8::MAX),
+            Self::U16(v) => v[i] = u16::try_from(code).unwrap_or(u16::MAX),
+            Self::U32(v) => v[i] = code,
+        }
+    }
+
+    fn resize(&mut self, len: usize) {
+        match self {
+            Self::U8(v) => v.resize(len, 0),
+            Self::U16(v) => v.resize(len, 0),
+            Self::U32(v) => v.resize(len, 0),
+        }
+    }
+
+    /// Bytes per code.
+    fn width(&self) -> usize {
+        match self {
+            Self::U8(_) => 1,
+            Self::U16(_) => 2,
+            Self::U32(_) => 4,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Self::U8(v) => v.capacity(),
+            Self::U16(v) => v.capacity() * 2,
+            Self::U32(v) => v.capacity() * 4,
+        }
+    }
+
+    fn shrink(&mut self) {
+        match self {
+            Self::U8(v) => v.shrink_to_fit(),
+            Self::U16(v) => v.shrink_to_fit(),
+            Self::U32(v) => v.shrink_to_fit(),
+        }
+    }
+
+    /// Keeps the rows whose code `holds`, reading the codes at those rows.
+    fn retain(&self, rows: &mut Vec<u32>, holds: &[bool]) {
+        fn go<T: Copy + Into<u32>>(codes: &[T], rows: &mut Vec<u32>, holds: &[bool]) {
+            rows.retain(|&row| {
+                let code = codes.get(row as usize).map_or(0, |&c| c.into());
+                holds[code as usize]
+            });
+        }
+        match self {
+            Self::U8(v) => go(v, rows, holds),
+            Self::U16(v) => go(v, rows, holds),
+            Self::U32(v) => go(v, rows, holds),
+        }
+    }
+
+    /// The codes at `rows`.
+    fn gather(&self, rows: &[u32]) -> Vec<u32> {
+        fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32]) -> Vec<u32> {
+            rows.iter()
+                .map(|&row| codes.get(row as usize).map_or(0, |&c| c.into()))
+                .collect()
+        }
+        match self {
+            Self::U8(v) => go(v, rows),
+            Self::U16(v) => go(v, rows),
+            Self::U32(v) => go(v, rows),
+        }
+    }
+}
+
 /// One field's values over the rows of an index.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Column {
@@ -63,14 +200,17 @@ pub(crate) struct Column {
 #[derive(Debug, Clone)]
 enum Storage {
     /// One code per row (`0`: no value).
-    Dense(Vec<u32>),
-    /// `(row, code)` of the rows with a value, rows ascending.
-    Sparse(Vec<(u32, u32)>),
+    Dense(Codes),
+    /// The rows with a value (ascending) and their codes.
+    Sparse { rows: Vec<u32>, codes: Codes },
 }
 
 impl Default for Storage {
     fn default() -> Self {
-        Self::Sparse(Vec::new())
+        Self::Sparse {
+            rows: Vec::new(),
+            codes: Codes::default(),
+        }
     }
 }
 
@@ -90,47 +230,75 @@ impl Column {
         self.last_code = code;
         match &mut self.storage {
             Storage::Dense(codes) => {
-                codes.resize(row as usize, 0);
+                codes.resize(row as usize);
                 codes.push(code);
             }
-            Storage::Sparse(entries) => {
-                entries.push((row, code));
-                // Dense costs 4 bytes a row, sparse 8 a value: switch when dense is smaller.
-                if entries.len() * 2 > rows {
-                    let mut codes = vec![0; rows];
-                    for &(r, c) in entries.iter() {
-                        codes[r as usize] = c;
+            Storage::Sparse {
+                rows: present,
+                codes,
+            } => {
+                present.push(row);
+                codes.push(code);
+                // Dense costs a code a row, sparse a code and a 4-byte row per value: switch
+                // when dense is the smaller.
+                let width = codes.width();
+                if present.len() * (4 + width) > rows * width {
+                    let mut dense = Codes::zeros(rows, self.dict.len() as u32);
+                    for (i, &r) in present.iter().enumerate() {
+                        dense.set(r as usize, codes.get(i));
                     }
-                    self.storage = Storage::Dense(codes);
+                    self.storage = Storage::Dense(dense);
                 }
             }
         }
     }
 
-    /// Every row's code, when the column is dense.
-    pub(crate) fn dense(&self) -> Option<&[u32]> {
+    fn heap_bytes(&self) -> usize {
+        let storage = match &self.storage {
+            Storage::Dense(codes) => codes.heap_bytes(),
+            Storage::Sparse { rows, codes } => rows.capacity() * 4 + codes.heap_bytes(),
+        };
+        storage + self.dict.heap_bytes()
+    }
+
+    fn shrink(&mut self) {
+        match &mut self.storage {
+            Storage::Dense(codes) => codes.shrink(),
+            Storage::Sparse { rows, codes } => {
+                rows.shrink_to_fit();
+                codes.shrink();
+            }
+        }
+    }
+
+    /// Keeps the rows (ascending) whose code `holds` (indexed by code; `0` for no value).
+    pub(crate) fn retain(&self, rows: &mut Vec<u32>, holds: &[bool]) {
         match &self.storage {
-            Storage::Dense(codes) => Some(codes),
-            Storage::Sparse(_) => None,
+            Storage::Dense(codes) => codes.retain(rows, holds),
+            Storage::Sparse { .. } => {
+                let codes = self.gather(rows);
+                let mut keep = codes.iter().map(|&c| holds[c as usize]);
+                rows.retain(|_| keep.next().unwrap_or(false));
+            }
         }
     }
 
     /// The codes of `rows` (ascending), in order.
     pub(crate) fn gather(&self, rows: &[u32]) -> Vec<u32> {
         match &self.storage {
-            Storage::Dense(codes) => rows
-                .iter()
-                .map(|&r| codes.get(r as usize).copied().unwrap_or(0))
-                .collect(),
-            Storage::Sparse(entries) => {
+            Storage::Dense(codes) => codes.gather(rows),
+            Storage::Sparse {
+                rows: present,
+                codes,
+            } => {
                 let mut out = Vec::with_capacity(rows.len());
                 let mut i = 0;
                 for &row in rows {
-                    while i < entries.len() && entries[i].0 < row {
+                    while i < present.len() && present[i] < row {
                         i += 1;
                     }
-                    out.push(if i < entries.len() && entries[i].0 == row {
-                        entries[i].1
+                    out.push(if i < present.len() && present[i] == row {
+                        codes.get(i)
                     } else {
                         0
                     });
@@ -150,7 +318,8 @@ pub(crate) struct Columns {
     pub(crate) times: Vec<i64>,
     /// Whether `times` never decreases, so a window is a range of rows.
     pub(crate) sorted: bool,
-    pub(crate) locations: Vec<Location>,
+    /// Where each record is: segment in the high 24 bits, offset in the low 40.
+    locations: Vec<u64>,
     pub(crate) sourcetype: Column,
     pub(crate) source: Column,
     pub(crate) host: Column,
@@ -176,7 +345,8 @@ impl Columns {
             .last()
             .is_none_or(|&last| last <= record.time_micros);
         self.times.push(record.time_micros);
-        self.locations.push(location);
+        self.locations
+            .push((location.segment << 40) | (location.offset & ((1 << 40) - 1)));
         self.sourcetype.push(row, record.sourcetype, rows);
         self.source.push(row, record.source, rows);
         self.host.push(row, record.host, rows);
@@ -194,6 +364,38 @@ impl Columns {
                     self.fields.insert(key.to_owned(), column);
                 }
             }
+        }
+    }
+
+    /// About how many bytes of memory the index holds: columns, dictionaries and their maps.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.times.capacity() * 8
+            + self.locations.capacity() * 8
+            + [&self.sourcetype, &self.source, &self.host]
+                .into_iter()
+                .chain(self.fields.values())
+                .map(Column::heap_bytes)
+                .sum::<usize>()
+    }
+
+    /// Where the record of `row` is stored.
+    pub(crate) fn location(&self, row: u32) -> Location {
+        let packed = self.locations[row as usize];
+        Location {
+            segment: packed >> 40,
+            offset: packed & ((1 << 40) - 1),
+        }
+    }
+
+    /// Gives back the spare capacity the vectors grew while loading.
+    pub(crate) fn shrink(&mut self) {
+        self.times.shrink_to_fit();
+        self.locations.shrink_to_fit();
+        for column in [&mut self.sourcetype, &mut self.source, &mut self.host]
+            .into_iter()
+            .chain(self.fields.values_mut())
+        {
+            column.shrink();
         }
     }
 

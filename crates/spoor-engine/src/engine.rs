@@ -73,6 +73,9 @@ impl Engine {
                     .push(location, &record, extractor),
             }
         })?;
+        for columns in index.values_mut() {
+            columns.shrink();
+        }
         let engine = Self {
             store,
             index: RwLock::new(index),
@@ -146,6 +149,11 @@ impl Engine {
         let records = self.store.append(index, meta, events)?;
         self.add(records.iter().map(|(l, r)| (*l, r)));
         Ok(records)
+    }
+
+    /// About how many bytes of memory the in-memory index holds (raw text stays on disk).
+    pub fn index_bytes(&self) -> usize {
+        self.read().values().map(Columns::heap_bytes).sum()
     }
 
     /// Runs a query over the window.

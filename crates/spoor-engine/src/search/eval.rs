@@ -75,21 +75,24 @@ pub(crate) fn evaluate(
         window.earliest.map(crate::store::time_micros),
         window.latest.map(crate::store::time_micros),
     );
-    if listing {
+    // Events come newest first: in a listing, and wherever `head` or `sort` sees them.
+    let ordered = commands[..transform.unwrap_or(commands.len())]
+        .iter()
+        .any(|c| matches!(c, Command::Head(_) | Command::Sort(_)));
+    if listing || ordered {
         frame = events_view(frame);
     }
-    // A listing's columns are the fields its events have once the leading `where`s ran.
-    let leading = commands
-        .iter()
-        .take_while(|c| matches!(c, Command::Where(_)))
-        .count();
+    // While rows are events (up to the first transforming command), a field exists only where
+    // some row has a value.
+    // (Gathering dropped the fields no row has; only `where` and `head` take rows away.)
     for (i, command) in commands.iter().enumerate() {
-        if listing && i == leading {
+        let after_cut = i > 0 && matches!(commands[i - 1], Command::Where(_) | Command::Head(_));
+        if after_cut && transform.is_none_or(|t| i <= t) {
             frame = drop_empty_fields(frame);
         }
         frame = run(frame, command)?;
     }
-    if listing && leading == commands.len() {
+    if listing {
         frame = drop_empty_fields(frame);
     }
     Ok(results(frame, messages))
@@ -191,16 +194,7 @@ fn matching_rows(
         .collect();
     // One term at a time, over the rows still in: tight loops over the codes.
     for (column, holds) in &by_code {
-        match column.dense() {
-            Some(codes) => {
-                rows.retain(|&row| holds[codes.get(row as usize).copied().unwrap_or(0) as usize]);
-            }
-            None => {
-                let codes = column.gather(&rows);
-                let mut keep = codes.iter().map(|&c| holds[c as usize]);
-                rows.retain(|_| keep.next().unwrap_or(false));
-            }
-        }
+        column.retain(&mut rows, holds);
     }
 
     for term in slow {
@@ -210,7 +204,7 @@ fn matching_rows(
             let value = if term.field.as_str() == "_time" {
                 format_time(columns.times[row as usize])
             } else {
-                store.read(index, columns.locations[row as usize])?.raw
+                store.read(index, columns.location(row))?.raw
             };
             if term_holds(term, Some(&value), &pattern) {
                 kept.push(row);
@@ -293,9 +287,7 @@ fn gather<'a>(
     if wanted.wants("_raw") {
         let mut raws = Vec::with_capacity(rows.len());
         for &row in rows {
-            raws.push(Some(
-                store.read(index, columns.locations[row as usize])?.raw,
-            ));
+            raws.push(Some(store.read(index, columns.location(row))?.raw));
         }
         frame.cols.push(Col::from_values("_raw", raws));
     }
@@ -641,6 +633,8 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
     let mut keys: Vec<Vec<u32>> = Vec::new();
     let mut group_of_row: Vec<u32> = Vec::with_capacity(frame.len);
     match by.as_ref().filter(|by| !by.is_empty()) {
+        // A by field no row has: no group at all.
+        None if !stats.by.is_empty() => {}
         None => {
             keys.push(Vec::new());
             group_of_row.resize(frame.len, 0);
@@ -737,13 +731,14 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
         ..Frame::default()
     };
     for (i, field) in stats.by.iter().enumerate() {
-        let col = by
-            .as_ref()
-            .expect("groups exist only when every by column does")[i];
-        out.set(Col {
-            name: field.as_str().to_owned(),
-            dict: col.dict.clone(),
-            codes: order.iter().map(|&g| keys[g][i]).collect(),
+        out.set(match by.as_ref() {
+            Some(by) => Col {
+                name: field.as_str().to_owned(),
+                dict: by[i].dict.clone(),
+                codes: order.iter().map(|&g| keys[g][i]).collect(),
+            },
+            // A by field no row has: no group, but the column is there.
+            None => Col::from_values::<&str>(field.as_str(), Vec::new()),
         });
     }
     for (i, b) in bound.iter().enumerate() {

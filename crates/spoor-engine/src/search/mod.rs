@@ -21,9 +21,10 @@
 //!
 //! **Results before any transforming command** are the events, newest first (ties in write
 //! order), each row holding `_time`, `_raw`, `index`, `sourcetype`, `source`, `host` and its
-//! extracted fields; the columns are those six, then every extracted field that any of the
-//! events left after the search and its `where`s has, sorted. Likewise a wildcard (in `stats`,
-//! `rename`, `fields`) sees the fields the rows it gets have.
+//! extracted fields; the columns are those six, then the extracted fields, sorted. While rows
+//! are events, a field exists only where some row has a value: the columns of a listing, and
+//! what a wildcard in `rename`, `fields` or `stats` matches, are the fields at least one of the
+//! rows at that point has (the six built-in fields always exist).
 //!
 //! **`where f="lit"`**: the row has `f` and its value equals `lit` byte for byte (`!=`: has `f`
 //! and differs). All conditions must hold.
