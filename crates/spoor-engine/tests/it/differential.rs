@@ -3,12 +3,13 @@
 //!
 //! The queries are those of the `spoor-spl` builders (every one, with names from the events'
 //! pools and unseen ones) and hand-built pipelines of the other commands. The generators stay
-//! clear of the points the semantics leave open (see the report of the golden readings), so a
-//! difference here is a difference in what the doc says:
+//! clear of the points the semantics leave open (the `reading:` cases of the golden tests pin
+//! those), so a difference here is a difference in what the doc says:
 //! - numbers are small integers and quarters, so a sum is exact in any order, and every number
 //!   of a field orders the same as its text (so `sort`'s comparison stays a total order);
 //! - no series is named `NULL` or `OTHER`; no window has equal ends; no span is a day or more in
-//!   hours, minutes or seconds; no `NOT index=…`; `timechart` comes right after the search.
+//!   hours, minutes or seconds; no `NOT index=…`; `timechart` comes right after the search and
+//!   its `where`, while the rows still have their `_time`.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
@@ -17,9 +18,9 @@ use proptest::prelude::*;
 use spoor_engine::{Engine, EventMeta, Record, Window};
 use spoor_event::{Event, Key, Value};
 use spoor_spl::ast::{
-    Aggregate, Aggregation, Command, CompareOp, Condition, Field, FieldPattern, Fields, FieldsMode,
-    Function, Head, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit,
-    Stats, Timechart, Where,
+    Aggregation, Command, CompareOp, Condition, Field, FieldPattern, Fields, FieldsMode, Function,
+    Head, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats,
+    Timechart, Where,
 };
 use spoor_spl::build::{self, Index, OverTime, Split};
 use spoor_spl::modifier::{TimeModifier, TimeWindow};
@@ -624,8 +625,6 @@ fn timechart() -> impl Strategy<Value = (Command, Window)> {
         "analytics_prop__plan",
         "distinct_id",
     ]));
-    // A series whose sum or average has no value ranks as what total? The doc leaves it open,
-    // so those aggregations are charted without a split.
     (
         chart_span_and_window(),
         prop::option::of(0..4u32),
@@ -637,15 +636,6 @@ fn timechart() -> impl Strategy<Value = (Command, Window)> {
     )
         .prop_map(
             |((span, window), limit, use_other, use_null, aggregation, alias, by)| {
-                let counts = matches!(
-                    aggregation.aggregate,
-                    Aggregate::Count
-                        | Aggregate::Apply {
-                            function: Function::Count | Function::DistinctCount,
-                            ..
-                        }
-                );
-                let by = if counts { by } else { None };
                 let aggregation = match alias {
                     Some(alias) => aggregation.alias(Field::new(alias).expect("valid")),
                     None => aggregation,
