@@ -70,6 +70,7 @@ impl Client {
         let agent = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
+            .max_redirects_will_error(false)
             .user_agent(ureq::config::AutoHeaderValue::None)
             .tls_config(tls)
             .timeout_connect(Some(config.timeouts().connect))

@@ -521,3 +521,86 @@ macro_rules! convenience_methods {
     };
 }
 pub(crate) use convenience_methods;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core(config: &spoor_proto::ConfigBuilder) -> Core {
+        Core::new(&config.build().unwrap()).unwrap()
+    }
+
+    fn authorization(service: &Service) -> Option<String> {
+        let mut probe = Request::new(Vec::new());
+        service.authorize(&mut probe);
+        probe
+            .headers()
+            .get(AUTHORIZATION)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn a_renewed_session_is_kept_only_from_the_same_credentials() {
+        let mut builder = Config::builder();
+        builder.username("admin").password("pw");
+        let core = core(&builder);
+        assert!(core.service().needs_login());
+
+        let mut renewed = core.service();
+        renewed.set_session_key(&Secret::new("k2")).unwrap();
+        core.keep_session(&renewed);
+        assert_eq!(authorization(&core.service()).as_deref(), Some("Splunk k2"));
+
+        // Another user's session, or a token service's, is not taken.
+        let mut other = Config::builder();
+        other.username("eve").password("pw");
+        let mut foreign = Service::new(&other.build().unwrap()).unwrap();
+        foreign.set_session_key(&Secret::new("k-eve")).unwrap();
+        core.keep_session(&foreign);
+        let token = Service::new(&Config::builder().token("t").build().unwrap()).unwrap();
+        core.keep_session(&token);
+        assert_eq!(authorization(&core.service()).as_deref(), Some("Splunk k2"));
+    }
+
+    #[test]
+    fn only_a_streaming_machine_gets_per_read_limits() {
+        let core = core(
+            Config::builder()
+                .token("t")
+                .request_timeout(Duration::from_secs(7)),
+        );
+        let service = core.service();
+        let call = Call::new(
+            service.clone(),
+            service.server_info_request().unwrap(),
+            |_| Ok(()),
+        );
+        let whole = core.limits(&call);
+        assert_eq!(
+            (whole.body, whole.idle),
+            (Some(Duration::from_secs(7)), None)
+        );
+        let export = ExportSearch::new(service, "search x", &SearchParams::default()).unwrap();
+        let streamed = core.limits(&export);
+        assert_eq!(
+            (streamed.body, streamed.idle),
+            (None, Some(Duration::from_secs(7)))
+        );
+    }
+
+    #[test]
+    fn rustls_anywhere_in_the_causes_is_a_tls_error() {
+        let wrapped = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert!(matches!(transport_error(wrapped), Error::Tls { .. }));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(matches!(transport_error(reset), Error::Transport { .. }));
+    }
+
+    #[test]
+    fn seeds_differ() {
+        assert_ne!(seed(), seed());
+    }
+}

@@ -137,3 +137,29 @@ mod insecure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls(verify: bool, ca_pem: Option<&str>) -> TlsConfig {
+        TlsConfig {
+            verify,
+            ca_pem: ca_pem.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn trust_follows_the_settings() {
+        assert!(matches!(Trust::new(&tls(true, None)), Ok(Trust::WebPki)));
+        assert!(matches!(
+            Trust::new(&tls(false, Some("ignored"))),
+            Ok(Trust::Anything)
+        ));
+        let err = Trust::new(&tls(true, Some("no pem here"))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid configuration: the CA PEM holds no certificate"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use hyper::body::{Body as _, Bytes, Incoming};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as Pool;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use spoor_proto::config::Timeouts;
 use spoor_proto::search::{ExportItem, SearchParams};
 use spoor_proto::{Config, Error, Machine};
@@ -74,7 +74,9 @@ impl Client {
             .wrap_connector(tcp);
         Ok(Self {
             core: Core::new(config)?,
-            http: Pool::builder(TokioExecutor::new()).build(https),
+            http: Pool::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .build(https),
         })
     }
 

@@ -8,8 +8,9 @@ mod scenarios;
 mod server;
 
 use spoor_proto::config::Scheme;
+use spoor_proto::form::Form;
 use spoor_proto::hec::{Batch, HecReply};
-use spoor_proto::rest::ServerInfo;
+use spoor_proto::rest::{Index, ServerInfo, SubmitReceipt, SubmitTarget};
 use spoor_proto::search::{ExportItem, SearchParams};
 use spoor_proto::{Config, ConfigBuilder, Error, Machine, Service};
 use spoor_splunk::SearchResults;
@@ -32,6 +33,10 @@ pub(crate) trait Driver: Sized {
     fn server_info(&self) -> Result<ServerInfo, Error>;
     fn search(&self, query: &str, params: SearchParams) -> Result<SearchResults, Error>;
     fn hec_send(&self, batch: Batch) -> Result<HecReply, Error>;
+    fn indexes(&self) -> Result<Vec<Index>, Error>;
+    fn create_index(&self, name: &str) -> Result<Index, Error>;
+    fn props(&self, stanza: &str, keys: &Form) -> Result<(), Error>;
+    fn submit(&self, target: &SubmitTarget, events: &[&str]) -> Result<SubmitReceipt, Error>;
     /// Reads an export to its end, handing each item to `each`; stops at the first error.
     fn export(
         &self,
@@ -64,6 +69,18 @@ impl Driver for Blocking {
     }
     fn hec_send(&self, batch: Batch) -> Result<HecReply, Error> {
         self.0.hec_send(batch)
+    }
+    fn indexes(&self) -> Result<Vec<Index>, Error> {
+        self.0.indexes()
+    }
+    fn create_index(&self, name: &str) -> Result<Index, Error> {
+        self.0.create_index(name, &Form::new())
+    }
+    fn props(&self, stanza: &str, keys: &Form) -> Result<(), Error> {
+        self.0.props(stanza, keys)
+    }
+    fn submit(&self, target: &SubmitTarget, events: &[&str]) -> Result<SubmitReceipt, Error> {
+        self.0.submit(target, events.iter().copied())
     }
     fn export(
         &self,
@@ -109,6 +126,20 @@ impl Driver for Tokio {
     }
     fn hec_send(&self, batch: Batch) -> Result<HecReply, Error> {
         self.runtime.block_on(self.client.hec_send(batch))
+    }
+    fn indexes(&self) -> Result<Vec<Index>, Error> {
+        self.runtime.block_on(self.client.indexes())
+    }
+    fn create_index(&self, name: &str) -> Result<Index, Error> {
+        self.runtime
+            .block_on(self.client.create_index(name, &Form::new()))
+    }
+    fn props(&self, stanza: &str, keys: &Form) -> Result<(), Error> {
+        self.runtime.block_on(self.client.props(stanza, keys))
+    }
+    fn submit(&self, target: &SubmitTarget, events: &[&str]) -> Result<SubmitReceipt, Error> {
+        self.runtime
+            .block_on(self.client.submit(target, events.iter().copied()))
     }
     fn export(
         &self,
@@ -168,4 +199,5 @@ scenarios!(
     stalled_stream_times_out,
     tls_with_a_private_ca,
     api_errors_keep_splunks_text,
+    set_up_an_index_props_and_submit,
 );

@@ -102,3 +102,22 @@ async fn async_client_futures_and_streams_are_send() {
     });
     assert_eq!(rows.await.unwrap().unwrap(), 2500);
 }
+
+#[test]
+fn debug_output_never_shows_a_secret() {
+    let config = spoor_proto::Config::builder()
+        .username("admin")
+        .password("pw-secret")
+        .hec_token("hec-secret")
+        .build()
+        .unwrap();
+    let shown = format!(
+        "{:?} {:?}",
+        blocking::Client::new(&config).unwrap(),
+        async_driver::Client::new(&config).unwrap()
+    );
+    assert!(
+        !shown.contains("pw-secret") && !shown.contains("hec-secret"),
+        "{shown}"
+    );
+}

@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use spoor_proto::form::Form;
 use spoor_proto::hec::Batch;
+use spoor_proto::rest::SubmitTarget;
 use spoor_proto::search::{ExecMode, ExportItem, JobOptions, SearchJob, SearchParams};
 use spoor_proto::{Call, Error, SearchApi};
 
@@ -426,4 +428,54 @@ pub(crate) fn api_errors_keep_splunks_text<D: Driver>() {
         err.to_string(),
         "invalid configuration: no hec token configured"
     );
+}
+
+pub(crate) fn set_up_an_index_props_and_submit<D: Driver>() {
+    let server = Server::start(|req| match req.route().as_str() {
+        "GET /services/data/indexes" => Reply::new(200, fixture!("indexes.json")),
+        "POST /services/data/indexes" => {
+            assert!(req.body.starts_with(b"name=spoor"));
+            Reply::new(201, fixture!("index-create.xml"))
+        }
+        // The stanza exists already: fine.
+        "POST /services/configs/conf-props" => Reply::new(
+            409,
+            r#"<response><messages><msg type="ERROR">An object with name=spoor already exists</msg></messages></response>"#,
+        ),
+        "POST /services/configs/conf-props/spoor" => {
+            assert_eq!(req.body, b"KV_MODE=auto_escaped&SHOULD_LINEMERGE=false");
+            Reply::new(200, fixture!("properties-modified.xml"))
+        }
+        "POST /services/receivers/simple" => {
+            assert_eq!(req.param("index"), Some("spoor"));
+            assert_eq!(req.body, b"event=\"login\"\nevent=\"logout\"");
+            Reply::new(200, fixture!("receivers-simple.json"))
+        }
+        other => Reply::new(404, format!("no route {other}")),
+    });
+    let client: D = token_client(&server);
+    let names: Vec<String> = client
+        .indexes()
+        .unwrap()
+        .into_iter()
+        .map(|i| i.name)
+        .collect();
+    assert!(names.contains(&"main".to_owned()), "{names:?}");
+    assert_eq!(client.create_index("spoor").unwrap().name, "spoor");
+    let err = client.create_index("Spoor").unwrap_err();
+    assert!(matches!(err, Error::InvalidName { .. }), "{err:?}");
+    let mut keys = Form::new();
+    keys.push("KV_MODE", "auto_escaped")
+        .push("SHOULD_LINEMERGE", "false");
+    client.props("spoor", &keys).unwrap();
+    let target = SubmitTarget {
+        index: Some("spoor".into()),
+        sourcetype: Some("spoor".into()),
+        ..SubmitTarget::default()
+    };
+    let receipt = client
+        .submit(&target, &[r#"event="login""#, r#"event="logout""#])
+        .unwrap();
+    assert_eq!(receipt.index, "spoor");
+    assert_eq!(server.connections(), 1);
 }
