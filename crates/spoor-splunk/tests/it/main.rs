@@ -28,6 +28,9 @@ pub(crate) use fixture;
 pub(crate) trait Driver: Sized {
     fn new(config: &Config) -> Result<Self, Error>;
     fn service(&self) -> Service;
+    /// Lets time pass between calls, as an idle program does (the async driver's runtime
+    /// keeps running its connection tasks meanwhile).
+    fn idle(&self, pause: std::time::Duration);
     fn run<M: Machine>(&self, machine: &mut M) -> Result<M::Output, Error>;
     fn login(&self) -> Result<(), Error>;
     fn server_info(&self) -> Result<ServerInfo, Error>;
@@ -54,6 +57,9 @@ impl Driver for Blocking {
     }
     fn service(&self) -> Service {
         self.0.service()
+    }
+    fn idle(&self, pause: std::time::Duration) {
+        std::thread::sleep(pause);
     }
     fn run<M: Machine>(&self, machine: &mut M) -> Result<M::Output, Error> {
         self.0.run(machine)
@@ -111,6 +117,10 @@ impl Driver for Tokio {
     }
     fn service(&self) -> Service {
         self.client.service()
+    }
+    fn idle(&self, pause: std::time::Duration) {
+        self.runtime
+            .block_on(async move { ::tokio::time::sleep(pause).await });
     }
     fn run<M: Machine>(&self, machine: &mut M) -> Result<M::Output, Error> {
         self.runtime.block_on(self.client.run(machine))
@@ -200,4 +210,5 @@ scenarios!(
     tls_with_a_private_ca,
     api_errors_keep_splunks_text,
     set_up_an_index_props_and_submit,
+    a_connection_closed_while_idle_is_not_reused,
 );

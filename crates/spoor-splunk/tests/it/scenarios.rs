@@ -237,6 +237,16 @@ pub(crate) fn export_drops_previews_after_a_relogin<D: Driver>() {
     assert_eq!(server.count("POST /services/auth/login"), 2);
 }
 
+/// A client of the fake server's collector, with token `hec-tok`.
+fn hec_client<D: Driver>(server: &Server) -> D {
+    let config = config(server.port())
+        .hec_url(format!("http://127.0.0.1:{}", server.port()))
+        .hec_token("hec-tok")
+        .build()
+        .unwrap();
+    D::new(&config).unwrap()
+}
+
 pub(crate) fn hec_batch_retried_after_503_and_retry_after<D: Driver>() {
     let bodies = Arc::new(Mutex::new(Vec::new()));
     let seen = bodies.clone();
@@ -251,12 +261,7 @@ pub(crate) fn hec_batch_retried_after_503_and_retry_after<D: Driver>() {
             Reply::new(200, fixture!("hec-success.json"))
         }
     });
-    let config = config(server.port())
-        .hec_url(format!("http://127.0.0.1:{}", server.port()))
-        .hec_token("hec-tok")
-        .build()
-        .unwrap();
-    let client = D::new(&config).unwrap();
+    let client: D = hec_client(&server);
     let batch = Batch {
         body: br#"{"event":"a=\"1\""}{"event":"b=\"2\""}"#.to_vec(),
         events: 2,
@@ -478,4 +483,18 @@ pub(crate) fn set_up_an_index_props_and_submit<D: Driver>() {
         .unwrap();
     assert_eq!(receipt.index, "spoor");
     assert_eq!(server.connections(), 1);
+}
+
+pub(crate) fn a_connection_closed_while_idle_is_not_reused<D: Driver>() {
+    let server = Server::start(|req| {
+        assert_eq!(req.route(), "POST /services/collector/event");
+        Reply::new(200, fixture!("hec-success.json")).then_close()
+    });
+    let client: D = hec_client(&server);
+    for _ in 0..3 {
+        // A POST is never retried, so each must go out on a live connection.
+        client.hec_send(Batch::default()).unwrap();
+        client.idle(Duration::from_millis(100));
+    }
+    assert_eq!(server.connections(), 3);
 }

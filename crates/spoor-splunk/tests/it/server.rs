@@ -69,6 +69,9 @@ pub(crate) enum Reply {
     },
     /// No answer at all for this long, then the connection is closed.
     Silence(Duration),
+    /// This reply, then the connection is closed without a word (as a server whose
+    /// keep-alive timeout passed does).
+    ThenClose(Box<Self>),
 }
 
 impl Reply {
@@ -78,6 +81,10 @@ impl Reply {
             headers: Vec::new(),
             body: body.into(),
         }
+    }
+
+    pub(crate) fn then_close(self) -> Self {
+        Self::ThenClose(Box::new(self))
     }
 
     pub(crate) fn with_header(mut self, name: &'static str, value: &str) -> Self {
@@ -257,6 +264,10 @@ fn write_reply<S: Write>(stream: &mut S, reply: Reply) -> std::io::Result<()> {
         Reply::Silence(pause) => {
             std::thread::sleep(pause);
             Err(std::io::ErrorKind::TimedOut.into())
+        }
+        Reply::ThenClose(reply) => {
+            write_reply(stream, *reply)?;
+            Err(std::io::ErrorKind::ConnectionAborted.into())
         }
     }
 }
