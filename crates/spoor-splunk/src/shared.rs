@@ -315,24 +315,37 @@ impl ExportState {
 /// A transport error, or a TLS error when rustls is anywhere in its causes.
 pub(crate) fn transport_error(error: impl Into<BoxError>) -> Error {
     let error = error.into();
-    if caused_by_tls(&*error) {
+    if any_cause(&*error, &|e| e.is::<rustls::Error>()) {
         Error::tls(error)
     } else {
         Error::transport(error)
     }
 }
 
-fn caused_by_tls(error: &(dyn StdError + 'static)) -> bool {
+/// Whether an I/O time-out is anywhere in the causes (a connect time-out below hyper).
+#[cfg(feature = "tokio")]
+pub(crate) fn timed_out_below(error: &(dyn StdError + 'static)) -> bool {
+    any_cause(error, &|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    })
+}
+
+/// Whether `error` or any of its causes is one `found` recognizes.
+fn any_cause(
+    error: &(dyn StdError + 'static),
+    found: &dyn Fn(&(dyn StdError + 'static)) -> bool,
+) -> bool {
     let mut cause = Some(error);
     while let Some(e) = cause {
-        if e.is::<rustls::Error>() {
+        if found(e) {
             return true;
         }
         // An `io::Error`'s `source` skips the error it wraps; look at that one too.
         if let Some(inner) = e
             .downcast_ref::<std::io::Error>()
             .and_then(std::io::Error::get_ref)
-            && caused_by_tls(inner)
+            && any_cause(inner, found)
         {
             return true;
         }
@@ -597,6 +610,27 @@ mod tests {
         assert!(matches!(transport_error(wrapped), Error::Tls { .. }));
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert!(matches!(transport_error(reset), Error::Transport { .. }));
+    }
+
+    #[cfg(feature = "tokio")]
+    #[test]
+    fn a_time_out_below_is_found() {
+        #[derive(Debug)]
+        struct Connect(std::io::Error);
+        impl std::fmt::Display for Connect {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tcp connect error")
+            }
+        }
+        impl StdError for Connect {
+            fn source(&self) -> Option<&(dyn StdError + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let connect = Connect(std::io::ErrorKind::TimedOut.into());
+        assert!(timed_out_below(&connect));
+        let refused = Connect(std::io::ErrorKind::ConnectionRefused.into());
+        assert!(!timed_out_below(&refused));
     }
 
     #[test]

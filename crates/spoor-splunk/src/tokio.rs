@@ -104,9 +104,14 @@ impl Client {
         limits: Limits,
     ) -> Result<Response<Incoming>, Error> {
         let request = request.map(|body| Full::new(Bytes::from(body)));
+        let timeouts = self.core.timeouts();
         match timeout(limits.head, self.http.request(request)).await {
-            Ok(response) => response.map_err(shared::transport_error),
-            Err(_) => Err(timed_out("request", self.core.timeouts().request)),
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) if e.is_connect() && shared::timed_out_below(&e) => {
+                Err(timed_out("connection", timeouts.connect))
+            }
+            Ok(Err(e)) => Err(shared::transport_error(e)),
+            Err(_) => Err(timed_out("request", timeouts.request)),
         }
     }
 
