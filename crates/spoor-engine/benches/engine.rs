@@ -226,8 +226,9 @@ fn main() {
     );
     let _ = writeln!(
         report,
-        "resident memory of the loaded index: {:.1} bytes/event",
-        spoor["index_bytes"] / events as f64
+        "resident memory of the loaded index: {:.1} bytes/event (its structures: {:.1} bytes/event)",
+        spoor["index_bytes"] / events as f64,
+        spoor["index_heap_bytes"] / events as f64
     );
     println!("{report}");
     if keep.is_none() {
@@ -253,6 +254,7 @@ fn measure(dir: &Path) {
     let after = rss_bytes();
     println!("reopen_seconds {reopen}");
     println!("index_bytes {}", after.saturating_sub(before));
+    println!("index_heap_bytes {}", engine.index_bytes());
     assert!(report.records > 0);
 
     let index = Index::new(INDEX).expect("index name");

@@ -84,15 +84,15 @@ pub(crate) fn evaluate(
     }
     // While rows are events (up to the first transforming command), a field exists only where
     // some row has a value.
-    // (Gathering dropped the fields no row has; only `where` and `head` take rows away.)
+    // (Gathering dropped the fields no row has; only `where`, `head` and `sort` take rows away.)
     for (i, command) in commands.iter().enumerate() {
-        let after_cut = i > 0 && matches!(commands[i - 1], Command::Where(_) | Command::Head(_));
+        let after_cut = i > 0 && takes_rows(&commands[i - 1]);
         if after_cut && transform.is_none_or(|t| i <= t) {
             frame = drop_empty_fields(frame);
         }
         frame = run(frame, command)?;
     }
-    if listing {
+    if commands.last().is_some_and(takes_rows) && transform.is_none() {
         frame = drop_empty_fields(frame);
     }
     Ok(results(frame, messages))
@@ -348,6 +348,14 @@ fn events_view(mut frame: Frame<'_>) -> Frame<'_> {
     frame
 }
 
+/// Whether a command can take rows away (`sort` keeps at most its limit).
+fn takes_rows(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Where(_) | Command::Head(_) | Command::Sort(_)
+    )
+}
+
 /// Removes the extracted fields no row has (the built-in ones stay).
 fn drop_empty_fields(mut frame: Frame<'_>) -> Frame<'_> {
     frame
@@ -417,10 +425,11 @@ pub(crate) fn bind<'f, 'a>(frame: &'f Frame<'a>, aggregation: &Aggregation) -> V
                     name: aggregation.output_name(),
                 }];
             }
+            // The fields of the input rows: columns some row has a value in.
             let mut matching: Vec<&Col<'a>> = frame
                 .cols
                 .iter()
-                .filter(|c| field.matches(&c.name))
+                .filter(|c| field.matches(&c.name) && c.codes.iter().any(|&code| code != 0))
                 .collect();
             matching.sort_by(|a, b| a.name.cmp(&b.name));
             matching

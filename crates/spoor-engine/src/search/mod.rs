@@ -21,10 +21,11 @@
 //!
 //! **Results before any transforming command** are the events, newest first (ties in write
 //! order), each row holding `_time`, `_raw`, `index`, `sourcetype`, `source`, `host` and its
-//! extracted fields; the columns are those six, then the extracted fields, sorted. While rows
-//! are events, a field exists only where some row has a value: the columns of a listing, and
-//! what a wildcard in `rename`, `fields` or `stats` matches, are the fields at least one of the
-//! rows at that point has (the six built-in fields always exist).
+//! extracted fields; the columns are those six, then the extracted fields some event has,
+//! sorted. While rows are events (before any `stats` or `timechart`), a `where`, `head` or
+//! `sort` that takes rows away also takes away the extracted fields no remaining row has; so the columns of
+//! a listing, and what a wildcard in `rename`, `fields` or `stats` matches, are the fields some
+//! row at that point has. The six built-in fields stay.
 //!
 //! **`where f="lit"`**: the row has `f` and its value equals `lit` byte for byte (`!=`: has `f`
 //! and differs). All conditions must hold.

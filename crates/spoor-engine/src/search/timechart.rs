@@ -198,7 +198,8 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
                     .iter()
                     .filter_map(|a| a.value(&bound))
                     .filter_map(|v| v.parse::<f64>().ok())
-                    .sum();
+                    // From +0: an empty `sum()` is -0, which would rank below a total of 0.
+                    .fold(0.0, |total, x| total + x);
                 (total, code, s)
             })
             .collect();

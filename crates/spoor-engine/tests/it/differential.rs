@@ -30,10 +30,14 @@ use time::{Duration, OffsetDateTime};
 use crate::reference;
 use crate::support::TempDir;
 
-/// Shrinking helps on a developer's machine; on CI it only costs time.
+/// Shrinking helps on a developer's machine; on CI it only costs time. `PROPTEST_CASES` runs
+/// more cases (for a long local run).
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
-        cases,
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(cases),
         max_shrink_iters: if std::env::var_os("CI").is_some() {
             0
         } else {

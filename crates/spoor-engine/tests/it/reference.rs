@@ -79,7 +79,13 @@ pub(crate) fn evaluate(
         }
     }
     let mut table = event_table(rows);
+    // While rows are events (until a stats or timechart), a field exists only where some row
+    // has a value: after a `where`, `head` or `sort` took rows away, the fields none left has go.
+    let mut events = true;
     for command in &query.commands[leading..] {
+        if matches!(command, Command::Stats(_) | Command::Timechart(_)) {
+            events = false;
+        }
         table = match command {
             Command::Where(where_) => filter_where(table, where_),
             Command::Stats(stats_) => stats(&table, stats_),
@@ -94,6 +100,18 @@ pub(crate) fn evaluate(
                 table
             }
         };
+        if events
+            && matches!(
+                command,
+                Command::Where(_) | Command::Head(_) | Command::Sort(_)
+            )
+        {
+            let Table { columns, rows } = &mut table;
+            columns.retain(|column| {
+                EVENT_FIELDS.contains(&column.as_str())
+                    || rows.iter().any(|row| row.values.contains_key(column))
+            });
+        }
     }
     let rows = table
         .rows
@@ -283,17 +301,14 @@ fn where_holds(row: &Row, where_: &Where) -> bool {
 
 fn filter_where(mut table: Table, where_: &Where) -> Table {
     table.rows.retain(|row| where_holds(row, where_));
-    // Reading: a `where` after another command keeps the columns, even one no remaining row
-    // has a value in (only the `where`s right after the search narrow the event columns).
     table
 }
 
 /// Whether `pattern` names `column` for `rename` and `fields`.
 ///
-/// Reading: "a wildcard sees the fields the rows it gets have" is read, for `rename` and
-/// `fields`, as the columns (which were listed from the rows' fields), so that `fields -
-/// _span*` removes `_span` also from a chart without rows; `stats` reads it as the fields the
-/// rows have, as its own paragraph says.
+/// While rows are events their columns are the fields some row has, so matching the columns is
+/// matching those fields; after a chart, `fields - _span*` still removes `_span` from a chart
+/// without rows.
 fn names(pattern: &FieldPattern, column: &str) -> bool {
     pattern.matches(column)
 }
