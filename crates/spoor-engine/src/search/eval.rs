@@ -184,6 +184,16 @@ fn matching_rows(
         by_code.push((column, holds));
     }
 
+    // Conditions on one column (a search term and the `where` that makes it exact) are one pass.
+    let mut merged: Vec<(&crate::columns::Column, Vec<bool>)> = Vec::new();
+    for (column, holds) in by_code {
+        match merged.iter_mut().find(|(c, _)| std::ptr::eq(*c, column)) {
+            Some((_, all)) => all.iter_mut().zip(holds).for_each(|(a, h)| *a &= h),
+            None => merged.push((column, holds)),
+        }
+    }
+    let by_code = merged;
+
     let range = columns.window_rows(earliest, latest);
     let times = &columns.times[range.clone()];
     let start = range.start as u32;
