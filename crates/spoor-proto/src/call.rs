@@ -27,7 +27,8 @@
 //! - transport errors are retried the same way for `GET` requests only (a repeated `POST`
 //!   could create a second job or index events twice);
 //! - with password credentials, the machine logs in first when there is no session, and a
-//!   401 is answered by exactly one new login and one resend; a second 401 is final.
+//!   401 is answered by exactly one new login and one resend; a second 401 is final (a
+//!   call of the login request itself is sent once, as it is).
 //!
 //! A machine works on its own copy of the [`Service`]: after `Done`, read
 //! [`Call::service`] to keep a renewed session key.
