@@ -125,7 +125,7 @@ impl Client {
         let limit = limits.body.or(limits.idle).unwrap_or(limits.head);
         let body = Limited::new(body, shared::MAX_WHOLE_BODY as usize).collect();
         match timeout(limit, body).await {
-            Ok(Ok(body)) => Ok(Response::from_parts(parts, body.to_bytes().to_vec())),
+            Ok(Ok(body)) => Ok(Response::from_parts(parts, Vec::from(body.to_bytes()))),
             Ok(Err(e)) => Err(shared::transport_error(e)),
             Err(_) => Err(timed_out("request", self.core.timeouts().request)),
         }

@@ -3,6 +3,9 @@
 
 use std::sync::Arc;
 
+use spoor_proto::form::Form;
+use spoor_proto::hec::Batch;
+use spoor_proto::rest::SubmitTarget;
 use spoor_proto::search::{ExportItem, SearchParams};
 use spoor_splunk::{blocking, tokio as async_driver};
 
@@ -101,6 +104,26 @@ async fn async_client_futures_and_streams_are_send() {
         Ok::<_, spoor_proto::Error>(rows)
     });
     assert_eq!(rows.await.unwrap().unwrap(), 2500);
+}
+
+#[test]
+fn every_async_call_is_send() {
+    fn send<T: Send>(_: &T) {}
+    let server = splunk();
+    let client = async_driver::Client::new(&token_config(&server)).unwrap();
+    let (keys, params) = (Form::new(), SearchParams::default());
+    send(&client.login());
+    send(&client.server_info());
+    send(&client.indexes());
+    send(&client.create_index("spoor", &keys));
+    send(&client.props("spoor", &keys));
+    send(&client.submit(&SubmitTarget::default(), ["event"]));
+    send(&client.hec_send(Batch::default()));
+    send(&client.search("search x", params.clone()));
+    send(&client.export("search x", &params));
+    let mut call =
+        spoor_proto::Call::new(client.service(), http::Request::new(Vec::new()), |_| Ok(()));
+    send(&client.run(&mut call));
 }
 
 #[test]
