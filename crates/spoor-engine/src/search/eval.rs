@@ -17,6 +17,29 @@ use super::text::{Pattern, format_number, format_time, number};
 use super::timechart;
 use super::{Level, Message, Results, SearchError, Window, unknown_index_warning};
 
+/// Work over at least this many rows is split over two threads.
+const PARALLEL_ROWS: usize = 1 << 17;
+
+/// Runs `work` over `0..len`: in two halves on two threads when `len` is large (the machine has
+/// at least two cores), else whole. The parts come in order.
+pub(crate) fn in_halves<T: Send>(
+    len: usize,
+    work: impl Fn(std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    if len < PARALLEL_ROWS {
+        return vec![work(0..len)];
+    }
+    let middle = len / 2;
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| work(middle..len));
+        let first = work(0..middle);
+        let second = second
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        vec![first, second]
+    })
+}
+
 /// Sort's default row limit, as Splunk's.
 const SORT_DEFAULT_LIMIT: usize = 10_000;
 
@@ -194,17 +217,25 @@ fn matching_rows(
     }
     let by_code = merged;
 
+    // The rows of a part of the window, one condition at a time: tight loops over the codes.
+    let filter = |range: std::ops::Range<usize>| -> Vec<u32> {
+        let times = &columns.times[range.clone()];
+        let mut rows: Vec<u32> = (range.start as u32..)
+            .zip(times)
+            .filter(|(_, t)| earliest <= **t && **t < latest)
+            .map(|(row, _)| row)
+            .collect();
+        for (column, holds) in &by_code {
+            column.retain(&mut rows, holds);
+        }
+        rows
+    };
     let range = columns.window_rows(earliest, latest);
-    let times = &columns.times[range.clone()];
-    let start = range.start as u32;
-    let mut rows: Vec<u32> = (start..)
-        .zip(times)
-        .filter(|(_, t)| earliest <= **t && **t < latest)
-        .map(|(row, _)| row)
-        .collect();
-    // One term at a time, over the rows still in: tight loops over the codes.
-    for (column, holds) in &by_code {
-        column.retain(&mut rows, holds);
+    let mut rows: Vec<u32> = Vec::new();
+    for part in in_halves(range.len(), |half| {
+        filter(range.start + half.start..range.start + half.end)
+    }) {
+        rows.extend(part);
     }
 
     for term in slow {
@@ -315,7 +346,7 @@ fn gather<'a>(
     .chain(columns.fields.iter().map(|(n, c)| (n.as_str(), c)))
     {
         if wanted.wants(name) {
-            let codes = column.gather(rows);
+            let codes: Vec<u32> = in_halves(rows.len(), |half| column.gather(&rows[half])).concat();
             // A field none of these rows has is no column of theirs.
             if codes.iter().any(|&c| c != 0) {
                 frame.cols.push(Col {
@@ -639,6 +670,39 @@ pub(crate) fn numbers_of(bound: &Bound<'_, '_>) -> Vec<Option<f64>> {
         .collect()
 }
 
+/// Adds the rows in `rows` (those with a group) to their group's state of aggregation `b`.
+fn accumulate(
+    accs: &mut [Acc],
+    b: &Bound<'_, '_>,
+    numbers: &[Option<f64>],
+    group_of_row: &[u32],
+    rows: std::ops::Range<usize>,
+) {
+    let start = rows.start;
+    let rows = group_of_row[rows]
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| **g != u32::MAX)
+        .map(|(i, g)| (start + i, *g as usize));
+    // The common aggregations in loops of their own; the rest through `Acc::add`.
+    match (b.function, b.col) {
+        (None, _) => rows.for_each(|(_, g)| accs[g].rows += 1),
+        (Some(Function::Count), Some(col)) => rows.for_each(|(row, g)| {
+            accs[g].present += u64::from(col.codes[row] != 0);
+        }),
+        (Some(Function::DistinctCount), Some(col)) => {
+            let dict_len = col.dict.len();
+            rows.for_each(|(row, g)| {
+                let code = col.codes[row];
+                if code != 0 {
+                    accs[g].distinct.insert(code, dict_len);
+                }
+            });
+        }
+        _ => rows.for_each(|(row, g)| accs[g].add(b, row, numbers)),
+    }
+}
+
 fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
     let bound: Vec<Bound<'_, 'a>> = stats
         .aggregations
@@ -653,7 +717,7 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
     let mut group_of_row: Vec<u32> = Vec::with_capacity(frame.len);
     match by.as_ref().filter(|by| !by.is_empty()) {
         // A by field no row has: no group at all.
-        None if !stats.by.is_empty() => {}
+        None if !stats.by.is_empty() => group_of_row.resize(frame.len, u32::MAX),
         None => {
             keys.push(Vec::new());
             group_of_row.resize(frame.len, 0);
@@ -699,36 +763,26 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
             }
         }
     }
-    let mut accs: Vec<Vec<Acc>> = bound
-        .iter()
-        .map(|_| vec![Acc::default(); keys.len()])
-        .collect();
-    for (i, b) in bound.iter().enumerate() {
-        let accs = &mut accs[i];
-        let rows = group_of_row
+    // Each aggregation over each half of the rows, then the halves' states merged.
+    let aggregate = |half: std::ops::Range<usize>| -> Vec<Vec<Acc>> {
+        let mut accs: Vec<Vec<Acc>> = bound
             .iter()
-            .enumerate()
-            .filter(|(_, g)| **g != u32::MAX)
-            .map(|(row, g)| (row, *g as usize));
-        // The common aggregations in loops of their own; the rest through `Acc::add`.
-        match (b.function, b.col) {
-            (None, _) => rows.for_each(|(_, g)| accs[g].rows += 1),
-            (Some(Function::Count), Some(col)) => rows.for_each(|(row, g)| {
-                accs[g].present += u64::from(col.codes[row] != 0);
-            }),
-            (Some(Function::DistinctCount), Some(col)) => {
-                let dict_len = col.dict.len();
-                rows.for_each(|(row, g)| {
-                    let code = col.codes[row];
-                    if code != 0 {
-                        accs[g].distinct.insert(code, dict_len);
-                    }
-                });
+            .map(|_| vec![Acc::default(); keys.len()])
+            .collect();
+        for (i, b) in bound.iter().enumerate() {
+            accumulate(&mut accs[i], b, &numbers[i], &group_of_row, half.clone());
+        }
+        accs
+    };
+    let mut parts = in_halves(frame.len, aggregate).into_iter();
+    let mut accs = parts.next().unwrap_or_default();
+    for part in parts {
+        for (i, b) in bound.iter().enumerate() {
+            for (into, from) in accs[i].iter_mut().zip(&part[i]) {
+                into.merge(from, b);
             }
-            _ => rows.for_each(|(row, g)| accs[g].add(b, row, &numbers[i])),
         }
     }
-
     let mut order: Vec<usize> = (0..keys.len()).collect();
     if let Some(by) = &by {
         order.sort_by(|&a, &b| {
