@@ -309,6 +309,70 @@ impl Column {
     }
 }
 
+/// The records' locations, in about two bytes a row: records of one index follow each other in
+/// its segments, so a row's offset is the previous row's plus the previous frame's length.
+#[derive(Debug, Default)]
+struct Locations {
+    /// `(first row, segment, its offset)` of each run of rows stored back to back.
+    runs: Vec<(u32, u64, u64)>,
+    /// Each row's offset minus the previous row's (`0` where a run starts).
+    steps: Codes,
+    /// The offset of every `CHECKPOINT`-th row, so a row is found in a few additions.
+    checkpoints: Vec<u64>,
+    last_offset: u64,
+}
+
+const CHECKPOINT: u32 = 64;
+
+impl Locations {
+    fn push(&mut self, row: u32, at: Location) {
+        let step = self
+            .runs
+            .last()
+            .filter(|run| run.1 == at.segment && at.offset >= self.last_offset)
+            .and_then(|_| u32::try_from(at.offset - self.last_offset).ok());
+        match step {
+            Some(step) => self.steps.push(step),
+            None => {
+                self.runs.push((row, at.segment, at.offset));
+                self.steps.push(0);
+            }
+        }
+        if row.is_multiple_of(CHECKPOINT) {
+            self.checkpoints.push(at.offset);
+        }
+        self.last_offset = at.offset;
+    }
+
+    fn get(&self, row: u32) -> Location {
+        let run = self.runs[self.runs.partition_point(|r| r.0 <= row) - 1];
+        let checkpoint = row / CHECKPOINT * CHECKPOINT;
+        let (mut at, mut offset) = if run.0 > checkpoint {
+            (run.0, run.2)
+        } else {
+            (checkpoint, self.checkpoints[(row / CHECKPOINT) as usize])
+        };
+        while at < row {
+            at += 1;
+            offset += u64::from(self.steps.get(at as usize));
+        }
+        Location {
+            segment: run.1,
+            offset,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.runs.capacity() * 24 + self.steps.heap_bytes() + self.checkpoints.capacity() * 8
+    }
+
+    fn shrink(&mut self) {
+        self.runs.shrink_to_fit();
+        self.steps.shrink();
+        self.checkpoints.shrink_to_fit();
+    }
+}
+
 /// The fields every event has besides its extracted ones.
 pub(crate) const BUILT_IN: [&str; 6] = ["_time", "_raw", "index", "sourcetype", "source", "host"];
 
@@ -318,8 +382,8 @@ pub(crate) struct Columns {
     pub(crate) times: Vec<i64>,
     /// Whether `times` never decreases, so a window is a range of rows.
     pub(crate) sorted: bool,
-    /// Where each record is: segment in the high 24 bits, offset in the low 40.
-    locations: Vec<u64>,
+    /// Where each record is.
+    locations: Locations,
     pub(crate) sourcetype: Column,
     pub(crate) source: Column,
     pub(crate) host: Column,
@@ -345,8 +409,7 @@ impl Columns {
             .last()
             .is_none_or(|&last| last <= record.time_micros);
         self.times.push(record.time_micros);
-        self.locations
-            .push((location.segment << 40) | (location.offset & ((1 << 40) - 1)));
+        self.locations.push(row, location);
         self.sourcetype.push(row, record.sourcetype, rows);
         self.source.push(row, record.source, rows);
         self.host.push(row, record.host, rows);
@@ -370,7 +433,7 @@ impl Columns {
     /// About how many bytes of memory the index holds: columns, dictionaries and their maps.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.times.capacity() * 8
-            + self.locations.capacity() * 8
+            + self.locations.heap_bytes()
             + [&self.sourcetype, &self.source, &self.host]
                 .into_iter()
                 .chain(self.fields.values())
@@ -380,17 +443,13 @@ impl Columns {
 
     /// Where the record of `row` is stored.
     pub(crate) fn location(&self, row: u32) -> Location {
-        let packed = self.locations[row as usize];
-        Location {
-            segment: packed >> 40,
-            offset: packed & ((1 << 40) - 1),
-        }
+        self.locations.get(row)
     }
 
     /// Gives back the spare capacity the vectors grew while loading.
     pub(crate) fn shrink(&mut self) {
         self.times.shrink_to_fit();
-        self.locations.shrink_to_fit();
+        self.locations.shrink();
         for column in [&mut self.sourcetype, &mut self.source, &mut self.host]
             .into_iter()
             .chain(self.fields.values_mut())
@@ -418,5 +477,47 @@ impl Columns {
             "host" => Some(&self.host),
             _ => self.fields.get(field),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_give_back_what_was_stored() {
+        // Frames back to back, a new segment, a gap (a cut tail) and a step back.
+        let mut stored = Vec::new();
+        let (mut segment, mut offset) = (1u64, 0u64);
+        for row in 0..1000u32 {
+            match row {
+                300 => (segment, offset) = (2, 0),
+                500 => offset += 70_000,
+                700 => offset -= 10,
+                _ => {}
+            }
+            stored.push(Location { segment, offset });
+            offset += 100 + u64::from(row % 37);
+        }
+        let mut locations = Locations::default();
+        for (row, at) in stored.iter().enumerate() {
+            locations.push(row as u32, *at);
+        }
+        for (row, at) in stored.iter().enumerate() {
+            assert_eq!(locations.get(row as u32), *at, "row {row}");
+        }
+        // The 70,000-byte gap widened the steps to four bytes; still half of a packed `u64`.
+        assert!(locations.heap_bytes() <= stored.len() * 5);
+    }
+
+    #[test]
+    fn codes_widen_as_the_dictionary_grows() {
+        let mut codes = Codes::default();
+        for code in [0, 1, 255, 256, 65_535, 65_536, 7] {
+            codes.push(code);
+        }
+        let got: Vec<u32> = (0..7).map(|i| codes.get(i)).collect();
+        assert_eq!(got, [0, 1, 255, 256, 65_535, 65_536, 7]);
+        assert_eq!(codes.width(), 4);
     }
 }
