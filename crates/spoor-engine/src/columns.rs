@@ -172,6 +172,36 @@ impl Codes {
         }
     }
 
+    /// The rows in `range` whose code `holds`.
+    fn select(&self, range: std::ops::Range<usize>, holds: &[bool]) -> Vec<u32> {
+        fn go<T: Copy + Into<u32>>(
+            codes: &[T],
+            range: std::ops::Range<usize>,
+            holds: &[bool],
+        ) -> Vec<u32> {
+            let start = range.start;
+            let end = range.end.min(codes.len());
+            let mut rows = Vec::new();
+            if start < end {
+                for (i, &code) in codes[start..end].iter().enumerate() {
+                    if holds[code.into() as usize] {
+                        rows.push((start + i) as u32);
+                    }
+                }
+            }
+            // Rows past the codes' end have no value.
+            if holds[0] {
+                rows.extend((end.max(start)..range.end).map(|r| r as u32));
+            }
+            rows
+        }
+        match self {
+            Self::U8(v) => go(v, range, holds),
+            Self::U16(v) => go(v, range, holds),
+            Self::U32(v) => go(v, range, holds),
+        }
+    }
+
     /// The codes at `rows`.
     fn gather(&self, rows: &[u32]) -> Vec<u32> {
         fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32]) -> Vec<u32> {
@@ -267,6 +297,18 @@ impl Column {
             Storage::Sparse { rows, codes } => {
                 rows.shrink_to_fit();
                 codes.shrink();
+            }
+        }
+    }
+
+    /// The rows in `range` whose code `holds` (indexed by code; `0` for no value), ascending.
+    pub(crate) fn select(&self, range: std::ops::Range<usize>, holds: &[bool]) -> Vec<u32> {
+        match &self.storage {
+            Storage::Dense(codes) => codes.select(range, holds),
+            Storage::Sparse { .. } => {
+                let mut rows: Vec<u32> = range.map(|r| r as u32).collect();
+                self.retain(&mut rows, holds);
+                rows
             }
         }
     }
@@ -458,7 +500,7 @@ impl Columns {
         }
     }
 
-    /// The rows whose time is in `earliest..latest` form a superset within this range.
+    /// The rows that can be in `earliest..latest`: exactly those when the times are sorted.
     pub(crate) fn window_rows(&self, earliest: i64, latest: i64) -> std::ops::Range<usize> {
         if self.sorted {
             let start = self.times.partition_point(|&t| t < earliest);

@@ -218,14 +218,21 @@ fn matching_rows(
     let by_code = merged;
 
     // The rows of a part of the window, one condition at a time: tight loops over the codes.
+    // The first condition picks rows from the range; the others narrow them down.
     let filter = |range: std::ops::Range<usize>| -> Vec<u32> {
-        let times = &columns.times[range.clone()];
-        let mut rows: Vec<u32> = (range.start as u32..)
-            .zip(times)
-            .filter(|(_, t)| earliest <= **t && **t < latest)
-            .map(|(row, _)| row)
-            .collect();
-        for (column, holds) in &by_code {
+        let mut conditions = by_code.iter();
+        let mut rows: Vec<u32> = match conditions.next() {
+            Some((column, holds)) => column.select(range, holds),
+            None => range.map(|r| r as u32).collect(),
+        };
+        // A window is a range of rows exactly when the times are sorted; else check each.
+        if !columns.sorted {
+            rows.retain(|&row| {
+                let t = columns.times[row as usize];
+                earliest <= t && t < latest
+            });
+        }
+        for (column, holds) in conditions {
             column.retain(&mut rows, holds);
         }
         rows
