@@ -6,7 +6,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 use crate::hash::FxHashMap;
 
 use super::SearchError;
-use super::eval::{Acc, Bound, bind, numbers_of};
+use super::eval::{Acc, Bound, bind, in_halves, numbers_of};
 use super::frame::{Col, Frame};
 use super::text::{format_number, format_time};
 
@@ -139,35 +139,48 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
     let use_other = chart.use_other.unwrap_or(true);
     let by = chart.by.as_ref().map(|f| frame.col(f.as_str()));
 
-    // One pass: each row into its series (the by column's code; 0 is NULL) and bucket.
+    // One pass (in halves on two threads for many rows): each row into its series (the by
+    // column's code; 0 is NULL) and bucket. The halves' series are then merged by code.
     let by_col = by.flatten();
     let table_len = by_col.map_or(1, |c| c.dict.len() + 1);
-    let mut index_of: Vec<u32> = vec![u32::MAX; table_len];
-    let mut series: Vec<(u32, Series)> = Vec::new();
-    for (row, &t) in times.iter().enumerate() {
-        let code = by_col.map_or(0, |c| c.codes[row]);
-        if by.is_some() && code == 0 && !use_null {
-            continue;
+    let chart_rows = |half: std::ops::Range<usize>| -> Vec<(u32, Vec<Acc>)> {
+        let mut index_of: Vec<u32> = vec![u32::MAX; table_len];
+        let mut series: Vec<(u32, Vec<Acc>)> = Vec::new();
+        for row in half {
+            let code = by_col.map_or(0, |c| c.codes[row]);
+            if by.is_some() && code == 0 && !use_null {
+                continue;
+            }
+            let Some(b) = slot(times[row]) else { continue };
+            let mut s = index_of[code as usize];
+            if s == u32::MAX {
+                s = series.len() as u32;
+                index_of[code as usize] = s;
+                series.push((code, vec![Acc::default(); starts.len()]));
+            }
+            series[s as usize].1[b].add(&bound, row, &numbers);
         }
-        let Some(b) = slot(t) else { continue };
-        let mut s = index_of[code as usize];
-        if s == u32::MAX {
-            s = series.len() as u32;
-            index_of[code as usize] = s;
-            series.push((
-                code,
-                Series {
-                    name: match (by_col, code) {
+        series
+    };
+    let mut series: FxHashMap<u32, Series> = FxHashMap::default();
+    for part in in_halves(times.len(), chart_rows) {
+        for (code, accs) in part {
+            match series.get_mut(&code) {
+                Some(existing) => {
+                    for (into, from) in existing.accs.iter_mut().zip(&accs) {
+                        into.merge(from, &bound);
+                    }
+                }
+                None => {
+                    let name = match (by_col, code) {
                         (Some(col), c) if c != 0 => col.dict.get(c).to_owned(),
                         _ => "NULL".to_owned(),
-                    },
-                    accs: vec![Acc::default(); starts.len()],
-                },
-            ));
+                    };
+                    series.insert(code, Series { name, accs });
+                }
+            }
         }
-        series[s as usize].1.accs[b].add(&bound, row, &numbers);
     }
-    let mut series: FxHashMap<u32, Series> = series.into_iter().collect();
 
     let mut out = Frame {
         len: starts.len(),

@@ -5,6 +5,7 @@
 mod crash;
 mod differential;
 mod golden;
+mod parallel;
 mod recovery;
 mod reference;
 mod support;

@@ -1,0 +1,93 @@
+//! Large windows are filtered, gathered and aggregated in halves on two threads; the halves'
+//! states are merged. The other tests use small data sets, so this one checks those paths:
+//! every question of the retriever over enough generated events to split, against the
+//! reference evaluator, and the same answers from the reopened store.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU32;
+
+use spoor_engine::generate::{Generator, Spec};
+use spoor_engine::{Engine, EventMeta, Record, Window};
+use spoor_event::Key;
+use spoor_spl::ast::Span;
+use spoor_spl::build::{self, Index, OverTime, Split};
+use spoor_spl::modifier::{TimeModifier, TimeWindow};
+use time::macros::datetime;
+
+use crate::reference;
+use crate::support::TempDir;
+
+/// More than twice the engine's threshold for splitting work over two threads.
+const EVENTS: usize = 300_000;
+
+#[test]
+fn split_work_gives_the_reference_answers() {
+    let dir = TempDir::new("parallel");
+    let end = datetime!(2028-06-01 0:00 UTC);
+    let (engine, _) = Engine::open(dir.path()).expect("opens");
+    engine.store().create_index("analytics").expect("index");
+    engine
+        .store()
+        .set_props(
+            "spoor",
+            spoor_event::props::SETTINGS
+                .iter()
+                .map(|&(k, v)| (k.to_owned(), v.to_owned())),
+        )
+        .expect("props");
+    let meta = EventMeta::new("spoor", "generated", "localhost");
+    let events: Vec<_> = Generator::new(Spec::benchmark(EVENTS, end)).collect();
+    for chunk in events.chunks(10_000) {
+        let mut body = Vec::new();
+        spoor_event::encode_lines(chunk, &mut body);
+        let text = String::from_utf8(body).expect("UTF-8");
+        engine
+            .ingest("analytics", &meta, &text, end)
+            .expect("ingests");
+    }
+    drop(engine);
+
+    let mut records: Vec<Record> = Vec::new();
+    let (store, _) = spoor_engine::Store::open(dir.path(), |_, r| records.push(r)).expect("reads");
+    let props: BTreeMap<_, _> = store.props();
+    let indexes = store.indexes();
+    drop(store);
+    let (engine, report) = Engine::open(dir.path()).expect("reopens");
+    assert_eq!(report.records, EVENTS as u64);
+
+    let index = Index::new("analytics").expect("name");
+    let any = TimeWindow::new(TimeModifier::Now, TimeModifier::Now);
+    let key = Key::new("browser").expect("key");
+    let questions = [
+        build::applications(&index, any),
+        build::events(&index, "shop", any),
+        build::properties(&index, "shop", "page_view", any),
+        build::property_values(&index, "shop", "page_view", &key, NonZeroU32::new(5), any),
+        build::events_over_time(&index, "shop", &OverTime::new(Span::DAY), any),
+        build::events_over_time(
+            &index,
+            "shop",
+            &OverTime::new(Span::WEEK)
+                .event("page_view")
+                .split(Split::Property(key.clone()))
+                .limit(3),
+            any,
+        ),
+        build::unique_users_over_time(&index, "shop", None, Span::MONTH, any),
+    ];
+    let windows = [
+        Window::default(),
+        Window {
+            earliest: Some(datetime!(2028-04-10 0:00 UTC)),
+            latest: Some(datetime!(2028-05-20 0:00 UTC)),
+        },
+    ];
+    for question in &questions {
+        for window in &windows {
+            let expected =
+                reference::evaluate(&records, &props, &indexes, question.query(), window);
+            let actual = engine.search(question.query(), window).expect("searches");
+            assert_eq!(actual, expected, "{question} over {window:?}");
+        }
+    }
+}
