@@ -429,8 +429,13 @@ pub(crate) struct Columns {
     pub(crate) sourcetype: Column,
     pub(crate) source: Column,
     pub(crate) host: Column,
-    /// Extracted fields by name.
-    pub(crate) fields: FxHashMap<String, Column>,
+    /// Extracted fields, in the order first seen.
+    fields: Vec<(String, Column)>,
+    /// Where each field is in `fields`.
+    field_index: FxHashMap<String, usize>,
+    /// The field found at each position of the last record: records of one kind list their
+    /// fields in the same order, so most lookups are one comparison.
+    recent: Vec<usize>,
 }
 
 impl Columns {
@@ -455,21 +460,41 @@ impl Columns {
         self.sourcetype.push(row, record.sourcetype, rows);
         self.source.push(row, record.source, rows);
         self.host.push(row, record.host, rows);
-        for field in extractor.fields(record.raw) {
+        for (position, field) in extractor.fields(record.raw).enumerate() {
             let key: &str = &field.key;
             // Built-in fields are never replaced.
             if BUILT_IN.contains(&key) {
                 continue;
             }
-            match self.fields.get_mut(key) {
-                Some(column) => column.push(row, &field.value, rows),
-                None => {
-                    let mut column = Column::default();
-                    column.push(row, &field.value, rows);
-                    self.fields.insert(key.to_owned(), column);
+            let index = match self.recent.get(position) {
+                Some(&i) if self.fields[i].0 == key => i,
+                _ => {
+                    let i = match self.field_index.get(key) {
+                        Some(&i) => i,
+                        None => {
+                            self.fields.push((key.to_owned(), Column::default()));
+                            self.field_index
+                                .insert(key.to_owned(), self.fields.len() - 1);
+                            self.fields.len() - 1
+                        }
+                    };
+                    if position < self.recent.len() {
+                        self.recent[position] = i;
+                    } else {
+                        self.recent.push(i);
+                    }
+                    i
                 }
-            }
+            };
+            self.fields[index].1.push(row, &field.value, rows);
         }
+    }
+
+    /// The extracted fields and their columns.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&str, &Column)> {
+        self.fields
+            .iter()
+            .map(|(name, column)| (name.as_str(), column))
     }
 
     /// About how many bytes of memory the index holds: columns, dictionaries and their maps.
@@ -478,7 +503,7 @@ impl Columns {
             + self.locations.heap_bytes()
             + [&self.sourcetype, &self.source, &self.host]
                 .into_iter()
-                .chain(self.fields.values())
+                .chain(self.fields.iter().map(|(_, c)| c))
                 .map(Column::heap_bytes)
                 .sum::<usize>()
     }
@@ -494,7 +519,7 @@ impl Columns {
         self.locations.shrink();
         for column in [&mut self.sourcetype, &mut self.source, &mut self.host]
             .into_iter()
-            .chain(self.fields.values_mut())
+            .chain(self.fields.iter_mut().map(|(_, c)| c))
         {
             column.shrink();
         }
@@ -517,7 +542,7 @@ impl Columns {
             "sourcetype" => Some(&self.sourcetype),
             "source" => Some(&self.source),
             "host" => Some(&self.host),
-            _ => self.fields.get(field),
+            _ => self.field_index.get(field).map(|&i| &self.fields[i].1),
         }
     }
 }

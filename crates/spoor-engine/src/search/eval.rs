@@ -350,7 +350,7 @@ fn gather<'a>(
         ("host", &columns.host),
     ]
     .into_iter()
-    .chain(columns.fields.iter().map(|(n, c)| (n.as_str(), c)))
+    .chain(columns.fields())
     {
         if wanted.wants(name) {
             let codes: Vec<u32> = in_halves(rows.len(), |half| column.gather(&rows[half])).concat();
