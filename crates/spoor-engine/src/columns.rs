@@ -132,6 +132,14 @@ impl Codes {
         }
     }
 
+    fn len(&self) -> usize {
+        match self {
+            Self::U8(v) => v.len(),
+            Self::U16(v) => v.len(),
+            Self::U32(v) => v.len(),
+        }
+    }
+
     /// Bytes per code.
     fn width(&self) -> usize {
         match self {
@@ -258,6 +266,11 @@ impl Column {
             _ => self.dict.code_of(value),
         };
         self.last_code = code;
+        self.store(row, code, rows);
+    }
+
+    /// Stores `row`'s code (rows ascending; `rows` the index's row count after this row).
+    fn store(&mut self, row: u32, code: u32, rows: usize) {
         match &mut self.storage {
             Storage::Dense(codes) => {
                 codes.resize(row as usize);
@@ -281,6 +294,33 @@ impl Column {
                 }
             }
         }
+    }
+
+    /// Appends `other`'s values, for rows numbered from `offset` on.
+    fn append(&mut self, other: &Self, offset: u32) {
+        let remap: Vec<u32> = std::iter::once(0)
+            .chain(other.dict.iter().map(|(_, value)| self.dict.code_of(value)))
+            .collect();
+        let mut put = |row: u32, code: u32| {
+            if code != 0 {
+                let row = offset + row;
+                self.store(row, remap[code as usize], row as usize + 1);
+                self.last_row = Some(row);
+            }
+        };
+        match &other.storage {
+            Storage::Dense(codes) => {
+                for row in 0..codes.len() {
+                    put(row as u32, codes.get(row));
+                }
+            }
+            Storage::Sparse { rows, codes } => {
+                for (i, &row) in rows.iter().enumerate() {
+                    put(row, codes.get(i));
+                }
+            }
+        }
+        self.last_code = 0;
     }
 
     fn heap_bytes(&self) -> usize {
@@ -404,6 +444,19 @@ impl Locations {
         }
     }
 
+    /// Every row's location, in order (`len` rows).
+    fn iter(&self, len: usize) -> impl Iterator<Item = Location> + '_ {
+        let mut runs = self.runs.iter().peekable();
+        let (mut segment, mut offset) = (0, 0);
+        (0..len as u32).map(move |row| {
+            match runs.next_if(|run| run.0 == row) {
+                Some(&(_, s, o)) => (segment, offset) = (s, o),
+                None => offset += u64::from(self.steps.get(row as usize)),
+            }
+            Location { segment, offset }
+        })
+    }
+
     fn heap_bytes(&self) -> usize {
         self.runs.capacity() * 24 + self.steps.heap_bytes() + self.checkpoints.capacity() * 8
     }
@@ -488,6 +541,38 @@ impl Columns {
             };
             self.fields[index].1.push(row, &field.value, rows);
         }
+    }
+
+    /// Appends the rows of `other`, records stored after all of this index's.
+    pub(crate) fn append(&mut self, other: Self) {
+        if other.times.is_empty() {
+            return;
+        }
+        if self.times.is_empty() {
+            *self = other;
+            return;
+        }
+        let offset = u32::try_from(self.times.len()).expect("fewer than 2^32 events per index");
+        self.sorted = self.sorted && other.sorted && self.times.last() <= other.times.first();
+        for (i, at) in other.locations.iter(other.times.len()).enumerate() {
+            self.locations.push(offset + i as u32, at);
+        }
+        self.times.extend_from_slice(&other.times);
+        self.sourcetype.append(&other.sourcetype, offset);
+        self.source.append(&other.source, offset);
+        self.host.append(&other.host, offset);
+        for (name, column) in &other.fields {
+            let index = match self.field_index.get(name.as_str()) {
+                Some(&i) => i,
+                None => {
+                    self.fields.push((name.clone(), Column::default()));
+                    self.field_index.insert(name.clone(), self.fields.len() - 1);
+                    self.fields.len() - 1
+                }
+            };
+            self.fields[index].1.append(column, offset);
+        }
+        self.recent.clear();
     }
 
     /// The extracted fields and their columns.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use spoor_event::extract::Extractor;
 use spoor_spl::ast::Query;
@@ -13,7 +13,14 @@ use crate::columns::Columns;
 use crate::log::Location;
 use crate::record::Record;
 use crate::search::{self, Results, SearchError, Window};
-use crate::store::{EventMeta, OpenReport, Store, StoreError, Stored};
+use crate::store::{EventMeta, OpenReport, Store, StoreError, StoreOptions, Stored};
+
+/// What one replay run has indexed.
+#[derive(Debug, Default)]
+struct Part {
+    index: BTreeMap<String, Columns>,
+    extractors: BTreeMap<String, Extractor>,
+}
 
 /// spoor's embedded engine: a [`Store`] and a columnar index of every stored event, rebuilt on
 /// open, answering the `spoor-spl` subset with Splunk's semantics (see [`search`]).
@@ -48,31 +55,52 @@ impl Engine {
     /// Opens the engine's data folder (creating it if needed), replaying and indexing every
     /// stored event.
     pub fn open(dir: impl AsRef<Path>) -> Result<(Self, OpenReport), StoreError> {
+        Self::open_with(dir, &StoreOptions::default())
+    }
+
+    /// Like [`open`](Engine::open), with the store's options.
+    ///
+    /// Each index's segments are replayed and indexed in two runs on two threads, whose
+    /// indexes are then joined in order.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: &StoreOptions,
+    ) -> Result<(Self, OpenReport), StoreError> {
+        const PARTS: usize = 2;
         let dir = dir.as_ref();
-        // Index while replaying, so no record is held longer than it takes to index it.
         let props = Catalog::load(dir)
             .map_err(|source| StoreError::Io {
                 context: format!("cannot read the catalog in {}", dir.display()),
                 source,
             })?
             .props;
-        let mut extractors: BTreeMap<String, Extractor> = BTreeMap::new();
+        // Each run indexes into its own columns (its lock is only ever taken by its thread).
+        let parts: Vec<Mutex<Part>> = (0..PARTS).map(|_| Mutex::default()).collect();
+        let (store, report) =
+            Store::open_in_parts(dir, options, PARTS, |part, location, record| {
+                let mut part = parts[part].lock().unwrap_or_else(|e| e.into_inner());
+                let Part { index, extractors } = &mut *part;
+                let extractor = match extractors.get(record.sourcetype) {
+                    Some(extractor) => *extractor,
+                    None => *extractors
+                        .entry(record.sourcetype.to_owned())
+                        .or_insert_with(|| Self::extractor(props.get(record.sourcetype))),
+                };
+                match index.get_mut(record.index) {
+                    Some(columns) => columns.push(location, &record, extractor),
+                    None => index
+                        .entry(record.index.to_owned())
+                        .or_default()
+                        .push(location, &record, extractor),
+                }
+            })?;
         let mut index: BTreeMap<String, Columns> = BTreeMap::new();
-        let (store, report) = Store::open_in_place(dir, |location, record| {
-            let extractor = match extractors.get(record.sourcetype) {
-                Some(extractor) => *extractor,
-                None => *extractors
-                    .entry(record.sourcetype.to_owned())
-                    .or_insert_with(|| Self::extractor(props.get(record.sourcetype))),
-            };
-            match index.get_mut(record.index) {
-                Some(columns) => columns.push(location, &record, extractor),
-                None => index
-                    .entry(record.index.to_owned())
-                    .or_default()
-                    .push(location, &record, extractor),
+        for part in parts {
+            let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
+            for (name, columns) in part.index {
+                index.entry(name).or_default().append(columns);
             }
-        })?;
+        }
         for columns in index.values_mut() {
             columns.shrink();
         }

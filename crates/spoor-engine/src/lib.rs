@@ -28,4 +28,4 @@ pub use ingest::PropsError;
 pub use log::{CutTail, Location};
 pub use record::{Record, RecordError, RecordRef};
 pub use search::{Level, Message, Results, SearchError, Window};
-pub use store::{EventMeta, OpenReport, Store, StoreError, Stored};
+pub use store::{EventMeta, OpenReport, Store, StoreError, StoreOptions, Stored};

@@ -15,15 +15,31 @@
 //! is rolled back to the last frame boundary; a failed sync poisons the log, since after a failed
 //! `fsync` the kernel may have dropped the pages and a retry would wrongly report success.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use crate::record::{Frame, HEADER_LEN, MAX_PAYLOAD, Record, RecordRef, read_frame};
 
-/// A segment is closed and the next begun once it holds this many bytes.
+/// A segment is closed and the next begun once it holds this many bytes, unless the store's
+/// options say otherwise.
 pub(crate) const SEGMENT_BYTES: u64 = 128 * 1024 * 1024;
+
+/// The segments in `dir` (created if missing), in order.
+fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
+    fs::create_dir_all(dir)?;
+    let mut segments: Vec<u64> = fs::read_dir(dir)?
+        .filter_map(|entry| {
+            let name = entry.ok()?.file_name();
+            let stem = name.to_str()?.strip_suffix(".seg")?;
+            stem.parse().ok()
+        })
+        .collect();
+    segments.sort_unstable();
+    Ok(segments)
+}
 
 /// Where a record is: its segment and byte offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -49,6 +65,9 @@ pub struct CutTail {
 
 pub(crate) struct Log {
     dir: PathBuf,
+    segment_bytes: u64,
+    /// Open handles for reading records back, by segment.
+    readers: Mutex<HashMap<u64, Arc<File>>>,
     state: Mutex<State>,
     synced: Condvar,
 }
@@ -77,29 +96,74 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 
 impl Log {
     /// Opens (or creates) the log in `dir`, replaying every record into `visit` in order and
-    /// cutting torn or corrupt tails.
+    /// cutting torn or corrupt tails. A segment is closed once it holds `segment_bytes`.
     pub(crate) fn open(
         dir: &Path,
+        segment_bytes: u64,
         visit: &mut dyn FnMut(Location, RecordRef<'_>),
     ) -> io::Result<(Self, Vec<CutTail>)> {
-        fs::create_dir_all(dir)?;
-        let mut segments: Vec<u64> = fs::read_dir(dir)?
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name();
-                let stem = name.to_str()?.strip_suffix(".seg")?;
-                stem.parse().ok()
-            })
-            .collect();
-        segments.sort_unstable();
-
+        let segments = list_segments(dir)?;
         let mut cuts = Vec::new();
         let mut last_len = 0;
         for &segment in &segments {
-            let path = segment_path(dir, segment);
-            let (len, cut) = replay_segment(&path, segment, visit)?;
+            let (len, cut) = replay_segment(&segment_path(dir, segment), segment, visit)?;
             cuts.extend(cut);
             last_len = len;
         }
+        Ok((Self::resume(dir, segment_bytes, &segments, last_len)?, cuts))
+    }
+
+    /// Like [`open`](Log::open), replaying the segments in `parts` runs of consecutive
+    /// segments, each on a thread of its own: `visit` is told the run (from `0`) of each
+    /// record, and within a run gets the records in order.
+    pub(crate) fn open_parts(
+        dir: &Path,
+        segment_bytes: u64,
+        parts: usize,
+        visit: &(dyn Fn(usize, Location, RecordRef<'_>) + Sync),
+    ) -> io::Result<(Self, Vec<CutTail>)> {
+        let segments = list_segments(dir)?;
+        let per_part = segments.len().div_ceil(parts.max(1)).max(1);
+        let runs: Vec<&[u64]> = segments.chunks(per_part).collect();
+        let replayed: Vec<io::Result<Vec<Replayed>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = runs
+                .iter()
+                .enumerate()
+                .map(|(part, run)| {
+                    scope.spawn(move || {
+                        run.iter()
+                            .map(|&segment| {
+                                replay_segment(
+                                    &segment_path(dir, segment),
+                                    segment,
+                                    &mut |at, record| visit(part, at, record),
+                                )
+                            })
+                            .collect::<io::Result<Vec<_>>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut cuts = Vec::new();
+        let mut last_len = 0;
+        for run in replayed {
+            for (len, cut) in run? {
+                cuts.extend(cut);
+                last_len = len;
+            }
+        }
+        Ok((Self::resume(dir, segment_bytes, &segments, last_len)?, cuts))
+    }
+
+    /// The log, ready to append after its last segment (created if there is none).
+    fn resume(dir: &Path, segment_bytes: u64, segments: &[u64], last_len: u64) -> io::Result<Self> {
         let segment = match segments.last() {
             Some(&last) => last,
             None => {
@@ -111,8 +175,10 @@ impl Log {
         let file = OpenOptions::new()
             .append(true)
             .open(segment_path(dir, segment))?;
-        let log = Self {
+        Ok(Self {
             dir: dir.to_owned(),
+            segment_bytes,
+            readers: Mutex::new(HashMap::new()),
             state: Mutex::new(State {
                 file: Arc::new(file),
                 segment,
@@ -123,8 +189,7 @@ impl Log {
                 poisoned: None,
             }),
             synced: Condvar::new(),
-        };
-        Ok((log, cuts))
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -143,7 +208,7 @@ impl Log {
                 self.dir.display()
             )));
         }
-        if state.len > 0 && state.len + frames.len() as u64 > SEGMENT_BYTES {
+        if state.len > 0 && state.len + frames.len() as u64 > self.segment_bytes {
             self.roll(&mut state)?;
         }
         let start = state.len;
@@ -216,30 +281,62 @@ impl Log {
 
     /// Reads the record at `at` back from disk.
     pub(crate) fn read(&self, at: Location) -> io::Result<Record> {
-        let mut file = File::open(segment_path(&self.dir, at.segment))?;
-        file.seek(SeekFrom::Start(at.offset))?;
+        let file = self.reader(at.segment)?;
         let mut header = [0; HEADER_LEN];
-        file.read_exact(&mut header)?;
+        read_exact_at(&file, &mut header, at.offset)?;
         let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
         if len > MAX_PAYLOAD {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt frame"));
         }
         let mut frame = header.to_vec();
         frame.resize(HEADER_LEN + len, 0);
-        file.read_exact(&mut frame[HEADER_LEN..])?;
+        read_exact_at(
+            &file,
+            &mut frame[HEADER_LEN..],
+            at.offset + HEADER_LEN as u64,
+        )?;
         match read_frame(&frame) {
             Frame::Record { record, .. } => Ok(record.to_record()),
             _ => Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt frame")),
         }
     }
+
+    /// A handle to read `segment` with, kept open for the next reads.
+    fn reader(&self, segment: u64) -> io::Result<Arc<File>> {
+        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(file) = readers.get(&segment) {
+            return Ok(Arc::clone(file));
+        }
+        let file = Arc::new(File::open(segment_path(&self.dir, segment))?);
+        readers.insert(segment, Arc::clone(&file));
+        Ok(file)
+    }
 }
+
+/// Reads exactly `buf.len()` bytes at `offset`, without moving a shared cursor.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// Reads exactly `buf.len()` bytes at `offset`, on a handle of its own.
+#[cfg(not(unix))]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = file.try_clone()?;
+    file.seek(SeekFrom::Start(offset))?;
+    file.read_exact(buf)
+}
+
+/// What replaying a segment found: the length of its valid part, and the tail cut off.
+type Replayed = (u64, Option<CutTail>);
 
 /// Replays one segment; returns the length of its valid part and the tail cut off, if any.
 fn replay_segment(
     path: &Path,
     segment: u64,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
-) -> io::Result<(u64, Option<CutTail>)> {
+) -> io::Result<Replayed> {
     let file = OpenOptions::new().read(true).write(true).open(path)?;
     let file_len = file.metadata()?.len();
     let mut reader = BufReader::with_capacity(1 << 20, &file);

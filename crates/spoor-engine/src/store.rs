@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use spoor_spl::build::Index;
@@ -50,6 +51,7 @@ use crate::record::{Record, RecordError, RecordRef};
 #[derive(Debug)]
 pub struct Store {
     dir: PathBuf,
+    options: StoreOptions,
     catalog: Mutex<Catalog>,
     logs: RwLock<BTreeMap<String, Arc<Log>>>,
     parsing: RwLock<HashMap<String, Arc<Parsing>>>,
@@ -58,6 +60,32 @@ pub struct Store {
 impl fmt::Debug for Log {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Log")
+    }
+}
+
+/// How a store lays out its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreOptions {
+    /// A log segment is closed, and the next begun, once it holds this many bytes (128 MiB by
+    /// default). Smaller segments replay in more parallel runs; larger ones mean fewer files.
+    pub segment_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            segment_bytes: crate::log::SEGMENT_BYTES,
+        }
+    }
+}
+
+impl StoreOptions {
+    /// Sets the size at which a segment is closed.
+    #[must_use]
+    pub fn segment_bytes(mut self, bytes: u64) -> Self {
+        self.segment_bytes = bytes.max(1);
+        self
     }
 }
 
@@ -118,9 +146,56 @@ impl Store {
     /// Like [`open`](Store::open), lending each record in place instead of giving a copy.
     pub fn open_in_place(
         dir: impl AsRef<Path>,
+        visit: impl FnMut(Location, RecordRef<'_>),
+    ) -> Result<(Self, OpenReport), StoreError> {
+        Self::open_with(dir, &StoreOptions::default(), visit)
+    }
+
+    /// Like [`open_in_place`](Store::open_in_place), with options.
+    pub fn open_with(
+        dir: impl AsRef<Path>,
+        options: &StoreOptions,
         mut visit: impl FnMut(Location, RecordRef<'_>),
     ) -> Result<(Self, OpenReport), StoreError> {
-        let dir = dir.as_ref().to_owned();
+        let segment_bytes = options.segment_bytes;
+        Self::open_logs(dir.as_ref(), options, |path| {
+            let mut records = 0;
+            let (log, cuts) = Log::open(path, segment_bytes, &mut |location, record| {
+                records += 1;
+                visit(location, record);
+            })?;
+            Ok((log, cuts, records))
+        })
+    }
+
+    /// Like [`open_with`](Store::open_with), replaying each index's segments in `parts` runs
+    /// of consecutive segments on as many threads. `visit` is told the run (from `0`) of each
+    /// record; within a run, records come in the order they were written.
+    pub fn open_in_parts(
+        dir: impl AsRef<Path>,
+        options: &StoreOptions,
+        parts: usize,
+        visit: impl Fn(usize, Location, RecordRef<'_>) + Sync,
+    ) -> Result<(Self, OpenReport), StoreError> {
+        let segment_bytes = options.segment_bytes;
+        Self::open_logs(dir.as_ref(), options, |path| {
+            let records = AtomicU64::new(0);
+            let (log, cuts) =
+                Log::open_parts(path, segment_bytes, parts, &|part, location, record| {
+                    records.fetch_add(1, Ordering::Relaxed);
+                    visit(part, location, record);
+                })?;
+            Ok((log, cuts, records.into_inner()))
+        })
+    }
+
+    /// Opens the data folder, each index's log with `open_log`.
+    fn open_logs(
+        dir: &Path,
+        options: &StoreOptions,
+        mut open_log: impl FnMut(&Path) -> io::Result<(Log, Vec<CutTail>, u64)>,
+    ) -> Result<(Self, OpenReport), StoreError> {
+        let dir = dir.to_owned();
         let at = |context: &str| {
             let context = format!("{context} {}", dir.display());
             move |source| StoreError::Io { context, source }
@@ -136,17 +211,15 @@ impl Store {
             .map(|name| (*name).to_owned())
             .chain(catalog.indexes.iter().cloned());
         for name in names {
-            let (log, cuts) =
-                Log::open(&dir.join("indexes").join(&name), &mut |location, record| {
-                    report.records += 1;
-                    visit(location, record);
-                })
+            let (log, cuts, records) = open_log(&dir.join("indexes").join(&name))
                 .map_err(at(&format!("cannot open the log of index {name:?} in")))?;
+            report.records += records;
             report.cut_tails.extend(cuts);
             logs.insert(name, Arc::new(log));
         }
         let store = Self {
             dir,
+            options: options.clone(),
             catalog: Mutex::new(catalog),
             logs: RwLock::new(logs),
             parsing: RwLock::new(HashMap::new()),
@@ -183,13 +256,15 @@ impl Store {
         if self.has_index(name) {
             return Ok(false);
         }
-        let (log, _) =
-            Log::open(&self.dir.join("indexes").join(name), &mut |_, _| {}).map_err(|source| {
-                StoreError::Io {
-                    context: format!("cannot create the log of index {name:?}"),
-                    source,
-                }
-            })?;
+        let (log, _) = Log::open(
+            &self.dir.join("indexes").join(name),
+            self.options.segment_bytes,
+            &mut |_, _| {},
+        )
+        .map_err(|source| StoreError::Io {
+            context: format!("cannot create the log of index {name:?}"),
+            source,
+        })?;
         catalog.indexes.push(name.to_owned());
         self.save(&catalog)?;
         self.logs

@@ -1,13 +1,14 @@
-//! Large windows are filtered, gathered and aggregated in halves on two threads; the halves'
-//! states are merged. The other tests use small data sets, so this one checks those paths:
-//! every question of the retriever over enough generated events to split, against the
-//! reference evaluator, and the same answers from the reopened store.
+//! Large windows are filtered, gathered and aggregated in halves on two threads, and a store is
+//! replayed in two runs of segments whose indexes are then joined. The other tests use small
+//! data sets, so this one checks those paths: every question of the retriever over enough
+//! generated events to split, stored in many small segments, answered by the reopened engine
+//! as the reference evaluator answers it.
 
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 use spoor_engine::generate::{Generator, Spec};
-use spoor_engine::{Engine, EventMeta, Record, Window};
+use spoor_engine::{Engine, EventMeta, Record, StoreOptions, Window};
 use spoor_event::Key;
 use spoor_spl::ast::Span;
 use spoor_spl::build::{self, Index, OverTime, Split};
@@ -24,7 +25,9 @@ const EVENTS: usize = 300_000;
 fn split_work_gives_the_reference_answers() {
     let dir = TempDir::new("parallel");
     let end = datetime!(2028-06-01 0:00 UTC);
-    let (engine, _) = Engine::open(dir.path()).expect("opens");
+    // Small segments, so the replay has many to share between its two runs.
+    let options = StoreOptions::default().segment_bytes(1 << 20);
+    let (engine, _) = Engine::open_with(dir.path(), &options).expect("opens");
     engine.store().create_index("analytics").expect("index");
     engine
         .store()
@@ -52,7 +55,11 @@ fn split_work_gives_the_reference_answers() {
     let props: BTreeMap<_, _> = store.props();
     let indexes = store.indexes();
     drop(store);
-    let (engine, report) = Engine::open(dir.path()).expect("reopens");
+    let segments = std::fs::read_dir(dir.path().join("indexes").join("analytics"))
+        .expect("index folder")
+        .count();
+    assert!(segments > 20, "only {segments} segments");
+    let (engine, report) = Engine::open_with(dir.path(), &options).expect("reopens");
     assert_eq!(report.records, EVENTS as u64);
 
     let index = Index::new("analytics").expect("name");
@@ -82,6 +89,31 @@ fn split_work_gives_the_reference_answers() {
             latest: Some(datetime!(2028-05-20 0:00 UTC)),
         },
     ];
+    // Events read back from their (joined) locations, from both runs' segments: an hour early
+    // in the data and an hour late.
+    for (text, hour) in [
+        (
+            "search index=analytics | sort limit=40 +_time | fields _raw, _time",
+            datetime!(2028-03-05 10:00 UTC),
+        ),
+        (
+            "search index=analytics | head 40 | fields _raw, _time",
+            datetime!(2028-05-25 10:00 UTC),
+        ),
+    ] {
+        let query = spoor_spl::parse(text).expect("parses");
+        let window = Window {
+            earliest: Some(hour),
+            latest: Some(hour + time::Duration::hours(1)),
+        };
+        let expected = reference::evaluate(&records, &props, &indexes, &query, &window);
+        assert_eq!(expected.rows.len(), 40);
+        assert_eq!(
+            engine.search(&query, &window).expect("searches"),
+            expected,
+            "{text}"
+        );
+    }
     for question in &questions {
         for window in &windows {
             let expected =
