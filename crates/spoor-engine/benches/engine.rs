@@ -148,12 +148,7 @@ fn main() {
     engine.store().create_index(INDEX).expect("index");
     engine
         .store()
-        .set_props(
-            SOURCETYPE,
-            spoor_event::props::SETTINGS
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        )
+        .set_props(SOURCETYPE, spoor_event::props::SETTINGS.iter().copied())
         .expect("props");
     let meta = EventMeta::new(SOURCETYPE, "bench", "localhost");
     let start = Instant::now();

@@ -302,17 +302,17 @@ impl Store {
     /// Sets settings of a props stanza (creating it if needed). Settings that change how text
     /// is cut into events (`LINE_BREAKER`, `TRUNCATE`, `TZ`) are checked first; a bad one
     /// changes nothing.
-    pub fn set_props(
+    pub fn set_props<K: Into<String>, V: Into<String>>(
         &self,
         stanza: &str,
-        settings: impl IntoIterator<Item = (String, String)>,
+        settings: impl IntoIterator<Item = (K, V)>,
     ) -> Result<(), StoreError> {
         let mut catalog = self.catalog();
         let mut next = catalog.clone();
         next.props
             .entry(stanza.to_owned())
             .or_default()
-            .extend(settings);
+            .extend(settings.into_iter().map(|(k, v)| (k.into(), v.into())));
         let parsing = Parsing::from_props(&next.props[stanza]).map_err(StoreError::Props)?;
         self.save(&next)?;
         *catalog = next;

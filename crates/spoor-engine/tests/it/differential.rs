@@ -30,21 +30,9 @@ use time::{Duration, OffsetDateTime};
 use crate::reference;
 use crate::support::TempDir;
 
-/// Shrinking helps on a developer's machine; on CI it only costs time. `PROPTEST_CASES` runs
-/// more cases (for a long local run).
+/// The property tests' settings, with `cases` cases by default.
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(cases),
-        max_shrink_iters: if std::env::var_os("CI").is_some() {
-            0
-        } else {
-            256
-        },
-        ..ProptestConfig::default()
-    }
+    spoor_testkit::proptest_config_with_cases(cases)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -227,12 +215,7 @@ fn load(analytics: &[Line], main: &[Line]) -> Loaded {
         .expect("creates analytics");
     engine
         .store()
-        .set_props(
-            "spoor",
-            spoor_event::props::SETTINGS
-                .iter()
-                .map(|&(k, v)| (k.to_owned(), v.to_owned())),
-        )
+        .set_props("spoor", spoor_event::props::SETTINGS.iter().copied())
         .expect("sets props");
     let mut records = Vec::new();
     for (index, meta, lines) in [

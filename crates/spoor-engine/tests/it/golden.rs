@@ -53,12 +53,7 @@ fn load() -> DataSet {
     store.create_index("analytics").expect("creates analytics");
     store.create_index("empty").expect("creates empty");
     store
-        .set_props(
-            "spoor",
-            spoor_event::props::SETTINGS
-                .iter()
-                .map(|&(k, v)| (k.to_owned(), v.to_owned())),
-        )
+        .set_props("spoor", spoor_event::props::SETTINGS.iter().copied())
         .expect("sets props");
     let mut records = Vec::new();
     for (index, meta, text) in [

@@ -31,12 +31,7 @@ fn split_work_gives_the_reference_answers() {
     engine.store().create_index("analytics").expect("index");
     engine
         .store()
-        .set_props(
-            "spoor",
-            spoor_event::props::SETTINGS
-                .iter()
-                .map(|&(k, v)| (k.to_owned(), v.to_owned())),
-        )
+        .set_props("spoor", spoor_event::props::SETTINGS.iter().copied())
         .expect("props");
     let meta = EventMeta::new("spoor", "generated", "localhost");
     let events: Vec<_> = Generator::new(Spec::benchmark(EVENTS, end)).collect();

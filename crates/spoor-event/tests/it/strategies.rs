@@ -4,20 +4,9 @@ use proptest::prelude::*;
 use spoor_event::{Event, Value};
 use time::OffsetDateTime;
 
-/// Shrinking helps on a developer's machine; on CI it only costs time.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the tests, not the crate, read the environment"
-)]
+/// The property tests' settings.
 pub(crate) fn config() -> ProptestConfig {
-    ProptestConfig {
-        max_shrink_iters: if std::env::var_os("CI").is_some() {
-            0
-        } else {
-            ProptestConfig::default().max_shrink_iters
-        },
-        ..ProptestConfig::default()
-    }
+    spoor_testkit::proptest_config()
 }
 
 /// Strings made of the pieces that break naive quoting, or any Unicode at all.

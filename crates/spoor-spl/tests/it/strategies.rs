@@ -14,20 +14,9 @@ use spoor_spl::build::Index;
 use spoor_spl::modifier::{Offset, Relative, Snap, TimeModifier, TimeUnit};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
 
-/// Shrinking helps on a developer's machine; on CI it only costs time.
-#[allow(
-    clippy::disallowed_methods,
-    reason = "the tests, not the crate, read the environment"
-)]
+/// The property tests' settings.
 pub(crate) fn config() -> ProptestConfig {
-    ProptestConfig {
-        max_shrink_iters: if std::env::var_os("CI").is_some() {
-            0
-        } else {
-            ProptestConfig::default().max_shrink_iters
-        },
-        ..ProptestConfig::default()
-    }
+    spoor_testkit::proptest_config()
 }
 
 /// Strings made of what breaks naive quoting or changes a query's structure, or any Unicode.
