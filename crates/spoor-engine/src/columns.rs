@@ -210,9 +210,23 @@ impl Codes {
         }
     }
 
-    /// The codes at `rows`.
+    /// The codes at `rows` (ascending).
     fn gather(&self, rows: &[u32]) -> Vec<u32> {
         fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32]) -> Vec<u32> {
+            // Consecutive rows (a whole window, unfiltered) are one slice: a plain widening copy.
+            if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
+                && (last - first) as usize + 1 == rows.len()
+            {
+                let (first, last) = (first as usize, last as usize);
+                let mut out: Vec<u32> = codes
+                    .get(first..codes.len().min(last + 1))
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|&c| c.into())
+                    .collect();
+                out.resize(rows.len(), 0);
+                return out;
+            }
             rows.iter()
                 .map(|&row| codes.get(row as usize).map_or(0, |&c| c.into()))
                 .collect()

@@ -83,25 +83,32 @@ pub(crate) fn evaluate(
         .position(|c| matches!(c, Command::Stats(_) | Command::Timechart(_)));
     let listing = transform.is_none();
     let wanted = Wanted::new(&commands[..transform.map_or(0, |t| t + 1)], listing);
+    // Events come newest first: in a listing, and wherever `head` or `sort` sees them.
+    let ordered = commands[..transform.unwrap_or(commands.len())]
+        .iter()
+        .any(|c| matches!(c, Command::Head(_) | Command::Sort(_)));
+    // The events' times are gathered only for what orders or charts them.
+    let times = listing
+        || ordered
+        || wanted.wants("_time")
+        || commands
+            .iter()
+            .any(|c| matches!(c, Command::Timechart(_)));
 
     let mut frame = Frame {
-        times: Some(Vec::new()),
+        times: times.then(Vec::new),
         ..Frame::default()
     };
     for name in names {
         let columns = &indexes[name];
         let rows = matching_rows(columns, name, store, &terms, &exact, window)?;
-        let part = gather(columns, name, store, &rows, &wanted)?;
+        let part = gather(columns, name, store, &rows, &wanted, times)?;
         frame.append(part);
     }
     frame.window = (
         window.earliest.map(crate::store::time_micros),
         window.latest.map(crate::store::time_micros),
     );
-    // Events come newest first: in a listing, and wherever `head` or `sort` sees them.
-    let ordered = commands[..transform.unwrap_or(commands.len())]
-        .iter()
-        .any(|c| matches!(c, Command::Head(_) | Command::Sort(_)));
     if listing || ordered {
         frame = events_view(frame);
     }
@@ -316,17 +323,18 @@ fn gather<'a>(
     store: &Store,
     rows: &[u32],
     wanted: &Wanted,
+    times: bool,
 ) -> Result<Frame<'a>, SearchError> {
     let mut frame = Frame {
         len: rows.len(),
-        times: Some(rows.iter().map(|&r| columns.times[r as usize]).collect()),
+        times: times.then(|| rows.iter().map(|&r| columns.times[r as usize]).collect()),
         ..Frame::default()
     };
     if rows.is_empty() {
         return Ok(frame);
     }
     if wanted.wants("_time") {
-        let times = frame.times.as_ref().expect("set above");
+        let times = frame.times.as_deref().unwrap_or_default();
         frame.cols.push(Col::from_values(
             "_time",
             times.iter().map(|t| Some(format_time(*t))),
