@@ -168,10 +168,15 @@ impl Codes {
     /// Keeps the rows whose code `holds`, reading the codes at those rows.
     fn retain(&self, rows: &mut Vec<u32>, holds: &[bool]) {
         fn go<T: Copy + Into<u32>>(codes: &[T], rows: &mut Vec<u32>, holds: &[bool]) {
-            rows.retain(|&row| {
+            // Branch-free compaction: every row is written, and kept by advancing past it.
+            let mut kept = 0;
+            for i in 0..rows.len() {
+                let row = rows[i];
                 let code = codes.get(row as usize).map_or(0, |&c| c.into());
-                holds[code as usize]
-            });
+                rows[kept] = row;
+                kept += usize::from(holds[code as usize]);
+            }
+            rows.truncate(kept);
         }
         match self {
             Self::U8(v) => go(v, rows, holds),
@@ -191,11 +196,14 @@ impl Codes {
             let end = range.end.min(codes.len());
             let mut rows = Vec::new();
             if start < end {
+                // Branch-free: every row is written, and kept by advancing past it.
+                rows.resize(end - start, 0);
+                let mut kept = 0;
                 for (i, &code) in codes[start..end].iter().enumerate() {
-                    if holds[code.into() as usize] {
-                        rows.push((start + i) as u32);
-                    }
+                    rows[kept] = (start + i) as u32;
+                    kept += usize::from(holds[code.into() as usize]);
                 }
+                rows.truncate(kept);
             }
             // Rows past the codes' end have no value.
             if holds[0] {
