@@ -124,14 +124,19 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
         }
     }
     // A row's bucket: arithmetic for fixed widths, a search over the starts for months.
+    let first = starts.first().copied();
+    let end = starts.last().map(|&last| buckets.next(last));
+    let (month, width) = (buckets.unit == SpanUnit::Month, buckets.width());
     let slot = |t: i64| -> Option<usize> {
-        let (&first, &last) = (starts.first()?, starts.last()?);
-        if t < first || t >= buckets.next(last) {
+        let (first, end) = (first?, end?);
+        if t < first || t >= end {
             return None;
         }
-        Some(match buckets.unit {
-            SpanUnit::Month => starts.partition_point(|&s| s <= t) - 1,
-            _ => usize::try_from((buckets.start(t) - first) / buckets.width()).ok()?,
+        // Every bucket but a month is `width` long and aligned with the first.
+        Some(if month {
+            starts.partition_point(|&s| s <= t) - 1
+        } else {
+            ((t - first) / width) as usize
         })
     };
 
