@@ -91,9 +91,7 @@ pub(crate) fn evaluate(
     let times = listing
         || ordered
         || wanted.wants("_time")
-        || commands
-            .iter()
-            .any(|c| matches!(c, Command::Timechart(_)));
+        || commands.iter().any(|c| matches!(c, Command::Timechart(_)));
 
     let mut frame = Frame {
         times: times.then(Vec::new),
@@ -245,12 +243,18 @@ fn matching_rows(
         rows
     };
     let range = columns.window_rows(earliest, latest);
-    let mut rows: Vec<u32> = Vec::new();
-    for part in in_halves(range.len(), |half| {
-        filter(range.start + half.start..range.start + half.end)
-    }) {
-        rows.extend(part);
-    }
+    let mut rows: Vec<u32> = if by_code.is_empty() && columns.sorted {
+        // Nothing to decide: the window's rows, written once.
+        range.map(|r| r as u32).collect()
+    } else {
+        let mut rows = Vec::new();
+        for part in in_halves(range.len(), |half| {
+            filter(range.start + half.start..range.start + half.end)
+        }) {
+            rows.extend(part);
+        }
+        rows
+    };
 
     for term in slow {
         let pattern = Pattern::new(&term.value);
