@@ -526,6 +526,8 @@ pub(crate) struct Acc {
 }
 
 impl Acc {
+    /// Adds one row to the state of aggregation `bound` (`numbers`: each code read as a number).
+    #[inline]
     pub(crate) fn add(&mut self, bound: &Bound<'_, '_>, row: usize, numbers: &[Option<f64>]) {
         self.rows += 1;
         let Some(col) = bound.col else { return };
@@ -703,22 +705,63 @@ fn accumulate(
         .enumerate()
         .filter(|(_, g)| **g != u32::MAX)
         .map(|(i, g)| (start + i, *g as usize));
-    // The common aggregations in loops of their own; the rest through `Acc::add`.
-    match (b.function, b.col) {
-        (None, _) => rows.for_each(|(_, g)| accs[g].rows += 1),
-        (Some(Function::Count), Some(col)) => rows.for_each(|(row, g)| {
-            accs[g].present += u64::from(col.codes[row] != 0);
-        }),
-        (Some(Function::DistinctCount), Some(col)) => {
-            let dict_len = col.dict.len();
-            rows.for_each(|(row, g)| {
+    Update::of(b, numbers).run(rows, accs);
+}
+
+/// How one row changes the state of an aggregation: `count`, `count(f)` and `dc(f)` in the
+/// fewest steps, the others through [`Acc::add`].
+pub(crate) enum Update<'u, 'f, 'a> {
+    /// `count`.
+    Rows,
+    /// `count(f)`.
+    Present(&'f Col<'a>),
+    /// `dc(f)`, with the dictionary's size.
+    Distinct(&'f Col<'a>, usize),
+    /// The rest.
+    Other(&'u Bound<'f, 'a>, &'u [Option<f64>]),
+}
+
+impl<'u, 'f, 'a> Update<'u, 'f, 'a> {
+    pub(crate) fn of(b: &'u Bound<'f, 'a>, numbers: &'u [Option<f64>]) -> Self {
+        match (b.function, b.col) {
+            (None, _) => Self::Rows,
+            (Some(Function::Count), Some(col)) => Self::Present(col),
+            (Some(Function::DistinctCount), Some(col)) => Self::Distinct(col, col.dict.len()),
+            _ => Self::Other(b, numbers),
+        }
+    }
+
+    /// Applies the update to `accs[group]` for each `(row, group)`, deciding the kind once, so
+    /// each kind is a loop of its own.
+    fn run(&self, rows: impl Iterator<Item = (usize, usize)>, accs: &mut [Acc]) {
+        let each = |update: &Self| {
+            for (row, group) in rows {
+                update.apply(&mut accs[group], row);
+            }
+        };
+        // A value built in each arm has a kind the compiler knows, so `apply` folds away.
+        match *self {
+            Self::Rows => each(&Self::Rows),
+            Self::Present(col) => each(&Self::Present(col)),
+            Self::Distinct(col, len) => each(&Self::Distinct(col, len)),
+            Self::Other(b, numbers) => each(&Self::Other(b, numbers)),
+        }
+    }
+
+    /// Adds one row to a state.
+    #[inline]
+    pub(crate) fn apply(&self, acc: &mut Acc, row: usize) {
+        match self {
+            Self::Rows => acc.rows += 1,
+            Self::Present(col) => acc.present += u64::from(col.codes[row] != 0),
+            Self::Distinct(col, dict_len) => {
                 let code = col.codes[row];
                 if code != 0 {
-                    accs[g].distinct.insert(code, dict_len);
+                    acc.distinct.insert(code, *dict_len);
                 }
-            });
+            }
+            Self::Other(b, numbers) => acc.add(b, row, numbers),
         }
-        _ => rows.for_each(|(row, g)| accs[g].add(b, row, numbers)),
     }
 }
 

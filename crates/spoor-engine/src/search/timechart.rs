@@ -1,12 +1,12 @@
 //! `timechart`: rows counted (or otherwise aggregated) per time bucket, per series.
 
-use spoor_spl::ast::{Function, SpanUnit, Timechart};
+use spoor_spl::ast::{SpanUnit, Timechart};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
 
 use crate::hash::FxHashMap;
 
 use super::SearchError;
-use super::eval::{Acc, Bound, bind, in_halves, numbers_of};
+use super::eval::{Acc, Bound, Update, bind, in_halves, numbers_of};
 use super::frame::{Col, Frame};
 use super::text::{format_number, format_time};
 
@@ -148,9 +148,9 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
     // column's code; 0 is NULL) and bucket. The halves' series are then merged by code.
     let by_col = by.flatten();
     let table_len = by_col.map_or(1, |c| c.dict.len() + 1);
-    // The rows of a half into their series' buckets, `update` adding a row to a bucket's state
-    // (so `count` and `dc` run loops of their own).
-    let bucket_rows = |half: std::ops::Range<usize>, update: &dyn Fn(&mut Acc, usize)| {
+    // The rows of a half into their series' buckets.
+    let update = Update::of(&bound, &numbers);
+    let chart_rows = |half: std::ops::Range<usize>| -> Vec<(u32, Vec<Acc>)> {
         let mut index_of: Vec<u32> = vec![u32::MAX; table_len];
         let mut series: Vec<(u32, Vec<Acc>)> = Vec::new();
         for row in half {
@@ -165,24 +165,9 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
                 index_of[code as usize] = s;
                 series.push((code, vec![Acc::default(); starts.len()]));
             }
-            update(&mut series[s as usize].1[b], row);
+            update.apply(&mut series[s as usize].1[b], row);
         }
         series
-    };
-    let chart_rows = |half: std::ops::Range<usize>| -> Vec<(u32, Vec<Acc>)> {
-        match (bound.function, bound.col) {
-            (None, _) => bucket_rows(half, &|acc, _| acc.rows += 1),
-            (Some(Function::DistinctCount), Some(col)) => {
-                let dict_len = col.dict.len();
-                bucket_rows(half, &|acc, row| {
-                    let code = col.codes[row];
-                    if code != 0 {
-                        acc.distinct.insert(code, dict_len);
-                    }
-                })
-            }
-            _ => bucket_rows(half, &|acc, row| acc.add(&bound, row, &numbers)),
-        }
     };
     let mut series: FxHashMap<u32, Series> = FxHashMap::default();
     for part in in_halves(times.len(), chart_rows) {
