@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::catalog::Catalog;
 use crate::columns::Columns;
+use crate::ingest::Parsing;
 use crate::log::Location;
 use crate::record::Record;
 use crate::search::{self, Results, SearchError, Window};
@@ -84,7 +85,7 @@ impl Engine {
                     Some(extractor) => *extractor,
                     None => *extractors
                         .entry(record.sourcetype.to_owned())
-                        .or_insert_with(|| Self::extractor(props.get(record.sourcetype))),
+                        .or_insert_with(|| Parsing::of(props.get(record.sourcetype)).extractor),
                 };
                 match index.get_mut(record.index) {
                     Some(columns) => columns.push(location, &record, extractor),
@@ -124,28 +125,10 @@ impl Engine {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The extraction a sourcetype's props ask for.
-    fn extractor(props: Option<&BTreeMap<String, String>>) -> Extractor {
-        let setting = |name: &str| {
-            props
-                .and_then(|p| p.get(name))
-                .map(|v| v.trim().to_ascii_lowercase())
-        };
-        let base = match setting("KV_MODE").as_deref() {
-            Some("auto_escaped") => Extractor::auto_escaped(),
-            _ => Extractor::auto(),
-        };
-        base.trim_spaces(!matches!(
-            setting("KV_TRIM_SPACES").as_deref(),
-            Some("false" | "0")
-        ))
-    }
-
     fn add<'r>(&self, records: impl IntoIterator<Item = (Location, &'r Record)>) {
-        let props = self.store.props();
         let mut index = self.write();
         for (location, record) in records {
-            let extractor = Self::extractor(props.get(&record.sourcetype));
+            let extractor = self.store.parsing(&record.sourcetype).extractor;
             index.entry(record.index.clone()).or_default().push(
                 location,
                 &record.as_ref(),

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use regex::Regex;
+use spoor_event::extract::Extractor;
 use spoor_event::timestamp::parse_leading;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -21,6 +22,8 @@ pub(crate) struct Parsing {
     truncate: usize,
     /// The zone of timestamps written without one (`TZ`).
     zone: UtcOffset,
+    /// Search-time field extraction (`KV_MODE`, `KV_TRIM_SPACES`).
+    pub(crate) extractor: Extractor,
 }
 
 /// A props setting the engine cannot follow.
@@ -46,6 +49,7 @@ impl Default for Parsing {
             breaker: None,
             truncate: DEFAULT_TRUNCATE,
             zone: UtcOffset::UTC,
+            extractor: Extractor::auto(),
         }
     }
 }
@@ -81,7 +85,24 @@ impl Parsing {
                 reason: format!("{zone:?} is not UTC or an offset like +02:00"),
             })?;
         }
+        let setting = |name: &str| props.get(name).map(|v| v.trim().to_ascii_lowercase());
+        let extractor = match setting("KV_MODE").as_deref() {
+            Some("auto_escaped") => Extractor::auto_escaped(),
+            _ => Extractor::auto(),
+        };
+        parsing.extractor = extractor.trim_spaces(!matches!(
+            setting("KV_TRIM_SPACES").as_deref(),
+            Some("false" | "0")
+        ));
         Ok(parsing)
+    }
+
+    /// The parsing of a sourcetype with these props (if any); a stanza the engine cannot
+    /// follow (only a catalog edited by hand has one) is read with the defaults.
+    pub(crate) fn of(props: Option<&BTreeMap<String, String>>) -> Self {
+        props
+            .and_then(|props| Self::from_props(props).ok())
+            .unwrap_or_default()
     }
 
     /// Cuts `text` into events: the text between line breaks, without empty ones. The second

@@ -323,7 +323,8 @@ impl Store {
         Ok(())
     }
 
-    fn parsing(&self, sourcetype: &str) -> Arc<Parsing> {
+    /// How text of `sourcetype` is cut into events and its fields extracted.
+    pub(crate) fn parsing(&self, sourcetype: &str) -> Arc<Parsing> {
         if let Some(parsing) = self
             .parsing
             .read()
@@ -332,15 +333,7 @@ impl Store {
         {
             return Arc::clone(parsing);
         }
-        // Stanzas were checked when set, so this only fails for a catalog edited by hand; such
-        // a stanza is read with the defaults.
-        let parsing = Arc::new(
-            self.catalog()
-                .props
-                .get(sourcetype)
-                .and_then(|props| Parsing::from_props(props).ok())
-                .unwrap_or_default(),
-        );
+        let parsing = Arc::new(Parsing::of(self.catalog().props.get(sourcetype)));
         self.parsing
             .write()
             .unwrap_or_else(|e| e.into_inner())
