@@ -23,6 +23,19 @@ struct Part {
     extractors: BTreeMap<String, Extractor>,
 }
 
+/// What an index holds, in short.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexSummary {
+    /// Its events.
+    pub events: u64,
+    /// The bytes of its log on disk.
+    pub bytes: u64,
+    /// Its earliest event's time.
+    pub earliest: Option<OffsetDateTime>,
+    /// Its latest event's time.
+    pub latest: Option<OffsetDateTime>,
+}
+
 /// spoor's embedded engine: a [`Store`] and a columnar index of every stored event, rebuilt on
 /// open, answering the `spoor-spl` subset with Splunk's semantics (see [`search`]).
 ///
@@ -165,6 +178,32 @@ impl Engine {
     /// About how many bytes of memory the in-memory index holds (raw text stays on disk).
     pub fn index_bytes(&self) -> usize {
         self.read().values().map(Columns::heap_bytes).sum()
+    }
+
+    /// How many events an index holds and over what time; `None` for an unknown index.
+    pub fn index_summary(&self, name: &str) -> Option<IndexSummary> {
+        if !self.store.has_index(name) {
+            return None;
+        }
+        let index = self.read();
+        let Some(columns) = index.get(name) else {
+            return Some(IndexSummary::default());
+        };
+        let times = &columns.times;
+        let (first, last) = if columns.sorted {
+            (times.first().copied(), times.last().copied())
+        } else {
+            (times.iter().min().copied(), times.iter().max().copied())
+        };
+        let at = |micros: i64| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).ok()
+        };
+        Some(IndexSummary {
+            events: times.len() as u64,
+            bytes: self.store.disk_bytes(name),
+            earliest: first.and_then(at),
+            latest: last.and_then(at),
+        })
     }
 
     /// Runs a query over the window.

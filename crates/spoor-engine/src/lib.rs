@@ -21,9 +21,10 @@ mod ingest;
 mod log;
 mod record;
 pub mod search;
+pub mod server;
 mod store;
 
-pub use engine::Engine;
+pub use engine::{Engine, IndexSummary};
 pub use ingest::PropsError;
 pub use log::{CutTail, Location};
 pub use record::{Record, RecordError, RecordRef};

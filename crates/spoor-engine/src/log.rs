@@ -192,6 +192,18 @@ impl Log {
         })
     }
 
+    /// The bytes its segment files hold on disk.
+    pub(crate) fn disk_bytes(&self) -> u64 {
+        fs::read_dir(&self.dir).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .filter(fs::Metadata::is_file)
+                .map(|m| m.len())
+                .sum()
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock leaves the state consistent (every field is updated
         // after the I/O it describes), so a poisoned mutex is still usable.

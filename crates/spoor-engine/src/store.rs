@@ -405,6 +405,11 @@ impl Store {
         Ok(locations.into_iter().zip(records).collect())
     }
 
+    /// The bytes an index's log holds on disk (`0` for an unknown index).
+    pub fn disk_bytes(&self, index: &str) -> u64 {
+        self.log(index).map_or(0, |log| log.disk_bytes())
+    }
+
     /// Reads a stored record back from disk.
     pub fn read(&self, index: &str, at: Location) -> Result<Record, StoreError> {
         self.log(index)?.read(at).map_err(|source| StoreError::Io {

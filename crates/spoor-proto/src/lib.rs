@@ -22,13 +22,15 @@
 //!   body the driver feeds in chunks) over an incremental decoder that keeps final rows
 //!   only and holds no more than a line ([`search::ExportDecoder`]).
 //! - One error type with Splunk's messages kept ([`Error`]).
+//! - The server's side: the bodies Splunk writes back, in both output modes ([`reply`]), for a
+//!   server that stands in for Splunk (spoor's engine).
 //!
 //! # Out of scope
 //!
 //! - Sockets, TLS, DNS, timers, sleeping, threads: the drivers' job.
 //! - Encoding events (`spoor-event`) and writing SPL (`spoor-spl`): this crate takes
 //!   envelopes and query strings as given.
-//! - XML results output mode, saved searches, KV store, and other endpoints spoor does not use.
+//! - Reading the XML results output mode (the [`reply`] writers write it), saved searches, KV store, and other endpoints spoor does not use.
 //!
 //! # Example
 //!
@@ -71,6 +73,7 @@ pub mod eai;
 mod error;
 pub mod form;
 pub mod hec;
+pub mod reply;
 pub mod rest;
 pub mod retry;
 pub mod search;

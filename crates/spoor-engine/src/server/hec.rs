@@ -1,0 +1,355 @@
+//! The HTTP Event Collector: `collector/event` (envelopes), `collector/raw`, `collector/health`
+//! and `collector/ack`, with channels.
+//!
+//! A batch is all or nothing: every envelope is checked before any is stored, and the reply
+//! names the first bad one (`invalid-event-number`). The reply comes once the events are
+//! durable, so an acknowledgement id, when acknowledgements are on, is true from the start.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use http::Method;
+use serde_json::Value as Json;
+use spoor_proto::hec::{CHANNEL_HEADER, HecCode};
+use time::OffsetDateTime;
+
+use super::State;
+use super::reply::{self, Req, Response};
+use super::route::Route;
+use crate::EventMeta;
+
+/// Channels seen, each with its next acknowledgement id.
+#[derive(Debug, Default)]
+pub(crate) struct Channels {
+    next_ack: Mutex<HashMap<String, u64>>,
+}
+
+/// Channels remembered at most; past this, a new channel makes room by forgetting them all
+/// (their later ack polls answer `false`, which tells the client to resend, never to drop).
+const MAX_CHANNELS: usize = 100_000;
+
+impl Channels {
+    fn issue(&self, channel: &str) -> u64 {
+        let mut map = self.next_ack.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_CHANNELS && !map.contains_key(channel) {
+            map.clear();
+        }
+        let next = map.entry(channel.to_owned()).or_insert(0);
+        let id = *next;
+        *next += 1;
+        id
+    }
+
+    fn issued(&self, channel: &str, id: u64) -> bool {
+        let map = self.next_ack.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(channel).is_some_and(|next| id < *next)
+    }
+}
+
+/// One checked envelope.
+#[derive(Debug)]
+struct Envelope {
+    index: String,
+    meta: EventMeta,
+    time: OffsetDateTime,
+    event: String,
+}
+
+/// Handles a collector endpoint.
+pub(crate) async fn handle(state: Arc<State>, route: &Route, req: Req) -> Response {
+    if *route == Route::HecHealth {
+        return reply::hec(HecCode::Healthy, None, None);
+    }
+    if req.method != Method::POST {
+        return reply::wrong_method(spoor_proto::reply::OutputMode::Json, &req.method);
+    }
+    if let Err(code) = state
+        .auth
+        .check_hec(&req.headers, req.query.get("token").is_some())
+    {
+        return reply::hec(code, None, None);
+    }
+    let channel = req
+        .headers
+        .get(CHANNEL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.query.get("channel"))
+        .map(str::to_owned);
+    if let Some(channel) = &channel
+        && !is_guid(channel)
+    {
+        return reply::hec(HecCode::InvalidDataChannel, None, None);
+    }
+    let acks = state.options.hec_acks;
+    if acks && channel.is_none() {
+        return reply::hec(HecCode::DataChannelMissing, None, None);
+    }
+    if *route == Route::HecAck {
+        return ack(&state, &req, channel.as_deref());
+    }
+    let arrival = OffsetDateTime::now_utc();
+    let stored = if *route == Route::HecRaw {
+        raw(&state, &req, arrival).await
+    } else {
+        events(&state, &req, arrival).await
+    };
+    match stored {
+        Ok(()) => {
+            let ack_id = channel.filter(|_| acks).map(|c| state.hec.issue(&c));
+            reply::hec(HecCode::Success, None, ack_id)
+        }
+        Err((code, event)) => reply::hec(code, event, None),
+    }
+}
+
+type Refusal = (HecCode, Option<u64>);
+
+fn ack(state: &State, req: &Req, channel: Option<&str>) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Poll {
+        acks: Vec<u64>,
+    }
+    let Some(channel) = channel.filter(|_| state.options.hec_acks) else {
+        return reply::hec(HecCode::AckDisabled, None, None);
+    };
+    let Ok(poll) = serde_json::from_slice::<Poll>(&req.body) else {
+        return reply::hec(HecCode::InvalidDataFormat, None, None);
+    };
+    let answers: Vec<(u64, bool)> = poll
+        .acks
+        .iter()
+        .map(|id| (*id, state.hec.issued(channel, *id)))
+        .collect();
+    reply::with_type(
+        http::StatusCode::OK,
+        "application/json; charset=UTF-8",
+        super::body::Body::full(spoor_proto::reply::hec_acks(&answers)),
+    )
+}
+
+/// The metadata a request gives by its query string, over the defaults.
+fn query_meta(req: &Req) -> (String, EventMeta) {
+    let get = |k: &str, default: &str| req.query.get(k).unwrap_or(default).to_owned();
+    let host = req.peer.ip().to_string();
+    (
+        get("index", "main"),
+        EventMeta::new(
+            get("sourcetype", "httpevent"),
+            get("source", "http:spoor"),
+            get("host", &host),
+        ),
+    )
+}
+
+async fn raw(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Result<(), Refusal> {
+    let (index, meta) = query_meta(req);
+    let Ok(text) = std::str::from_utf8(&req.body) else {
+        return Err((HecCode::InvalidDataFormat, None));
+    };
+    if text.trim().is_empty() {
+        return Err((HecCode::NoData, None));
+    }
+    if !state.engine.store().has_index(&index) {
+        return Err((HecCode::IncorrectIndex, None));
+    }
+    let text = text.to_owned();
+    let engine = Arc::clone(&state.engine);
+    blocking(move || engine.ingest(&index, &meta, &text, arrival).map(drop)).await
+}
+
+async fn events(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Result<(), Refusal> {
+    let (index, meta) = query_meta(req);
+    let envelopes = parse(&req.body, &index, &meta, arrival)?;
+    if let Some(bad) = envelopes
+        .iter()
+        .position(|e| !state.engine.store().has_index(&e.index))
+    {
+        return Err((HecCode::IncorrectIndex, Some(bad as u64)));
+    }
+    let engine = Arc::clone(&state.engine);
+    blocking(move || {
+        // Consecutive envelopes with the same index and metadata are stored in one write.
+        let mut rest = envelopes.as_slice();
+        while let Some(first) = rest.first() {
+            let n = rest
+                .iter()
+                .take_while(|e| e.index == first.index && e.meta == first.meta)
+                .count();
+            let events = rest[..n].iter().map(|e| (e.time, e.event.clone()));
+            engine.append(&first.index, &first.meta, events)?;
+            rest = &rest[n..];
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Runs a store write off the async threads; a failure is HEC's internal error.
+async fn blocking(
+    write: impl FnOnce() -> Result<(), crate::StoreError> + Send + 'static,
+) -> Result<(), Refusal> {
+    match tokio::task::spawn_blocking(write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "hec write failed");
+            Err((HecCode::InternalServerError, None))
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "hec write task failed");
+            Err((HecCode::InternalServerError, None))
+        }
+    }
+}
+
+/// Reads the envelopes of a `collector/event` body (JSON objects one after another).
+fn parse(
+    body: &[u8],
+    index: &str,
+    meta: &EventMeta,
+    arrival: OffsetDateTime,
+) -> Result<Vec<Envelope>, Refusal> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err((HecCode::NoData, None));
+    }
+    let mut out = Vec::new();
+    for (i, value) in serde_json::Deserializer::from_slice(body)
+        .into_iter::<Json>()
+        .enumerate()
+    {
+        let n = Some(i as u64);
+        let Ok(Json::Object(object)) = value else {
+            return Err((HecCode::InvalidDataFormat, n));
+        };
+        let text = |key: &str, default: &str| match object.get(key) {
+            None | Some(Json::Null) => Ok(default.to_owned()),
+            Some(Json::String(s)) => Ok(s.clone()),
+            Some(_) => Err((HecCode::InvalidDataFormat, n)),
+        };
+        let event = match object.get("event") {
+            None | Some(Json::Null) => return Err((HecCode::EventFieldRequired, n)),
+            Some(Json::String(s)) if s.is_empty() => return Err((HecCode::EventFieldBlank, n)),
+            Some(Json::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        if !matches!(object.get("fields"), None | Some(Json::Object(_))) {
+            return Err((HecCode::IndexedFieldsError, n));
+        }
+        let time = match object.get("time") {
+            None | Some(Json::Null) => arrival,
+            Some(Json::Number(t)) => {
+                epoch(&t.to_string()).ok_or((HecCode::InvalidDataFormat, n))?
+            }
+            Some(Json::String(t)) => epoch(t).ok_or((HecCode::InvalidDataFormat, n))?,
+            Some(_) => return Err((HecCode::InvalidDataFormat, n)),
+        };
+        out.push(Envelope {
+            index: text("index", index)?,
+            meta: EventMeta::new(
+                text("sourcetype", &meta.sourcetype)?,
+                text("source", &meta.source)?,
+                text("host", &meta.host)?,
+            ),
+            time,
+            event,
+        });
+    }
+    Ok(out)
+}
+
+/// Epoch seconds with an optional fraction (`1433188255.500`), read exactly.
+fn epoch(text: &str) -> Option<OffsetDateTime> {
+    let (secs, frac) = text.split_once('.').unwrap_or((text, ""));
+    if secs.is_empty() || !secs.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 9 {
+        return None;
+    }
+    let secs: i64 = secs.parse().ok()?;
+    let nanos: i64 = format!("{frac:0<9}").parse().ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
+        .ok()
+}
+
+/// Splunk's channels are GUIDs: `8-4-4-4-12` hex digits.
+fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> EventMeta {
+        EventMeta::new("httpevent", "http:spoor", "h")
+    }
+
+    #[test]
+    fn envelopes_and_their_faults() {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let ok = br#"{"event":"a","time":1433188255.500,"index":"spoor"} {"event":{"k":1},"time":"7","sourcetype":"s"}
+{"event":"c","fields":{"x":"y"}}"#;
+        let got = parse(ok, "main", &meta(), t).unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(
+            got[0].time.unix_timestamp_nanos(),
+            1_433_188_255_500_000_000
+        );
+        assert_eq!(
+            (got[0].index.as_str(), got[1].index.as_str()),
+            ("spoor", "main")
+        );
+        assert_eq!(got[1].event, r#"{"k":1}"#);
+        assert_eq!(got[1].meta.sourcetype, "s");
+        assert_eq!(got[2].time, t);
+        let fault = |body: &[u8]| parse(body, "main", &meta(), t).unwrap_err();
+        assert_eq!(fault(b"  "), (HecCode::NoData, None));
+        assert_eq!(
+            fault(br#"{"event":"a"} {"time":1}"#),
+            (HecCode::EventFieldRequired, Some(1))
+        );
+        assert_eq!(
+            fault(br#"{"event":""}"#),
+            (HecCode::EventFieldBlank, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"a"}{"#),
+            (HecCode::InvalidDataFormat, Some(1))
+        );
+        assert_eq!(
+            fault(br#"["event"]"#),
+            (HecCode::InvalidDataFormat, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"a","time":"soon"}"#),
+            (HecCode::InvalidDataFormat, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"a","time":-1}"#),
+            (HecCode::InvalidDataFormat, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"a","host":3}"#),
+            (HecCode::InvalidDataFormat, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"a","fields":[1]}"#),
+            (HecCode::IndexedFieldsError, Some(0))
+        );
+    }
+
+    #[test]
+    fn channels_are_guids_and_acks_count_per_channel() {
+        assert!(is_guid("0AEEB3E1-6C49-45A8-A2B6-D6D5A1E2D1C0"));
+        assert!(!is_guid("0AEEB3E1-6C49-45A8-A2B6"));
+        assert!(!is_guid("zzzzzzzz-6C49-45A8-A2B6-D6D5A1E2D1C0"));
+        let c = Channels::default();
+        assert_eq!((c.issue("a"), c.issue("a"), c.issue("b")), (0, 1, 0));
+        assert!(c.issued("a", 1) && !c.issued("a", 2) && !c.issued("z", 0));
+    }
+}

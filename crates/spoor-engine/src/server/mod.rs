@@ -1,0 +1,381 @@
+//! The engine behind Splunk's REST and HEC APIs: the calls a real Splunk answers, answered the
+//! same way, so that spoor's client, other people's Splunk clients (the official Python SDK
+//! among them) and spoor's dashboard run against the engine unchanged.
+//!
+//! - Routes ([`route`]): `/services/…` and `/servicesNS/{owner}/{app}/…`, trailing slashes
+//!   accepted: `auth/login`, `server/info`, `data/indexes`, `configs/conf-props`,
+//!   `properties/props`, `receivers/simple`, `receivers/stream`, HEC's `collector` endpoints,
+//!   `search/jobs` (v1 and v2), `search/jobs/export`.
+//! - Bodies in both output modes, written by `spoor_proto::reply`.
+//! - Authentication always on ([`auth`]): login and session keys (also as the `splunkd_<port>`
+//!   cookie the Python SDK switches to), bearer tokens, Basic, HEC tokens; secrets compared in
+//!   constant time.
+//! - Limits ([`Limits`]): body sizes, concurrent searches, how long job results are kept.
+//! - Ingest answers only once the events are durable (the store's group commit).
+//!
+//! Start one in-process with [`Server::start`] (port 0 allowed), or drive [`Server::bind`] and
+//! [`Server::run_until`] on your own runtime.
+
+mod auth;
+mod body;
+mod conn;
+mod hec;
+mod jobs;
+mod receivers;
+mod reply;
+mod rest;
+mod route;
+pub mod tls;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::Engine;
+
+pub use auth::Credentials;
+
+/// Sizes and counts the server holds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Largest REST request body (`receivers/simple`, forms), in bytes. Default 64 MiB.
+    pub max_body_bytes: usize,
+    /// Largest HEC request body, in bytes. Default 1 MB, as Splunk's `max_content_length`.
+    pub max_hec_body_bytes: usize,
+    /// Searches running at once; more are refused with 503. Default 8.
+    pub max_searches: usize,
+    /// Jobs kept; past this the oldest finished ones are dropped. Default 1,000.
+    pub max_jobs: usize,
+    /// How long a finished job's results are kept after their last use. Default 600 s, as Splunk.
+    pub job_ttl: Duration,
+    /// How long a session key stays valid after its last use. Default one hour, as Splunk.
+    pub session_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 << 20,
+            max_hec_body_bytes: 1_000_000,
+            max_searches: 8,
+            max_jobs: 1_000,
+            job_ttl: Duration::from_secs(600),
+            session_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// How to run a server.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServerOptions {
+    /// Where the REST API listens. Default `127.0.0.1:8089`.
+    pub listen: SocketAddr,
+    /// Where HEC listens too, if apart (Splunk's HEC port is 8088). HEC's endpoints are also
+    /// served on `listen`.
+    pub hec_listen: Option<SocketAddr>,
+    /// Who may call.
+    pub credentials: Credentials,
+    /// TLS for both listeners; `None` serves plain HTTP.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Limits.
+    pub limits: Limits,
+    /// The version `server/info` reports; clients choose the search API by it (9.0.2 and later
+    /// use `search/v2`). Default `9.4.0`.
+    pub version: String,
+    /// Whether HEC gives acknowledgement ids (channels required, `collector/ack` answers).
+    /// Default off, as a new HEC token in Splunk.
+    pub hec_acks: bool,
+}
+
+impl ServerOptions {
+    /// Options with these credentials and every default.
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8089)),
+            hec_listen: None,
+            credentials,
+            tls: None,
+            limits: Limits::default(),
+            version: "9.4.0".to_owned(),
+            hec_acks: false,
+        }
+    }
+
+    /// Listens on `addr` (port 0: any free port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen = addr;
+        self
+    }
+
+    /// Also listens for HEC on `addr`.
+    pub fn hec_listen(mut self, addr: SocketAddr) -> Self {
+        self.hec_listen = Some(addr);
+        self
+    }
+
+    /// Serves TLS with this configuration.
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Sets the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the version `server/info` reports.
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Turns HEC acknowledgements on or off.
+    pub fn hec_acks(mut self, on: bool) -> Self {
+        self.hec_acks = on;
+        self
+    }
+}
+
+/// A bound server, not yet running.
+#[derive(Debug)]
+pub struct Server {
+    state: Arc<State>,
+    listeners: Vec<TcpListener>,
+    addr: SocketAddr,
+    hec_addr: Option<SocketAddr>,
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) options: ServerOptions,
+    pub(crate) auth: auth::Auth,
+    pub(crate) jobs: jobs::Jobs,
+    pub(crate) hec: hec::Channels,
+    /// The REST port, for the `splunkd_<port>` cookie and the feeds' URLs.
+    pub(crate) addr: SocketAddr,
+    /// This server's id, for `server/info`.
+    pub(crate) guid: String,
+}
+
+impl State {
+    pub(crate) fn scheme(&self) -> &'static str {
+        if self.options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+}
+
+impl Server {
+    /// Binds the listeners.
+    ///
+    /// # Errors
+    ///
+    /// When an address cannot be bound.
+    pub async fn bind(engine: Arc<Engine>, options: ServerOptions) -> io::Result<Self> {
+        let rest = TcpListener::bind(options.listen).await?;
+        let addr = rest.local_addr()?;
+        let mut listeners = vec![rest];
+        let mut hec_addr = None;
+        if let Some(hec) = options.hec_listen {
+            let hec = TcpListener::bind(hec).await?;
+            hec_addr = Some(hec.local_addr()?);
+            listeners.push(hec);
+        }
+        let state = Arc::new(State {
+            auth: auth::Auth::new(&options.credentials, options.limits.session_ttl),
+            jobs: jobs::Jobs::new(options.limits),
+            hec: hec::Channels::default(),
+            engine,
+            options,
+            addr,
+            guid: random_hex(16)?,
+        });
+        Ok(Self {
+            state,
+            listeners,
+            addr,
+            hec_addr,
+        })
+    }
+
+    /// The REST API's address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// HEC's own address, when it has one.
+    pub fn hec_addr(&self) -> Option<SocketAddr> {
+        self.hec_addr
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish
+    /// (at most 30 seconds) and returns. Every acknowledged write is durable before its reply.
+    ///
+    /// # Errors
+    ///
+    /// Never for a client's fault; only if a listener fails for good.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut accepting = Vec::new();
+        for listener in self.listeners {
+            let state = Arc::clone(&self.state);
+            let stop = stop_rx.clone();
+            accepting.push(tokio::spawn(conn::accept_loop(listener, state, stop)));
+        }
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stop_tx.send(true);
+        for task in accepting {
+            let _ = task.await;
+        }
+        Ok(())
+    }
+
+    /// Starts a server on a thread of its own (with its own runtime) and returns once it
+    /// listens: for tests, and for programs without a runtime (the dashboard).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use spoor_engine::Engine;
+    /// use spoor_engine::server::{Credentials, Server, ServerOptions};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("spoor-server-doc-{}", std::process::id()));
+    /// let (engine, _) = Engine::open(&dir)?;
+    /// let options = ServerOptions::new(Credentials::generate()?).listen("127.0.0.1:0".parse()?);
+    /// let running = Server::start(Arc::new(engine), options)?;
+    /// assert_ne!(running.addr().port(), 0);
+    /// running.shutdown()?;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When the runtime cannot start or an address cannot be bound.
+    pub fn start(engine: Arc<Engine>, options: ServerOptions) -> io::Result<Running> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("spoor-engine-server")
+            .enable_all()
+            .build()?;
+        let credentials = options.credentials.clone();
+        let tls = options.tls.is_some();
+        let server = runtime.block_on(Self::bind(engine, options))?;
+        let (addr, hec_addr) = (server.local_addr(), server.hec_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("spoor-engine-server".to_owned())
+            .spawn(move || {
+                runtime.block_on(server.run_until(async {
+                    let _ = stopped.await;
+                }))
+            })?;
+        Ok(Running {
+            addr,
+            hec_addr,
+            tls,
+            credentials,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A server started by [`Server::start`]; dropping it shuts the server down.
+#[derive(Debug)]
+pub struct Running {
+    addr: SocketAddr,
+    hec_addr: Option<SocketAddr>,
+    tls: bool,
+    credentials: Credentials,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+impl Running {
+    /// The REST API's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// HEC's own address, when it has one.
+    pub fn hec_addr(&self) -> Option<SocketAddr> {
+        self.hec_addr
+    }
+
+    /// The credentials the server accepts.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// A client configuration for this server: address, scheme, the admin's username and
+    /// password, and HEC (at its own address when it has one) with the first HEC token.
+    pub fn config(&self) -> spoor_proto::ConfigBuilder {
+        let (scheme, name) = if self.tls {
+            (spoor_proto::config::Scheme::Https, "https")
+        } else {
+            (spoor_proto::config::Scheme::Http, "http")
+        };
+        let mut builder = spoor_proto::ConfigBuilder::new();
+        builder
+            .scheme(scheme)
+            .host(self.addr.ip().to_string())
+            .port(self.addr.port())
+            .username(self.credentials.username.clone())
+            .password(self.credentials.password.expose());
+        if let Some(token) = self.credentials.hec_tokens.first() {
+            let hec = self.hec_addr.unwrap_or(self.addr);
+            builder
+                .hec_url(format!("{name}://{hec}"))
+                .hec_token(token.expose());
+        }
+        builder
+    }
+
+    /// Stops the server: no new connections, requests in flight finish, then it returns.
+    ///
+    /// # Errors
+    ///
+    /// When the server's thread failed.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop_now()
+    }
+
+    fn stop_now(&mut self) -> io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("the server's thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop_now();
+    }
+}
+
+/// A fresh random secret of `bytes` random bytes, in hex.
+pub(crate) fn random_hex(bytes: usize) -> io::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
