@@ -1,0 +1,249 @@
+//! Typed answers, read from the rows a search gives. Reading is pure: the blocking and the async
+//! retriever share it.
+
+use spoor_event::field::{APPLICATION, EVENT};
+use spoor_proto::search::Row;
+use spoor_spl::ast::Span;
+use spoor_spl::build::{COUNT, OTHER, UNIQUE_USERS, VALUE};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::Error;
+
+/// An application: how many events it logged and how many users logged them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Application {
+    /// Its name.
+    pub name: String,
+    /// Events in the window.
+    pub events: u64,
+    /// Distinct `distinct_id`s among them.
+    pub unique_users: u64,
+}
+
+/// An event name of an application, with its counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventCount {
+    /// The event's name.
+    pub name: String,
+    /// Times it happened in the window.
+    pub events: u64,
+    /// Distinct users it happened to.
+    pub unique_users: u64,
+}
+
+/// A property of an event, with how many distinct values it took.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Property {
+    /// The property's key (without Splunk's `analytics_prop__` prefix).
+    pub key: String,
+    /// Distinct values in the window.
+    pub distinct_values: u64,
+}
+
+/// A value of a property, with how many events had it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ValueCount {
+    /// The value, as Splunk extracted it.
+    pub value: String,
+    /// Events with that value.
+    pub count: u64,
+}
+
+/// One series of a chart: a value per bucket.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Series {
+    /// The series' name: an event name, a property value, [`OTHER`], or the measure's name
+    /// (`count`, `unique_users`) when the chart is not split.
+    pub name: String,
+    /// One value per bucket of the chart, empty buckets included (as `0`).
+    pub values: Vec<u64>,
+}
+
+/// A chart over time: bucket start times and series.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Chart {
+    /// The bucket length.
+    pub span: Span,
+    /// Each bucket's start, ascending, with its zone as the server wrote it.
+    pub times: Vec<OffsetDateTime>,
+    /// The series, sorted by name, with [`OTHER`] (the series cut by the limit, summed) last.
+    pub series: Vec<Series>,
+}
+
+impl Chart {
+    /// The series named `name`.
+    pub fn series(&self, name: &str) -> Option<&Series> {
+        self.series.iter().find(|s| s.name == name)
+    }
+
+    /// The sum over every series and bucket.
+    pub fn total(&self) -> u64 {
+        self.series.iter().flat_map(|s| &s.values).sum()
+    }
+}
+
+fn text<'r>(row: &'r Row, field: &str, question: &str) -> Result<&'r str, Error> {
+    row.get_str(field).ok_or_else(|| {
+        Error::Answer(format!(
+            "a row of the {question} answer lacks the `{field}` column"
+        ))
+    })
+}
+
+fn number(row: &Row, field: &str, question: &str) -> Result<u64, Error> {
+    let value = text(row, field, question)?;
+    value.parse().map_err(|_| {
+        Error::Answer(format!(
+            "the {question} answer's `{field}` is {value:?}, not a count"
+        ))
+    })
+}
+
+pub(crate) fn applications(rows: Vec<Row>) -> Result<Vec<Application>, Error> {
+    rows.iter()
+        .map(|row| {
+            Ok(Application {
+                name: text(row, APPLICATION, "applications")?.to_owned(),
+                events: number(row, COUNT, "applications")?,
+                unique_users: number(row, UNIQUE_USERS, "applications")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn events(rows: Vec<Row>) -> Result<Vec<EventCount>, Error> {
+    rows.iter()
+        .map(|row| {
+            Ok(EventCount {
+                name: text(row, EVENT, "events")?.to_owned(),
+                events: number(row, COUNT, "events")?,
+                unique_users: number(row, UNIQUE_USERS, "events")?,
+            })
+        })
+        .collect()
+}
+
+/// The one row of `stats dc(analytics_prop__*) as *`: every column is a property (no row: no
+/// property). Sorted by key.
+pub(crate) fn properties(rows: Vec<Row>) -> Result<Vec<Property>, Error> {
+    let mut out = Vec::new();
+    for row in &rows {
+        for (key, _) in row.iter() {
+            if key.starts_with('_') {
+                continue;
+            }
+            out.push(Property {
+                key: key.to_owned(),
+                distinct_values: number(row, key, "properties")?,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+pub(crate) fn values(rows: Vec<Row>) -> Result<Vec<ValueCount>, Error> {
+    rows.iter()
+        .map(|row| {
+            Ok(ValueCount {
+                value: text(row, VALUE, "property values")?.to_owned(),
+                count: number(row, COUNT, "property values")?,
+            })
+        })
+        .collect()
+}
+
+/// A timechart's rows: `_time`, then one column per series (`_span*` removed by the query).
+pub(crate) fn chart(rows: Vec<Row>, span: Span) -> Result<Chart, Error> {
+    let mut times = Vec::with_capacity(rows.len());
+    let mut series: Vec<Series> = Vec::new();
+    for (bucket, row) in rows.iter().enumerate() {
+        let time = text(row, "_time", "chart")?;
+        times.push(OffsetDateTime::parse(time, &Rfc3339).map_err(|_| {
+            Error::Answer(format!(
+                "the chart's `_time` {time:?} is not an RFC 3339 time"
+            ))
+        })?);
+        for (name, _) in row.iter() {
+            if name.starts_with('_') {
+                continue;
+            }
+            let value = number(row, name, "chart")?;
+            let at = match series.iter().position(|s| s.name == name) {
+                Some(at) => at,
+                None => {
+                    series.push(Series {
+                        name: name.to_owned(),
+                        values: vec![0; bucket],
+                    });
+                    series.len() - 1
+                }
+            };
+            series[at].values.push(value);
+        }
+        for s in &mut series {
+            s.values.resize(bucket + 1, 0);
+        }
+    }
+    series.sort_by(|a, b| {
+        (a.name == OTHER)
+            .cmp(&(b.name == OTHER))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(Chart {
+        span,
+        times,
+        series,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spoor_proto::search::Value;
+
+    fn row(pairs: &[(&str, &str)]) -> Row {
+        Row::new(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Value::Single((*v).to_owned())))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn charts_keep_every_bucket_and_put_other_last() {
+        let rows = vec![
+            row(&[
+                ("_time", "2026-11-01T00:00:00.000+00:00"),
+                ("OTHER", "1"),
+                ("b", "2"),
+            ]),
+            row(&[
+                ("_time", "2026-11-02T00:00:00.000+00:00"),
+                ("a", "5"),
+                ("b", "0"),
+                ("OTHER", "0"),
+            ]),
+        ];
+        let chart = chart(rows, Span::DAY).unwrap();
+        assert_eq!(chart.times.len(), 2);
+        let names: Vec<_> = chart.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "OTHER"]);
+        assert_eq!(chart.series("a").unwrap().values, [0, 5]);
+        assert_eq!(chart.total(), 8);
+    }
+
+    #[test]
+    fn bad_rows_are_errors_that_say_what() {
+        let err = applications(vec![row(&[("application", "shop"), ("count", "x")])]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unexpected answer: the applications answer's `count` is \"x\", not a count"
+        );
+        let err = chart(vec![row(&[("_time", "yesterday")])], Span::DAY).unwrap_err();
+        assert!(err.to_string().contains("not an RFC 3339 time"));
+        assert!(properties(Vec::new()).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,241 @@
+//! The Retriever: the questions of `spoor-spl`'s builders, asked of Splunk (or spoor's engine),
+//! with typed answers. [`Retriever`] blocks; [`AsyncRetriever`] is the same over tokio.
+
+use std::num::NonZeroU32;
+
+use spoor_event::Key;
+use spoor_proto::Config;
+use spoor_proto::search::{Row, SearchParams};
+use spoor_spl::ast::Span;
+use spoor_spl::build::{self, Index, OverTime, WindowedQuery};
+
+use crate::answer::{self, Application, Chart, EventCount, Property, ValueCount};
+use crate::{Error, Window};
+
+/// The index spoor writes to and reads from unless told otherwise.
+pub const DEFAULT_INDEX: &str = "spoor";
+
+/// One question: the query, the window's job parameters.
+struct Question {
+    query: String,
+    params: SearchParams,
+}
+
+impl Question {
+    fn new(query: &WindowedQuery, window: &Window) -> Self {
+        Self {
+            query: query.to_string(),
+            params: window.params(),
+        }
+    }
+}
+
+fn index(name: &str) -> Result<Index, Error> {
+    Index::new(name).map_err(|e| Error::InvalidName(e.to_string()))
+}
+
+fn parse_key(name: &str) -> Result<Key, Error> {
+    Key::new(name).map_err(|e| Error::InvalidName(e.to_string()))
+}
+
+/// The questions, written once for both retrievers: `$ask` runs a [`Question`] and gives its
+/// rows (`.await`ed in the async one).
+macro_rules! questions {
+    ($($kw:ident)?; $(.$await:ident)?) => {
+        /// Every application in the window: events and unique users, by name.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Splunk`] when the search fails, [`Error::Answer`] for rows of another
+        /// shape.
+        pub $($kw)? fn applications(&self, window: &Window) -> Result<Vec<Application>, Error> {
+            let query = build::applications(&self.index, window.time_window());
+            answer::applications(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// The events of `application` in the window: counts and unique users, by name.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn events(&self, application: &str, window: &Window) -> Result<Vec<EventCount>, Error> {
+            let query = build::events(&self.index, application, window.time_window());
+            answer::events(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// The properties of `event` in `application`, each with its number of distinct values.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn properties(
+            &self,
+            application: &str,
+            event: &str,
+            window: &Window,
+        ) -> Result<Vec<Property>, Error> {
+            let query = build::properties(&self.index, application, event, window.time_window());
+            answer::properties(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// The values of property `key` of `event`, the most frequent first, at most `top`
+        /// (`None`: all of them).
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidName`] for a key no event can have, else as
+        /// [`applications`](Self::applications).
+        pub $($kw)? fn values(
+            &self,
+            application: &str,
+            event: &str,
+            key: &str,
+            top: Option<NonZeroU32>,
+            window: &Window,
+        ) -> Result<Vec<ValueCount>, Error> {
+            let key = parse_key(key)?;
+            let query = build::property_values(&self.index, application, event, &key, top, window.time_window());
+            answer::values(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// Events of `application` per bucket, split as `over` says (by event, by a property's
+        /// top values with the rest as `OTHER`, or not at all). Empty buckets are `0`.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn events_over_time(
+            &self,
+            application: &str,
+            over: &OverTime,
+            window: &Window,
+        ) -> Result<Chart, Error> {
+            let query = build::events_over_time(&self.index, application, over, window.time_window());
+            answer::chart(self.ask(Question::new(&query, window))$(.$await)??, over.span())
+        }
+
+        /// Unique users of `application` (of `event` only, when given) per bucket.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn unique_users_over_time(
+            &self,
+            application: &str,
+            event: Option<&str>,
+            span: Span,
+            window: &Window,
+        ) -> Result<Chart, Error> {
+            let query = build::unique_users_over_time(&self.index, application, event, span, window.time_window());
+            answer::chart(self.ask(Question::new(&query, window))$(.$await)??, span)
+        }
+    };
+}
+
+/// Asks spoor's questions of Splunk, blocking the calling thread.
+///
+/// ```no_run
+/// use spoor::{Retriever, Window};
+///
+/// let config = spoor_splunk::load_config(&spoor_proto::ConfigBuilder::new())?;
+/// let retriever = Retriever::new(&config)?;
+/// for app in retriever.applications(&Window::Last7Days)? {
+///     println!("{}: {} events, {} users", app.name, app.events, app.unique_users);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Retriever {
+    client: spoor_splunk::blocking::Client,
+    index: Index,
+}
+
+impl Retriever {
+    /// A retriever of the [`DEFAULT_INDEX`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Splunk`] when the configuration cannot make a client.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        Self::with_index(config, DEFAULT_INDEX)
+    }
+
+    /// A retriever of the events in `index`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] for a name Splunk refuses, [`Error::Splunk`] as [`new`](Self::new).
+    pub fn with_index(config: &Config, index_name: &str) -> Result<Self, Error> {
+        Ok(Self {
+            client: spoor_splunk::blocking::Client::new(config)?,
+            index: index(index_name)?,
+        })
+    }
+
+    /// Reads the server's version once, so searches use the API it has (`search/v2` from
+    /// Splunk 9.0.2). Without it the v1 endpoints are used, which every version has.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Splunk`] when the server cannot be reached.
+    pub fn connect(&self) -> Result<(), Error> {
+        self.client.server_info()?;
+        Ok(())
+    }
+
+    fn ask(&self, question: Question) -> Result<Vec<Row>, Error> {
+        Ok(self.client.search(&question.query, question.params)?.rows)
+    }
+
+    questions!(;);
+}
+
+/// Asks spoor's questions of Splunk, over tokio.
+#[derive(Debug)]
+pub struct AsyncRetriever {
+    client: spoor_splunk::tokio::Client,
+    index: Index,
+}
+
+impl AsyncRetriever {
+    /// A retriever of the [`DEFAULT_INDEX`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Splunk`] when the configuration cannot make a client.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        Self::with_index(config, DEFAULT_INDEX)
+    }
+
+    /// A retriever of the events in `index`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] for a name Splunk refuses, [`Error::Splunk`] as [`new`](Self::new).
+    pub fn with_index(config: &Config, index_name: &str) -> Result<Self, Error> {
+        Ok(Self {
+            client: spoor_splunk::tokio::Client::new(config)?,
+            index: index(index_name)?,
+        })
+    }
+
+    /// As [`Retriever::connect`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Splunk`] when the server cannot be reached.
+    pub async fn connect(&self) -> Result<(), Error> {
+        self.client.server_info().await?;
+        Ok(())
+    }
+
+    async fn ask(&self, question: Question) -> Result<Vec<Row>, Error> {
+        Ok(self
+            .client
+            .search(&question.query, question.params)
+            .await?
+            .rows)
+    }
+
+    questions!(async; .await);
+}

@@ -1,0 +1,303 @@
+//! Every question of the Retriever, blocking and async, against answers computed plainly from
+//! the events stored.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
+
+use proptest::prelude::*;
+use spoor::answer::{Application, Chart, EventCount, Property, ValueCount};
+use spoor::{AsyncRetriever, OverTime, Retriever, Span, Split, Window};
+use spoor_event::{Event, Value};
+use time::macros::datetime;
+use time::{Duration, OffsetDateTime};
+
+use crate::Backend;
+
+const START: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
+const DAYS: i64 = 5;
+
+#[derive(Debug, Clone)]
+struct Spec {
+    app: u8,
+    event: u8,
+    user: Option<u8>,
+    minute: i64,
+    plan: Option<u8>,
+    seats: Option<u8>,
+}
+
+fn spec() -> impl Strategy<Value = Spec> {
+    (
+        0u8..3,
+        0u8..4,
+        proptest::option::weighted(0.9, 0u8..12),
+        0i64..DAYS * 24 * 60,
+        proptest::option::of(0u8..4),
+        proptest::option::of(1u8..4),
+    )
+        .prop_map(|(app, event, user, minute, plan, seats)| Spec {
+            app,
+            event,
+            user,
+            minute,
+            plan,
+            seats,
+        })
+}
+
+fn event(s: &Spec) -> Event {
+    let mut b = Event::builder(
+        format!("app-{}", s.app),
+        format!("ev {}", s.event),
+        START + Duration::minutes(s.minute),
+    );
+    if let Some(u) = s.user {
+        b = b.distinct_id(format!("u{u}"));
+    }
+    if let Some(p) = s.plan {
+        b = b.property("plan", ["free", "pro", "Pro", "<team>"][usize::from(p)]);
+    }
+    if let Some(n) = s.seats {
+        b = b.property("seats", Value::Int(i64::from(n)));
+    }
+    b.build().expect("valid event")
+}
+
+/// Counts and distinct users by a key.
+fn counts<K: Ord + Clone>(
+    events: &[&Event],
+    key: impl Fn(&Event) -> K,
+) -> BTreeMap<K, (u64, BTreeSet<String>)> {
+    let mut out: BTreeMap<K, (u64, BTreeSet<String>)> = BTreeMap::new();
+    for e in events {
+        let slot = out.entry(key(e)).or_default();
+        slot.0 += 1;
+        if let Some(u) = e.distinct_id() {
+            slot.1.insert(u.to_owned());
+        }
+    }
+    out
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Int(n) => n.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+struct Expected {
+    applications: Vec<Application>,
+    events: Vec<EventCount>,
+    properties: Vec<Property>,
+    plans: Vec<ValueCount>,
+    by_event_total: u64,
+    by_event_days: usize,
+    users_per_day: Vec<u64>,
+}
+
+fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime)) -> Expected {
+    let inside: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.time() >= window.0 && e.time() < window.1)
+        .collect();
+    let applications = counts(&inside, |e| e.application().to_owned())
+        .into_iter()
+        .map(|(name, (events, users))| Application {
+            name,
+            events,
+            unique_users: users.len() as u64,
+        })
+        .collect();
+    let app0: Vec<&Event> = inside
+        .iter()
+        .copied()
+        .filter(|e| e.application() == "app-0")
+        .collect();
+    let events_ = counts(&app0, |e| e.name().to_owned())
+        .into_iter()
+        .map(|(name, (events, users))| EventCount {
+            name,
+            events,
+            unique_users: users.len() as u64,
+        })
+        .collect();
+    let ev0: Vec<&Event> = app0
+        .iter()
+        .copied()
+        .filter(|e| e.name() == "ev 0")
+        .collect();
+    let mut properties = Vec::new();
+    for key in ["plan", "seats"] {
+        let distinct: BTreeSet<String> = ev0
+            .iter()
+            .filter_map(|e| e.property(key))
+            .map(value_text)
+            .collect();
+        if !distinct.is_empty() {
+            properties.push(Property {
+                key: key.to_owned(),
+                distinct_values: distinct.len() as u64,
+            });
+        }
+    }
+    let mut plans: Vec<ValueCount> = counts(
+        &ev0.iter()
+            .copied()
+            .filter(|e| e.property("plan").is_some())
+            .collect::<Vec<_>>(),
+        |e| value_text(e.property("plan").expect("filtered")),
+    )
+    .into_iter()
+    .map(|(value, (count, _))| ValueCount { value, count })
+    .collect();
+    plans.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+    let days = ((window.1 - window.0).whole_days()) as usize;
+    let mut users_per_day = vec![BTreeSet::new(); days];
+    for e in &app0 {
+        let day = ((e.time() - window.0).whole_days()) as usize;
+        if let Some(u) = e.distinct_id() {
+            users_per_day[day].insert(u.to_owned());
+        }
+    }
+    Expected {
+        applications,
+        events: events_,
+        properties,
+        plans,
+        by_event_total: app0.len() as u64,
+        by_event_days: days,
+        users_per_day: users_per_day.iter().map(|s| s.len() as u64).collect(),
+    }
+}
+
+fn check_chart_days(chart: &Chart, days: usize) {
+    assert_eq!(chart.times.len(), days, "one bucket a day, empty ones kept");
+    for (i, t) in chart.times.iter().enumerate() {
+        assert_eq!(*t, START + Duration::days(i as i64 + 1));
+    }
+}
+
+fn window() -> (Window, (OffsetDateTime, OffsetDateTime)) {
+    let (from, to) = (START + Duration::days(1), START + Duration::days(DAYS));
+    (Window::between(from, to).expect("window"), (from, to))
+}
+
+fn check_blocking(r: &Retriever, exp: &Expected) {
+    let (w, _) = window();
+    assert_eq!(r.applications(&w).unwrap(), exp.applications);
+    assert_eq!(r.events("app-0", &w).unwrap(), exp.events);
+    assert_eq!(r.properties("app-0", "ev 0", &w).unwrap(), exp.properties);
+    assert_eq!(
+        r.values("app-0", "ev 0", "plan", None, &w).unwrap(),
+        exp.plans
+    );
+    let top1 = r
+        .values("app-0", "ev 0", "plan", NonZeroU32::new(1), &w)
+        .unwrap();
+    assert_eq!(top1, exp.plans.iter().take(1).cloned().collect::<Vec<_>>());
+    let by_event = r
+        .events_over_time("app-0", &OverTime::new(Span::DAY), &w)
+        .unwrap();
+    check_chart_days(&by_event, exp.by_event_days);
+    assert_eq!(by_event.total(), exp.by_event_total);
+    let users = r
+        .unique_users_over_time("app-0", None, Span::DAY, &w)
+        .unwrap();
+    check_chart_days(&users, exp.by_event_days);
+    assert_eq!(
+        users
+            .series("unique_users")
+            .map(|s| s.values.clone())
+            .unwrap_or_default(),
+        exp.users_per_day
+    );
+    let by_plan = r
+        .events_over_time(
+            "app-0",
+            &OverTime::new(Span::DAY)
+                .event("ev 0")
+                .split(Split::Property("plan".parse().unwrap()))
+                .limit(2),
+            &w,
+        )
+        .unwrap();
+    let plan_total: u64 = exp.plans.iter().map(|p| p.count).sum();
+    assert_eq!(
+        by_plan.total(),
+        plan_total,
+        "cut series are summed into OTHER"
+    );
+    assert!(by_plan.series.len() <= 3);
+}
+
+async fn check_async(r: &AsyncRetriever, exp: &Expected) {
+    let (w, _) = window();
+    assert_eq!(r.applications(&w).await.unwrap(), exp.applications);
+    assert_eq!(r.events("app-0", &w).await.unwrap(), exp.events);
+    assert_eq!(
+        r.properties("app-0", "ev 0", &w).await.unwrap(),
+        exp.properties
+    );
+    assert_eq!(
+        r.values("app-0", "ev 0", "plan", None, &w).await.unwrap(),
+        exp.plans
+    );
+    let users = r
+        .unique_users_over_time("app-0", None, Span::DAY, &w)
+        .await
+        .unwrap();
+    assert_eq!(
+        users
+            .series("unique_users")
+            .map(|s| s.values.clone())
+            .unwrap_or_default(),
+        exp.users_per_day
+    );
+}
+
+proptest! {
+    #![proptest_config(spoor_testkit::proptest_config_with_cases(6))]
+
+    /// Both retrievers, over the v1 and the v2 search API, answer as the plain reference.
+    #[test]
+    fn answers_equal_the_reference(specs in proptest::collection::vec(spec(), 1..400), v2 in any::<bool>()) {
+        let backend = Backend::start(if v2 { "9.4.0" } else { "8.2.0" });
+        let events: Vec<Event> = specs.iter().map(event).collect();
+        backend.store("spoor", &events);
+        let exp = expected(&events, window().1);
+        let config = backend.config();
+        let blocking = Retriever::new(&config).unwrap();
+        blocking.connect().unwrap();
+        check_blocking(&blocking, &exp);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let r = AsyncRetriever::new(&config).unwrap();
+            r.connect().await.unwrap();
+            check_async(&r, &exp).await;
+        });
+    }
+}
+
+#[test]
+fn all_time_reads_every_row_past_the_page_size() {
+    let backend = Backend::start("9.4.0");
+    let events: Vec<Event> = (0..250)
+        .map(|i| {
+            Event::builder(format!("app-{i:03}"), "open", START + Duration::minutes(i))
+                .distinct_id("u")
+                .build()
+                .unwrap()
+        })
+        .collect();
+    backend.store("spoor", &events);
+    let r = Retriever::new(&backend.config()).unwrap();
+    let apps = r.applications(&Window::AllTime).unwrap();
+    assert_eq!(apps.len(), 250, "no silent cap at Splunk's 100 rows");
+    assert!(apps.iter().all(|a| a.events == 1 && a.unique_users == 1));
+    assert!(matches!(
+        r.values("app-000", "open", "bad key!", None, &Window::AllTime),
+        Err(spoor::Error::InvalidName(_))
+    ));
+}
