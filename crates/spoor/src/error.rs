@@ -21,6 +21,11 @@ pub enum Error {
     QueueFull,
     /// The tracker is shut down.
     ShutDown,
+    /// A flush or shutdown ran out of time with events undelivered.
+    FlushTimeout {
+        /// Events still queued (for a flush) or given up (for a shutdown).
+        pending: usize,
+    },
     /// Setting up the index and sourcetype needs rights this login lacks.
     SetupDenied(String),
 }
@@ -36,6 +41,10 @@ impl fmt::Display for Error {
                 "the tracker's queue is full: the event was dropped (raise the queue size or let the backend catch up)",
             ),
             Self::ShutDown => f.write_str("the tracker is shut down"),
+            Self::FlushTimeout { pending } => write!(
+                f,
+                "timed out with {pending} events undelivered (is the backend reachable?)"
+            ),
             Self::SetupDenied(why) => write!(f, "cannot set up spoor's index and sourcetype: {why}"),
         }
     }

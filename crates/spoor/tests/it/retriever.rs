@@ -17,7 +17,7 @@ const START: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
 const DAYS: i64 = 5;
 
 #[derive(Debug, Clone)]
-struct Spec {
+pub(crate) struct Spec {
     app: u8,
     event: u8,
     user: Option<u8>,
@@ -26,7 +26,7 @@ struct Spec {
     seats: Option<u8>,
 }
 
-fn spec() -> impl Strategy<Value = Spec> {
+pub(crate) fn spec() -> impl Strategy<Value = Spec> {
     (
         0u8..3,
         0u8..4,
@@ -45,7 +45,7 @@ fn spec() -> impl Strategy<Value = Spec> {
         })
 }
 
-fn event(s: &Spec) -> Event {
+pub(crate) fn event(s: &Spec) -> Event {
     let mut b = Event::builder(
         format!("app-{}", s.app),
         format!("ev {}", s.event),
@@ -87,7 +87,7 @@ fn value_text(v: &Value) -> String {
     }
 }
 
-struct Expected {
+pub(crate) struct Expected {
     applications: Vec<Application>,
     events: Vec<EventCount>,
     properties: Vec<Property>,
@@ -97,7 +97,7 @@ struct Expected {
     users_per_day: Vec<u64>,
 }
 
-fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime)) -> Expected {
+pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime)) -> Expected {
     let inside: Vec<&Event> = events
         .iter()
         .filter(|e| e.time() >= window.0 && e.time() < window.1)
@@ -179,12 +179,12 @@ fn check_chart_days(chart: &Chart, days: usize) {
     }
 }
 
-fn window() -> (Window, (OffsetDateTime, OffsetDateTime)) {
+pub(crate) fn window() -> (Window, (OffsetDateTime, OffsetDateTime)) {
     let (from, to) = (START + Duration::days(1), START + Duration::days(DAYS));
     (Window::between(from, to).expect("window"), (from, to))
 }
 
-fn check_blocking(r: &Retriever, exp: &Expected) {
+pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
     let (w, _) = window();
     assert_eq!(r.applications(&w).unwrap(), exp.applications);
     assert_eq!(r.events("app-0", &w).unwrap(), exp.events);
@@ -232,7 +232,7 @@ fn check_blocking(r: &Retriever, exp: &Expected) {
     assert!(by_plan.series.len() <= 3);
 }
 
-async fn check_async(r: &AsyncRetriever, exp: &Expected) {
+pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
     let (w, _) = window();
     assert_eq!(r.applications(&w).await.unwrap(), exp.applications);
     assert_eq!(r.events("app-0", &w).await.unwrap(), exp.events);
@@ -267,7 +267,7 @@ proptest! {
         let events: Vec<Event> = specs.iter().map(event).collect();
         backend.store("spoor", &events);
         let exp = expected(&events, window().1);
-        let config = backend.config();
+        let config = backend.config(false);
         let blocking = Retriever::new(&config).unwrap();
         blocking.connect().unwrap();
         check_blocking(&blocking, &exp);
@@ -292,7 +292,7 @@ fn all_time_reads_every_row_past_the_page_size() {
         })
         .collect();
     backend.store("spoor", &events);
-    let r = Retriever::new(&backend.config()).unwrap();
+    let r = Retriever::new(&backend.config(false)).unwrap();
     let apps = r.applications(&Window::AllTime).unwrap();
     assert_eq!(apps.len(), 250, "no silent cap at Splunk's 100 rows");
     assert!(apps.iter().all(|a| a.events == 1 && a.unique_users == 1));

@@ -1,0 +1,274 @@
+//! The tracker's bounded queue of encoded events, shared by the callers (who push) and the
+//! worker (who takes batches and settles them).
+//!
+//! Every event pushed gets a number; the worker settles events in that order (sent, or given
+//! up), so "everything pushed before now is settled" is one comparison, which is what `flush`
+//! waits for.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// What the callers and the worker share.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    state: Mutex<State>,
+    /// Signals the worker: an event came, a flush was asked for, or the tracker closed.
+    work: Condvar,
+    /// Signals callers: room was made, or events were settled.
+    progress: Condvar,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    events: VecDeque<Vec<u8>>,
+    bytes: usize,
+    /// When the oldest queued event came.
+    oldest: Option<Instant>,
+    /// Events ever accepted (each one's number is its position in this count).
+    pub(crate) accepted: u64,
+    /// Events settled: sent, or given up (failed).
+    pub(crate) settled: u64,
+    /// A flush wants everything up to this number sent now.
+    flush_to: u64,
+    pub(crate) closed: bool,
+    pub(crate) sent: u64,
+    pub(crate) retried: u64,
+    pub(crate) dropped: u64,
+    pub(crate) failed: u64,
+}
+
+/// Why a push did not queue the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    Full,
+    Closed,
+}
+
+/// A batch taken by the worker: the events, and how many.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) events: Vec<Vec<u8>>,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            state: Mutex::new(State::default()),
+            work: Condvar::new(),
+            progress: Condvar::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update of the state is complete before the lock is released, so a panic in
+        // another holder leaves it consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues an event; when full, waits up to `block` for room (no wait for `None`).
+    pub(crate) fn push(&self, event: Vec<u8>, block: Option<Duration>) -> Result<(), Refused> {
+        let mut state = self.lock();
+        if let Some(wait) = block
+            && state.events.len() >= self.capacity
+        {
+            let deadline = Instant::now() + wait;
+            while state.events.len() >= self.capacity && !state.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                state = self
+                    .progress
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+        }
+        if state.closed {
+            return Err(Refused::Closed);
+        }
+        if state.events.len() >= self.capacity {
+            state.dropped += 1;
+            return Err(Refused::Full);
+        }
+        state.bytes += event.len();
+        state.events.push_back(event);
+        state.accepted += 1;
+        if state.oldest.is_none() {
+            state.oldest = Some(Instant::now());
+        }
+        let wake = state.events.len() == 1;
+        drop(state);
+        if wake {
+            self.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Waits until a batch is due (`max_events` or `max_bytes` reached, the oldest event has
+    /// waited `interval`, a flush asks, or the tracker closed), then takes it. `None` when the
+    /// tracker is closed and empty.
+    pub(crate) fn take(
+        &self,
+        max_events: usize,
+        max_bytes: usize,
+        interval: Duration,
+    ) -> Option<Batch> {
+        let mut state = self.lock();
+        loop {
+            if state.events.is_empty() {
+                if state.closed {
+                    return None;
+                }
+                state = self.work.wait(state).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            let due = state.events.len() >= max_events
+                || state.bytes >= max_bytes
+                || state.closed
+                || state.flush_to > state.settled
+                || state.oldest.is_some_and(|t| t.elapsed() >= interval);
+            if due {
+                break;
+            }
+            let waited = state.oldest.map_or(Duration::ZERO, |t| t.elapsed());
+            let left = interval.saturating_sub(waited);
+            state = self
+                .work
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let mut events = Vec::new();
+        let mut bytes = 0;
+        while let Some(next) = state.events.front() {
+            if !events.is_empty() && (events.len() >= max_events || bytes + next.len() > max_bytes)
+            {
+                break;
+            }
+            bytes += next.len();
+            let next = state.events.pop_front().unwrap_or_default();
+            events.push(next);
+        }
+        state.bytes -= bytes;
+        state.oldest = if state.events.is_empty() {
+            None
+        } else {
+            Some(Instant::now())
+        };
+        drop(state);
+        self.progress.notify_all();
+        Some(Batch { events })
+    }
+
+    /// Records the end of a batch: `sent` or not.
+    pub(crate) fn settle(&self, events: usize, sent: bool) {
+        let mut state = self.lock();
+        state.settled += events as u64;
+        if sent {
+            state.sent += events as u64;
+        } else {
+            state.failed += events as u64;
+        }
+        drop(state);
+        self.progress.notify_all();
+    }
+
+    pub(crate) fn count_retry(&self) {
+        self.lock().retried += 1;
+    }
+
+    /// Waits until every event accepted so far is settled, at most `timeout`; `false` if
+    /// some are still pending then.
+    pub(crate) fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        let target = state.accepted;
+        state.flush_to = state.flush_to.max(target);
+        self.work.notify_one();
+        while state.settled < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            state = self
+                .progress
+                .wait_timeout(state, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Stops taking events; the worker sends what is queued, then ends.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.work.notify_all();
+        self.progress.notify_all();
+    }
+
+    /// Gives up the events still queued (counted as failed), for a shutdown past its time.
+    pub(crate) fn abandon(&self) -> usize {
+        let mut state = self.lock();
+        let left = state.events.len();
+        state.events.clear();
+        state.bytes = 0;
+        state.oldest = None;
+        state.settled += left as u64;
+        state.failed += left as u64;
+        drop(state);
+        self.progress.notify_all();
+        left
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().events.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_queue_drops_exactly_and_counts() {
+        let q = Queue::new(2);
+        assert_eq!(q.push(vec![1], None), Ok(()));
+        assert_eq!(q.push(vec![2], None), Ok(()));
+        assert_eq!(q.push(vec![3], None), Err(Refused::Full));
+        let started = Instant::now();
+        assert_eq!(
+            q.push(vec![4], Some(Duration::from_millis(30))),
+            Err(Refused::Full)
+        );
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert_eq!(q.lock().dropped, 2);
+        q.close();
+        assert_eq!(q.push(vec![5], None), Err(Refused::Closed));
+    }
+
+    #[test]
+    fn batches_respect_count_and_bytes_and_flush_waits_for_settling() {
+        let q = Queue::new(100);
+        for i in 0..5u8 {
+            q.push(vec![i; 10], None).unwrap();
+        }
+        q.close();
+        let b = q.take(2, 1000, Duration::from_secs(60)).unwrap();
+        assert_eq!(b.events.len(), 2);
+        let b2 = q.take(10, 25, Duration::from_secs(60)).unwrap();
+        assert_eq!(b2.events.len(), 2, "bytes cap");
+        q.settle(4, true);
+        assert!(!q.flush(Duration::from_millis(10)));
+        let b3 = q.take(10, 1000, Duration::from_secs(60)).unwrap();
+        assert_eq!(b3.events.len(), 1);
+        q.settle(1, false);
+        assert!(q.flush(Duration::from_millis(10)));
+        assert!(q.take(10, 1000, Duration::from_secs(60)).is_none());
+        let s = q.lock();
+        assert_eq!((s.sent, s.failed), (4, 1));
+    }
+}
