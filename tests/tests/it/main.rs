@@ -1,3 +1,4 @@
 //! End-to-end tests across spoor's crates: one test binary, a module per concern.
 
+mod external_clients;
 mod layering;

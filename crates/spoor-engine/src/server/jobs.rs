@@ -488,6 +488,7 @@ fn job_entry(state: &State, job: &Job, api: Api, mode: OutputMode) -> Entry {
                 "doneProgress".into(),
                 Item::Num(if done { 1.0 } else { 0.0 }),
             ),
+            ("eai:acl".into(), job_acl(state, ttl)),
             ("earliestTime".into(), time(job.window.earliest)),
             ("eventCount".into(), Item::from(events as u64)),
             ("isDone".into(), Item::Bool(done)),
@@ -518,6 +519,28 @@ fn job_entry(state: &State, job: &Job, api: Api, mode: OutputMode) -> Entry {
             ),
         ]),
     }
+}
+
+/// A job's `eai:acl`, as Splunk gives it: owned by the user who ran it, in app `search`,
+/// shared globally. The Python SDK needs it: once a job's status was read, the job's later
+/// requests (`results`, `control`) take their namespace from it (`state.access.owner`).
+fn job_acl(state: &State, ttl: u64) -> Item {
+    let owner = state.options.credentials.username.as_str();
+    Item::Dict(vec![
+        ("app".into(), Item::from("search")),
+        ("can_write".into(), Item::Bool(true)),
+        ("modifiable".into(), Item::Bool(true)),
+        ("owner".into(), Item::from(owner)),
+        (
+            "perms".into(),
+            Item::Dict(vec![
+                ("read".into(), Item::List(vec![Item::from(owner)])),
+                ("write".into(), Item::List(vec![Item::from(owner)])),
+            ]),
+        ),
+        ("sharing".into(), Item::from("global")),
+        ("ttl".into(), Item::from(ttl.to_string())),
+    ])
 }
 
 /// `search/jobs/{sid}/results`: a page of the results (204 while the job runs).
@@ -681,4 +704,57 @@ pub(crate) async fn export(state: Arc<State>, req: Req) -> Response {
         mode.content_type(),
         Body::Pieces(Box::new(pieces)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{Credentials, Server, ServerOptions};
+
+    /// The Python SDK reads a job's namespace from its `eai:acl` once it has read the job's
+    /// status; without it `job.results()` fails inside the SDK (`access` is `None`).
+    #[test]
+    fn a_job_entry_has_splunks_eai_acl() {
+        let dir = std::env::temp_dir().join(format!("spoor-jobs-acl-{}", std::process::id()));
+        let (engine, _) = crate::Engine::open(&dir).unwrap();
+        let options = ServerOptions::new(Credentials::new("ada", "pw"))
+            .listen("127.0.0.1:0".parse().unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(Server::bind(Arc::new(engine), options))
+            .unwrap();
+        let (_tx, outcome) = watch::channel(None);
+        let job = Job {
+            sid: "1.0".into(),
+            search: "search index=x".into(),
+            query: spoor_spl::parse("search index=x").unwrap(),
+            window: Window::default(),
+            earliest_time: String::new(),
+            latest_time: String::new(),
+            published: OffsetDateTime::UNIX_EPOCH,
+            outcome,
+            events: Mutex::new(None),
+            last_used: Mutex::new(Instant::now()),
+        };
+        let state = &server.state;
+        let feed = state.feed("jobs", jobs_path(Api::V2), "t");
+        let entry = job_entry(state, &job, Api::V2, OutputMode::Xml);
+        let xml = String::from_utf8(wire::job_entry(OutputMode::Xml, &feed, &entry)).unwrap();
+        for key in [
+            r#"<s:key name="eai:acl">"#,
+            r#"<s:key name="owner">ada</s:key>"#,
+            r#"<s:key name="app">search</s:key>"#,
+            r#"<s:key name="sharing">global</s:key>"#,
+        ] {
+            assert!(xml.contains(key), "{key} missing in {xml}");
+        }
+        let entry = job_entry(state, &job, Api::V2, OutputMode::Json);
+        let json = String::from_utf8(wire::job_entry(OutputMode::Json, &feed, &entry)).unwrap();
+        assert!(json.contains(r#""acl":{"app":"search""#), "{json}");
+        drop(server);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
