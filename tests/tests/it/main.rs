@@ -1,4 +1,5 @@
 //! End-to-end tests across spoor's crates: one test binary, a module per concern.
 
 mod external_clients;
+mod facades;
 mod layering;

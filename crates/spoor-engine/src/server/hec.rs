@@ -201,6 +201,21 @@ async fn blocking(
     }
 }
 
+/// One envelope as sent; keys HEC does not know are ignored, as HEC does.
+#[derive(serde::Deserialize)]
+struct Wire {
+    #[serde(default)]
+    event: Json,
+    #[serde(default)]
+    time: Json,
+    #[serde(default)]
+    fields: Json,
+    index: Option<String>,
+    sourcetype: Option<String>,
+    source: Option<String>,
+    host: Option<String>,
+}
+
 /// Reads the envelopes of a `collector/event` body (JSON objects one after another).
 fn parse(
     body: &[u8],
@@ -212,42 +227,42 @@ fn parse(
         return Err((HecCode::NoData, None));
     }
     let mut out = Vec::new();
-    for (i, value) in serde_json::Deserializer::from_slice(body)
-        .into_iter::<Json>()
-        .enumerate()
-    {
-        let n = Some(i as u64);
-        let Ok(Json::Object(object)) = value else {
+    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Wire>();
+    loop {
+        let n = Some(out.len() as u64);
+        // Each envelope must be an object (serde would read a struct from an array too).
+        match body[stream.byte_offset()..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+        {
+            None => break,
+            Some(b'{') => {}
+            Some(_) => return Err((HecCode::InvalidDataFormat, n)),
+        }
+        let Some(Ok(wire)) = stream.next() else {
             return Err((HecCode::InvalidDataFormat, n));
         };
-        let text = |key: &str, default: &str| match object.get(key) {
-            None | Some(Json::Null) => Ok(default.to_owned()),
-            Some(Json::String(s)) => Ok(s.clone()),
-            Some(_) => Err((HecCode::InvalidDataFormat, n)),
+        let event = match wire.event {
+            Json::Null => return Err((HecCode::EventFieldRequired, n)),
+            Json::String(s) if s.is_empty() => return Err((HecCode::EventFieldBlank, n)),
+            Json::String(s) => s,
+            other => other.to_string(),
         };
-        let event = match object.get("event") {
-            None | Some(Json::Null) => return Err((HecCode::EventFieldRequired, n)),
-            Some(Json::String(s)) if s.is_empty() => return Err((HecCode::EventFieldBlank, n)),
-            Some(Json::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-        };
-        if !matches!(object.get("fields"), None | Some(Json::Object(_))) {
+        if !matches!(wire.fields, Json::Null | Json::Object(_)) {
             return Err((HecCode::IndexedFieldsError, n));
         }
-        let time = match object.get("time") {
-            None | Some(Json::Null) => arrival,
-            Some(Json::Number(t)) => {
-                epoch(&t.to_string()).ok_or((HecCode::InvalidDataFormat, n))?
-            }
-            Some(Json::String(t)) => epoch(t).ok_or((HecCode::InvalidDataFormat, n))?,
-            Some(_) => return Err((HecCode::InvalidDataFormat, n)),
+        let time = match &wire.time {
+            Json::Null => arrival,
+            Json::Number(t) => epoch(&t.to_string()).ok_or((HecCode::InvalidDataFormat, n))?,
+            Json::String(t) => epoch(t).ok_or((HecCode::InvalidDataFormat, n))?,
+            _ => return Err((HecCode::InvalidDataFormat, n)),
         };
         out.push(Envelope {
-            index: text("index", index)?,
+            index: wire.index.unwrap_or_else(|| index.to_owned()),
             meta: EventMeta::new(
-                text("sourcetype", &meta.sourcetype)?,
-                text("source", &meta.source)?,
-                text("host", &meta.host)?,
+                wire.sourcetype.unwrap_or_else(|| meta.sourcetype.clone()),
+                wire.source.unwrap_or_else(|| meta.source.clone()),
+                wire.host.unwrap_or_else(|| meta.host.clone()),
             ),
             time,
             event,

@@ -604,3 +604,33 @@ async fn blocking(f: impl FnOnce() -> Result<(), Error> + Send + 'static) -> Res
         .await
         .unwrap_or(Err(Error::ShutDown))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_says_when_rights_are_missing_and_accepts_what_exists() {
+        let config = Config::builder()
+            .username("u")
+            .password("p")
+            .build()
+            .unwrap();
+        let tracker = Tracker::builder(&config, "shop")
+            .drop_timeout(Duration::ZERO)
+            .build()
+            .unwrap();
+        let api = |status: u16| spoor_proto::Error::Api {
+            status: http::StatusCode::from_u16(status).unwrap(),
+            messages: Vec::new(),
+        };
+        assert!(setup_result(&tracker.inner, Err(api(409))).is_ok());
+        let denied = setup_result(&tracker.inner, Err(api(403))).unwrap_err();
+        assert!(matches!(denied, Error::SetupDenied(_)));
+        assert!(denied.to_string().contains("ask an admin"), "{denied}");
+        assert!(matches!(
+            setup_result(&tracker.inner, Err(api(500))),
+            Err(Error::Splunk(_))
+        ));
+    }
+}

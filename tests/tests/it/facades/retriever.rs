@@ -11,7 +11,7 @@ use spoor_event::{Event, Value};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
-use crate::Backend;
+use super::Backend;
 
 const START: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
 const DAYS: i64 = 5;

@@ -10,9 +10,9 @@ use proptest::prelude::*;
 use spoor::{AsyncRetriever, AsyncTracker, OnFull, Retriever, Tracker, Window};
 use spoor_event::{Event, Value};
 
-use crate::Backend;
-use crate::proxy::{Fault, Proxy};
-use crate::retriever::{check_async, check_blocking, event, expected, spec, window};
+use super::Backend;
+use super::proxy::{Fault, Proxy};
+use super::retriever::{check_async, check_blocking, event, expected, spec, window};
 
 /// Tracks `events` with their own times and properties.
 fn track_all(tracker: &Tracker, events: &[Event]) {
@@ -261,4 +261,34 @@ fn a_full_queue_drops_exactly_and_never_waits_past_the_policy() {
         tracker.track("login", None, [("i", 0)]),
         Err(spoor::Error::ShutDown)
     ));
+}
+
+#[test]
+fn a_batch_refused_as_invalid_is_reported_and_not_retried() {
+    for hec in [true, false] {
+        let backend = Backend::start("9.4.0");
+        let reported = Arc::new(AtomicU64::new(0));
+        let seen = Arc::clone(&reported);
+        // No setup: the index does not exist, so every batch is refused (HEC's code 7, or 404).
+        let tracker = Tracker::builder(&backend.config(hec), "shop")
+            .index("nope")
+            .interval(Duration::from_millis(5))
+            .on_error(move |err, events| {
+                assert!(matches!(err, spoor::Error::Splunk(_)), "{err}");
+                seen.fetch_add(events as u64, Ordering::Relaxed);
+            })
+            .build()
+            .unwrap();
+        for i in 0..30 {
+            tracker.track("login", None, [("i", i)]).unwrap();
+        }
+        tracker.flush(Duration::from_secs(10)).unwrap();
+        let stats = tracker.stats();
+        assert_eq!(
+            (stats.sent, stats.failed, stats.retried),
+            (0, 30, 0),
+            "{stats:?}"
+        );
+        assert_eq!(reported.load(Ordering::Relaxed), 30);
+    }
 }

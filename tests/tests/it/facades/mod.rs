@@ -1,4 +1,5 @@
-//! The façades against spoor's engine, started in-process behind its REST API.
+//! spoor's façades (Tracker, Retriever) end to end, against spoor's engine started in-process
+//! behind its REST API.
 
 mod proxy;
 mod retriever;
