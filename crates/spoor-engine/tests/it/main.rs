@@ -1,6 +1,7 @@
 //! spoor-engine's integration tests: the store's durability through crashes and damage, and the
 //! evaluator checked against hand-written results and, on random data and queries, against a
-//! plain reference evaluator.
+//! plain reference evaluator; the Splunk-compatible server driven by `spoor-splunk`'s two
+//! drivers, fuzzed, and under load.
 
 mod crash;
 mod differential;
@@ -8,4 +9,8 @@ mod golden;
 mod parallel;
 mod recovery;
 mod reference;
+mod server;
+mod server_fuzz;
+mod server_load;
+mod server_support;
 mod support;
