@@ -1,4 +1,34 @@
-//! spoor's dashboard: applications, their events over time, properties and values, unique
-//! users, over a chosen time window, drawn on the server as HTML and SVG.
+//! spoor's dashboard: applications, their events over time, properties and values, and unique
+//! users, over a chosen time window; HTML and SVG rendered on the server (maud), served by
+//! hyper, with CSV and JSON of every table.
+//!
+//! It asks its questions through spoor's [`AsyncRetriever`](spoor::AsyncRetriever) and logs its
+//! own page views through spoor's [`Tracker`](spoor::Tracker) (application
+//! [`META_APPLICATION`]), so Splunk and spoor's embedded engine are the same to it.
+//!
+//! # Routes
+//!
+//! - `/` redirects to `/applications`: every application with events, unique users, share
+//!   and a trend line (`/applications.csv`).
+//! - `/applications/{name}` (and the original `/application/{name}`): the window picker, the
+//!   events table (choosing an event narrows the page), events over time (by event, or for a
+//!   chosen event by a chosen property's top values), unique users over time, the chosen event's
+//!   properties and the chosen property's values; each table as CSV at
+//!   `/applications/{name}/{events,properties,values}.csv`.
+//! - `/api/application/{name}`: the page's data as JSON, with the original's parameters
+//!   (`event_name`, `property`, `time_range`) and the new ones (`window`, `from`, `to`,
+//!   `span`, `event`, `top`).
+//! - `/healthz`, `/static/…`.
+//!
+//! Out of scope: user accounts (it binds to loopback unless told otherwise), funnels and
+//! retention.
 
 pub mod chart;
+mod csv;
+mod data;
+pub mod demo;
+mod pages;
+mod params;
+mod server;
+
+pub use server::{Dashboard, META_APPLICATION, default_listen, serve};

@@ -1,0 +1,254 @@
+//! `spoor-dashboard`: spoor's web dashboard, on the embedded engine (default) or on Splunk.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line program tells its user where it listens and how seeding goes"
+)]
+
+use std::io::{self, Write as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use spoor::{AsyncRetriever, Tracker};
+use spoor_dashboard::{Dashboard, META_APPLICATION, demo};
+use spoor_engine::Engine;
+use spoor_engine::server::{Credentials, Running, Server, ServerOptions};
+use spoor_proto::ConfigBuilder;
+
+/// spoor's dashboard. With no `--splunk` it runs spoor's embedded engine on a local data
+/// folder, seeded with demo data when empty.
+#[derive(Debug, Parser)]
+#[command(name = "spoor-dashboard", version)]
+struct Args {
+    /// Where the dashboard listens.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// The embedded engine's data folder (created if missing).
+    #[arg(long, default_value = "spoor-data", value_name = "DIR")]
+    data: PathBuf,
+    /// Events of the demo data set seeded into an empty embedded engine.
+    #[arg(long, default_value_t = demo::DEFAULT_EVENTS, value_name = "N")]
+    demo_events: usize,
+    /// Do not seed demo data.
+    #[arg(long)]
+    no_demo: bool,
+    /// Use this Splunk deployment (`https://host:8089`) instead of the embedded engine.
+    /// Credentials come from the flags below, `SPLUNK_*` variables or `~/.splunkrc`.
+    #[arg(long, value_name = "URL")]
+    splunk: Option<String>,
+    /// Splunk user name.
+    #[arg(long)]
+    username: Option<String>,
+    /// Splunk password (better given as SPLUNK_PASSWORD).
+    #[arg(long)]
+    password: Option<String>,
+    /// Splunk bearer token (better given as SPLUNK_TOKEN).
+    #[arg(long)]
+    token: Option<String>,
+    /// HEC URL for the dashboard's own page views (`https://host:8088`).
+    #[arg(long, value_name = "URL")]
+    hec_url: Option<String>,
+    /// HEC token (better given as SPLUNK_HEC_TOKEN).
+    #[arg(long)]
+    hec_token: Option<String>,
+    /// PEM file of a CA to trust for Splunk's certificate (e.g. Splunk's cacert.pem).
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// Do not verify Splunk's TLS certificate (only for a test deployment).
+    #[arg(long)]
+    insecure: bool,
+    /// Do not log the dashboard's own page views.
+    #[arg(long)]
+    no_meta: bool,
+}
+
+/// The backend: Splunk's configuration, or the embedded engine's (kept running).
+struct Backend {
+    config: spoor_proto::Config,
+    embedded: Option<(Running, Arc<Engine>)>,
+}
+
+fn splunk_config(args: &Args, url: &str) -> Result<spoor_proto::Config, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("--splunk {url:?} is not a URL like https://splunk.example:8089"))?;
+    let scheme = match scheme {
+        "https" => spoor_proto::config::Scheme::Https,
+        "http" => spoor_proto::config::Scheme::Http,
+        other => {
+            return Err(format!(
+                "--splunk: unknown scheme {other:?}; use https or http"
+            ));
+        }
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse::<u16>()
+                .map_err(|_| format!("--splunk: bad port {port:?}"))?,
+        ),
+        None => (authority, 8089),
+    };
+    let mut builder = ConfigBuilder::new();
+    builder.scheme(scheme).host(host).port(port);
+    if let Some(u) = &args.username {
+        builder.username(u.clone());
+    }
+    if let Some(p) = &args.password {
+        builder.password(p.clone());
+    }
+    if let Some(t) = &args.token {
+        builder.token(t.clone());
+    }
+    if let Some(h) = &args.hec_url {
+        builder.hec_url(h.clone());
+    }
+    if let Some(t) = &args.hec_token {
+        builder.hec_token(t.clone());
+    }
+    if let Some(ca) = &args.ca {
+        let pem = std::fs::read_to_string(ca)
+            .map_err(|e| format!("cannot read --ca {}: {e}", ca.display()))?;
+        builder.ca_pem(pem);
+    }
+    if args.insecure {
+        builder.verify_tls(false);
+    }
+    spoor_splunk::load_config(&builder).map_err(|e| format!("splunk configuration: {e}"))
+}
+
+fn embedded(args: &Args) -> Result<Backend, String> {
+    std::fs::create_dir_all(&args.data)
+        .map_err(|e| format!("cannot create {}: {e}", args.data.display()))?;
+    let (engine, report) = Engine::open(&args.data)
+        .map_err(|e| format!("cannot open {}: {e}", args.data.display()))?;
+    let engine = Arc::new(engine);
+    let credentials = Credentials::generate().map_err(|e| e.to_string())?;
+    let options = ServerOptions::new(credentials).listen(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let running = Server::start(Arc::clone(&engine), options)
+        .map_err(|e| format!("cannot start the embedded engine: {e}"))?;
+    let config = running.config().build().map_err(|e| e.to_string())?;
+    eprintln!(
+        "embedded engine: {} events in {}",
+        report.records,
+        args.data.display()
+    );
+    let empty = engine
+        .index_summary(spoor::DEFAULT_INDEX)
+        .is_none_or(|s| s.events == 0);
+    if empty && !args.no_demo && args.demo_events > 0 {
+        seed_demo(&config, args.demo_events)?;
+    }
+    Ok(Backend {
+        config,
+        embedded: Some((running, engine)),
+    })
+}
+
+fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let mut stderr = io::stderr();
+    let sent = demo::seed(config, events, |done| {
+        let pct = done * 100 / events.max(1);
+        let bar: String = (0..40)
+            .map(|i| if i * 100 / 40 < pct { '#' } else { '.' })
+            .collect();
+        let _ = write!(stderr, "\rseeding demo data [{bar}] {done}/{events}");
+        let _ = stderr.flush();
+    })
+    .map_err(|e| format!("cannot seed the demo data: {e}"))?;
+    eprintln!(
+        "\nseeded {sent} demo events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn run(args: &Args) -> Result<(), String> {
+    let backend = match &args.splunk {
+        Some(url) => Backend {
+            config: splunk_config(args, url)?,
+            embedded: None,
+        },
+        None => embedded(args)?,
+    };
+    let retriever = AsyncRetriever::new(&backend.config).map_err(|e| e.to_string())?;
+    let tracker = if args.no_meta {
+        None
+    } else {
+        let tracker = Tracker::new(&backend.config, META_APPLICATION).map_err(|e| e.to_string())?;
+        if let Err(err) = tracker.setup() {
+            eprintln!(
+                "warning: page views will not be logged where spoor's index is missing: {err}"
+            );
+        }
+        Some(tracker)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        if let Err(err) = retriever.connect().await {
+            eprintln!(
+                "warning: the backend does not answer yet ({err}); pages will say so until it does"
+            );
+        }
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        let backend_name = if backend.embedded.is_some() {
+            format!("embedded engine, data in {}", args.data.display())
+        } else {
+            format!("Splunk at {}", backend.config.base_url())
+        };
+        println!("spoor dashboard: http://{addr}/ ({backend_name})");
+        let dashboard = Arc::new(Dashboard::new(retriever, tracker.clone()));
+        spoor_dashboard::serve(listener, dashboard, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    if let Some(tracker) = tracker {
+        let _ = tracker.shutdown(Duration::from_secs(5));
+    }
+    drop(backend);
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("spoor-dashboard: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

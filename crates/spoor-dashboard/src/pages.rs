@@ -1,0 +1,273 @@
+//! The pages, as maud templates: one layout, the applications list, an application's page and
+//! the error page. Every name and value goes through maud's escaping.
+
+use maud::{DOCTYPE, Markup, html};
+use spoor::answer::{Application, EventCount, Property, ValueCount};
+use spoor_proto::form::encode_component;
+
+use crate::chart::{self, Plot};
+use crate::data::{AppPage, ListPage};
+use crate::params::{SPANS, View, WINDOWS, today};
+
+/// Partial: the page around the content.
+pub(crate) fn layout(title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · spoor" }
+                link rel="stylesheet" href="/static/style.css";
+                script src="/static/chart.js" defer {}
+            }
+            body {
+                header.top {
+                    a.brand href="/applications" { "spoor" }
+                    nav { a href="/applications" { "Applications" } }
+                }
+                main { (content) }
+                footer { "spoor " (env!("CARGO_PKG_VERSION")) " · times in UTC" }
+            }
+        }
+    }
+}
+
+/// The path of an application's page.
+pub(crate) fn app_path(name: &str) -> String {
+    format!("/applications/{}", encode_component(name))
+}
+
+/// Partial: the time-window and span pickers, linking to `path` with the view changed.
+fn picker(path: &str, view: &View) -> Markup {
+    let today = today();
+    html! {
+        div.picker {
+            nav.windows aria-label="Time window" {
+                @for (key, label) in WINDOWS {
+                    a href={ (path) (view.with_window(key).query()) }
+                        aria-current=[(view.window_key == key).then_some("page")] { (label) }
+                }
+            }
+            form.custom method="get" action=(path) {
+                input type="hidden" name="window" value="custom";
+                @if let Some(event) = &view.event { input type="hidden" name="event" value=(event); }
+                @if let Some(property) = &view.property { input type="hidden" name="property" value=(property); }
+                @if view.span_key != "auto" { input type="hidden" name="span" value=(view.span_key); }
+                label { "From " input type="date" name="from" required
+                    value=(view.from.map_or_else(|| (today - time::Duration::days(30)).to_string(), |d| d.to_string())); }
+                label { "to " input type="date" name="to" required
+                    value=(view.to.unwrap_or(today).to_string()); }
+                button type="submit" aria-current=[(view.window_key == "custom").then_some("page")] { "Apply" }
+            }
+            nav.spans aria-label="Span" {
+                "Span: "
+                @for (key, label) in SPANS {
+                    a href={ (path) (view.with_span(key).query()) }
+                        aria-current=[(view.span_key == key).then_some("page")] { (label) }
+                }
+            }
+        }
+    }
+}
+
+fn share(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / total as f64
+    }
+}
+
+/// Partial: a share as a number and a bar.
+fn share_cell(part: u64, total: u64) -> Markup {
+    let pct = share(part, total);
+    html! {
+        td.num.share {
+            span.bar style={ "width:" (format!("{pct:.1}")) "%" } {}
+            (format!("{pct:.1}")) " %"
+        }
+    }
+}
+
+/// Partial: a link to download a table.
+fn csv_link(href: String) -> Markup {
+    html! { a.csv href=(href) download { "CSV" } }
+}
+
+/// The applications list.
+pub(crate) fn applications(page: &ListPage) -> Markup {
+    let view = &page.view;
+    let total: u64 = page.apps.iter().map(|(a, _)| a.events).sum();
+    layout(
+        "Applications",
+        html! {
+            h1 { "Applications" }
+            p.window { (view.window_label()) }
+            (picker("/applications", view))
+            @if page.apps.is_empty() {
+                p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
+            } @else {
+                table.data {
+                    caption { "Applications, " (view.window_label()) " " (csv_link(format!("/applications.csv{}", view.query()))) }
+                    thead { tr { th { "Application" } th.num { "Events" } th.num { "Unique users" } th.num { "Share" } th { "Trend" } } }
+                    tbody {
+                        @for (app, trend) in &page.apps {
+                            (application_row(app, trend, total, view))
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn application_row(app: &Application, trend: &[u64], total: u64, view: &View) -> Markup {
+    html! {
+        tr {
+            td { a href={ (app_path(&app.name)) (view.with_event(None).query()) } { (app.name) } }
+            td.num { (app.events) }
+            td.num { (app.unique_users) }
+            (share_cell(app.events, total))
+            td.trend { (chart::sparkline(trend, &format!("{} events over time", app.name))) }
+        }
+    }
+}
+
+/// An application's page.
+pub(crate) fn application(page: &AppPage) -> Markup {
+    let view = &page.view;
+    let path = app_path(&page.name);
+    let total: u64 = page.events.iter().map(|e| e.events).sum();
+    let title = match &view.event {
+        Some(event) => format!("{} · {event}", page.name),
+        None => page.name.clone(),
+    };
+    let chart_title = match (&view.event, &view.property) {
+        (None, _) => "Events over time, by event".to_owned(),
+        (Some(event), None) => format!("{event} over time"),
+        (Some(event), Some(property)) => format!("{event} over time, by {property}"),
+    };
+    html! {
+        (layout(&title, html! {
+            nav.crumbs {
+                a href={ "/applications" (view.with_event(None).query()) } { "Applications" }
+                " / " a href={ (path) (view.with_event(None).query()) } { (page.name) }
+                @if let Some(event) = &view.event { " / " span { (event) } }
+            }
+            h1 { (title) }
+            p.window { (view.window_label()) }
+            (picker(&path, view))
+            section.chart-block {
+                h2 { (chart_title) }
+                (chart::render(&Plot { chart: &page.chart, title: &chart_title, unit: "events" }))
+            }
+            section.chart-block {
+                h2 { "Unique users over time" }
+                (chart::render(&Plot { chart: &page.users, title: "Unique users over time", unit: "users" }))
+            }
+            (events_table(page, &path, total))
+            @if let Some(properties) = &page.properties { (properties_table(page, properties, &path)) }
+            @if let Some(values) = &page.values { (values_table(page, values, &path)) }
+        }))
+    }
+}
+
+fn events_table(page: &AppPage, path: &str, total: u64) -> Markup {
+    let view = &page.view;
+    html! {
+        section {
+            h2 { "Events" }
+            @if page.events.is_empty() {
+                p.empty { "No events in this window." }
+            } @else {
+                table.data {
+                    caption { "Events of " (page.name) " " (csv_link(format!("{path}/events.csv{}", view.query()))) }
+                    thead { tr { th { "Event" } th.num { "Count" } th.num { "Unique users" } th.num { "Share" } } }
+                    tbody {
+                        @for e in &page.events { (event_row(e, view, path, total)) }
+                    }
+                }
+                @if view.event.is_some() {
+                    p { a href={ (path) (view.with_event(None).query()) } { "Show all events" } }
+                }
+            }
+        }
+    }
+}
+
+fn event_row(e: &EventCount, view: &View, path: &str, total: u64) -> Markup {
+    let chosen = view.event.as_deref() == Some(e.name.as_str());
+    html! {
+        tr.chosen[chosen] {
+            td { a href={ (path) (view.with_event(Some(&e.name)).query()) } aria-current=[chosen.then_some("true")] { (e.name) } }
+            td.num { (e.events) }
+            td.num { (e.unique_users) }
+            (share_cell(e.events, total))
+        }
+    }
+}
+
+fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Markup {
+    let view = &page.view;
+    let event = view.event.as_deref().unwrap_or_default();
+    html! {
+        section {
+            h2 { "Properties of " (event) }
+            @if properties.is_empty() {
+                p.empty { "This event has no properties in this window." }
+            } @else {
+                table.data {
+                    caption { "Properties " (csv_link(format!("{path}/properties.csv{}", view.query()))) }
+                    thead { tr { th { "Property" } th.num { "Distinct values" } } }
+                    tbody {
+                        @for p in properties {
+                            @let chosen = view.property.as_deref() == Some(p.key.as_str());
+                            tr.chosen[chosen] {
+                                td { a href={ (path) (view.with_property(Some(&p.key)).query()) } aria-current=[chosen.then_some("true")] { (p.key) } }
+                                td.num { (p.distinct_values) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn values_table(page: &AppPage, values: &[ValueCount], path: &str) -> Markup {
+    let view = &page.view;
+    let total: u64 = values.iter().map(|v| v.count).sum();
+    html! {
+        section {
+            h2 { "Values of " (view.property.as_deref().unwrap_or_default()) }
+            @if values.is_empty() {
+                p.empty { "No values in this window." }
+            } @else {
+                table.data {
+                    caption { "Values " (csv_link(format!("{path}/values.csv{}", view.query()))) }
+                    thead { tr { th { "Value" } th.num { "Count" } th.num { "Share" } } }
+                    tbody {
+                        @for v in values {
+                            tr { td { (v.value) } td.num { (v.count) } (share_cell(v.count, total)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An error page: what went wrong and what to do.
+pub(crate) fn error(status: u16, title: &str, detail: &str) -> Markup {
+    layout(
+        title,
+        html! {
+            section.error {
+                h1 { (status) " · " (title) }
+                p { (detail) }
+                p { a href="/applications" { "Back to the applications" } }
+            }
+        },
+    )
+}

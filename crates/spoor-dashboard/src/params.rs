@@ -1,0 +1,350 @@
+//! What a page shows, read from its query string: the time window, the span of the charts, the
+//! chosen event and property. Every value is checked; a bad one is an error naming the
+//! parameter, for a 400 page. Links are written back from the same type, so the URL always
+//! holds the whole state of the page.
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+use spoor::{Span, Window};
+use spoor_proto::form::{Form, encode_component};
+use time::macros::format_description;
+use time::{Date, Duration, OffsetDateTime, Time};
+
+/// The window presets, as they appear in URLs.
+pub(crate) const WINDOWS: [(&str, &str); 5] = [
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+    ("90d", "Last 90 days"),
+    ("all", "All time"),
+];
+
+/// The spans, as they appear in URLs.
+pub(crate) const SPANS: [(&str, &str); 5] = [
+    ("auto", "Auto"),
+    ("hour", "Hour"),
+    ("day", "Day"),
+    ("week", "Week"),
+    ("month", "Month"),
+];
+
+/// A query parameter with a value the dashboard does not take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BadParam {
+    /// The parameter.
+    pub(crate) name: &'static str,
+    /// What it was given.
+    pub(crate) value: String,
+    /// What it takes.
+    pub(crate) expected: &'static str,
+}
+
+impl fmt::Display for BadParam {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid value {:?} for the parameter `{}`: expected {}",
+            self.value, self.name, self.expected
+        )
+    }
+}
+
+/// The state of a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct View {
+    /// The window's key (`24h`, `7d`, `30d`, `90d`, `all`, `custom`).
+    pub(crate) window_key: String,
+    /// Custom window's first day.
+    pub(crate) from: Option<Date>,
+    /// Custom window's last day (included).
+    pub(crate) to: Option<Date>,
+    /// The span's key (`auto`, `hour`, `day`, `week`, `month`).
+    pub(crate) span_key: String,
+    /// The chosen event.
+    pub(crate) event: Option<String>,
+    /// The chosen property (of the chosen event).
+    pub(crate) property: Option<String>,
+    /// How many values of the property to list.
+    pub(crate) top: Option<NonZeroU32>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self {
+            window_key: "30d".to_owned(),
+            from: None,
+            to: None,
+            span_key: "auto".to_owned(),
+            event: None,
+            property: None,
+            top: None,
+        }
+    }
+}
+
+fn date(name: &'static str, value: &str) -> Result<Date, BadParam> {
+    Date::parse(value, format_description!("[year]-[month]-[day]")).map_err(|_| BadParam {
+        name,
+        value: value.to_owned(),
+        expected: "a date like 2026-11-28",
+    })
+}
+
+impl View {
+    /// Reads a query string. The original dashboard's names are read too: `event_name` for
+    /// `event`, and `time_range` (its chart span: `1h`, `1d`, `1w`, `1mon`) for `span`.
+    pub(crate) fn parse(query: &str) -> Result<Self, BadParam> {
+        let form = Form::decode(query);
+        let mut view = Self::default();
+        let get = |k: &str| form.get(k).map(str::trim).filter(|v| !v.is_empty());
+        if let Some(w) = get("window") {
+            if w != "custom" && !WINDOWS.iter().any(|(k, _)| *k == w) {
+                return Err(BadParam {
+                    name: "window",
+                    value: w.to_owned(),
+                    expected: "24h, 7d, 30d, 90d, all or custom",
+                });
+            }
+            view.window_key = w.to_owned();
+        }
+        view.from = get("from").map(|v| date("from", v)).transpose()?;
+        view.to = get("to").map(|v| date("to", v)).transpose()?;
+        if view.from.is_some() || view.to.is_some() {
+            view.window_key = "custom".to_owned();
+        }
+        if view.window_key == "custom" {
+            let (Some(from), Some(to)) = (view.from, view.to) else {
+                return Err(BadParam {
+                    name: if view.from.is_none() { "from" } else { "to" },
+                    value: String::new(),
+                    expected: "both `from` and `to` for a custom window",
+                });
+            };
+            if from > to {
+                return Err(BadParam {
+                    name: "to",
+                    value: to.to_string(),
+                    expected: "a day on or after `from`",
+                });
+            }
+        }
+        let span = get("span").or_else(|| get("time_range"));
+        if let Some(s) = span {
+            view.span_key = match s {
+                "auto" | "hour" | "day" | "week" | "month" => s.to_owned(),
+                "1h" => "hour".to_owned(),
+                "1d" => "day".to_owned(),
+                "1w" => "week".to_owned(),
+                "1mon" => "month".to_owned(),
+                _ => {
+                    return Err(BadParam {
+                        name: if get("span").is_some() {
+                            "span"
+                        } else {
+                            "time_range"
+                        },
+                        value: s.to_owned(),
+                        expected: "auto, hour, day, week or month (or 1h, 1d, 1w, 1mon)",
+                    });
+                }
+            };
+        }
+        view.event = get("event")
+            .or_else(|| get("event_name"))
+            .map(str::to_owned);
+        view.property = get("property").map(str::to_owned);
+        if view.property.is_some() && view.event.is_none() {
+            return Err(BadParam {
+                name: "property",
+                value: view.property.unwrap_or_default(),
+                expected: "an event chosen too (`event`): properties belong to an event",
+            });
+        }
+        if let Some(top) = get("top") {
+            view.top = Some(top.parse().map_err(|_| BadParam {
+                name: "top",
+                value: top.to_owned(),
+                expected: "a whole number of values, 1 or more",
+            })?);
+        }
+        Ok(view)
+    }
+
+    /// The window to ask over.
+    pub(crate) fn window(&self) -> Window {
+        match (self.window_key.as_str(), self.from, self.to) {
+            ("24h", ..) => Window::Last24Hours,
+            ("7d", ..) => Window::Last7Days,
+            ("90d", ..) => Window::Last90Days,
+            ("all", ..) => Window::AllTime,
+            ("custom", Some(from), Some(to)) => {
+                let start = from.with_time(Time::MIDNIGHT).assume_utc();
+                let end = to.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1);
+                Window::between(start, end).unwrap_or(Window::Last30Days)
+            }
+            _ => Window::Last30Days,
+        }
+    }
+
+    /// The charts' span: as chosen, or one that gives a readable number of points.
+    pub(crate) fn span(&self) -> Span {
+        match self.span_key.as_str() {
+            "hour" => Span::HOUR,
+            "day" => Span::DAY,
+            "week" => Span::WEEK,
+            "month" => Span::MONTH,
+            _ => match (self.window_key.as_str(), self.from, self.to) {
+                ("24h", ..) => Span::HOUR,
+                ("all", ..) => Span::WEEK,
+                ("custom", Some(from), Some(to)) => match (to - from).whole_days() {
+                    ..=2 => Span::HOUR,
+                    3..=120 => Span::DAY,
+                    121..=730 => Span::WEEK,
+                    _ => Span::MONTH,
+                },
+                _ => Span::DAY,
+            },
+        }
+    }
+
+    /// A human name of the window.
+    pub(crate) fn window_label(&self) -> String {
+        match (self.window_key.as_str(), self.from, self.to) {
+            ("custom", Some(from), Some(to)) => format!("{from} to {to}"),
+            (key, ..) => WINDOWS
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or_else(|| key.to_owned(), |(_, label)| (*label).to_owned()),
+        }
+    }
+
+    /// The query string of this view (only what differs from the defaults), `?`-prefixed
+    /// when not empty.
+    pub(crate) fn query(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if self.window_key != "30d" {
+            pairs.push(("window", self.window_key.clone()));
+        }
+        if self.window_key == "custom" {
+            if let Some(from) = self.from {
+                pairs.push(("from", from.to_string()));
+            }
+            if let Some(to) = self.to {
+                pairs.push(("to", to.to_string()));
+            }
+        }
+        if self.span_key != "auto" {
+            pairs.push(("span", self.span_key.clone()));
+        }
+        if let Some(event) = &self.event {
+            pairs.push(("event", event.clone()));
+        }
+        if let Some(property) = &self.property {
+            pairs.push(("property", property.clone()));
+        }
+        if let Some(top) = self.top {
+            pairs.push(("top", top.to_string()));
+        }
+        if pairs.is_empty() {
+            return String::new();
+        }
+        let encoded: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode_component(v)))
+            .collect();
+        format!("?{}", encoded.join("&"))
+    }
+
+    /// This view with another window.
+    pub(crate) fn with_window(&self, key: &str) -> Self {
+        Self {
+            window_key: key.to_owned(),
+            from: None,
+            to: None,
+            ..self.clone()
+        }
+    }
+
+    /// This view with another span.
+    pub(crate) fn with_span(&self, key: &str) -> Self {
+        Self {
+            span_key: key.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// This view narrowed to `event` (`None`: all events), with no property.
+    pub(crate) fn with_event(&self, event: Option<&str>) -> Self {
+        Self {
+            event: event.map(str::to_owned),
+            property: None,
+            ..self.clone()
+        }
+    }
+
+    /// This view with `property` chosen (`None`: none).
+    pub(crate) fn with_property(&self, property: Option<&str>) -> Self {
+        Self {
+            property: property.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+}
+
+/// Today's date in UTC, for the custom window's inputs.
+pub(crate) fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_and_writes_back_every_parameter() {
+        let v = View::parse("window=custom&from=2026-11-01&to=2026-11-07&span=day&event=log%20in&property=plan&top=5").unwrap();
+        assert_eq!(v.window_key, "custom");
+        assert_eq!(v.event.as_deref(), Some("log in"));
+        assert_eq!(View::parse(&v.query()[1..]).unwrap(), v);
+        assert_eq!(v.span(), Span::DAY);
+        assert!(matches!(v.window(), Window::Between { .. }));
+        assert_eq!(View::parse("").unwrap().query(), "");
+    }
+
+    #[test]
+    fn the_originals_names_are_read() {
+        let v = View::parse("event_name=login&property=plan&time_range=1w").unwrap();
+        assert_eq!(
+            (v.event.as_deref(), v.span_key.as_str()),
+            (Some("login"), "week")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_parameter() {
+        for (query, name) in [
+            ("window=1y", "window"),
+            ("span=fortnight", "span"),
+            ("time_range=2d", "time_range"),
+            ("from=2026-13-01&to=2026-12-01", "from"),
+            ("window=custom&from=2026-11-01", "to"),
+            ("from=2026-11-08&to=2026-11-01", "to"),
+            ("property=plan", "property"),
+            ("event=x&top=0", "top"),
+        ] {
+            assert_eq!(View::parse(query).unwrap_err().name, name, "{query}");
+        }
+    }
+
+    #[test]
+    fn auto_spans_fit_the_window() {
+        assert_eq!(View::parse("window=24h").unwrap().span(), Span::HOUR);
+        assert_eq!(View::parse("window=90d").unwrap().span(), Span::DAY);
+        assert_eq!(View::parse("window=all").unwrap().span(), Span::WEEK);
+        assert_eq!(
+            View::parse("from=2020-01-01&to=2026-01-01").unwrap().span(),
+            Span::MONTH
+        );
+    }
+}

@@ -1,0 +1,458 @@
+//! The web server: routes, replies, static files, and the accept loop (hyper 1).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use spoor::{AsyncRetriever, Tracker, Window};
+use spoor_proto::form::Form;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::csv;
+use crate::data::{self, PageError};
+use crate::pages;
+use crate::params::View;
+
+/// The application the dashboard logs its own page views under.
+pub const META_APPLICATION: &str = "spoor-dashboard";
+
+const STYLE: &str = include_str!("../../../web/style.css");
+const SCRIPT: &str = include_str!("../../../web/chart.js");
+
+/// The dashboard: a retriever to ask with, and a tracker for its own page views.
+#[derive(Debug)]
+pub struct Dashboard {
+    retriever: AsyncRetriever,
+    tracker: Option<Tracker>,
+}
+
+type Reply = Response<Full<Bytes>>;
+
+fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'"),
+    );
+    response
+}
+
+fn html(status: StatusCode, markup: maud::Markup) -> Reply {
+    reply(status, "text/html; charset=utf-8", markup.into_string())
+}
+
+fn csv_reply(name: &str, body: String) -> Reply {
+    let mut response = reply(StatusCode::OK, "text/csv; charset=utf-8", body);
+    let file: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file}.csv\"")) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+fn json(status: StatusCode, value: &serde_json::Value) -> Reply {
+    reply(status, "application/json", value.to_string())
+}
+
+fn redirect(to: &str) -> Reply {
+    let mut response = reply(StatusCode::SEE_OTHER, "text/plain; charset=utf-8", "");
+    if let Ok(value) = HeaderValue::from_str(to) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}
+
+/// A static file, cached for a day and revalidated by its tag.
+fn asset(
+    request_tag: Option<&HeaderValue>,
+    content_type: &'static str,
+    body: &'static str,
+) -> Reply {
+    let tag = format!("\"{:016x}\"", fnv(body.as_bytes()));
+    if request_tag.and_then(|v| v.to_str().ok()) == Some(tag.as_str()) {
+        let mut response = reply(StatusCode::NOT_MODIFIED, content_type, "");
+        response.headers_mut().remove(header::CONTENT_TYPE);
+        return response;
+    }
+    let mut response = reply(StatusCode::OK, content_type, body);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&tag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The reason of an error with its causes, for a 503 page.
+fn reason(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn error_page(err: &PageError) -> Reply {
+    match err {
+        PageError::BadParam(bad) => html(
+            StatusCode::BAD_REQUEST,
+            pages::error(400, "Bad request", &bad.to_string()),
+        ),
+        PageError::NotFound(what) => {
+            html(StatusCode::NOT_FOUND, pages::error(404, "Not found", what))
+        }
+        PageError::Backend(e) => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::error(
+                503,
+                "Backend unavailable",
+                &format!(
+                    "The analytics backend could not answer ({}). The dashboard keeps running; try again shortly.",
+                    reason(e)
+                ),
+            ),
+        ),
+    }
+}
+
+fn error_json(err: &PageError) -> Reply {
+    let (status, text) = match err {
+        PageError::BadParam(bad) => (StatusCode::BAD_REQUEST, bad.to_string()),
+        PageError::NotFound(what) => (StatusCode::NOT_FOUND, what.clone()),
+        PageError::Backend(e) => (StatusCode::SERVICE_UNAVAILABLE, reason(e)),
+    };
+    json(status, &serde_json::json!({ "error": text }))
+}
+
+/// Splits `/applications/{name}[/{table}.csv]` (or the original `/application/{name}`).
+fn app_route(path: &str) -> Option<(String, Option<&str>)> {
+    let rest = path
+        .strip_prefix("/applications/")
+        .or_else(|| path.strip_prefix("/application/"))?;
+    let (name, table) = match rest.split_once('/') {
+        Some((name, table)) => (name, Some(table.strip_suffix(".csv")?)),
+        None => (rest, None),
+    };
+    let name = percent_decode(name)?;
+    (!name.is_empty()).then_some((name, table))
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    Form::decode(&format!("x={}", s.replace('+', "%2B")))
+        .get("x")
+        .map(str::to_owned)
+}
+
+impl Dashboard {
+    /// A dashboard asking `retriever`, logging its page views with `tracker` (under
+    /// [`META_APPLICATION`]) when given one.
+    pub fn new(retriever: AsyncRetriever, tracker: Option<Tracker>) -> Self {
+        Self { retriever, tracker }
+    }
+
+    fn track(&self, name: &str, app: Option<&str>, view: &View) {
+        let Some(tracker) = &self.tracker else { return };
+        let mut props: Vec<(&str, String)> = vec![("window", view.window_key.clone())];
+        if let Some(app) = app {
+            props.push(("application", app.to_owned()));
+        }
+        if let Some(event) = &view.event {
+            props.push(("ev_name", event.clone()));
+        }
+        if let Some(property) = &view.property {
+            props.push(("prop_name", property.clone()));
+        }
+        // A full queue or a stopped tracker must not fail the page; the tracker counts it.
+        let _ = tracker.track(name, None, props);
+    }
+
+    /// Answers one request.
+    pub async fn handle(&self, request: Request<Incoming>) -> Reply {
+        self.route(
+            request.method(),
+            request.uri().path(),
+            request.uri().query().unwrap_or(""),
+            request.headers().get(header::IF_NONE_MATCH),
+        )
+        .await
+    }
+
+    async fn route(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        tag: Option<&HeaderValue>,
+    ) -> Reply {
+        if method != Method::GET && method != Method::HEAD {
+            return html(
+                StatusCode::METHOD_NOT_ALLOWED,
+                pages::error(
+                    405,
+                    "Method not allowed",
+                    "The dashboard only reads: use GET.",
+                ),
+            );
+        }
+        match path {
+            "/" => return redirect("/applications"),
+            "/healthz" => return self.health().await,
+            "/static/style.css" => return asset(tag, "text/css; charset=utf-8", STYLE),
+            "/static/chart.js" => return asset(tag, "text/javascript; charset=utf-8", SCRIPT),
+            _ => {}
+        }
+        let view = match View::parse(query) {
+            Ok(view) => view,
+            Err(bad) if path.starts_with("/api/") => return error_json(&PageError::BadParam(bad)),
+            Err(bad) => return error_page(&PageError::BadParam(bad)),
+        };
+        match path {
+            "/applications" | "/applications/" => {
+                self.track("list_applications", None, &view);
+                match data::list(&self.retriever, view).await {
+                    Ok(page) => html(StatusCode::OK, pages::applications(&page)),
+                    Err(err) => error_page(&err),
+                }
+            }
+            "/applications.csv" => match data::list(&self.retriever, view).await {
+                Ok(page) => csv_reply(
+                    "applications",
+                    csv::table(
+                        &["application", "events", "unique_users"],
+                        page.apps.iter().map(|(a, _)| {
+                            [
+                                a.name.clone(),
+                                a.events.to_string(),
+                                a.unique_users.to_string(),
+                            ]
+                        }),
+                    ),
+                ),
+                Err(err) => error_page(&err),
+            },
+            _ => {
+                if let Some(name) = path.strip_prefix("/api/application/") {
+                    let Some(name) = percent_decode(name).filter(|n| !n.is_empty()) else {
+                        return error_json(&PageError::NotFound("no application named".to_owned()));
+                    };
+                    self.track("api_app_details", Some(&name), &view);
+                    return self.api(&name, view).await;
+                }
+                let Some((name, table)) = app_route(path) else {
+                    return html(
+                        StatusCode::NOT_FOUND,
+                        pages::error(404, "Not found", &format!("There is no page at {path}.")),
+                    );
+                };
+                if table.is_none() {
+                    self.track("app_details", Some(&name), &view);
+                }
+                match data::application(&self.retriever, &name, view).await {
+                    Ok(page) => match table {
+                        None => html(StatusCode::OK, pages::application(&page)),
+                        Some(table) => table_csv(&page, table).unwrap_or_else(|| {
+                            html(
+                                StatusCode::NOT_FOUND,
+                                pages::error(404, "Not found", &format!("There is no table named {table:?}: use events, properties or values.")),
+                            )
+                        }),
+                    },
+                    Err(err) => error_page(&err),
+                }
+            }
+        }
+    }
+
+    async fn health(&self) -> Reply {
+        match self.retriever.connect().await {
+            Ok(()) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "status": "ok", "backend": "ok" }),
+            ),
+            Err(err) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({ "status": "degraded", "backend": reason(&err) }),
+            ),
+        }
+    }
+
+    /// The page's data as JSON, in the original's shape (`application_name`, `event_name`,
+    /// `property_name`, `events`, `properties`, `data` as `{label, data: [[ms, count]…]}`)
+    /// with the new parts added.
+    async fn api(&self, name: &str, view: View) -> Reply {
+        let page = match data::application(&self.retriever, name, view).await {
+            Ok(page) => page,
+            Err(err) => return error_json(&err),
+        };
+        let series = |chart: &spoor::answer::Chart| {
+            chart
+                .series
+                .iter()
+                .map(|s| {
+                    let points: Vec<[i64; 2]> = chart
+                        .times
+                        .iter()
+                        .zip(&s.values)
+                        .map(|(t, v)| [data::millis(*t), i64::try_from(*v).unwrap_or(i64::MAX)])
+                        .collect();
+                    serde_json::json!({ "label": s.name, "data": points })
+                })
+                .collect::<Vec<_>>()
+        };
+        let view = &page.view;
+        let (earliest, latest) = match view.window() {
+            Window::Between { earliest, latest } => {
+                (Some(data::millis(earliest)), Some(data::millis(latest)))
+            }
+            _ => (None, None),
+        };
+        json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "application_name": page.name,
+                "event_name": view.event,
+                "property_name": view.property,
+                "window": view.window_key,
+                "earliest_ms": earliest,
+                "latest_ms": latest,
+                "span": data::span_name(view.span()),
+                "events": page.events.iter().map(|e| serde_json::json!({"name": e.name, "count": e.events, "unique_users": e.unique_users})).collect::<Vec<_>>(),
+                "properties": page.properties.as_ref().map(|ps| ps.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>()),
+                "values": page.values.as_ref().map(|vs| vs.iter().map(|v| serde_json::json!({"value": v.value, "count": v.count})).collect::<Vec<_>>()),
+                "data": series(&page.chart),
+                "unique_users": series(&page.users),
+            }),
+        )
+    }
+}
+
+fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
+    let file = format!("{}-{table}", page.name);
+    let body = match table {
+        "events" => csv::table(
+            &["event", "count", "unique_users"],
+            page.events.iter().map(|e| {
+                [
+                    e.name.clone(),
+                    e.events.to_string(),
+                    e.unique_users.to_string(),
+                ]
+            }),
+        ),
+        "properties" => csv::table(
+            &["property", "distinct_values"],
+            page.properties
+                .iter()
+                .flatten()
+                .map(|p| [p.key.clone(), p.distinct_values.to_string()]),
+        ),
+        "values" => csv::table(
+            &["value", "count"],
+            page.values
+                .iter()
+                .flatten()
+                .map(|v| [v.value.clone(), v.count.to_string()]),
+        ),
+        _ => return None,
+    };
+    Some(csv_reply(&file, body))
+}
+
+/// Serves the dashboard on `listener` until `shutdown` completes, then lets requests in
+/// flight finish (at most 10 seconds).
+///
+/// # Errors
+///
+/// Never for a client's fault.
+pub async fn serve(
+    listener: TcpListener,
+    dashboard: Arc<Dashboard>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((tcp, _peer)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let dashboard = Arc::clone(&dashboard);
+                let mut stop = stop_rx.clone();
+                connections.spawn(async move {
+                    let service = hyper::service::service_fn(move |request| {
+                        let dashboard = Arc::clone(&dashboard);
+                        async move { Ok::<_, Infallible>(dashboard.handle(request).await) }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(Duration::from_secs(30))
+                        .serve_connection(TokioIo::new(tcp), service);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {}
+                        _ = stop.changed() => {
+                            conn.as_mut().graceful_shutdown();
+                            let _ = conn.await;
+                        }
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
+
+/// Where the dashboard listens by default.
+pub fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
