@@ -117,6 +117,8 @@ async fn serve(
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEAD_TIMEOUT)
+        // A client may close its sending side once its request is out; it still gets a reply.
+        .half_close(true)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let mut stop = stop;
