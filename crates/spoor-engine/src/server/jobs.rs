@@ -318,6 +318,10 @@ async fn create(state: Arc<State>, req: Req, api: Api) -> Response {
     );
     if exec_mode == "blocking" {
         finished(outcome).await;
+    } else {
+        // A search that ends within moments is done by the time its id is returned, which
+        // saves the client a round of polling; a longer one is returned running, as Splunk does.
+        let _ = tokio::time::timeout(QUICK_SEARCH, finished(outcome)).await;
     }
     let mut response = respond(StatusCode::CREATED, mode, wire::sid(mode, &job.sid));
     let location = format!("{}/{}", jobs_path(api), job.sid);
@@ -649,6 +653,9 @@ pub(crate) fn control(state: &State, req: &Req, sid: &str) -> Response {
         wire::messages(mode, &[Message::new(Level::Info, text)]),
     )
 }
+
+/// How long a `normal` job's creation waits for the search to end before returning its id.
+const QUICK_SEARCH: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Rows an export piece holds.
 const EXPORT_ROWS_PER_PIECE: usize = 512;

@@ -14,7 +14,8 @@ use crate::service::{Service, Shape, check, messages_of, shape};
 /// How a job is polled, read and bounded in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobOptions {
-    /// The wait before the second status poll (default 100 ms); it doubles each time.
+    /// The wait before the second status poll (default 10 ms); it doubles each time, so a
+    /// quick search is read quickly and a long one is polled about once a second.
     pub initial_wait: Duration,
     /// The longest wait between status polls (default 1 s).
     pub max_wait: Duration,
@@ -29,7 +30,7 @@ pub struct JobOptions {
 impl Default for JobOptions {
     fn default() -> Self {
         Self {
-            initial_wait: Duration::from_millis(100),
+            initial_wait: Duration::from_millis(10),
             max_wait: Duration::from_secs(1),
             page_size: 10_000,
             time_limit: None,

@@ -128,7 +128,7 @@ fn normal_job_polls_with_backoff_and_pages_past_100_rows() {
         Some(&Value::Multi(vec!["a".into(), "b".into()]))
     );
     let ms: Vec<u128> = trace.waits.iter().map(Duration::as_millis).collect();
-    assert_eq!(ms, [100, 200, 400, 800, 1000]);
+    assert_eq!(ms, [10, 20, 40, 80, 160]);
     let pages: Vec<&str> = trace
         .sent
         .iter()
