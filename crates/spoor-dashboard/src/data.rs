@@ -56,7 +56,8 @@ pub(crate) struct AppPage {
 
 pub(crate) async fn list(retriever: &AsyncRetriever, view: View) -> Result<ListPage, PageError> {
     let window = view.window();
-    let apps = retriever.applications(&window).await?;
+    let mut apps = retriever.applications(&window).await?;
+    apps.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
     let span = view.span();
     let trends = apps.iter().map(|app| async {
         let over = OverTime::new(span).split(Split::None);
@@ -142,13 +143,22 @@ pub(crate) async fn application(
             }
         },
     );
-    let events = events?;
+    let mut events = events?;
+    // The largest first, as the share column reads best (the backend answers by name).
+    events.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
     exists(retriever, name, event, &events, &window).await?;
+    let mut chart = chart?;
+    if let (Some(event), None) = (event, &view.property) {
+        // One event, not split: its one series is that event (the backend calls it `count`).
+        for series in &mut chart.series {
+            event.clone_into(&mut series.name);
+        }
+    }
     Ok(AppPage {
         name: name.to_owned(),
         view,
         events,
-        chart: chart?,
+        chart,
         users: users?,
         properties: properties?,
         values: values?,

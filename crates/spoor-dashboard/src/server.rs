@@ -96,12 +96,20 @@ fn asset(
     body: &'static str,
 ) -> Reply {
     let tag = format!("\"{:016x}\"", fnv(body.as_bytes()));
-    if request_tag.and_then(|v| v.to_str().ok()) == Some(tag.as_str()) {
+    // `If-None-Match` may list tags, weak (`W/`) or `*` (RFC 9110, 13.1.2).
+    let fresh = request_tag.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
+    });
+    let mut response = if fresh {
         let mut response = reply(StatusCode::NOT_MODIFIED, content_type, "");
         response.headers_mut().remove(header::CONTENT_TYPE);
-        return response;
-    }
-    let mut response = reply(StatusCode::OK, content_type, body);
+        response
+    } else {
+        reply(StatusCode::OK, content_type, body)
+    };
+    // A 304 carries the validator and caching headers the 200 would (RFC 9110, 15.4.5).
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,
@@ -224,7 +232,7 @@ impl Dashboard {
         tag: Option<&HeaderValue>,
     ) -> Reply {
         if method != Method::GET && method != Method::HEAD {
-            return html(
+            let mut response = html(
                 StatusCode::METHOD_NOT_ALLOWED,
                 pages::error(
                     405,
@@ -232,12 +240,28 @@ impl Dashboard {
                     "The dashboard only reads: use GET.",
                 ),
             );
+            // A 405 names the methods the resource takes (RFC 9110, 15.5.6).
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
         }
         match path {
             "/" => return redirect("/applications"),
             "/healthz" => return self.health().await,
             "/static/style.css" => return asset(tag, "text/css; charset=utf-8", STYLE),
             "/static/chart.js" => return asset(tag, "text/javascript; charset=utf-8", SCRIPT),
+            // Browsers ask for an icon on a first visit: none, and no 404 in their console.
+            "/favicon.ico" => {
+                let mut response = reply(StatusCode::NO_CONTENT, "image/x-icon", "");
+                let headers = response.headers_mut();
+                headers.remove(header::CONTENT_TYPE);
+                headers.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=86400"),
+                );
+                return response;
+            }
             _ => {}
         }
         let view = match View::parse(query) {

@@ -32,7 +32,7 @@ use spoor_proto::search::SearchParams;
 const SCRIPT_LIMIT: Duration = Duration::from_secs(300);
 
 /// The repository's root folder.
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the tests package is a folder of the repository")
@@ -99,14 +99,14 @@ fn start(dir: &TempDir, options: impl FnOnce(ServerOptions) -> ServerOptions) ->
 }
 
 /// What a script did: its exit status and everything it printed.
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Outcome {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Outcome {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             self.status, self.stdout, self.stderr
@@ -116,7 +116,7 @@ impl Outcome {
 
 /// Runs `command` to its end (killed after [`SCRIPT_LIMIT`]), its output read as it comes so
 /// that a full pipe never blocks it.
-fn run(mut command: Command) -> Outcome {
+pub(crate) fn run(mut command: Command) -> Outcome {
     let shown = format!("{command:?}");
     let mut child = command
         .stdin(Stdio::null())

@@ -1,0 +1,143 @@
+// spoor's dashboard in a real browser (Debian's chromium, driven by playwright-core), run by
+// tests/tests/it/dashboard/browser.rs, which checks what this script reports.
+//
+// It loads an application's page, reads the series of the first chart (events over time),
+// clicks an event in the events table, reads the series again, saves screenshots, and prints
+// one JSON line: what it saw, and every page error, console error and failed request.
+//
+// Environment: SPOOR_CHROMIUM (the browser), SPOOR_PAGE_URL (the page), SPOOR_CLICK_EVENT (the
+// event to click), SPOOR_SCREENSHOT (where to save the PNG of the page after the click; the
+// page before it goes beside it, as `…-all-events.png`).
+'use strict';
+
+const { chromium } = require('playwright-core');
+
+function need(name) {
+  const value = process.env[name];
+  if (!value) {
+    throw new Error(`${name} is not set`);
+  }
+  return value;
+}
+
+// The series of the first chart, as drawn: each group's name and its points' values.
+async function series(page) {
+  const chart = page.locator('figure.chart').first();
+  await chart.locator('svg').first().waitFor({ state: 'visible', timeout: 30000 });
+  return chart.evaluate((figure) =>
+    Array.from(figure.querySelectorAll('g.series')).map((g) => ({
+      name: g.getAttribute('data-series'),
+      values: Array.from(g.querySelectorAll('circle[data-value]')).map((c) =>
+        Number(c.getAttribute('data-value')),
+      ),
+      // The server's <title>, or the label chart.js keeps of it when it adds its tooltip.
+      titled: Array.from(g.querySelectorAll('circle[data-value]')).every(
+        (c) => c.querySelector('title') !== null || !!c.getAttribute('aria-label'),
+      ),
+    })),
+  );
+}
+
+// Hovers the middle point of the first chart's first series; the tooltip's text, if shown.
+async function hover(page) {
+  const points = page.locator('figure.chart').first().locator('g.series').first().locator('circle[data-value]');
+  const count = await points.count();
+  if (count === 0) {
+    return null;
+  }
+  await points.nth(Math.floor(count / 2)).hover({ force: true });
+  const tip = page.locator('figure.chart').first().locator('.chart-tooltip');
+  try {
+    await tip.waitFor({ state: 'visible', timeout: 5000 });
+  } catch (err) {
+    return null;
+  }
+  return (await tip.innerText()).replace(/\s+/g, ' ').trim();
+}
+
+async function main() {
+  const url = need('SPOOR_PAGE_URL');
+  const event = need('SPOOR_CLICK_EVENT');
+  const browser = await chromium.launch({
+    executablePath: need('SPOOR_CHROMIUM'),
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const problems = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') {
+        problems.push(`console error: ${msg.text()} (${msg.location().url || 'no address'})`);
+      }
+    });
+    page.on('requestfailed', (req) =>
+      problems.push(`request failed: ${req.url()} ${req.failure() && req.failure().errorText}`),
+    );
+    page.on('response', (res) => {
+      if (res.status() >= 400) {
+        problems.push(`HTTP ${res.status()}: ${res.url()}`);
+      }
+    });
+
+    const response = await page.goto(url, { waitUntil: 'load' });
+    const status = response ? response.status() : 0;
+    const title = await page.title();
+    const before = await series(page);
+    const charts = await page.locator('figure.chart').count();
+    const legend = await page.locator('figure.chart').first().locator('.legend li').allTextContents();
+
+    const tooltip = await hover(page);
+    await page.mouse.move(0, 0);
+    const shot = need('SPOOR_SCREENSHOT');
+    await page.screenshot({ path: shot.replace(/\.png$/, '-all-events.png'), fullPage: true });
+
+    const events = page.locator('section', {
+      has: page.locator('h2', { hasText: /^Events$/ }),
+    });
+    const link = events.getByRole('link', { name: event, exact: true });
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('event') === event), link.click()]);
+    await page.waitForLoadState('load');
+    const after = await series(page);
+    const chosen = await events.locator('tr.chosen td').first().textContent();
+    const properties = await page
+      .locator('section', { has: page.locator('h2', { hasText: /^Properties of / }) })
+      .count();
+
+    const tooltip_after = await hover(page);
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(
+      JSON.stringify({
+        status,
+        title,
+        charts,
+        legend: legend.map((t) => t.trim()),
+        before,
+        tooltip,
+        tooltip_after,
+        after_url: page.url(),
+        after,
+        chosen: chosen && chosen.trim(),
+        properties,
+        problems,
+      }),
+    );
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err && err.stack ? err.stack : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,267 @@
+//! The dashboard in a real browser: Debian's chromium, driven by npm's `playwright-core`
+//! running `tests/browser/dashboard.js`, over the dashboard seeded with demo data.
+//!
+//! The script loads the largest application's page, reports the series the first chart draws,
+//! clicks an event in the events table, reports the series again, and saves a screenshot
+//! (`dashboard-screenshot.png` in the target folder). This test compares what the browser saw
+//! with the page's data from `/api/application/{name}`.
+//!
+//! The tools come from the environment, as `.ci/run` sets it:
+//!
+//! - `SPOOR_CHROMIUM`: the browser (Debian's `chromium`; `/usr/bin/chromium` when unset and
+//!   present);
+//! - `SPOOR_BROWSER_DIR`: a folder whose `node_modules` has `playwright-core` (`npm ci` run in
+//!   `tests/browser`, the default when unset and installed); `node` is found on `PATH`, or at
+//!   `SPOOR_NODE`.
+//!
+//! When one is missing the test fails under CI (`CI` set) and otherwise says how to set it up
+//! and passes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::Value;
+use spoor_dashboard::demo;
+
+use super::Site;
+use crate::external_clients::{root, run};
+use crate::facades::Backend;
+
+/// Events of the demo data set the browser looks at.
+const DEMO_EVENTS: usize = 20_000;
+
+const SETUP: &str = "  apt-get install -y chromium\n  (cd tests/browser && npm ci --no-audit --no-fund)\n  export SPOOR_CHROMIUM=/usr/bin/chromium SPOOR_BROWSER_DIR=\"$PWD/tests/browser\"";
+
+/// The browser and the folder with `playwright-core`, or `None` after saying how to set them
+/// up (outside CI). Under CI a missing one fails the test: the browser proof must not pass by
+/// being skipped.
+#[allow(
+    clippy::print_stderr,
+    reason = "a skipped test tells the developer how to run it"
+)]
+fn tools() -> Option<(PathBuf, PathBuf)> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let chromium = var("SPOOR_CHROMIUM").or_else(|| {
+        let debian = PathBuf::from("/usr/bin/chromium");
+        debian.exists().then_some(debian)
+    });
+    let modules = var("SPOOR_BROWSER_DIR").or_else(|| {
+        let dir = root().join("tests/browser");
+        dir.join("node_modules/playwright-core")
+            .exists()
+            .then_some(dir)
+    });
+    let missing: Vec<&str> = [
+        chromium
+            .as_deref()
+            .is_none_or(|p| !p.exists())
+            .then_some("chromium (SPOOR_CHROMIUM)"),
+        modules
+            .as_deref()
+            .is_none_or(|d| !d.join("node_modules/playwright-core").exists())
+            .then_some("playwright-core (SPOOR_BROWSER_DIR)"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if missing.is_empty() {
+        return chromium.zip(modules);
+    }
+    let message = format!(
+        "{} missing, so the dashboard's browser test cannot run. Set it up from the repository's root with:\n{SETUP}\n(`.ci/run` does this and runs the tests.)",
+        missing.join(" and ")
+    );
+    if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+        panic!("CI is set but {message}");
+    }
+    eprintln!("skipped: {message}");
+    None
+}
+
+/// Where the screenshot goes: the target folder cargo builds in.
+fn screenshot_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| root().join("target"), PathBuf::from);
+    std::fs::create_dir_all(&target).expect("the target folder");
+    target.join("dashboard-screenshot.png")
+}
+
+/// The series names of the JSON API's `data`, in order.
+fn labels(api: &Value) -> Vec<String> {
+    api["data"]
+        .as_array()
+        .expect("`data` in the JSON")
+        .iter()
+        .map(|s| s["label"].as_str().expect("a label").to_owned())
+        .collect()
+}
+
+/// The series names the browser saw, in order, and each one's sum of points.
+fn seen(report: &Value, key: &str) -> Vec<(String, u64)> {
+    report[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("`{key}` in the browser's report: {report}"))
+        .iter()
+        .map(|s| {
+            let name = s["name"].as_str().expect("a series name").to_owned();
+            assert_eq!(
+                s["titled"], true,
+                "every point of {name} has a tooltip title"
+            );
+            let sum = s["values"]
+                .as_array()
+                .expect("values")
+                .iter()
+                .map(|v| v.as_u64().expect("a count"))
+                .sum();
+            (name, sum)
+        })
+        .collect()
+}
+
+/// Each series of the JSON API with the sum of its points.
+fn totals(api: &Value) -> Vec<(String, u64)> {
+    api["data"]
+        .as_array()
+        .expect("`data`")
+        .iter()
+        .map(|s| {
+            let sum = s["data"]
+                .as_array()
+                .expect("points")
+                .iter()
+                .map(|p| p[1].as_u64().expect("a count"))
+                .sum();
+            (s["label"].as_str().expect("a label").to_owned(), sum)
+        })
+        .collect()
+}
+
+#[test]
+#[allow(
+    clippy::print_stderr,
+    reason = "the test says where its screenshot is and how long the browser took"
+)]
+fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
+    let Some((chromium, modules)) = tools() else {
+        return;
+    };
+    let backend = Backend::start("9.4.0");
+    let started = Instant::now();
+    let sent = demo::seed(&backend.config(true), DEMO_EVENTS, |_| {}).expect("seed the demo");
+    assert_eq!(sent, DEMO_EVENTS as u64, "every demo event is delivered");
+    eprintln!(
+        "seeded {DEMO_EVENTS} demo events in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let site = Site::over(backend, false);
+
+    // The largest application, and its second event (the first is what the page leads with).
+    let apps = site.get("/applications.csv");
+    assert_eq!(apps.status, 200, "{}", apps.body);
+    let app = apps
+        .body
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split(',').next())
+        .expect("an application in the demo")
+        .to_owned();
+    let encoded = spoor_proto::form::encode_component(&app);
+    let path = format!("/applications/{encoded}");
+    let api = site.get(&format!("/api/application/{encoded}"));
+    assert_eq!(api.status, 200, "{}", api.body);
+    let api = api.json();
+    let event = api["events"][1]["name"]
+        .as_str()
+        .expect("a second event")
+        .to_owned();
+    let narrowed = site.get(&format!(
+        "/api/application/{encoded}?event={}",
+        spoor_proto::form::encode_component(&event)
+    ));
+    assert_eq!(narrowed.status, 200, "{}", narrowed.body);
+    let narrowed = narrowed.json();
+    assert_ne!(
+        labels(&api),
+        labels(&narrowed),
+        "choosing {event} changes the data"
+    );
+
+    let screenshot = screenshot_path();
+    let _ = std::fs::remove_file(&screenshot);
+    let node = std::env::var("SPOOR_NODE").unwrap_or_else(|_| "node".to_owned());
+    let mut command = Command::new(node);
+    command
+        .arg(root().join("tests/browser/dashboard.js"))
+        .env("NODE_PATH", Path::new(&modules).join("node_modules"))
+        .env("SPOOR_CHROMIUM", &chromium)
+        .env("SPOOR_PAGE_URL", format!("http://{}{path}", site.addr()))
+        .env("SPOOR_CLICK_EVENT", &event)
+        .env("SPOOR_SCREENSHOT", &screenshot);
+    let started = Instant::now();
+    let outcome = run(command);
+    assert!(
+        outcome.status.success(),
+        "the browser script failed: {}",
+        outcome.describe()
+    );
+    eprintln!(
+        "the browser took {:.1} s; screenshot: {}",
+        started.elapsed().as_secs_f64(),
+        screenshot.display()
+    );
+    let report: Value = outcome
+        .stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON report from the script: {}", outcome.describe()));
+
+    assert_eq!(report["status"], 200, "{report}");
+    assert_eq!(report["title"], format!("{app} · spoor"), "{report}");
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([]),
+        "the page ran cleanly"
+    );
+    assert_eq!(
+        report["charts"], 2,
+        "events and unique users over time: {report}"
+    );
+    // The chart draws the API's series with the API's numbers, before and after the click.
+    assert_eq!(seen(&report, "before"), totals(&api), "{report}");
+    assert_eq!(seen(&report, "after"), totals(&narrowed), "{report}");
+    assert!(
+        labels(&api).contains(&event),
+        "the unnarrowed chart has a series for {event}"
+    );
+    assert_eq!(
+        labels(&narrowed),
+        std::slice::from_ref(&event),
+        "narrowed to {event}, the chart's one series is that event"
+    );
+    assert_eq!(
+        report["chosen"],
+        event.as_str(),
+        "the clicked row is marked"
+    );
+    for key in ["tooltip", "tooltip_after"] {
+        assert!(
+            report[key].as_str().is_some_and(|t| t.contains("event")),
+            "hovering a point shows a tooltip with its count ({key}): {report}"
+        );
+    }
+    assert_eq!(report["properties"], 1, "the event's properties are listed");
+    let png = std::fs::read(&screenshot).expect("the screenshot was saved");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "a PNG of the page ({} bytes)",
+        png.len()
+    );
+}

@@ -1,0 +1,724 @@
+//! Every route of the dashboard over real HTTP, against known events: statuses, the numbers in
+//! the tables, CSV, the JSON API (the original's parameters and the new ones), static files,
+//! escaping of hostile names, error pages, a stopped backend and the dashboard's own page views.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use spoor_event::Event;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::{Site, table_after, text};
+
+/// The custom window the known events are read over: 2026-11-02 to 2026-11-04, both included.
+const W: &str = "from=2026-11-02&to=2026-11-04";
+const HOSTILE: &str = "<script>alert(1)</script>";
+const HOSTILE_URL: &str = "%3Cscript%3Ealert(1)%3C%2Fscript%3E";
+const QUOTES: &str = "\"quotes\"";
+
+/// The known events, as the tracker writes them. In the window `W`:
+///
+/// - `shop`: `login` ×6 (users u1 u2 u3 and one without a user; `plan` free ×4, pro ×2;
+///   `seats` 1, 1, 3, 2), `purchase` ×3 (u1 u2; `plan` pro ×2 and a formula ×1; `amount`
+///   10, 20, -5), the hostile event ×1 (u4, `label` = `"quotes"`): 10 events, 4 users;
+/// - the hostile application: `"quotes"` ×2 (u1 u2);
+/// - `blog`: `view` ×3 (u5 u6).
+///
+/// Outside it: `shop` `login` just before and just after, and `shop` `old` a month before.
+const LINES: &str = r#"
+2026-11-02T10:00:00.000000Z application="shop" event="login" distinct_id="u1" analytics_prop__plan="free" analytics_prop__seats=1
+2026-11-02T11:00:00.000000Z application="shop" event="login" distinct_id="u1" analytics_prop__plan="free" analytics_prop__seats=1
+2026-11-03T09:00:00.000000Z application="shop" event="login" distinct_id="u2" analytics_prop__plan="pro" analytics_prop__seats=3
+2026-11-03T12:00:00.000000Z application="shop" event="login" distinct_id="u1" analytics_prop__plan="free"
+2026-11-04T08:00:00.000000Z application="shop" event="login" distinct_id="u3" analytics_prop__plan="pro" analytics_prop__seats=2
+2026-11-04T23:59:59.000000Z application="shop" event="login" analytics_prop__plan="free"
+2026-11-02T12:00:00.000000Z application="shop" event="purchase" distinct_id="u1" analytics_prop__plan="pro" analytics_prop__amount=10
+2026-11-03T13:00:00.000000Z application="shop" event="purchase" distinct_id="u2" analytics_prop__plan="=HYPERLINK(\"x\")" analytics_prop__amount=20
+2026-11-04T14:00:00.000000Z application="shop" event="purchase" distinct_id="u2" analytics_prop__plan="pro" analytics_prop__amount=-5
+2026-11-03T15:00:00.000000Z application="shop" event="<script>alert(1)</script>" distinct_id="u4" analytics_prop__label="\"quotes\""
+2026-11-03T10:00:00.000000Z application="<script>alert(1)</script>" event="\"quotes\"" distinct_id="u1"
+2026-11-03T11:00:00.000000Z application="<script>alert(1)</script>" event="\"quotes\"" distinct_id="u2"
+2026-11-02T10:00:00.000000Z application="blog" event="view" distinct_id="u5"
+2026-11-04T10:00:00.000000Z application="blog" event="view" distinct_id="u6"
+2026-11-04T11:00:00.000000Z application="blog" event="view" distinct_id="u5"
+2026-11-01T23:59:59.000000Z application="shop" event="login" distinct_id="u9" analytics_prop__plan="free"
+2026-11-05T00:00:00.000000Z application="shop" event="login" distinct_id="u9" analytics_prop__plan="free"
+2026-10-01T12:00:00.000000Z application="shop" event="old" distinct_id="u9"
+"#;
+
+/// The known events, and `live` `ping` an hour ago (for the preset windows).
+fn events() -> Vec<Event> {
+    let mut events: Vec<Event> = LINES
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| Event::decode_line(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    let hour_ago = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    events.push(
+        Event::builder("live", "ping", hour_ago)
+            .distinct_id("u1")
+            .build()
+            .expect("a valid event"),
+    );
+    events
+}
+
+fn site() -> Site {
+    Site::start(&events(), false)
+}
+
+fn rows(cells: &[&[&str]]) -> Vec<Vec<String>> {
+    cells
+        .iter()
+        .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+        .collect()
+}
+
+/// The first `n` cells of each row.
+fn first(table: Vec<Vec<String>>, n: usize) -> Vec<Vec<String>> {
+    table
+        .into_iter()
+        .map(|r| r.into_iter().take(n).collect())
+        .collect()
+}
+
+fn ok(site: &Site, target: &str) -> String {
+    let reply = site.get(target);
+    assert_eq!(reply.status, 200, "GET {target}: {}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "GET {target}"
+    );
+    reply.body
+}
+
+#[test]
+fn root_redirects_and_health_answers() {
+    let site = site();
+    let root = site.get("/");
+    assert_eq!(root.status, 303);
+    assert_eq!(root.header("location"), Some("/applications"));
+
+    let health = site.get("/healthz");
+    assert_eq!(health.status, 200, "{}", health.body);
+    assert_eq!(health.json(), json!({"status": "ok", "backend": "ok"}));
+
+    let head = site.request("HEAD", "/applications", &[]);
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty(), "a HEAD reply has no body: {head:?}");
+
+    for target in ["/applications", "/applications/shop", "/healthz"] {
+        let post = site.request("POST", target, &[]);
+        assert_eq!(post.status, 405, "POST {target}");
+        assert!(text(&post.body).contains("use GET"), "{}", post.body);
+        assert_eq!(post.header("allow"), Some("GET, HEAD"), "POST {target}");
+    }
+}
+
+#[test]
+fn applications_list_counts_events_users_and_shares() {
+    let site = site();
+    let page = ok(&site, &format!("/applications?{W}"));
+    assert_eq!(
+        first(table_after(&page, "<table"), 4),
+        rows(&[
+            &["shop", "10", "4", "66.7 %"],
+            &["blog", "3", "2", "20.0 %"],
+            &[HOSTILE, "2", "2", "13.3 %"],
+        ])
+    );
+    assert!(
+        page.contains(&format!(
+            "href=\"/applications/%3Cscript%3Ealert%281%29%3C%2Fscript%3E?window=custom&amp;{}\"",
+            W.replace('&', "&amp;")
+        )),
+        "{page}"
+    );
+    assert!(page.contains(&format!(
+        "href=\"/applications.csv?window=custom&amp;{}\"",
+        W.replace('&', "&amp;")
+    )));
+
+    // Only `live` happened in the last 24 hours; the default window (30 days) has it too.
+    let day = ok(&site, "/applications?window=24h");
+    assert_eq!(
+        first(table_after(&day, "<table"), 3),
+        rows(&[&["live", "1", "1"]])
+    );
+    assert!(text(&ok(&site, "/applications")).contains("live"));
+
+    // A window with nothing in it says so.
+    let empty = ok(&site, "/applications?from=2020-01-01&to=2020-01-02");
+    assert!(text(&empty).contains("No events in this window"), "{empty}");
+}
+
+#[test]
+fn application_page_tables_and_charts() {
+    let site = site();
+    for route in ["/applications/shop", "/application/shop"] {
+        let page = ok(&site, &format!("{route}?{W}"));
+        assert_eq!(
+            table_after(&page, "<h2>Events</h2>"),
+            rows(&[
+                &["login", "6", "3", "60.0 %"],
+                &["purchase", "3", "2", "30.0 %"],
+                &[HOSTILE, "1", "1", "10.0 %"],
+            ]),
+            "{route}"
+        );
+        // Each event links to the page narrowed to it, window kept.
+        assert!(page.contains(&format!(
+            "href=\"/applications/shop?window=custom&amp;{}&amp;event=purchase\"",
+            W.replace('&', "&amp;")
+        )));
+        // Events over time split by event, and unique users: two charts.
+        assert_eq!(
+            page.matches("<figure class=\"chart\"").count(),
+            2,
+            "{route}"
+        );
+        for series in ["login", "purchase"] {
+            assert!(
+                page.contains(&format!("data-series=\"{series}\"")),
+                "{route}: series {series}"
+            );
+        }
+        assert!(
+            !page.contains("Properties of"),
+            "no event chosen: no properties"
+        );
+    }
+
+    // Narrowed to `login`: its properties, and with `plan` chosen its values.
+    let login = ok(&site, &format!("/applications/shop?{W}&event=login"));
+    assert_eq!(
+        table_after(&login, "<h2>Properties of login</h2>"),
+        rows(&[&["plan", "2"], &["seats", "3"]])
+    );
+    assert!(
+        login.contains("class=\"chosen\""),
+        "the chosen event is marked"
+    );
+    let plan = ok(
+        &site,
+        &format!("/applications/shop?{W}&event=login&property=plan"),
+    );
+    assert_eq!(
+        table_after(&plan, "<h2>Values of plan</h2>"),
+        rows(&[&["free", "4", "66.7 %"], &["pro", "2", "33.3 %"]])
+    );
+    for series in ["free", "pro"] {
+        assert!(
+            plan.contains(&format!("data-series=\"{series}\"")),
+            "{series}"
+        );
+    }
+    assert!(
+        !plan.contains("data-series=\"purchase\""),
+        "narrowed to login"
+    );
+    let top = ok(
+        &site,
+        &format!("/applications/shop?{W}&event=login&property=plan&top=1"),
+    );
+    assert_eq!(
+        table_after(&top, "<h2>Values of plan</h2>"),
+        rows(&[&["free", "4", "100.0 %"]])
+    );
+    let seats = ok(
+        &site,
+        &format!("/applications/shop?{W}&event=login&property=seats"),
+    );
+    assert_eq!(
+        table_after(&seats, "<h2>Values of seats</h2>"),
+        rows(&[
+            &["1", "2", "50.0 %"],
+            &["2", "1", "25.0 %"],
+            &["3", "1", "25.0 %"]
+        ])
+    );
+
+    // An event known only outside the window: the page, saying the window is empty.
+    let old = text(&ok(&site, &format!("/applications/shop?{W}&event=old")));
+    assert!(old.contains("shop · old"), "{old}");
+    assert!(
+        old.contains("This event has no properties in this window"),
+        "{old}"
+    );
+
+    // Narrowed to one event with no property, the chart's one series is that event.
+    let purchase = ok(&site, &format!("/applications/shop?{W}&event=purchase"));
+    let chart = &purchase[purchase.find("<figure class=\"chart\"").expect("a chart")..];
+    let chart = &chart[..chart.find("</figure>").expect("the chart ends")];
+    assert_eq!(chart.matches("<g class=\"series\"").count(), 1, "{chart}");
+    assert!(chart.contains("data-series=\"purchase\""), "{chart}");
+}
+
+#[test]
+fn csv_of_every_table() {
+    let site = site();
+    let csv = |target: &str, file: &str| {
+        let reply = site.get(target);
+        assert_eq!(reply.status, 200, "GET {target}: {}", reply.body);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/csv; charset=utf-8")
+        );
+        assert_eq!(
+            reply.header("content-disposition"),
+            Some(format!("attachment; filename=\"{file}\"").as_str()),
+            "GET {target}"
+        );
+        reply.body
+    };
+    assert_eq!(
+        csv(&format!("/applications.csv?{W}"), "applications.csv"),
+        format!("application,events,unique_users\r\nshop,10,4\r\nblog,3,2\r\n{HOSTILE},2,2\r\n")
+    );
+    assert_eq!(
+        csv(
+            &format!("/applications/shop/events.csv?{W}"),
+            "shop-events.csv"
+        ),
+        format!("event,count,unique_users\r\nlogin,6,3\r\npurchase,3,2\r\n{HOSTILE},1,1\r\n")
+    );
+    assert_eq!(
+        csv(
+            &format!("/applications/shop/properties.csv?{W}&event=purchase"),
+            "shop-properties.csv"
+        ),
+        "property,distinct_values\r\namount,3\r\nplan,2\r\n"
+    );
+    // A value a spreadsheet would run as a formula stays text; a negative number stays a number.
+    assert_eq!(
+        csv(
+            &format!("/applications/shop/values.csv?{W}&event=purchase&property=plan"),
+            "shop-values.csv"
+        ),
+        "value,count\r\npro,2\r\n\"'=HYPERLINK(\"\"x\"\")\",1\r\n"
+    );
+    assert_eq!(
+        csv(
+            &format!("/applications/shop/values.csv?{W}&event=purchase&property=amount"),
+            "shop-values.csv"
+        ),
+        "value,count\r\n\"-5\",1\r\n10,1\r\n20,1\r\n"
+    );
+    // The hostile application's file name is cleaned; its events are quoted as CSV needs.
+    assert_eq!(
+        csv(
+            &format!("/applications/{HOSTILE_URL}/events.csv?{W}"),
+            "_script_alert_1___script_-events.csv"
+        ),
+        "event,count,unique_users\r\n\"\"\"quotes\"\"\",2,2\r\n"
+    );
+    // No property chosen: the values table is only its header.
+    assert_eq!(
+        csv(
+            &format!("/applications/shop/values.csv?{W}&event=login"),
+            "shop-values.csv"
+        ),
+        "value,count\r\n"
+    );
+    let unknown = site.get(&format!("/applications/shop/users.csv?{W}"));
+    assert_eq!(unknown.status, 404);
+    assert!(text(&unknown.body).contains("use events, properties or values"));
+}
+
+fn ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).expect("milliseconds")
+}
+
+#[test]
+fn json_api_with_the_originals_parameters_and_the_new_ones() {
+    let site = site();
+    let days = [
+        ms(datetime!(2026-11-02 00:00 UTC)),
+        ms(datetime!(2026-11-03 00:00 UTC)),
+        ms(datetime!(2026-11-04 00:00 UTC)),
+    ];
+    let get = |target: &str| {
+        let reply = site.get(target);
+        assert_eq!(reply.status, 200, "GET {target}: {}", reply.body);
+        assert_eq!(reply.header("content-type"), Some("application/json"));
+        reply.json()
+    };
+    let events = json!([
+        {"name": "login", "count": 6, "unique_users": 3},
+        {"name": "purchase", "count": 3, "unique_users": 2},
+        {"name": HOSTILE, "count": 1, "unique_users": 1},
+    ]);
+
+    // The original's names: `event_name`, `property`, `time_range`.
+    let original = get(&format!(
+        "/api/application/shop?{W}&event_name=login&property=plan&time_range=1d"
+    ));
+    let span = original["span"].clone();
+    assert_eq!(
+        original,
+        json!({
+            "application_name": "shop",
+            "event_name": "login",
+            "property_name": "plan",
+            "window": "custom",
+            "earliest_ms": days[0],
+            "latest_ms": ms(datetime!(2026-11-05 00:00 UTC)),
+            "span": span,
+            "events": events,
+            "properties": [
+                {"name": "plan", "distinct_values": 2},
+                {"name": "seats", "distinct_values": 3},
+            ],
+            "values": [{"value": "free", "count": 4}, {"value": "pro", "count": 2}],
+            "data": [
+                {"label": "free", "data": [[days[0], 2], [days[1], 1], [days[2], 1]]},
+                {"label": "pro", "data": [[days[0], 0], [days[1], 1], [days[2], 1]]},
+            ],
+            "unique_users": [
+                {"label": "unique_users", "data": [[days[0], 1], [days[1], 2], [days[2], 1]]},
+            ],
+        })
+    );
+    assert!(
+        span.as_str().is_some_and(|s| !s.is_empty()),
+        "the span is named: {span}"
+    );
+    // The new names give the same answer.
+    assert_eq!(
+        get(&format!(
+            "/api/application/shop?{W}&event=login&property=plan&span=day"
+        )),
+        original
+    );
+
+    // No event chosen: the chart is split by event; no properties or values.
+    let all = get(&format!("/api/application/shop?{W}&span=day"));
+    assert_eq!(all["events"], events);
+    assert_eq!(all["properties"], json!(null));
+    assert_eq!(all["values"], json!(null));
+    assert_eq!(all["event_name"], json!(null));
+    let series = all["data"].as_array().expect("series");
+    let by_label = |label: &str| {
+        series
+            .iter()
+            .find(|s| s["label"] == label)
+            .unwrap_or_else(|| panic!("no series {label} in {all}"))["data"]
+            .clone()
+    };
+    assert_eq!(
+        by_label("login"),
+        json!([[days[0], 2], [days[1], 2], [days[2], 2]])
+    );
+    assert_eq!(
+        by_label("purchase"),
+        json!([[days[0], 1], [days[1], 1], [days[2], 1]])
+    );
+    assert_eq!(
+        by_label(HOSTILE),
+        json!([[days[0], 0], [days[1], 1], [days[2], 0]])
+    );
+    assert_eq!(series.len(), 3, "no OTHER series: {all}");
+    assert_eq!(
+        all["unique_users"][0]["data"],
+        json!([[days[0], 1], [days[1], 3], [days[2], 2]])
+    );
+
+    // A preset window, and an hourly span.
+    let live = get("/api/application/live?window=24h&time_range=1h");
+    assert_eq!(live["window"], "24h");
+    assert_eq!(
+        live["events"],
+        json!([{"name": "ping", "count": 1, "unique_users": 1}])
+    );
+    let points = live["data"][0]["data"].as_array().expect("points");
+    assert!(points.len() >= 24, "hourly buckets over 24 hours: {live}");
+    assert_eq!(
+        points
+            .iter()
+            .map(|p| p[1].as_i64().unwrap_or(0))
+            .sum::<i64>(),
+        1
+    );
+    // The original dashboard's bare call: the default window (30 days).
+    assert_eq!(get("/api/application/live")["window"], "30d");
+}
+
+#[test]
+fn hostile_names_render_as_text() {
+    let site = site();
+    let hostile = |page: &str, what: &str| {
+        assert_eq!(
+            page.matches("<script").count(),
+            1,
+            "{what}: the only script element is the dashboard's own:\n{page}"
+        );
+        assert!(
+            !page.contains(QUOTES),
+            "{what}: a raw \"quotes\" in:\n{page}"
+        );
+        assert!(!page.contains("alert(1)</"), "{what}");
+    };
+    let list = ok(&site, &format!("/applications?{W}"));
+    hostile(&list, "the list");
+    assert!(list.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+
+    let app = ok(&site, &format!("/applications/{HOSTILE_URL}?{W}"));
+    hostile(&app, "the hostile application");
+    assert!(app.contains("&quot;quotes&quot;"));
+    assert_eq!(
+        table_after(&app, "<h2>Events</h2>"),
+        rows(&[&[QUOTES, "2", "2", "100.0 %"]])
+    );
+    assert!(app.contains("data-series=\"&quot;quotes&quot;\""), "{app}");
+
+    let event = ok(
+        &site,
+        &format!("/applications/shop?{W}&event={HOSTILE_URL}&property=label"),
+    );
+    hostile(&event, "the hostile event");
+    assert_eq!(
+        table_after(&event, "<h2>Values of label</h2>"),
+        rows(&[&[QUOTES, "1", "100.0 %"]])
+    );
+    assert!(
+        event.contains("data-series=\"&quot;quotes&quot;\""),
+        "{event}"
+    );
+    let shop = ok(&site, &format!("/applications/shop?{W}"));
+    assert!(
+        shop.contains("data-series=\"&lt;script&gt;alert(1)&lt;/script&gt;\""),
+        "{shop}"
+    );
+
+    // Hostile text in error pages is escaped too.
+    for target in [
+        format!("/applications/{HOSTILE_URL}x?{W}"),
+        format!("/applications/shop?{W}&event={HOSTILE_URL}x"),
+        format!("/applications?window={HOSTILE_URL}"),
+        format!("/nowhere/{HOSTILE_URL}"),
+    ] {
+        let reply = site.get(&target);
+        assert!(reply.status >= 400, "{target}");
+        hostile(&reply.body, &target);
+        if !target.starts_with("/nowhere") {
+            assert!(
+                reply.body.contains("&lt;script&gt;alert(1)"),
+                "{target}: {}",
+                reply.body
+            );
+        }
+    }
+    let api = site.get(&format!("/api/application/{HOSTILE_URL}?{W}"));
+    assert_eq!(api.json()["application_name"], HOSTILE);
+}
+
+#[test]
+fn not_found_and_bad_parameters() {
+    let site = site();
+    let not_found = |target: &str, says: &str| {
+        let reply = site.get(target);
+        assert_eq!(reply.status, 404, "GET {target}: {}", reply.body);
+        let body = text(&reply.body);
+        assert!(body.contains(says), "GET {target}: {body}");
+    };
+    not_found(
+        "/applications/nope",
+        "There is no application named \"nope\"",
+    );
+    not_found(
+        &format!("/application/nope?{W}"),
+        "There is no application named \"nope\"",
+    );
+    not_found(
+        &format!("/applications/shop?{W}&event=nope"),
+        "The application \"shop\" has no event named \"nope\"",
+    );
+    not_found(
+        &format!("/applications/nope/events.csv?{W}"),
+        "no application named \"nope\"",
+    );
+    not_found("/nowhere", "There is no page at /nowhere");
+    not_found("/applications/shop/deeper/still", "There is no page");
+    let api = site.get("/api/application/nope");
+    assert_eq!(api.status, 404);
+    assert!(
+        api.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no application named"))
+    );
+
+    let bad = |target: &str, name: &str| {
+        let reply = site.get(target);
+        assert_eq!(reply.status, 400, "GET {target}: {}", reply.body);
+        let body = if target.starts_with("/api/") {
+            reply.json()["error"].as_str().expect("an error").to_owned()
+        } else {
+            text(&reply.body)
+        };
+        assert!(
+            body.contains(&format!("the parameter `{name}`")),
+            "GET {target} names `{name}`: {body}"
+        );
+    };
+    bad("/applications?window=1y", "window");
+    bad("/applications/shop?span=fortnight", "span");
+    bad("/applications/shop?from=2026-13-01&to=2026-12-01", "from");
+    bad("/applications/shop?window=custom&from=2026-11-01", "to");
+    bad("/applications/shop?from=2026-11-08&to=2026-11-01", "to");
+    bad("/applications/shop?property=plan", "property");
+    bad(
+        &format!("/applications/shop?{W}&event=login&property=not-a-key"),
+        "property",
+    );
+    bad("/applications/shop?event=login&top=0", "top");
+    bad("/applications.csv?window=forever", "window");
+    bad("/applications/shop/events.csv?span=x", "span");
+    bad("/api/application/shop?time_range=2d", "time_range");
+    bad("/api/application/shop?top=many&event=login", "top");
+}
+
+#[test]
+fn static_files_are_cached_and_revalidated() {
+    let site = site();
+    for (path, kind) in [
+        ("/static/style.css", "text/css; charset=utf-8"),
+        ("/static/chart.js", "text/javascript; charset=utf-8"),
+    ] {
+        let first = site.get(path);
+        assert_eq!(first.status, 200, "{path}");
+        assert_eq!(first.header("content-type"), Some(kind));
+        assert_eq!(first.header("cache-control"), Some("public, max-age=86400"));
+        assert!(!first.body.is_empty());
+        let tag = first.header("etag").expect("an ETag").to_owned();
+        let again = site.request("GET", path, &[("If-None-Match", &tag)]);
+        assert_eq!(again.status, 304, "{path}");
+        assert!(again.body.is_empty());
+        assert_eq!(
+            again.header("etag"),
+            Some(tag.as_str()),
+            "a 304 repeats the tag"
+        );
+        for listed in [
+            format!("\"stale\", {tag}"),
+            format!("W/{tag}"),
+            "*".to_owned(),
+        ] {
+            let again = site.request("GET", path, &[("If-None-Match", &listed)]);
+            assert_eq!(again.status, 304, "{path} with If-None-Match: {listed}");
+        }
+        let stale = site.request("GET", path, &[("If-None-Match", "\"stale\"")]);
+        assert_eq!(stale.status, 200);
+        assert_eq!(stale.body, first.body);
+    }
+    let page = ok(&site, "/applications");
+    assert!(page.contains("href=\"/static/style.css\""));
+    assert!(page.contains("src=\"/static/chart.js\""));
+    assert_eq!(site.get("/static/nothing.js").status, 404);
+    // The icon browsers ask for: none, without a 404 in their console.
+    let icon = site.get("/favicon.ico");
+    assert_eq!(icon.status, 204);
+    assert!(icon.body.is_empty());
+}
+
+#[test]
+fn a_stopped_backend_gives_503_and_the_dashboard_keeps_running() {
+    let mut site = site();
+    let target = format!("/applications/shop?{W}");
+    let before = ok(&site, &target);
+
+    site.backend_mut().stop();
+    let started = Instant::now();
+    let down = site.get(&target);
+    let took = started.elapsed();
+    assert_eq!(down.status, 503, "{}", down.body);
+    let body = text(&down.body);
+    assert!(body.contains("Backend unavailable"), "{body}");
+    assert!(
+        body.contains("The analytics backend could not answer ("),
+        "a reason: {body}"
+    );
+    assert!(took < Duration::from_secs(30), "a 503 took {took:?}");
+    let health = site.get("/healthz");
+    assert_eq!(health.status, 503);
+    assert_eq!(health.json()["status"], "degraded");
+    let api = site.get(&format!("/api/application/shop?{W}"));
+    assert_eq!(api.status, 503);
+    assert!(api.json()["error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(site.get("/applications.csv").status, 503);
+    assert_eq!(site.get("/static/style.css").status, 200, "still serving");
+
+    // The backend comes back on the same port: the same page again.
+    site.backend_mut().resume();
+    let after = ok(&site, &target);
+    assert_eq!(
+        table_after(&after, "<h2>Events</h2>"),
+        table_after(&before, "<h2>Events</h2>")
+    );
+    assert_eq!(site.get("/healthz").status, 200);
+}
+
+#[test]
+fn page_views_are_logged_under_the_dashboards_own_application() {
+    let site = Site::start(&events(), true);
+    ok(&site, &format!("/applications?{W}"));
+    ok(&site, &format!("/applications/shop?{W}&event=login"));
+    let api = site.get(&format!(
+        "/api/application/shop?{W}&event_name=login&property=plan"
+    ));
+    assert_eq!(api.status, 200);
+    site.flush_meta();
+
+    let list = ok(&site, "/applications?window=24h");
+    let apps: Vec<String> = table_after(&list, "<table")
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    assert!(apps.iter().any(|a| a == "spoor-dashboard"), "{apps:?}");
+
+    // CSV pages are not page views: these reads change nothing.
+    let csv = |table: &str, query: &str| {
+        let reply = site.get(&format!(
+            "/applications/spoor-dashboard/{table}.csv?window=24h{query}"
+        ));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body
+    };
+    let mut events: Vec<&str> = Vec::new();
+    let all = csv("events", "");
+    events.extend(all.lines().skip(1));
+    events.sort_unstable();
+    assert_eq!(
+        events,
+        [
+            "api_app_details,1,0",
+            "app_details,1,0",
+            "list_applications,1,0"
+        ],
+        "{all}"
+    );
+    assert_eq!(
+        csv("properties", "&event=api_app_details"),
+        "property,distinct_values\r\napplication,1\r\nev_name,1\r\nprop_name,1\r\nwindow,1\r\n"
+    );
+    for (property, value) in [
+        ("application", "shop"),
+        ("ev_name", "login"),
+        ("prop_name", "plan"),
+        ("window", "custom"),
+    ] {
+        assert_eq!(
+            csv(
+                "values",
+                &format!("&event=api_app_details&property={property}")
+            ),
+            format!("value,count\r\n{value},1\r\n"),
+            "{property}"
+        );
+    }
+    assert_eq!(
+        csv("values", "&event=app_details&property=ev_name"),
+        "value,count\r\nlogin,1\r\n"
+    );
+}
