@@ -154,12 +154,24 @@ pub(crate) async fn application(
             event.clone_into(&mut series.name);
         }
     }
+    // The legend reads as the table: the largest series first, "Other" last.
+    chart.series.sort_by(|a, b| {
+        let total = |s: &spoor::answer::Series| s.values.iter().sum::<u64>();
+        (a.name == spoor::OTHER)
+            .cmp(&(b.name == spoor::OTHER))
+            .then_with(|| total(b).cmp(&total(a)))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let mut users = users?;
+    for series in &mut users.series {
+        "Unique users".clone_into(&mut series.name);
+    }
     Ok(AppPage {
         name: name.to_owned(),
         view,
         events,
         chart,
-        users: users?,
+        users,
         properties: properties?,
         values: values?,
     })

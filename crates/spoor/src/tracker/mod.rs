@@ -122,7 +122,7 @@ impl TrackerBuilder {
         self
     }
 
-    /// Events a batch holds at most (default 1,000).
+    /// Events a batch holds at most (default 5,000; the byte limit usually comes first).
     pub fn batch_events(mut self, events: usize) -> Self {
         self.batch_events = events.max(1);
         self
@@ -299,7 +299,7 @@ impl Tracker {
             host: None,
             source: None,
             queue_capacity: 10_000,
-            batch_events: 1_000,
+            batch_events: 5_000,
             batch_bytes: DEFAULT_BATCH_CAP,
             interval: Duration::from_secs(1),
             on_full: OnFull::DropNewest,

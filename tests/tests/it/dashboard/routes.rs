@@ -377,7 +377,7 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
                 {"label": "pro", "data": [[days[0], 0], [days[1], 1], [days[2], 1]]},
             ],
             "unique_users": [
-                {"label": "unique_users", "data": [[days[0], 1], [days[1], 2], [days[2], 1]]},
+                {"label": "Unique users", "data": [[days[0], 1], [days[1], 2], [days[2], 1]]},
             ],
         })
     );
