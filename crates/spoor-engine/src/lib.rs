@@ -1,16 +1,21 @@
 //! spoor's embedded engine: a durable, Splunk-compatible store of events, so that spoor runs,
 //! and its tests run, with no Splunk installed.
 //!
-//! In scope so far:
+//! In scope:
 //! - [`Store`]: a data folder with one append-only, checksummed log per index; writes that
 //!   return only once durable, with group commit; recovery that cuts a torn tail and replays
 //!   the rest; indexes and `props.conf` stanzas created at run time, persisted;
 //! - ingest as Splunk does it: text cut into events by the sourcetype's `LINE_BREAKER` and
 //!   `TRUNCATE`, timestamps recognised at the start of each event (spoor's, the original Python
-//!   tracker's, epoch seconds; else the time of arrival).
+//!   tracker's, epoch seconds; else the time of arrival);
+//! - [`Engine`]: the store with an in-memory columnar index rebuilt on open, evaluating the
+//!   `spoor-spl` subset with Splunk's semantics ([`search`]);
+//! - [`server`]: Splunk's REST API and HTTP Event Collector in front of an engine, so Splunk's
+//!   clients use it as they would use Splunk (also as the `spoor-engine` binary);
+//! - [`generate`]: realistic events for benchmarks and demos.
 //!
-//! Still to come (their issues are open): the in-memory columnar index, the SPL evaluator and the
-//! REST server. Out of scope: clustering and replication — past one machine, use Splunk.
+//! Out of scope: clustering and replication — past one machine, use Splunk; the SPL outside
+//! `spoor-spl`'s subset.
 
 mod catalog;
 mod columns;

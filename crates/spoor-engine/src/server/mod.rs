@@ -2,12 +2,12 @@
 //! same way, so that spoor's client, other people's Splunk clients (the official Python SDK
 //! among them) and spoor's dashboard run against the engine unchanged.
 //!
-//! - Routes ([`route`]): `/services/…` and `/servicesNS/{owner}/{app}/…`, trailing slashes
+//! - Routes (`route.rs`): `/services/…` and `/servicesNS/{owner}/{app}/…`, trailing slashes
 //!   accepted: `auth/login`, `server/info`, `data/indexes`, `configs/conf-props`,
 //!   `properties/props`, `receivers/simple`, `receivers/stream`, HEC's `collector` endpoints,
 //!   `search/jobs` (v1 and v2), `search/jobs/export`.
 //! - Bodies in both output modes, written by `spoor_proto::reply`.
-//! - Authentication always on ([`auth`]): login and session keys (also as the `splunkd_<port>`
+//! - Authentication always on (`auth.rs`): login and session keys (also as the `splunkd_<port>`
 //!   cookie the Python SDK switches to), bearer tokens, Basic, HEC tokens; secrets compared in
 //!   constant time.
 //! - Limits ([`Limits`]): body sizes, concurrent searches, how long job results are kept.
