@@ -16,7 +16,7 @@ use clap::Parser;
 use spoor::{AsyncRetriever, Tracker};
 use spoor_dashboard::{Dashboard, META_APPLICATION, demo};
 use spoor_engine::Engine;
-use spoor_engine::server::{Credentials, Running, Server, ServerOptions};
+use spoor_engine::server::{Credentials, Running, Server, ServerOptions, shutdown_signal};
 use spoor_proto::ConfigBuilder;
 
 /// spoor's dashboard. With no `--splunk` it runs spoor's embedded engine on a local data
@@ -167,27 +167,6 @@ fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), String> 
         started.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }
 
 fn run(args: &Args) -> Result<(), String> {

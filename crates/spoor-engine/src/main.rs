@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use spoor_engine::Engine;
-use spoor_engine::server::{Credentials, Limits, Server, ServerOptions, tls};
+use spoor_engine::server::{Credentials, Limits, Server, ServerOptions, shutdown_signal, tls};
 
 /// spoor's engine behind Splunk's REST API and HTTP Event Collector.
 ///
@@ -152,27 +152,6 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = options.open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }
 
 fn run(args: Args) -> io::Result<()> {

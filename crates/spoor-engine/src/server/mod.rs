@@ -373,6 +373,29 @@ impl Drop for Running {
     }
 }
 
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM: what a server program waits for before
+/// shutting down gracefully (the `spoor-engine` and `spoor-dashboard` binaries).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                term.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
 /// A fresh random secret of `bytes` random bytes, in hex.
 pub(crate) fn random_hex(bytes: usize) -> io::Result<String> {
     let mut buf = vec![0u8; bytes];
