@@ -3,6 +3,7 @@
 //! plain reference evaluator; the Splunk-compatible server driven by `spoor-splunk`'s two
 //! drivers, fuzzed, and under load.
 
+mod binary;
 mod crash;
 mod differential;
 mod golden;
