@@ -1,0 +1,145 @@
+//! The `spoor-dashboard` binary as a user runs it: on the embedded engine with demo data (the
+//! README's run command), and pointed at a Splunk (here spoor's engine standing in for one,
+//! reached over its REST API like any Splunk).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use spoor_engine::server::{Credentials, Server, ServerOptions};
+use spoor_engine::{Engine, EventMeta};
+
+fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the dashboard starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let addr = loop {
+        let line = lines.next().expect("it prints its URL").expect("utf-8");
+        if let Some(rest) = line.strip_prefix("spoor dashboard: http://") {
+            break rest.split('/').next().expect("address").to_owned();
+        }
+    };
+    (child, addr)
+}
+
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut tcp = TcpStream::connect(addr).expect("connect");
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut reply = String::new();
+    tcp.read_to_string(&mut reply).expect("read");
+    let status = reply[9..12].parse().expect("status");
+    (status, reply)
+}
+
+fn stop(child: &mut Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    assert!(
+        child.wait().expect("it stops").success(),
+        "graceful stop exits 0"
+    );
+}
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("spoor-dash-bin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+#[cfg(unix)]
+fn embedded_with_demo_data() {
+    let data = temp("embedded");
+    let (mut child, addr) = start(&[
+        "--data",
+        &data.display().to_string(),
+        "--demo-events",
+        "3000",
+    ]);
+    let (status, page) = get(&addr, "/applications");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("href=\"/applications/shop\""),
+        "demo applications listed"
+    );
+    let (status, _) = get(&addr, "/applications/shop?event=login");
+    assert_eq!(status, 200);
+    stop(&mut child);
+    // Seeded once: a restart finds the store full and does not seed again.
+    let (mut child, addr) = start(&[
+        "--data",
+        &data.display().to_string(),
+        "--demo-events",
+        "3000",
+    ]);
+    let (_, api) = get(&addr, "/api/application/shop?window=all");
+    let body = api.split("\r\n\r\n").nth(1).expect("body");
+    let json: serde_json::Value = serde_json::from_str(body).expect("json");
+    let total: u64 = json["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["count"].as_u64().expect("count"))
+        .sum();
+    assert!(
+        total > 0 && total < 3000,
+        "{total} events of shop, from one seeding"
+    );
+    stop(&mut child);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+#[test]
+#[cfg(unix)]
+fn pointed_at_a_splunk() {
+    let dir = temp("splunk");
+    let (engine, _) = Engine::open(&dir).expect("engine");
+    engine.store().create_index("spoor").expect("index");
+    engine
+        .store()
+        .set_props("spoor", spoor_event::props::SETTINGS.iter().copied())
+        .expect("props");
+    engine
+        .ingest(
+            "spoor",
+            &EventMeta::new("spoor", "t", "h"),
+            "2026-11-27T10:00:00.000000Z application=\"remote\" event=\"login\" distinct_id=\"u1\"",
+            time::OffsetDateTime::now_utc(),
+        )
+        .expect("stored");
+    let credentials = Credentials::generate().expect("credentials");
+    let running = Server::start(
+        Arc::new(engine),
+        ServerOptions::new(credentials.clone()).listen("127.0.0.1:0".parse().expect("addr")),
+    )
+    .expect("server");
+    let url = format!("http://{}", running.addr());
+    let (mut child, addr) = start(&[
+        "--splunk",
+        &url,
+        "--username",
+        &credentials.username,
+        "--password",
+        credentials.password.expose(),
+        "--no-meta",
+    ]);
+    let (status, page) = get(&addr, "/applications?window=all");
+    assert_eq!(status, 200);
+    assert!(page.contains(">remote<"), "the Splunk's application listed");
+    stop(&mut child);
+    drop(running);
+    let _ = std::fs::remove_dir_all(&dir);
+}
