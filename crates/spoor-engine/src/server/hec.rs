@@ -5,6 +5,7 @@
 //! names the first bad one (`invalid-event-number`). The reply comes once the events are
 //! durable, so an acknowledgement id, when acknowledgements are on, is true from the start.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -48,9 +49,11 @@ impl Channels {
 
 /// One checked envelope.
 #[derive(Debug)]
-struct Envelope {
-    index: String,
-    meta: EventMeta,
+struct Envelope<'a> {
+    index: Cow<'a, str>,
+    sourcetype: Cow<'a, str>,
+    source: Cow<'a, str>,
+    host: Cow<'a, str>,
     time: OffsetDateTime,
     event: String,
 }
@@ -154,43 +157,79 @@ async fn raw(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Result<(
     }
     let text = text.to_owned();
     let engine = Arc::clone(&state.engine);
-    blocking(move || engine.ingest(&index, &meta, &text, arrival).map(drop)).await
+    blocking(move || {
+        engine.ingest(&index, &meta, &text, arrival)?;
+        Ok(())
+    })
+    .await
 }
 
 async fn events(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Result<(), Refusal> {
     let (index, meta) = query_meta(req);
-    let envelopes = parse(&req.body, &index, &meta, arrival)?;
-    if let Some(bad) = envelopes
-        .iter()
-        .position(|e| !state.engine.store().has_index(&e.index))
-    {
-        return Err((HecCode::IncorrectIndex, Some(bad as u64)));
-    }
+    let body = req.body.clone();
     let engine = Arc::clone(&state.engine);
+    // Read and stored off the async threads; the envelopes borrow their strings from the body.
     blocking(move || {
+        let envelopes = parse(&body, &index, &meta, arrival).map_err(Failure::Refused)?;
+        let mut known: Option<&str> = None;
+        for (i, e) in envelopes.iter().enumerate() {
+            if known != Some(&e.index) {
+                if !engine.store().has_index(&e.index) {
+                    return Err(Failure::Refused((HecCode::IncorrectIndex, Some(i as u64))));
+                }
+                known = Some(&e.index);
+            }
+        }
         // Consecutive envelopes with the same index and metadata are stored in one write.
-        let mut rest = envelopes.as_slice();
-        while let Some(first) = rest.first() {
-            let n = rest
-                .iter()
-                .take_while(|e| e.index == first.index && e.meta == first.meta)
-                .count();
-            let events = rest[..n].iter().map(|e| (e.time, e.event.clone()));
-            engine.append(&first.index, &first.meta, events)?;
-            rest = &rest[n..];
+        let mut envelopes = envelopes.into_iter().peekable();
+        while let Some(first) = envelopes.next() {
+            let Envelope {
+                index,
+                sourcetype,
+                source,
+                host,
+                time,
+                event,
+            } = first;
+            let meta = EventMeta::new(&*sourcetype, &*source, &*host);
+            let mut events = vec![(time, event)];
+            while let Some(next) = envelopes.next_if(|e| {
+                e.index == index
+                    && e.sourcetype == sourcetype
+                    && e.source == source
+                    && e.host == host
+            }) {
+                events.push((next.time, next.event));
+            }
+            engine.append(&index, &meta, events)?;
         }
         Ok(())
     })
     .await
 }
 
-/// Runs a store write off the async threads; a failure is HEC's internal error.
+/// Why a write off the async threads did not happen.
+enum Failure {
+    /// The request was refused before anything was stored.
+    Refused(Refusal),
+    /// The store failed.
+    Store(crate::StoreError),
+}
+
+impl From<crate::StoreError> for Failure {
+    fn from(err: crate::StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// Runs a store write off the async threads; a store failure is HEC's internal error.
 async fn blocking(
-    write: impl FnOnce() -> Result<(), crate::StoreError> + Send + 'static,
+    write: impl FnOnce() -> Result<(), Failure> + Send + 'static,
 ) -> Result<(), Refusal> {
     match tokio::task::spawn_blocking(write).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => {
+        Ok(Err(Failure::Refused(refusal))) => Err(refusal),
+        Ok(Err(Failure::Store(err))) => {
             tracing::error!(error = %err, "hec write failed");
             Err((HecCode::InternalServerError, None))
         }
@@ -203,31 +242,35 @@ async fn blocking(
 
 /// One envelope as sent; keys HEC does not know are ignored, as HEC does.
 #[derive(serde::Deserialize)]
-struct Wire {
+struct Wire<'a> {
     #[serde(default)]
     event: Json,
     #[serde(default)]
     time: Json,
     #[serde(default)]
     fields: Json,
-    index: Option<String>,
-    sourcetype: Option<String>,
-    source: Option<String>,
-    host: Option<String>,
+    #[serde(borrow)]
+    index: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    sourcetype: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    host: Option<Cow<'a, str>>,
 }
 
 /// Reads the envelopes of a `collector/event` body (JSON objects one after another).
-fn parse(
-    body: &[u8],
-    index: &str,
-    meta: &EventMeta,
+fn parse<'a>(
+    body: &'a [u8],
+    index: &'a str,
+    meta: &'a EventMeta,
     arrival: OffsetDateTime,
-) -> Result<Vec<Envelope>, Refusal> {
+) -> Result<Vec<Envelope<'a>>, Refusal> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err((HecCode::NoData, None));
     }
     let mut out = Vec::new();
-    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Wire>();
+    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<Wire<'_>>();
     loop {
         let n = Some(out.len() as u64);
         // Each envelope must be an object (serde would read a struct from an array too).
@@ -258,12 +301,10 @@ fn parse(
             _ => return Err((HecCode::InvalidDataFormat, n)),
         };
         out.push(Envelope {
-            index: wire.index.unwrap_or_else(|| index.to_owned()),
-            meta: EventMeta::new(
-                wire.sourcetype.unwrap_or_else(|| meta.sourcetype.clone()),
-                wire.source.unwrap_or_else(|| meta.source.clone()),
-                wire.host.unwrap_or_else(|| meta.host.clone()),
-            ),
+            index: wire.index.unwrap_or(Cow::Borrowed(index)),
+            sourcetype: wire.sourcetype.unwrap_or(Cow::Borrowed(&meta.sourcetype)),
+            source: wire.source.unwrap_or(Cow::Borrowed(&meta.source)),
+            host: wire.host.unwrap_or(Cow::Borrowed(&meta.host)),
             time,
             event,
         });
@@ -309,20 +350,18 @@ mod tests {
         let t = OffsetDateTime::UNIX_EPOCH;
         let ok = br#"{"event":"a","time":1433188255.500,"index":"spoor"} {"event":{"k":1},"time":"7","sourcetype":"s"}
 {"event":"c","fields":{"x":"y"}}"#;
-        let got = parse(ok, "main", &meta(), t).unwrap();
+        let meta = meta();
+        let got = parse(ok, "main", &meta, t).unwrap();
         assert_eq!(got.len(), 3);
         assert_eq!(
             got[0].time.unix_timestamp_nanos(),
             1_433_188_255_500_000_000
         );
-        assert_eq!(
-            (got[0].index.as_str(), got[1].index.as_str()),
-            ("spoor", "main")
-        );
+        assert_eq!((&*got[0].index, &*got[1].index), ("spoor", "main"));
         assert_eq!(got[1].event, r#"{"k":1}"#);
-        assert_eq!(got[1].meta.sourcetype, "s");
+        assert_eq!(got[1].sourcetype, "s");
         assert_eq!(got[2].time, t);
-        let fault = |body: &[u8]| parse(body, "main", &meta(), t).unwrap_err();
+        let fault = |body: &[u8]| parse(body, "main", &meta, t).unwrap_err();
         assert_eq!(fault(b"  "), (HecCode::NoData, None));
         assert_eq!(
             fault(br#"{"event":"a"} {"time":1}"#),
