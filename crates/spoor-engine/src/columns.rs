@@ -221,28 +221,40 @@ impl Codes {
     /// The codes at `rows` (ascending).
     fn gather(&self, rows: &[u32]) -> Vec<u32> {
         fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32]) -> Vec<u32> {
-            // Consecutive rows (a whole window, unfiltered) are one slice: a plain widening copy.
-            if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
-                && (last - first) as usize + 1 == rows.len()
-            {
-                let (first, last) = (first as usize, last as usize);
-                let mut out: Vec<u32> = codes
-                    .get(first..codes.len().min(last + 1))
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&c| c.into())
-                    .collect();
-                out.resize(rows.len(), 0);
-                return out;
-            }
             rows.iter()
                 .map(|&row| codes.get(row as usize).map_or(0, |&c| c.into()))
                 .collect()
+        }
+        // Consecutive rows (a whole window, unfiltered) are one slice: a plain widening copy.
+        if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
+            && (last - first) as usize + 1 == rows.len()
+        {
+            let mut out = vec![0; rows.len()];
+            self.copy_into(first as usize, &mut out);
+            return out;
         }
         match self {
             Self::U8(v) => go(v, rows),
             Self::U16(v) => go(v, rows),
             Self::U32(v) => go(v, rows),
+        }
+    }
+
+    /// Writes the codes of the rows from `start` on into `out`, widened (`0` past the end): a
+    /// loop the compiler vectorises for each width.
+    fn copy_into(&self, start: usize, out: &mut [u32]) {
+        fn go<T: Copy + Into<u32>>(codes: &[T], start: usize, out: &mut [u32]) {
+            let codes = codes.get(start..).unwrap_or_default();
+            let n = codes.len().min(out.len());
+            for (o, &c) in out[..n].iter_mut().zip(&codes[..n]) {
+                *o = c.into();
+            }
+            out[n..].fill(0);
+        }
+        match self {
+            Self::U8(v) => go(v, start, out),
+            Self::U16(v) => go(v, start, out),
+            Self::U32(v) => go(v, start, out),
         }
     }
 }
@@ -383,6 +395,27 @@ impl Column {
                 let codes = self.gather(rows);
                 let mut keep = codes.iter().map(|&c| holds[c as usize]);
                 rows.retain(|_| keep.next().unwrap_or(false));
+            }
+        }
+    }
+
+    /// Writes the codes of the rows `start..start + out.len()` into `out` (`0`: no value).
+    pub(crate) fn codes_into(&self, start: usize, out: &mut [u32]) {
+        match &self.storage {
+            Storage::Dense(codes) => codes.copy_into(start, out),
+            Storage::Sparse {
+                rows: present,
+                codes,
+            } => {
+                out.fill(0);
+                let end = start + out.len();
+                let first = present.partition_point(|&r| (r as usize) < start);
+                for (i, &row) in present.iter().enumerate().skip(first) {
+                    if row as usize >= end {
+                        break;
+                    }
+                    out[row as usize - start] = codes.get(i);
+                }
             }
         }
     }
