@@ -323,28 +323,27 @@ impl<'c, 'f> Plan<'c, 'f> {
 
     /// Adds the rows `rows` to `tally`, a block at a time.
     fn tally(&self, rows: Range<usize>, tally: &mut Tally, block: &mut Block) {
+        let grouped = self.by.is_some();
         let mut start = rows.start;
         while start < rows.end {
             let n = BLOCK.min(rows.end - start);
             let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
             self.fill_slots(start, slots, codes);
-            count_slots(slots, self.by.is_some(), &mut tally.rows);
+            let kept = Selection::of(slots, &mut block.kept);
+            count(slots, &kept, grouped, &mut tally.rows, |_| true);
             for (kind, table) in self.aggregations.iter().zip(&mut tally.tables) {
                 match *kind {
                     Kind::Rows => {}
                     Kind::Present(column) => {
-                        // Each row's slot where it has a value, else `0`.
                         column.codes_into(start, codes);
-                        for (code, &slot) in codes.iter_mut().zip(slots.iter()) {
-                            *code = slot * u32::from(*code != 0);
-                        }
-                        count_slots(codes, self.by.is_some(), table);
+                        count(slots, &kept, grouped, table, |i| codes[i] != 0);
                     }
                     Kind::Distinct(column, words) => {
                         column.codes_into(start, codes);
-                        for (&slot, &code) in slots.iter().zip(codes.iter()) {
-                            table[slot as usize * words + code as usize / 64] |= 1 << (code % 64);
-                        }
+                        kept.each(|i| {
+                            let (slot, code) = (slots[i] as usize, codes[i] as usize);
+                            table[slot * words + code / 64] |= 1 << (code % 64);
+                        });
                     }
                 }
             }
@@ -373,22 +372,62 @@ impl<'c, 'f> Plan<'c, 'f> {
     }
 }
 
-/// Counts each slot's rows into `counts`; with one slot (`grouped` false), a plain count of the
-/// non-zero slots, which vectorises.
-fn count_slots(slots: &[u32], grouped: bool, counts: &mut [u64]) {
-    if grouped {
-        for &slot in slots {
-            counts[slot as usize] += 1;
+/// The rows of a block to count: all of them (those of slot `0` are counted there, and never
+/// read), or, when few are kept, the positions of those whose slot is not `0`.
+enum Selection<'k> {
+    All(usize),
+    Kept(&'k [usize]),
+}
+
+impl<'k> Selection<'k> {
+    /// The selection of the block whose rows have `slots` (`kept`: room for a position a row).
+    fn of(slots: &[u32], kept: &'k mut [usize]) -> Self {
+        let n = slots.iter().filter(|&&slot| slot != 0).count();
+        if n * 2 > slots.len() {
+            return Self::All(slots.len());
         }
-    } else {
-        counts[1] += slots.iter().filter(|&&slot| slot != 0).count() as u64;
+        // Branch-free: every position is written, and kept by advancing past it.
+        let mut n = 0;
+        for (i, &slot) in slots.iter().enumerate() {
+            kept[n] = i;
+            n += usize::from(slot != 0);
+        }
+        Self::Kept(&kept[..n])
+    }
+
+    /// Calls `f` with each selected position.
+    #[inline]
+    fn each(&self, mut f: impl FnMut(usize)) {
+        match self {
+            Self::All(n) => (0..*n).for_each(f),
+            Self::Kept(kept) => kept.iter().for_each(|&i| f(i)),
+        }
     }
 }
 
-/// The codes of one block of rows.
+/// Counts the selected rows for which `counted` holds into their slots' counts; with one slot
+/// (`grouped` false), as one sum.
+fn count(
+    slots: &[u32],
+    selection: &Selection<'_>,
+    grouped: bool,
+    counts: &mut [u64],
+    counted: impl Fn(usize) -> bool,
+) {
+    if grouped {
+        selection.each(|i| counts[slots[i] as usize] += u64::from(counted(i)));
+    } else {
+        let mut n = 0;
+        selection.each(|i| n += u64::from(slots[i] != 0 && counted(i)));
+        counts[1] += n;
+    }
+}
+
+/// The codes of one block of rows, and the positions of those kept.
 struct Block {
     slots: Vec<u32>,
     codes: Vec<u32>,
+    kept: Vec<usize>,
 }
 
 impl Default for Block {
@@ -396,6 +435,7 @@ impl Default for Block {
         Self {
             slots: vec![0; BLOCK],
             codes: vec![0; BLOCK],
+            kept: vec![0; BLOCK],
         }
     }
 }
