@@ -110,9 +110,12 @@ fn split_work_gives_the_reference_answers() {
         );
     }
     // Aggregations read straight from the columns, over codes of each width (a byte for most
-    // fields, two for `page`'s 400 values, four for the users), dense and sparse (the rare
-    // `amount`, `currency` and `coupon`), with the NULL and OTHER series.
+    // fields, two for `page`'s 400 values, four for the users, none for the one host, source
+    // and sourcetype), dense and sparse (the rare `amount`, `currency` and `coupon`), with the
+    // NULL and OTHER series; and columns of one value through the frame.
     let aggregations = [
+        "search index=analytics host=localhost | stats count, dc(sourcetype) by source",
+        "search index=analytics sourcetype=spoor | stats sum(analytics_prop__items) by host",
         "search index=analytics | stats count, count(analytics_prop__page), dc(analytics_prop__page), dc(distinct_id) by analytics_prop__country",
         "search index=analytics application=shop | stats count, dc(analytics_prop__amount) by analytics_prop__currency",
         "search index=analytics NOT event=login | stats dc(distinct_id) by analytics_prop__page",
