@@ -245,6 +245,43 @@ impl Codes {
         }
     }
 
+    /// The rows whose code is not `0` (`present` of them), and their codes.
+    fn nonzero(&self, present: usize) -> (Vec<u32>, Self) {
+        fn go<T: Copy + Into<u32>>(codes: &[T], present: usize) -> (Vec<u32>, Vec<T>) {
+            let mut rows = Vec::with_capacity(present);
+            let mut kept = Vec::with_capacity(present);
+            for (row, &code) in codes.iter().enumerate() {
+                if code.into() != 0 {
+                    rows.push(row as u32);
+                    kept.push(code);
+                }
+            }
+            (rows, kept)
+        }
+        match self {
+            Self::Same { code: 0, .. } => (Vec::new(), Self::default()),
+            Self::Same { code, len } => (
+                (0..*len as u32).collect(),
+                Self::Same {
+                    code: *code,
+                    len: *len,
+                },
+            ),
+            Self::U8(v) => {
+                let (rows, codes) = go(v, present);
+                (rows, Self::U8(codes))
+            }
+            Self::U16(v) => {
+                let (rows, codes) = go(v, present);
+                (rows, Self::U16(codes))
+            }
+            Self::U32(v) => {
+                let (rows, codes) = go(v, present);
+                (rows, Self::U32(codes))
+            }
+        }
+    }
+
     /// Keeps the rows whose code `holds`, reading the codes at those rows.
     fn retain(&self, rows: &mut Vec<u32>, holds: &[bool]) {
         fn go<T: Copy + Into<u32>>(codes: &[T], rows: &mut Vec<u32>, holds: &[bool]) {
@@ -462,7 +499,8 @@ impl Column {
         if let Storage::Dense(codes) = &self.storage {
             let present = codes.present();
             if present * (4 + codes.width()) < codes.heap_bytes() {
-                self.storage = self.sparse(codes, present);
+                let (rows, codes) = codes.nonzero(present);
+                self.storage = Storage::Sparse { rows, codes };
             }
         }
         match &mut self.storage {
@@ -471,23 +509,6 @@ impl Column {
                 rows.shrink_to_fit();
                 codes.shrink();
             }
-        }
-    }
-
-    /// The sparse form of dense `codes`, of which `present` are not `0`.
-    fn sparse(&self, codes: &Codes, present: usize) -> Storage {
-        let mut rows = Vec::with_capacity(present);
-        let mut sparse = Codes::zeros(0, self.dict.len() as u32);
-        for row in 0..codes.len() {
-            let code = codes.get(row);
-            if code != 0 {
-                rows.push(row as u32);
-                sparse.push(code);
-            }
-        }
-        Storage::Sparse {
-            rows,
-            codes: sparse,
         }
     }
 
