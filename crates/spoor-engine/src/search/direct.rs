@@ -307,18 +307,24 @@ impl<'c, 'f> Plan<'c, 'f> {
         self.keep.len() + 1
     }
 
-    /// Each row's slot, for the rows from `start` on (`codes`: a buffer as long as `slots`).
-    fn fill_slots(&self, start: usize, slots: &mut [u32], codes: &mut [u32]) {
-        match self.by {
-            Some(column) => {
-                column.codes_into(start, slots);
-                for slot in slots.iter_mut() {
-                    *slot = u32::from(self.keep[*slot as usize]) * (*slot + 1);
+    /// Gives the selected rows from `start` on (their slots `1` where the search keeps them)
+    /// their slots by their by codes (`codes`: a buffer as long as `slots`).
+    fn group(&self, start: usize, slots: &mut [u32], codes: &mut [u32], selection: &Selection<'_>) {
+        let Some(column) = self.by else { return };
+        column.codes_into(start, codes);
+        let slot_of = |code: u32| u32::from(self.keep[code as usize]) * (code + 1);
+        match selection {
+            Selection::All(_) => {
+                for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
+                    *slot *= slot_of(code);
                 }
             }
-            None => slots.fill(1),
+            Selection::Kept(kept) => {
+                for &i in *kept {
+                    slots[i] *= slot_of(codes[i]);
+                }
+            }
         }
-        self.rows.narrow(start, slots, codes);
     }
 
     /// Adds the rows `rows` to `tally`, a block at a time.
@@ -328,8 +334,11 @@ impl<'c, 'f> Plan<'c, 'f> {
         while start < rows.end {
             let n = BLOCK.min(rows.end - start);
             let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
-            self.fill_slots(start, slots, codes);
+            // The search's conditions first, so that only the rows kept are grouped.
+            slots.fill(1);
+            self.rows.narrow(start, slots, codes);
             let kept = Selection::of(slots, &mut block.kept);
+            self.group(start, slots, codes, &kept);
             count(slots, &kept, grouped, &mut tally.rows, |_| true);
             for (kind, table) in self.aggregations.iter().zip(&mut tally.tables) {
                 match *kind {
@@ -373,7 +382,7 @@ impl<'c, 'f> Plan<'c, 'f> {
 }
 
 /// The rows of a block to count: all of them (those of slot `0` are counted there, and never
-/// read), or, when few are kept, the positions of those whose slot is not `0`.
+/// read), or, when few are kept, the positions of those the search keeps.
 enum Selection<'k> {
     All(usize),
     Kept(&'k [usize]),
