@@ -566,7 +566,9 @@ impl Column {
                 codes,
             } => {
                 let mut out = Vec::with_capacity(rows.len());
-                let mut i = 0;
+                let mut i = rows
+                    .first()
+                    .map_or(0, |&first| present.partition_point(|&r| r < first));
                 for &row in rows {
                     while i < present.len() && present[i] < row {
                         i += 1;
