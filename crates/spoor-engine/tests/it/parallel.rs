@@ -1,5 +1,6 @@
-//! Large windows are filtered, gathered and aggregated in halves on two threads, and a store is
-//! replayed in two runs of segments whose indexes are then joined. The other tests use small
+//! Large windows are filtered, gathered and aggregated (or aggregated straight from the
+//! columns) in halves on two threads, and a store is replayed in two runs of segments whose
+//! indexes are then joined. The other tests use small
 //! data sets, so this one checks those paths: every question of the retriever over enough
 //! generated events to split, stored in many small segments, answered by the reopened engine
 //! as the reference evaluator answers it.
