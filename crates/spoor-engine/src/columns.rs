@@ -56,10 +56,16 @@ impl Dict {
     }
 }
 
-/// Codes in the narrowest integer that holds them: a column of a few distinct values costs a
-/// byte a row. Widened as its dictionary grows.
+/// Codes in the narrowest form that holds them: one code for all rows (a column of one value,
+/// such as a sourcetype, stores none), else the narrowest integer, so a column of a few
+/// distinct values costs a byte a row. Widened as its dictionary grows.
 #[derive(Debug, Clone)]
 enum Codes {
+    /// `len` codes, all `code`.
+    Same {
+        code: u32,
+        len: usize,
+    },
     U8(Vec<u8>),
     U16(Vec<u16>),
     U32(Vec<u32>),
@@ -82,14 +88,33 @@ impl Codes {
     #[inline]
     fn get(&self, i: usize) -> u32 {
         match self {
+            Self::Same { code, len } => {
+                if i < *len {
+                    *code
+                } else {
+                    0
+                }
+            }
             Self::U8(v) => v.get(i).map_or(0, |&c| u32::from(c)),
             Self::U16(v) => v.get(i).map_or(0, |&c| u32::from(c)),
             Self::U32(v) => v.get(i).copied().unwrap_or(0),
         }
     }
 
-    /// Makes room for codes up to `code`.
+    /// Makes room for codes up to `code` (storing each code of a run of one).
     fn widen(&mut self, code: u32) {
+        if let Self::Same { code: same, len } = *self {
+            *self = Self::zeros(0, code.max(same));
+            self.resize(len);
+            if same != 0 {
+                match self {
+                    Self::U8(v) => v.fill(u8::try_from(same).unwrap_or(u8::MAX)),
+                    Self::U16(v) => v.fill(u16::try_from(same).unwrap_or(u16::MAX)),
+                    Self::U32(v) => v.fill(same),
+                    Self::Same { .. } => {}
+                }
+            }
+        }
         match self {
             Self::U8(v) if code > u32::from(u8::MAX) => {
                 *self = if code > u32::from(u16::MAX) {
@@ -106,44 +131,66 @@ impl Codes {
     }
 
     fn push(&mut self, code: u32) {
+        if let Self::Same { code: same, len } = self
+            && *same == code
+        {
+            *len += 1;
+            return;
+        }
         self.widen(code);
         // `widen` made the width hold `code`, so the conversions cannot fail.
         match self {
             Self::U8(v) => v.push(u8::try_from(code).unwrap_or(u8::MAX)),
             Self::U16(v) => v.push(u16::try_from(code).unwrap_or(u16::MAX)),
             Self::U32(v) => v.push(code),
+            Self::Same { .. } => {}
         }
     }
 
     fn set(&mut self, i: usize, code: u32) {
+        if self.get(i) == code {
+            return;
+        }
         self.widen(code);
         match self {
             Self::U8(v) => v[i] = u8::try_from(code).unwrap_or(u8::MAX),
             Self::U16(v) => v[i] = u16::try_from(code).unwrap_or(u16::MAX),
             Self::U32(v) => v[i] = code,
+            Self::Same { .. } => {}
         }
     }
 
     fn resize(&mut self, len: usize) {
+        if let Self::Same { code, len: same } = self
+            && (*code == 0 || len <= *same)
+        {
+            *same = len;
+            return;
+        }
+        self.widen(0);
         match self {
             Self::U8(v) => v.resize(len, 0),
             Self::U16(v) => v.resize(len, 0),
             Self::U32(v) => v.resize(len, 0),
+            Self::Same { .. } => {}
         }
     }
 
     fn len(&self) -> usize {
         match self {
+            Self::Same { len, .. } => *len,
             Self::U8(v) => v.len(),
             Self::U16(v) => v.len(),
             Self::U32(v) => v.len(),
         }
     }
 
-    /// Bytes per code.
+    /// Bytes per code, when stored.
     fn width(&self) -> usize {
         match self {
-            Self::U8(_) => 1,
+            Self::Same { code, .. } if *code > u32::from(u16::MAX) => 4,
+            Self::Same { code, .. } if *code > u32::from(u8::MAX) => 2,
+            Self::Same { .. } | Self::U8(_) => 1,
             Self::U16(_) => 2,
             Self::U32(_) => 4,
         }
@@ -151,17 +198,87 @@ impl Codes {
 
     fn heap_bytes(&self) -> usize {
         match self {
+            Self::Same { .. } => 0,
             Self::U8(v) => v.capacity(),
             Self::U16(v) => v.capacity() * 2,
             Self::U32(v) => v.capacity() * 4,
         }
     }
 
+    /// Gives back spare capacity; a run of one code becomes that code.
     fn shrink(&mut self) {
+        fn same<T: Copy + PartialEq + Into<u32>>(v: &[T]) -> Option<u32> {
+            let first = *v.first()?;
+            v.iter().all(|&c| c == first).then(|| first.into())
+        }
+        let same = match self {
+            Self::Same { .. } => None,
+            Self::U8(v) => same(v),
+            Self::U16(v) => same(v),
+            Self::U32(v) => same(v),
+        };
+        if let Some(code) = same {
+            *self = Self::Same {
+                code,
+                len: self.len(),
+            };
+        }
         match self {
+            Self::Same { .. } => {}
             Self::U8(v) => v.shrink_to_fit(),
             Self::U16(v) => v.shrink_to_fit(),
             Self::U32(v) => v.shrink_to_fit(),
+        }
+    }
+
+    /// How many codes are not `0`.
+    fn present(&self) -> usize {
+        fn go<T: Copy + Into<u32>>(codes: &[T]) -> usize {
+            codes.iter().filter(|&&c| c.into() != 0).count()
+        }
+        match self {
+            Self::Same { code: 0, .. } => 0,
+            Self::Same { len, .. } => *len,
+            Self::U8(v) => go(v),
+            Self::U16(v) => go(v),
+            Self::U32(v) => go(v),
+        }
+    }
+
+    /// The rows whose code is not `0` (`present` of them), and their codes.
+    fn nonzero(&self, present: usize) -> (Vec<u32>, Self) {
+        fn go<T: Copy + Into<u32>>(codes: &[T], present: usize) -> (Vec<u32>, Vec<T>) {
+            let mut rows = Vec::with_capacity(present);
+            let mut kept = Vec::with_capacity(present);
+            for (row, &code) in codes.iter().enumerate() {
+                if code.into() != 0 {
+                    rows.push(row as u32);
+                    kept.push(code);
+                }
+            }
+            (rows, kept)
+        }
+        match self {
+            Self::Same { code: 0, .. } => (Vec::new(), Self::default()),
+            Self::Same { code, len } => (
+                (0..*len as u32).collect(),
+                Self::Same {
+                    code: *code,
+                    len: *len,
+                },
+            ),
+            Self::U8(v) => {
+                let (rows, codes) = go(v, present);
+                (rows, Self::U8(codes))
+            }
+            Self::U16(v) => {
+                let (rows, codes) = go(v, present);
+                (rows, Self::U16(codes))
+            }
+            Self::U32(v) => {
+                let (rows, codes) = go(v, present);
+                (rows, Self::U32(codes))
+            }
         }
     }
 
@@ -179,6 +296,7 @@ impl Codes {
             rows.truncate(kept);
         }
         match self {
+            Self::Same { .. } => rows.retain(|&row| holds[self.get(row as usize) as usize]),
             Self::U8(v) => go(v, rows, holds),
             Self::U16(v) => go(v, rows, holds),
             Self::U32(v) => go(v, rows, holds),
@@ -212,6 +330,10 @@ impl Codes {
             rows
         }
         match self {
+            Self::Same { .. } => range
+                .filter(|&row| holds[self.get(row) as usize])
+                .map(|row| row as u32)
+                .collect(),
             Self::U8(v) => go(v, range, holds),
             Self::U16(v) => go(v, range, holds),
             Self::U32(v) => go(v, range, holds),
@@ -221,28 +343,46 @@ impl Codes {
     /// The codes at `rows` (ascending).
     fn gather(&self, rows: &[u32]) -> Vec<u32> {
         fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32]) -> Vec<u32> {
-            // Consecutive rows (a whole window, unfiltered) are one slice: a plain widening copy.
-            if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
-                && (last - first) as usize + 1 == rows.len()
-            {
-                let (first, last) = (first as usize, last as usize);
-                let mut out: Vec<u32> = codes
-                    .get(first..codes.len().min(last + 1))
-                    .unwrap_or_default()
-                    .iter()
-                    .map(|&c| c.into())
-                    .collect();
-                out.resize(rows.len(), 0);
-                return out;
-            }
             rows.iter()
                 .map(|&row| codes.get(row as usize).map_or(0, |&c| c.into()))
                 .collect()
         }
+        // Consecutive rows (a whole window, unfiltered) are one slice: a plain widening copy.
+        if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
+            && (last - first) as usize + 1 == rows.len()
+        {
+            let mut out = vec![0; rows.len()];
+            self.copy_into(first as usize, &mut out);
+            return out;
+        }
         match self {
+            Self::Same { .. } => rows.iter().map(|&row| self.get(row as usize)).collect(),
             Self::U8(v) => go(v, rows),
             Self::U16(v) => go(v, rows),
             Self::U32(v) => go(v, rows),
+        }
+    }
+
+    /// Writes the codes of the rows from `start` on into `out`, widened (`0` past the end): a
+    /// loop the compiler vectorises for each width.
+    fn copy_into(&self, start: usize, out: &mut [u32]) {
+        fn go<T: Copy + Into<u32>>(codes: &[T], start: usize, out: &mut [u32]) {
+            let codes = codes.get(start..).unwrap_or_default();
+            let n = codes.len().min(out.len());
+            for (o, &c) in out[..n].iter_mut().zip(&codes[..n]) {
+                *o = c.into();
+            }
+            out[n..].fill(0);
+        }
+        match self {
+            Self::Same { code, len } => {
+                let n = len.saturating_sub(start).min(out.len());
+                out[..n].fill(*code);
+                out[n..].fill(0);
+            }
+            Self::U8(v) => go(v, start, out),
+            Self::U16(v) => go(v, start, out),
+            Self::U32(v) => go(v, start, out),
         }
     }
 }
@@ -353,7 +493,16 @@ impl Column {
         storage + self.dict.heap_bytes()
     }
 
+    /// Gives back spare capacity, and stores the column in the smaller form: a column that was
+    /// made dense early (when few rows had been seen) may be smaller sparse.
     fn shrink(&mut self) {
+        if let Storage::Dense(codes) = &self.storage {
+            let present = codes.present();
+            if present * (4 + codes.width()) < codes.heap_bytes() {
+                let (rows, codes) = codes.nonzero(present);
+                self.storage = Storage::Sparse { rows, codes };
+            }
+        }
         match &mut self.storage {
             Storage::Dense(codes) => codes.shrink(),
             Storage::Sparse { rows, codes } => {
@@ -387,6 +536,27 @@ impl Column {
         }
     }
 
+    /// Writes the codes of the rows `start..start + out.len()` into `out` (`0`: no value).
+    pub(crate) fn codes_into(&self, start: usize, out: &mut [u32]) {
+        match &self.storage {
+            Storage::Dense(codes) => codes.copy_into(start, out),
+            Storage::Sparse {
+                rows: present,
+                codes,
+            } => {
+                out.fill(0);
+                let end = start + out.len();
+                let first = present.partition_point(|&r| (r as usize) < start);
+                for (i, &row) in present.iter().enumerate().skip(first) {
+                    if row as usize >= end {
+                        break;
+                    }
+                    out[row as usize - start] = codes.get(i);
+                }
+            }
+        }
+    }
+
     /// The codes of `rows` (ascending), in order.
     pub(crate) fn gather(&self, rows: &[u32]) -> Vec<u32> {
         match &self.storage {
@@ -396,7 +566,9 @@ impl Column {
                 codes,
             } => {
                 let mut out = Vec::with_capacity(rows.len());
-                let mut i = 0;
+                let mut i = rows
+                    .first()
+                    .map_or(0, |&first| present.partition_point(|&r| r < first));
                 for &row in rows {
                     while i < present.len() && present[i] < row {
                         i += 1;
@@ -682,6 +854,58 @@ mod tests {
         }
         // The 70,000-byte gap widened the steps to four bytes; still half of a packed `u64`.
         assert!(locations.heap_bytes() <= stored.len() * 5);
+    }
+
+    #[test]
+    fn a_run_of_one_code_is_stored_as_that_code() {
+        let mut codes = Codes::default();
+        for _ in 0..1000 {
+            codes.push(3);
+        }
+        codes.shrink();
+        assert!(matches!(codes, Codes::Same { code: 3, len: 1000 }));
+        assert_eq!(codes.heap_bytes(), 0);
+        let mut block = [9; 8];
+        codes.copy_into(996, &mut block);
+        assert_eq!(block, [3, 3, 3, 3, 0, 0, 0, 0]);
+        assert_eq!(
+            codes.select(990..1003, &[true, false, false, true])[..],
+            [
+                990, 991, 992, 993, 994, 995, 996, 997, 998, 999, 1000, 1001, 1002
+            ]
+        );
+        // Another code, or a gap, stores every code again.
+        codes.push(3);
+        codes.resize(1005);
+        codes.push(300);
+        let got: Vec<u32> = (998..1007).map(|i| codes.get(i)).collect();
+        assert_eq!(got, [3, 3, 3, 0, 0, 0, 0, 300, 0]);
+        assert_eq!(codes.width(), 2);
+    }
+
+    #[test]
+    fn a_column_made_dense_early_is_sparse_once_loaded() {
+        let mut column = Column::default();
+        let values: Vec<Option<&str>> = (0..10_000)
+            .map(|row| match row {
+                0 | 1 => Some("early"),
+                _ if row % 100 == 0 => Some("late"),
+                _ => None,
+            })
+            .collect();
+        for (row, value) in values.iter().enumerate() {
+            if let Some(value) = value {
+                column.push(row as u32, value, row + 1);
+            }
+        }
+        assert!(matches!(column.storage, Storage::Dense(_)));
+        column.shrink();
+        assert!(matches!(column.storage, Storage::Sparse { .. }));
+        let rows: Vec<u32> = (0..10_000).collect();
+        let codes = column.gather(&rows);
+        for (code, value) in codes.iter().zip(&values) {
+            assert_eq!((*code != 0).then(|| column.dict.get(*code)), *value);
+        }
     }
 
     #[test]

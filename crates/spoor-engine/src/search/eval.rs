@@ -8,10 +8,11 @@ use spoor_spl::ast::{
     Rename, SearchTerm, Sort, Stats,
 };
 
-use crate::columns::{BUILT_IN, Columns};
+use crate::columns::{BUILT_IN, Column, Columns};
 use crate::hash::{FxHashMap, FxHashSet};
 use crate::store::Store;
 
+use super::direct;
 use super::frame::{Col, Frame};
 use super::text::{Pattern, format_number, format_time, number};
 use super::timechart;
@@ -93,13 +94,31 @@ pub(crate) fn evaluate(
         || wanted.wants("_time")
         || commands.iter().any(|c| matches!(c, Command::Timechart(_)));
 
+    let filters: Vec<(&String, &Columns, Filter<'_, '_>)> = names
+        .into_iter()
+        .map(|name| {
+            let columns = &indexes[name];
+            (name, columns, Filter::new(columns, &terms, &exact))
+        })
+        .collect();
+    // A `stats` or `timechart` straight after the search of one index is aggregated from the
+    // index's columns where it can be.
+    if let ([(_, columns, filter)], [first, rest @ ..], Some(0)) =
+        (filters.as_slice(), commands, transform)
+        && let Some(mut frame) = direct::aggregate(columns, filter, window, first)
+    {
+        for command in rest {
+            frame = run(frame, command)?;
+        }
+        return Ok(results(frame, messages));
+    }
+
     let mut frame = Frame {
         times: times.then(Vec::new),
         ..Frame::default()
     };
-    for name in names {
-        let columns = &indexes[name];
-        let rows = matching_rows(columns, name, store, &terms, &exact, window)?;
+    for (name, columns, filter) in &filters {
+        let rows = filter.rows(columns, name, store, window)?;
         let part = gather(columns, name, store, &rows, &wanted, times)?;
         frame.append(part);
     }
@@ -164,114 +183,142 @@ fn term_holds(term: &SearchTerm, value: Option<&str>, pattern: &Pattern) -> bool
     holds != term.negated
 }
 
-/// The rows of `columns` in the window that satisfy every term, ascending.
-fn matching_rows(
-    columns: &Columns,
-    index: &str,
-    store: &Store,
-    terms: &[&SearchTerm],
-    exact: &[&Condition],
-    window: &Window,
-) -> Result<Vec<u32>, SearchError> {
-    let earliest = window.earliest.map_or(i64::MIN, crate::store::time_micros);
-    let latest = window.latest.map_or(i64::MAX, crate::store::time_micros);
+/// The search's terms, and the `where`s decided with them, over one index's columns.
+pub(crate) struct Filter<'c, 'q> {
+    /// The conditions decided by code, one per column: the column, and whether each code
+    /// passes (indexed by code; `0` for no value).
+    pub(crate) by_code: Vec<(&'c Column, Vec<bool>)>,
+    /// Terms on `_time` and `_raw`, decided row by row.
+    pub(crate) slow: Vec<&'q SearchTerm>,
+    /// Whether no row can pass (a term or `where` on a field the index lacks).
+    pub(crate) nothing: bool,
+}
 
-    // Terms on columns are decided once per distinct value, then per row by code.
-    let mut by_code: Vec<(&crate::columns::Column, Vec<bool>)> = Vec::new();
-    let mut slow: Vec<&SearchTerm> = Vec::new();
-    for term in terms {
-        let pattern = Pattern::new(&term.value);
-        let field = term.field.as_str();
-        if let Some(column) = columns.column(field) {
-            let mut holds = vec![term_holds(term, None, &pattern)];
-            holds.extend(
-                column
-                    .dict
-                    .iter()
-                    .map(|(_, value)| term_holds(term, Some(value), &pattern)),
-            );
-            by_code.push((column, holds));
-        } else if field == "_time" || field == "_raw" {
-            slow.push(term);
-        } else if !term_holds(term, None, &pattern) {
-            // A field no event of this index has.
-            return Ok(Vec::new());
-        }
-    }
-
-    for condition in exact {
-        let Some(column) = columns.column(condition.field.as_str()) else {
-            // `where` on a field no event of this index has: no row passes.
-            return Ok(Vec::new());
-        };
-        let mut holds = vec![false];
-        holds.extend(column.dict.iter().map(|(_, value)| match condition.op {
-            CompareOp::Eq => value == condition.value,
-            CompareOp::Ne => value != condition.value,
-        }));
-        by_code.push((column, holds));
-    }
-
-    // Conditions on one column (a search term and the `where` that makes it exact) are one pass.
-    let mut merged: Vec<(&crate::columns::Column, Vec<bool>)> = Vec::new();
-    for (column, holds) in by_code {
-        match merged.iter_mut().find(|(c, _)| std::ptr::eq(*c, column)) {
-            Some((_, all)) => all.iter_mut().zip(holds).for_each(|(a, h)| *a &= h),
-            None => merged.push((column, holds)),
-        }
-    }
-    let by_code = merged;
-
-    // The rows of a part of the window, one condition at a time: tight loops over the codes.
-    // The first condition picks rows from the range; the others narrow them down.
-    let filter = |range: std::ops::Range<usize>| -> Vec<u32> {
-        let mut conditions = by_code.iter();
-        let mut rows: Vec<u32> = match conditions.next() {
-            Some((column, holds)) => column.select(range, holds),
-            None => range.map(|r| r as u32).collect(),
-        };
-        // A window is a range of rows exactly when the times are sorted; else check each.
-        if !columns.sorted {
-            rows.retain(|&row| {
-                let t = columns.times[row as usize];
-                earliest <= t && t < latest
-            });
-        }
-        for (column, holds) in conditions {
-            column.retain(&mut rows, holds);
-        }
-        rows
-    };
-    let range = columns.window_rows(earliest, latest);
-    let mut rows: Vec<u32> = if by_code.is_empty() && columns.sorted {
-        // Nothing to decide: the window's rows, written once.
-        range.map(|r| r as u32).collect()
-    } else {
-        let mut rows = Vec::new();
-        for part in in_halves(range.len(), |half| {
-            filter(range.start + half.start..range.start + half.end)
-        }) {
-            rows.extend(part);
-        }
-        rows
-    };
-
-    for term in slow {
-        let pattern = Pattern::new(&term.value);
-        let mut kept = Vec::with_capacity(rows.len());
-        for row in rows {
-            let value = if term.field.as_str() == "_time" {
-                format_time(columns.times[row as usize])
-            } else {
-                store.read(index, columns.location(row))?.raw
-            };
-            if term_holds(term, Some(&value), &pattern) {
-                kept.push(row);
+impl<'c, 'q> Filter<'c, 'q> {
+    fn new(columns: &'c Columns, terms: &[&'q SearchTerm], exact: &[&Condition]) -> Self {
+        // Terms on columns are decided once per distinct value, then per row by code.
+        let mut by_code: Vec<(&Column, Vec<bool>)> = Vec::new();
+        let mut slow: Vec<&SearchTerm> = Vec::new();
+        let mut nothing = false;
+        for term in terms {
+            let pattern = Pattern::new(&term.value);
+            let field = term.field.as_str();
+            if let Some(column) = columns.column(field) {
+                let mut holds = vec![term_holds(term, None, &pattern)];
+                holds.extend(
+                    column
+                        .dict
+                        .iter()
+                        .map(|(_, value)| term_holds(term, Some(value), &pattern)),
+                );
+                by_code.push((column, holds));
+            } else if field == "_time" || field == "_raw" {
+                slow.push(term);
+            } else if !term_holds(term, None, &pattern) {
+                // A field no event of this index has.
+                nothing = true;
             }
         }
-        rows = kept;
+        for condition in exact {
+            let Some(column) = columns.column(condition.field.as_str()) else {
+                // `where` on a field no event of this index has: no row passes.
+                nothing = true;
+                continue;
+            };
+            let mut holds = vec![false];
+            holds.extend(column.dict.iter().map(|(_, value)| match condition.op {
+                CompareOp::Eq => value == condition.value,
+                CompareOp::Ne => value != condition.value,
+            }));
+            by_code.push((column, holds));
+        }
+        // Conditions on one column (a search term and the `where` that makes it exact) are
+        // one pass.
+        let mut merged: Vec<(&Column, Vec<bool>)> = Vec::new();
+        for (column, holds) in by_code {
+            match merged.iter_mut().find(|(c, _)| std::ptr::eq(*c, column)) {
+                Some((_, all)) => all.iter_mut().zip(holds).for_each(|(a, h)| *a &= h),
+                None => merged.push((column, holds)),
+            }
+        }
+        Self {
+            by_code: merged,
+            slow,
+            nothing,
+        }
     }
-    Ok(rows)
+
+    /// The rows of `columns` (index `index`) in the window that pass, ascending.
+    fn rows(
+        &self,
+        columns: &Columns,
+        index: &str,
+        store: &Store,
+        window: &Window,
+    ) -> Result<Vec<u32>, SearchError> {
+        if self.nothing {
+            return Ok(Vec::new());
+        }
+        let (earliest, latest) = window_micros(window);
+        // The rows of a part of the window, one condition at a time: tight loops over the
+        // codes. The first condition picks rows from the range; the others narrow them down.
+        let filter = |range: std::ops::Range<usize>| -> Vec<u32> {
+            let mut conditions = self.by_code.iter();
+            let mut rows: Vec<u32> = match conditions.next() {
+                Some((column, holds)) => column.select(range, holds),
+                None => range.map(|r| r as u32).collect(),
+            };
+            // A window is a range of rows exactly when the times are sorted; else check each.
+            if !columns.sorted {
+                rows.retain(|&row| {
+                    let t = columns.times[row as usize];
+                    earliest <= t && t < latest
+                });
+            }
+            for (column, holds) in conditions {
+                column.retain(&mut rows, holds);
+            }
+            rows
+        };
+        let range = columns.window_rows(earliest, latest);
+        let mut rows: Vec<u32> = if self.by_code.is_empty() && columns.sorted {
+            // Nothing to decide: the window's rows, written once.
+            range.map(|r| r as u32).collect()
+        } else {
+            let mut rows = Vec::new();
+            for part in in_halves(range.len(), |half| {
+                filter(range.start + half.start..range.start + half.end)
+            }) {
+                rows.extend(part);
+            }
+            rows
+        };
+
+        for term in &self.slow {
+            let pattern = Pattern::new(&term.value);
+            let mut kept = Vec::with_capacity(rows.len());
+            for row in rows {
+                let value = if term.field.as_str() == "_time" {
+                    format_time(columns.times[row as usize])
+                } else {
+                    store.read(index, columns.location(row))?.raw
+                };
+                if term_holds(term, Some(&value), &pattern) {
+                    kept.push(row);
+                }
+            }
+            rows = kept;
+        }
+        Ok(rows)
+    }
+}
+
+/// The window's bounds in microseconds, open ends as the extreme instants.
+pub(crate) fn window_micros(window: &Window) -> (i64, i64) {
+    (
+        window.earliest.map_or(i64::MIN, crate::store::time_micros),
+        window.latest.map_or(i64::MAX, crate::store::time_micros),
+    )
 }
 
 /// Which columns the commands read before the rows stop being events.
@@ -584,10 +631,7 @@ impl Acc {
             {
                 self.max_text = Some(m);
             }
-            let dict_len = col.dict.len();
-            other
-                .distinct
-                .for_each(|code| self.distinct.insert(code, dict_len));
+            self.distinct.extend(&other.distinct, col.dict.len());
         }
     }
 
@@ -650,6 +694,40 @@ impl Distinct {
                     *count += 1;
                 }
             }
+        }
+    }
+
+    /// The codes whose bits are set in `bits`, a bitmap over a dictionary of `dict_len` values
+    /// (bit `0`, no value, left out), in the form [`insert`](Self::insert) gives such a set.
+    pub(crate) fn from_bits(bits: &[u64], dict_len: usize) -> Self {
+        let mut bits = bits.to_vec();
+        if let Some(first) = bits.first_mut() {
+            *first &= !1;
+        }
+        let count = bits.iter().map(|w| w.count_ones() as usize).sum();
+        let bitmap = Self::Bitmap { bits, count };
+        if count * 64 > dict_len + 1 {
+            return bitmap;
+        }
+        let mut set = FxHashSet::default();
+        bitmap.for_each(|code| {
+            set.insert(code);
+        });
+        Self::Hashed(set)
+    }
+
+    /// Adds the codes of `other` (over the same dictionary, of `dict_len` values).
+    fn extend(&mut self, other: &Self, dict_len: usize) {
+        match (&mut *self, other) {
+            (Self::Bitmap { bits, count }, Self::Bitmap { bits: theirs, .. })
+                if bits.len() == theirs.len() =>
+            {
+                for (mine, theirs) in bits.iter_mut().zip(theirs) {
+                    *mine |= theirs;
+                }
+                *count = bits.iter().map(|w| w.count_ones() as usize).sum();
+            }
+            _ => other.for_each(|code| self.insert(code, dict_len)),
         }
     }
 
@@ -845,8 +923,22 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
             }
         }
     }
+    stats_output(stats, by.as_deref(), &keys, &bound, &accs, frame.window)
+}
+
+/// The rows `stats` gives: one per group (`keys`: each group's codes in the `by` columns),
+/// sorted by the by values, with each aggregation's value (`accs`: by aggregation, by group).
+/// `by` is `None` when the rows lack a by field.
+pub(crate) fn stats_output<'a>(
+    stats: &Stats,
+    by: Option<&[&Col<'a>]>,
+    keys: &[Vec<u32>],
+    bound: &[Bound<'_, 'a>],
+    accs: &[Vec<Acc>],
+    window: (Option<i64>, Option<i64>),
+) -> Frame<'a> {
     let mut order: Vec<usize> = (0..keys.len()).collect();
-    if let Some(by) = &by {
+    if let Some(by) = by {
         order.sort_by(|&a, &b| {
             by.iter()
                 .enumerate()
@@ -862,11 +954,11 @@ fn run_stats<'a>(frame: &Frame<'a>, stats: &Stats) -> Frame<'a> {
     }
     let mut out = Frame {
         len: order.len(),
-        window: frame.window,
+        window,
         ..Frame::default()
     };
     for (i, field) in stats.by.iter().enumerate() {
-        out.set(match by.as_ref() {
+        out.set(match by {
             Some(by) => Col {
                 name: field.as_str().to_owned(),
                 dict: by[i].dict.clone(),

@@ -79,6 +79,7 @@
 //! **Values** are text as Splunk prints them: counts and integral numbers as integers
 //! (`3`, `-2`), other numbers in their shortest form (`2.5`), times as above.
 
+mod direct;
 mod eval;
 mod frame;
 mod text;

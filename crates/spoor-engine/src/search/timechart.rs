@@ -17,12 +17,20 @@ const WEEK_ORIGIN: i64 = -4 * DAY;
 
 /// Bucket arithmetic for one span.
 #[derive(Debug, Clone, Copy)]
-struct Buckets {
+pub(super) struct Buckets {
     unit: SpanUnit,
     count: i64,
 }
 
 impl Buckets {
+    /// The buckets of a chart's span.
+    pub(super) fn of(chart: &Timechart) -> Self {
+        Self {
+            unit: chart.span.unit,
+            count: i64::from(chart.span.count.get()),
+        }
+    }
+
     /// The start of the bucket holding `t` (µs).
     fn start(self, t: i64) -> i64 {
         match self.unit {
@@ -39,7 +47,7 @@ impl Buckets {
     }
 
     /// The start of the bucket after the one starting at `start`.
-    fn next(self, start: i64) -> i64 {
+    pub(super) fn next(self, start: i64) -> i64 {
         match self.unit {
             SpanUnit::Month => month_start(month_index(start) + self.count),
             SpanUnit::Week => start + self.count * 7 * DAY,
@@ -58,6 +66,37 @@ impl Buckets {
             SpanUnit::Month => 31 * DAY,
         };
         self.count * unit
+    }
+
+    /// The starts of the buckets charted over `window` (µs, `None`: open): from the bucket of
+    /// `earliest` to that of the last instant before `latest` (none when that comes first). An
+    /// open bound is the first (or last) time of the rows, `rows_span` (`None`: no rows).
+    pub(super) fn starts(
+        self,
+        window: (Option<i64>, Option<i64>),
+        rows_span: impl FnOnce() -> Option<(i64, i64)>,
+    ) -> Vec<i64> {
+        let (first, last) = match window {
+            (Some(e), Some(l)) => (Some(self.start(e)), Some(self.start(l - 1))),
+            (e, l) => {
+                let span = rows_span();
+                (
+                    e.or(span.map(|s| s.0)).map(|t| self.start(t)),
+                    l.map(|l| l - 1)
+                        .or(span.map(|s| s.1))
+                        .map(|t| self.start(t)),
+                )
+            }
+        };
+        let mut starts = Vec::new();
+        if let (Some(first), Some(last)) = (first, last) {
+            let mut start = first;
+            while start <= last {
+                starts.push(start);
+                start = self.next(start);
+            }
+        }
+        starts
     }
 }
 
@@ -84,11 +123,11 @@ struct Series {
     accs: Vec<Acc>,
 }
 
-pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>, SearchError> {
-    let buckets = Buckets {
-        unit: chart.span.unit,
-        count: i64::from(chart.span.count.get()),
-    };
+/// The one aggregation of a chart, bound to the columns of `frame`.
+pub(super) fn bind_one<'f, 'a>(
+    frame: &'f Frame<'a>,
+    chart: &Timechart,
+) -> Result<Bound<'f, 'a>, SearchError> {
     let bound = bind(frame, &chart.aggregation);
     let [bound] = <[Bound<'_, 'a>; 1]>::try_from(bound).map_err(|_| {
         SearchError::Unsupported(format!(
@@ -96,33 +135,23 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
             chart.aggregation.aggregate
         ))
     })?;
+    Ok(bound)
+}
+
+/// One chart's rows of some part: each series' by code (`0`: NULL) and each bucket's state.
+pub(super) type Part = Vec<(u32, Vec<Acc>)>;
+
+pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>, SearchError> {
+    let buckets = Buckets::of(chart);
+    let bound = bind_one(frame, chart)?;
     let numbers = numbers_of(&bound);
     let empty = Vec::new();
     let times = frame.times.as_ref().unwrap_or(&empty);
 
     // The buckets: the window's, or the rows' where the window is open.
-    let (first, last) = match (
-        frame.window.0,
-        frame.window.1,
-        times.iter().min(),
-        times.iter().max(),
-    ) {
-        // From the bucket of `earliest` to that of the last instant before `latest` (none
-        // when that comes first).
-        (Some(e), Some(l), _, _) => (Some(buckets.start(e)), Some(buckets.start(l - 1))),
-        (e, l, min, max) => (
-            e.or(min.copied()).map(|t| buckets.start(t)),
-            l.map(|l| l - 1).or(max.copied()).map(|t| buckets.start(t)),
-        ),
-    };
-    let mut starts = Vec::new();
-    if let (Some(first), Some(last)) = (first, last) {
-        let mut start = first;
-        while start <= last {
-            starts.push(start);
-            start = buckets.next(start);
-        }
-    }
+    let starts = buckets.starts(frame.window, || {
+        Some((*times.iter().min()?, *times.iter().max()?))
+    });
     // A row's bucket: arithmetic for fixed widths, a search over the starts for months.
     let first = starts.first().copied();
     let end = starts.last().map(|&last| buckets.next(last));
@@ -141,18 +170,17 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
     };
 
     let use_null = chart.use_null.unwrap_or(true);
-    let use_other = chart.use_other.unwrap_or(true);
     let by = chart.by.as_ref().map(|f| frame.col(f.as_str()));
 
     // One pass (in halves on two threads for many rows): each row into its series (the by
-    // column's code; 0 is NULL) and bucket. The halves' series are then merged by code.
+    // column's code; 0 is NULL) and bucket.
     let by_col = by.flatten();
     let table_len = by_col.map_or(1, |c| c.dict.len() + 1);
     // The rows of a half into their series' buckets.
     let update = Update::of(&bound, &numbers);
-    let chart_rows = |half: std::ops::Range<usize>| -> Vec<(u32, Vec<Acc>)> {
+    let chart_rows = |half: std::ops::Range<usize>| -> Part {
         let mut index_of: Vec<u32> = vec![u32::MAX; table_len];
-        let mut series: Vec<(u32, Vec<Acc>)> = Vec::new();
+        let mut series: Part = Vec::new();
         for row in half {
             let code = by_col.map_or(0, |c| c.codes[row]);
             if by.is_some() && code == 0 && !use_null {
@@ -169,13 +197,37 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
         }
         series
     };
+    let parts = in_halves(times.len(), chart_rows);
+    Ok(output(
+        chart,
+        &bound,
+        by_col,
+        buckets,
+        &starts,
+        parts,
+        frame.window,
+    ))
+}
+
+/// The chart's rows: the buckets' `starts`, and the series of `parts` (merged by code) named
+/// by the by column `by_col` (`None` when the chart has no by field, or no row has it).
+pub(super) fn output<'a>(
+    chart: &Timechart,
+    bound: &Bound<'_, 'a>,
+    by_col: Option<&Col<'a>>,
+    buckets: Buckets,
+    starts: &[i64],
+    parts: Vec<Part>,
+    window: (Option<i64>, Option<i64>),
+) -> Frame<'a> {
+    let use_other = chart.use_other.unwrap_or(true);
     let mut series: FxHashMap<u32, Series> = FxHashMap::default();
-    for part in in_halves(times.len(), chart_rows) {
+    for part in parts {
         for (code, accs) in part {
             match series.get_mut(&code) {
                 Some(existing) => {
                     for (into, from) in existing.accs.iter_mut().zip(&accs) {
-                        into.merge(from, &bound);
+                        into.merge(from, bound);
                     }
                 }
                 None => {
@@ -192,7 +244,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
     let mut out = Frame {
         len: starts.len(),
         times: None,
-        window: frame.window,
+        window,
         cols: vec![Col::from_values(
             "_time",
             starts.iter().map(|s| Some(format_time(*s))),
@@ -200,10 +252,10 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
     };
     // An empty bucket's `count` and `dc` are 0, other aggregates have no value: as `Acc` gives.
     let column = |name: &str, accs: &[Acc]| {
-        Col::from_values(name.to_owned(), accs.iter().map(|a| a.value(&bound)))
+        Col::from_values(name.to_owned(), accs.iter().map(|a| a.value(bound)))
     };
 
-    if by.is_none() {
+    if chart.by.is_none() {
         let accs = series
             .remove(&0)
             .map_or_else(|| vec![Acc::default(); starts.len()], |s| s.accs);
@@ -216,7 +268,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
                 let total: f64 = s
                     .accs
                     .iter()
-                    .filter_map(|a| a.value(&bound))
+                    .filter_map(|a| a.value(bound))
                     .filter_map(|v| v.parse::<f64>().ok())
                     // From +0: an empty `sum()` is -0, which would rank below a total of 0.
                     .fold(0.0, |total, x| total + x);
@@ -242,7 +294,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
             let mut other = vec![Acc::default(); starts.len()];
             for (_, _, cut_series) in &cut {
                 for (into, from) in other.iter_mut().zip(&cut_series.accs) {
-                    into.merge(from, &bound);
+                    into.merge(from, bound);
                 }
             }
             out.cols.push(column("OTHER", &other));
@@ -266,5 +318,5 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
                 .map(|s| Some(format_number(*s as f64 / 86_400.0))),
         ));
     }
-    Ok(out)
+    out
 }

@@ -1,5 +1,6 @@
-//! Large windows are filtered, gathered and aggregated in halves on two threads, and a store is
-//! replayed in two runs of segments whose indexes are then joined. The other tests use small
+//! Large windows are filtered, gathered and aggregated (or aggregated straight from the
+//! columns) in halves on two threads, and a store is replayed in two runs of segments whose
+//! indexes are then joined. The other tests use small
 //! data sets, so this one checks those paths: every question of the retriever over enough
 //! generated events to split, stored in many small segments, answered by the reopened engine
 //! as the reference evaluator answers it.
@@ -109,12 +110,28 @@ fn split_work_gives_the_reference_answers() {
             "{text}"
         );
     }
-    for question in &questions {
+    // Aggregations read straight from the columns, over codes of each width (a byte for most
+    // fields, two for `page`'s 400 values, four for the users, none for the one host, source
+    // and sourcetype), dense and sparse (the rare `amount`, `currency` and `coupon`), with the
+    // NULL and OTHER series; and columns of one value through the frame.
+    let aggregations = [
+        "search index=analytics host=localhost | stats count, dc(sourcetype) by source",
+        "search index=analytics sourcetype=spoor | stats sum(analytics_prop__items) by host",
+        "search index=analytics | stats count, count(analytics_prop__page), dc(analytics_prop__page), dc(distinct_id) by analytics_prop__country",
+        "search index=analytics application=shop | stats count, dc(analytics_prop__amount) by analytics_prop__currency",
+        "search index=analytics NOT event=login | stats dc(distinct_id) by analytics_prop__page",
+        "search index=analytics | stats count(analytics_prop__coupon), dc(analytics_prop__amount)",
+        "search index=analytics | timechart span=1w limit=4 dc(distinct_id) by event",
+        "search index=analytics | timechart span=1d usenull=false count(analytics_prop__coupon) by analytics_prop__currency",
+        "search index=analytics event=purchase | timechart span=1d limit=2 count by analytics_prop__plan",
+    ]
+    .map(|text| spoor_spl::parse(text).expect("parses"));
+    let questions = questions.iter().map(|q| q.query()).chain(&aggregations);
+    for query in questions {
         for window in &windows {
-            let expected =
-                reference::evaluate(&records, &props, &indexes, question.query(), window);
-            let actual = engine.search(question.query(), window).expect("searches");
-            assert_eq!(actual, expected, "{question} over {window:?}");
+            let expected = reference::evaluate(&records, &props, &indexes, query, window);
+            let actual = engine.search(query, window).expect("searches");
+            assert_eq!(actual, expected, "{query} over {window:?}");
         }
     }
 }

@@ -1,0 +1,517 @@
+//! Aggregating straight from one index's columns: `stats` and `timechart` right after the
+//! search, without a list of the window's rows or a frame of their codes.
+//!
+//! The aggregations taken are `count`, `count(f)` and `dc(f)`, by at most one field. The
+//! window's rows are read block by block: each column's codes are widened into a small buffer
+//! (a loop the compiler vectorises for each code width), each row is given its *slot* (its by
+//! code plus one, or `0` when the search's conditions or the by field drop it), and counted in
+//! its slot or set in its slot's bitset over the field's dictionary. A chart's buckets are
+//! ranges of rows, the times being sorted. Large windows are read in two halves on two
+//! threads, whose states are then merged.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart};
+
+use crate::columns::{Column, Columns};
+
+use super::Window;
+use super::eval::{Acc, Bound, Distinct, Filter, bind, in_halves, stats_output, window_micros};
+use super::frame::{Col, Frame};
+use super::timechart::{self, Buckets, Part};
+
+/// Rows read at a time: a block's codes stay in the first-level cache.
+const BLOCK: usize = 1024;
+/// The most words the bitsets of one `dc` may take on one thread; larger tables go the
+/// frame's way.
+const MAX_BITSET_WORDS: usize = 1 << 21;
+
+/// `command` (a `stats` or `timechart` right after the search) over the rows of `columns` in
+/// `window` that pass `filter`; `None` when it is not one this path takes.
+pub(crate) fn aggregate<'a>(
+    columns: &'a Columns,
+    filter: &Filter<'a, '_>,
+    window: &Window,
+    command: &Command,
+) -> Option<Frame<'a>> {
+    if !filter.slow.is_empty() {
+        return None;
+    }
+    let (earliest, latest) = window_micros(window);
+    let rows = Rows {
+        columns,
+        range: if filter.nothing {
+            0..0
+        } else {
+            columns.window_rows(earliest, latest)
+        },
+        // A window is a range of rows exactly when the times are sorted; else check each.
+        check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
+        conditions: &filter.by_code,
+        window: (
+            window.earliest.map(crate::store::time_micros),
+            window.latest.map(crate::store::time_micros),
+        ),
+    };
+    match command {
+        Command::Stats(stats) => aggregate_stats(rows, stats),
+        Command::Timechart(chart) if columns.sorted => chart_rows(rows, chart),
+        _ => None,
+    }
+}
+
+fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
+    let (columns, window) = (rows.columns, rows.window);
+    let by = match stats.by.as_slice() {
+        [] => None,
+        [field] => Some(field.as_str()),
+        _ => return None,
+    };
+    let view = view(columns, by, &stats.aggregations)?;
+    let bound: Vec<Bound<'_, 'a>> = stats
+        .aggregations
+        .iter()
+        .flat_map(|a| bind(&view, a))
+        .collect();
+    // Rows without the by field have no group.
+    let plan = Plan::new(rows, by, false, &bound)?;
+    let tally = in_halves(plan.rows.range.len(), |half| {
+        let mut tally = Tally::new(&plan);
+        plan.tally(plan.rows.part(half), &mut tally, &mut Block::default());
+        tally
+    })
+    .into_iter()
+    .reduce(|mut into, from| {
+        into.merge(&from, &plan);
+        into
+    })?;
+    // Without a by field, every row is in the one group (slot 1); with one, a group is a by
+    // value some row has.
+    let slots: Vec<usize> = match by {
+        None => vec![1],
+        Some(_) => (2..plan.slots())
+            .filter(|&slot| tally.rows[slot] > 0)
+            .collect(),
+    };
+    let keys: Vec<Vec<u32>> = slots
+        .iter()
+        .map(|&slot| by.map(|_| slot as u32 - 1).into_iter().collect())
+        .collect();
+    let accs: Vec<Vec<Acc>> = (0..bound.len())
+        .map(|i| {
+            slots
+                .iter()
+                .map(|&slot| tally.acc(&plan, i, slot))
+                .collect()
+        })
+        .collect();
+    let by_cols: Option<Vec<&Col<'a>>> = by.map(|field| view.col(field).into_iter().collect());
+    Some(stats_output(
+        stats,
+        by_cols.as_deref(),
+        &keys,
+        &bound,
+        &accs,
+        window,
+    ))
+}
+
+fn chart_rows<'a>(rows: Rows<'a, '_>, chart: &Timechart) -> Option<Frame<'a>> {
+    let (columns, window) = (rows.columns, rows.window);
+    let by = chart.by.as_ref().map(|field| field.as_str());
+    let view = view(columns, by, std::slice::from_ref(&chart.aggregation))?;
+    let bound = timechart::bind_one(&view, chart).ok()?;
+    // Rows without the by field form the series NULL, unless `usenull=false`.
+    let plan = Plan::new(
+        rows,
+        by,
+        chart.use_null.unwrap_or(true),
+        std::slice::from_ref(&bound),
+    )?;
+    let buckets = Buckets::of(chart);
+    let starts = buckets.starts(window, || plan.rows_span(&columns.times));
+    // Each bucket's rows: from the first row at or after its start to the next bucket's.
+    let edges: Vec<usize> = starts
+        .iter()
+        .copied()
+        .chain(starts.last().map(|&last| buckets.next(last)))
+        .map(|t| columns.times.partition_point(|&time| time < t))
+        .collect();
+    let parts = in_halves(plan.rows.range.len(), |half| {
+        let half = plan.rows.part(half);
+        let mut index_of = vec![u32::MAX; plan.slots()];
+        let mut series: Part = Vec::new();
+        let (mut tally, mut block) = (Tally::new(&plan), Block::default());
+        for (b, edge) in edges.windows(2).enumerate() {
+            let rows = edge[0].max(half.start)..edge[1].min(half.end);
+            if rows.is_empty() {
+                continue;
+            }
+            tally.clear();
+            plan.tally(rows, &mut tally, &mut block);
+            for slot in (1..plan.slots()).filter(|&slot| tally.rows[slot] > 0) {
+                if index_of[slot] == u32::MAX {
+                    index_of[slot] = series.len() as u32;
+                    series.push((slot as u32 - 1, vec![Acc::default(); starts.len()]));
+                }
+                series[index_of[slot] as usize].1[b] = tally.acc(&plan, 0, slot);
+            }
+        }
+        series
+    });
+    let by_col = by.and_then(|field| view.col(field));
+    Some(timechart::output(
+        chart, &bound, by_col, buckets, &starts, parts, window,
+    ))
+}
+
+/// The columns a command reads (its by field and aggregated fields), as a frame without rows:
+/// their names and dictionaries, to bind aggregations and name groups and series by. `None`
+/// when an aggregation is not one this path takes, or a field is not a column of the index.
+fn view<'a>(
+    columns: &'a Columns,
+    by: Option<&str>,
+    aggregations: &[Aggregation],
+) -> Option<Frame<'a>> {
+    let mut names: Vec<&str> = by.into_iter().collect();
+    for aggregation in aggregations {
+        match &aggregation.aggregate {
+            Aggregate::Count => {}
+            Aggregate::Apply {
+                function: Function::Count | Function::DistinctCount,
+                field,
+            } if field.wildcards() == 0 => names.push(field.as_str()),
+            Aggregate::Apply { .. } => return None,
+        }
+    }
+    let cols = names
+        .into_iter()
+        .map(|name| {
+            let column = columns.column(name)?;
+            Some(Col {
+                name: name.to_owned(),
+                dict: Cow::Borrowed(&column.dict),
+                codes: Vec::new(),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Frame {
+        cols,
+        ..Frame::default()
+    })
+}
+
+/// The rows to aggregate: a range of the index's, narrowed by the search's conditions.
+struct Rows<'c, 'f> {
+    columns: &'c Columns,
+    range: Range<usize>,
+    /// Where the times are not sorted: the times, and the window (µs) each row is checked in.
+    check: Option<(&'c [i64], i64, i64)>,
+    /// The search's conditions, decided by code (see [`Filter`]).
+    conditions: &'f [(&'c Column, Vec<bool>)],
+    /// The search's window (µs, `None`: open).
+    window: (Option<i64>, Option<i64>),
+}
+
+impl Rows<'_, '_> {
+    /// The rows of the part `part` (counted from the range's start) of the range.
+    fn part(&self, part: Range<usize>) -> Range<usize> {
+        self.range.start + part.start..self.range.start + part.end
+    }
+
+    /// Zeroes the slots of the rows from `start` on that the search drops (`codes`: a buffer as
+    /// long as `slots`).
+    fn narrow(&self, start: usize, slots: &mut [u32], codes: &mut [u32]) {
+        for (column, holds) in self.conditions {
+            column.codes_into(start, codes);
+            for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
+                *slot *= u32::from(holds[code as usize]);
+            }
+        }
+        if let Some((times, earliest, latest)) = self.check {
+            for (slot, &t) in slots.iter_mut().zip(&times[start..]) {
+                *slot *= u32::from(earliest <= t && t < latest);
+            }
+        }
+    }
+}
+
+/// What one aggregation adds up for each slot.
+enum Kind<'c> {
+    /// `count`: the slot's rows (kept by every tally).
+    Rows,
+    /// `count(f)`: the slot's rows with a value of `f`.
+    Present(&'c Column),
+    /// `dc(f)`: a bitset of `words` words per slot over the codes of `f`.
+    Distinct(&'c Column, usize),
+}
+
+/// How each row is counted: its slot, and what each aggregation adds up.
+struct Plan<'c, 'f> {
+    rows: Rows<'c, 'f>,
+    /// The by field's column (`None`: every row is in slot 1).
+    by: Option<&'c Column>,
+    /// Whether rows of each by code are counted (`0`: rows without the field).
+    keep: Vec<bool>,
+    aggregations: Vec<Kind<'c>>,
+}
+
+impl<'c, 'f> Plan<'c, 'f> {
+    /// The plan of `bound` by the field `by` (counting rows without it when `null`); `None`
+    /// when an aggregation is not one this path takes, or its bitsets would be too large.
+    fn new(
+        rows: Rows<'c, 'f>,
+        by: Option<&str>,
+        null: bool,
+        bound: &[Bound<'_, '_>],
+    ) -> Option<Self> {
+        let columns = rows.columns;
+        let by = match by {
+            Some(field) => Some(columns.column(field)?),
+            None => None,
+        };
+        let keep: Vec<bool> = match by {
+            Some(column) => std::iter::once(null)
+                .chain(std::iter::repeat_n(true, column.dict.len()))
+                .collect(),
+            None => vec![true],
+        };
+        let slots = keep.len() + 1;
+        let aggregations = bound
+            .iter()
+            .map(|b| {
+                let column = || columns.column(&b.col?.name);
+                match b.function {
+                    None => Some(Kind::Rows),
+                    Some(Function::Count) => Some(Kind::Present(column()?)),
+                    Some(Function::DistinctCount) => {
+                        let column = column()?;
+                        let words = (column.dict.len() + 1).div_ceil(64);
+                        (words * slots <= MAX_BITSET_WORDS).then_some(Kind::Distinct(column, words))
+                    }
+                    Some(_) => None,
+                }
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self {
+            rows,
+            by,
+            keep,
+            aggregations,
+        })
+    }
+
+    /// How many slots: `0` for rows not counted, then one per by code.
+    fn slots(&self) -> usize {
+        self.keep.len() + 1
+    }
+
+    /// Gives the selected rows from `start` on (their slots `1` where the search keeps them)
+    /// their slots by their by codes (`codes`: a buffer as long as `slots`).
+    fn group(&self, start: usize, slots: &mut [u32], codes: &mut [u32], selection: &Selection<'_>) {
+        let Some(column) = self.by else { return };
+        column.codes_into(start, codes);
+        let slot_of = |code: u32| u32::from(self.keep[code as usize]) * (code + 1);
+        match selection {
+            Selection::All(_) => {
+                for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
+                    *slot *= slot_of(code);
+                }
+            }
+            Selection::Kept(kept) => {
+                for &i in *kept {
+                    slots[i] *= slot_of(codes[i]);
+                }
+            }
+        }
+    }
+
+    /// Adds the rows `rows` to `tally`, a block at a time.
+    fn tally(&self, rows: Range<usize>, tally: &mut Tally, block: &mut Block) {
+        let grouped = self.by.is_some();
+        let mut start = rows.start;
+        while start < rows.end {
+            let n = BLOCK.min(rows.end - start);
+            let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
+            // The search's conditions first, so that only the rows kept are grouped.
+            slots.fill(1);
+            self.rows.narrow(start, slots, codes);
+            let kept = Selection::of(slots, &mut block.kept);
+            self.group(start, slots, codes, &kept);
+            count(slots, &kept, grouped, &mut tally.rows, |_| true);
+            for (kind, table) in self.aggregations.iter().zip(&mut tally.tables) {
+                match *kind {
+                    Kind::Rows => {}
+                    Kind::Present(column) => {
+                        column.codes_into(start, codes);
+                        count(slots, &kept, grouped, table, |i| codes[i] != 0);
+                    }
+                    Kind::Distinct(column, words) => {
+                        column.codes_into(start, codes);
+                        kept.each(|i| {
+                            let (slot, code) = (slots[i] as usize, codes[i] as usize);
+                            table[slot * words + code / 64] |= 1 << (code % 64);
+                        });
+                    }
+                }
+            }
+            start += n;
+        }
+    }
+
+    /// The times of the first and last rows the search keeps (whatever their by value).
+    fn rows_span(&self, times: &[i64]) -> Option<(i64, i64)> {
+        let range = self.rows.range.clone();
+        let mut block = Block::default();
+        // The rows of the block from `start` on that the search keeps.
+        let mut kept = |start: usize| -> Vec<usize> {
+            let n = BLOCK.min(range.end - start);
+            let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
+            slots.fill(1);
+            self.rows.narrow(start, slots, codes);
+            (start..start + n)
+                .filter(|&row| slots[row - start] != 0)
+                .collect()
+        };
+        let starts: Vec<usize> = range.clone().step_by(BLOCK).collect();
+        let first = starts.iter().find_map(|&s| kept(s).first().copied())?;
+        let last = starts.iter().rev().find_map(|&s| kept(s).last().copied())?;
+        Some((times[first], times[last]))
+    }
+}
+
+/// The rows of a block to count: all of them (those of slot `0` are counted there, and never
+/// read), or, when few are kept, the positions of those the search keeps.
+enum Selection<'k> {
+    All(usize),
+    Kept(&'k [usize]),
+}
+
+impl<'k> Selection<'k> {
+    /// The selection of the block whose rows have `slots` (`kept`: room for a position a row).
+    fn of(slots: &[u32], kept: &'k mut [usize]) -> Self {
+        let n = slots.iter().filter(|&&slot| slot != 0).count();
+        if n * 2 > slots.len() {
+            return Self::All(slots.len());
+        }
+        // Branch-free: every position is written, and kept by advancing past it.
+        let mut n = 0;
+        for (i, &slot) in slots.iter().enumerate() {
+            kept[n] = i;
+            n += usize::from(slot != 0);
+        }
+        Self::Kept(&kept[..n])
+    }
+
+    /// Calls `f` with each selected position.
+    #[inline]
+    fn each(&self, mut f: impl FnMut(usize)) {
+        match self {
+            Self::All(n) => (0..*n).for_each(f),
+            Self::Kept(kept) => kept.iter().for_each(|&i| f(i)),
+        }
+    }
+}
+
+/// Counts the selected rows for which `counted` holds into their slots' counts; with one slot
+/// (`grouped` false), as one sum.
+fn count(
+    slots: &[u32],
+    selection: &Selection<'_>,
+    grouped: bool,
+    counts: &mut [u64],
+    counted: impl Fn(usize) -> bool,
+) {
+    if grouped {
+        selection.each(|i| counts[slots[i] as usize] += u64::from(counted(i)));
+    } else {
+        let mut n = 0;
+        selection.each(|i| n += u64::from(slots[i] != 0 && counted(i)));
+        counts[1] += n;
+    }
+}
+
+/// The codes of one block of rows, and the positions of those kept.
+struct Block {
+    slots: Vec<u32>,
+    codes: Vec<u32>,
+    kept: Vec<usize>,
+}
+
+impl Default for Block {
+    fn default() -> Self {
+        Self {
+            slots: vec![0; BLOCK],
+            codes: vec![0; BLOCK],
+            kept: vec![0; BLOCK],
+        }
+    }
+}
+
+/// What some rows added up, by slot: their number, and each aggregation's counts or bitsets
+/// (nothing for `count`, which is the rows').
+struct Tally {
+    rows: Vec<u64>,
+    tables: Vec<Vec<u64>>,
+}
+
+impl Tally {
+    fn new(plan: &Plan<'_, '_>) -> Self {
+        let slots = plan.slots();
+        Self {
+            rows: vec![0; slots],
+            tables: plan
+                .aggregations
+                .iter()
+                .map(|kind| match kind {
+                    Kind::Rows => Vec::new(),
+                    Kind::Present(_) => vec![0; slots],
+                    Kind::Distinct(_, words) => vec![0; slots * words],
+                })
+                .collect(),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.rows.fill(0);
+        for table in &mut self.tables {
+            table.fill(0);
+        }
+    }
+
+    /// Adds what `other` (of the same plan) added up.
+    fn merge(&mut self, other: &Self, plan: &Plan<'_, '_>) {
+        for (into, from) in self.rows.iter_mut().zip(&other.rows) {
+            *into += from;
+        }
+        for ((kind, into), from) in plan
+            .aggregations
+            .iter()
+            .zip(&mut self.tables)
+            .zip(&other.tables)
+        {
+            for (into, from) in into.iter_mut().zip(from) {
+                match kind {
+                    Kind::Distinct(..) => *into |= from,
+                    Kind::Rows | Kind::Present(_) => *into += from,
+                }
+            }
+        }
+    }
+
+    /// The state of aggregation `i` over the rows of `slot`.
+    fn acc(&self, plan: &Plan<'_, '_>, i: usize, slot: usize) -> Acc {
+        let mut acc = Acc::default();
+        acc.rows = self.rows[slot];
+        match plan.aggregations[i] {
+            Kind::Rows => {}
+            Kind::Present(_) => acc.present = self.tables[i][slot],
+            Kind::Distinct(column, words) => {
+                let bits = &self.tables[i][slot * words..(slot + 1) * words];
+                acc.distinct = Distinct::from_bits(bits, column.dict.len());
+            }
+        }
+        acc
+    }
+}
