@@ -17,7 +17,9 @@ use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart
 use crate::columns::{Column, Columns};
 
 use super::Window;
-use super::eval::{Acc, Bound, Distinct, Filter, bind, in_halves, stats_output, window_micros};
+use super::eval::{
+    Acc, Bound, Distinct, Filter, bind_matching, in_halves, stats_output, window_micros,
+};
 use super::frame::{Col, Frame};
 use super::timechart::{self, Buckets, Part};
 
@@ -69,11 +71,18 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
         _ => return None,
     };
     let view = view(columns, by, &stats.aggregations)?;
-    let bound: Vec<Bound<'_, 'a>> = stats
+    // A wildcard binds every column it matches; `wildcard` marks those bindings.
+    let (bound, wildcard): (Vec<Bound<'_, 'a>>, Vec<bool>) = stats
         .aggregations
         .iter()
-        .flat_map(|a| bind(&view, a))
-        .collect();
+        .flat_map(|a| {
+            let matched =
+                matches!(&a.aggregate, Aggregate::Apply { field, .. } if field.wildcards() > 0);
+            bind_matching(&view, a, |_| true)
+                .into_iter()
+                .map(move |b| (b, matched))
+        })
+        .unzip();
     // Rows without the by field have no group.
     let plan = Plan::new(rows, by, false, &bound)?;
     let tally = in_halves(plan.rows.range.len(), |half| {
@@ -106,6 +115,23 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
                 .collect()
         })
         .collect();
+    // The fields a wildcard stands for are those of the input rows: a column no kept row has a
+    // value in is not one of them.
+    let present = |i: usize| {
+        accs[i]
+            .iter()
+            .any(|acc| acc.present > 0 || acc.distinct.count() > 0)
+    };
+    let keep: Vec<bool> = (0..bound.len())
+        .map(|i| !wildcard[i] || present(i))
+        .collect();
+    let (bound, accs): (Vec<_>, Vec<_>) = bound
+        .into_iter()
+        .zip(accs)
+        .zip(&keep)
+        .filter(|(_, keep)| **keep)
+        .map(|(pair, _)| pair)
+        .unzip();
     let by_cols: Option<Vec<&Col<'a>>> = by.map(|field| view.col(field).into_iter().collect());
     Some(stats_output(
         stats,
@@ -182,6 +208,17 @@ fn view<'a>(
                 function: Function::Count | Function::DistinctCount,
                 field,
             } if field.wildcards() == 0 => names.push(field.as_str()),
+            // A wildcard: every column it matches (those no kept row has are dropped later).
+            Aggregate::Apply {
+                function: Function::Count | Function::DistinctCount,
+                field,
+            } => {
+                for (name, _) in columns.fields() {
+                    if field.matches(name) && !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
             Aggregate::Apply { .. } => return None,
         }
     }

@@ -516,8 +516,20 @@ pub(crate) struct Bound<'f, 'a> {
     pub(crate) name: String,
 }
 
-/// Expands wildcard fields against the frame's columns.
+/// Expands wildcard fields against the frame's columns: the fields of the input rows, the
+/// columns some row has a value in.
 pub(crate) fn bind<'f, 'a>(frame: &'f Frame<'a>, aggregation: &Aggregation) -> Vec<Bound<'f, 'a>> {
+    bind_matching(frame, aggregation, |c| {
+        c.codes.iter().any(|&code| code != 0)
+    })
+}
+
+/// Expands wildcard fields against the frame's columns for which `keep` holds.
+pub(crate) fn bind_matching<'f, 'a>(
+    frame: &'f Frame<'a>,
+    aggregation: &Aggregation,
+    keep: impl Fn(&Col<'a>) -> bool,
+) -> Vec<Bound<'f, 'a>> {
     match &aggregation.aggregate {
         Aggregate::Count => vec![Bound {
             function: None,
@@ -532,11 +544,10 @@ pub(crate) fn bind<'f, 'a>(frame: &'f Frame<'a>, aggregation: &Aggregation) -> V
                     name: aggregation.output_name(),
                 }];
             }
-            // The fields of the input rows: columns some row has a value in.
             let mut matching: Vec<&Col<'a>> = frame
                 .cols
                 .iter()
-                .filter(|c| field.matches(&c.name) && c.codes.iter().any(|&code| code != 0))
+                .filter(|c| field.matches(&c.name) && keep(c))
                 .collect();
             matching.sort_by(|a, b| a.name.cmp(&b.name));
             matching
@@ -731,7 +742,7 @@ impl Distinct {
         }
     }
 
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         match self {
             Self::Hashed(set) => set.len(),
             Self::Bitmap { count, .. } => *count,
