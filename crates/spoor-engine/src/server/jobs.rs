@@ -234,10 +234,21 @@ fn form_mode(req: &Req, form: &spoor_proto::form::Form) -> OutputMode {
     OutputMode::from_param(form.get("output_mode")).unwrap_or(req.mode)
 }
 
-fn permit(state: &State) -> Result<OwnedSemaphorePermit, Refused> {
-    Arc::clone(&state.jobs.permits)
-        .try_acquire_owned()
-        .map_err(|_| {
+/// A search slot: at once when one is free, else the first to free up within the queue wait
+/// ([`Limits::search_queue_wait`](super::Limits)); past that, Splunk's 503.
+async fn permit(state: &State) -> Result<OwnedSemaphorePermit, Refused> {
+    let permits = Arc::clone(&state.jobs.permits);
+    let waited = match permits.clone().try_acquire_owned() {
+        Ok(permit) => Ok(permit),
+        Err(_) => tokio::time::timeout(
+            state.options.limits.search_queue_wait,
+            permits.acquire_owned(),
+        )
+        .await
+        .map_err(drop)
+        .and_then(|acquired| acquired.map_err(drop)),
+    };
+    waited.map_err(|()| {
             Refused(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!(
@@ -287,8 +298,12 @@ async fn create(state: Arc<State>, req: Req, api: Api) -> Response {
             format!("Invalid exec_mode '{exec_mode}': use normal, blocking or oneshot"),
         );
     }
-    let (parsed, permit) = match parse(&form).and_then(|p| Ok((p, permit(&state)?))) {
-        Ok(ready) => ready,
+    let parsed = match parse(&form) {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused.reply(mode),
+    };
+    let permit = match permit(&state).await {
+        Ok(permit) => permit,
         Err(refused) => return refused.reply(mode),
     };
     let outcome = run(&state, permit, parsed.query.clone(), parsed.window);
@@ -590,7 +605,7 @@ pub(crate) async fn events(state: Arc<State>, req: Req, sid: &str) -> Response {
     let events = match cached {
         Some(events) => events,
         None => {
-            let permit = match permit(&state) {
+            let permit = match permit(&state).await {
                 Ok(permit) => permit,
                 Err(refused) => return refused.reply(mode),
             };
@@ -667,8 +682,12 @@ pub(crate) async fn export(state: Arc<State>, req: Req) -> Response {
     }
     let form = req.form();
     let mode = form_mode(&req, &form);
-    let (parsed, permit) = match parse(&form).and_then(|p| Ok((p, permit(&state)?))) {
-        Ok(ready) => ready,
+    let parsed = match parse(&form) {
+        Ok(parsed) => parsed,
+        Err(refused) => return refused.reply(mode),
+    };
+    let permit = match permit(&state).await {
+        Ok(permit) => permit,
         Err(refused) => return refused.reply(mode),
     };
     let results = match finished(run(&state, permit, parsed.query, parsed.window)).await {

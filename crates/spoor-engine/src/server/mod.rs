@@ -48,8 +48,11 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest HEC request body, in bytes. Default 1 MB, as Splunk's `max_content_length`.
     pub max_hec_body_bytes: usize,
-    /// Searches running at once; more are refused with 503. Default 8.
+    /// Searches running at once (Splunk's default on two cores: 6 + 1 a core). More wait for a
+    /// slot up to `search_queue_wait`, then are refused with 503. Default 8.
     pub max_searches: usize,
+    /// How long a search waits for a slot when `max_searches` run. Default 10 s.
+    pub search_queue_wait: Duration,
     /// Jobs kept; past this the oldest finished ones are dropped. Default 1,000.
     pub max_jobs: usize,
     /// How long a finished job's results are kept after their last use. Default 600 s, as Splunk.
@@ -64,6 +67,7 @@ impl Default for Limits {
             max_body_bytes: 64 << 20,
             max_hec_body_bytes: 1_000_000,
             max_searches: 8,
+            search_queue_wait: Duration::from_secs(10),
             max_jobs: 1_000,
             job_ttl: Duration::from_secs(600),
             session_ttl: Duration::from_secs(3600),

@@ -959,7 +959,10 @@ fn error_paths<D: Driver>() {
 
 fn search_limit<D: Driver>() {
     // No search may run: every one is refused as Splunk refuses past its quota.
-    let harness = Harness::with_limits("srv-busy", |l| l.max_searches = 0);
+    let harness = Harness::with_limits("srv-busy", |l| {
+        l.max_searches = 0;
+        l.search_queue_wait = std::time::Duration::ZERO;
+    });
     let client = connect::<D>(&harness);
     let busy = "Search not executed: The maximum number of concurrent historical searches on this instance has been reached. concurrency_limit=0";
     for mode in [ExecMode::Normal, ExecMode::Blocking, ExecMode::Oneshot] {
@@ -981,6 +984,29 @@ fn search_limit<D: Driver>() {
     assert_error(&export, 503, &Level::Fatal, busy);
     // Everything else still answers.
     assert!(client.indexes().is_ok());
+}
+
+/// Past the limit, a search waits for a slot (up to the queue wait) rather than failing.
+#[test]
+fn searches_past_the_limit_wait_for_a_slot() {
+    let harness = Harness::with_limits("srv-queue", |l| {
+        l.max_searches = 1;
+        l.search_queue_wait = Duration::from_secs(30);
+    });
+    let clients: Vec<_> = (0..6)
+        .map(|_| {
+            let config = harness.config();
+            std::thread::spawn(move || {
+                let client = spoor_splunk::blocking::Client::new(&config).expect("client");
+                client
+                    .search("search index=main | stats count", SearchParams::default())
+                    .map(|r| r.rows.len())
+            })
+        })
+        .collect();
+    for client in clients {
+        assert_eq!(client.join().expect("thread").expect("searched"), 1);
+    }
 }
 
 macro_rules! with_both_drivers {
