@@ -961,7 +961,7 @@ fn search_limit<D: Driver>() {
     // No search may run: every one is refused as Splunk refuses past its quota.
     let harness = Harness::with_limits("srv-busy", |l| {
         l.max_searches = 0;
-        l.search_queue_wait = std::time::Duration::ZERO;
+        l.search_queue_wait = Duration::ZERO;
     });
     let client = connect::<D>(&harness);
     let busy = "Search not executed: The maximum number of concurrent historical searches on this instance has been reached. concurrency_limit=0";
