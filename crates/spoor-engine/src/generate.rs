@@ -3,7 +3,9 @@
 //!
 //! Deterministic for a seed. Events come in time order, spread evenly over the span with a
 //! little jitter; applications, event names, users and property values are skewed the way real
-//! traffic is (a few are frequent, most are rare).
+//! traffic is (a few are frequent, most are rare). Every event may carry the common keys
+//! (browser, country, page, …); the rare keys go with the events they belong to (a purchase's
+//! payment method, a search's query).
 
 use spoor_event::{Event, Value};
 use time::{Duration, OffsetDateTime};
@@ -72,6 +74,35 @@ const RARE_KEYS: [(&str, u32); 20] = [
     ("duration_ms", 5000),
     ("retry", 5),
     ("source_app", 8),
+];
+/// The rare keys each event name carries (indexes into [`RARE_KEYS`]), in the order of
+/// [`EVENT_NAMES`]: a purchase has a payment method and an amount, a search a query, an upload
+/// a file type; the common keys (browser, country, …) go with any event.
+const EVENT_RARE_KEYS: [&[usize]; 24] = [
+    &[2, 3, 16, 19],     // page_view: experiment, variant, screen, source_app
+    &[13, 15, 19, 18],   // login: role, timezone, source_app, retry
+    &[17, 16],           // logout: duration_ms, screen
+    &[8, 9, 19],         // search: query, results, source_app
+    &[7, 6, 5, 0],       // add_to_cart: items, amount, currency, coupon
+    &[7, 6],             // remove_from_cart: items, amount
+    &[7, 6, 5, 0, 4],    // checkout: items, amount, currency, coupon, payment_method
+    &[6, 5, 4, 0, 7],    // purchase: amount, currency, payment_method, coupon, items
+    &[13, 12, 19, 2, 3], // signup: role, team_size, source_app, experiment, variant
+    &[19, 16],           // share: source_app, screen
+    &[16, 17],           // comment: screen, duration_ms
+    &[16],               // like: screen
+    &[10, 11, 17],       // download: file_type, file_size, duration_ms
+    &[10, 11, 18, 17],   // upload: file_type, file_size, retry, duration_ms
+    &[12, 13],           // invite: team_size, role
+    &[6, 5, 4, 12],      // upgrade: amount, currency, payment_method, team_size
+    &[6, 12],            // downgrade: amount, team_size
+    &[1, 18, 16],        // error: error_code, retry, screen
+    &[14, 15, 13],       // settings_changed: theme, timezone, role
+    &[18, 19],           // password_reset: retry, source_app
+    &[10, 11, 17],       // export: file_type, file_size, duration_ms
+    &[10, 11, 18],       // import: file_type, file_size, retry
+    &[19, 16, 2],        // notification_opened: source_app, screen, experiment
+    &[17, 16, 3],        // video_played: duration_ms, screen, variant
 ];
 const BROWSERS: [&str; 6] = ["chrome", "firefox", "safari", "edge", "opera", "samsung"];
 const SYSTEMS: [&str; 5] = ["windows", "macos", "linux", "ios", "android"];
@@ -165,19 +196,23 @@ impl Iterator for Generator {
         let time = self.start + Duration::microseconds(i * self.step_micros + jitter);
 
         let application = APPLICATIONS[rng.skewed(self.spec.applications.min(APPLICATIONS.len()))];
-        let name = EVENT_NAMES[rng.skewed(self.spec.event_names.min(EVENT_NAMES.len()))];
+        let event = rng.skewed(self.spec.event_names.min(EVENT_NAMES.len()));
+        let name = EVENT_NAMES[event];
+        let own_rare = EVENT_RARE_KEYS[event];
         let mut builder = Event::builder(application, name, time);
         // Most events belong to a user; a few are anonymous.
         if rng.below(20) != 0 {
             let user = rng.skewed(self.spec.users as usize);
             builder = builder.distinct_id(format!("user-{user:06}"));
         }
-        let count = rng.below(self.spec.max_properties.min(30) as u64 + 1) as usize;
+        // Never more than the keys this event can have.
+        let count = (rng.below(self.spec.max_properties.min(30) as u64 + 1) as usize)
+            .min(COMMON_KEYS.len() + own_rare.len());
         let mut taken: Vec<usize> = Vec::with_capacity(count);
         while taken.len() < count {
-            // Four in five properties are common ones.
+            // Four in five properties are common ones; the others are the event's own.
             let key = if rng.below(5) == 0 {
-                10 + rng.skewed(RARE_KEYS.len())
+                10 + own_rare[rng.skewed(own_rare.len())]
             } else {
                 rng.skewed(COMMON_KEYS.len())
             };
@@ -233,5 +268,25 @@ impl SplitMix {
     fn skewed(&mut self, n: usize) -> usize {
         let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
         ((n as f64) * u * u * u) as usize % n.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rare_keys_go_with_their_events() {
+        let end = OffsetDateTime::UNIX_EPOCH + Duration::days(100);
+        for event in Generator::new(Spec::benchmark(20_000, end)) {
+            let e = EVENT_NAMES.iter().position(|n| *n == event.name()).unwrap();
+            for (key, _) in event.properties() {
+                let common = COMMON_KEYS.iter().any(|(k, _)| *k == key.as_str());
+                let own = EVENT_RARE_KEYS[e]
+                    .iter()
+                    .any(|&r| RARE_KEYS[r].0 == key.as_str());
+                assert!(common || own, "{} has {}", event.name(), key.as_str());
+            }
+        }
     }
 }
