@@ -497,6 +497,9 @@ fn setup_result(inner: &Inner, result: Result<(), spoor_proto::Error>) -> Result
 
 /// The tracker for async programs: `track` is the same (it never waits on I/O), `setup`,
 /// `flush` and `shutdown` are async. Its worker is the same plain thread.
+///
+/// Call [`shutdown`](Self::shutdown) before dropping the last handle: dropping it delivers
+/// what is queued too, but waits (up to the drop timeout) in the dropping thread.
 #[derive(Debug, Clone)]
 pub struct AsyncTracker {
     tracker: Tracker,
