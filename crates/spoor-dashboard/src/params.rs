@@ -84,11 +84,15 @@ impl Default for View {
 }
 
 fn date(name: &'static str, value: &str) -> Result<Date, BadParam> {
-    Date::parse(value, format_description!("[year]-[month]-[day]")).map_err(|_| BadParam {
-        name,
-        value: value.to_owned(),
-        expected: "a date like 2026-11-28",
-    })
+    Date::parse(value, format_description!("[year]-[month]-[day]"))
+        .ok()
+        // A day after it must exist too (the window ends at the next midnight).
+        .filter(|d| d.next_day().is_some() && d.year() >= 1)
+        .ok_or_else(|| BadParam {
+            name,
+            value: value.to_owned(),
+            expected: "a date like 2026-11-28 (years 1 to 9999)",
+        })
 }
 
 impl View {
@@ -330,6 +334,7 @@ mod tests {
             ("from=2026-13-01&to=2026-12-01", "from"),
             ("window=custom&from=2026-11-01", "to"),
             ("from=2026-11-08&to=2026-11-01", "to"),
+            ("from=2026-01-01&to=9999-12-31", "to"),
             ("property=plan", "property"),
             ("event=x&top=0", "top"),
         ] {

@@ -34,6 +34,8 @@ use super::{State, hec, jobs, rest};
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest request head read by hand (for `receivers/stream`).
 const MAX_HEAD: usize = 64 << 10;
+/// Largest body of a request that is not an ingest (a form).
+const MAX_FORM_BYTES: usize = 1 << 20;
 /// How long requests in flight may take to finish at shutdown.
 const DRAIN: Duration = Duration::from_secs(30);
 
@@ -344,11 +346,27 @@ async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr)
     {
         return reply::unauthorized(mode, denied == Denied::Missing);
     }
-    let limit = if is_hec {
-        state.options.limits.max_hec_body_bytes
-    } else {
-        state.options.limits.max_body_bytes
+    let limit = match route {
+        _ if is_hec => state.options.limits.max_hec_body_bytes,
+        Route::ReceiversSimple | Route::ReceiversStream => state.options.limits.max_body_bytes,
+        // Forms (a login, a search, an index's settings) are small; no one may make the
+        // server hold more for them, least of all before logging in.
+        _ => MAX_FORM_BYTES.min(state.options.limits.max_body_bytes),
     };
+    if let Some(encoding) = request
+        .headers()
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .filter(|e| !e.trim().eq_ignore_ascii_case("identity"))
+    {
+        let text =
+            format!("Content-Encoding {encoding:?} is not supported: send the body uncompressed");
+        return if is_hec {
+            reply::hec_refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, &text)
+        } else {
+            reply::error(StatusCode::UNSUPPORTED_MEDIA_TYPE, mode, Level::Error, text)
+        };
+    }
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, limit).collect().await {
         Ok(body) => body.to_bytes(),

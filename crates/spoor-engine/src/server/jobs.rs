@@ -94,9 +94,12 @@ impl Jobs {
     fn insert(&self, job: Arc<Job>) {
         let mut table = self.table.lock().unwrap_or_else(|e| e.into_inner());
         self.expire(&mut table);
+        // Past the limit the least recently used finished jobs go; running ones (at most
+        // `max_searches`) stay.
         while table.len() >= self.limits.max_jobs {
             let oldest = table
                 .values()
+                .filter(|j| j.outcome.borrow().is_some())
                 .min_by_key(|j| *j.last_used.lock().unwrap_or_else(|e| e.into_inner()))
                 .map(|j| j.sid.clone());
             match oldest {
@@ -141,14 +144,24 @@ fn run(
     let engine = Arc::clone(&state.engine);
     tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let outcome = match engine.search(&query, &window) {
-            Ok(results) => Outcome::Done {
+        // A panic in the evaluator fails this job, never leaves it running for ever.
+        let searched = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            engine.search(&query, &window)
+        }));
+        let outcome = match searched {
+            Ok(Ok(results)) => Outcome::Done {
                 results: Arc::new(results),
                 seconds: started.elapsed().as_secs_f64(),
             },
-            Err(err) => {
+            Ok(Err(err)) => {
                 tracing::warn!(error = %err, "search failed");
                 Outcome::Failed(err.to_string())
+            }
+            Err(_) => {
+                tracing::error!(search = %query, "the search panicked");
+                Outcome::Failed(
+                    "the search failed inside the engine (a bug); it was logged".to_owned(),
+                )
             }
         };
         drop(permit);

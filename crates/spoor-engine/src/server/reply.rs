@@ -136,19 +136,18 @@ pub(crate) fn hec(code: HecCode, invalid_event: Option<u64>, ack_id: Option<u64>
 
 /// 413 for an HEC body over the limit, in HEC's shape (code 6, as the data is refused).
 pub(crate) fn hec_too_large(limit: usize) -> Response {
-    let mut body = String::from("{\"text\":");
-    body.push_str(
-        &serde_json::Value::from(format!(
-            "Content-Length too large (maximum is {limit} bytes); send smaller batches"
-        ))
-        .to_string(),
-    );
-    body.push_str(",\"code\":6}");
-    with_type(
+    hec_refusal(
         StatusCode::PAYLOAD_TOO_LARGE,
-        OutputMode::Json.content_type(),
-        Body::full(body),
+        &format!("Content-Length too large (maximum is {limit} bytes); send smaller batches"),
     )
+}
+
+/// HEC's shape for a refusal of the request as a whole: `status`, code 6, this text.
+pub(crate) fn hec_refusal(status: StatusCode, text: &str) -> Response {
+    let mut body = String::from("{\"text\":");
+    body.push_str(&serde_json::Value::from(text).to_string());
+    body.push_str(",\"code\":6}");
+    with_type(status, OutputMode::Json.content_type(), Body::full(body))
 }
 
 /// The time as Splunk writes it in feeds: `2026-11-28T12:00:00+00:00`.

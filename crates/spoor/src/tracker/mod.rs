@@ -10,7 +10,7 @@ mod worker;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use spoor_event::HecMeta;
 use spoor_event::{Event, Value};
@@ -433,7 +433,7 @@ impl Tracker {
     pub fn stats(&self) -> Stats {
         let state = self.inner.queue.lock();
         Stats {
-            queued: state.accepted - state.settled,
+            queued: state.accepted - state.settled - state.abandoned,
             sent: state.sent,
             retried: state.retried,
             dropped: state.dropped,
@@ -452,19 +452,35 @@ impl Inner {
         }
         let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(thread) = thread {
-            let _ = thread.join();
+            // The worker ends at once unless a request is in flight, which it gives up at its
+            // next step; past a short grace it is left to end by itself (its request's own
+            // time limit), so a shutdown never waits much past its timeout.
+            let grace = Instant::now() + STOP_GRACE;
+            while !thread.is_finished() && Instant::now() < grace {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
         }
-        // Given up during this shutdown: queued ones, and the batch the worker was sending.
-        let given_up = self.queue.lock().failed - failed_before;
-        if given_up == 0 {
+        // Given up during this shutdown, or still unconfirmed in a request left in flight.
+        let state = self.queue.lock();
+        // (Events given up behind a batch in flight count once, among the failed.)
+        let unsettled = state.accepted - state.settled - state.abandoned;
+        let undelivered = state.failed - failed_before + unsettled;
+        drop(state);
+        if undelivered == 0 {
             Ok(())
         } else {
             Err(Error::FlushTimeout {
-                pending: usize::try_from(given_up).unwrap_or(usize::MAX),
+                pending: usize::try_from(undelivered).unwrap_or(usize::MAX),
             })
         }
     }
 }
+
+/// How long a shutdown past its timeout waits for the worker to notice.
+const STOP_GRACE: Duration = Duration::from_millis(500);
 
 impl Drop for Inner {
     fn drop(&mut self) {

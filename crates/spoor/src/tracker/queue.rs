@@ -32,6 +32,10 @@ pub(crate) struct State {
     pub(crate) settled: u64,
     /// A flush wants everything up to this number sent now.
     flush_to: u64,
+    /// Events of the batch the worker is sending (`0`: none).
+    in_flight: usize,
+    /// Events given up while a batch was in flight: settled after it, as they came after it.
+    pub(crate) abandoned: u64,
     pub(crate) closed: bool,
     pub(crate) sent: u64,
     pub(crate) retried: u64,
@@ -74,9 +78,9 @@ impl Queue {
         if let Some(wait) = block
             && state.events.len() >= self.capacity
         {
-            let deadline = Instant::now() + wait;
+            let deadline = Instant::now().checked_add(wait);
             while state.events.len() >= self.capacity && !state.closed {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = left_until(deadline);
                 if left.is_zero() {
                     break;
                 }
@@ -154,6 +158,7 @@ impl Queue {
             events.push(next);
         }
         state.bytes -= bytes;
+        state.in_flight = events.len();
         state.oldest = if state.events.is_empty() {
             None
         } else {
@@ -167,7 +172,9 @@ impl Queue {
     /// Records the end of a batch: `sent` or not.
     pub(crate) fn settle(&self, events: usize, sent: bool) {
         let mut state = self.lock();
-        state.settled += events as u64;
+        state.settled += events as u64 + state.abandoned;
+        state.abandoned = 0;
+        state.in_flight = 0;
         if sent {
             state.sent += events as u64;
         } else {
@@ -184,13 +191,13 @@ impl Queue {
     /// Waits until every event accepted so far is settled, at most `timeout`; `false` if
     /// some are still pending then.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
+        let deadline = Instant::now().checked_add(timeout);
         let mut state = self.lock();
         let target = state.accepted;
         state.flush_to = state.flush_to.max(target);
         self.work.notify_one();
         while state.settled < target {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = left_until(deadline);
             if left.is_zero() {
                 return false;
             }
@@ -217,7 +224,12 @@ impl Queue {
         state.events.clear();
         state.bytes = 0;
         state.oldest = None;
-        state.settled += left as u64;
+        // Settled in order: after the batch in flight, if there is one.
+        if state.in_flight == 0 {
+            state.settled += left as u64;
+        } else {
+            state.abandoned += left as u64;
+        }
         state.failed += left as u64;
         drop(state);
         self.progress.notify_all();
@@ -229,9 +241,45 @@ impl Queue {
     }
 }
 
+/// Time left until `deadline`; a deadline past the clock's range (`None`) never comes.
+fn left_until(deadline: Option<Instant>) -> Duration {
+    deadline.map_or(Duration::from_secs(3600), |d| {
+        d.saturating_duration_since(Instant::now())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn abandoned_events_settle_after_the_batch_in_flight() {
+        let q = Queue::new(10);
+        for i in 0..3u8 {
+            q.push(vec![i], None).unwrap();
+        }
+        q.close();
+        let batch = q.take(1, 100, Duration::ZERO).unwrap();
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(q.abandon(), 2);
+        // The batch in flight came first: nothing is settled until it is.
+        assert!(!q.flush(Duration::from_millis(5)));
+        q.settle(1, true);
+        assert!(q.flush(Duration::ZERO));
+        let s = q.lock();
+        assert_eq!((s.sent, s.failed, s.settled, s.abandoned), (1, 2, 3, 0));
+    }
+
+    #[test]
+    fn waiting_for_ever_does_not_overflow() {
+        let q = Queue::new(1);
+        q.push(vec![1], Some(Duration::MAX)).unwrap();
+        q.close();
+        assert_eq!(q.push(vec![2], Some(Duration::MAX)), Err(Refused::Closed));
+        q.take(1, 100, Duration::ZERO).unwrap();
+        q.settle(1, true);
+        assert!(q.flush(Duration::MAX));
+    }
 
     #[test]
     fn full_queue_drops_exactly_and_counts() {

@@ -160,7 +160,10 @@ impl Worker {
 
     fn report(&self, error: &Error, events: usize) {
         if let Some(on_error) = &self.on_error {
-            on_error(error, events);
+            // The caller's callback must not take the worker down with it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                on_error(error, events);
+            }));
         }
     }
 }
@@ -193,13 +196,16 @@ impl<M: Machine> Machine for Watched<'_, M> {
     type Output = M::Output;
 
     fn poll(&mut self, now: Instant) -> Action<M::Output> {
-        if self.stop.is_set() {
-            return Action::Done(Err(spoor_proto::Error::Timeout {
+        let stopped = || {
+            Action::Done(Err(spoor_proto::Error::Timeout {
                 what: "delivery before the tracker's shutdown",
                 limit: Duration::ZERO,
-            }));
-        }
+            }))
+        };
         match self.inner.poll(now) {
+            // An answer already in is kept, stopped or not: an acknowledged batch is sent.
+            done @ Action::Done(_) => done,
+            _ if self.stop.is_set() => stopped(),
             Action::Wait(until) => {
                 if self.last_wait != Some(until) {
                     self.last_wait = Some(until);
