@@ -34,6 +34,10 @@ use super::{State, hec, jobs, rest};
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest request head read by hand (for `receivers/stream`).
 const MAX_HEAD: usize = 64 << 10;
+/// A raw stream's events are stored each time this many bytes are waiting.
+const STREAM_CHUNK: usize = 1 << 20;
+/// A raw stream with no data for this long is taken as ended.
+const STREAM_IDLE: Duration = Duration::from_secs(300);
 /// Largest body of a request that is not an ingest (a form).
 const MAX_FORM_BYTES: usize = 1 << 20;
 /// How long requests in flight may take to finish at shutdown.
@@ -209,26 +213,8 @@ async fn raw_stream(
             match state.auth.check_rest(&headers) {
                 Err(denied) => reply::unauthorized(mode, denied == Denied::Missing),
                 Ok(()) => {
-                    let limit = state.options.limits.max_body_bytes;
-                    let mut body = head[end..].to_vec();
-                    let mut buf = vec![0u8; 64 << 10];
-                    let mut too_large = false;
-                    loop {
-                        let n = io.read(&mut buf).await?;
-                        if n == 0 {
-                            break;
-                        }
-                        if body.len() + n > limit {
-                            too_large = true;
-                            break;
-                        }
-                        body.extend_from_slice(&buf[..n]);
-                    }
-                    if too_large {
-                        reply::too_large(mode, limit)
-                    } else {
-                        receivers::store(state, mode, Target::of(&query, peer), &body).await
-                    }
+                    read_stream(&mut io, &head[end..], Target::of(&query, peer), mode, state)
+                        .await?
                 }
             }
         }
@@ -250,6 +236,46 @@ fn parse_head(head: &[u8]) -> Option<(String, http::HeaderMap)> {
         );
     }
     Some((target, headers))
+}
+
+/// Reads a raw stream to its end, storing whole events as they come (every
+/// [`STREAM_CHUNK`] bytes), so a long-lived stream is indexed as it arrives and a stream larger
+/// than the body limit loses nothing; ends after [`STREAM_IDLE`] without data.
+async fn read_stream(
+    io: &mut Box<dyn Io>,
+    first: &[u8],
+    target: Target,
+    mode: OutputMode,
+    state: &Arc<State>,
+) -> io::Result<Response> {
+    let limit = state.options.limits.max_body_bytes;
+    let mut pending = first.to_vec();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match tokio::time::timeout(STREAM_IDLE, io.read(&mut buf)).await {
+            Ok(read) => read?,
+            Err(_) => 0,
+        };
+        if n == 0 {
+            break;
+        }
+        pending.extend_from_slice(&buf[..n]);
+        if pending.len() >= STREAM_CHUNK {
+            let whole = receivers::whole_events(state, &target, &pending);
+            if whole == 0 && pending.len() > limit {
+                return Ok(reply::too_large(mode, limit));
+            }
+            if whole > 0 {
+                let rest = pending.split_off(whole);
+                let text =
+                    String::from_utf8(std::mem::replace(&mut pending, rest)).unwrap_or_default();
+                if let Err(response) = receivers::ingest(state, mode, &target, text).await {
+                    return Ok(response);
+                }
+            }
+        }
+    }
+    Ok(receivers::store(state, mode, target, &pending).await)
 }
 
 async fn write_response(io: &mut Box<dyn Io>, response: Response) -> io::Result<()> {

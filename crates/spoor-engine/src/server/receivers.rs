@@ -47,17 +47,6 @@ pub(crate) async fn store(
     target: Target,
     body: &[u8],
 ) -> Response {
-    if !state.engine.store().has_index(&target.index) {
-        return error(
-            StatusCode::NOT_FOUND,
-            mode,
-            Level::Error,
-            format!(
-                "In handler 'receivers': Could not find object id={}: create the index first",
-                target.index
-            ),
-        );
-    }
     let Ok(text) = std::str::from_utf8(body) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -66,36 +55,75 @@ pub(crate) async fn store(
             "the body is not UTF-8 text: send events as UTF-8 (nothing was stored)",
         );
     };
-    let text = text.to_owned();
-    let bytes = body.len() as u64;
+    if let Err(response) = ingest(state, mode, &target, text.to_owned()).await {
+        return response;
+    }
+    let receipt = Receipt {
+        index: &target.index,
+        bytes: body.len() as u64,
+        host: &target.meta.host,
+        source: &target.meta.source,
+        sourcetype: &target.meta.sourcetype,
+    };
+    respond(StatusCode::OK, mode, wire::receipt(mode, &receipt))
+}
+
+/// Stores the events of `text` durably in the target; the reply to send when it cannot.
+pub(crate) async fn ingest(
+    state: &Arc<State>,
+    mode: OutputMode,
+    target: &Target,
+    text: String,
+) -> Result<(), Response> {
+    if !state.engine.store().has_index(&target.index) {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            mode,
+            Level::Error,
+            format!(
+                "In handler 'receivers': Could not find object id={}: create the index first",
+                target.index
+            ),
+        ));
+    }
     let engine = Arc::clone(&state.engine);
-    let Target { index, meta } = target;
-    let (index_, meta_) = (index.clone(), meta.clone());
+    let Target { index, meta } = target.clone();
     let stored = tokio::task::spawn_blocking(move || {
-        engine.ingest(&index_, &meta_, &text, OffsetDateTime::now_utc())
+        engine.ingest(&index, &meta, &text, OffsetDateTime::now_utc())
     })
     .await;
     match stored {
-        Ok(Ok(_)) => {
-            let receipt = Receipt {
-                index: &index,
-                bytes,
-                host: &meta.host,
-                source: &meta.source,
-                sourcetype: &meta.sourcetype,
-            };
-            respond(StatusCode::OK, mode, wire::receipt(mode, &receipt))
-        }
-        Ok(Err(err)) => failed(mode, &err),
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(failed(mode, &err)),
         Err(err) => {
             tracing::error!(error = %err, "ingest task failed");
-            error(
+            Err(error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 mode,
                 Level::Error,
                 "the write failed; nothing was acknowledged",
-            )
+            ))
         }
+    }
+}
+
+/// How much of a stream's `pending` bytes is whole events by the sourcetype's line breaking
+/// (the last event may still be growing), on a character boundary.
+pub(crate) fn whole_events(state: &State, target: &Target, pending: &[u8]) -> usize {
+    let valid = match std::str::from_utf8(pending) {
+        Ok(text) => text,
+        // Bytes of a character still to come are left for the next read.
+        Err(e) if e.error_len().is_none() => {
+            std::str::from_utf8(&pending[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return 0,
+    };
+    let parsing = state.engine.store().parsing(&target.meta.sourcetype);
+    let (events, _) = parsing.split(valid);
+    match events.last() {
+        // Where the last event starts: everything before it is whole.
+        Some(last) => last.as_ptr() as usize - valid.as_ptr() as usize,
+        None => 0,
     }
 }
 

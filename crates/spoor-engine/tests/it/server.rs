@@ -986,6 +986,54 @@ fn search_limit<D: Driver>() {
     assert!(client.indexes().is_ok());
 }
 
+/// A raw stream longer than the body limit is stored as it comes, cut by its sourcetype's
+/// line breaking (here the original analytics example's multi-line breaker) even where a
+/// breaker straddles two reads.
+#[test]
+fn a_long_raw_stream_is_stored_as_it_comes() {
+    let harness = Harness::with_limits("srv-stream", |l| l.max_body_bytes = 2 << 20);
+    let store = harness.engine.store();
+    store.create_index("long").expect("index");
+    store
+        .set_props("orig", [("LINE_BREAKER", r"(\r\n-----end-event-----\r\n)")])
+        .expect("props");
+    let credentials = harness.config();
+    let client = spoor_splunk::blocking::Client::new(&credentials).expect("client");
+    client.login().expect("login");
+    let mut probe = Request::new(Vec::new());
+    client.service().authorize(&mut probe);
+    let authorization = probe.headers()[http::header::AUTHORIZATION]
+        .to_str()
+        .expect("header")
+        .to_owned();
+    let mut bytes = format!(
+        "POST /services/receivers/stream?index=long&sourcetype=orig HTTP/1.1\r\nHost: localhost\r\nAuthorization: {authorization}\r\nX-Splunk-Input-Mode: Streaming\r\n\r\n"
+    )
+    .into_bytes();
+    let events = 40_000;
+    for i in 0..events {
+        if i > 0 {
+            bytes.extend_from_slice(b"\r\n-----end-event-----\r\n");
+        }
+        bytes.extend_from_slice(
+            format!(
+                "2026-11-28T12:00:00.000000 application=\"a\" event=\"e\" n=\"{i}\" pad=\"{}\"",
+                "x".repeat(40)
+            )
+            .as_bytes(),
+        );
+    }
+    assert!(bytes.len() > 4 << 20, "longer than twice the body limit");
+    let response = raw_half_closed(harness.addr(), &bytes).expect("a reply");
+    assert_eq!(response.status, 200, "{}", response.head);
+    let rows = harness.contents("long");
+    assert_eq!(rows.len(), events);
+    assert!(
+        rows.iter()
+            .all(|row| row.iter().flatten().all(|v| !v.contains("end-event")))
+    );
+}
+
 /// Past the limit, a search waits for a slot (up to the queue wait) rather than failing.
 #[test]
 fn searches_past_the_limit_wait_for_a_slot() {
