@@ -12,7 +12,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use spoor::{AsyncRetriever, Tracker, Window};
-use spoor_proto::form::Form;
+use spoor_proto::form::decode_path_segment;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -180,14 +180,8 @@ fn app_route(path: &str) -> Option<(String, Option<&str>)> {
         Some((name, table)) => (name, Some(table.strip_suffix(".csv")?)),
         None => (rest, None),
     };
-    let name = percent_decode(name)?;
+    let name = decode_path_segment(name)?;
     (!name.is_empty()).then_some((name, table))
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    Form::decode(&format!("x={}", s.replace('+', "%2B")))
-        .get("x")
-        .map(str::to_owned)
 }
 
 impl Dashboard {
@@ -295,7 +289,7 @@ impl Dashboard {
             },
             _ => {
                 if let Some(name) = path.strip_prefix("/api/application/") {
-                    let Some(name) = percent_decode(name).filter(|n| !n.is_empty()) else {
+                    let Some(name) = decode_path_segment(name).filter(|n| !n.is_empty()) else {
                         return error_json(&PageError::NotFound("no application named".to_owned()));
                     };
                     self.track("api_app_details", Some(&name), &view);

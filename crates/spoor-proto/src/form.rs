@@ -114,12 +114,29 @@ fn encode_into(s: &str, out: &mut String) {
 }
 
 fn decode_component(s: &str) -> String {
+    String::from_utf8_lossy(&percent_decode(s, true)).into_owned()
+}
+
+/// Percent-decodes a URL path segment (`+` stays a plus); `None` when the result is not UTF-8.
+///
+/// ```
+/// use spoor_proto::form::decode_path_segment;
+///
+/// assert_eq!(decode_path_segment("spoor%3A%3Aevents+1").as_deref(), Some("spoor::events+1"));
+/// assert_eq!(decode_path_segment("%FF"), None);
+/// ```
+pub fn decode_path_segment(s: &str) -> Option<String> {
+    String::from_utf8(percent_decode(s, false)).ok()
+}
+
+/// The bytes of percent-encoded text; a bad escape is kept as text.
+fn percent_decode(s: &str, plus_is_space: bool) -> Vec<u8> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
@@ -131,7 +148,7 @@ fn decode_component(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -164,6 +181,39 @@ pub fn base64(input: &[u8]) -> String {
         }
     }
     out
+}
+
+/// Reads base64 (the standard or the URL-safe alphabet, padding optional), as HTTP Basic
+/// authentication sends it; `None` for any other character.
+///
+/// ```
+/// use spoor_proto::form::{base64, base64_decode};
+///
+/// assert_eq!(base64_decode(&base64(b"admin:changeme")).as_deref(), Some(&b"admin:changeme"[..]));
+/// assert_eq!(base64_decode("not base64!"), None);
+/// ```
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for c in s.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]

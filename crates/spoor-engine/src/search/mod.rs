@@ -92,6 +92,7 @@ use time::OffsetDateTime;
 use crate::store::StoreError;
 
 pub(crate) use eval::evaluate;
+pub(crate) use text::format_time;
 
 /// The instants a search covers: `earliest <= _time < latest`; `None` is open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use spoor_proto::hec::{CHANNEL_HEADER, HecCode};
 use time::OffsetDateTime;
 
 use super::State;
+use super::receivers::Target;
 use super::reply::{self, Req, Response};
 use super::route::Route;
 use crate::EventMeta;
@@ -130,18 +131,10 @@ fn ack(state: &State, req: &Req, channel: Option<&str>) -> Response {
     )
 }
 
-/// The metadata a request gives by its query string, over the defaults.
+/// The index and metadata a request gives in its query string, over HEC's defaults.
 fn query_meta(req: &Req) -> (String, EventMeta) {
-    let get = |k: &str, default: &str| req.query.get(k).unwrap_or(default).to_owned();
-    let host = req.peer.ip().to_string();
-    (
-        get("index", "main"),
-        EventMeta::new(
-            get("sourcetype", "httpevent"),
-            get("source", "http:spoor"),
-            get("host", &host),
-        ),
-    )
+    let target = Target::with_defaults(&req.query, req.peer, "httpevent", "http:spoor");
+    (target.index, target.meta)
 }
 
 async fn raw(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Result<(), Refusal> {

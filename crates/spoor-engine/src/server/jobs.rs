@@ -22,7 +22,7 @@ use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::body::Body;
-use super::reply::{self, Req, Response, error, feed_time, job_time, respond};
+use super::reply::{self, Paging, Req, Response, error, feed_time, job_time, respond};
 use super::route::Api;
 use super::{Limits, State};
 use crate::search::{self, Results, Window};
@@ -272,6 +272,15 @@ async fn permit(state: &State) -> Result<OwnedSemaphorePermit, Refused> {
         })
 }
 
+/// A search read from a form, with the slot to run it in.
+async fn prepare(
+    state: &State,
+    form: &spoor_proto::form::Form,
+) -> Result<(Parsed, OwnedSemaphorePermit), Refused> {
+    let parsed = parse(form)?;
+    Ok((parsed, permit(state).await?))
+}
+
 /// `search/jobs`: `GET` lists jobs, `POST` creates one.
 pub(crate) async fn jobs(state: Arc<State>, req: Req, api: Api) -> Response {
     match req.method {
@@ -311,12 +320,8 @@ async fn create(state: Arc<State>, req: Req, api: Api) -> Response {
             format!("Invalid exec_mode '{exec_mode}': use normal, blocking or oneshot"),
         );
     }
-    let parsed = match parse(&form) {
-        Ok(parsed) => parsed,
-        Err(refused) => return refused.reply(mode),
-    };
-    let permit = match permit(&state).await {
-        Ok(permit) => permit,
+    let (parsed, permit) = match prepare(&state, &form).await {
+        Ok(ready) => ready,
         Err(refused) => return refused.reply(mode),
     };
     let outcome = run(&state, permit, parsed.query.clone(), parsed.window);
@@ -381,14 +386,6 @@ fn messages_of(results: &Results) -> Vec<Message> {
 /// The page of an outcome a form asks for: `count` (default 100, `0` for all) rows from
 /// `offset`.
 fn results_page(form: &spoor_proto::form::Form, mode: OutputMode, outcome: &Outcome) -> Response {
-    let count = form
-        .get("count")
-        .and_then(|c| c.parse::<i64>().ok())
-        .unwrap_or(100);
-    let offset = form
-        .get("offset")
-        .and_then(|o| o.parse::<usize>().ok())
-        .unwrap_or(0);
     let (results, messages) = match outcome {
         Outcome::Done { results, .. } => (Arc::clone(results), messages_of(results)),
         Outcome::Failed(text) => (
@@ -396,15 +393,11 @@ fn results_page(form: &spoor_proto::form::Form, mode: OutputMode, outcome: &Outc
             vec![Message::new(Level::Fatal, text.clone())],
         ),
     };
-    let start = offset.min(results.rows.len());
-    let end = match usize::try_from(count) {
-        Ok(n) if n > 0 => start.saturating_add(n).min(results.rows.len()),
-        _ => results.rows.len(),
-    };
+    let rows = Paging::of(form, 100).range(results.rows.len());
     let table = Table {
         fields: &results.fields,
-        rows: &results.rows[start..end],
-        offset: start,
+        offset: rows.start,
+        rows: &results.rows[rows],
         messages: &messages,
         preview: false,
     };
@@ -695,12 +688,8 @@ pub(crate) async fn export(state: Arc<State>, req: Req) -> Response {
     }
     let form = req.form();
     let mode = form_mode(&req, &form);
-    let parsed = match parse(&form) {
-        Ok(parsed) => parsed,
-        Err(refused) => return refused.reply(mode),
-    };
-    let permit = match permit(&state).await {
-        Ok(permit) => permit,
+    let (parsed, permit) = match prepare(&state, &form).await {
+        Ok(ready) => ready,
         Err(refused) => return refused.reply(mode),
     };
     let results = match finished(run(&state, permit, parsed.query, parsed.window)).await {

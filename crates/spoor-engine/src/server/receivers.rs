@@ -20,20 +20,30 @@ use crate::{EventMeta, StoreError};
 /// Where text goes: the index and the events' metadata, from the query string.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
-    index: String,
-    meta: EventMeta,
+    pub(crate) index: String,
+    pub(crate) meta: EventMeta,
 }
 
 impl Target {
     /// `index` (default `main`), `sourcetype` (default `unknown`), `source` (default
     /// `http-simple`), `host` (default the client's address).
     pub(crate) fn of(query: &Form, peer: SocketAddr) -> Self {
+        Self::with_defaults(query, peer, "unknown", "http-simple")
+    }
+
+    /// As [`of`](Self::of), with another endpoint's default sourcetype and source.
+    pub(crate) fn with_defaults(
+        query: &Form,
+        peer: SocketAddr,
+        sourcetype: &str,
+        source: &str,
+    ) -> Self {
         let get = |k: &str| query.get(k).filter(|v| !v.is_empty());
         Self {
             index: get("index").unwrap_or("main").to_owned(),
             meta: EventMeta::new(
-                get("sourcetype").unwrap_or("unknown"),
-                get("source").unwrap_or("http-simple"),
+                get("sourcetype").unwrap_or(sourcetype),
+                get("source").unwrap_or(source),
                 get("host").map_or_else(|| peer.ip().to_string(), str::to_owned),
             ),
         }

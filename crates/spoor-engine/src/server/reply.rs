@@ -38,11 +38,6 @@ impl Req {
         }
         form
     }
-
-    /// A query parameter.
-    pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.query.get(name)
-    }
 }
 
 /// A reply in the request's output mode, with Splunk's headers.
@@ -144,9 +139,7 @@ pub(crate) fn hec_too_large(limit: usize) -> Response {
 
 /// HEC's shape for a refusal of the request as a whole: `status`, code 6, this text.
 pub(crate) fn hec_refusal(status: StatusCode, text: &str) -> Response {
-    let mut body = String::from("{\"text\":");
-    body.push_str(&serde_json::Value::from(text).to_string());
-    body.push_str(",\"code\":6}");
+    let body = wire::hec_with_text(HecCode::InvalidDataFormat, text);
     with_type(status, OutputMode::Json.content_type(), Body::full(body))
 }
 
@@ -158,10 +151,39 @@ pub(crate) fn feed_time(t: time::OffsetDateTime) -> String {
     t.format(&format).unwrap_or_default()
 }
 
-/// The time as Splunk writes it in jobs and results: `2026-11-28T12:00:00.000+00:00`.
+/// The time as Splunk writes it in jobs and results: `2026-11-28T12:00:00.000+00:00`, as the
+/// evaluator prints `_time`.
 pub(crate) fn job_time(t: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3][offset_hour sign:mandatory]:[offset_minute]"
-    );
-    t.format(&format).unwrap_or_default()
+    crate::search::format_time(crate::store::time_micros(t))
+}
+
+/// A page of a listing as a request asks for it: `count` entries (`0` or less: all) from
+/// `offset`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Paging {
+    pub(crate) count: i64,
+    pub(crate) offset: usize,
+}
+
+impl Paging {
+    /// The paging of `form` (its `count`, else `default_count`; its `offset`, else 0).
+    pub(crate) fn of(form: &Form, default_count: i64) -> Self {
+        Self {
+            count: form
+                .get("count")
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(default_count),
+            offset: form.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0),
+        }
+    }
+
+    /// The entries of a listing of `len` this page holds.
+    pub(crate) fn range(self, len: usize) -> std::ops::Range<usize> {
+        let start = self.offset.min(len);
+        let end = match usize::try_from(self.count) {
+            Ok(n) if n > 0 => start.saturating_add(n).min(len),
+            _ => len,
+        };
+        start..end
+    }
 }

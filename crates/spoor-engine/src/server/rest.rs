@@ -9,7 +9,7 @@ use spoor_proto::{Level, Message};
 use time::OffsetDateTime;
 
 use super::State;
-use super::reply::{self, Req, Response, error, feed_time, respond};
+use super::reply::{self, Paging, Req, Response, error, feed_time, respond};
 use crate::StoreError;
 
 /// The build `server/info` reports.
@@ -67,23 +67,16 @@ impl State {
 /// The page of a collection a request asks for (`count`, default 30, `0` or `-1` for all;
 /// `offset`), and the head's paging filled in.
 fn page<T>(req: &Req, feed: &mut Feed<'_>, items: Vec<T>) -> Vec<T> {
-    let count = req
-        .param("count")
-        .and_then(|c| c.parse::<i64>().ok())
-        .unwrap_or(30);
-    let offset = req
-        .param("offset")
-        .and_then(|o| o.parse::<usize>().ok())
-        .unwrap_or(0);
+    let paging = Paging::of(&req.query, 30);
     feed.total = items.len();
-    feed.offset = offset;
-    feed.per_page = usize::try_from(count).unwrap_or(0);
-    let items = items.into_iter().skip(offset);
-    if count > 0 {
-        items.take(feed.per_page).collect()
-    } else {
-        items.collect()
-    }
+    feed.offset = paging.offset;
+    feed.per_page = usize::try_from(paging.count).unwrap_or(0);
+    let range = paging.range(items.len());
+    items
+        .into_iter()
+        .skip(range.start)
+        .take(range.len())
+        .collect()
 }
 
 fn acl(app: &str, sharing: &str) -> Item {

@@ -56,7 +56,7 @@ pub(crate) fn route(path: &str) -> Option<Route> {
     let segments: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(decode)
+        .map(spoor_proto::form::decode_path_segment)
         .collect::<Option<_>>()?;
     let rest: Vec<&str> = match segments.first().map(String::as_str) {
         Some("services") => segments[1..].iter().map(String::as_str).collect(),
@@ -108,29 +108,6 @@ fn search_route(rest: &[&str]) -> Option<Route> {
         [id, "control"] => Route::JobControl(api, sid(id)),
         _ => return None,
     })
-}
-
-/// Percent-decodes a path segment; `None` when it is not UTF-8 after decoding.
-fn decode(segment: &str) -> Option<String> {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

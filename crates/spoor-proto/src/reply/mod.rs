@@ -323,8 +323,29 @@ pub fn hec_text(code: HecCode) -> &'static str {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn hec(code: HecCode, invalid_event_number: Option<u64>, ack_id: Option<u64>) -> Vec<u8> {
+    hec_body(code, hec_text(code), invalid_event_number, ack_id)
+}
+
+/// HEC's reply with a text of the server's own for the code (a refused request's reason).
+///
+/// ```
+/// use spoor_proto::hec::HecCode;
+///
+/// let body = spoor_proto::reply::hec_with_text(HecCode::InvalidDataFormat, "too large");
+/// assert_eq!(body, br#"{"text":"too large","code":6}"#);
+/// ```
+pub fn hec_with_text(code: HecCode, text: &str) -> Vec<u8> {
+    hec_body(code, text, None, None)
+}
+
+fn hec_body(
+    code: HecCode,
+    text: &str,
+    invalid_event_number: Option<u64>,
+    ack_id: Option<u64>,
+) -> Vec<u8> {
     let mut out = String::from("{\"text\":");
-    json_str(&mut out, hec_text(code));
+    json_str(&mut out, text);
     let _ = write!(out, ",\"code\":{}", code.as_u16());
     if let Some(n) = invalid_event_number {
         let _ = write!(out, ",\"invalid-event-number\":{n}");
