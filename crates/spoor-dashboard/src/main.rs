@@ -16,6 +16,7 @@ use clap::Parser;
 use spoor::{AsyncRetriever, Tracker};
 use spoor_dashboard::{Dashboard, META_APPLICATION, demo};
 use spoor_engine::Engine;
+use spoor_engine::cli::{Context as _, Failure, Report};
 use spoor_engine::server::{Credentials, Running, Server, ServerOptions, shutdown_signal};
 use spoor_proto::ConfigBuilder;
 
@@ -72,17 +73,19 @@ struct Backend {
     embedded: Option<(Running, Arc<Engine>)>,
 }
 
-fn splunk_config(args: &Args, url: &str) -> Result<spoor_proto::Config, String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("--splunk {url:?} is not a URL like https://splunk.example:8089"))?;
+fn splunk_config(args: &Args, url: &str) -> Result<spoor_proto::Config, Failure> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        Failure::new(format!(
+            "--splunk {url:?} is not a URL like https://splunk.example:8089"
+        ))
+    })?;
     let scheme = match scheme {
         "https" => spoor_proto::config::Scheme::Https,
         "http" => spoor_proto::config::Scheme::Http,
         other => {
-            return Err(format!(
+            return Err(Failure::new(format!(
                 "--splunk: unknown scheme {other:?}; use https or http"
-            ));
+            )));
         }
     };
     let authority = rest.split('/').next().unwrap_or_default();
@@ -90,7 +93,7 @@ fn splunk_config(args: &Args, url: &str) -> Result<spoor_proto::Config, String> 
         Some((host, port)) => (
             host,
             port.parse::<u16>()
-                .map_err(|_| format!("--splunk: bad port {port:?}"))?,
+                .map_err(|_| Failure::new(format!("--splunk: bad port {port:?}")))?,
         ),
         None => (authority, 8089),
     };
@@ -113,26 +116,29 @@ fn splunk_config(args: &Args, url: &str) -> Result<spoor_proto::Config, String> 
     }
     if let Some(ca) = &args.ca {
         let pem = std::fs::read_to_string(ca)
-            .map_err(|e| format!("cannot read --ca {}: {e}", ca.display()))?;
+            .with_context(|| format!("cannot read --ca {}", ca.display()))?;
         builder.ca_pem(pem);
     }
     if args.insecure {
         builder.verify_tls(false);
     }
-    spoor_splunk::load_config(&builder).map_err(|e| format!("splunk configuration: {e}"))
+    spoor_splunk::load_config(&builder).context("splunk configuration")
 }
 
-fn embedded(args: &Args) -> Result<Backend, String> {
+fn embedded(args: &Args) -> Result<Backend, Failure> {
     std::fs::create_dir_all(&args.data)
-        .map_err(|e| format!("cannot create {}: {e}", args.data.display()))?;
+        .with_context(|| format!("cannot create {}", args.data.display()))?;
     let (engine, report) = Engine::open(&args.data)
-        .map_err(|e| format!("cannot open {}: {e}", args.data.display()))?;
+        .with_context(|| format!("cannot open the data folder {}", args.data.display()))?;
     let engine = Arc::new(engine);
-    let credentials = Credentials::generate().map_err(|e| e.to_string())?;
+    let credentials = Credentials::generate().context("cannot make the engine's credentials")?;
     let options = ServerOptions::new(credentials).listen(SocketAddr::from(([127, 0, 0, 1], 0)));
-    let running = Server::start(Arc::clone(&engine), options)
-        .map_err(|e| format!("cannot start the embedded engine: {e}"))?;
-    let config = running.config().build().map_err(|e| e.to_string())?;
+    let running =
+        Server::start(Arc::clone(&engine), options).context("cannot start the embedded engine")?;
+    let config = running
+        .config()
+        .build()
+        .context("the embedded engine's client settings")?;
     eprintln!(
         "embedded engine: {} events in {}",
         report.records,
@@ -150,7 +156,7 @@ fn embedded(args: &Args) -> Result<Backend, String> {
     })
 }
 
-fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), String> {
+fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     let mut stderr = io::stderr();
     let sent = demo::seed(config, events, |done| {
@@ -161,7 +167,7 @@ fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), String> 
         let _ = write!(stderr, "\rseeding demo data [{bar}] {done}/{events}");
         let _ = stderr.flush();
     })
-    .map_err(|e| format!("cannot seed the demo data: {e}"))?;
+    .context("cannot seed the demo data")?;
     eprintln!(
         "\nseeded {sent} demo events in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -169,7 +175,7 @@ fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), String> 
     Ok(())
 }
 
-fn run(args: &Args) -> Result<(), String> {
+fn run(args: &Args) -> Result<(), Failure> {
     let backend = match &args.splunk {
         Some(url) => Backend {
             config: splunk_config(args, url)?,
@@ -177,14 +183,16 @@ fn run(args: &Args) -> Result<(), String> {
         },
         None => embedded(args)?,
     };
-    let retriever = AsyncRetriever::new(&backend.config).map_err(|e| e.to_string())?;
+    let retriever = AsyncRetriever::new(&backend.config).context("cannot make the retriever")?;
     let tracker = if args.no_meta {
         None
     } else {
-        let tracker = Tracker::new(&backend.config, META_APPLICATION).map_err(|e| e.to_string())?;
+        let tracker = Tracker::new(&backend.config, META_APPLICATION)
+            .context("cannot make the tracker of page views")?;
         if let Err(err) = tracker.setup() {
             eprintln!(
-                "warning: page views will not be logged where spoor's index is missing: {err}"
+                "warning: page views will not be logged where spoor's index is missing: {}",
+                Report(&err)
             );
         }
         Some(tracker)
@@ -192,17 +200,20 @@ fn run(args: &Args) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         if let Err(err) = retriever.connect().await {
             eprintln!(
-                "warning: the backend does not answer yet ({err}); pages will say so until it does"
+                "warning: the backend does not answer yet ({}); pages will say so until it does",
+                Report(&err)
             );
         }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-        let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener
+            .local_addr()
+            .context("cannot read the listening address")?;
         let backend_name = if backend.embedded.is_some() {
             format!("embedded engine, data in {}", args.data.display())
         } else {
@@ -212,7 +223,7 @@ fn run(args: &Args) -> Result<(), String> {
         let dashboard = Arc::new(Dashboard::new(retriever, tracker.clone()));
         spoor_dashboard::serve(listener, dashboard, shutdown_signal())
             .await
-            .map_err(|e| e.to_string())
+            .context("the dashboard's server failed")
     })?;
     if let Some(tracker) = tracker {
         let _ = tracker.shutdown(Duration::from_secs(5));
@@ -222,11 +233,12 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    spoor_engine::cli::init_logging("warn");
     let args = Args::parse();
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("spoor-dashboard: {err}");
+            eprintln!("spoor-dashboard: {}", Report(&err));
             ExitCode::FAILURE
         }
     }

@@ -12,12 +12,15 @@
 //!   `spoor-spl` subset with Splunk's semantics ([`search`]);
 //! - [`server`]: Splunk's REST API and HTTP Event Collector in front of an engine, so Splunk's
 //!   clients use it as they would use Splunk (also as the `spoor-engine` binary);
-//! - [`generate`]: realistic events for benchmarks and demos.
+//! - [`generate`]: realistic events for benchmarks and demos;
+//! - [`cli`]: what spoor's programs share: errors printed with their causes, logging coloured
+//!   only on a terminal.
 //!
 //! Out of scope: clustering and replication — past one machine, use Splunk; the SPL outside
 //! `spoor-spl`'s subset.
 
 mod catalog;
+pub mod cli;
 mod columns;
 mod engine;
 pub mod generate;

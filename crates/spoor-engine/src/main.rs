@@ -2,7 +2,8 @@
 //! calls, so Splunk clients (spoor's, Splunk's SDKs, HEC loggers) can use it in place of Splunk.
 #![allow(
     clippy::print_stdout,
-    reason = "a command-line program tells its user how to log in"
+    clippy::print_stderr,
+    reason = "a command-line program tells its user how to log in, and why it stopped"
 )]
 
 use std::io;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use spoor_engine::Engine;
+use spoor_engine::cli::{Failure, Report};
 use spoor_engine::server::{Credentials, Limits, Server, ServerOptions, shutdown_signal, tls};
 
 /// spoor's engine behind Splunk's REST API and HTTP Event Collector.
@@ -155,9 +157,19 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 fn run(args: Args) -> io::Result<()> {
-    std::fs::create_dir_all(&args.data)?;
+    std::fs::create_dir_all(&args.data).map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            Failure::caused(format!("cannot create {}", args.data.display()), err),
+        )
+    })?;
     let credentials = credentials(&args)?;
-    let (engine, report) = Engine::open(&args.data).map_err(io::Error::other)?;
+    let (engine, report) = Engine::open(&args.data).map_err(|err| {
+        io::Error::other(Failure::caused(
+            format!("cannot open the data folder {}", args.data.display()),
+            err,
+        ))
+    })?;
     for cut in &report.cut_tails {
         tracing::warn!(
             ?cut,
@@ -206,17 +218,12 @@ fn run(args: Args) -> io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .init();
+    spoor_engine::cli::init_logging("info");
     let args = Args::parse();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %err, "spoor-engine stopped");
+            eprintln!("spoor-engine: {}", Report(&err));
             ExitCode::FAILURE
         }
     }

@@ -1,5 +1,6 @@
 //! Test support shared by spoor's crates (a dev-dependency only): the settings their property
-//! tests run with.
+//! tests run with, and the hostile HTTP clients ([`hostile`]) their servers' robustness tests
+//! send.
 //!
 //! Out of scope: anything a crate's own tests alone need; strategies stay with the tests that
 //! know their domain.
@@ -8,6 +9,8 @@
 //! are saved under each crate's `proptest-regressions/`; commit them.
 
 use proptest::test_runner::Config;
+
+pub mod hostile;
 
 /// The property-test settings: proptest's defaults (so `PROPTEST_CASES` sets the number of
 /// cases), with shrinking turned off on CI, where it only costs time; on a developer's machine

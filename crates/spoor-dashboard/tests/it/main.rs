@@ -143,3 +143,41 @@ fn pointed_at_a_splunk() {
     drop(running);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 12, finding 12: on a data folder it could not open, the dashboard printed only the
+/// context ("cannot open the log of index …") without the operating system's reason, and wrote
+/// ANSI colour codes into a pipe.
+#[test]
+fn a_data_folder_that_cannot_open_is_reported_with_its_cause() {
+    let data = std::env::temp_dir().join(format!("spoor-dashboard-blocked-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(data.join("indexes")).expect("folder");
+    // A file where the index's folder belongs: opening fails whoever runs the test (root too).
+    std::fs::write(data.join("indexes").join("main"), b"not a folder").expect("file");
+    let out = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
+        .args([
+            "--data",
+            &data.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the dashboard runs");
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    assert!(!out.status.success(), "it fails: {stderr}");
+    assert!(
+        stderr.contains("os error"),
+        "the OS error is printed: {stderr}"
+    );
+    assert!(
+        stderr.contains(&data.display().to_string()),
+        "the folder is named: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI escapes in a pipe: {stderr:?}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -189,12 +189,12 @@ impl Server {
     ///
     /// When an address cannot be bound.
     pub async fn bind(engine: Arc<Engine>, options: ServerOptions) -> io::Result<Self> {
-        let rest = TcpListener::bind(options.listen).await?;
+        let rest = listen(options.listen).await?;
         let addr = rest.local_addr()?;
         let mut listeners = vec![rest];
         let mut hec_addr = None;
         if let Some(hec) = options.hec_listen {
-            let hec = TcpListener::bind(hec).await?;
+            let hec = listen(hec).await?;
             hec_addr = Some(hec.local_addr()?);
             listeners.push(hec);
         }
@@ -398,6 +398,16 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
+}
+
+/// Binds `addr`; the error names the address and keeps the operating system's as its cause.
+async fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|err| {
+        io::Error::new(
+            err.kind(),
+            crate::cli::Failure::caused(format!("cannot listen on {addr}"), err),
+        )
+    })
 }
 
 /// A fresh random secret of `bytes` random bytes, in hex.

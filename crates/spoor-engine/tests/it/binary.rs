@@ -109,3 +109,77 @@ fn credentials_made_once_graceful_stop_and_restart() {
     std::thread::sleep(Duration::from_millis(10));
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// Runs the binary until it exits and returns its stderr (stdout and stderr piped, as under a
+/// service manager or a shell redirect).
+fn failing_run(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_spoor-engine"))
+        .args(args)
+        .env_remove("SPOOR_ENGINE_PASSWORD")
+        .env_remove("SPOOR_ENGINE_HEC_TOKEN")
+        .env_remove("SPOOR_ENGINE_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert!(!out.status.success(), "it fails: {out:?}");
+    String::from_utf8(out.stderr).expect("utf-8")
+}
+
+/// Issue 12, finding 12: a busy port was reported as a bare "Address already in use", without
+/// the address, and piped stderr carried ANSI colour codes.
+#[test]
+fn a_busy_port_is_named_with_its_cause_and_no_colour_in_a_pipe() {
+    let data = std::env::temp_dir().join(format!("spoor-engine-busy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let stderr = failing_run(&["--data", &data.display().to_string(), "--listen", &addr]);
+    assert!(
+        stderr.contains(&format!("cannot listen on {addr}")),
+        "the address is named: {stderr}"
+    );
+    assert!(
+        stderr.to_lowercase().contains("address already in use")
+            || stderr.to_lowercase().contains("address in use"),
+        "the operating system's cause is kept: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI escapes in a pipe: {stderr:?}"
+    );
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Issue 12, finding 12: a store that cannot be opened was reported by its context alone
+/// ("cannot open the log of index …"), losing the operating system's reason.
+#[test]
+fn a_store_that_cannot_open_says_why() {
+    let data = std::env::temp_dir().join(format!("spoor-engine-blocked-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data).expect("folder");
+    // A file where the index's folder belongs: opening fails whoever runs the test (root too).
+    std::fs::create_dir_all(data.join("indexes")).expect("indexes");
+    std::fs::write(data.join("indexes").join("main"), b"not a folder").expect("file");
+    let stderr = failing_run(&[
+        "--data",
+        &data.display().to_string(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let lower = stderr.to_lowercase();
+    assert!(
+        lower.contains("os error"),
+        "the operating system's error is printed with its context: {stderr}"
+    );
+    assert!(
+        stderr.contains(&data.display().to_string()),
+        "the folder is named: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI escapes in a pipe: {stderr:?}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
