@@ -258,6 +258,10 @@ pub struct Timechart {
 }
 
 /// A `timechart` bucket length: a positive count of a unit, printed `1d`, `15m`, `1mon`.
+///
+/// The parser reads spans of at most [`Span::MAX_YEARS`] years, the whole range of times
+/// (the years 0000 to 9999): see [`SpanUnit::max_count`]. A tree may hold a longer span; the
+/// printer prints it, the parser refuses it, and an evaluator must refuse it too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Span {
     /// How many units.
@@ -296,6 +300,28 @@ impl SpanUnit {
         }
     }
 
+    /// The largest count of this unit the parser reads: as many as fit in [`Span::MAX_YEARS`]
+    /// Gregorian years (3,652,425 days): `120000mon`, `521775w`, `3652425d`, `87658200h`;
+    /// minutes and seconds never get there in a 32-bit count.
+    ///
+    /// ```
+    /// use spoor_spl::ast::SpanUnit;
+    ///
+    /// assert_eq!(SpanUnit::Month.max_count(), 120_000);
+    /// assert_eq!(SpanUnit::Second.max_count(), u32::MAX);
+    /// ```
+    pub const fn max_count(self) -> u32 {
+        /// Days in 10,000 Gregorian years: 400-year cycles of 146,097 days.
+        const DAYS: u32 = 146_097 * (Span::MAX_YEARS / 400);
+        match self {
+            Self::Second | Self::Minute => u32::MAX,
+            Self::Hour => DAYS * 24,
+            Self::Day => DAYS,
+            Self::Week => DAYS / 7,
+            Self::Month => Span::MAX_YEARS * 12,
+        }
+    }
+
     /// Reads a unit in any of Splunk's spellings (`s`, `sec`, `secs`, `second`, `seconds`, `m`,
     /// `min`, `mins`, `minute`, `minutes`, `h`, `hr`, `hrs`, `hour`, `hours`, `d`, `day`, `days`,
     /// `w`, `week`, `weeks`, `mon`, `month`, `months`), case-insensitively; the same spellings as
@@ -314,6 +340,9 @@ impl SpanUnit {
 }
 
 impl Span {
+    /// The longest span in years: 10,000, the years 0000 to 9999 that times may take.
+    pub const MAX_YEARS: u32 = 10_000;
+
     /// One second.
     pub const SECOND: Self = Self::one(SpanUnit::Second);
     /// One minute.
@@ -334,6 +363,18 @@ impl Span {
 
     const fn one(unit: SpanUnit) -> Self {
         Self::new(NonZeroU32::MIN, unit)
+    }
+
+    /// Whether the span is at most [`MAX_YEARS`](Self::MAX_YEARS) long (its count at most
+    /// [`SpanUnit::max_count`]), as every span the parser reads.
+    pub const fn is_within_range(&self) -> bool {
+        self.count.get() <= self.unit.max_count()
+    }
+
+    /// The longest span of the same unit, printed, for messages: `120000mon`.
+    pub fn longest(unit: SpanUnit) -> Self {
+        let count = NonZeroU32::new(unit.max_count()).unwrap_or(NonZeroU32::MIN);
+        Self::new(count, unit)
     }
 }
 
@@ -791,6 +832,21 @@ mod tests {
         assert_eq!(SpanUnit::from_name("Months"), Some(SpanUnit::Month));
         assert_eq!(SpanUnit::from_name("hrs"), Some(SpanUnit::Hour));
         assert_eq!(SpanUnit::from_name("q"), None);
+    }
+
+    #[test]
+    fn span_caps_are_ten_thousand_years() {
+        // 10,000 Gregorian years are 3,652,425 days, exactly 521,775 weeks.
+        assert_eq!(SpanUnit::Day.max_count(), 3_652_425);
+        assert_eq!(SpanUnit::Week.max_count() * 7, SpanUnit::Day.max_count());
+        assert_eq!(SpanUnit::Hour.max_count(), 87_658_200);
+        assert_eq!(SpanUnit::Month.max_count(), 120_000);
+        // A 32-bit count of minutes is at most about 8,166 years.
+        assert!(u64::from(u32::MAX) / 60 / 24 < u64::from(SpanUnit::Day.max_count()));
+        assert!(Span::longest(SpanUnit::Week).is_within_range());
+        let over = Span::new(NonZeroU32::new(120_001).unwrap(), SpanUnit::Month);
+        assert!(!over.is_within_range());
+        assert_eq!(Span::longest(SpanUnit::Month).to_string(), "120000mon");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! - an epoch time in seconds, with an optional fraction: `1700000000`, `1700000000.25`;
 //! - an ISO 8601 time: `2026-11-28T12:00:00+01:00`, `2026-11-28T12:00:00.5Z`,
 //!   `2026-11-28 12:00`, `2026-11-28` (without a zone it is read in the zone given to
-//!   [`resolve`](TimeModifier::resolve)); years from `-9999` to `9999`, four digits;
+//!   [`resolve`](TimeModifier::resolve)); years from `-9999` to `9999`, four digits (a negative
+//!   year reads, but resolves outside the range below);
 //! - a relative time: an optional offset (`-7d`, `+1h`, `-mon`: the count defaults to 1), an optional
 //!   snap (`@d`, `@w0`, `@mon`) and, after a snap, an optional second offset (`-1d@d+8h`: yesterday
 //!   at 08:00).
@@ -16,7 +17,9 @@
 //! `s`, `m`, `h`, `d`, `w0`…`w6` (`w` and `w7` are `w0`, Sunday), `mon`, `q`, `y`.
 //!
 //! Resolution is pure: it takes `now` and the zone (a fixed UTC offset) in which to snap and to
-//! read zone-less times. Days and weeks are 24 and 168 hours, since a fixed offset has no
+//! read zone-less times. Every modifier resolves to an instant of the years 0000 to 9999 (in UTC)
+//! or is an error naming that range: an offset, snap or epoch time that reaches outside it is
+//! refused, never clamped, and no count is too large to compute with. Days and weeks are 24 and 168 hours, since a fixed offset has no
 //! daylight-saving changes. Months, quarters and years move the calendar date and clamp the day
 //! to the end of a shorter month: `2026-01-31` plus one month is `2026-02-28`, and `2024-02-29`
 //! minus one year is `2023-02-28`. Weeks start on Sunday (`@w` = `@w0`).
@@ -42,6 +45,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use time::{Date, Duration, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset, Weekday};
+
+/// The first year a modifier may resolve to (in UTC).
+pub const FIRST_YEAR: i32 = 0;
+/// The last year a modifier may resolve to (in UTC).
+pub const LAST_YEAR: i32 = 9999;
 
 /// A point in time as Splunk's `earliest_time` / `latest_time` express it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -142,7 +150,8 @@ pub enum TimeError {
         /// What was expected there.
         expected: &'static str,
     },
-    /// The modifier resolves outside the years -9999 to 9999.
+    /// The modifier resolves outside the years 0000 to 9999 (in UTC), or its arithmetic
+    /// overflows on the way.
     OutOfRange {
         /// The modifier, printed.
         modifier: String,
@@ -170,7 +179,7 @@ impl fmt::Display for TimeError {
             Self::OutOfRange { modifier } => {
                 write!(
                     f,
-                    "time modifier {modifier:?} is out of the supported range"
+                    "time modifier {modifier:?} resolves outside the years 0000 to 9999"
                 )
             }
             Self::Reversed { earliest, latest } => write!(
@@ -287,7 +296,8 @@ impl TimeModifier {
     ///
     /// # Errors
     ///
-    /// [`TimeError::OutOfRange`] when the result is outside the years -9999 to 9999.
+    /// [`TimeError::OutOfRange`] when the result is outside the years 0000 to 9999 in UTC (or
+    /// cannot be expressed in `zone`).
     pub fn resolve(
         &self,
         now: OffsetDateTime,
@@ -303,6 +313,10 @@ impl TimeModifier {
             Self::Relative(relative) => relative.resolve(now, zone),
         };
         resolved
+            .filter(|t| {
+                t.checked_to_offset(UtcOffset::UTC)
+                    .is_some_and(|utc| (FIRST_YEAR..=LAST_YEAR).contains(&utc.year()))
+            })
             .and_then(|t| t.checked_to_offset(zone))
             .ok_or_else(|| TimeError::OutOfRange {
                 modifier: self.to_string(),
@@ -335,10 +349,11 @@ impl Offset {
     }
 }
 
-/// Moves the calendar date by `months`, clamping the day to the end of the month.
+/// Moves the calendar date by `months`, clamping the day to the end of the month; `None` past
+/// the dates the calendar holds, however large `months` is.
 fn add_months(t: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
     let (year, month, day) = t.to_calendar_date();
-    let index = i64::from(year) * 12 + i64::from(u8::from(month)) - 1 + months;
+    let index = (i64::from(year) * 12 + i64::from(u8::from(month)) - 1).checked_add(months)?;
     let year = i32::try_from(index.div_euclid(12)).ok()?;
     let month = Month::try_from(u8::try_from(index.rem_euclid(12) + 1).ok()?).ok()?;
     let day = day.min(month.length(year));

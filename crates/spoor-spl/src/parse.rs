@@ -12,7 +12,8 @@
 //! - field names may be single-quoted (`'event'`), as `where` allows, and outside `where`
 //!   double-quoted (`as "total"`, `rename a as "b"`), as long as they are valid names;
 //! - `timechart` options may come in any order, also after the `by` clause; a repeated option
-//!   takes the last value; span units have their long forms (`1day`, `2hours`, `1month`).
+//!   takes the last value; span units have their long forms (`1day`, `2hours`, `1month`);
+//!   a span is at most 10,000 years long (`120000mon`, [`SpanUnit::max_count`]).
 //!
 //! Field names are case-sensitive. Every error carries the byte offset where it was found and
 //! says what was expected, except an unknown command, which has Splunk's own wording.
@@ -93,6 +94,14 @@ pub enum ParseError {
         /// Where `search` starts.
         offset: usize,
     },
+    /// A span longer than [`Span::MAX_YEARS`] years: longer than the whole range of times, so
+    /// no chart could have a bucket of it.
+    SpanTooLong {
+        /// The span as written.
+        span: String,
+        /// Where it starts.
+        offset: usize,
+    },
 }
 
 impl ParseError {
@@ -104,7 +113,8 @@ impl ParseError {
             | Self::UnterminatedString { offset }
             | Self::InvalidField { offset, .. }
             | Self::WildcardMismatch { offset, .. }
-            | Self::MisplacedSearch { offset } => *offset,
+            | Self::MisplacedSearch { offset }
+            | Self::SpanTooLong { offset, .. } => *offset,
         }
     }
 }
@@ -131,6 +141,18 @@ impl fmt::Display for ParseError {
                 f,
                 "`search` at byte {offset} can only be the first command of a query"
             ),
+            Self::SpanTooLong { span, offset } => {
+                let longest =
+                    SpanUnit::from_name(span.trim_start_matches(|c: char| c.is_ascii_digit()))
+                        .map(|unit| format!(" (at most {})", Span::longest(unit)))
+                        .unwrap_or_default();
+                write!(
+                    f,
+                    "span {} at byte {offset} is longer than the {} years from 0000 to 9999{longest}",
+                    excerpt(span),
+                    Span::MAX_YEARS
+                )
+            }
         }
     }
 }
@@ -169,7 +191,8 @@ impl FromStr for Query {
 impl FromStr for Span {
     type Err = ParseError;
 
-    /// Reads `1d`, `15m`, `1mon`, `2hours`…; the count must be positive.
+    /// Reads `1d`, `15m`, `1mon`, `2hours`…; the count must be positive, and the span at most
+    /// [`Span::MAX_YEARS`] years long.
     fn from_str(s: &str) -> Result<Self, ParseError> {
         span(s, 0)
     }
@@ -325,7 +348,14 @@ fn span(text: &str, offset: usize) -> Result<Span, ParseError> {
         .and_then(NonZeroU32::new)
         .ok_or_else(expected)?;
     let unit = SpanUnit::from_name(&text[digits..]).ok_or_else(expected)?;
-    Ok(Span::new(count, unit))
+    let span = Span::new(count, unit);
+    if !span.is_within_range() {
+        return Err(ParseError::SpanTooLong {
+            span: text.to_owned(),
+            offset,
+        });
+    }
+    Ok(span)
 }
 
 /// An unsigned decimal number of ASCII digits only (no sign, no spaces).

@@ -16,18 +16,22 @@ use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart
 
 use crate::columns::{Column, Columns};
 
-use super::Window;
 use super::eval::{
     Acc, Bound, Distinct, Filter, bind_matching, in_halves, stats_output, window_micros,
 };
 use super::frame::{Col, Frame};
 use super::timechart::{self, Buckets, Part};
+use super::{SearchError, Window};
 
 /// Rows read at a time: a block's codes stay in the first-level cache.
 const BLOCK: usize = 1024;
 /// The most words the bitsets of one `dc` may take on one thread; larger tables go the
 /// frame's way.
 const MAX_BITSET_WORDS: usize = 1 << 21;
+/// The most words a chart may clear and read over its buckets (its tally, once per bucket
+/// with rows); a chart of many buckets over a large by field goes the frame's way, whose work
+/// grows with its rows and cells instead.
+const MAX_CHART_WORDS: usize = 1 << 26;
 
 /// `command` (a `stats` or `timechart` right after the search) over the rows of `columns` in
 /// `window` that pass `filter`; `None` when it is not one this path takes.
@@ -36,7 +40,7 @@ pub(crate) fn aggregate<'a>(
     filter: &Filter<'a, '_>,
     window: &Window,
     command: &Command,
-) -> Option<Frame<'a>> {
+) -> Option<Result<Frame<'a>, SearchError>> {
     if !filter.slow.is_empty() {
         return None;
     }
@@ -57,7 +61,7 @@ pub(crate) fn aggregate<'a>(
         ),
     };
     match command {
-        Command::Stats(stats) => aggregate_stats(rows, stats),
+        Command::Stats(stats) => aggregate_stats(rows, stats).map(Ok),
         Command::Timechart(chart) if columns.sorted => chart_rows(rows, chart),
         _ => None,
     }
@@ -143,8 +147,12 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
     ))
 }
 
-fn chart_rows<'a>(rows: Rows<'a, '_>, chart: &Timechart) -> Option<Frame<'a>> {
+fn chart_rows<'a>(rows: Rows<'a, '_>, chart: &Timechart) -> Option<Result<Frame<'a>, SearchError>> {
     let (columns, window) = (rows.columns, rows.window);
+    let buckets = match Buckets::of(chart) {
+        Ok(buckets) => buckets,
+        Err(err) => return Some(Err(err)),
+    };
     let by = chart.by.as_ref().map(|field| field.as_str());
     let view = view(columns, by, std::slice::from_ref(&chart.aggregation))?;
     let bound = timechart::bind_one(&view, chart).ok()?;
@@ -155,21 +163,27 @@ fn chart_rows<'a>(rows: Rows<'a, '_>, chart: &Timechart) -> Option<Frame<'a>> {
         chart.use_null.unwrap_or(true),
         std::slice::from_ref(&bound),
     )?;
-    let buckets = Buckets::of(chart);
-    let starts = buckets.starts(window, || plan.rows_span(&columns.times));
+    let edges = match buckets.edges(window, || plan.rows_span(&columns.times)) {
+        Ok(edges) => edges,
+        Err(err) => return Some(Err(err)),
+    };
+    let n = edges.len().saturating_sub(1);
+    // Each bucket with rows clears and reads the whole tally.
+    let busy = n.min(plan.rows.range.len());
+    if busy.saturating_mul(plan.tally_words()) > MAX_CHART_WORDS {
+        return None;
+    }
     // Each bucket's rows: from the first row at or after its start to the next bucket's.
-    let edges: Vec<usize> = starts
+    let edges_rows: Vec<usize> = edges
         .iter()
-        .copied()
-        .chain(starts.last().map(|&last| buckets.next(last)))
-        .map(|t| columns.times.partition_point(|&time| time < t))
+        .map(|&t| columns.times.partition_point(|&time| time < t))
         .collect();
-    let parts = in_halves(plan.rows.range.len(), |half| {
+    let parts = in_halves(plan.rows.range.len(), |half| -> Result<Part, SearchError> {
         let half = plan.rows.part(half);
         let mut index_of = vec![u32::MAX; plan.slots()];
         let mut series: Part = Vec::new();
         let (mut tally, mut block) = (Tally::new(&plan), Block::default());
-        for (b, edge) in edges.windows(2).enumerate() {
+        for (b, edge) in edges_rows.windows(2).enumerate() {
             let rows = edge[0].max(half.start)..edge[1].min(half.end);
             if rows.is_empty() {
                 continue;
@@ -178,17 +192,25 @@ fn chart_rows<'a>(rows: Rows<'a, '_>, chart: &Timechart) -> Option<Frame<'a>> {
             plan.tally(rows, &mut tally, &mut block);
             for slot in (1..plan.slots()).filter(|&slot| tally.rows[slot] > 0) {
                 if index_of[slot] == u32::MAX {
+                    timechart::admit(buckets.span(), n, series.len() + 1)?;
                     index_of[slot] = series.len() as u32;
-                    series.push((slot as u32 - 1, vec![Acc::default(); starts.len()]));
+                    series.push((slot as u32 - 1, vec![Acc::default(); n]));
                 }
                 series[index_of[slot] as usize].1[b] = tally.acc(&plan, 0, slot);
             }
         }
-        series
+        Ok(series)
     });
+    let parts = match parts
+        .into_iter()
+        .collect::<Result<Vec<Part>, SearchError>>()
+    {
+        Ok(parts) => parts,
+        Err(err) => return Some(Err(err)),
+    };
     let by_col = by.and_then(|field| view.col(field));
     Some(timechart::output(
-        chart, &bound, by_col, buckets, &starts, parts, window,
+        chart, &bound, by_col, buckets, &edges, parts, window,
     ))
 }
 
@@ -342,6 +364,19 @@ impl<'c, 'f> Plan<'c, 'f> {
     /// How many slots: `0` for rows not counted, then one per by code.
     fn slots(&self) -> usize {
         self.keep.len() + 1
+    }
+
+    /// How many words a [`Tally`] of this plan holds: a count per slot, and each aggregation's
+    /// counts or bitsets.
+    fn tally_words(&self) -> usize {
+        let per_slot = self.aggregations.iter().fold(1usize, |words, kind| {
+            words.saturating_add(match kind {
+                Kind::Rows => 0,
+                Kind::Present(_) => 1,
+                Kind::Distinct(_, words) => *words,
+            })
+        });
+        self.slots().saturating_mul(per_slot)
     }
 
     /// Gives the selected rows from `start` on (their slots `1` where the search keeps them)

@@ -50,6 +50,8 @@ pub(crate) fn evaluate(
     query: &Query,
     window: &Window,
 ) -> Result<Results, SearchError> {
+    // What the query and window alone decide is refused before any event is read.
+    super::check(query, window)?;
     let mut messages = Vec::new();
     let (index_terms, terms): (Vec<&SearchTerm>, Vec<&SearchTerm>) = query
         .search
@@ -105,8 +107,9 @@ pub(crate) fn evaluate(
     // index's columns where it can be.
     if let ([(_, columns, filter)], [first, rest @ ..], Some(0)) =
         (filters.as_slice(), commands, transform)
-        && let Some(mut frame) = direct::aggregate(columns, filter, window, first)
+        && let Some(frame) = direct::aggregate(columns, filter, window, first)
     {
+        let mut frame = frame?;
         for command in rest {
             frame = run(frame, command)?;
         }

@@ -60,6 +60,12 @@
 //!   (the bucket's length in seconds) and, for spans of a day or more, `_spandays` (its length in
 //!   days). Empty buckets are filled: `count` and `dc` with `0`; other aggregations are absent.
 //! - `_time` is printed as Splunk prints it, `2026-11-01T00:00:00.000+00:00`.
+//! - Bounds, checked before the work they bound: at most [`MAX_BUCKETS`] buckets (else
+//!   Splunk's `The specified span would result in too many (>50000) rows.`); every bucket
+//!   within the years 0000 to 9999 (a longer span, or one whose buckets reach outside, is an
+//!   error naming the range, never clamped); with `by`, at most [`MAX_CHART_CELLS`] values,
+//!   buckets times the series the rows have (all of them, before `limit` keeps some). What the
+//!   window alone decides is checked by [`check`] before the search reads any event.
 //!
 //! **`rename a as b`**: column `a` becomes `b`, replacing any column `b`; with wildcards, every
 //! column matching `a` is renamed by substituting the captures into `b`.
@@ -87,12 +93,68 @@ mod timechart;
 
 use std::fmt;
 
+use spoor_spl::ast::{Command, Query, Span};
 use time::OffsetDateTime;
 
 use crate::store::StoreError;
 
 pub(crate) use eval::evaluate;
 pub(crate) use text::format_time;
+
+/// The most buckets a `timechart` may have: 50,000, as Splunk.
+///
+/// Splunk refuses a span that would make more with "The specified span would result in too
+/// many (>50000) rows." (the text of [`SearchError::TooManyBuckets`]). Its bins are capped by
+/// limits.conf: `[discretize] maxbins = 50000`, which, unset or 0, is `[searchresults]
+/// maxresultrows`, also 50000 by default (the settings `splunk btool limits list` shows on a
+/// stock install). The window alone often decides the count, so [`check`] refuses such a
+/// search before it reads anything; otherwise the count is checked before any bucket is made.
+pub const MAX_BUCKETS: u64 = 50_000;
+
+/// The most values a split `timechart` may hold while it aggregates: its buckets times its
+/// series, every series some row has (the cut of `limit` comes after). 1,000,000 values of
+/// about 128 bytes keep one chart's state near 128 MB; a chart of [`MAX_BUCKETS`] buckets may
+/// have 20 series, a day by the minute (1,440 buckets) 694.
+///
+/// Splunk has no such setting of its own (it bounds a search's memory instead); past it the
+/// search fails with [`SearchError::TooManyCells`], which says what to change.
+pub const MAX_CHART_CELLS: u64 = 1_000_000;
+
+/// Checks what can be checked of a search before it runs: each `timechart`'s span, and, when
+/// both ends of the window are set, how many buckets it makes and where they fall. The server
+/// calls it when a job is created, so that such a search is refused at once; the search itself
+/// checks again, and checks what only the events decide (an open window, the series).
+///
+/// # Errors
+///
+/// [`SearchError::TooManyBuckets`] or [`SearchError::SpanOutOfRange`].
+///
+/// ```
+/// use spoor_engine::search::{Window, check};
+/// use time::macros::datetime;
+///
+/// let query = "search index=main | timechart span=1s count".parse()?;
+/// let day = Window {
+///     earliest: Some(datetime!(2026-11-27 0:00 UTC)),
+///     latest: Some(datetime!(2026-11-28 0:00 UTC)),
+/// };
+/// let err = check(&query, &day).unwrap_err();
+/// assert_eq!(err.to_string(), "The specified span would result in too many (>50000) rows.");
+/// assert!(check(&query, &Window::default()).is_ok()); // decided by the events
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
+    let window = (
+        window.earliest.map(crate::store::time_micros),
+        window.latest.map(crate::store::time_micros),
+    );
+    for command in &query.commands {
+        if let Command::Timechart(chart) = command {
+            timechart::Buckets::of(chart)?.check(window)?;
+        }
+    }
+    Ok(())
+}
 
 /// The instants a search covers: `earliest <= _time < latest`; `None` is open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -164,6 +226,23 @@ pub enum SearchError {
     Unsupported(String),
     /// Reading stored events failed.
     Store(StoreError),
+    /// A `timechart` would have more than [`MAX_BUCKETS`] buckets; the message is Splunk's.
+    TooManyBuckets,
+    /// A split `timechart` would hold more than [`MAX_CHART_CELLS`] values.
+    TooManyCells {
+        /// The chart's span.
+        span: Span,
+        /// Its buckets.
+        buckets: usize,
+        /// How many series it had found when it stopped (it may have more).
+        series: usize,
+    },
+    /// A `timechart`'s span is longer than the years 0000 to 9999, or puts a bucket outside
+    /// them.
+    SpanOutOfRange {
+        /// The span.
+        span: Span,
+    },
 }
 
 impl fmt::Display for SearchError {
@@ -171,6 +250,26 @@ impl fmt::Display for SearchError {
         match self {
             Self::Unsupported(what) => f.write_str(what),
             Self::Store(_) => f.write_str("cannot read the stored events"),
+            // Splunk's own words, as it refuses such a chart.
+            Self::TooManyBuckets => write!(
+                f,
+                "The specified span would result in too many (>{MAX_BUCKETS}) rows."
+            ),
+            Self::TooManyCells {
+                span,
+                buckets,
+                series,
+            } => write!(
+                f,
+                "timechart span={span} would hold more than {MAX_CHART_CELLS} values \
+                 ({buckets} buckets × {series} series or more): use a longer span, a shorter \
+                 time window or a split field with fewer values"
+            ),
+            Self::SpanOutOfRange { span } => write!(
+                f,
+                "timechart span={span} makes buckets outside the years 0000 to 9999: \
+                 use a shorter span"
+            ),
         }
     }
 }
@@ -179,7 +278,10 @@ impl std::error::Error for SearchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Store(err) => Some(err),
-            Self::Unsupported(_) => None,
+            Self::Unsupported(_)
+            | Self::TooManyBuckets
+            | Self::TooManyCells { .. }
+            | Self::SpanOutOfRange { .. } => None,
         }
     }
 }

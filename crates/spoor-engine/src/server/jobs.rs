@@ -233,6 +233,8 @@ fn parse(form: &spoor_proto::form::Form) -> Result<Parsed, Refused> {
         earliest: bound("earliest_time")?,
         latest: bound("latest_time")?,
     };
+    // A chart's bounds that the window decides refuse the search now (400), not its job.
+    search::check(&query, &window).map_err(|err| Refused::bad(err.to_string()))?;
     Ok(Parsed {
         search: search.to_owned(),
         query,

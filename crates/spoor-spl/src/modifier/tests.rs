@@ -114,19 +114,58 @@ fn out_of_range() {
     let now = OffsetDateTime::UNIX_EPOCH;
     for input in [
         "-20000y",
+        "-100000y",
         "+9223372036854775807s",
         "+99999999999w",
         "99999999999999",
+        // Month arithmetic past the largest count.
+        "+9223372036854775807mon",
+        "-9223372036854775808mon",
+        "+3074457345618258602q",
+        "@y+9223372036854775807mon",
+        // Within what the calendar types hold, but outside the years 0000 to 9999.
+        "-1971y",
+        "-0044-03-15T12:00Z",
+        "-0001-12-31T23:59:59.999999999Z",
+        "253402300800",
+        "9999-12-31T23:00-05:00",
     ] {
         let modifier: TimeModifier = input.parse().unwrap();
         assert_eq!(
             modifier.resolve(now, UtcOffset::UTC),
             Err(TimeError::OutOfRange {
-                modifier: input.to_owned()
+                modifier: modifier.to_string()
             }),
             "{input}"
         );
     }
+}
+
+#[test]
+fn the_range_is_the_years_0000_to_9999() {
+    let now = time::macros::datetime!(2026-11-28 12:00 UTC);
+    let resolve = |input: &str| {
+        input
+            .parse::<TimeModifier>()
+            .unwrap()
+            .resolve(now, UtcOffset::UTC)
+    };
+    let first = time::macros::datetime!(0000-01-01 0:00 UTC);
+    let last = time::macros::datetime!(9999-12-31 23:59:59.999999999 UTC);
+    assert_eq!(resolve("0000-01-01T00:00:00Z"), Ok(first));
+    assert_eq!(resolve("9999-12-31T23:59:59.999999999Z"), Ok(last));
+    assert_eq!(resolve("253402300799.999999999"), Ok(last));
+    assert_eq!(resolve("-2026y@y"), Ok(first));
+    assert_eq!(
+        resolve("-2027y@y").unwrap_err().to_string(),
+        "time modifier \"-2027y@y\" resolves outside the years 0000 to 9999"
+    );
+    // A zone may put the end of the range in the next local year: still the same instant.
+    let early = "0000-01-01T00:00:00Z".parse::<TimeModifier>().unwrap();
+    assert_eq!(
+        early.resolve(now, UtcOffset::from_hms(-5, 0, 0).unwrap()),
+        Ok(first)
+    );
 }
 
 #[test]

@@ -339,6 +339,49 @@ fn spans() {
 }
 
 #[test]
+fn spans_longer_than_the_range_of_times_are_refused() {
+    // 10,000 Gregorian years are 3,652,425 days: exactly 521,775 weeks.
+    for longest in ["120000mon", "521775w", "3652425d", "87658200h"] {
+        assert_eq!(
+            longest.parse::<Span>().map(|s| s.to_string()).as_deref(),
+            Ok(longest)
+        );
+    }
+    // Minutes and seconds never reach 10,000 years in a 32-bit count.
+    for long in ["4294967295m", "4294967295s"] {
+        assert!(long.parse::<Span>().is_ok(), "{long}");
+    }
+    for (too_long, most) in [
+        ("120001mon", "120000mon"),
+        ("1000000mon", "120000mon"),
+        ("4294967295mon", "120000mon"),
+        ("521776w", "521775w"),
+        ("3652426d", "3652425d"),
+        ("87658201h", "87658200h"),
+    ] {
+        let err = too_long.parse::<Span>().unwrap_err();
+        assert_eq!(
+            err,
+            ParseError::SpanTooLong {
+                span: too_long.to_owned(),
+                offset: 0
+            }
+        );
+        assert!(err.to_string().contains(most), "{err}");
+    }
+    assert_eq!(
+        error("search index=main | timechart span=1000000mon count").to_string(),
+        "span `1000000mon` at byte 35 is longer than the 10000 years from 0000 to 9999 \
+         (at most 120000mon)"
+    );
+    // A long spelling of the unit counts the same.
+    assert_eq!(
+        error("search | timechart span=130000months count").offset(),
+        24
+    );
+}
+
+#[test]
 fn deep_or_long_input_does_not_overflow() {
     let long = "search ".to_owned() + &"a=b ".repeat(10_000);
     assert_eq!(parse(&long).map(|q| q.search.terms.len()), Ok(10_000));

@@ -7,7 +7,9 @@
 //! - quotes are balanced, and the `where` filter holds each string exactly;
 //! - any syntax tree prints and parses back to itself;
 //! - the parser never panics, on any input;
-//! - time modifiers print and parse back to themselves, and resolve without panicking.
+//! - spans longer than 10,000 years print but do not parse;
+//! - time modifiers print and parse back to themselves, and resolve without panicking, to an
+//!   instant of the years 0000 to 9999.
 //!
 //! proptest is a form of fuzz testing: it can pass when there is a problem, but when it fails
 //! there really is one. A failing case is saved in `tests/proptest-regressions/`; commit it and
@@ -23,8 +25,8 @@ use spoor_spl::modifier::{Relative, TimeModifier, TimeWindow};
 use spoor_spl::{Query, WindowedQuery, parse};
 
 use crate::strategies::{
-    config, hostile_string, index, instant, key, modifier, pattern, query, snap, span, spl_soup,
-    zone,
+    config, hostile_string, index, instant, key, long_span, modifier, pattern, query, snap, span,
+    spl_soup, zone,
 };
 
 /// One question to a builder, with its strings.
@@ -318,6 +320,33 @@ proptest! {
     #[test]
     fn time_modifier_parser_never_panics(input in "\\PC{0,30}") {
         let _ = input.parse::<TimeModifier>();
+    }
+
+    #[test]
+    fn spans_longer_than_the_range_of_times_do_not_parse(span in long_span()) {
+        let text = span.to_string();
+        let refused = text.parse::<Span>();
+        prop_assert_eq!(
+            refused,
+            Err(spoor_spl::ParseError::SpanTooLong { span: text.clone(), offset: 0 })
+        );
+        let query = format!("search | timechart span={text} count");
+        prop_assert_eq!(parse(&query).map_err(|e| e.offset()), Err(24), "{}", query);
+    }
+
+    #[test]
+    fn resolved_times_stay_in_the_years_0000_to_9999(
+        modifier in modifier(),
+        now in instant(),
+        zone in zone(),
+    ) {
+        if let Ok(resolved) = modifier.resolve(now, zone) {
+            let utc = resolved.checked_to_offset(time::UtcOffset::UTC);
+            prop_assert!(
+                utc.is_some_and(|t| (0..=9999).contains(&t.year())),
+                "{} at {} in {} gave {}", modifier, now, zone, resolved
+            );
+        }
     }
 
     #[test]

@@ -68,18 +68,35 @@ pub(crate) fn index() -> impl Strategy<Value = Index> {
     "[a-z0-9_][a-z0-9_-]{0,12}".prop_map(|i| Index::new(i).expect("valid by construction"))
 }
 
-/// A bucket span.
-pub(crate) fn span() -> impl Strategy<Value = Span> {
-    let unit = prop_oneof![
+fn span_unit() -> impl Strategy<Value = SpanUnit> {
+    prop_oneof![
         Just(SpanUnit::Second),
         Just(SpanUnit::Minute),
         Just(SpanUnit::Hour),
         Just(SpanUnit::Day),
         Just(SpanUnit::Week),
         Just(SpanUnit::Month),
-    ];
-    (1..=u32::MAX, unit)
-        .prop_map(|(n, unit)| Span::new(NonZeroU32::new(n).expect("positive"), unit))
+    ]
+}
+
+/// A bucket span the parser reads: at most 10,000 years long.
+pub(crate) fn span() -> impl Strategy<Value = Span> {
+    span_unit().prop_flat_map(|unit| {
+        prop_oneof![1..=unit.max_count(), Just(unit.max_count())]
+            .prop_map(move |n| Span::new(NonZeroU32::new(n).expect("positive"), unit))
+    })
+}
+
+/// A span longer than 10,000 years, which a tree may hold and the parser refuses.
+pub(crate) fn long_span() -> impl Strategy<Value = Span> {
+    span_unit()
+        .prop_filter("a unit with a cap below u32::MAX", |unit| {
+            unit.max_count() < u32::MAX
+        })
+        .prop_flat_map(|unit| {
+            prop_oneof![unit.max_count() + 1..=u32::MAX, Just(unit.max_count() + 1)]
+                .prop_map(move |n| Span::new(NonZeroU32::new(n).expect("positive"), unit))
+        })
 }
 
 /// A valid field name, reserved words included in the candidates so they get filtered out.
