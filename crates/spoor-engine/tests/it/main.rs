@@ -6,6 +6,7 @@
 mod binary;
 mod crash;
 mod differential;
+mod folder;
 mod golden;
 mod parallel;
 mod recovery;
