@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use spoor_engine::{Engine, EventMeta, Store, StoreOptions, Window};
+use spoor_engine::{Engine, EventMeta, Repair, Store, StoreError, StoreOptions, Window};
 use time::macros::datetime;
 
 use crate::support::TempDir;
@@ -167,6 +167,10 @@ fn a_folder_open_in_this_process_is_refused_until_closed() {
             "names the folder and the holder: {message}"
         );
     }
+    assert!(matches!(
+        Store::open(dir.path(), |_, _| {}),
+        Err(StoreError::InUse { holder: Some(holder), .. }) if holder == std::process::id()
+    ));
     drop(engine);
     let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens once closed");
     drop(store);
@@ -382,6 +386,13 @@ fn a_lost_catalog_is_rebuilt_from_the_index_folders() {
     assert_eq!(engine.store().indexes(), ["main", "shop"]);
     assert_eq!(count(&engine, "shop"), "5");
     assert_eq!(report.records, 5);
+    // It says so, and what could not be recovered.
+    let [Repair::CatalogRebuilt { indexes, .. }] = &report.repairs[..] else {
+        panic!("one repair: {:?}", report.repairs);
+    };
+    assert_eq!(indexes, &["shop"]);
+    assert!(report.repairs[0].to_string().contains("props"));
+    assert!(engine.store().props().is_empty());
     drop(engine);
 
     // The rebuilt catalog is kept.
@@ -431,4 +442,98 @@ fn an_index_created_over_a_folder_of_segments_shows_its_events_at_once() {
     drop(engine);
     let (engine, _) = Engine::open(dir.path()).expect("reopens");
     assert_eq!(count(&engine, "shop"), "5");
+}
+
+#[test]
+fn index_folders_the_catalog_does_not_match_are_reported() {
+    let dir = TempDir::new("unlisted");
+    let elsewhere = TempDir::new("unlisted-source");
+    store_with_shop(elsewhere.path(), 2);
+    let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    store.create_index("gone").expect("index");
+    drop(store);
+    let indexes = dir.path().join("indexes");
+    fs::remove_dir_all(indexes.join("gone")).expect("an index folder is lost");
+    // Folders of segments the catalog does not list: one an index name, one not.
+    for name in ["shop", "Not An Index"] {
+        fs::create_dir_all(indexes.join(name)).expect("folder");
+        let from = elsewhere.path().join("indexes").join("shop");
+        for entry in fs::read_dir(from).expect("segments") {
+            let entry = entry.expect("entry");
+            fs::copy(entry.path(), indexes.join(name).join(entry.file_name())).expect("copy");
+        }
+    }
+
+    let (engine, report) = Engine::open(dir.path()).expect("opens");
+    assert_eq!(engine.store().indexes(), ["gone", "main", "shop"]);
+    assert_eq!(count(&engine, "shop"), "2");
+    // (The folders this test made are also made owner-only.)
+    let repairs: Vec<_> = report
+        .repairs
+        .into_iter()
+        .filter(|r| !matches!(r, Repair::Tightened { .. }))
+        .collect();
+    assert_eq!(
+        repairs,
+        [
+            Repair::FolderIgnored(indexes.join("Not An Index")),
+            Repair::IndexAdopted {
+                name: "shop".to_owned(),
+                path: indexes.join("shop"),
+            },
+            Repair::IndexMissing {
+                name: "gone".to_owned(),
+                path: indexes.join("gone"),
+            },
+        ]
+    );
+    drop(engine);
+    // Set right once: the next open finds nothing new but the folder it leaves alone.
+    let (_, report) = Store::open(dir.path(), |_, _| {}).expect("reopens");
+    assert_eq!(
+        report.repairs,
+        [Repair::FolderIgnored(indexes.join("Not An Index"))]
+    );
+}
+
+#[test]
+#[cfg(unix)]
+fn an_older_folder_is_reported_as_tightened() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("older-report");
+    store_with_shop(dir.path(), 1);
+    let segment = fs::read_dir(dir.path().join("indexes").join("shop"))
+        .expect("folder")
+        .next()
+        .expect("a segment")
+        .expect("entry")
+        .path();
+    for (path, mode) in [
+        (dir.path().to_owned(), 0o755),
+        (dir.path().join("catalog.json"), 0o644),
+        (segment.clone(), 0o666),
+    ] {
+        fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    // A file of the user's own in the folder is not the engine's to change.
+    let own = dir.path().join("notes.txt");
+    fs::write(&own, "mine").expect("write");
+    fs::set_permissions(&own, fs::Permissions::from_mode(0o644)).expect("chmod");
+
+    let (_, report) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    let [Repair::Tightened { folder, paths }] = &report.repairs[..] else {
+        panic!("one repair: {:?}", report.repairs);
+    };
+    assert_eq!(folder, dir.path());
+    let mut paths = paths.clone();
+    paths.sort();
+    let mut expected = vec![
+        dir.path().to_owned(),
+        dir.path().join("catalog.json"),
+        segment,
+    ];
+    expected.sort();
+    assert_eq!(paths, expected);
+    let mode = fs::metadata(&own).expect("own file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
 }
