@@ -2,19 +2,23 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use spoor_event::extract::Extractor;
 use spoor_spl::ast::Query;
 use time::OffsetDateTime;
 
-use crate::catalog::Catalog;
 use crate::columns::Columns;
 use crate::ingest::Parsing;
 use crate::log::Location;
-use crate::record::Record;
+use crate::record::{Record, RecordRef};
 use crate::search::{self, Results, SearchError, Window};
-use crate::store::{EventMeta, OpenReport, Store, StoreError, StoreOptions, Stored};
+use crate::store::{
+    Adopt, Adopting, EventMeta, OpenReport, Store, StoreError, StoreOptions, Stored,
+};
+
+/// The in-memory index: columns per engine index.
+type Index = RwLock<BTreeMap<String, Columns>>;
 
 /// What one replay run has indexed.
 #[derive(Debug, Default)]
@@ -62,12 +66,54 @@ pub struct IndexSummary {
 #[derive(Debug)]
 pub struct Engine {
     store: Store,
-    index: RwLock<BTreeMap<String, Columns>>,
+    /// Shared with the store's adopter, which adds the events of an index created over a
+    /// folder that already held some.
+    index: Arc<Index>,
+}
+
+/// Indexes the events an index's folder already held when it is created at run time.
+#[derive(Debug)]
+struct Adopter(Arc<Index>);
+
+/// One index's adopted events, indexed apart until the index exists.
+struct Taking<'a> {
+    into: &'a Index,
+    taken: BTreeMap<String, Columns>,
+}
+
+impl Adopt for Adopter {
+    fn start(&self) -> Box<dyn Adopting + '_> {
+        Box::new(Taking {
+            into: &self.0,
+            taken: BTreeMap::new(),
+        })
+    }
+}
+
+impl Adopting for Taking<'_> {
+    fn record(&mut self, location: Location, record: RecordRef<'_>, extractor: Extractor) {
+        self.taken
+            .entry(record.index.to_owned())
+            .or_default()
+            .push(location, &record, extractor);
+    }
+
+    fn keep(self: Box<Self>) {
+        let mut index = self.into.write().unwrap_or_else(|e| e.into_inner());
+        for (name, mut columns) in self.taken {
+            columns.shrink();
+            index.entry(name).or_default().append(columns);
+        }
+    }
 }
 
 impl Engine {
     /// Opens the engine's data folder (creating it if needed), replaying and indexing every
     /// stored event.
+    ///
+    /// The engine has the folder to itself until dropped: opening a folder that another engine
+    /// or store has open, in this process or another, fails at once with
+    /// [`StoreError::InUse`], naming the folder and the holder's process id.
     pub fn open(dir: impl AsRef<Path>) -> Result<(Self, OpenReport), StoreError> {
         Self::open_with(dir, &StoreOptions::default())
     }
@@ -82,16 +128,13 @@ impl Engine {
     ) -> Result<(Self, OpenReport), StoreError> {
         const PARTS: usize = 2;
         let dir = dir.as_ref();
-        let props = Catalog::load(dir)
-            .map_err(|source| StoreError::Io {
-                context: format!("cannot read the catalog in {}", dir.display()),
-                source,
-            })?
-            .props;
         // Each run indexes into its own columns (its lock is only ever taken by its thread).
         let parts: Vec<Mutex<Part>> = (0..PARTS).map(|_| Mutex::default()).collect();
-        let (store, report) =
-            Store::open_in_parts(dir, options, PARTS, |part, location, record| {
+        let (store, report) = Store::open_in_parts_with_props(
+            dir,
+            options,
+            PARTS,
+            |props, part, location, record| {
                 let mut part = parts[part].lock().unwrap_or_else(|e| e.into_inner());
                 let Part { index, extractors } = &mut *part;
                 let extractor = match extractors.get(record.sourcetype) {
@@ -107,7 +150,8 @@ impl Engine {
                         .or_default()
                         .push(location, &record, extractor),
                 }
-            })?;
+            },
+        )?;
         let mut index: BTreeMap<String, Columns> = BTreeMap::new();
         for part in parts {
             let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -118,10 +162,9 @@ impl Engine {
         for columns in index.values_mut() {
             columns.shrink();
         }
-        let engine = Self {
-            store,
-            index: RwLock::new(index),
-        };
+        let index = Arc::new(RwLock::new(index));
+        store.set_adopter(Box::new(Adopter(Arc::clone(&index))));
+        let engine = Self { store, index };
         Ok((engine, report))
     }
 
@@ -138,10 +181,13 @@ impl Engine {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn add<'r>(&self, records: impl IntoIterator<Item = (Location, &'r Record)>) {
+    /// Indexes stored records of one sourcetype.
+    fn add<'r>(&self, sourcetype: &str, records: impl IntoIterator<Item = (Location, &'r Record)>) {
+        // Asked before the index is locked: the store's catalog is never waited for while the
+        // index is held (creating an index holds the catalog, then takes the index).
+        let extractor = self.store.parsing(sourcetype).extractor;
         let mut index = self.write();
         for (location, record) in records {
-            let extractor = self.store.parsing(&record.sourcetype).extractor;
             index.entry(record.index.clone()).or_default().push(
                 location,
                 &record.as_ref(),
@@ -159,7 +205,10 @@ impl Engine {
         arrival: OffsetDateTime,
     ) -> Result<Stored, StoreError> {
         let stored = self.store.ingest(index, meta, text, arrival)?;
-        self.add(stored.records.iter().map(|(l, r)| (*l, r)));
+        self.add(
+            &meta.sourcetype,
+            stored.records.iter().map(|(l, r)| (*l, r)),
+        );
         Ok(stored)
     }
 
@@ -171,7 +220,7 @@ impl Engine {
         events: impl IntoIterator<Item = (OffsetDateTime, String)>,
     ) -> Result<Vec<(Location, Record)>, StoreError> {
         let records = self.store.append(index, meta, events)?;
-        self.add(records.iter().map(|(l, r)| (*l, r)));
+        self.add(&meta.sourcetype, records.iter().map(|(l, r)| (*l, r)));
         Ok(records)
     }
 

@@ -29,7 +29,7 @@ pub(crate) const SEGMENT_BYTES: u64 = 128 * 1024 * 1024;
 
 /// The segments in `dir` (created if missing), in order.
 fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
-    fs::create_dir_all(dir)?;
+    crate::files::create_dir(dir)?;
     let mut segments: Vec<u64> = fs::read_dir(dir)?
         .filter_map(|entry| {
             let name = entry.ok()?.file_name();
@@ -167,7 +167,11 @@ impl Log {
         let segment = match segments.last() {
             Some(&last) => last,
             None => {
-                File::create(segment_path(dir, 1))?.sync_all()?;
+                crate::files::open_private(
+                    OpenOptions::new().write(true).create(true).truncate(true),
+                    &segment_path(dir, 1),
+                )?
+                .sync_all()?;
                 sync_dir(dir)?;
                 1
             }
@@ -280,10 +284,10 @@ impl Log {
         state.file.sync_data()?;
         state.durable = state.written;
         let next = state.segment + 1;
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(segment_path(&self.dir, next))?;
+        let file = crate::files::open_private(
+            OpenOptions::new().create_new(true).append(true),
+            &segment_path(&self.dir, next),
+        )?;
         sync_dir(&self.dir)?;
         state.file = Arc::new(file);
         state.segment = next;

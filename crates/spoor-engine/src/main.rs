@@ -106,15 +106,30 @@ fn credentials(args: &Args) -> io::Result<Credentials> {
     Ok(credentials)
 }
 
+/// The credentials kept in the data folder, made (and kept) the first time. The engine has the
+/// folder open, so no other process makes them at the same time.
 fn kept_credentials(data: &Path) -> io::Result<Credentials> {
     let path = data.join(CREDENTIALS_FILE);
+    let invalid = |problem: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "the credentials file {} {problem}: delete it to make new credentials (clients \
+                 then need the new password and HEC token), or give --password",
+                path.display()
+            ),
+        )
+    };
     match std::fs::read(&path) {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Err(invalid("is empty".into())),
         Ok(bytes) => {
+            // Where, not what: the error's text could quote a secret.
             let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{} is not valid ({e}); fix or delete it", path.display()),
-                )
+                invalid(format!(
+                    "is not valid (at line {}, column {})",
+                    e.line(),
+                    e.column()
+                ))
             })?;
             tracing::info!(file = %path.display(), "credentials read");
             Ok(Credentials::new(stored.username, stored.password).hec_token(stored.hec_token))
@@ -126,7 +141,8 @@ fn kept_credentials(data: &Path) -> io::Result<Credentials> {
                 password: made.password.expose().to_owned(),
                 hec_token: made.hec_tokens[0].expose().to_owned(),
             };
-            write_private(
+            // Whole or not at all, and readable by its owner only.
+            spoor_engine::files::write_atomic(
                 &path,
                 &serde_json::to_vec_pretty(&stored).map_err(io::Error::other)?,
             )?;
@@ -140,36 +156,27 @@ fn kept_credentials(data: &Path) -> io::Result<Credentials> {
             );
             Ok(made)
         }
-        Err(err) => Err(err),
+        Err(err) => Err(io::Error::new(
+            err.kind(),
+            format!(
+                "cannot read the credentials file {} ({err}): make it readable by this user, or \
+                 delete it to make new credentials",
+                path.display()
+            ),
+        )),
     }
 }
 
-/// Writes a file only its owner can read.
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
-}
-
 fn run(args: Args) -> io::Result<()> {
-    std::fs::create_dir_all(&args.data).map_err(|err| {
-        io::Error::new(
-            err.kind(),
-            Failure::caused(format!("cannot create {}", args.data.display()), err),
-        )
-    })?;
-    let credentials = credentials(&args)?;
+    // First, so that the data folder is this process's alone (and owner-only) before the
+    // credentials are read or made in it.
     let (engine, report) = Engine::open(&args.data).map_err(|err| {
         io::Error::other(Failure::caused(
             format!("cannot open the data folder {}", args.data.display()),
             err,
         ))
     })?;
+    let credentials = credentials(&args)?;
     for cut in &report.cut_tails {
         tracing::warn!(
             ?cut,

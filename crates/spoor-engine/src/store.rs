@@ -1,24 +1,49 @@
 //! The data folder: one log per index, and the catalog of what was created at run time.
 //!
 //! ```text
+//! <data>/engine.lock                  held while a store has the folder open; the holder's pid
 //! <data>/catalog.json                 indexes and props stanzas created at run time
 //! <data>/indexes/<index>/<n>.seg      the index's log segments
 //! ```
+//!
+//! One store at a time has a folder open: opening takes an exclusive lock of the operating
+//! system's on `engine.lock` (released when the store is dropped, or its process ends), so a
+//! second opener, in this process or another, is refused at once with [`StoreError::InUse`].
+//! Every file is `0600` and every folder `0700` whatever the umask (see [`files`](crate::files));
+//! opening makes those an older version left open to other users so, and says so.
+//!
+//! A catalog missing from a folder that holds indexes is rebuilt from the index folders that
+//! hold segments (props stanzas cannot be recovered, and the report says so); an index folder
+//! holding segments that the catalog does not list is taken back as an index; a damaged catalog
+//! stops the open with what to do. Each of these is in the [`OpenReport`] and logged.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
+use spoor_event::extract::Extractor;
 use spoor_spl::build::Index;
 use time::OffsetDateTime;
 
-use crate::catalog::{BUILT_IN_INDEXES, Catalog};
+use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
+use crate::files::{self, FolderLock, LockError};
 use crate::ingest::{Parsing, PropsError};
 use crate::log::{CutTail, Location, Log};
 use crate::record::{Record, RecordError, RecordRef};
+
+/// `props.conf` as the catalog keeps it: stanza → setting → value.
+pub(crate) type Props = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The folder of the indexes' logs, in the data folder.
+const INDEXES: &str = "indexes";
+
+/// The `spoor-engine` binary's credentials file, kept in the data folder (made owner-only on
+/// open like the store's own files).
+const CREDENTIALS_FILE: &str = "credentials.json";
 
 /// The durable store of an engine: events per index, and the catalog.
 ///
@@ -55,6 +80,25 @@ pub struct Store {
     catalog: Mutex<Catalog>,
     logs: RwLock<BTreeMap<String, Arc<Log>>>,
     parsing: RwLock<HashMap<String, Arc<Parsing>>>,
+    /// Takes in the events of an index created over a folder that already holds segments.
+    adopter: OnceLock<Box<dyn Adopt>>,
+    /// Held for the store's life (declared last, so released after the logs are closed).
+    _lock: FolderLock,
+}
+
+/// Takes in the events an index's folder already held when the index is created at run time
+/// (the engine indexes them, so they are searchable at once).
+pub(crate) trait Adopt: fmt::Debug + Send + Sync {
+    /// Begins taking in one index's records.
+    fn start(&self) -> Box<dyn Adopting + '_>;
+}
+
+/// One index's records being taken in.
+pub(crate) trait Adopting {
+    /// A record found in the folder, with its sourcetype's extractor.
+    fn record(&mut self, location: Location, record: RecordRef<'_>, extractor: Extractor);
+    /// Keeps what was taken in, once the index exists; dropped unkept, it is discarded.
+    fn keep(self: Box<Self>);
 }
 
 impl fmt::Debug for Log {
@@ -96,6 +140,94 @@ pub struct OpenReport {
     pub records: u64,
     /// Torn or corrupt tails cut off: bytes of writes never acknowledged, or damage.
     pub cut_tails: Vec<CutTail>,
+    /// What was wrong with the data folder and set right (each also logged as a warning).
+    pub repairs: Vec<Repair>,
+}
+
+/// Something opening a store found wrong with its data folder, and set right.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Repair {
+    /// Files and folders an older version left readable by other local users, made readable
+    /// by their owner only.
+    Tightened {
+        /// The data folder.
+        folder: PathBuf,
+        /// The files and folders changed.
+        paths: Vec<PathBuf>,
+    },
+    /// `catalog.json` was missing from a folder that holds indexes: rebuilt from the index
+    /// folders that hold segments. Props stanzas created at run time could not be recovered.
+    CatalogRebuilt {
+        /// The catalog file.
+        path: PathBuf,
+        /// The indexes found again, besides the built-in ones.
+        indexes: Vec<String>,
+    },
+    /// An index folder holding segments that the catalog did not list, taken back as an index.
+    IndexAdopted {
+        /// The index.
+        name: String,
+        /// Its folder.
+        path: PathBuf,
+    },
+    /// A folder of the indexes' folder that holds segments but whose name is no index name:
+    /// left alone, its events not searchable.
+    FolderIgnored(PathBuf),
+    /// An index whose folder was missing: it is empty now.
+    IndexMissing {
+        /// The index.
+        name: String,
+        /// The folder it should have had.
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for Repair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tightened { folder, paths } => write!(
+                f,
+                "made {} files and folders in the data folder {} readable by their owner only \
+                 (an older version left them readable by other local users)",
+                paths.len(),
+                folder.display()
+            ),
+            Self::CatalogRebuilt { path, indexes } => {
+                write!(
+                    f,
+                    "{} was missing: rebuilt it from the index folders (",
+                    path.display()
+                )?;
+                if indexes.is_empty() {
+                    f.write_str("no index besides the built-in ones")?;
+                } else {
+                    write!(f, "indexes {}", indexes.join(", "))?;
+                }
+                f.write_str(
+                    "); props stanzas set at run time, if there were any, could not be recovered: \
+                     set them again",
+                )
+            }
+            Self::IndexAdopted { name, path } => write!(
+                f,
+                "index folder {} holds segments the catalog did not list: it is index {name:?} again",
+                path.display()
+            ),
+            Self::FolderIgnored(path) => write!(
+                f,
+                "{} holds segments but its name is no index name: left alone, its events are not \
+                 searchable",
+                path.display()
+            ),
+            Self::IndexMissing { name, path } => write!(
+                f,
+                "the folder of index {name:?} ({}) was missing: the index is empty now; restore the \
+                 folder from a backup while the engine is stopped to get its events back",
+                path.display()
+            ),
+        }
+    }
 }
 
 /// The metadata events arrive with.
@@ -136,6 +268,10 @@ pub struct Stored {
 impl Store {
     /// Opens the store in `dir` (creating it if needed), giving every stored record to `visit`
     /// in the order it was written, index by index.
+    ///
+    /// The store has the folder to itself until dropped: opening a folder another store has
+    /// open, in this process or another, fails at once with [`StoreError::InUse`]. A damaged
+    /// `catalog.json` fails with [`StoreError::Catalog`]; what was set right is in the report.
     pub fn open(
         dir: impl AsRef<Path>,
         mut visit: impl FnMut(Location, Record),
@@ -158,7 +294,7 @@ impl Store {
         mut visit: impl FnMut(Location, RecordRef<'_>),
     ) -> Result<(Self, OpenReport), StoreError> {
         let segment_bytes = options.segment_bytes;
-        Self::open_logs(dir.as_ref(), options, |path| {
+        Self::open_logs(dir.as_ref(), options, |path, _| {
             let mut records = 0;
             let (log, cuts) = Log::open(path, segment_bytes, &mut |location, record| {
                 records += 1;
@@ -177,45 +313,94 @@ impl Store {
         parts: usize,
         visit: impl Fn(usize, Location, RecordRef<'_>) + Sync,
     ) -> Result<(Self, OpenReport), StoreError> {
+        Self::open_in_parts_with_props(dir.as_ref(), options, parts, |_, part, location, record| {
+            visit(part, location, record);
+        })
+    }
+
+    /// Like [`open_in_parts`](Store::open_in_parts), also lending `visit` the catalog's props.
+    pub(crate) fn open_in_parts_with_props(
+        dir: &Path,
+        options: &StoreOptions,
+        parts: usize,
+        visit: impl Fn(&Props, usize, Location, RecordRef<'_>) + Sync,
+    ) -> Result<(Self, OpenReport), StoreError> {
         let segment_bytes = options.segment_bytes;
-        Self::open_logs(dir.as_ref(), options, |path| {
+        Self::open_logs(dir, options, |path, props| {
             let records = AtomicU64::new(0);
             let (log, cuts) =
                 Log::open_parts(path, segment_bytes, parts, &|part, location, record| {
                     records.fetch_add(1, Ordering::Relaxed);
-                    visit(part, location, record);
+                    visit(props, part, location, record);
                 })?;
             Ok((log, cuts, records.into_inner()))
         })
     }
 
-    /// Opens the data folder, each index's log with `open_log`.
+    /// Opens the data folder: creates it if needed, locks it, makes its files owner-only,
+    /// reads (or rebuilds) the catalog and opens each index's log with `open_log`.
     fn open_logs(
         dir: &Path,
         options: &StoreOptions,
-        mut open_log: impl FnMut(&Path) -> io::Result<(Log, Vec<CutTail>, u64)>,
+        mut open_log: impl FnMut(&Path, &Props) -> io::Result<(Log, Vec<CutTail>, u64)>,
     ) -> Result<(Self, OpenReport), StoreError> {
         let dir = dir.to_owned();
-        let at = |context: &str| {
-            let context = format!("{context} {}", dir.display());
-            move |source| StoreError::Io { context, source }
-        };
-        std::fs::create_dir_all(dir.join("indexes"))
-            .map_err(at("cannot create the data folder"))?;
-        let catalog = Catalog::load(&dir).map_err(at("cannot read the catalog in"))?;
+        let io = |context: String| move |source| StoreError::Io { context, source };
+        files::create_dir(&dir).map_err(io(format!(
+            "cannot create the data folder {}",
+            dir.display()
+        )))?;
+        let lock = FolderLock::take(&dir).map_err(|err| match err {
+            LockError::Held(holder) => StoreError::InUse {
+                folder: dir.clone(),
+                holder,
+            },
+            LockError::Io(source) => StoreError::Io {
+                context: format!("cannot lock the data folder {} ({source})", dir.display()),
+                source,
+            },
+        })?;
 
+        let indexes = dir.join(INDEXES);
+        let fresh = fs::symlink_metadata(&indexes).is_err();
         let mut report = OpenReport::default();
+        let tightened = tighten(&dir, fresh);
+        if !tightened.is_empty() {
+            report.repairs.push(Repair::Tightened {
+                folder: dir.clone(),
+                paths: tightened,
+            });
+        }
+        files::create_dir(&indexes).map_err(io(format!(
+            "cannot create the folder of the indexes {}",
+            indexes.display()
+        )))?;
+        let catalog = open_catalog(&dir, fresh, &mut report.repairs)?;
+
         let mut logs = BTreeMap::new();
         let names = BUILT_IN_INDEXES
             .iter()
             .map(|name| (*name).to_owned())
             .chain(catalog.indexes.iter().cloned());
         for name in names {
-            let (log, cuts, records) = open_log(&dir.join("indexes").join(&name))
-                .map_err(at(&format!("cannot open the log of index {name:?} in")))?;
+            let path = indexes.join(&name);
+            let made_now = fresh && BUILT_IN_INDEXES.contains(&name.as_str());
+            if !made_now && !path.is_dir() {
+                report.repairs.push(Repair::IndexMissing {
+                    name: name.clone(),
+                    path: path.clone(),
+                });
+            }
+            let (log, cuts, records) = open_log(&path, &catalog.props).map_err(io(format!(
+                "cannot open the log of index {name:?} in {}",
+                dir.display()
+            )))?;
             report.records += records;
             report.cut_tails.extend(cuts);
             logs.insert(name, Arc::new(log));
+        }
+        for repair in &report.repairs {
+            tracing::warn!(data = %dir.display(), "{repair}");
         }
         let store = Self {
             dir,
@@ -223,8 +408,16 @@ impl Store {
             catalog: Mutex::new(catalog),
             logs: RwLock::new(logs),
             parsing: RwLock::new(HashMap::new()),
+            adopter: OnceLock::new(),
+            _lock: lock,
         };
         Ok((store, report))
+    }
+
+    /// Has `adopter` take in the events of an index created over a folder that already holds
+    /// segments (set once, by the engine).
+    pub(crate) fn set_adopter(&self, adopter: Box<dyn Adopt>) {
+        let _ = self.adopter.set(adopter);
     }
 
     fn catalog(&self) -> MutexGuard<'_, Catalog> {
@@ -250,23 +443,58 @@ impl Store {
     }
 
     /// Creates an index; `false` if it already existed.
+    ///
+    /// If the index's folder already holds segments (restored from a backup, say), their events
+    /// belong to the new index: an [`Engine`](crate::Engine) makes them searchable at once.
     pub fn create_index(&self, name: &str) -> Result<bool, StoreError> {
         check_index_name(name)?;
         let mut catalog = self.catalog();
         if self.has_index(name) {
             return Ok(false);
         }
-        let (log, _) = Log::open(
-            &self.dir.join("indexes").join(name),
+        let mut adopting = self.adopter.get().map(|adopter| adopter.start());
+        let mut extractors: HashMap<String, Extractor> = HashMap::new();
+        let mut found = 0u64;
+        let (log, cuts) = Log::open(
+            &self.dir.join(INDEXES).join(name),
             self.options.segment_bytes,
-            &mut |_, _| {},
+            &mut |location, record| {
+                found += 1;
+                let Some(adopting) = &mut adopting else {
+                    return;
+                };
+                let extractor = match extractors.get(record.sourcetype) {
+                    Some(extractor) => *extractor,
+                    None => *extractors
+                        .entry(record.sourcetype.to_owned())
+                        .or_insert_with(|| {
+                            Parsing::of(catalog.props.get(record.sourcetype)).extractor
+                        }),
+                };
+                adopting.record(location, record, extractor);
+            },
         )
         .map_err(|source| StoreError::Io {
             context: format!("cannot create the log of index {name:?}"),
             source,
         })?;
-        catalog.indexes.push(name.to_owned());
-        self.save(&catalog)?;
+        let mut next = catalog.clone();
+        next.indexes.push(name.to_owned());
+        self.save(&next)?;
+        *catalog = next;
+        if let Some(adopting) = adopting {
+            adopting.keep();
+        }
+        for cut in &cuts {
+            tracing::warn!(?cut, index = name, "cut a torn or damaged log tail");
+        }
+        if found > 0 {
+            tracing::info!(
+                index = name,
+                events = found,
+                "index created over a folder that held events: they are in the index"
+            );
+        }
         self.logs
             .write()
             .unwrap_or_else(|e| e.into_inner())
@@ -419,6 +647,122 @@ impl Store {
     }
 }
 
+/// Makes the data folder's own files and folders readable by their owner only: the catalog,
+/// the lock, the binary's credentials, the indexes' folders and their segments (other files a
+/// user keeps in the folder are left alone). Returns what was changed; a fresh folder (the
+/// caller may have just made it) is changed quietly. What cannot be changed is logged.
+fn tighten(dir: &Path, fresh: bool) -> Vec<PathBuf> {
+    let mut changed = Vec::new();
+    let mut check = |path: PathBuf| match files::make_private(&path) {
+        Ok(true) => changed.push(path),
+        Ok(false) => {}
+        Err(err) => tracing::warn!(
+            path = %path.display(),
+            error = %err,
+            "cannot make this file or folder readable by its owner only; fix its mode"
+        ),
+    };
+    check(dir.to_owned());
+    if fresh {
+        return Vec::new();
+    }
+    for name in [catalog::FILE, files::LOCK_FILE, CREDENTIALS_FILE] {
+        check(dir.join(name));
+    }
+    let indexes = dir.join(INDEXES);
+    check(indexes.clone());
+    for folder in entries(&indexes) {
+        if !fs::symlink_metadata(&folder).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        check(folder.clone());
+        for file in entries(&folder) {
+            if is_segment(&file) {
+                check(file);
+            }
+        }
+    }
+    changed
+}
+
+/// The entries of a folder (none if it cannot be read).
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir).map_or_else(
+        |_| Vec::new(),
+        |entries| entries.filter_map(|e| Some(e.ok()?.path())).collect(),
+    )
+}
+
+/// Whether a path names a segment file (`<number>.seg`).
+fn is_segment(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.strip_suffix(".seg"))
+        .is_some_and(|stem| stem.parse::<u64>().is_ok())
+}
+
+/// The catalog of the folder `dir`: read; on a fresh folder, made; when missing from a folder
+/// that holds indexes, rebuilt from the index folders that hold segments. Index folders holding
+/// segments that it does not list are taken back. Each change is saved and added to `repairs`.
+fn open_catalog(dir: &Path, fresh: bool, repairs: &mut Vec<Repair>) -> Result<Catalog, StoreError> {
+    let indexes = dir.join(INDEXES);
+    // Index folders that hold segments, by name, sorted.
+    let mut found: Vec<String> = Vec::new();
+    for folder in entries(&indexes) {
+        if !folder.is_dir() || !entries(&folder).iter().any(|file| is_segment(file)) {
+            continue;
+        }
+        match folder.file_name().and_then(|name| name.to_str()) {
+            Some(name) if check_index_name(name).is_ok() => found.push(name.to_owned()),
+            _ => repairs.push(Repair::FolderIgnored(folder)),
+        }
+    }
+    found.sort();
+    found.retain(|name| !BUILT_IN_INDEXES.contains(&name.as_str()));
+
+    let (mut catalog, mut changed) = match Catalog::load(dir) {
+        Ok(Some(catalog)) => (catalog, false),
+        Ok(None) if fresh => (Catalog::default(), true),
+        Ok(None) => {
+            repairs.push(Repair::CatalogRebuilt {
+                path: dir.join(catalog::FILE),
+                indexes: found.clone(),
+            });
+            let catalog = Catalog {
+                indexes: found.clone(),
+                ..Catalog::default()
+            };
+            (catalog, true)
+        }
+        Err(LoadError::Io(path, source)) => {
+            return Err(StoreError::Io {
+                context: format!("cannot read the catalog {} ({source})", path.display()),
+                source,
+            });
+        }
+        Err(LoadError::Damaged(path, problem)) => {
+            return Err(StoreError::Catalog { path, problem });
+        }
+    };
+    for name in found {
+        if !catalog.indexes.contains(&name) {
+            repairs.push(Repair::IndexAdopted {
+                path: indexes.join(&name),
+                name: name.clone(),
+            });
+            catalog.indexes.push(name);
+            changed = true;
+        }
+    }
+    if changed {
+        catalog.save(dir).map_err(|source| StoreError::Io {
+            context: format!("cannot save the catalog in {} ({source})", dir.display()),
+            source,
+        })?;
+    }
+    Ok(catalog)
+}
+
 /// Microseconds since the epoch, saturating far outside any real event's time.
 pub(crate) fn time_micros(time: OffsetDateTime) -> i64 {
     i64::try_from(time.unix_timestamp_nanos() / 1_000).unwrap_or(if time.year() < 0 {
@@ -473,6 +817,20 @@ pub enum StoreError {
     },
     /// No index of that name.
     UnknownIndex(String),
+    /// The data folder is open in another store, in this process or another.
+    InUse {
+        /// The data folder.
+        folder: PathBuf,
+        /// The process that has it open, if its id could be read.
+        holder: Option<u32>,
+    },
+    /// `catalog.json` is there but damaged: the store will not guess what it held.
+    Catalog {
+        /// The catalog file.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A props setting the engine cannot follow.
     Props(PropsError),
     /// An event too large to store.
@@ -487,6 +845,30 @@ impl fmt::Display for StoreError {
                 write!(f, "index name {name:?} is not allowed: {reason}")
             }
             Self::UnknownIndex(name) => write!(f, "no index named {name:?}; create it first"),
+            Self::InUse { folder, holder } => {
+                write!(f, "the data folder {} is in use ", folder.display())?;
+                match holder {
+                    Some(pid) if *pid == std::process::id() => write!(
+                        f,
+                        "by this process (id {pid}): close the engine that has it open first"
+                    ),
+                    Some(pid) => write!(
+                        f,
+                        "by process {pid} (another spoor-engine or spoor-dashboard): stop it \
+                         first, or give this one another data folder"
+                    ),
+                    None => f.write_str(
+                        "by another process: stop it first, or give this one another data folder",
+                    ),
+                }
+            }
+            Self::Catalog { path, problem } => write!(
+                f,
+                "the catalog {} {problem}: restore it from a backup, or move it away to \
+                 rebuild it from the index folders (props stanzas set at run time are then \
+                 lost and must be set again)",
+                path.display()
+            ),
             Self::Props(err) => fmt::Display::fmt(err, f),
             Self::Record(err) => fmt::Display::fmt(err, f),
         }

@@ -1,12 +1,14 @@
-//! spoor-engine's integration tests: the store's durability through crashes and damage, and the
-//! evaluator checked against hand-written results and, on random data and queries, against a
-//! plain reference evaluator; the Splunk-compatible server driven by `spoor-splunk`'s two
-//! drivers, fuzzed, and under load; and the bounds every search is held to.
+//! spoor-engine's integration tests: the store's durability through crashes and damage, and
+//! its data folder's rules (one process at a time, owner-only files, a catalog that cannot be
+//! lost silently); the evaluator checked against hand-written results and, on random data and
+//! queries, against a plain reference evaluator; the Splunk-compatible server driven by
+//! `spoor-splunk`'s two drivers, fuzzed, and under load; and the bounds every search is held to.
 
 mod binary;
 mod bounds;
 mod crash;
 mod differential;
+mod folder;
 mod golden;
 mod parallel;
 mod recovery;
