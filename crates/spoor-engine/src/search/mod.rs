@@ -164,6 +164,8 @@ pub enum SearchError {
     Unsupported(String),
     /// Reading stored events failed.
     Store(StoreError),
+    /// The caller's `keep` refused a result row (see [`Engine::search_while`](crate::Engine::search_while)).
+    Stopped,
 }
 
 impl fmt::Display for SearchError {
@@ -171,6 +173,7 @@ impl fmt::Display for SearchError {
         match self {
             Self::Unsupported(what) => f.write_str(what),
             Self::Store(_) => f.write_str("cannot read the stored events"),
+            Self::Stopped => f.write_str("the search was stopped before its results were complete"),
         }
     }
 }
@@ -179,7 +182,7 @@ impl std::error::Error for SearchError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Store(err) => Some(err),
-            Self::Unsupported(_) => None,
+            Self::Unsupported(_) | Self::Stopped => None,
         }
     }
 }

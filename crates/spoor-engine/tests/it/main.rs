@@ -12,6 +12,8 @@ mod recovery;
 mod reference;
 mod server;
 mod server_fuzz;
+mod server_hec;
 mod server_load;
+mod server_memory;
 mod server_support;
 mod support;
