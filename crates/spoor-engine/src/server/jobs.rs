@@ -236,9 +236,9 @@ impl Jobs {
     fn too_large(&self) -> String {
         format!(
             "the search's results need more memory than the engine keeps for search results \
-             (max_result_bytes = {} bytes, shared by all jobs; finished jobs were dropped to make \
-             room): narrow the search (a shorter time range, fewer fields, head or stats) or \
-             raise --max-result-bytes",
+             (max_result_bytes = {} bytes, shared by all jobs; finished jobs are dropped first \
+             to make room): narrow the search (a shorter time range, fewer fields, head or \
+             stats) or raise --max-result-bytes",
             self.limits.max_result_bytes
         )
     }
@@ -1163,6 +1163,47 @@ pub(crate) async fn export(state: Arc<State>, req: Req) -> Response {
 mod tests {
     use super::*;
     use crate::server::{Credentials, Server, ServerOptions};
+
+    /// A page sized by `fit_reply` is never over its limit as written, in either mode, even
+    /// for text that escaping makes six times longer, and holds all the rows that fit.
+    #[test]
+    fn a_page_fits_its_byte_limit() {
+        let fields: Vec<String> = ["_raw", "k'\"&", "n"].map(str::to_owned).to_vec();
+        let rows: Vec<Vec<Option<String>>> = (0..200)
+            .map(|i| {
+                vec![
+                    Some(format!("{i} <a href=\"x\">&'\u{1}\u{2028}é</a>").repeat(i % 13 + 1)),
+                    (i % 3 != 0).then(|| "\u{0}\u{1f}\"".repeat(i % 40)),
+                    Some(i.to_string()),
+                ]
+            })
+            .collect();
+        let messages = [Message::new(Level::Warn, "a <warning> & more")];
+        for mode in [OutputMode::Json, OutputMode::Xml] {
+            let write = |n: usize| {
+                wire::results(
+                    mode,
+                    &Table {
+                        fields: &fields,
+                        offset: 7,
+                        rows: &rows[..n],
+                        messages: &messages,
+                        preview: false,
+                    },
+                )
+                .len()
+            };
+            for limit in [2_000, 5_000, 20_000, 100_000, 1 << 20] {
+                let n = fit_reply(mode, &fields, &messages, &rows, 7, limit).unwrap();
+                assert!(write(n) <= limit, "{mode:?} {limit}: {n} rows");
+                // Not much room left unused: one more row would not have fitted by much.
+                if n < rows.len() {
+                    assert!(write(n + 1) > limit / 2, "{mode:?} {limit}: {n} rows");
+                }
+            }
+            assert!(fit_reply(mode, &fields, &messages, &rows, 7, 600).is_err());
+        }
+    }
 
     /// The Python SDK reads a job's namespace from its `eai:acl` once it has read the job's
     /// status; without it `job.results()` fails inside the SDK (`access` is `None`).

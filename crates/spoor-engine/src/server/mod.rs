@@ -62,10 +62,13 @@ pub struct Limits {
     pub session_ttl: Duration,
     /// Memory for search results held at once, across all jobs, in bytes: the results kept by
     /// finished jobs, those of searches still running (measured row by row as they are made)
-    /// and those being exported or sent by `oneshot`. To make room, finished jobs are dropped,
-    /// least recently used first; a search that still does not fit is stopped and fails with
-    /// 503. Default 2 GiB (a twelfth of a 24 GB machine: about 60 kept listings of 50,000
-    /// events, thousands of `stats` or `timechart` results).
+    /// and those being exported or sent by `oneshot`, measured as allocated. To make room,
+    /// finished jobs are dropped, least recently used first; a search that still does not fit
+    /// is stopped and fails with 503. Default 2 GiB: on a 24 GB machine the engine then stays
+    /// within the index (about 37 bytes an event: 3.7 GB for 100 million), this, the searches
+    /// running (`max_searches`) and the replies being written, leaving most of the memory to
+    /// the page cache the store reads through; it holds about 60 listings of 50,000 events or
+    /// thousands of `stats` and `timechart` results.
     pub max_result_bytes: usize,
     /// Rows one page of `results` or `events` (or a `oneshot` reply) holds at most, whatever
     /// its `count` asks (`count=0`: up to this many). Default 50,000, Splunk's

@@ -1,7 +1,8 @@
 //! spoor-engine's integration tests: the store's durability through crashes and damage, and the
 //! evaluator checked against hand-written results and, on random data and queries, against a
 //! plain reference evaluator; the Splunk-compatible server driven by `spoor-splunk`'s two
-//! drivers, fuzzed, and under load.
+//! drivers, fuzzed, under load, within its memory for search results, and refusing HEC
+//! clients' mistakes with 4xx.
 
 mod binary;
 mod crash;
