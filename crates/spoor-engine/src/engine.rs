@@ -257,6 +257,18 @@ impl Engine {
 
     /// Runs a query over the window.
     pub fn search(&self, query: &Query, window: &Window) -> Result<Results, SearchError> {
+        self.search_while(query, window, |_| true)
+    }
+
+    /// Runs a query over the window, handing each result row to `keep` as it is made (the
+    /// server measures them against its memory budget); when `keep` answers `false` the
+    /// search stops at once with [`SearchError::Stopped`] and its rows are dropped.
+    pub fn search_while(
+        &self,
+        query: &Query,
+        window: &Window,
+        mut keep: impl FnMut(&[Option<String>]) -> bool,
+    ) -> Result<Results, SearchError> {
         let mut index = self.read();
         // Indexes created but still empty are searchable too.
         let missing: Vec<String> = self
@@ -274,6 +286,6 @@ impl Engine {
             drop(write);
             index = self.read();
         }
-        search::evaluate(&index, &self.store, query, window)
+        search::evaluate(&index, &self.store, query, window, &mut keep)
     }
 }

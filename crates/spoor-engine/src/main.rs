@@ -71,6 +71,16 @@ struct Args {
     /// Searches running at once.
     #[arg(long, default_value_t = Limits::default().max_searches)]
     max_searches: usize,
+    /// Memory for search results across all jobs, in bytes (finished jobs are dropped, least
+    /// recently used first, to make room; a search that still does not fit fails with 503).
+    #[arg(long, default_value_t = Limits::default().max_result_bytes)]
+    max_result_bytes: usize,
+    /// Rows one results page holds at most (Splunk's maxresultrows).
+    #[arg(long, default_value_t = Limits::default().max_result_rows)]
+    max_result_rows: usize,
+    /// Bytes one results page holds at most, as written.
+    #[arg(long, default_value_t = Limits::default().max_reply_bytes)]
+    max_reply_bytes: usize,
 }
 
 const CREDENTIALS_FILE: &str = "credentials.json";
@@ -191,6 +201,9 @@ fn run(args: Args) -> io::Result<()> {
     let mut limits = Limits::default();
     limits.max_hec_body_bytes = args.max_hec_body_bytes;
     limits.max_searches = args.max_searches.max(1);
+    limits.max_result_bytes = args.max_result_bytes;
+    limits.max_result_rows = args.max_result_rows.max(1);
+    limits.max_reply_bytes = args.max_reply_bytes;
     options = options.limits(limits);
     if let Some(hec) = args.hec_listen {
         options = options.hec_listen(hec);

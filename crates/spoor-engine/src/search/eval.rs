@@ -44,11 +44,14 @@ pub(crate) fn in_halves<T: Send>(
 /// Sort's default row limit, as Splunk's.
 const SORT_DEFAULT_LIMIT: usize = 10_000;
 
+/// Evaluates `query`; each result row goes to `keep` as it is made, and the search stops with
+/// [`SearchError::Stopped`] when `keep` answers `false`.
 pub(crate) fn evaluate(
     indexes: &BTreeMap<String, Columns>,
     store: &Store,
     query: &Query,
     window: &Window,
+    keep: &mut dyn FnMut(&[Option<String>]) -> bool,
 ) -> Result<Results, SearchError> {
     // What the query and window alone decide is refused before any event is read.
     super::check(query, window)?;
@@ -113,7 +116,7 @@ pub(crate) fn evaluate(
         for command in rest {
             frame = run(frame, command)?;
         }
-        return Ok(results(frame, messages));
+        return results(frame, messages, keep);
     }
 
     let mut frame = Frame {
@@ -145,7 +148,7 @@ pub(crate) fn evaluate(
     if commands.last().is_some_and(takes_rows) && transform.is_none() {
         frame = drop_empty_fields(frame);
     }
-    Ok(results(frame, messages))
+    results(frame, messages, keep)
 }
 
 /// The indexes the `index` terms select; `main` when there are none.
@@ -1062,19 +1065,27 @@ fn run_sort<'a>(frame: Frame<'a>, sort: &Sort) -> Frame<'a> {
     frame.select(&order)
 }
 
-fn results(frame: Frame<'_>, messages: Vec<Message>) -> Results {
-    let rows = (0..frame.len)
-        .map(|r| {
-            frame
-                .cols
-                .iter()
-                .map(|c| c.get(r).map(str::to_owned))
-                .collect()
-        })
-        .collect();
-    Results {
+fn results(
+    frame: Frame<'_>,
+    messages: Vec<Message>,
+    keep: &mut dyn FnMut(&[Option<String>]) -> bool,
+) -> Result<Results, SearchError> {
+    // Grown as rows are kept, so a search stopped early never held room for all of them.
+    let mut rows = Vec::new();
+    for r in 0..frame.len {
+        let row: Vec<Option<String>> = frame
+            .cols
+            .iter()
+            .map(|c| c.get(r).map(str::to_owned))
+            .collect();
+        if !keep(&row) {
+            return Err(SearchError::Stopped);
+        }
+        rows.push(row);
+    }
+    Ok(Results {
         fields: frame.cols.iter().map(|c| c.name.clone()).collect(),
         rows,
         messages,
-    }
+    })
 }

@@ -243,6 +243,8 @@ pub enum SearchError {
         /// The span.
         span: Span,
     },
+    /// The caller's `keep` refused a result row (see [`Engine::search_while`](crate::Engine::search_while)).
+    Stopped,
 }
 
 impl fmt::Display for SearchError {
@@ -270,6 +272,7 @@ impl fmt::Display for SearchError {
                 "timechart span={span} makes buckets outside the years 0000 to 9999: \
                  use a shorter span"
             ),
+            Self::Stopped => f.write_str("the search was stopped before its results were complete"),
         }
     }
 }
@@ -281,7 +284,8 @@ impl std::error::Error for SearchError {
             Self::Unsupported(_)
             | Self::TooManyBuckets
             | Self::TooManyCells { .. }
-            | Self::SpanOutOfRange { .. } => None,
+            | Self::SpanOutOfRange { .. }
+            | Self::Stopped => None,
         }
     }
 }

@@ -4,6 +4,14 @@
 //! A batch is all or nothing: every envelope is checked before any is stored, and the reply
 //! names the first bad one (`invalid-event-number`). The reply comes once the events are
 //! durable, so an acknowledgement id, when acknowledgements are on, is true from the start.
+//!
+//! Every mistake of the client gets a 4xx with the code Splunk gives it (HEC clients resend
+//! a batch that got a 5xx, for ever if the mistake is theirs): 5 no data; 6 invalid data
+//! format (not JSON, not UTF-8, a bad `time`, metadata of the wrong type, a `host`, `source` or
+//! `sourcetype` longer than the store's 65,535 bytes, an event too large to store); 7 an index
+//! that does not exist; 10 and 11 a missing or malformed channel; 12 and 13 a missing or
+//! blank `event`; 14 acknowledgements off; 15 `fields` that are not an object of strings,
+//! numbers or lists of them. Only the server's own failures (the disk) are 8, a 500.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -19,6 +27,7 @@ use super::receivers::Target;
 use super::reply::{self, Req, Response};
 use super::route::Route;
 use crate::EventMeta;
+use crate::record::MAX_PAYLOAD;
 
 /// Channels seen, each with its next acknowledgement id.
 #[derive(Debug, Default)]
@@ -73,12 +82,11 @@ pub(crate) async fn handle(state: Arc<State>, route: &Route, req: Req) -> Respon
     {
         return reply::hec(code, None, None);
     }
-    let channel = req
-        .headers
-        .get(CHANNEL_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| req.query.get("channel"))
-        .map(str::to_owned);
+    let channel = match req.headers.get(CHANNEL_HEADER).map(|v| v.to_str()) {
+        Some(Ok(channel)) => Some(channel.to_owned()),
+        Some(Err(_)) => return reply::hec(HecCode::InvalidDataChannel, None, None),
+        None => req.query.get("channel").map(str::to_owned),
+    };
     if let Some(channel) = &channel
         && !is_guid(channel)
     {
@@ -148,6 +156,10 @@ async fn raw(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Result<(
     if !state.engine.store().has_index(&index) {
         return Err((HecCode::IncorrectIndex, None));
     }
+    // The events are at most the whole text: metadata too long for the store is refused here.
+    if !storable(&index, &meta.sourcetype, &meta.source, &meta.host, 0) {
+        return Err((HecCode::InvalidDataFormat, None));
+    }
     let text = text.to_owned();
     let engine = Arc::clone(&state.engine);
     blocking(move || {
@@ -215,16 +227,25 @@ impl From<crate::StoreError> for Failure {
     }
 }
 
-/// Runs a store write off the async threads; a store failure is HEC's internal error.
+/// Runs a store write off the async threads. What the store refuses before writing (an
+/// event or metadata too large, an index that is not there) is the client's mistake; only a
+/// failure of the disk is HEC's internal error.
 async fn blocking(
     write: impl FnOnce() -> Result<(), Failure> + Send + 'static,
 ) -> Result<(), Refusal> {
     match tokio::task::spawn_blocking(write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(Failure::Refused(refusal))) => Err(refusal),
-        Ok(Err(Failure::Store(err))) => {
+        Ok(Err(Failure::Store(
+            crate::StoreError::UnknownIndex(_) | crate::StoreError::InvalidIndexName { .. },
+        ))) => Err((HecCode::IncorrectIndex, None)),
+        Ok(Err(Failure::Store(err @ crate::StoreError::Io { .. }))) => {
             tracing::error!(error = %err, "hec write failed");
             Err((HecCode::InternalServerError, None))
+        }
+        Ok(Err(Failure::Store(err))) => {
+            tracing::debug!(error = %err, "hec data refused by the store");
+            Err((HecCode::InvalidDataFormat, None))
         }
         Err(err) => {
             tracing::error!(error = %err, "hec write task failed");
@@ -284,7 +305,7 @@ fn parse<'a>(
             Json::String(s) => s,
             other => other.to_string(),
         };
-        if !matches!(wire.fields, Json::Null | Json::Object(_)) {
+        if !indexed_fields_ok(&wire.fields) {
             return Err((HecCode::IndexedFieldsError, n));
         }
         let time = match &wire.time {
@@ -293,16 +314,58 @@ fn parse<'a>(
             Json::String(t) => epoch(t).ok_or((HecCode::InvalidDataFormat, n))?,
             _ => return Err((HecCode::InvalidDataFormat, n)),
         };
-        out.push(Envelope {
+        let envelope = Envelope {
             index: wire.index.unwrap_or(Cow::Borrowed(index)),
             sourcetype: wire.sourcetype.unwrap_or(Cow::Borrowed(&meta.sourcetype)),
             source: wire.source.unwrap_or(Cow::Borrowed(&meta.source)),
             host: wire.host.unwrap_or(Cow::Borrowed(&meta.host)),
             time,
             event,
-        });
+        };
+        // Checked here, so that no part of the batch is stored when one envelope cannot be.
+        if !storable(
+            &envelope.index,
+            &envelope.sourcetype,
+            &envelope.source,
+            &envelope.host,
+            envelope.event.len(),
+        ) {
+            return Err((HecCode::InvalidDataFormat, n));
+        }
+        out.push(envelope);
     }
     Ok(out)
+}
+
+/// Whether the store takes an event of `raw_len` bytes with this metadata: `sourcetype`,
+/// `source` and `host` at most 65,535 bytes each (an index that long does not exist: code 7,
+/// found later), the whole record within the store's frame (the rule of `Record::encode`).
+fn storable(index: &str, sourcetype: &str, source: &str, host: &str, raw_len: usize) -> bool {
+    let meta = [index, sourcetype, source, host];
+    let record = 1 + 8 + meta.iter().map(|m| 2 + m.len()).sum::<usize>() + 4;
+    [sourcetype, source, host]
+        .iter()
+        .all(|m| m.len() <= usize::from(u16::MAX))
+        && record.saturating_add(raw_len) <= MAX_PAYLOAD
+}
+
+/// HEC's indexed `fields`: absent, or an object whose values are strings, numbers or
+/// booleans, or lists of them.
+fn indexed_fields_ok(fields: &Json) -> bool {
+    let scalar = |v: &Json| {
+        matches!(
+            v,
+            Json::Null | Json::String(_) | Json::Number(_) | Json::Bool(_)
+        )
+    };
+    match fields {
+        Json::Null => true,
+        Json::Object(map) => map.values().all(|v| match v {
+            Json::Array(items) => items.iter().all(scalar),
+            other => scalar(other),
+        }),
+        _ => false,
+    }
 }
 
 /// Epoch seconds with an optional fraction (`1433188255.500`), read exactly.
@@ -388,6 +451,92 @@ mod tests {
             fault(br#"{"event":"a","fields":[1]}"#),
             (HecCode::IndexedFieldsError, Some(0))
         );
+    }
+
+    /// The check before a batch is stored says what the store's encoder says, at the limits.
+    #[test]
+    fn storable_is_the_stores_rule() {
+        let encodes = |sourcetype: &str, host: &str, raw: String| {
+            let record = crate::Record {
+                time_micros: 0,
+                index: "main".into(),
+                sourcetype: sourcetype.into(),
+                source: "s".into(),
+                host: host.into(),
+                raw,
+            };
+            record.encode(&mut Vec::new()).is_ok()
+        };
+        let long = "h".repeat(65_535);
+        let longer = "h".repeat(65_536);
+        for (sourcetype, host) in [("st", "h"), ("st", &*long), (&*long, "h"), ("st", &*longer)] {
+            assert_eq!(
+                storable("main", sourcetype, "s", host, 1),
+                encodes(sourcetype, host, "x".into()),
+                "{} {}",
+                sourcetype.len(),
+                host.len()
+            );
+        }
+        let overhead = 1 + 8 + (2 + 4) + (2 + 2) + (2 + 1) + (2 + 1) + 4;
+        for raw_len in [MAX_PAYLOAD - overhead, MAX_PAYLOAD - overhead + 1] {
+            assert_eq!(
+                storable("main", "st", "s", "h", raw_len),
+                encodes("st", "h", "r".repeat(raw_len)),
+                "{raw_len}"
+            );
+        }
+        assert!(storable("main", "st", "s", "h", MAX_PAYLOAD - overhead));
+        assert!(!storable(
+            "main",
+            "st",
+            "s",
+            "h",
+            MAX_PAYLOAD - overhead + 1
+        ));
+    }
+
+    #[test]
+    fn client_mistakes_in_envelopes() {
+        let t = OffsetDateTime::UNIX_EPOCH;
+        let meta = meta();
+        let fault = |body: &[u8]| parse(body, "main", &meta, t).unwrap_err();
+        let long = "h".repeat(65_536);
+        for key in ["host", "source", "sourcetype"] {
+            let body = format!(r#"{{"event":"a"}} {{"event":"b","{key}":"{long}"}}"#);
+            assert_eq!(
+                fault(body.as_bytes()),
+                (HecCode::InvalidDataFormat, Some(1)),
+                "{key}"
+            );
+        }
+        assert_eq!(
+            fault(br#"{"event":"a","fields":{"x":{"y":1}}}"#),
+            (HecCode::IndexedFieldsError, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"a","fields":{"x":[[1]]}}"#),
+            (HecCode::IndexedFieldsError, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"a","fields":"x"}"#),
+            (HecCode::IndexedFieldsError, Some(0))
+        );
+        assert_eq!(
+            fault(b"{\"event\":\"a\xff\"}"),
+            (HecCode::InvalidDataFormat, Some(0))
+        );
+        assert_eq!(
+            fault(br#"{"event":"\ud800"}"#),
+            (HecCode::InvalidDataFormat, Some(0))
+        );
+        let deep = format!(r#"{{"event":{}1{}}}"#, "[".repeat(200), "]".repeat(200));
+        assert_eq!(
+            fault(deep.as_bytes()),
+            (HecCode::InvalidDataFormat, Some(0))
+        );
+        let ok = br#"{"event":"a","fields":{"s":"x","n":1,"b":true,"l":["x",2]}}"#;
+        assert_eq!(parse(ok, "main", &meta, t).unwrap().len(), 1);
     }
 
     #[test]

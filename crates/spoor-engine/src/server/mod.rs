@@ -10,7 +10,8 @@
 //! - Authentication always on (`auth.rs`): login and session keys (also as the `splunkd_<port>`
 //!   cookie the Python SDK switches to), bearer tokens, Basic, HEC tokens; secrets compared in
 //!   constant time.
-//! - Limits ([`Limits`]): body sizes, concurrent searches, how long job results are kept.
+//! - Limits ([`Limits`]): body sizes, concurrent searches, how long job results are kept, the
+//!   memory all search results may take, the rows and bytes of one results page.
 //! - Ingest answers only once the events are durable (the store's group commit).
 //!
 //! Start one in-process with [`Server::start`] (port 0 allowed), or drive [`Server::bind`] and
@@ -59,6 +60,24 @@ pub struct Limits {
     pub job_ttl: Duration,
     /// How long a session key stays valid after its last use. Default one hour, as Splunk.
     pub session_ttl: Duration,
+    /// Memory for search results held at once, across all jobs, in bytes: the results kept by
+    /// finished jobs, those of searches still running (measured row by row as they are made)
+    /// and those being exported or sent by `oneshot`, measured as allocated. To make room,
+    /// finished jobs are dropped, least recently used first; a search that still does not fit
+    /// is stopped and fails with 503. Default 2 GiB: on a 24 GB machine the engine then stays
+    /// within the index (about 37 bytes an event: 3.7 GB for 100 million), this, the searches
+    /// running (`max_searches`) and the replies being written, leaving most of the memory to
+    /// the page cache the store reads through; it holds about 60 listings of 50,000 events or
+    /// thousands of `stats` and `timechart` results.
+    pub max_result_bytes: usize,
+    /// Rows one page of `results` or `events` (or a `oneshot` reply) holds at most, whatever
+    /// its `count` asks (`count=0`: up to this many). Default 50,000, Splunk's
+    /// `maxresultrows`.
+    pub max_result_rows: usize,
+    /// Bytes one page of `results` or `events` (or a `oneshot` reply) holds at most, as
+    /// written; a page stops before the row that would pass it (clients read on from the
+    /// next offset). An export is sent in pieces of about 1 MiB instead. Default 64 MiB.
+    pub max_reply_bytes: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +90,9 @@ impl Default for Limits {
             max_jobs: 1_000,
             job_ttl: Duration::from_secs(600),
             session_ttl: Duration::from_secs(3600),
+            max_result_bytes: 2 << 30,
+            max_result_rows: 50_000,
+            max_reply_bytes: 64 << 20,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! its data folder's rules (one process at a time, owner-only files, a catalog that cannot be
 //! lost silently); the evaluator checked against hand-written results and, on random data and
 //! queries, against a plain reference evaluator; the Splunk-compatible server driven by
-//! `spoor-splunk`'s two drivers, fuzzed, and under load; and the bounds every search is held to.
+//! `spoor-splunk`'s two drivers, fuzzed, under load, within its memory for search results, and
+//! refusing HEC clients' mistakes with 4xx; and the bounds every search is held to.
 
 mod binary;
 mod bounds;
@@ -15,6 +16,8 @@ mod recovery;
 mod reference;
 mod server;
 mod server_fuzz;
+mod server_hec;
 mod server_load;
+mod server_memory;
 mod server_support;
 mod support;
