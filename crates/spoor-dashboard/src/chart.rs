@@ -63,7 +63,12 @@ pub fn render(plot: &Plot<'_>) -> Markup {
     let utc = |t: &OffsetDateTime| t.to_offset(UtcOffset::UTC);
     let times: Vec<OffsetDateTime> = chart.times.iter().map(utc).collect();
     let unit = chart.span.unit.name();
-    let format = DateFormat::new(unit, &times);
+    // Twelve months (or a multiple) are years: "2026".
+    let format = if unit == "mon" && chart.span.count.get().is_multiple_of(12) {
+        DateFormat::Year
+    } else {
+        DateFormat::new(unit, &times)
+    };
     let labels: Vec<String> = times.iter().map(|t| format.label(*t)).collect();
     let max = chart.series.iter().flat_map(|s| &s.values).max();
     let ticks = Ticks::new(max.copied().unwrap_or(0));
@@ -281,6 +286,8 @@ enum DateFormat {
     Day,
     /// "Nov 2026".
     Month,
+    /// "2026".
+    Year,
     /// As the others, with the year, because the range crosses one.
     WithYear(WithYear),
 }
@@ -327,6 +334,7 @@ impl DateFormat {
             Self::Minute => format!("{month} {day} {h:02}:{m:02}"),
             Self::Day => format!("{month} {day}"),
             Self::Month => format!("{month} {year}"),
+            Self::Year => year.to_string(),
             Self::WithYear(WithYear::Second) => {
                 format!("{month} {day}, {year} {h:02}:{m:02}:{s:02}")
             }
@@ -458,7 +466,7 @@ fn iso(t: OffsetDateTime) -> String {
 }
 
 /// A count with thousands separators: `1,234,567`.
-fn group(value: u128) -> String {
+pub(crate) fn group(value: u128) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {

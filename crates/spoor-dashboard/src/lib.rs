@@ -29,6 +29,7 @@ mod data;
 pub mod demo;
 mod pages;
 mod params;
+mod plan;
 mod server;
 
 pub use server::{Dashboard, META_APPLICATION, default_listen, serve};
