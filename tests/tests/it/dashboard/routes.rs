@@ -1021,41 +1021,7 @@ fn tables_and_trends_are_bounded() {
 #[test]
 fn every_response_forbids_framing_referrers_and_sniffing() {
     let site = site();
-    let style = site.get("/static/style.css");
-    let tag = style.header("etag").expect("an ETag").to_owned();
-    let mut replies = vec![
-        ("GET /static/style.css".to_owned(), style),
-        (
-            "a 304".to_owned(),
-            site.request("GET", "/static/style.css", &[("If-None-Match", &tag)]),
-        ),
-        (
-            "POST /applications".to_owned(),
-            site.request("POST", "/applications", &[]),
-        ),
-        (
-            "HEAD /applications".to_owned(),
-            site.request("HEAD", "/applications", &[]),
-        ),
-    ];
-    for target in [
-        "/".to_owned(),
-        "/applications".to_owned(),
-        format!("/applications/shop?{W}&event=login&property=plan"),
-        format!("/api/application/shop?{W}"),
-        format!("/applications/shop/events.csv?{W}"),
-        format!("/applications.csv?{W}"),
-        "/static/chart.js".to_owned(),
-        "/favicon.ico".to_owned(),
-        "/healthz".to_owned(),
-        "/nowhere".to_owned(),
-        "/applications?window=1y".to_owned(),
-        "/api/application/nope".to_owned(),
-        "/applications/shop?from=0001-01-01&to=9999-12-30".to_owned(),
-    ] {
-        replies.push((format!("GET {target}"), site.get(&target)));
-    }
-    for (what, reply) in &replies {
+    let check = |what: &str, reply: &super::Reply| {
         assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{what}");
         let policy = reply.header("content-security-policy").unwrap_or_default();
         assert!(
@@ -1072,6 +1038,38 @@ fn every_response_forbids_framing_referrers_and_sniffing() {
             Some("nosniff"),
             "{what}"
         );
+    };
+    let style = site.get("/static/style.css");
+    check("GET /static/style.css", &style);
+    let tag = style.header("etag").expect("an ETag");
+    check(
+        "a 304",
+        &site.request("GET", "/static/style.css", &[("If-None-Match", tag)]),
+    );
+    check(
+        "POST /applications",
+        &site.request("POST", "/applications", &[]),
+    );
+    check(
+        "HEAD /applications",
+        &site.request("HEAD", "/applications", &[]),
+    );
+    for target in [
+        "/".to_owned(),
+        "/applications".to_owned(),
+        format!("/applications/shop?{W}&event=login&property=plan"),
+        format!("/api/application/shop?{W}"),
+        format!("/applications/shop/events.csv?{W}"),
+        format!("/applications.csv?{W}"),
+        "/static/chart.js".to_owned(),
+        "/favicon.ico".to_owned(),
+        "/healthz".to_owned(),
+        "/nowhere".to_owned(),
+        "/applications?window=1y".to_owned(),
+        "/api/application/nope".to_owned(),
+        "/applications/shop?from=0001-01-01&to=9999-12-30".to_owned(),
+    ] {
+        check(&format!("GET {target}"), &site.get(&target));
     }
     // The policy lets the pages work: their script and styles are the dashboard's own files,
     // with no inline script or event handler to block.
