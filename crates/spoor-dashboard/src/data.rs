@@ -82,14 +82,23 @@ pub(crate) struct AppPage {
     pub(crate) notes: Vec<String>,
 }
 
+/// How a table's rows are ordered, for the note saying which were kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The largest first.
+    BySize,
+    /// By name.
+    ByName,
+}
+
 /// Keeps the first [`MAX_ROWS`] of `rows`, saying so in `notes` when some are left out.
-fn keep_rows<T>(rows: &mut Vec<T>, what: &str, notes: &mut Vec<String>) {
+fn keep_rows<T>(rows: &mut Vec<T>, what: &str, order: Order, notes: &mut Vec<String>) {
     if rows.len() > MAX_ROWS {
-        notes.push(format!(
-            "The first {} of {} {what} are listed.",
-            group(MAX_ROWS as u128),
-            group(rows.len() as u128)
-        ));
+        let (kept, total) = (group(MAX_ROWS as u128), group(rows.len() as u128));
+        notes.push(match order {
+            Order::BySize => format!("The {kept} largest of {total} {what} are listed."),
+            Order::ByName => format!("The first {kept} of {total} {what} (by name) are listed."),
+        });
         rows.truncate(MAX_ROWS);
     }
 }
@@ -103,6 +112,8 @@ fn no_chart(span: Span) -> Chart {
     }
 }
 
+/// The applications list over the view's window, the largest first, with a trend each (for
+/// [`Need::Charts`]: the first [`MAX_TRENDS`], over one window and span).
 pub(crate) async fn list(
     retriever: &AsyncRetriever,
     view: View,
@@ -117,7 +128,7 @@ pub(crate) async fn list(
     let mut apps = retriever.applications(&window).await?;
     apps.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
     let mut notes = Vec::new();
-    keep_rows(&mut apps, "applications", &mut notes);
+    keep_rows(&mut apps, "applications", Order::BySize, &mut notes);
     if need == Need::Tables {
         let apps = apps.into_iter().map(|a| (a, None)).collect();
         return Ok(ListPage { view, apps, notes });
@@ -199,6 +210,8 @@ async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Out
     out.into_iter().flatten().collect()
 }
 
+/// An application's page: its events, charts (for [`Need::Charts`]), and the chosen event's
+/// properties and the chosen property's values.
 pub(crate) async fn application(
     retriever: &AsyncRetriever,
     name: &str,
@@ -287,10 +300,10 @@ pub(crate) async fn application(
         "Unique users".clone_into(&mut series.name);
     }
     let mut notes: Vec<String> = plan.note.iter().cloned().collect();
-    keep_rows(&mut events, "events", &mut notes);
+    keep_rows(&mut events, "events", Order::BySize, &mut notes);
     let mut properties = properties?;
     if let Some(properties) = &mut properties {
-        keep_rows(properties, "properties", &mut notes);
+        keep_rows(properties, "properties", Order::ByName, &mut notes);
     }
     Ok(AppPage {
         name: name.to_owned(),

@@ -992,7 +992,7 @@ fn tables_and_trends_are_bounded() {
     assert_eq!(rows.len(), 1_000);
     assert_eq!(rows[0][..2], ["e1004", "4"], "the largest first");
     assert!(
-        text(&page).contains("The first 1,000 of 1,005 events are listed."),
+        text(&page).contains("The 1,000 largest of 1,005 events are listed."),
         "{}",
         text(&page)
     );
@@ -1002,7 +1002,7 @@ fn tables_and_trends_are_bounded() {
     assert_eq!(api["events"].as_array().map(Vec::len), Some(1_000));
     assert_eq!(
         api["notes"],
-        json!(["The first 1,000 of 1,005 events are listed."])
+        json!(["The 1,000 largest of 1,005 events are listed."])
     );
 
     let list = ok(&site, &format!("/applications?{W}"));
