@@ -6,6 +6,8 @@
 //! through maud's escaping. Geometry is computed in a fixed `viewBox` and scaled by the browser,
 //! and nothing divides by zero: a chart with one bucket or only zeros draws flat and finite.
 
+use std::borrow::Cow;
+
 use maud::{Markup, html};
 use spoor::answer::{Chart, Series};
 use time::format_description::well_known::Rfc3339;
@@ -63,7 +65,12 @@ pub fn render(plot: &Plot<'_>) -> Markup {
     let utc = |t: &OffsetDateTime| t.to_offset(UtcOffset::UTC);
     let times: Vec<OffsetDateTime> = chart.times.iter().map(utc).collect();
     let unit = chart.span.unit.name();
-    let format = DateFormat::new(unit, &times);
+    // Twelve months (or a multiple) are years: "2026".
+    let format = if unit == "mon" && chart.span.count.get().is_multiple_of(12) {
+        DateFormat::Year
+    } else {
+        DateFormat::new(unit, &times)
+    };
     let labels: Vec<String> = times.iter().map(|t| format.label(*t)).collect();
     let max = chart.series.iter().flat_map(|s| &s.values).max();
     let ticks = Ticks::new(max.copied().unwrap_or(0));
@@ -281,6 +288,8 @@ enum DateFormat {
     Day,
     /// "Nov 2026".
     Month,
+    /// "2026".
+    Year,
     /// As the others, with the year, because the range crosses one.
     WithYear(WithYear),
 }
@@ -327,6 +336,7 @@ impl DateFormat {
             Self::Minute => format!("{month} {day} {h:02}:{m:02}"),
             Self::Day => format!("{month} {day}"),
             Self::Month => format!("{month} {year}"),
+            Self::Year => year.to_string(),
             Self::WithYear(WithYear::Second) => {
                 format!("{month} {day}, {year} {h:02}:{m:02}:{s:02}")
             }
@@ -385,9 +395,20 @@ fn colors(series: &[Series]) -> Vec<&'static str> {
         .collect()
 }
 
-/// A series' name as people read it: [`OTHER`] is "Other".
-fn display_name(name: &str) -> &str {
-    if name == OTHER { "Other" } else { name }
+/// The most characters of a series' name shown (in the legend, the accessible name and each
+/// point's hover text, which repeats it a point at a time); longer names are cut with `…`.
+/// `data-series` keeps the whole name, once per series.
+pub(crate) const MAX_NAME_CHARS: usize = 200;
+
+/// A series' name as people read it: [`OTHER`] is "Other"; at most [`MAX_NAME_CHARS`].
+fn display_name(name: &str) -> Cow<'_, str> {
+    if name == OTHER {
+        return Cow::Borrowed("Other");
+    }
+    match name.char_indices().nth(MAX_NAME_CHARS) {
+        Some((cut, _)) => Cow::Owned(format!("{}…", &name[..cut])),
+        None => Cow::Borrowed(name),
+    }
 }
 
 /// The chart's accessible name: its title, the range, and each series' total.
@@ -458,7 +479,7 @@ fn iso(t: OffsetDateTime) -> String {
 }
 
 /// A count with thousands separators: `1,234,567`.
-fn group(value: u128) -> String {
+pub(crate) fn group(value: u128) -> String {
     let digits = value.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -804,6 +825,28 @@ mod tests {
         assert!(svg.contains("&lt;b&gt;title&lt;/b&gt;"));
         let spark = sparkline(&[1, 2], "<script>x</script>").into_string();
         assert!(!spark.contains("<script>") && spark.contains("&lt;script&gt;x&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn long_names_are_cut_where_they_repeat() {
+        let long = "x".repeat(10_000);
+        let values = vec![1; 100];
+        let c = daily(&[(long.as_str(), &values)]);
+        let svg = draw(&c);
+        // The whole name once, in `data-series` (the group's and the legend's), never per point.
+        assert_eq!(svg.matches(long.as_str()).count(), 2);
+        let shown = format!("{}…", "x".repeat(MAX_NAME_CHARS));
+        assert_eq!(svg.matches(&format!("<title>{shown} — ")).count(), 100);
+        assert!(
+            svg.len() < 100 * (MAX_NAME_CHARS + 300) + 4 * long.len(),
+            "{}",
+            svg.len()
+        );
+        assert_eq!(
+            display_name("é".repeat(300).as_str()).chars().count(),
+            MAX_NAME_CHARS + 1
+        );
+        assert_eq!(display_name("OTHER"), "Other");
     }
 
     #[test]

@@ -1,13 +1,18 @@
 //! What each page shows, asked of the backend through spoor's Retriever (the questions of a
-//! page run at once).
+//! page run at once). The charts' span and window are planned first ([`plan`](crate::plan)):
+//! nothing is asked that would give a chart more than [`MAX_POINTS`](crate::plan::MAX_POINTS)
+//! points, and tables keep at most [`MAX_ROWS`] rows.
 
 use std::future::Future;
 use std::num::NonZeroU32;
 
 use spoor::answer::{Application, Chart, EventCount, Property, ValueCount};
 use spoor::{AsyncRetriever, OverTime, Span, Split, Window};
+use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
 
+use crate::chart::group;
 use crate::params::{BadParam, View};
+use crate::plan::{self, MAX_ROWS, MAX_TRENDS, Plan, TooLong};
 
 /// The values listed for a property unless `top` says otherwise.
 const DEFAULT_TOP: u32 = 50;
@@ -19,6 +24,8 @@ pub(crate) enum PageError {
     BadParam(BadParam),
     /// No such application or event: 404.
     NotFound(String),
+    /// The window is too long for any span to chart it in few enough points: 400.
+    TooLong(TooLong),
     /// The backend failed or is unreachable: 503.
     Backend(spoor::Error),
 }
@@ -35,11 +42,28 @@ impl From<BadParam> for PageError {
     }
 }
 
-/// The applications list: each with its trend over the window.
+impl From<TooLong> for PageError {
+    fn from(err: TooLong) -> Self {
+        Self::TooLong(err)
+    }
+}
+
+/// Whether a page draws charts (HTML and JSON) or only lists its tables (CSV).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// Tables and charts.
+    Charts,
+    /// Tables only: no chart is asked for.
+    Tables,
+}
+
+/// The applications list: each with its trend over the window (the first [`MAX_TRENDS`]).
 #[derive(Debug)]
 pub(crate) struct ListPage {
     pub(crate) view: View,
-    pub(crate) apps: Vec<(Application, Vec<u64>)>,
+    pub(crate) apps: Vec<(Application, Option<Vec<u64>>)>,
+    /// What the page leaves out or shows otherwise than asked, in words.
+    pub(crate) notes: Vec<String>,
 }
 
 /// An application's page.
@@ -47,36 +71,119 @@ pub(crate) struct ListPage {
 pub(crate) struct AppPage {
     pub(crate) name: String,
     pub(crate) view: View,
+    /// The charts' span and window (for tables only, the view's as planned).
+    pub(crate) plan: Plan,
     pub(crate) events: Vec<EventCount>,
     pub(crate) chart: Chart,
     pub(crate) users: Chart,
     pub(crate) properties: Option<Vec<Property>>,
     pub(crate) values: Option<Vec<ValueCount>>,
+    /// What the page leaves out or shows otherwise than asked, in words.
+    pub(crate) notes: Vec<String>,
 }
 
-pub(crate) async fn list(retriever: &AsyncRetriever, view: View) -> Result<ListPage, PageError> {
+/// How a table's rows are ordered, for the note saying which were kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    /// The largest first.
+    BySize,
+    /// By name.
+    ByName,
+}
+
+/// Keeps the first [`MAX_ROWS`] of `rows`, saying so in `notes` when some are left out.
+fn keep_rows<T>(rows: &mut Vec<T>, what: &str, order: Order, notes: &mut Vec<String>) {
+    if rows.len() > MAX_ROWS {
+        let (kept, total) = (group(MAX_ROWS as u128), group(rows.len() as u128));
+        notes.push(match order {
+            Order::BySize => format!("The {kept} largest of {total} {what} are listed."),
+            Order::ByName => format!("The first {kept} of {total} {what} (by name) are listed."),
+        });
+        rows.truncate(MAX_ROWS);
+    }
+}
+
+/// A chart with no buckets, for pages that draw none.
+fn no_chart(span: Span) -> Chart {
+    Chart {
+        span,
+        times: Vec::new(),
+        series: Vec::new(),
+    }
+}
+
+/// The applications list over the view's window, the largest first, with a trend each (for
+/// [`Need::Charts`]: the first [`MAX_TRENDS`], over one window and span).
+pub(crate) async fn list(
+    retriever: &AsyncRetriever,
+    view: View,
+    need: Need,
+) -> Result<ListPage, PageError> {
     let window = view.window();
+    // A window no span can chart is refused before anything is asked.
+    let known = plan::bounds(&view, OffsetDateTime::now_utc());
+    if known.is_some() {
+        plan::plan(&view, known)?;
+    }
     let mut apps = retriever.applications(&window).await?;
     apps.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
-    let span = view.span();
-    let trends = apps.iter().map(|app| async {
-        let over = OverTime::new(span).split(Split::None);
-        retriever
-            .events_over_time(&app.name, &over, &window)
-            .await
-            .map(|chart| {
-                chart
-                    .series
-                    .first()
-                    .map(|s| s.values.clone())
-                    .unwrap_or_default()
-            })
-    });
-    let mut rows = Vec::with_capacity(apps.len());
-    for (app, trend) in apps.iter().zip(join_all(trends).await) {
-        rows.push((app.clone(), trend?));
+    let mut notes = Vec::new();
+    keep_rows(&mut apps, "applications", Order::BySize, &mut notes);
+    if need == Need::Tables {
+        let apps = apps.into_iter().map(|a| (a, None)).collect();
+        return Ok(ListPage { view, apps, notes });
     }
-    Ok(ListPage { view, apps: rows })
+    let drawn = &apps[..apps.len().min(MAX_TRENDS)];
+    if drawn.len() < apps.len() {
+        notes.push(format!(
+            "Trends are drawn for the {} largest applications.",
+            group(MAX_TRENDS as u128)
+        ));
+    }
+    // Every trend over the same window and span; for all time, the days with any events.
+    let covered = match known {
+        Some(bounds) => Some(bounds),
+        None => {
+            let extents =
+                join_all(drawn.iter().map(|app| extent(retriever, &app.name, None))).await;
+            let mut union: Option<(OffsetDateTime, OffsetDateTime)> = None;
+            for extent in extents {
+                if let Some((start, end)) = extent? {
+                    union = Some(union.map_or((start, end), |(s, e)| (s.min(start), e.max(end))));
+                }
+            }
+            union
+        }
+    };
+    let plan = plan::plan(&view, covered)?;
+    notes.extend(plan.note.clone());
+    let trends = drawn.iter().map(|app| {
+        let plan = &plan;
+        async move {
+            let over = OverTime::new(plan.span()).split(Split::None);
+            retriever
+                .events_over_time(&app.name, &over, &plan.window)
+                .await
+                .map(|chart| {
+                    chart
+                        .series
+                        .first()
+                        .map(|s| s.values.clone())
+                        .unwrap_or_default()
+                })
+        }
+    });
+    let mut trends = join_all(trends).await.into_iter();
+    let mut rows = Vec::with_capacity(apps.len());
+    for app in apps {
+        let trend = trends.next().transpose()?;
+        rows.push((app, trend));
+    }
+    Ok(ListPage {
+        view,
+        apps: rows,
+        notes,
+    })
 }
 
 /// Runs futures at once, in order (a dependency-free `join_all` for a handful of futures).
@@ -103,13 +210,24 @@ async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Out
     out.into_iter().flatten().collect()
 }
 
+/// An application's page: its events, charts (for [`Need::Charts`]), and the chosen event's
+/// properties and the chosen property's values.
 pub(crate) async fn application(
     retriever: &AsyncRetriever,
     name: &str,
     view: View,
+    need: Need,
 ) -> Result<AppPage, PageError> {
     let window = view.window();
-    let span = view.span();
+    // The charts' plan comes before any other question: a window no span can chart is refused
+    // at once, and over all time the charts cover the days with events.
+    let covered = match plan::bounds(&view, OffsetDateTime::now_utc()) {
+        Some(bounds) => Some(bounds),
+        None if need == Need::Charts => extent(retriever, name, view.event.as_deref()).await?,
+        None => None,
+    };
+    let plan = plan::plan(&view, covered)?;
+    let span = plan.span();
     let over = match (&view.event, &view.property) {
         (None, _) => OverTime::new(span),
         (Some(event), None) => OverTime::new(span).event(event.clone()).split(Split::None),
@@ -126,10 +244,25 @@ pub(crate) async fn application(
     };
     let event = view.event.as_deref();
     let top = view.top.or(NonZeroU32::new(DEFAULT_TOP));
+    let charts = need == Need::Charts;
     let (events, chart, users, properties, values) = tokio::join!(
         retriever.events(name, &window),
-        retriever.events_over_time(name, &over, &window),
-        retriever.unique_users_over_time(name, event, span, &window),
+        async {
+            if charts {
+                retriever.events_over_time(name, &over, &plan.window).await
+            } else {
+                Ok(no_chart(span))
+            }
+        },
+        async {
+            if charts {
+                retriever
+                    .unique_users_over_time(name, event, span, &plan.window)
+                    .await
+            } else {
+                Ok(no_chart(span))
+            }
+        },
         async {
             match event {
                 Some(e) => retriever.properties(name, e, &window).await.map(Some),
@@ -166,15 +299,126 @@ pub(crate) async fn application(
     for series in &mut users.series {
         "Unique users".clone_into(&mut series.name);
     }
+    let mut notes: Vec<String> = plan.note.iter().cloned().collect();
+    keep_rows(&mut events, "events", Order::BySize, &mut notes);
+    let mut properties = properties?;
+    if let Some(properties) = &mut properties {
+        keep_rows(properties, "properties", Order::ByName, &mut notes);
+    }
     Ok(AppPage {
         name: name.to_owned(),
         view,
+        plan,
         events,
         chart,
         users,
-        properties: properties?,
+        properties,
         values: values?,
+        notes,
     })
+}
+
+/// The spans the first and last events are looked for at, coarse to fine: a century, a year, a
+/// day. The first covers any time in a few buckets (years 0 to 9999: at most 101); each next
+/// one looks only inside the first and the last non-empty bucket of the one before (at most
+/// 100, then 366 buckets).
+const PROBES: [(u32, Probe); 3] = [(1200, Probe::Months), (12, Probe::Months), (1, Probe::Days)];
+
+#[derive(Debug, Clone, Copy)]
+enum Probe {
+    Months,
+    Days,
+}
+
+fn probe_span((count, unit): (u32, Probe)) -> Span {
+    let count = NonZeroU32::new(count).unwrap_or(NonZeroU32::MIN);
+    match unit {
+        Probe::Months => Span::new(count, Span::MONTH.unit),
+        Probe::Days => Span::new(count, Span::DAY.unit),
+    }
+}
+
+/// The end of the bucket of `(count, unit)` starting at `start` (UTC); the last instant a date
+/// can have when that is past year 9999.
+fn probe_end(start: OffsetDateTime, (count, unit): (u32, Probe)) -> OffsetDateTime {
+    let start = start.to_offset(UtcOffset::UTC);
+    let end = match unit {
+        Probe::Days => start.checked_add(Duration::days(i64::from(count))),
+        Probe::Months => {
+            let index = i64::from(start.year()) * 12 + i64::from(u8::from(start.month())) - 1
+                + i64::from(count);
+            i32::try_from(index.div_euclid(12))
+                .ok()
+                .zip(u8::try_from(index.rem_euclid(12) + 1).ok())
+                .and_then(|(year, month)| {
+                    let month = Month::try_from(month).ok()?;
+                    Date::from_calendar_date(year, month, 1).ok()
+                })
+                .map(|date| date.with_time(Time::MIDNIGHT).assume_utc())
+        }
+    };
+    end.filter(|e| e.year() <= 9999)
+        .unwrap_or_else(|| Date::MAX.with_time(Time::MIDNIGHT).assume_utc())
+        .max(start)
+}
+
+/// The start of the first and of the last bucket of `chart` with events.
+fn non_empty(chart: &Chart) -> Option<(OffsetDateTime, OffsetDateTime)> {
+    let full = |i: &usize| {
+        chart
+            .series
+            .iter()
+            .any(|s| s.values.get(*i).is_some_and(|v| *v > 0))
+    };
+    let first = (0..chart.times.len()).find(full)?;
+    let last = (0..chart.times.len()).rev().find(full)?;
+    Some((chart.times[first], chart.times[last]))
+}
+
+/// The instants from the first day with events of `application` (of `event` only, when given)
+/// to the end of the last one; `None` when it has none. Found by charting the events at a
+/// century, then a year, then a day, each time only inside the first and the last non-empty
+/// bucket: at most five questions, none with more than a few hundred buckets.
+async fn extent(
+    retriever: &AsyncRetriever,
+    application: &str,
+    event: Option<&str>,
+) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, PageError> {
+    let ask = |probe: (u32, Probe), window: Window| async move {
+        let mut over = OverTime::new(probe_span(probe)).split(Split::None);
+        if let Some(event) = event {
+            over = over.event(event.to_owned());
+        }
+        retriever
+            .events_over_time(application, &over, &window)
+            .await
+            .map(|chart| non_empty(&chart))
+    };
+    let [coarsest, finer @ ..] = PROBES;
+    let Some((first, last)) = ask(coarsest, Window::AllTime).await? else {
+        return Ok(None);
+    };
+    let (mut start, mut end) = (first, probe_end(last, coarsest));
+    let (mut first, mut last, mut width) = (first, last, coarsest);
+    for probe in finer {
+        let inside = |at: OffsetDateTime| {
+            Window::between(at, probe_end(at, width)).unwrap_or(Window::AllTime)
+        };
+        let (head, tail) = if first == last {
+            let both = ask(probe, inside(first)).await?;
+            (both, both)
+        } else {
+            tokio::try_join!(ask(probe, inside(first)), ask(probe, inside(last)))?
+        };
+        // An edge the finer look does not find (a backend bucketing otherwise) stays as it was.
+        if let (Some((head, _)), Some((_, tail))) = (head, tail) {
+            (first, last, width) = (head, tail, probe);
+            (start, end) = (head, probe_end(tail, probe));
+        } else {
+            break;
+        }
+    }
+    Ok(Some((start.to_offset(UtcOffset::UTC), end)))
 }
 
 /// 404 unless the application (and the chosen event) has events in the window or ever.
@@ -209,11 +453,11 @@ async fn exists(
 }
 
 /// Milliseconds since the epoch, as the original dashboard's charts take them.
-pub(crate) fn millis(t: time::OffsetDateTime) -> i64 {
+pub(crate) fn millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
-/// The span as the original's `time_range` names it.
+/// The span as the original's `time_range` names it (`1d`, `1mon`; a year is `12mon`).
 pub(crate) fn span_name(span: Span) -> String {
     span.to_string()
 }

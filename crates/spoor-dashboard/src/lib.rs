@@ -20,6 +20,14 @@
 //!   `span`, `event`, `top`).
 //! - `/healthz`, `/static/…`.
 //!
+//! # Limits
+//!
+//! What a request chooses is bounded before anything is asked: a chart has at most 1,000
+//! points (a span too fine is coarsened to the next that fits, and the page and the JSON say
+//! so; a window not even years fit is a 400), a table at most 1,000 rows, `top` at most 1,000
+//! values. Every response refuses framing (`X-Frame-Options`, CSP `frame-ancestors`) and
+//! referrers. The crate's README lists every bound.
+//!
 //! Out of scope: user accounts (it binds to loopback unless told otherwise), funnels and
 //! retention.
 
@@ -29,6 +37,7 @@ mod data;
 pub mod demo;
 mod pages;
 mod params;
+mod plan;
 mod server;
 
 pub use server::{Dashboard, META_APPLICATION, default_listen, serve};

@@ -71,6 +71,15 @@ fn picker(path: &str, view: &View) -> Markup {
     }
 }
 
+/// Partial: what the page shows otherwise than asked (a coarser span, rows left out).
+fn notes(notes: &[String]) -> Markup {
+    html! {
+        @for note in notes {
+            p.note role="note" { (note) }
+        }
+    }
+}
+
 fn share(part: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
@@ -105,6 +114,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
             h1 { "Applications" }
             p.window { (view.window_label()) }
             (picker("/applications", view))
+            (notes(&page.notes))
             @if page.apps.is_empty() {
                 p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
             } @else {
@@ -122,14 +132,18 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
     )
 }
 
-fn application_row(app: &Application, trend: &[u64], total: u64, view: &View) -> Markup {
+fn application_row(app: &Application, trend: &Option<Vec<u64>>, total: u64, view: &View) -> Markup {
     html! {
         tr {
             td { a href={ (app_path(&app.name)) (view.with_event(None).query()) } { (app.name) } }
             td.num { (app.events) }
             td.num { (app.unique_users) }
             (share_cell(app.events, total))
-            td.trend { (chart::sparkline(trend, &format!("{} events over time", app.name))) }
+            td.trend {
+                @if let Some(trend) = trend {
+                    (chart::sparkline(trend, &format!("{} events over time", app.name)))
+                }
+            }
         }
     }
 }
@@ -158,6 +172,7 @@ pub(crate) fn application(page: &AppPage) -> Markup {
             h1 { (title) }
             p.window { (view.window_label()) }
             (picker(&path, view))
+            (notes(&page.notes))
             section.chart-block {
                 h2 { (chart_title) }
                 (chart::render(&Plot { chart: &page.chart, title: &chart_title, unit: "events" }))

@@ -6,10 +6,12 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
-use spoor::{Span, Window};
+use spoor::Window;
 use spoor_proto::form::{Form, encode_component};
 use time::macros::format_description;
-use time::{Date, Duration, OffsetDateTime, Time};
+use time::{Date, OffsetDateTime, Time};
+
+use crate::plan::MAX_TOP;
 
 /// The window presets, as they appear in URLs.
 pub(crate) const WINDOWS: [(&str, &str); 5] = [
@@ -21,12 +23,13 @@ pub(crate) const WINDOWS: [(&str, &str); 5] = [
 ];
 
 /// The spans, as they appear in URLs.
-pub(crate) const SPANS: [(&str, &str); 5] = [
+pub(crate) const SPANS: [(&str, &str); 6] = [
     ("auto", "Auto"),
     ("hour", "Hour"),
     ("day", "Day"),
     ("week", "Week"),
     ("month", "Month"),
+    ("year", "Year"),
 ];
 
 /// A query parameter with a value the dashboard does not take.
@@ -59,13 +62,14 @@ pub(crate) struct View {
     pub(crate) from: Option<Date>,
     /// Custom window's last day (included).
     pub(crate) to: Option<Date>,
-    /// The span's key (`auto`, `hour`, `day`, `week`, `month`).
+    /// The span's key (`auto`, `hour`, `day`, `week`, `month`, `year`): the one chosen, which
+    /// the charts may coarsen (see [`plan`](crate::plan)).
     pub(crate) span_key: String,
     /// The chosen event.
     pub(crate) event: Option<String>,
     /// The chosen property (of the chosen event).
     pub(crate) property: Option<String>,
-    /// How many values of the property to list.
+    /// How many values of the property to list (at most [`MAX_TOP`]).
     pub(crate) top: Option<NonZeroU32>,
 }
 
@@ -87,7 +91,7 @@ fn date(name: &'static str, value: &str) -> Result<Date, BadParam> {
     Date::parse(value, format_description!("[year]-[month]-[day]"))
         .ok()
         // A day after it must exist too (the window ends at the next midnight).
-        .filter(|d| d.next_day().is_some() && d.year() >= 1)
+        .filter(|d| d.next_day().is_some() && (1..=9999).contains(&d.year()))
         .ok_or_else(|| BadParam {
             name,
             value: value.to_owned(),
@@ -136,7 +140,7 @@ impl View {
         let span = get("span").or_else(|| get("time_range"));
         if let Some(s) = span {
             view.span_key = match s {
-                "auto" | "hour" | "day" | "week" | "month" => s.to_owned(),
+                "auto" | "hour" | "day" | "week" | "month" | "year" => s.to_owned(),
                 "1h" => "hour".to_owned(),
                 "1d" => "day".to_owned(),
                 "1w" => "week".to_owned(),
@@ -149,7 +153,7 @@ impl View {
                             "time_range"
                         },
                         value: s.to_owned(),
-                        expected: "auto, hour, day, week or month (or 1h, 1d, 1w, 1mon)",
+                        expected: "auto, hour, day, week, month or year (or 1h, 1d, 1w, 1mon)",
                     });
                 }
             };
@@ -166,11 +170,16 @@ impl View {
             });
         }
         if let Some(top) = get("top") {
-            view.top = Some(top.parse().map_err(|_| BadParam {
+            let bad = || BadParam {
                 name: "top",
                 value: top.to_owned(),
-                expected: "a whole number of values, 1 or more",
-            })?);
+                expected: "a whole number of values from 1 to 1000",
+            };
+            let n: NonZeroU32 = top.parse().map_err(|_| bad())?;
+            if n.get() > MAX_TOP {
+                return Err(bad());
+            }
+            view.top = Some(n);
         }
         Ok(view)
     }
@@ -184,31 +193,15 @@ impl View {
             ("all", ..) => Window::AllTime,
             ("custom", Some(from), Some(to)) => {
                 let start = from.with_time(Time::MIDNIGHT).assume_utc();
-                let end = to.with_time(Time::MIDNIGHT).assume_utc() + Duration::days(1);
+                // `parse` took only days with a next day.
+                let end = to
+                    .next_day()
+                    .unwrap_or(to)
+                    .with_time(Time::MIDNIGHT)
+                    .assume_utc();
                 Window::between(start, end).unwrap_or(Window::Last30Days)
             }
             _ => Window::Last30Days,
-        }
-    }
-
-    /// The charts' span: as chosen, or one that gives a readable number of points.
-    pub(crate) fn span(&self) -> Span {
-        match self.span_key.as_str() {
-            "hour" => Span::HOUR,
-            "day" => Span::DAY,
-            "week" => Span::WEEK,
-            "month" => Span::MONTH,
-            _ => match (self.window_key.as_str(), self.from, self.to) {
-                ("24h", ..) => Span::HOUR,
-                ("all", ..) => Span::WEEK,
-                ("custom", Some(from), Some(to)) => match (to - from).whole_days() {
-                    ..=2 => Span::HOUR,
-                    3..=120 => Span::DAY,
-                    121..=730 => Span::WEEK,
-                    _ => Span::MONTH,
-                },
-                _ => Span::DAY,
-            },
         }
     }
 
@@ -311,7 +304,7 @@ mod tests {
         assert_eq!(v.window_key, "custom");
         assert_eq!(v.event.as_deref(), Some("log in"));
         assert_eq!(View::parse(&v.query()[1..]).unwrap(), v);
-        assert_eq!(v.span(), Span::DAY);
+        assert_eq!(crate::plan::preferred(&v), crate::plan::Step::Day);
         assert!(matches!(v.window(), Window::Between { .. }));
         assert_eq!(View::parse("").unwrap().query(), "");
     }
@@ -335,8 +328,12 @@ mod tests {
             ("window=custom&from=2026-11-01", "to"),
             ("from=2026-11-08&to=2026-11-01", "to"),
             ("from=2026-01-01&to=9999-12-31", "to"),
+            ("from=0000-12-31&to=2026-12-01", "from"),
+            ("from=2026-01-01&to=+10000-01-01", "to"),
             ("property=plan", "property"),
             ("event=x&top=0", "top"),
+            ("event=x&top=1001", "top"),
+            ("event=x&top=99999999999", "top"),
         ] {
             assert_eq!(View::parse(query).unwrap_err().name, name, "{query}");
         }
@@ -344,12 +341,20 @@ mod tests {
 
     #[test]
     fn auto_spans_fit_the_window() {
-        assert_eq!(View::parse("window=24h").unwrap().span(), Span::HOUR);
-        assert_eq!(View::parse("window=90d").unwrap().span(), Span::DAY);
-        assert_eq!(View::parse("window=all").unwrap().span(), Span::WEEK);
+        use crate::plan::{Step, preferred};
+        let step = |q: &str| preferred(&View::parse(q).unwrap());
+        assert_eq!(step("window=24h"), Step::Hour);
+        assert_eq!(step("window=90d"), Step::Day);
+        assert_eq!(step("window=all"), Step::Week);
+        assert_eq!(step("from=2020-01-01&to=2026-01-01"), Step::Month);
+        assert_eq!(step("from=1900-01-01&to=2026-01-01"), Step::Year);
+        assert_eq!(step("window=7d&span=year"), Step::Year);
         assert_eq!(
-            View::parse("from=2020-01-01&to=2026-01-01").unwrap().span(),
-            Span::MONTH
+            View::parse("top=1000&event=x")
+                .unwrap()
+                .top
+                .map(NonZeroU32::get),
+            Some(1000)
         );
     }
 }

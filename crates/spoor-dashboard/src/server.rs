@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::csv;
-use crate::data::{self, PageError};
+use crate::data::{self, Need, PageError};
 use crate::pages;
 use crate::params::View;
 
@@ -37,6 +37,13 @@ pub struct Dashboard {
 
 type Reply = Response<Full<Bytes>>;
 
+/// The policy every response carries: the page's own script, styles and forms only (inline
+/// `style` attributes draw the share bars), no plugins, no `<base>`, and never inside a frame.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Every response: its status, type and body, and the headers that keep the dashboard out of
+/// other sites' frames (clickjacking), its URLs out of other sites' logs, and types unsniffed.
 fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Reply {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
@@ -48,7 +55,12 @@ fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>)
     );
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'"),
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
     );
     response
 }
@@ -145,6 +157,10 @@ fn error_page(err: &PageError) -> Reply {
             StatusCode::BAD_REQUEST,
             pages::error(400, "Bad request", &bad.to_string()),
         ),
+        PageError::TooLong(too_long) => html(
+            StatusCode::BAD_REQUEST,
+            pages::error(400, "Bad request", &too_long.to_string()),
+        ),
         PageError::NotFound(what) => {
             html(StatusCode::NOT_FOUND, pages::error(404, "Not found", what))
         }
@@ -165,6 +181,7 @@ fn error_page(err: &PageError) -> Reply {
 fn error_json(err: &PageError) -> Reply {
     let (status, text) = match err {
         PageError::BadParam(bad) => (StatusCode::BAD_REQUEST, bad.to_string()),
+        PageError::TooLong(too_long) => (StatusCode::BAD_REQUEST, too_long.to_string()),
         PageError::NotFound(what) => (StatusCode::NOT_FOUND, what.clone()),
         PageError::Backend(e) => (StatusCode::SERVICE_UNAVAILABLE, reason(e)),
     };
@@ -266,12 +283,12 @@ impl Dashboard {
         match path {
             "/applications" | "/applications/" => {
                 self.track("list_applications", None, &view);
-                match data::list(&self.retriever, view).await {
+                match data::list(&self.retriever, view, Need::Charts).await {
                     Ok(page) => html(StatusCode::OK, pages::applications(&page)),
                     Err(err) => error_page(&err),
                 }
             }
-            "/applications.csv" => match data::list(&self.retriever, view).await {
+            "/applications.csv" => match data::list(&self.retriever, view, Need::Tables).await {
                 Ok(page) => csv_reply(
                     "applications",
                     csv::table(
@@ -304,7 +321,12 @@ impl Dashboard {
                 if table.is_none() {
                     self.track("app_details", Some(&name), &view);
                 }
-                match data::application(&self.retriever, &name, view).await {
+                let need = if table.is_none() {
+                    Need::Charts
+                } else {
+                    Need::Tables
+                };
+                match data::application(&self.retriever, &name, view, need).await {
                     Ok(page) => match table {
                         None => html(StatusCode::OK, pages::application(&page)),
                         Some(table) => table_csv(&page, table).unwrap_or_else(|| {
@@ -335,9 +357,11 @@ impl Dashboard {
 
     /// The page's data as JSON, in the original's shape (`application_name`, `event_name`,
     /// `property_name`, `events`, `properties`, `data` as `{label, data: [[ms, count]…]}`)
-    /// with the new parts added.
+    /// with the new parts added: `span` is the span the charts use (coarsened as the page
+    /// does; `span_key` names it, `span_requested` the one asked for) and `notes` say what
+    /// was coarsened or left out.
     async fn api(&self, name: &str, view: View) -> Reply {
-        let page = match data::application(&self.retriever, name, view).await {
+        let page = match data::application(&self.retriever, name, view, Need::Charts).await {
             Ok(page) => page,
             Err(err) => return error_json(&err),
         };
@@ -372,7 +396,10 @@ impl Dashboard {
                 "window": view.window_key,
                 "earliest_ms": earliest,
                 "latest_ms": latest,
-                "span": data::span_name(view.span()),
+                "span": data::span_name(page.plan.span()),
+                "span_key": page.plan.step.key(),
+                "span_requested": view.span_key,
+                "notes": page.notes,
                 "events": page.events.iter().map(|e| serde_json::json!({"name": e.name, "count": e.events, "unique_users": e.unique_users})).collect::<Vec<_>>(),
                 "properties": page.properties.as_ref().map(|ps| ps.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>()),
                 "values": page.values.as_ref().map(|vs| vs.iter().map(|v| serde_json::json!({"value": v.value, "count": v.count})).collect::<Vec<_>>()),

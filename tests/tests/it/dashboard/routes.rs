@@ -366,6 +366,9 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
             "earliest_ms": days[0],
             "latest_ms": ms(datetime!(2026-11-05 00:00 UTC)),
             "span": span,
+            "span_key": "day",
+            "span_requested": "day",
+            "notes": [],
             "events": events,
             "properties": [
                 {"name": "plan", "distinct_values": 2},
@@ -721,4 +724,357 @@ fn page_views_are_logged_under_the_dashboards_own_application() {
         csv("values", "&event=app_details&property=ev_name"),
         "value,count\r\nlogin,1\r\n"
     );
+}
+
+/// The circles of each series of the first chart after `marker`: one per point.
+fn points_per_series(page: &str, marker: &str) -> Vec<usize> {
+    let start = page
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker:?} in the page"));
+    let chart = &page[start..];
+    let chart = &chart[..chart.find("</figure>").expect("the chart ends")];
+    chart
+        .split("<g class=\"series\"")
+        .skip(1)
+        .map(|group| {
+            group[..group.find("</g>").unwrap_or(group.len())]
+                .matches("<circle")
+                .count()
+        })
+        .collect()
+}
+
+/// Issue 12, finding 1: a window and span chosen in the URL asked for any number of buckets (a
+/// plain GET of 0001-01-01 to 9999-12-30 by day grew the dashboard past 7 GB). Now each chart
+/// has at most 1,000 points: a span too fine is coarsened to the next that fits and the page,
+/// the JSON and the CSV say so; a window not even years fit is a 400 naming the limit, answered
+/// at once.
+#[test]
+fn a_window_too_long_for_its_span_is_coarsened_or_refused_at_once() {
+    let site = site();
+    let timed = |target: &str| {
+        let started = Instant::now();
+        let reply = site.get(target);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(20), "GET {target} took {took:?}");
+        reply
+    };
+
+    // Ten years by day is 3,652 points: shown by week, and the page says so.
+    let target = "/applications/shop?from=2017-01-01&to=2026-12-31&span=day";
+    let page = timed(target);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        text(&page.body).contains("Shown by week: by day would be 3,652 points, more than 1,000."),
+        "GET {target}: {}",
+        text(&page.body)
+    );
+    for points in points_per_series(&page.body, "<figure class=\"chart\"") {
+        assert_eq!(
+            points, 522,
+            "weeks from Sunday 2017-01-01 to Sunday 2026-12-27"
+        );
+    }
+
+    // The issue's second request: 2000-01-01 to 2026-12-01 by hour was a 586 MB page.
+    let target = "/applications/shop?from=2000-01-01&to=2026-12-01&span=hour";
+    let page = timed(target);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.len() < 1_000_000,
+        "a bounded page: {} bytes",
+        page.body.len()
+    );
+    let words = text(&page.body);
+    assert!(
+        words.contains("Shown by month: by hour would be 235,968 points, more than 1,000."),
+        "{words}"
+    );
+    // Both charts, every series: a point a month, 2000-01 to 2026-12.
+    let events = points_per_series(&page.body, "<figure class=\"chart\"");
+    assert_eq!(
+        events, [324; 4],
+        "login, purchase, old and the hostile event"
+    );
+    let users_at = page
+        .body
+        .rfind("<figure class=\"chart\"")
+        .expect("two charts");
+    assert_eq!(points_per_series(&page.body[users_at..], "<figure"), [324]);
+    // The picker keeps the span asked for; the charts are drawn by month.
+    assert!(page.body.contains("span=hour"), "links keep the view");
+
+    // The JSON API coarsens the same way and reports the span used.
+    let api = timed(&target.replace("/applications/", "/api/application/"));
+    assert_eq!(api.status, 200, "{}", api.body);
+    assert!(api.body.len() < 200_000, "{} bytes", api.body.len());
+    let api = api.json();
+    assert_eq!(
+        (&api["span"], &api["span_key"], &api["span_requested"]),
+        (&json!("1mon"), &json!("month"), &json!("hour"))
+    );
+    assert_eq!(
+        api["notes"],
+        json!(["Shown by month: by hour would be 235,968 points, more than 1,000."])
+    );
+    for series in api["data"].as_array().expect("series") {
+        assert_eq!(
+            series["data"].as_array().map(Vec::len),
+            Some(324),
+            "{series}"
+        );
+    }
+    // The CSV tables have no time axis; the same window gives the same table.
+    let csv = timed("/applications/shop/events.csv?from=2000-01-01&to=2026-12-01&span=hour");
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    assert_eq!(
+        csv.body,
+        format!(
+            "event,count,unique_users\r\nlogin,8,4\r\npurchase,3,2\r\n{HOSTILE},1,1\r\nold,1,1\r\n"
+        )
+    );
+
+    // The issue's first request: not even by year does 0001 to 9999 fit. Refused, naming the
+    // limit and what to do, on every route.
+    let span = "from=0001-01-01&to=9999-12-30&span=day";
+    for target in [
+        format!("/applications/shop?{span}"),
+        format!("/applications?{span}"),
+        format!("/applications/shop/events.csv?{span}"),
+        format!("/applications.csv?{span}"),
+    ] {
+        let reply = timed(&target);
+        assert_eq!(reply.status, 400, "GET {target}: {}", reply.body);
+        let words = text(&reply.body);
+        assert!(
+            words.contains(
+                "would need 9,999 points a chart even by year, more than the 1,000 a chart shows"
+            ) && words.contains("`from` and `to` at most 1,000 years apart"),
+            "GET {target}: {words}"
+        );
+    }
+    let api = timed(&format!("/api/application/shop?{span}"));
+    assert_eq!(api.status, 400, "{}", api.body);
+    assert!(
+        api.json()["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("more than the 1,000 a chart shows")),
+        "{}",
+        api.body
+    );
+    // A thousand years by year fits.
+    let millennium = timed("/applications/shop?from=1027-01-01&to=2026-12-31&span=year");
+    assert_eq!(millennium.status, 200, "{}", millennium.body);
+    for points in points_per_series(&millennium.body, "<figure class=\"chart\"") {
+        assert_eq!(points, 1000);
+    }
+
+    // The values listed are bounded too: `top` takes at most 1,000.
+    let top = timed(&format!(
+        "/applications/shop?{W}&event=login&property=plan&top=1001"
+    ));
+    assert_eq!(top.status, 400, "{}", top.body);
+    assert!(
+        text(&top.body).contains("the parameter `top`"),
+        "{}",
+        top.body
+    );
+    assert_eq!(
+        timed(&format!(
+            "/applications/shop?{W}&event=login&property=plan&top=1000"
+        ))
+        .status,
+        200
+    );
+}
+
+/// Issue 12, finding 1, over all time: the charts cover the days with events, so a span too
+/// fine for them is coarsened as for any window (before, all time by day asked for a bucket a
+/// day from the first event to the last, however far apart).
+#[test]
+fn all_time_charts_are_planned_over_the_days_with_events() {
+    let mut events = events();
+    for line in [
+        r#"1971-01-01T10:00:00.000000Z application="ancient" event="boot" distinct_id="u1""#,
+        r#"2026-11-03T10:00:00.000000Z application="ancient" event="boot" distinct_id="u2""#,
+        r#"2026-11-03T11:00:00.000000Z application="ancient" event="login" distinct_id="u2""#,
+    ] {
+        events.push(Event::decode_line(line).expect("a valid line"));
+    }
+    let site = Site::start(&events, false);
+    let started = Instant::now();
+    let page = ok(&site, "/applications/ancient?window=all&span=day");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let days =
+        (time::macros::date!(2026 - 11 - 04) - time::macros::date!(1971 - 01 - 01)).whole_days();
+    assert!(
+        text(&page).contains(&format!(
+            "Shown by month: by day would be {},{:03} points, more than 1,000.",
+            days / 1000,
+            days % 1000
+        )),
+        "{}",
+        text(&page)
+    );
+    // A point a month from January 1971 to November 2026, in both charts.
+    let months = 55 * 12 + 11;
+    assert_eq!(
+        points_per_series(&page, "<figure class=\"chart\""),
+        [months, months]
+    );
+    let api = site
+        .get("/api/application/ancient?window=all&span=day")
+        .json();
+    assert_eq!(api["span_key"], "month");
+    let boot = &api["data"][0];
+    assert_eq!(boot["label"], "boot");
+    let points = boot["data"].as_array().expect("points");
+    assert_eq!(points.len(), months);
+    assert_eq!(points[0][0], ms(datetime!(1971-01-01 00:00 UTC)));
+    assert_eq!(points[0][1], 1);
+
+    // Narrowed to an event, the charts cover that event's days: one day, drawn by day.
+    let login = site
+        .get("/api/application/ancient?window=all&span=day&event=login")
+        .json();
+    assert_eq!(login["span_key"], "day");
+    assert_eq!(login["notes"], json!([]));
+    assert_eq!(
+        login["data"][0]["data"],
+        json!([[ms(datetime!(2026-11-03 00:00 UTC)), 1]])
+    );
+
+    // The list: every trend over the same days (to the `live` event of an hour ago), by
+    // month, and it says so.
+    let last =
+        (OffsetDateTime::now_utc() - time::Duration::hours(1)).max(datetime!(2026-11-03 11:00 UTC));
+    let months = usize::try_from((last.year() - 1971) * 12 + i32::from(u8::from(last.month())))
+        .expect("months");
+    let list = ok(&site, "/applications?window=all&span=day");
+    assert!(
+        text(&list).contains("Shown by month: by day would be"),
+        "{}",
+        text(&list)
+    );
+    for trend in list.split("<path class=\"line\" d=\"").skip(1) {
+        let path = &trend[..trend.find('"').expect("the path ends")];
+        assert_eq!(path.matches('L').count() + 1, months, "{path}");
+    }
+}
+
+/// Issue 12, finding 1: tables keep at most 1,000 rows (the largest first) on the page, in
+/// CSV and in JSON, and say so; the list draws trends for its 50 largest applications.
+#[test]
+fn tables_and_trends_are_bounded() {
+    let at = datetime!(2026-11-03 10:00 UTC);
+    let mut events: Vec<Event> = (0..1_005)
+        .map(|i| {
+            Event::builder("many", format!("e{i:04}"), at)
+                .distinct_id("u1")
+                .build()
+                .expect("a valid event")
+        })
+        .collect();
+    events.extend((0..3).map(|_| {
+        Event::builder("many", "e1004", at)
+            .build()
+            .expect("a valid event")
+    }));
+    events.extend((0..55).map(|i| {
+        Event::builder(format!("app{i:02}"), "view", at)
+            .build()
+            .expect("a valid event")
+    }));
+    let site = Site::start(&events, false);
+
+    let page = ok(&site, &format!("/applications/many?{W}"));
+    let rows = table_after(&page, "<h2>Events</h2>");
+    assert_eq!(rows.len(), 1_000);
+    assert_eq!(rows[0][..2], ["e1004", "4"], "the largest first");
+    assert!(
+        text(&page).contains("The 1,000 largest of 1,005 events are listed."),
+        "{}",
+        text(&page)
+    );
+    let csv = site.get(&format!("/applications/many/events.csv?{W}"));
+    assert_eq!(csv.body.lines().count(), 1 + 1_000);
+    let api = site.get(&format!("/api/application/many?{W}")).json();
+    assert_eq!(api["events"].as_array().map(Vec::len), Some(1_000));
+    assert_eq!(
+        api["notes"],
+        json!(["The 1,000 largest of 1,005 events are listed."])
+    );
+
+    let list = ok(&site, &format!("/applications?{W}"));
+    assert_eq!(table_after(&list, "<table").len(), 56);
+    assert_eq!(list.matches("<svg class=\"sparkline\"").count(), 50);
+    assert!(
+        text(&list).contains("Trends are drawn for the 50 largest applications."),
+        "{}",
+        text(&list)
+    );
+}
+
+/// Issue 12, finding 11: no response of the dashboard may be framed by another site
+/// (clickjacking), leak its URL (with the application and event names) as a referrer, or be
+/// sniffed as another type: pages, JSON, CSV, static files, redirects and errors alike.
+#[test]
+fn every_response_forbids_framing_referrers_and_sniffing() {
+    let site = site();
+    let check = |what: &str, reply: &super::Reply| {
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{what}");
+        let policy = reply.header("content-security-policy").unwrap_or_default();
+        assert!(
+            policy.contains("frame-ancestors 'none'") && policy.contains("default-src 'self'"),
+            "{what}: {policy:?}"
+        );
+        assert_eq!(
+            reply.header("referrer-policy"),
+            Some("no-referrer"),
+            "{what}"
+        );
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+    };
+    let style = site.get("/static/style.css");
+    check("GET /static/style.css", &style);
+    let tag = style.header("etag").expect("an ETag");
+    check(
+        "a 304",
+        &site.request("GET", "/static/style.css", &[("If-None-Match", tag)]),
+    );
+    check(
+        "POST /applications",
+        &site.request("POST", "/applications", &[]),
+    );
+    check(
+        "HEAD /applications",
+        &site.request("HEAD", "/applications", &[]),
+    );
+    for target in [
+        "/".to_owned(),
+        "/applications".to_owned(),
+        format!("/applications/shop?{W}&event=login&property=plan"),
+        format!("/api/application/shop?{W}"),
+        format!("/applications/shop/events.csv?{W}"),
+        format!("/applications.csv?{W}"),
+        "/static/chart.js".to_owned(),
+        "/favicon.ico".to_owned(),
+        "/healthz".to_owned(),
+        "/nowhere".to_owned(),
+        "/applications?window=1y".to_owned(),
+        "/api/application/nope".to_owned(),
+        "/applications/shop?from=0001-01-01&to=9999-12-30".to_owned(),
+    ] {
+        check(&format!("GET {target}"), &site.get(&target));
+    }
+    // The policy lets the pages work: their script and styles are the dashboard's own files,
+    // with no inline script or event handler to block.
+    let page = ok(&site, &format!("/applications/shop?{W}"));
+    assert_eq!(page.matches("<script").count(), 1);
+    assert!(page.contains("<script src=\"/static/chart.js\" defer>"));
+    assert!(!page.contains(" onclick=") && !page.contains(" onload="));
 }
