@@ -2,6 +2,8 @@
 //! README's run command), and pointed at a Splunk (here spoor's engine standing in for one,
 //! reached over its REST API like any Splunk).
 
+mod siege;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

@@ -1,0 +1,308 @@
+//! The `spoor-dashboard` binary (with its embedded engine) under siege, in a child process whose
+//! address space is capped: the requests of issue 12's finding 1 (windows of thousands of
+//! years by the day, decades by the hour, as pages, JSON and CSV), then 30 seconds of random
+//! windows and spans, slow and oversized requests from many clients (`SPOOR_SIEGE_SECS` sets
+//! another length). The process stays alive, a normal page is served quickly, every answer is
+//! bounded, the data does not change, and its resident memory stays under the README's bound.
+//!
+//! Everything goes to loopback only and stops by itself.
+
+#![allow(clippy::print_stderr, reason = "the soak reports its figures")]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use spoor_testkit::hostile::{self, Request, Rng};
+
+/// The child's address-space cap: a few GB, far below the 7 GB finding 1 grew to.
+const ADDRESS_SPACE_KIB: u64 = 4 << 20;
+/// The largest answer the dashboard may give to any of these requests.
+const MAX_ANSWER_BYTES: usize = 8 << 20;
+/// The resident-memory bound the dashboard's README states with its demo data.
+const RESIDENT_BOUND: u64 = 1 << 30;
+
+struct Dashboard {
+    child: Child,
+    addr: SocketAddr,
+    data: std::path::PathBuf,
+}
+
+impl Dashboard {
+    fn start(name: &str) -> Self {
+        let data =
+            std::env::temp_dir().join(format!("spoor-dash-siege-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data);
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_spoor-dashboard"))
+            .args(["--data", &data.display().to_string()])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--demo-events",
+                "20000",
+                "--no-meta",
+            ])
+            .env("RUST_LOG", "error")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the dashboard starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let addr = loop {
+            let line = lines.next().expect("it prints its URL").expect("utf-8");
+            if let Some(rest) = line.strip_prefix("spoor dashboard: http://") {
+                break rest
+                    .split('/')
+                    .next()
+                    .expect("address")
+                    .parse()
+                    .expect("an address");
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, addr, data }
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    fn get(&self, path: &str) -> hostile::Answer {
+        hostile::send(
+            hostile::NORMAL_SOURCE,
+            self.addr,
+            &Request::get(path),
+            MAX_ANSWER_BYTES + 1,
+            Duration::from_secs(30),
+        )
+    }
+
+    /// All time's applications, as CSV: what must not change.
+    fn totals(&self) -> Vec<u8> {
+        let answer = self.get("/applications.csv?window=all");
+        assert_eq!(answer.status(), Some(200), "{answer:?}");
+        answer.body().to_vec()
+    }
+
+    /// Asserts the process lives, a normal page comes within a second, and the totals are
+    /// `totals`.
+    fn check(&mut self, totals: &[u8], after: &str) {
+        assert!(self.alive(), "the dashboard died after {after}");
+        let started = Instant::now();
+        let answer = self.get("/applications");
+        let took = started.elapsed();
+        assert_eq!(answer.status(), Some(200), "after {after}: {answer:?}");
+        assert!(
+            took < Duration::from_secs(1),
+            "the page took {took:?} after {after}"
+        );
+        assert_eq!(self.totals(), totals, "the data after {after}");
+    }
+}
+
+impl Drop for Dashboard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.data);
+    }
+}
+
+/// The first application the dashboard lists.
+fn an_application(dashboard: &Dashboard) -> String {
+    let csv = String::from_utf8(dashboard.totals()).expect("utf-8");
+    let line = csv.lines().nth(1).expect("an application");
+    line.split(',')
+        .next()
+        .expect("a name")
+        .trim_matches('"')
+        .to_owned()
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn the_findings_requests_leave_the_dashboard_alive_and_bounded() {
+    let mut dashboard = Dashboard::start("findings");
+    let totals = dashboard.totals();
+    let app = an_application(&dashboard);
+    for query in [
+        "from=0001-01-01&to=9999-12-30&span=day",
+        "from=2000-01-01&to=2026-12-01&span=hour",
+        "from=0000-01-01&to=9999-12-31&span=hour",
+        "window=all&span=hour",
+    ] {
+        for path in [
+            format!("/applications/{app}?{query}"),
+            format!("/api/application/{app}?{query}"),
+            format!("/applications/{app}/events.csv?{query}"),
+            format!("/applications?{query}"),
+        ] {
+            let started = Instant::now();
+            let answer = dashboard.get(&path);
+            let took = started.elapsed();
+            assert!(
+                matches!(answer.status(), Some(200 | 400)),
+                "{path}: {:?}",
+                answer.status()
+            );
+            assert!(
+                answer.body().len() <= MAX_ANSWER_BYTES,
+                "{path}: {} bytes",
+                answer.body().len()
+            );
+            assert!(took < Duration::from_secs(10), "{path} took {took:?}");
+        }
+        dashboard.check(&totals, query);
+    }
+}
+
+fn soak_time() -> Duration {
+    Duration::from_secs(
+        std::env::var("SPOOR_SIEGE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30),
+    )
+}
+
+fn random_path(rng: &mut Rng, app: &str) -> String {
+    let dates = [
+        "0000-01-01",
+        "0001-01-01",
+        "1970-01-01",
+        "2000-02-29",
+        "2026-11-01",
+        "9999-12-31",
+        "2026-13-01",
+        "-1",
+        "99999-01-01",
+    ];
+    let spans = [
+        "hour", "day", "week", "month", "auto", "second", "", "minute",
+    ];
+    let windows = ["24h", "7d", "30d", "90d", "all", "custom", "bogus"];
+    let query = match rng.below(3) {
+        0 => format!(
+            "from={}&to={}&span={}",
+            rng.pick(&dates),
+            rng.pick(&dates),
+            rng.pick(&spans)
+        ),
+        1 => format!("window={}&span={}", rng.pick(&windows), rng.pick(&spans)),
+        _ => format!(
+            "time_range={}&event_name=view&property=page",
+            rng.pick(&spans)
+        ),
+    };
+    match rng.below(4) {
+        0 => format!("/applications/{app}?{query}"),
+        1 => format!("/api/application/{app}?{query}"),
+        2 => format!("/applications/{app}/values.csv?{query}"),
+        _ => format!("/applications?{query}"),
+    }
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn thirty_seconds_of_hostile_traffic_keep_the_dashboard_bounded_and_quick() {
+    let mut dashboard = Dashboard::start("soak");
+    let totals = dashboard.totals();
+    let app = an_application(&dashboard);
+    let (addr, pid) = (dashboard.addr, dashboard.child.id());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let too_big = Arc::new(AtomicU64::new(0));
+    let attackers: Vec<_> = (0..4u64)
+        .map(|seed| {
+            let (stop, sent, too_big, app) = (
+                Arc::clone(&stop),
+                Arc::clone(&sent),
+                Arc::clone(&too_big),
+                app.clone(),
+            );
+            std::thread::spawn(move || {
+                let mut rng = Rng::new(0xda5b_0000 + seed);
+                while !stop.load(Ordering::Relaxed) {
+                    let from = hostile::hostile_source(rng.below(16) as u8);
+                    match rng.below(4) {
+                        0 => {
+                            let _ = hostile::drip(
+                                from,
+                                addr,
+                                &Request::post("/applications", Vec::new()),
+                                1_000_000,
+                                20,
+                                Duration::from_millis(300),
+                                Duration::from_secs(2),
+                            );
+                        }
+                        1 => {
+                            let request = Request::post("/applications", Vec::new())
+                                .header("Content-Length: 1000000000000");
+                            let _ = hostile::send(
+                                from,
+                                addr,
+                                &request,
+                                1 << 16,
+                                Duration::from_secs(5),
+                            );
+                        }
+                        _ => {
+                            let path = random_path(&mut rng, &app);
+                            let answer = hostile::send(
+                                from,
+                                addr,
+                                &Request::get(path),
+                                MAX_ANSWER_BYTES + 1,
+                                Duration::from_secs(30),
+                            );
+                            if answer.body().len() > MAX_ANSWER_BYTES {
+                                too_big.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    let until = Instant::now() + soak_time();
+    let mut latencies = Vec::new();
+    let mut peak = 0u64;
+    while Instant::now() < until {
+        peak = peak.max(hostile::resident_bytes(pid).unwrap_or(0));
+        let started = Instant::now();
+        let answer = dashboard.get(&format!("/applications/{app}?window=7d"));
+        latencies.push(started.elapsed());
+        assert_eq!(answer.status(), Some(200), "a normal page");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for attacker in attackers {
+        attacker.join().expect("attacker");
+    }
+    let p50 = hostile::percentile(&latencies, 50.0).expect("samples");
+    let p99 = hostile::percentile(&latencies, 99.0).expect("samples");
+    eprintln!(
+        "dashboard soak: {} hostile requests, {} normal pages, p50 {p50:?}, p99 {p99:?}, peak resident {} MiB",
+        sent.load(Ordering::Relaxed),
+        latencies.len(),
+        peak >> 20
+    );
+    assert_eq!(too_big.load(Ordering::Relaxed), 0, "every answer bounded");
+    assert!(
+        p99 < Duration::from_millis(200),
+        "normal pages' p99 {p99:?}"
+    );
+    assert!(peak < RESIDENT_BOUND, "peak resident {peak} bytes");
+    dashboard.check(&totals, "the soak");
+}
