@@ -219,9 +219,10 @@ fn run(args: &Args) -> Result<(), Failure> {
         } else {
             format!("Splunk at {}", backend.config.base_url())
         };
+        let stop = shutdown_signal();
         println!("spoor dashboard: http://{addr}/ ({backend_name})");
         let dashboard = Arc::new(Dashboard::new(retriever, tracker.clone()));
-        spoor_dashboard::serve(listener, dashboard, shutdown_signal())
+        spoor_dashboard::serve(listener, dashboard, stop)
             .await
             .context("the dashboard's server failed")
     })?;

@@ -224,6 +224,7 @@ fn run(args: Args) -> io::Result<()> {
         .build()?;
     runtime.block_on(async {
         let server = Server::bind(Arc::new(engine), options).await?;
+        let stop = shutdown_signal();
         println!(
             "spoor-engine listening on {scheme}://{}",
             server.local_addr()
@@ -231,7 +232,7 @@ fn run(args: Args) -> io::Result<()> {
         if let Some(hec) = server.hec_addr() {
             println!("HEC on {scheme}://{hec}/services/collector");
         }
-        server.run_until(shutdown_signal()).await
+        server.run_until(stop).await
     })?;
     tracing::info!("stopped; every acknowledged write is on disk");
     Ok(())
