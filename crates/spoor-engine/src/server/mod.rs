@@ -59,6 +59,33 @@ pub struct Limits {
     pub job_ttl: Duration,
     /// How long a session key stays valid after its last use. Default one hour, as Splunk.
     pub session_ttl: Duration,
+    // Connections, bodies and failed authentication.
+    /// Connections open at once over all listeners; a new one past this is refused at once
+    /// (closed, after a 503 on a plain-HTTP listener). Default 1,024.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (an IPv6 client counted by its /64);
+    /// past this its new ones are refused the same way. Default 128.
+    pub max_connections_per_client: usize,
+    /// How long a client may take to send a request's head (and its TLS handshake), and how
+    /// long a kept-alive connection may sit idle. Default 30 s.
+    pub head_timeout: Duration,
+    /// How long a request body may take to arrive, plus a second for each `min_body_rate`
+    /// bytes of it received so far; a body slower than that gets 408 and its connection is
+    /// closed. Default 30 s.
+    pub body_timeout: Duration,
+    /// The rate, in bytes a second, a body must keep up past `body_timeout`; 0 makes
+    /// `body_timeout` a deadline for the whole body. Default 32 KiB/s.
+    pub min_body_rate: usize,
+    /// Failed attempts within `lockout_window` that lock out a user (wrong password by login
+    /// or Basic) or a client address (wrong password, bearer token or HEC token): while locked
+    /// out even the right one is refused. 0 turns lockout off. Default 5, as Splunk's
+    /// `lockoutAttempts`.
+    pub lockout_attempts: u32,
+    /// The window failed attempts are counted in. Default 5 minutes, as Splunk's
+    /// `lockoutThresholdMins`.
+    pub lockout_window: Duration,
+    /// How long a lockout lasts. Default 30 minutes, as Splunk's `lockoutMins`.
+    pub lockout_duration: Duration,
 }
 
 impl Default for Limits {
@@ -71,6 +98,14 @@ impl Default for Limits {
             max_jobs: 1_000,
             job_ttl: Duration::from_secs(600),
             session_ttl: Duration::from_secs(3600),
+            max_connections: 1_024,
+            max_connections_per_client: 128,
+            head_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            min_body_rate: 32 << 10,
+            lockout_attempts: 5,
+            lockout_window: Duration::from_secs(5 * 60),
+            lockout_duration: Duration::from_secs(30 * 60),
         }
     }
 }

@@ -7,6 +7,7 @@ mod binary;
 mod crash;
 mod differential;
 mod golden;
+mod hostile;
 mod parallel;
 mod recovery;
 mod reference;
