@@ -10,7 +10,9 @@
 //! - Authentication always on (`auth.rs`): login and session keys (also as the `splunkd_<port>`
 //!   cookie the Python SDK switches to), bearer tokens, Basic, HEC tokens; secrets compared in
 //!   constant time.
-//! - Limits ([`Limits`]): body sizes, concurrent searches, how long job results are kept.
+//! - Limits ([`Limits`]): body sizes, concurrent searches, how long job results are kept;
+//!   connections in all and per client, time limits on request heads and bodies, lockout
+//!   after repeated failed authentication.
 //! - Ingest answers only once the events are durable (the store's group commit).
 //!
 //! Start one in-process with [`Server::start`] (port 0 allowed), or drive [`Server::bind`] and
@@ -201,6 +203,8 @@ pub(crate) struct State {
     pub(crate) auth: auth::Auth,
     pub(crate) jobs: jobs::Jobs,
     pub(crate) hec: hec::Channels,
+    /// Connections open, held to the limits.
+    pub(crate) gate: conn::Gate,
     /// The REST port, for the `splunkd_<port>` cookie and the feeds' URLs.
     pub(crate) addr: SocketAddr,
     /// This server's id, for `server/info`.
@@ -234,7 +238,8 @@ impl Server {
             listeners.push(hec);
         }
         let state = Arc::new(State {
-            auth: auth::Auth::new(&options.credentials, options.limits.session_ttl),
+            auth: auth::Auth::new(&options.credentials, &options.limits),
+            gate: conn::Gate::new(&options.limits),
             jobs: jobs::Jobs::new(options.limits),
             hec: hec::Channels::default(),
             engine,

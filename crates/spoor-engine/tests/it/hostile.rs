@@ -361,6 +361,35 @@ fn unauthenticated_bodies_are_refused_before_they_are_read() {
 }
 
 #[test]
+fn a_client_that_writes_its_whole_body_first_still_reads_the_refusal() {
+    // A body larger than what the sockets' buffers hold between the two ends.
+    let size = 30_000_000;
+    let harness = Harness::with_limits("hostile-linger", |l| l.max_hec_body_bytes = size);
+    let addr = harness.addr();
+    runtime().block_on(async {
+        // As a blocking client does: the whole body out before reading a byte. The refusal
+        // comes at once; what follows is read and thrown away, so the writes succeed.
+        let body = vec![b' '; size];
+        let request = raw_http(
+            "POST",
+            "/services/collector/event",
+            &[("Authorization", "Splunk not-a-token")],
+            &body,
+        );
+        let mut tcp = connect_from(HOSTILE, addr).await.expect("connect");
+        tokio::time::timeout(Duration::from_secs(5), tcp.write_all(&request))
+            .await
+            .expect("written within 5 s")
+            .expect("the whole body written");
+        let reply = tokio::time::timeout(AT_ONCE, read_reply(&mut tcp))
+            .await
+            .expect("a reply")
+            .expect("a reply");
+        assert_eq!((reply.status, reply.hec_code()), (403, 4), "{}", reply.body);
+    });
+}
+
+#[test]
 fn bodies_past_the_limit_are_refused_at_once() {
     let harness = Harness::with_limits("hostile-large", |l| {
         l.max_hec_body_bytes = 1_000;
