@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use spoor_engine::Engine;
@@ -81,6 +82,31 @@ struct Args {
     /// Bytes one results page holds at most, as written.
     #[arg(long, default_value_t = Limits::default().max_reply_bytes)]
     max_reply_bytes: usize,
+    /// Connections open at once, in all.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Connections open at once from one client address.
+    #[arg(long, default_value_t = Limits::default().max_connections_per_client)]
+    max_connections_per_client: usize,
+    /// Seconds a client may take to send a request's head (or stay idle between requests).
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().head_timeout.as_secs())]
+    head_timeout: u64,
+    /// Seconds a request body may take, plus one for each --min-body-rate bytes received.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().body_timeout.as_secs())]
+    body_timeout: u64,
+    /// Bytes a second a body must keep up past --body-timeout (0: a deadline for the whole body).
+    #[arg(long, default_value_t = Limits::default().min_body_rate)]
+    min_body_rate: usize,
+    /// Failed logins (or tokens) within --lockout-threshold-mins that lock out the user or the
+    /// client address (0: never).
+    #[arg(long, default_value_t = Limits::default().lockout_attempts)]
+    lockout_attempts: u32,
+    /// Minutes failed attempts are counted in.
+    #[arg(long, default_value_t = Limits::default().lockout_window.as_secs() / 60)]
+    lockout_threshold_mins: u64,
+    /// Minutes a lockout lasts.
+    #[arg(long, default_value_t = Limits::default().lockout_duration.as_secs() / 60)]
+    lockout_mins: u64,
 }
 
 const CREDENTIALS_FILE: &str = "credentials.json";
@@ -204,6 +230,15 @@ fn run(args: Args) -> io::Result<()> {
     limits.max_result_bytes = args.max_result_bytes;
     limits.max_result_rows = args.max_result_rows.max(1);
     limits.max_reply_bytes = args.max_reply_bytes;
+    limits.max_connections = args.max_connections.max(1);
+    limits.max_connections_per_client = args.max_connections_per_client.max(1);
+    limits.head_timeout = Duration::from_secs(args.head_timeout.max(1));
+    limits.body_timeout = Duration::from_secs(args.body_timeout.max(1));
+    limits.min_body_rate = args.min_body_rate;
+    limits.lockout_attempts = args.lockout_attempts;
+    limits.lockout_window =
+        Duration::from_secs(args.lockout_threshold_mins.max(1).saturating_mul(60));
+    limits.lockout_duration = Duration::from_secs(args.lockout_mins.max(1).saturating_mul(60));
     options = options.limits(limits);
     if let Some(hec) = args.hec_listen {
         options = options.hec_listen(hec);

@@ -2,18 +2,27 @@
 //! `receivers/stream` requests, HTTP/1.1 with hyper for everything else, and dispatch.
 //!
 //! Each connection runs on a task of its own: a client that sends garbage, stalls or
-//! disconnects mid-request affects only its connection (stalled request heads time out).
+//! disconnects mid-request affects only its connection. Connections are capped in all and per
+//! client address ([`Gate`]; one past a cap is refused before any task is spawned for it);
+//! request heads, idle kept-alive connections and bodies have time limits ([`Limits`]).
+//! A request's credentials are checked from its head before any byte of its body is read; a
+//! body announced over its endpoint's limit is refused at once, and a chunked one as soon as it
+//! passes it. A login carries its credentials in its body: that body is capped small
+//! ([`MAX_LOGIN_BYTES`]), timed like any other, and refused unread while its client is locked
+//! out.
 
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body::Body as _;
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use spoor_proto::Level;
@@ -24,15 +33,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::auth::Denied;
+use super::auth::client_key;
 use super::receivers::{self, Target};
 use super::reply::{self, Req, Response};
 use super::route::{self, Route};
-use super::{State, hec, jobs, rest};
+use super::{Limits, State, hec, jobs, rest};
 
-/// How long a client may take to send a request's head.
-const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest request head read by hand (for `receivers/stream`).
+/// Largest request head, and what a connection buffers at most.
 const MAX_HEAD: usize = 64 << 10;
 /// A raw stream's events are stored each time this many bytes are waiting.
 const STREAM_CHUNK: usize = 1 << 20;
@@ -42,6 +49,78 @@ const STREAM_IDLE: Duration = Duration::from_secs(300);
 const MAX_FORM_BYTES: usize = 1 << 20;
 /// How long requests in flight may take to finish at shutdown.
 const DRAIN: Duration = Duration::from_secs(30);
+/// Largest body of a login (read before its sender is known): a username and a password.
+const MAX_LOGIN_BYTES: usize = 16 << 10;
+/// How long a refused request's body is read and thrown away at most (see [`linger`]).
+const LINGER: Duration = Duration::from_secs(5);
+/// How much past its endpoint's limit a refused request's body is read and thrown away at most.
+const LINGER_BYTES: usize = 1 << 20;
+/// What a plain-HTTP client past a connection cap is told before its connection is closed.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
+content-length: 46\r\nretry-after: 1\r\nconnection: close\r\n\r\n\
+too many connections: close some, then retry\r\n";
+
+/// Connections open, in all and per client address (see [`client_key`]), held to
+/// [`Limits::max_connections`] and [`Limits::max_connections_per_client`].
+#[derive(Debug)]
+pub(crate) struct Gate {
+    max: usize,
+    per_client: usize,
+    open: Arc<Mutex<Open>>,
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    total: usize,
+    /// Only clients with a connection open: never more entries than `max`.
+    by_client: HashMap<IpAddr, usize>,
+}
+
+/// One admitted connection; dropping it makes room for another.
+#[derive(Debug)]
+pub(crate) struct Permit {
+    open: Arc<Mutex<Open>>,
+    client: IpAddr,
+}
+
+impl Gate {
+    pub(crate) fn new(limits: &Limits) -> Self {
+        Self {
+            max: limits.max_connections,
+            per_client: limits.max_connections_per_client,
+            open: Arc::default(),
+        }
+    }
+
+    /// Room for a connection from `peer`, or `None` when a cap is reached.
+    fn admit(&self, peer: IpAddr) -> Option<Permit> {
+        let client = client_key(peer);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = open.by_client.get(&client).copied().unwrap_or(0);
+        if open.total >= self.max || mine >= self.per_client {
+            return None;
+        }
+        open.total += 1;
+        open.by_client.insert(client, mine + 1);
+        Some(Permit {
+            open: Arc::clone(&self.open),
+            client,
+        })
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.by_client.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                open.by_client.remove(&self.client);
+            }
+        }
+    }
+}
 
 /// Accepts connections until told to stop, then waits for them to finish (up to [`DRAIN`]).
 pub(crate) async fn accept_loop(
@@ -55,9 +134,19 @@ pub(crate) async fn accept_loop(
             _ = stop.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    let Some(permit) = state.gate.admit(peer.ip()) else {
+                        // Refused with no task spawned: a plain client is told why (if its
+                        // socket takes it at once), then the connection is closed.
+                        if state.options.tls.is_none() {
+                            let _ = tcp.try_write(BUSY);
+                        }
+                        tracing::debug!(%peer, "connection refused: too many connections");
+                        continue;
+                    };
                     let state = Arc::clone(&state);
                     let stop = stop.clone();
                     connections.spawn(async move {
+                        let _permit = permit;
                         if let Err(err) = serve(tcp, peer, state, stop).await {
                             tracing::debug!(%peer, error = %err, "connection ended with an error");
                         }
@@ -94,10 +183,11 @@ async fn serve(
     stop: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let _ = tcp.set_nodelay(true);
+    let head_timeout = state.options.limits.head_timeout;
     let mut io: Box<dyn Io> = match &state.options.tls {
         Some(config) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
-            let tls = tokio::time::timeout(HEAD_TIMEOUT, acceptor.accept(tcp))
+            let tls = tokio::time::timeout(head_timeout, acceptor.accept(tcp))
                 .await
                 .map_err(|_| {
                     io::Error::new(io::ErrorKind::TimedOut, "tls handshake timed out")
@@ -106,7 +196,7 @@ async fn serve(
         }
         None => Box::new(tcp),
     };
-    let head = tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut io))
+    let head = tokio::time::timeout(head_timeout, read_head(&mut io))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "request head timed out"))??;
     if is_raw_stream(&head) {
@@ -122,9 +212,13 @@ async fn serve(
     });
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEAD_TIMEOUT)
+        // Also how long a kept-alive connection may wait for its next request.
+        .header_read_timeout(head_timeout)
         // A client may close its sending side once its request is out; it still gets a reply.
         .half_close(true)
+        // What one connection buffers (a head must fit): hyper's default, ~400 KB, times
+        // every connection allowed would be a lot to hold for clients not yet known.
+        .max_buf_size(MAX_HEAD)
         .serve_connection(TokioIo::new(io), service);
     tokio::pin!(connection);
     let mut stop = stop;
@@ -210,8 +304,8 @@ async fn raw_stream(
         Some((target, headers)) => {
             let query = Form::decode(target.split_once('?').map_or("", |(_, q)| q));
             let mode = OutputMode::from_param(query.get("output_mode")).unwrap_or_default();
-            match state.auth.check_rest(&headers) {
-                Err(denied) => reply::unauthorized(mode, denied == Denied::Missing),
+            match state.auth.check_rest(&headers, peer.ip()) {
+                Err(denied) => reply::unauthorized(mode, denied),
                 Ok(()) => {
                     read_stream(&mut io, &head[end..], Target::of(&query, peer), mode, state)
                         .await?
@@ -223,11 +317,11 @@ async fn raw_stream(
 }
 
 /// The request target and headers of a request head.
-fn parse_head(head: &[u8]) -> Option<(String, http::HeaderMap)> {
+fn parse_head(head: &[u8]) -> Option<(String, HeaderMap)> {
     let text = std::str::from_utf8(head).ok()?;
     let mut lines = text.split("\r\n");
     let target = lines.next()?.split(' ').nth(1)?.to_owned();
-    let mut headers = http::HeaderMap::new();
+    let mut headers = HeaderMap::new();
     for line in lines.filter(|l| !l.is_empty()) {
         let (name, value) = line.split_once(':')?;
         headers.append(
@@ -347,85 +441,246 @@ impl AsyncWrite for Prefixed {
 
 /// One request, start to end.
 async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr) -> Response {
-    let path = request.uri().path().to_owned();
-    let query = Form::decode(request.uri().query().unwrap_or_default());
+    let (parts, mut body) = request.into_parts();
+    let query = Form::decode(parts.uri.query().unwrap_or_default());
+    match read_request(&state, &parts, &query, &mut body, peer).await {
+        Ok((route, mode, bytes)) => {
+            let req = Req {
+                method: parts.method,
+                headers: parts.headers,
+                query,
+                body: bytes,
+                mode,
+                peer,
+            };
+            dispatch(state, route, req).await
+        }
+        Err(Refused { response, drain }) => {
+            if let Some(limit) = drain.filter(|_| !body.is_end_stream()) {
+                tokio::spawn(linger(body, limit));
+            }
+            response
+        }
+    }
+}
+
+/// A request answered before its body was read whole.
+struct Refused {
+    response: Response,
+    /// Whether what is left of the body is to be read and thrown away (see [`linger`]), and
+    /// the endpoint's limit.
+    drain: Option<usize>,
+}
+
+/// The endpoint, output mode and body of a request, or the reply that refuses it: its head is
+/// checked ([`admit`]) before any byte of its body is read.
+async fn read_request(
+    state: &State,
+    parts: &http::request::Parts,
+    query: &Form,
+    body: &mut Incoming,
+    peer: SocketAddr,
+) -> Result<(Route, OutputMode, Bytes), Refused> {
+    let refuse = |response, limit| Refused {
+        response,
+        drain: Some(limit),
+    };
+    let path = parts.uri.path();
     let mode = OutputMode::from_param(query.get("output_mode"));
-    let Some(route) = route::route(&path) else {
-        return reply::no_endpoint(mode.unwrap_or_default(), &path);
+    let Some(route) = route::route(path) else {
+        return Err(refuse(
+            reply::no_endpoint(mode.unwrap_or_default(), path),
+            MAX_FORM_BYTES,
+        ));
     };
     let is_hec = route.is_hec();
+    let limits = &state.options.limits;
+    let limit = match route {
+        _ if is_hec => limits.max_hec_body_bytes,
+        Route::ReceiversSimple | Route::ReceiversStream => limits.max_body_bytes,
+        Route::Login => MAX_LOGIN_BYTES.min(limits.max_body_bytes),
+        // Forms (a search, an index's settings) are small; no one may make the server hold
+        // more for them.
+        _ => MAX_FORM_BYTES.min(limits.max_body_bytes),
+    };
     let mode = match mode {
         Ok(mode) => mode,
         Err(_) if is_hec => OutputMode::Json,
         Err(bad) => {
-            return reply::error(
+            let response = reply::error(
                 StatusCode::BAD_REQUEST,
                 OutputMode::Xml,
                 Level::Fatal,
                 format!("Invalid output_mode '{bad}': use xml or json"),
             );
+            return Err(refuse(response, limit));
         }
     };
-    if !is_hec
-        && route != Route::Login
-        && let Err(denied) = state.auth.check_rest(request.headers())
-    {
-        return reply::unauthorized(mode, denied == Denied::Missing);
+    if let Some(refusal) = admit(state, &route, parts, query, mode, peer.ip()) {
+        return Err(refuse(refusal, limit));
     }
-    let limit = match route {
-        _ if is_hec => state.options.limits.max_hec_body_bytes,
-        Route::ReceiversSimple | Route::ReceiversStream => state.options.limits.max_body_bytes,
-        // Forms (a login, a search, an index's settings) are small; no one may make the
-        // server hold more for them, least of all before logging in.
-        _ => MAX_FORM_BYTES.min(state.options.limits.max_body_bytes),
-    };
-    if let Some(encoding) = request
-        .headers()
+    if let Some(encoding) = parts
+        .headers
         .get(http::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .filter(|e| !e.trim().eq_ignore_ascii_case("identity"))
     {
         let text =
             format!("Content-Encoding {encoding:?} is not supported: send the body uncompressed");
-        return if is_hec {
+        let response = if is_hec {
             reply::hec_refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, &text)
         } else {
             reply::error(StatusCode::UNSUPPORTED_MEDIA_TYPE, mode, Level::Error, text)
         };
+        return Err(refuse(response, limit));
     }
-    let (parts, body) = request.into_parts();
-    let body = match Limited::new(body, limit).collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(err)
-            if err
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            return if is_hec {
+    if route == Route::HecHealth {
+        // Nothing to read for a health check, and its caller is not known.
+        return Ok((route, mode, Bytes::new()));
+    }
+    match read_body(body, limit, limits).await {
+        Ok(bytes) => Ok((route, mode, bytes)),
+        Err(BodyFault::TooLarge) => {
+            let mut response = if is_hec {
                 reply::hec_too_large(limit)
             } else {
                 reply::too_large(mode, limit)
             };
+            reply::closing(&mut response);
+            Err(refuse(response, limit))
         }
-        Err(err) => {
+        Err(BodyFault::TooSlow) => {
+            tracing::debug!(%peer, "request body too slow");
+            let response = reply::too_slow(mode, is_hec, limits.body_timeout, limits.min_body_rate);
+            Err(Refused {
+                response,
+                drain: None,
+            })
+        }
+        Err(BodyFault::Broken(err)) => {
             tracing::debug!(%peer, error = %err, "request body not read");
-            return reply::error(
+            let response = reply::error(
                 StatusCode::BAD_REQUEST,
                 mode,
                 Level::Error,
                 "the request body could not be read",
             );
+            Err(Refused {
+                response,
+                drain: None,
+            })
+        }
+    }
+}
+
+/// After a reply sent before its request's body was read whole, reads what is left of the
+/// body and throws it away, for at most [`LINGER`] and the endpoint's limit plus
+/// [`LINGER_BYTES`]: a client that sends its whole body before reading (most blocking clients
+/// do) then reads the reply rather than a broken connection. Nothing is kept; the connection
+/// closes after.
+async fn linger(mut body: Incoming, limit: usize) {
+    let most = limit.saturating_add(LINGER_BYTES);
+    let drain = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen = seen.saturating_add(data.len());
+                if seen > most {
+                    break;
+                }
+            }
         }
     };
-    let req = Req {
-        method: parts.method,
-        headers: parts.headers,
-        query,
-        body,
-        mode,
-        peer,
-    };
-    dispatch(state, route, req).await
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
+/// What a request's head decides before any byte of its body is read: its credentials (HEC's
+/// token; a REST call's session key, cookie, bearer token or Basic password), HEC's method, and
+/// a login from a client locked out. The refusal, if any.
+fn admit(
+    state: &State,
+    route: &Route,
+    parts: &http::request::Parts,
+    query: &Form,
+    mode: OutputMode,
+    client: IpAddr,
+) -> Option<Response> {
+    let headers = &parts.headers;
+    match route {
+        Route::HecHealth => None,
+        _ if route.is_hec() => {
+            if parts.method != Method::POST {
+                return Some(reply::wrong_method(OutputMode::Json, &parts.method));
+            }
+            let token = query.get("token").is_some();
+            state
+                .auth
+                .check_hec(headers, token, client)
+                .err()
+                .map(reply::hec_denied)
+        }
+        Route::Login => state
+            .auth
+            .client_locked(client)
+            .map(|left| reply::login_locked(mode, left)),
+        _ => state
+            .auth
+            .check_rest(headers, client)
+            .err()
+            .map(|denied| reply::unauthorized(mode, denied)),
+    }
+}
+
+/// Why a body was not read whole.
+#[derive(Debug)]
+enum BodyFault {
+    /// Past the endpoint's limit, announced or sent.
+    TooLarge,
+    /// Slower than [`Limits::body_timeout`] and [`Limits::min_body_rate`] allow.
+    TooSlow,
+    /// The connection failed or the framing was wrong.
+    Broken(hyper::Error),
+}
+
+/// Reads a body of at most `limit` bytes, refusing one announced larger before reading any of
+/// it, and one that comes too slowly: it may take [`Limits::body_timeout`] plus a second for
+/// each [`Limits::min_body_rate`] bytes received.
+async fn read_body(body: &mut Incoming, limit: usize, limits: &Limits) -> Result<Bytes, BodyFault> {
+    let hint = body.size_hint();
+    let announced = usize::try_from(hint.lower()).unwrap_or(usize::MAX);
+    if announced > limit {
+        return Err(BodyFault::TooLarge);
+    }
+    // Credentials are checked by now (a login's cap is small): what is announced may be held.
+    let mut out = Vec::with_capacity(hint.exact().map_or(0, |_| announced));
+    let start = tokio::time::Instant::now();
+    loop {
+        let allowance = if limits.min_body_rate == 0 {
+            limits.body_timeout
+        } else {
+            let earned = out.len() as f64 / limits.min_body_rate as f64;
+            limits
+                .body_timeout
+                .saturating_add(Duration::try_from_secs_f64(earned).unwrap_or(Duration::MAX))
+        };
+        let next = match start.checked_add(allowance) {
+            Some(deadline) => tokio::time::timeout_at(deadline, body.frame()).await,
+            None => Ok(body.frame().await),
+        };
+        let frame = match next {
+            Err(_) => return Err(BodyFault::TooSlow),
+            Ok(None) => break,
+            Ok(Some(Err(err))) => return Err(BodyFault::Broken(err)),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if data.len() > limit - out.len() {
+                return Err(BodyFault::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out.into())
 }
 
 async fn dispatch(state: Arc<State>, route: Route, req: Req) -> Response {

@@ -68,19 +68,14 @@ struct Envelope<'a> {
     event: String,
 }
 
-/// Handles a collector endpoint.
+/// Handles a collector endpoint; the token was checked from the head, before the body was read
+/// (`conn.rs`).
 pub(crate) async fn handle(state: Arc<State>, route: &Route, req: Req) -> Response {
     if *route == Route::HecHealth {
         return reply::hec(HecCode::Healthy, None, None);
     }
     if req.method != Method::POST {
         return reply::wrong_method(spoor_proto::reply::OutputMode::Json, &req.method);
-    }
-    if let Err(code) = state
-        .auth
-        .check_hec(&req.headers, req.query.get("token").is_some())
-    {
-        return reply::hec(code, None, None);
     }
     let channel = match req.headers.get(CHANNEL_HEADER).map(|v| v.to_str()) {
         Some(Ok(channel)) => Some(channel.to_owned()),

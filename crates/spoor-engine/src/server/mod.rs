@@ -11,7 +11,9 @@
 //!   cookie the Python SDK switches to), bearer tokens, Basic, HEC tokens; secrets compared in
 //!   constant time.
 //! - Limits ([`Limits`]): body sizes, concurrent searches, how long job results are kept, the
-//!   memory all search results may take, the rows and bytes of one results page.
+//!   memory all search results may take, the rows and bytes of one results page; connections
+//!   in all and per client, time limits on request heads and bodies, lockout after repeated
+//!   failed authentication.
 //! - Ingest answers only once the events are durable (the store's group commit).
 //!
 //! Start one in-process with [`Server::start`] (port 0 allowed), or drive [`Server::bind`] and
@@ -78,6 +80,33 @@ pub struct Limits {
     /// written; a page stops before the row that would pass it (clients read on from the
     /// next offset). An export is sent in pieces of about 1 MiB instead. Default 64 MiB.
     pub max_reply_bytes: usize,
+    // Connections, bodies and failed authentication.
+    /// Connections open at once over all listeners; a new one past this is refused at once
+    /// (closed, after a 503 on a plain-HTTP listener). Default 1,024.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (an IPv6 client counted by its /64);
+    /// past this its new ones are refused the same way. Default 128.
+    pub max_connections_per_client: usize,
+    /// How long a client may take to send a request's head (and its TLS handshake), and how
+    /// long a kept-alive connection may sit idle. Default 30 s.
+    pub head_timeout: Duration,
+    /// How long a request body may take to arrive, plus a second for each `min_body_rate`
+    /// bytes of it received so far; a body slower than that gets 408 and its connection is
+    /// closed. Default 30 s.
+    pub body_timeout: Duration,
+    /// The rate, in bytes a second, a body must keep up past `body_timeout`; 0 makes
+    /// `body_timeout` a deadline for the whole body. Default 32 KiB/s.
+    pub min_body_rate: usize,
+    /// Failed attempts within `lockout_window` that lock out a user (wrong password by login
+    /// or Basic) or a client address (wrong password, bearer token or HEC token): while locked
+    /// out even the right one is refused. 0 turns lockout off. Default 5, as Splunk's
+    /// `lockoutAttempts`.
+    pub lockout_attempts: u32,
+    /// The window failed attempts are counted in. Default 5 minutes, as Splunk's
+    /// `lockoutThresholdMins`.
+    pub lockout_window: Duration,
+    /// How long a lockout lasts. Default 30 minutes, as Splunk's `lockoutMins`.
+    pub lockout_duration: Duration,
 }
 
 impl Default for Limits {
@@ -93,6 +122,14 @@ impl Default for Limits {
             max_result_bytes: 2 << 30,
             max_result_rows: 50_000,
             max_reply_bytes: 64 << 20,
+            max_connections: 1_024,
+            max_connections_per_client: 128,
+            head_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            min_body_rate: 32 << 10,
+            lockout_attempts: 5,
+            lockout_window: Duration::from_secs(5 * 60),
+            lockout_duration: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -188,6 +225,8 @@ pub(crate) struct State {
     pub(crate) auth: auth::Auth,
     pub(crate) jobs: jobs::Jobs,
     pub(crate) hec: hec::Channels,
+    /// Connections open, held to the limits.
+    pub(crate) gate: conn::Gate,
     /// The REST port, for the `splunkd_<port>` cookie and the feeds' URLs.
     pub(crate) addr: SocketAddr,
     /// This server's id, for `server/info`.
@@ -221,7 +260,8 @@ impl Server {
             listeners.push(hec);
         }
         let state = Arc::new(State {
-            auth: auth::Auth::new(&options.credentials, options.limits.session_ttl),
+            auth: auth::Auth::new(&options.credentials, &options.limits),
+            gate: conn::Gate::new(&options.limits),
             jobs: jobs::Jobs::new(options.limits),
             hec: hec::Channels::default(),
             engine,

@@ -1,6 +1,7 @@
 //! A request as the handlers see it, and replies with Splunk's headers.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
@@ -9,6 +10,7 @@ use spoor_proto::hec::HecCode;
 use spoor_proto::reply::{self as wire, OutputMode};
 use spoor_proto::{Level, Message};
 
+use super::auth::{Denied, HecDenied};
 use super::body::Body;
 
 pub(crate) type Response = http::Response<Body>;
@@ -92,21 +94,107 @@ pub(crate) fn wrong_method(mode: OutputMode, method: &Method) -> Response {
     )
 }
 
-/// 401 as modern splunkd words it; with Basic's challenge when nothing was sent.
-pub(crate) fn unauthorized(mode: OutputMode, missing: bool) -> Response {
-    let mut response = error(
-        StatusCode::UNAUTHORIZED,
-        mode,
-        Level::Warn,
-        "call not properly authenticated",
-    );
-    if missing {
-        response.headers_mut().insert(
-            http::header::WWW_AUTHENTICATE,
-            http::HeaderValue::from_static("Basic realm=\"/splunk\""),
-        );
+/// 401 as modern splunkd words it; with Basic's challenge when nothing was sent, and the time
+/// to wait when the user or the client is locked out.
+pub(crate) fn unauthorized(mode: OutputMode, denied: Denied) -> Response {
+    let text = match denied {
+        Denied::Locked(left) => format!(
+            "call not properly authenticated: too many failed attempts, locked out; try again \
+             in {} seconds",
+            whole_seconds(left)
+        ),
+        _ => "call not properly authenticated".to_owned(),
+    };
+    let mut response = error(StatusCode::UNAUTHORIZED, mode, Level::Warn, text);
+    match denied {
+        Denied::Missing => {
+            response.headers_mut().insert(
+                http::header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Basic realm=\"/splunk\""),
+            );
+        }
+        Denied::Locked(left) => retry_after(&mut response, left),
+        Denied::Invalid => {}
     }
     response
+}
+
+/// 401 for a login while the user or the client is locked out (the right password included).
+pub(crate) fn login_locked(mode: OutputMode, left: Duration) -> Response {
+    let text = format!(
+        "Login failed: too many failed login attempts, locked out; try again in {} seconds",
+        whole_seconds(left)
+    );
+    let mut response = error(StatusCode::UNAUTHORIZED, mode, Level::Warn, text);
+    retry_after(&mut response, left);
+    response
+}
+
+/// HEC's refusal of a call's credentials: its code, or, for a client locked out after too many
+/// wrong tokens, code 9 (server is busy, 503): the nearest HEC has to "not now", which clients
+/// take as a reason to try again later, with `Retry-After`.
+pub(crate) fn hec_denied(denied: HecDenied) -> Response {
+    match denied {
+        HecDenied::Code(code) => hec(code, None, None),
+        HecDenied::Locked(left) => {
+            let text = format!(
+                "Server is busy: too many invalid tokens from this client; try again in {} \
+                 seconds",
+                whole_seconds(left)
+            );
+            let body = wire::hec_with_text(HecCode::ServerBusy, &text);
+            let mut response = with_type(
+                StatusCode::SERVICE_UNAVAILABLE,
+                OutputMode::Json.content_type(),
+                Body::full(body),
+            );
+            retry_after(&mut response, left);
+            response
+        }
+    }
+}
+
+/// A lockout's time left in whole seconds, rounded up (never 0 while it runs).
+fn whole_seconds(left: Duration) -> u64 {
+    left.as_secs() + u64::from(left.subsec_nanos() > 0)
+}
+
+fn retry_after(response: &mut Response, left: Duration) {
+    response.headers_mut().insert(
+        http::header::RETRY_AFTER,
+        http::HeaderValue::from(whole_seconds(left)),
+    );
+}
+
+/// 408 for a body that came too slowly; the connection is closed after it.
+pub(crate) fn too_slow(mode: OutputMode, hec: bool, timeout: Duration, rate: usize) -> Response {
+    let text = if rate == 0 {
+        format!(
+            "the request body came too slowly: send it within {} seconds",
+            timeout.as_secs()
+        )
+    } else {
+        format!(
+            "the request body came too slowly: send it within {} seconds plus a second for \
+             each {rate} bytes",
+            timeout.as_secs()
+        )
+    };
+    let mut response = if hec {
+        hec_refusal(StatusCode::REQUEST_TIMEOUT, &text)
+    } else {
+        error(StatusCode::REQUEST_TIMEOUT, mode, Level::Error, text)
+    };
+    closing(&mut response);
+    response
+}
+
+/// Marks a reply as the connection's last (its request's body is left unread).
+pub(crate) fn closing(response: &mut Response) {
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
 }
 
 /// 413 for a body over the limit.

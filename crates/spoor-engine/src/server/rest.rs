@@ -9,6 +9,7 @@ use spoor_proto::{Level, Message};
 use time::OffsetDateTime;
 
 use super::State;
+use super::auth::Login;
 use super::reply::{self, Paging, Req, Response, error, feed_time, respond};
 use crate::StoreError;
 
@@ -124,8 +125,20 @@ pub(crate) fn login(state: &State, req: &Req) -> Response {
             "Login failed: both username and password are required",
         );
     };
-    match state.auth.login(username, password) {
-        None => {
+    let login = match state.auth.login(username, password, req.peer.ip()) {
+        Ok(login) => login,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot make a session key");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                req.mode,
+                Level::Error,
+                "cannot make a session key",
+            );
+        }
+    };
+    match login {
+        Login::Failed => {
             let mut message = Message::new(Level::Warn, "Login failed");
             message.code = Some("incorrect_username_or_password".to_owned());
             respond(
@@ -134,16 +147,8 @@ pub(crate) fn login(state: &State, req: &Req) -> Response {
                 wire::messages(req.mode, &[message]),
             )
         }
-        Some(Err(err)) => {
-            tracing::error!(error = %err, "cannot make a session key");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                req.mode,
-                Level::Error,
-                "cannot make a session key",
-            )
-        }
-        Some(Ok(key)) => {
+        Login::Locked(left) => reply::login_locked(req.mode, left),
+        Login::Key(key) => {
             let mut response = respond(StatusCode::OK, req.mode, wire::login(req.mode, &key));
             if form.get("cookie") == Some("1") {
                 let cookie = format!(

@@ -11,6 +11,7 @@ mod crash;
 mod differential;
 mod folder;
 mod golden;
+mod hostile;
 mod parallel;
 mod recovery;
 mod reference;
