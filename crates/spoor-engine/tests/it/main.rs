@@ -21,4 +21,5 @@ mod server_hec;
 mod server_load;
 mod server_memory;
 mod server_support;
+mod siege;
 mod support;
