@@ -127,6 +127,9 @@ fn embedded(args: &Args) -> Result<Backend, String> {
         .map_err(|e| format!("cannot create {}: {e}", args.data.display()))?;
     let (engine, report) = Engine::open(&args.data)
         .map_err(|e| format!("cannot open {}: {e}", args.data.display()))?;
+    for damage in &report.damage {
+        eprintln!("warning: {damage}");
+    }
     let engine = Arc::new(engine);
     let credentials = Credentials::generate().map_err(|e| e.to_string())?;
     let options = ServerOptions::new(credentials).listen(SocketAddr::from(([127, 0, 0, 1], 0)));

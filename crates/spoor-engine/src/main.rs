@@ -158,11 +158,8 @@ fn run(args: Args) -> io::Result<()> {
     std::fs::create_dir_all(&args.data)?;
     let credentials = credentials(&args)?;
     let (engine, report) = Engine::open(&args.data).map_err(io::Error::other)?;
-    for cut in &report.cut_tails {
-        tracing::warn!(
-            ?cut,
-            "cut a torn or damaged log tail (bytes never acknowledged)"
-        );
+    for damage in &report.damage {
+        tracing::warn!("{damage}");
     }
     tracing::info!(events = report.records, data = %args.data.display(), "store opened");
     let mut options = ServerOptions::new(credentials)

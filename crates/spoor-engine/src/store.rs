@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 
 use crate::catalog::{BUILT_IN_INDEXES, Catalog};
 use crate::ingest::{Parsing, PropsError};
-use crate::log::{CutTail, Location, Log};
+use crate::log::{Damage, Location, Log};
 use crate::record::{Record, RecordError, RecordRef};
 
 /// The durable store of an engine: events per index, and the catalog.
@@ -44,7 +44,7 @@ use crate::record::{Record, RecordError, RecordRef};
 /// let mut replayed = Vec::new();
 /// let (_store, report) = Store::open(&dir, |_, record| replayed.push(record.raw))?;
 /// assert_eq!(replayed.len(), 2);
-/// assert!(report.cut_tails.is_empty());
+/// assert!(report.damage.is_empty());
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -94,8 +94,9 @@ impl StoreOptions {
 pub struct OpenReport {
     /// Records replayed, over all indexes.
     pub records: u64,
-    /// Torn or corrupt tails cut off: bytes of writes never acknowledged, or damage.
-    pub cut_tails: Vec<CutTail>,
+    /// Damage found in the logs: ranges skipped (left in place, copied beside their segment),
+    /// and a torn write cut off the end of a log (never acknowledged).
+    pub damage: Vec<Damage>,
 }
 
 /// The metadata events arrive with.
@@ -160,11 +161,11 @@ impl Store {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir.as_ref(), options, |path| {
             let mut records = 0;
-            let (log, cuts) = Log::open(path, segment_bytes, &mut |location, record| {
+            let (log, damage) = Log::open(path, segment_bytes, &mut |location, record| {
                 records += 1;
                 visit(location, record);
             })?;
-            Ok((log, cuts, records))
+            Ok((log, damage, records))
         })
     }
 
@@ -180,12 +181,12 @@ impl Store {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir.as_ref(), options, |path| {
             let records = AtomicU64::new(0);
-            let (log, cuts) =
+            let (log, damage) =
                 Log::open_parts(path, segment_bytes, parts, &|part, location, record| {
                     records.fetch_add(1, Ordering::Relaxed);
                     visit(part, location, record);
                 })?;
-            Ok((log, cuts, records.into_inner()))
+            Ok((log, damage, records.into_inner()))
         })
     }
 
@@ -193,7 +194,7 @@ impl Store {
     fn open_logs(
         dir: &Path,
         options: &StoreOptions,
-        mut open_log: impl FnMut(&Path) -> io::Result<(Log, Vec<CutTail>, u64)>,
+        mut open_log: impl FnMut(&Path) -> io::Result<(Log, Vec<Damage>, u64)>,
     ) -> Result<(Self, OpenReport), StoreError> {
         let dir = dir.to_owned();
         let at = |context: &str| {
@@ -211,10 +212,10 @@ impl Store {
             .map(|name| (*name).to_owned())
             .chain(catalog.indexes.iter().cloned());
         for name in names {
-            let (log, cuts, records) = open_log(&dir.join("indexes").join(&name))
+            let (log, damage, records) = open_log(&dir.join("indexes").join(&name))
                 .map_err(at(&format!("cannot open the log of index {name:?} in")))?;
             report.records += records;
-            report.cut_tails.extend(cuts);
+            report.damage.extend(damage);
             logs.insert(name, Arc::new(log));
         }
         let store = Self {
@@ -397,7 +398,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let locations = log
-            .append(&frames, &lens)
+            .append(&mut frames, &lens)
             .map_err(|source| StoreError::Io {
                 context: format!("cannot write to index {index:?}"),
                 source,

@@ -5,11 +5,13 @@
 
 mod binary;
 mod crash;
+mod damage;
 mod differential;
 mod golden;
 mod parallel;
 mod recovery;
 mod reference;
+mod segments;
 mod server;
 mod server_fuzz;
 mod server_load;
