@@ -659,8 +659,9 @@ impl<'f> Window<'f> {
 struct Seqs {
     /// One past the highest number read.
     next: u64,
-    /// Numbers not read below `next`: `(from, to, the damage they are counted against)`.
-    holes: Vec<(u64, u64, usize)>,
+    /// Numbers not read below `next`, by the first of each run: `from -> (to, the damage they
+    /// are counted against)`.
+    holes: BTreeMap<u64, (u64, usize)>,
 }
 
 /// What a record's number says about it.
@@ -685,23 +686,22 @@ impl Seqs {
         }
         if seq > self.next {
             let missing = seq - self.next;
-            self.holes.push((self.next, seq, damage));
+            self.holes.insert(self.next, (seq, damage));
             self.next = seq + 1;
             return Take::After(missing);
         }
-        let Some(i) = self
-            .holes
-            .iter()
-            .position(|&(from, to, _)| from <= seq && seq < to)
-        else {
+        let Some((&from, &(to, damage))) = self.holes.range(..=seq).next_back() else {
             return Take::Repeat;
         };
-        let (from, to, damage) = self.holes.swap_remove(i);
+        if seq >= to {
+            return Take::Repeat;
+        }
+        self.holes.remove(&from);
         if from < seq {
-            self.holes.push((from, seq, damage));
+            self.holes.insert(from, (seq, damage));
         }
         if seq + 1 < to {
-            self.holes.push((seq + 1, to, damage));
+            self.holes.insert(seq + 1, (to, damage));
         }
         Take::Fill(damage)
     }
