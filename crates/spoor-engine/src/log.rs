@@ -158,6 +158,8 @@ pub struct Damage {
     /// How many bytes are damaged (`0` where records are missing but no byte is wrong: a
     /// whole frame overwritten by a valid copy of a later one).
     pub bytes: u64,
+    /// Whether the damage runs to the end of the segment (no record follows it there).
+    pub to_end: bool,
     /// How many records were lost, when the records' numbers tell: they do where records
     /// follow the damage in a segment of the current format, not at a segment's end nor in
     /// the first format.
@@ -196,6 +198,11 @@ impl fmt::Display for Damage {
                     self.offset
                 )?;
             }
+            DamageKind::Skipped if self.to_end => write!(
+                f,
+                "{path}: skipped {} damaged bytes at offset {}, to the end of the segment",
+                self.bytes, self.offset
+            )?,
             DamageKind::Skipped => write!(
                 f,
                 "{path}: skipped {} damaged bytes at offset {} and read on after them",
@@ -203,6 +210,7 @@ impl fmt::Display for Damage {
             )?,
         }
         match self.records_lost {
+            Some(1) => f.write_str("; 1 record lost")?,
             Some(n) => write!(f, "; {n} records lost")?,
             None if self.kind == DamageKind::Skipped => {
                 f.write_str("; how many records were lost is not known")?;
@@ -827,6 +835,7 @@ fn replay_segment(
             path: path.clone(),
             offset: range.offset,
             bytes: range.bytes,
+            to_end: range.offset + range.bytes == file_len && range.offset == tail_from,
             records_lost: range.lost,
             kind: if is_torn {
                 DamageKind::TornTail

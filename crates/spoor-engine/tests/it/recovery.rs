@@ -87,6 +87,7 @@ fn garbage_after_the_last_record_is_skipped_kept_and_reported() {
     assert_eq!(damage.kind, DamageKind::Skipped);
     assert_eq!((damage.offset, damage.bytes), (good, garbage.len() as u64));
     assert_eq!(damage.records_lost, None);
+    assert!(damage.to_end);
     // Not the bytes of a write cut short: kept, and copied beside the segment.
     assert_eq!(
         fs::metadata(&path).expect("segment").len(),
@@ -158,6 +159,8 @@ fn a_flipped_byte_loses_only_its_record() {
     assert_eq!(damage.kind, DamageKind::Skipped);
     assert_eq!((damage.offset, damage.bytes), (start, end - start));
     assert_eq!(damage.records_lost, Some(1));
+    assert!(!damage.to_end);
+    assert!(damage.to_string().contains("1 record lost"), "{damage}");
 }
 
 /// Issue 12, finding 3: one flipped byte at 1 % of a 100,000-event segment cost every record
