@@ -130,6 +130,9 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
         .with_context(|| format!("cannot create {}", args.data.display()))?;
     let (engine, report) = Engine::open(&args.data)
         .with_context(|| format!("cannot open the data folder {}", args.data.display()))?;
+    for damage in &report.damage {
+        eprintln!("warning: {damage}");
+    }
     let engine = Arc::new(engine);
     let credentials = Credentials::generate().context("cannot make the engine's credentials")?;
     let options = ServerOptions::new(credentials).listen(SocketAddr::from(([127, 0, 0, 1], 0)));

@@ -3,9 +3,10 @@
 //!
 //! In scope:
 //! - [`Store`]: a data folder with one append-only, checksummed log per index; writes that
-//!   return only once durable, with group commit; recovery that cuts a torn tail and replays
-//!   the rest; indexes and `props.conf` stanzas created at run time, persisted; one process
-//!   per folder (an exclusive lock), files readable by their owner only ([`files`]);
+//!   return only once durable, with group commit; recovery that skips damage (losing only the
+//!   records it touches) and cuts a torn tail; indexes and `props.conf` stanzas created at run
+//!   time, persisted; one process per folder (an exclusive lock), files readable by their owner
+//!   only ([`files`]);
 //! - ingest as Splunk does it: text cut into events by the sourcetype's `LINE_BREAKER` and
 //!   `TRUNCATE`, timestamps recognised at the start of each event (spoor's, the original Python
 //!   tracker's, epoch seconds; else the time of arrival);
@@ -36,7 +37,7 @@ mod store;
 
 pub use engine::{Engine, IndexSummary};
 pub use ingest::PropsError;
-pub use log::{CutTail, Location};
+pub use log::{Damage, DamageKind, Location};
 pub use record::{Record, RecordError, RecordRef};
 pub use search::{Level, Message, Results, SearchError, Window};
 pub use store::{EventMeta, OpenReport, Repair, Store, StoreError, StoreOptions, Stored};

@@ -1,44 +1,141 @@
 //! One index's append-only log: numbered segment files of framed records, with group commit.
 //!
 //! ```text
-//! <index dir>/00000000000000000001.seg   records, framed (see `record`)
-//!             00000000000000000002.seg   the next segment, once the first passed SEGMENT_BYTES
+//! <index dir>/00000000000000000001-3f9c0e21a4b7d865.seg   records, framed (see `record`)
+//!             00000000000000000002-b07d3e5a91c4f210.seg   the next, once the first passed SEGMENT_BYTES
+//!             00000000000000000001-3f9c0e21a4b7d865.seg.damaged-<offset>-<bytes>-<crc32>
+//!                                                         a copy of damaged bytes found on open
 //! ```
 //!
 //! A write is acknowledged only once it is on disk: every appender writes its frames under the
 //! lock, then waits until an `fdatasync` that started after its write has finished. The first
 //! waiter to find no sync running becomes the leader and syncs for everyone written so far, so
-//! concurrent writers share one sync (group commit).
+//! concurrent writers share one sync (group commit). A failed write is rolled back to the last
+//! frame boundary; a failed sync poisons the log, since after a failed `fsync` the kernel may
+//! have dropped the pages and a retry would wrongly report success.
 //!
-//! On open, each segment is read frame by frame. A torn or corrupt tail is cut off (and reported)
-//! so the next write starts at a frame boundary; everything before it is replayed. A failed write
-//! is rolled back to the last frame boundary; a failed sync poisons the log, since after a failed
-//! `fsync` the kernel may have dropped the pages and a retry would wrongly report success.
+//! # Reading on after damage
+//!
+//! Each segment has a sync marker: 8 random bytes drawn when the segment is created and kept
+//! in its file name (the hex digits after its number). Every frame begins with its segment's
+//! marker and carries its number in the segment (0, 1, 2, …) and a checksum of its header
+//! besides the payload's. On open a segment is read frame by frame; where the bytes are no
+//! valid frame, the reader searches on for the marker and resumes at the first offset where a
+//! whole, valid frame starts. Damage costs the records whose bytes it touches, and no others.
+//!
+//! - Event text cannot fake a frame. Clients choose it, but the marker is random per segment
+//!   and never leaves the data folder, so text laid out as a well-formed frame lacks it (a
+//!   guess has one chance in 2⁶⁴). A frame copied from another segment carries that segment's
+//!   marker, and is not taken either.
+//! - The marker is in the file name rather than in a header inside the file because no
+//!   damaged byte can take it away there; a lost header would cost the whole segment.
+//! - The numbers make each record come back once. A valid frame whose number was already read
+//!   (a range duplicated over or into the file) is skipped as damage; a number found after a
+//!   gap tells how many records the damage cost; a frame found out of order (a later one
+//!   copied earlier) fills its place in the gap and its own copy is then a repeat.
+//! - Only a frame cut short at the very end of the last segment is a torn write: a valid
+//!   header announcing more bytes than the file holds, or fewer bytes than a header that begin
+//!   like the marker. That write was never acknowledged; it is cut and appends go on after
+//!   it. Damage anywhere else, the end of a segment included, is left in place and skipped;
+//!   when the last segment ends in damage, appends go to a new segment, so the damage stays
+//!   where it is and reads the same on every open.
+//! - Before anything is changed, each damaged or torn range is copied beside its segment, to
+//!   `<segment file>.damaged-<offset>-<bytes>-<crc32 of the bytes>` (written under a temporary
+//!   name, synced, renamed). A copy already there is kept, so reopening the same folder adds
+//!   none. What was found is reported ([`Damage`]).
+//!
+//! Segments of the first format (named `<n>.seg`, written before the marker) are still read.
+//! Their frames have neither marker nor number, so after damage the reader tries each later
+//! offset for a frame whose lengths fit and whose checksum matches: best effort, since there an
+//! event whose text is a well-formed frame of that format could be read as a record, and a
+//! duplicated range is read twice. They are never appended to: a log whose last segment is of
+//! the first format goes on in a new segment.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use crate::record::{Frame, HEADER_LEN, MAX_PAYLOAD, Record, RecordRef, read_frame};
+use crate::record::{
+    Frame, HEADER_LEN, MARKER_LEN, MAX_PAYLOAD, Marker, Record, RecordRef, V1_HEADER_LEN,
+    read_frame, read_v1_frame, seal, v1_plausible,
+};
 
 /// A segment is closed and the next begun once it holds this many bytes, unless the store's
 /// options say otherwise.
 pub(crate) const SEGMENT_BYTES: u64 = 128 * 1024 * 1024;
 
+/// The most records a segment holds: their numbers are 32-bit. (A segment reaches it only past
+/// 190 GB; the log then begins the next.)
+const MAX_RECORDS: u64 = 1 << 32;
+
+/// Segments are read this many bytes at a time.
+const READ_CHUNK: usize = 1 << 20;
+
+/// How a segment's frames are laid out, told by its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// The first format, `<n>.seg`: no marker, no numbers.
+    V1,
+    /// `<n>-<marker in hex>.seg`: frames begin with the marker and carry their number.
+    V2(Marker),
+}
+
+fn segment_name(segment: u64, format: Format) -> String {
+    match format {
+        Format::V1 => format!("{segment:020}.seg"),
+        Format::V2(marker) => format!("{segment:020}-{:016x}.seg", u64::from_be_bytes(marker)),
+    }
+}
+
+/// The segment a file name is of, if it is one.
+fn parse_segment_name(name: &str) -> Option<(u64, Format)> {
+    let stem = name.strip_suffix(".seg")?;
+    let (number, format) = match stem.split_once('-') {
+        None => (stem, Format::V1),
+        Some((number, marker)) => {
+            if marker.len() != 2 * MARKER_LEN || !marker.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            let marker = u64::from_str_radix(marker, 16).ok()?.to_be_bytes();
+            (number, Format::V2(marker))
+        }
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((number.parse().ok()?, format))
+}
+
 /// The segments in `dir` (created if missing), in order.
-fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
+fn list_segments(dir: &Path) -> io::Result<Vec<(u64, Format)>> {
     crate::files::create_dir(dir)?;
-    let mut segments: Vec<u64> = fs::read_dir(dir)?
-        .filter_map(|entry| {
-            let name = entry.ok()?.file_name();
-            let stem = name.to_str()?.strip_suffix(".seg")?;
-            stem.parse().ok()
-        })
+    let mut segments: Vec<(u64, Format)> = fs::read_dir(dir)?
+        .filter_map(|entry| parse_segment_name(entry.ok()?.file_name().to_str()?))
         .collect();
-    segments.sort_unstable();
+    segments.sort_unstable_by_key(|(segment, _)| *segment);
+    if let Some(pair) = segments.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} holds two segments numbered {}: {} and {}; move the one that does not belong out of the folder",
+                dir.display(),
+                pair[0].0,
+                segment_name(pair[0].0, pair[0].1),
+                segment_name(pair[1].0, pair[1].1)
+            ),
+        ));
+    }
     Ok(segments)
+}
+
+/// A fresh sync marker.
+fn new_marker() -> io::Result<Marker> {
+    let mut marker = [0; MARKER_LEN];
+    getrandom::getrandom(&mut marker).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(marker)
 }
 
 /// Where a record is: its segment and byte offset.
@@ -50,33 +147,104 @@ pub struct Location {
     pub offset: u64,
 }
 
-/// A tail cut off a segment when it was opened.
+/// Damage found in a segment when its log was opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CutTail {
+#[non_exhaustive]
+pub struct Damage {
     /// The segment file.
     pub path: PathBuf,
-    /// Where the cut starts: the end of the last whole, valid record.
-    pub at: u64,
-    /// How many bytes were cut.
+    /// Where the damaged bytes start.
+    pub offset: u64,
+    /// How many bytes are damaged (`0` where records are missing but no byte is wrong: a
+    /// whole frame overwritten by a valid copy of a later one).
     pub bytes: u64,
-    /// Whether the cut bytes were an incomplete frame (a torn write) or invalid ones.
-    pub torn: bool,
+    /// Whether the damage runs to the end of the segment (no record follows it there).
+    pub to_end: bool,
+    /// How many records were lost, when the records' numbers tell: they do where records
+    /// follow the damage in a segment of the current format, not at a segment's end nor in
+    /// the first format.
+    pub records_lost: Option<u64>,
+    /// What was done about it.
+    pub kind: DamageKind,
+    /// A copy of the damaged bytes, beside the segment (`None` when `bytes` is `0`).
+    pub quarantine: Option<PathBuf>,
+}
+
+/// What was done about damage found on open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DamageKind {
+    /// An incomplete frame at the very end of the last segment: a write cut short by a crash,
+    /// never acknowledged. It was cut off, and appends go on where it began.
+    TornTail,
+    /// Bytes that are no valid frame, or repeat a record already read. They were skipped and
+    /// left in place; the records after them were read.
+    Skipped,
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = self.path.display();
+        match self.kind {
+            DamageKind::TornTail => write!(
+                f,
+                "{path}: cut a torn write of {} bytes at offset {}, the end of the log (it was never acknowledged)",
+                self.bytes, self.offset
+            )?,
+            DamageKind::Skipped if self.bytes == 0 => {
+                write!(
+                    f,
+                    "{path}: records are missing before offset {}",
+                    self.offset
+                )?;
+            }
+            DamageKind::Skipped if self.to_end => write!(
+                f,
+                "{path}: skipped {} damaged bytes at offset {}, to the end of the segment",
+                self.bytes, self.offset
+            )?,
+            DamageKind::Skipped => write!(
+                f,
+                "{path}: skipped {} damaged bytes at offset {} and read on after them",
+                self.bytes, self.offset
+            )?,
+        }
+        match self.records_lost {
+            Some(1) => f.write_str("; 1 record lost")?,
+            Some(n) => write!(f, "; {n} records lost")?,
+            None if self.kind == DamageKind::Skipped => {
+                f.write_str("; how many records were lost is not known")?;
+            }
+            None => {}
+        }
+        if let Some(copy) = &self.quarantine {
+            write!(f, "; a copy of the bytes is in {}", copy.display())?;
+        }
+        Ok(())
+    }
 }
 
 pub(crate) struct Log {
     dir: PathBuf,
     segment_bytes: u64,
-    /// Open handles for reading records back, by segment.
-    readers: Mutex<HashMap<u64, Arc<File>>>,
+    /// Every segment's format, and a handle to read it with once opened.
+    segments: Mutex<BTreeMap<u64, Segment>>,
     state: Mutex<State>,
     synced: Condvar,
 }
 
+struct Segment {
+    format: Format,
+    reader: Option<Arc<File>>,
+}
+
 struct State {
-    /// The segment being appended to.
+    /// The segment being appended to, its marker, length and next record number.
     file: Arc<File>,
     segment: u64,
+    marker: Marker,
     len: u64,
+    next_seq: u64,
     /// Appends written so far, and how many of them are known durable.
     written: u64,
     durable: u64,
@@ -85,32 +253,42 @@ struct State {
     poisoned: Option<String>,
 }
 
-fn segment_path(dir: &Path, segment: u64) -> PathBuf {
-    dir.join(format!("{segment:020}.seg"))
-}
-
 /// Makes a directory entry (a new or renamed file) durable.
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// What replaying a segment found.
+struct Replayed {
+    /// Its length once read (after a torn tail was cut).
+    len: u64,
+    /// The number the next record appended to it would take.
+    next_seq: u64,
+    /// Whether appends may go on at its end: it is of the current format and does not end in
+    /// damage.
+    appendable: bool,
+    damage: Vec<Damage>,
+}
+
 impl Log {
-    /// Opens (or creates) the log in `dir`, replaying every record into `visit` in order and
-    /// cutting torn or corrupt tails. A segment is closed once it holds `segment_bytes`.
+    /// Opens (or creates) the log in `dir`, replaying every record into `visit` in order,
+    /// skipping damage and cutting a torn tail (see the module's docs). A segment is closed
+    /// once it holds `segment_bytes`.
     pub(crate) fn open(
         dir: &Path,
         segment_bytes: u64,
         visit: &mut dyn FnMut(Location, RecordRef<'_>),
-    ) -> io::Result<(Self, Vec<CutTail>)> {
+    ) -> io::Result<(Self, Vec<Damage>)> {
         let segments = list_segments(dir)?;
-        let mut cuts = Vec::new();
-        let mut last_len = 0;
-        for &segment in &segments {
-            let (len, cut) = replay_segment(&segment_path(dir, segment), segment, visit)?;
-            cuts.extend(cut);
-            last_len = len;
+        let last = segments.last().map(|(segment, _)| *segment);
+        let mut damage = Vec::new();
+        let mut tail = None;
+        for &(segment, format) in &segments {
+            let replayed = replay_segment(dir, segment, format, Some(segment) == last, visit)?;
+            damage.extend(replayed.damage.iter().cloned());
+            tail = Some(replayed);
         }
-        Ok((Self::resume(dir, segment_bytes, &segments, last_len)?, cuts))
+        Ok((Self::resume(dir, segment_bytes, segments, tail)?, damage))
     }
 
     /// Like [`open`](Log::open), replaying the segments in `parts` runs of consecutive
@@ -121,10 +299,11 @@ impl Log {
         segment_bytes: u64,
         parts: usize,
         visit: &(dyn Fn(usize, Location, RecordRef<'_>) + Sync),
-    ) -> io::Result<(Self, Vec<CutTail>)> {
+    ) -> io::Result<(Self, Vec<Damage>)> {
         let segments = list_segments(dir)?;
+        let last = segments.last().map(|(segment, _)| *segment);
         let per_part = segments.len().div_ceil(parts.max(1)).max(1);
-        let runs: Vec<&[u64]> = segments.chunks(per_part).collect();
+        let runs: Vec<&[(u64, Format)]> = segments.chunks(per_part).collect();
         let replayed: Vec<io::Result<Vec<Replayed>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = runs
                 .iter()
@@ -132,10 +311,12 @@ impl Log {
                 .map(|(part, run)| {
                     scope.spawn(move || {
                         run.iter()
-                            .map(|&segment| {
+                            .map(|&(segment, format)| {
                                 replay_segment(
-                                    &segment_path(dir, segment),
+                                    dir,
                                     segment,
+                                    format,
+                                    Some(segment) == last,
                                     &mut |at, record| visit(part, at, record),
                                 )
                             })
@@ -151,42 +332,68 @@ impl Log {
                 })
                 .collect()
         });
-        let mut cuts = Vec::new();
-        let mut last_len = 0;
+        let mut damage = Vec::new();
+        let mut tail = None;
         for run in replayed {
-            for (len, cut) in run? {
-                cuts.extend(cut);
-                last_len = len;
+            for replayed in run? {
+                damage.extend(replayed.damage.iter().cloned());
+                tail = Some(replayed);
             }
         }
-        Ok((Self::resume(dir, segment_bytes, &segments, last_len)?, cuts))
+        Ok((Self::resume(dir, segment_bytes, segments, tail)?, damage))
     }
 
-    /// The log, ready to append after its last segment (created if there is none).
-    fn resume(dir: &Path, segment_bytes: u64, segments: &[u64], last_len: u64) -> io::Result<Self> {
-        let segment = match segments.last() {
-            Some(&last) => last,
-            None => {
-                crate::files::open_private(
-                    OpenOptions::new().write(true).create(true).truncate(true),
-                    &segment_path(dir, 1),
-                )?
-                .sync_all()?;
-                sync_dir(dir)?;
-                1
+    /// The log, ready to append after its last segment, or in a new one when there is none,
+    /// or the last is of the first format or ends in damage.
+    fn resume(
+        dir: &Path,
+        segment_bytes: u64,
+        segments: Vec<(u64, Format)>,
+        tail: Option<Replayed>,
+    ) -> io::Result<Self> {
+        let mut map: BTreeMap<u64, Segment> = segments
+            .iter()
+            .map(|&(segment, format)| {
+                (
+                    segment,
+                    Segment {
+                        format,
+                        reader: None,
+                    },
+                )
+            })
+            .collect();
+        let current = match (segments.last(), tail) {
+            (Some(&(segment, Format::V2(marker))), Some(tail)) if tail.appendable => {
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(dir.join(segment_name(segment, Format::V2(marker))))?;
+                (file, segment, marker, tail.len, tail.next_seq)
+            }
+            (last, _) => {
+                let segment = last.map_or(1, |(segment, _)| segment + 1);
+                let (file, marker) = create_segment(dir, segment)?;
+                map.insert(
+                    segment,
+                    Segment {
+                        format: Format::V2(marker),
+                        reader: None,
+                    },
+                );
+                (file, segment, marker, 0, 0)
             }
         };
-        let file = OpenOptions::new()
-            .append(true)
-            .open(segment_path(dir, segment))?;
+        let (file, segment, marker, len, next_seq) = current;
         Ok(Self {
             dir: dir.to_owned(),
             segment_bytes,
-            readers: Mutex::new(HashMap::new()),
+            segments: Mutex::new(map),
             state: Mutex::new(State {
                 file: Arc::new(file),
                 segment,
-                len: last_len,
+                marker,
+                len,
+                next_seq,
                 written: 0,
                 durable: 0,
                 syncing: false,
@@ -196,11 +403,17 @@ impl Log {
         })
     }
 
-    /// The bytes its segment files hold on disk.
+    /// The bytes its segment files hold on disk (copies of damaged bytes not counted).
     pub(crate) fn disk_bytes(&self) -> u64 {
         fs::read_dir(&self.dir).map_or(0, |entries| {
             entries
                 .filter_map(Result::ok)
+                .filter(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(parse_segment_name)
+                        .is_some()
+                })
                 .filter_map(|e| e.metadata().ok())
                 .filter(fs::Metadata::is_file)
                 .map(|m| m.len())
@@ -214,9 +427,10 @@ impl Log {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends already framed records (`frames`, whose frame lengths are `lens`) and returns once
-    /// they are durable, with each record's location.
-    pub(crate) fn append(&self, frames: &[u8], lens: &[usize]) -> io::Result<Vec<Location>> {
+    /// Appends records framed by [`Record::encode`] (`frames`, whose frame lengths are `lens`)
+    /// and returns once they are durable, with each record's location. The frames are sealed
+    /// here with their segment's marker and their numbers.
+    pub(crate) fn append(&self, frames: &mut [u8], lens: &[usize]) -> io::Result<Vec<Location>> {
         let mut state = self.lock();
         if let Some(reason) = &state.poisoned {
             return Err(io::Error::other(format!(
@@ -224,10 +438,28 @@ impl Log {
                 self.dir.display()
             )));
         }
-        if state.len > 0 && state.len + frames.len() as u64 > self.segment_bytes {
+        let count = lens.len() as u64;
+        if state.len > 0
+            && (state.len + frames.len() as u64 > self.segment_bytes
+                || state.next_seq + count > MAX_RECORDS)
+        {
             self.roll(&mut state)?;
         }
+        if state.next_seq + count > MAX_RECORDS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{count} records in one write are more than a segment holds; write fewer at a time"
+                ),
+            ));
+        }
         let start = state.len;
+        let mut offset = 0;
+        for (i, len) in lens.iter().enumerate() {
+            let seq = u32::try_from(state.next_seq + i as u64).expect("bounded by MAX_RECORDS");
+            seal(&mut frames[offset..offset + len], &state.marker, seq);
+            offset += len;
+        }
         if let Err(err) = (&*state.file).write_all(frames) {
             // Put the file back at the last frame boundary, so later records stay readable.
             if state.file.set_len(start).is_err() {
@@ -236,6 +468,7 @@ impl Log {
             return Err(err);
         }
         state.len += frames.len() as u64;
+        state.next_seq += count;
         state.written += 1;
         let mine = state.written;
 
@@ -284,49 +517,87 @@ impl Log {
         state.file.sync_data()?;
         state.durable = state.written;
         let next = state.segment + 1;
-        let file = crate::files::open_private(
-            OpenOptions::new().create_new(true).append(true),
-            &segment_path(&self.dir, next),
-        )?;
-        sync_dir(&self.dir)?;
+        let (file, marker) = create_segment(&self.dir, next)?;
+        self.segments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                next,
+                Segment {
+                    format: Format::V2(marker),
+                    reader: None,
+                },
+            );
         state.file = Arc::new(file);
         state.segment = next;
+        state.marker = marker;
         state.len = 0;
+        state.next_seq = 0;
         Ok(())
     }
 
     /// Reads the record at `at` back from disk.
     pub(crate) fn read(&self, at: Location) -> io::Result<Record> {
-        let file = self.reader(at.segment)?;
-        let mut header = [0; HEADER_LEN];
-        read_exact_at(&file, &mut header, at.offset)?;
-        let len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
+        let (format, file) = self.reader(at.segment)?;
+        let header_len = match format {
+            Format::V1 => V1_HEADER_LEN,
+            Format::V2(_) => HEADER_LEN,
+        };
+        let mut frame = vec![0; header_len];
+        read_exact_at(&file, &mut frame, at.offset)?;
+        let len = match format {
+            Format::V1 => &frame[..4],
+            Format::V2(_) => &frame[8..12],
+        };
+        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
         if len > MAX_PAYLOAD {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt frame"));
         }
-        let mut frame = header.to_vec();
-        frame.resize(HEADER_LEN + len, 0);
+        frame.resize(header_len + len, 0);
         read_exact_at(
             &file,
-            &mut frame[HEADER_LEN..],
-            at.offset + HEADER_LEN as u64,
+            &mut frame[header_len..],
+            at.offset + header_len as u64,
         )?;
-        match read_frame(&frame) {
+        let frame = match format {
+            Format::V1 => read_v1_frame(&frame),
+            Format::V2(marker) => read_frame(&frame, &marker),
+        };
+        match frame {
             Frame::Record { record, .. } => Ok(record.to_record()),
             _ => Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt frame")),
         }
     }
 
-    /// A handle to read `segment` with, kept open for the next reads.
-    fn reader(&self, segment: u64) -> io::Result<Arc<File>> {
-        let mut readers = self.readers.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(file) = readers.get(&segment) {
-            return Ok(Arc::clone(file));
+    /// A segment's format and a handle to read it with, kept open for the next reads.
+    fn reader(&self, segment: u64) -> io::Result<(Format, Arc<File>)> {
+        let mut segments = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(entry) = segments.get_mut(&segment) else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("no segment {segment} in {}", self.dir.display()),
+            ));
+        };
+        if let Some(file) = &entry.reader {
+            return Ok((entry.format, Arc::clone(file)));
         }
-        let file = Arc::new(File::open(segment_path(&self.dir, segment))?);
-        readers.insert(segment, Arc::clone(&file));
-        Ok(file)
+        let file = Arc::new(File::open(
+            self.dir.join(segment_name(segment, entry.format)),
+        )?);
+        entry.reader = Some(Arc::clone(&file));
+        Ok((entry.format, file))
     }
+}
+
+/// Creates segment `segment` of the current format with a fresh marker, durably.
+fn create_segment(dir: &Path, segment: u64) -> io::Result<(File, Marker)> {
+    let marker = new_marker()?;
+    let file = crate::files::open_private(
+        OpenOptions::new().create_new(true).append(true),
+        &dir.join(segment_name(segment, Format::V2(marker))),
+    )?;
+    sync_dir(dir)?;
+    Ok((file, marker))
 }
 
 /// Reads exactly `buf.len()` bytes at `offset`, without moving a shared cursor.
@@ -338,65 +609,415 @@ fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
 /// Reads exactly `buf.len()` bytes at `offset`, on a handle of its own.
 #[cfg(not(unix))]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
+    use std::io::{Read, Seek, SeekFrom};
     let mut file = file.try_clone()?;
     file.seek(SeekFrom::Start(offset))?;
     file.read_exact(buf)
 }
 
-/// What replaying a segment found: the length of its valid part, and the tail cut off.
-type Replayed = (u64, Option<CutTail>);
+/// The bytes of a file read so far and not yet let go, read on as needed.
+struct Window<'f> {
+    file: &'f File,
+    file_len: u64,
+    buf: Vec<u8>,
+    /// The file offset of `buf[0]`.
+    start: u64,
+}
 
-/// Replays one segment; returns the length of its valid part and the tail cut off, if any.
+impl<'f> Window<'f> {
+    fn new(file: &'f File, file_len: u64) -> Self {
+        Self {
+            file,
+            file_len,
+            buf: Vec::with_capacity(2 * READ_CHUNK),
+            start: 0,
+        }
+    }
+
+    /// The bytes read from file offset `at` on (`at` between the window's start and end).
+    fn from(&self, at: u64) -> &[u8] {
+        &self.buf[usize::try_from(at - self.start).expect("within the buffer")..]
+    }
+
+    /// The file offset after the last byte read.
+    fn end(&self) -> u64 {
+        self.start + self.buf.len() as u64
+    }
+
+    fn at_eof(&self) -> bool {
+        self.end() >= self.file_len
+    }
+
+    /// Lets go of the bytes before `keep`, and reads on.
+    fn read_on(&mut self, keep: u64) -> io::Result<()> {
+        self.buf
+            .drain(..usize::try_from(keep - self.start).expect("within the buffer"));
+        self.start = keep;
+        let n = usize::try_from(self.file_len - self.end())
+            .unwrap_or(usize::MAX)
+            .min(READ_CHUNK);
+        let (before, at) = (self.buf.len(), self.end());
+        self.buf.resize(before + n, 0);
+        read_exact_at(self.file, &mut self.buf[before..], at)
+    }
+}
+
+/// The record numbers read so far in a segment, and the gaps in them.
+#[derive(Default)]
+struct Seqs {
+    /// One past the highest number read.
+    next: u64,
+    /// Numbers not read below `next`, by the first of each run: `from -> (to, the damage they
+    /// are counted against)`.
+    holes: BTreeMap<u64, (u64, usize)>,
+}
+
+/// What a record's number says about it.
+enum Take {
+    /// The next one: read it.
+    InOrder,
+    /// After a gap of this many: read it, and count them lost.
+    After(u64),
+    /// One missing from a gap counted against this damage: read it, one fewer lost.
+    Fill(usize),
+    /// Read already: skip it.
+    Repeat,
+}
+
+impl Seqs {
+    /// Takes note of record `seq`; a gap it opens is counted against damage `damage`.
+    fn take(&mut self, seq: u32, damage: usize) -> Take {
+        let seq = u64::from(seq);
+        if seq == self.next {
+            self.next += 1;
+            return Take::InOrder;
+        }
+        if seq > self.next {
+            let missing = seq - self.next;
+            self.holes.insert(self.next, (seq, damage));
+            self.next = seq + 1;
+            return Take::After(missing);
+        }
+        let Some((&from, &(to, damage))) = self.holes.range(..=seq).next_back() else {
+            return Take::Repeat;
+        };
+        if seq >= to {
+            return Take::Repeat;
+        }
+        self.holes.remove(&from);
+        if from < seq {
+            self.holes.insert(from, (seq, damage));
+        }
+        if seq + 1 < to {
+            self.holes.insert(seq + 1, (to, damage));
+        }
+        Take::Fill(damage)
+    }
+}
+
+/// A damaged range found while reading a segment.
+struct Range {
+    offset: u64,
+    bytes: u64,
+    /// Records lost, if known.
+    lost: Option<u64>,
+}
+
+/// Replays one segment: gives each record to `visit`, skips damage, and cuts a torn tail if it
+/// is the `last` segment.
 fn replay_segment(
-    path: &Path,
+    dir: &Path,
     segment: u64,
+    format: Format,
+    last: bool,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
 ) -> io::Result<Replayed> {
-    let file = OpenOptions::new().read(true).write(true).open(path)?;
+    let path = dir.join(segment_name(segment, format));
+    let file = OpenOptions::new().read(true).write(last).open(&path)?;
     let file_len = file.metadata()?.len();
-    let mut reader = BufReader::with_capacity(1 << 20, &file);
-    let mut buf: Vec<u8> = Vec::with_capacity(2 << 20);
-    let mut consumed = 0; // bytes of `buf` already replayed
-    let mut offset = 0u64; // file offset of buf[consumed]
-    let mut eof = false;
-    let mut torn = true;
+    let mut window = Window::new(&file, file_len);
+    let mut seqs = Seqs::default();
+    let mut ranges: Vec<Range> = Vec::new();
+    // Where the frame to read next starts; where the damage it follows began, if any; and
+    // whether that damage began with a frame cut short by the end of the file.
+    let mut pos = 0u64;
+    let mut damaged_from: Option<u64> = None;
+    let mut cut_short = false;
     loop {
-        match read_frame(&buf[consumed..]) {
-            Frame::Record { record, len } => {
-                visit(Location { segment, offset }, record);
-                consumed += len;
-                offset += len as u64;
+        let bytes = window.from(pos);
+        let frame = match format {
+            Format::V1 => read_v1_frame(bytes),
+            Format::V2(marker) => read_frame(bytes, &marker),
+        };
+        match frame {
+            Frame::Record { record, seq, len } => {
+                // Whatever came before, a frame cut short is not followed by a whole one.
+                cut_short = false;
+                let take = match format {
+                    Format::V1 => Take::InOrder,
+                    Format::V2(_) => seqs.take(seq, ranges.len()),
+                };
+                if let Take::Repeat = take {
+                    damaged_from.get_or_insert(pos);
+                } else {
+                    let missing = match take {
+                        Take::After(missing) => Some(missing),
+                        _ => None,
+                    };
+                    if damaged_from.is_some() || missing.is_some() {
+                        let from = damaged_from.take().unwrap_or(pos);
+                        ranges.push(Range {
+                            offset: from,
+                            bytes: pos - from,
+                            lost: match format {
+                                Format::V1 => None,
+                                Format::V2(_) => Some(missing.unwrap_or(0)),
+                            },
+                        });
+                    }
+                    if let Take::Fill(damage) = take
+                        && let Some(lost) = &mut ranges[damage].lost
+                    {
+                        *lost = lost.saturating_sub(1);
+                    }
+                    visit(
+                        Location {
+                            segment,
+                            offset: pos,
+                        },
+                        record,
+                    );
+                }
+                pos += len as u64;
                 continue;
             }
-            Frame::Corrupt => {
-                torn = false;
-                break;
+            Frame::Incomplete if !window.at_eof() => {
+                window.read_on(pos)?;
+                continue;
             }
-            Frame::Incomplete if eof => break,
-            Frame::Incomplete => {}
+            Frame::Incomplete if pos == file_len => break,
+            // A frame cut short by the end of the file: a torn write if it follows the last
+            // record and no whole frame follows it.
+            Frame::Incomplete => {
+                if damaged_from.is_none() {
+                    damaged_from = Some(pos);
+                    cut_short = true;
+                }
+            }
+            Frame::Corrupt => {
+                damaged_from.get_or_insert(pos);
+            }
         }
-        // Refill: keep the unread part, read more.
-        buf.drain(..consumed);
-        consumed = 0;
-        let before = buf.len();
-        buf.resize(before + (1 << 20), 0);
-        let n = reader.read(&mut buf[before..])?;
-        buf.truncate(before + n);
-        eof = n == 0;
+        pos = next_candidate(&mut window, format, pos + 1)?;
+        if pos == file_len {
+            break;
+        }
     }
-    if offset == file_len {
-        return Ok((offset, None));
+    let torn = cut_short;
+    // A run of damage that reaches the end of the file, or a frame cut short at the end.
+    let tail_from = damaged_from.unwrap_or(pos);
+    if tail_from < file_len {
+        ranges.push(Range {
+            offset: tail_from,
+            bytes: file_len - tail_from,
+            lost: None,
+        });
     }
-    file.set_len(offset)?;
-    file.sync_all()?;
-    Ok((
-        offset,
-        Some(CutTail {
-            path: path.to_owned(),
-            at: offset,
-            bytes: file_len - offset,
-            torn,
-        }),
-    ))
+    let mut damage = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        let quarantine = if range.bytes > 0 {
+            Some(quarantine(&file, &path, range.offset, range.bytes)?)
+        } else {
+            None
+        };
+        let is_torn = torn && last && range.offset == tail_from;
+        damage.push(Damage {
+            path: path.clone(),
+            offset: range.offset,
+            bytes: range.bytes,
+            to_end: range.offset + range.bytes == file_len && range.offset == tail_from,
+            records_lost: range.lost,
+            kind: if is_torn {
+                DamageKind::TornTail
+            } else {
+                DamageKind::Skipped
+            },
+            quarantine,
+        });
+    }
+    let mut len = file_len;
+    if torn && last {
+        // Copied above; now cut, so the next write starts at a frame boundary.
+        file.set_len(tail_from)?;
+        file.sync_all()?;
+        len = tail_from;
+    }
+    Ok(Replayed {
+        len,
+        next_seq: seqs.next,
+        appendable: matches!(format, Format::V2(_)) && len == tail_from,
+        damage,
+    })
+}
+
+/// The offset, from `from` on, of the next place a frame may start: one beginning with the
+/// marker, or in the first format one whose lengths fit. The end of the file if none.
+fn next_candidate(window: &mut Window<'_>, format: Format, mut from: u64) -> io::Result<u64> {
+    // The bytes a candidate is judged by.
+    let needed = match format {
+        Format::V1 => V1_HEADER_LEN,
+        Format::V2(_) => MARKER_LEN,
+    };
+    loop {
+        let bytes = window.from(from);
+        let found = match format {
+            Format::V2(marker) => find_marker(bytes, &marker),
+            Format::V1 => {
+                let left = window.file_len - from;
+                (0..bytes.len().saturating_sub(needed - 1))
+                    .find(|&at| v1_plausible(&bytes[at..], left - at as u64))
+            }
+        };
+        if let Some(at) = found {
+            return Ok(from + at as u64);
+        }
+        if window.at_eof() {
+            return Ok(window.file_len);
+        }
+        // Keep the last bytes, too few to judge, and read on.
+        from = from.max(window.end().saturating_sub(needed as u64 - 1));
+        window.read_on(from)?;
+    }
+}
+
+/// The first offset in `bytes` where the whole marker is.
+fn find_marker(bytes: &[u8], marker: &Marker) -> Option<usize> {
+    let mut at = 0;
+    while let Some(i) = bytes.get(at..)?.iter().position(|&b| b == marker[0]) {
+        let candidate = at + i;
+        match bytes.get(candidate..candidate + MARKER_LEN) {
+            Some(window) if window == marker => return Some(candidate),
+            Some(_) => at = candidate + 1,
+            None => return None,
+        }
+    }
+    None
+}
+
+/// Copies `bytes` bytes of `file` at `offset` beside it (see the module's docs), unless the
+/// same bytes were copied already; returns the copy's path.
+fn quarantine(file: &File, path: &Path, offset: u64, bytes: u64) -> io::Result<PathBuf> {
+    let context = |what: &str, err: io::Error| {
+        io::Error::new(
+            err.kind(),
+            format!(
+                "cannot {what} the {bytes} damaged bytes at offset {offset} of {}: {err}",
+                path.display()
+            ),
+        )
+    };
+    let mut crc = crc32fast::Hasher::new();
+    each_chunk(file, offset, bytes, |chunk| {
+        crc.update(chunk);
+        Ok(())
+    })
+    .map_err(|e| context("read", e))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("segment");
+    let copy = path.with_file_name(format!(
+        "{name}.damaged-{offset}-{bytes}-{:08x}",
+        crc.finalize()
+    ));
+    if fs::metadata(&copy).is_ok_and(|m| m.len() == bytes) {
+        return Ok(copy);
+    }
+    let write = || -> io::Result<()> {
+        let mut tmp_name = copy.clone().into_os_string();
+        tmp_name.push(".tmp");
+        let tmp = PathBuf::from(tmp_name);
+        let mut out = crate::files::open_private(
+            OpenOptions::new().write(true).create(true).truncate(true),
+            &tmp,
+        )?;
+        each_chunk(file, offset, bytes, |chunk| out.write_all(chunk))?;
+        out.sync_all()?;
+        fs::rename(&tmp, &copy)?;
+        sync_dir(path.parent().unwrap_or(Path::new(".")))
+    };
+    write().map_err(|e| context("copy", e))?;
+    Ok(copy)
+}
+
+/// Calls `f` with the `bytes` bytes of `file` at `offset`, a chunk at a time.
+fn each_chunk(
+    file: &File,
+    offset: u64,
+    bytes: u64,
+    mut f: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<()> {
+    let mut buf = vec![0; READ_CHUNK.min(usize::try_from(bytes).unwrap_or(READ_CHUNK))];
+    let mut done = 0;
+    while done < bytes {
+        let n = buf
+            .len()
+            .min(usize::try_from(bytes - done).unwrap_or(usize::MAX));
+        read_exact_at(file, &mut buf[..n], offset + done)?;
+        f(&buf[..n])?;
+        done += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segment_names_round_trip() {
+        let marker = *b"\x00\x9f\x10\xff\x01\x02\x03\x04";
+        for format in [Format::V1, Format::V2(marker)] {
+            let name = segment_name(42, format);
+            assert_eq!(parse_segment_name(&name), Some((42, format)), "{name}");
+        }
+        assert_eq!(
+            segment_name(3, Format::V2(marker)),
+            "00000000000000000003-009f10ff01020304.seg"
+        );
+        for other in [
+            "1.seg.damaged-0-5-00000000",
+            "1-009f10ff0102030.seg",
+            "1-009f10ff01020304x.seg",
+            "+1.seg",
+            "-009f10ff01020304.seg",
+            "1-+09f10ff01020304.seg",
+            "catalog.json",
+        ] {
+            assert_eq!(parse_segment_name(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn the_marker_is_found_across_partial_matches() {
+        let marker = *b"abcdefgh";
+        assert_eq!(find_marker(b"aabcdefabcdefgh", &marker), Some(7));
+        assert_eq!(find_marker(b"xxabcdefg", &marker), None);
+        assert_eq!(find_marker(b"", &marker), None);
+    }
+
+    #[test]
+    fn record_numbers_count_gaps_and_refuse_repeats() {
+        let mut seqs = Seqs::default();
+        assert!(matches!(seqs.take(0, 0), Take::InOrder));
+        assert!(matches!(seqs.take(4, 1), Take::After(3)));
+        assert!(matches!(seqs.take(2, 2), Take::Fill(1)));
+        assert!(matches!(seqs.take(2, 2), Take::Repeat));
+        assert!(matches!(seqs.take(0, 2), Take::Repeat));
+        assert!(matches!(seqs.take(1, 2), Take::Fill(1)));
+        assert!(matches!(seqs.take(3, 2), Take::Fill(1)));
+        assert!(matches!(seqs.take(4, 2), Take::Repeat));
+        assert!(matches!(seqs.take(5, 2), Take::InOrder));
+        assert!(seqs.holes.is_empty());
+    }
 }

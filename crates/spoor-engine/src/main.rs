@@ -213,11 +213,8 @@ fn run(args: Args) -> io::Result<()> {
         ))
     })?;
     let credentials = credentials(&args)?;
-    for cut in &report.cut_tails {
-        tracing::warn!(
-            ?cut,
-            "cut a torn or damaged log tail (bytes never acknowledged)"
-        );
+    for damage in &report.damage {
+        tracing::warn!("{damage}");
     }
     tracing::info!(events = report.records, data = %args.data.display(), "store opened");
     let mut options = ServerOptions::new(credentials)

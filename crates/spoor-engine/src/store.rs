@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
 use crate::files::{self, FolderLock, LockError};
 use crate::ingest::{Parsing, PropsError};
-use crate::log::{CutTail, Location, Log};
+use crate::log::{Damage, Location, Log};
 use crate::record::{Record, RecordError, RecordRef};
 
 /// `props.conf` as the catalog keeps it: stanza → setting → value.
@@ -69,7 +69,7 @@ const CREDENTIALS_FILE: &str = "credentials.json";
 /// let mut replayed = Vec::new();
 /// let (_store, report) = Store::open(&dir, |_, record| replayed.push(record.raw))?;
 /// assert_eq!(replayed.len(), 2);
-/// assert!(report.cut_tails.is_empty());
+/// assert!(report.damage.is_empty());
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -138,8 +138,9 @@ impl StoreOptions {
 pub struct OpenReport {
     /// Records replayed, over all indexes.
     pub records: u64,
-    /// Torn or corrupt tails cut off: bytes of writes never acknowledged, or damage.
-    pub cut_tails: Vec<CutTail>,
+    /// Damage found in the logs: ranges skipped (left in place, copied beside their segment),
+    /// and a torn write cut off the end of a log (never acknowledged).
+    pub damage: Vec<Damage>,
     /// What was wrong with the data folder and set right (each also logged as a warning).
     pub repairs: Vec<Repair>,
 }
@@ -296,11 +297,11 @@ impl Store {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir.as_ref(), options, |path, _| {
             let mut records = 0;
-            let (log, cuts) = Log::open(path, segment_bytes, &mut |location, record| {
+            let (log, damage) = Log::open(path, segment_bytes, &mut |location, record| {
                 records += 1;
                 visit(location, record);
             })?;
-            Ok((log, cuts, records))
+            Ok((log, damage, records))
         })
     }
 
@@ -328,12 +329,12 @@ impl Store {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir, options, |path, props| {
             let records = AtomicU64::new(0);
-            let (log, cuts) =
+            let (log, damage) =
                 Log::open_parts(path, segment_bytes, parts, &|part, location, record| {
                     records.fetch_add(1, Ordering::Relaxed);
                     visit(props, part, location, record);
                 })?;
-            Ok((log, cuts, records.into_inner()))
+            Ok((log, damage, records.into_inner()))
         })
     }
 
@@ -342,7 +343,7 @@ impl Store {
     fn open_logs(
         dir: &Path,
         options: &StoreOptions,
-        mut open_log: impl FnMut(&Path, &Props) -> io::Result<(Log, Vec<CutTail>, u64)>,
+        mut open_log: impl FnMut(&Path, &Props) -> io::Result<(Log, Vec<Damage>, u64)>,
     ) -> Result<(Self, OpenReport), StoreError> {
         let dir = dir.to_owned();
         let io = |context: String| move |source| StoreError::Io { context, source };
@@ -391,12 +392,12 @@ impl Store {
                     path: path.clone(),
                 });
             }
-            let (log, cuts, records) = open_log(&path, &catalog.props).map_err(io(format!(
+            let (log, damage, records) = open_log(&path, &catalog.props).map_err(io(format!(
                 "cannot open the log of index {name:?} in {}",
                 dir.display()
             )))?;
             report.records += records;
-            report.cut_tails.extend(cuts);
+            report.damage.extend(damage);
             logs.insert(name, Arc::new(log));
         }
         for repair in &report.repairs {
@@ -485,8 +486,8 @@ impl Store {
         if let Some(adopting) = adopting {
             adopting.keep();
         }
-        for cut in &cuts {
-            tracing::warn!(?cut, index = name, "cut a torn or damaged log tail");
+        for damage in &cuts {
+            tracing::warn!(index = name, "{damage}");
         }
         if found > 0 {
             tracing::info!(
@@ -625,7 +626,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let locations = log
-            .append(&frames, &lens)
+            .append(&mut frames, &lens)
             .map_err(|source| StoreError::Io {
                 context: format!("cannot write to index {index:?}"),
                 source,

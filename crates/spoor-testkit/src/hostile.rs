@@ -182,10 +182,14 @@ pub fn read_answer(stream: &mut TcpStream, cap: usize, limit: Duration) -> Answe
         if head_end.is_none() {
             head_end = data.windows(4).position(|w| w == b"\r\n\r\n");
         }
-        if let Some(end) = head_end
-            && data.len() - (end + 4) >= cap
-        {
-            break;
+        if let Some(end) = head_end {
+            let body = data.len() - (end + 4);
+            // A reply whose length is known is whole once that many bytes are in: the server
+            // may keep the connection open (to drain a refused body) long after.
+            let whole = content_length(&data[..end]).is_some_and(|length| body >= length);
+            if whole || body >= cap {
+                break;
+            }
         }
     }
     let Some(end) = head_end.or_else(|| data.windows(4).position(|w| w == b"\r\n\r\n")) else {
@@ -202,6 +206,16 @@ pub fn read_answer(stream: &mut TcpStream, cap: usize, limit: Duration) -> Answe
     let mut body = data[end + 4..].to_vec();
     body.truncate(cap);
     Answer::Reply { status, head, body }
+}
+
+/// The `Content-Length` a reply's head gives, if any.
+fn content_length(head: &[u8]) -> Option<usize> {
+    String::from_utf8_lossy(head).lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())?
+    })
 }
 
 /// Opens `count` connections from `from` that each send `request`'s head announcing a body of `announced`

@@ -8,6 +8,7 @@
 mod binary;
 mod bounds;
 mod crash;
+mod damage;
 mod differential;
 mod folder;
 mod golden;
@@ -15,6 +16,7 @@ mod hostile;
 mod parallel;
 mod recovery;
 mod reference;
+mod segments;
 mod server;
 mod server_fuzz;
 mod server_hec;
