@@ -109,6 +109,22 @@ fn parse_segment_name(name: &str) -> Option<(u64, Format)> {
     Some((number.parse().ok()?, format))
 }
 
+/// Whether `path` names a segment file, of either format.
+pub(crate) fn is_segment_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(parse_segment_name)
+        .is_some()
+}
+
+/// Whether `path` names a copy of a segment's damaged bytes (`<segment>.damaged-…`).
+pub(crate) fn is_quarantine_copy(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .and_then(|name| name.split_once(".damaged-"))
+        .is_some_and(|(segment, _)| parse_segment_name(segment).is_some())
+}
+
 /// The segments in `dir` (created if missing), in order.
 fn list_segments(dir: &Path) -> io::Result<Vec<(u64, Format)>> {
     crate::files::create_dir(dir)?;

@@ -3,7 +3,7 @@
 //! ```text
 //! <data>/engine.lock                  held while a store has the folder open; the holder's pid
 //! <data>/catalog.json                 indexes and props stanzas created at run time
-//! <data>/indexes/<index>/<n>.seg      the index's log segments
+//! <data>/indexes/<index>/<n>-<marker>.seg   the index's log segments (`<n>.seg` in the first format)
 //! ```
 //!
 //! One store at a time has a folder open: opening takes an exclusive lock of the operating
@@ -678,7 +678,7 @@ fn tighten(dir: &Path, fresh: bool) -> Vec<PathBuf> {
         }
         check(folder.clone());
         for file in entries(&folder) {
-            if is_segment(&file) {
+            if is_segment(&file) || crate::log::is_quarantine_copy(&file) {
                 check(file);
             }
         }
@@ -694,12 +694,9 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
     )
 }
 
-/// Whether a path names a segment file (`<number>.seg`).
+/// Whether a path names a segment file, of either format (see `log.rs`).
 fn is_segment(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .and_then(|name| name.strip_suffix(".seg"))
-        .is_some_and(|stem| stem.parse::<u64>().is_ok())
+    crate::log::is_segment_file(path)
 }
 
 /// The catalog of the folder `dir`: read; on a fresh folder, made; when missing from a folder

@@ -210,12 +210,15 @@ pub fn read_answer(stream: &mut TcpStream, cap: usize, limit: Duration) -> Answe
 
 /// The `Content-Length` a reply's head gives, if any.
 fn content_length(head: &[u8]) -> Option<usize> {
-    String::from_utf8_lossy(head).lines().skip(1).find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        key.trim()
-            .eq_ignore_ascii_case("content-length")
-            .then(|| value.trim().parse().ok())?
-    })
+    String::from_utf8_lossy(head)
+        .lines()
+        .skip(1)
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
 }
 
 /// Opens `count` connections from `from` that each send `request`'s head announcing a body of `announced`
