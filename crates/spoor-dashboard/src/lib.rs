@@ -40,4 +40,6 @@ mod params;
 mod plan;
 mod server;
 
-pub use server::{Dashboard, META_APPLICATION, default_listen, serve};
+pub use server::{
+    Dashboard, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, META_APPLICATION, default_listen, serve,
+};

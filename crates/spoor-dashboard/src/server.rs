@@ -12,6 +12,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use spoor::{AsyncRetriever, Tracker, Window};
+use spoor_engine::server::Gate;
 use spoor_proto::form::decode_path_segment;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -442,8 +443,15 @@ fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
     Some(csv_reply(&file, body))
 }
 
+/// Connections the dashboard keeps open at once, in all; past it a new one is closed at once.
+pub const MAX_CONNECTIONS: usize = 1_024;
+/// Connections the dashboard keeps open at once from one client address (an IPv6 client by its
+/// /64).
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 128;
+
 /// Serves the dashboard on `listener` until `shutdown` completes, then lets requests in
-/// flight finish (at most 10 seconds).
+/// flight finish (at most 10 seconds). Connections are capped ([`MAX_CONNECTIONS`],
+/// [`MAX_CONNECTIONS_PER_CLIENT`]) and must send a request head within 30 seconds.
 ///
 /// # Errors
 ///
@@ -455,18 +463,25 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let gate = Gate::new(MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Ok((tcp, _peer)) = accepted else {
+                let Ok((tcp, peer)) = accepted else {
                     tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                // Past a cap the connection is closed at once, before any work for it.
+                let Some(permit) = gate.admit(peer.ip()) else {
+                    drop(tcp);
                     continue;
                 };
                 let dashboard = Arc::clone(&dashboard);
                 let mut stop = stop_rx.clone();
                 connections.spawn(async move {
+                    let _permit = permit;
                     let service = hyper::service::service_fn(move |request| {
                         let dashboard = Arc::clone(&dashboard);
                         async move { Ok::<_, Infallible>(dashboard.handle(request).await) }

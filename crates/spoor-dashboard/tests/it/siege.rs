@@ -33,6 +33,10 @@ struct Dashboard {
 
 impl Dashboard {
     fn start(name: &str) -> Self {
+        Self::start_with(name, &["--demo-events", "20000", "--no-meta"])
+    }
+
+    fn start_with(name: &str, args: &[&str]) -> Self {
         let data =
             std::env::temp_dir().join(format!("spoor-dash-siege-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
@@ -43,13 +47,8 @@ impl Dashboard {
             ))
             .arg(env!("CARGO_BIN_EXE_spoor-dashboard"))
             .args(["--data", &data.display().to_string()])
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--demo-events",
-                "20000",
-                "--no-meta",
-            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -305,4 +304,37 @@ fn thirty_seconds_of_hostile_traffic_keep_the_dashboard_bounded_and_quick() {
     );
     assert!(peak < RESIDENT_BOUND, "peak resident {peak} bytes");
     dashboard.check(&totals, "the soak");
+}
+
+/// Connections are capped per client address: one address holding 200 idle connections gets
+/// the first 128, the rest are closed at once, and a page is still served to another address.
+#[test]
+#[cfg(target_os = "linux")]
+fn connections_are_capped_per_client_address() {
+    let dashboard = Dashboard::start_with("connections", &["--no-demo", "--no-meta"]);
+    let from = hostile::hostile_source(0);
+    let streams: Vec<_> = (0..200)
+        .filter_map(|_| hostile::connect(from, dashboard.addr, Duration::from_secs(2)).ok())
+        .collect();
+    // Give the server time to close what it refuses, then look without waiting.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut held = Vec::new();
+    let mut closed = 200 - streams.len();
+    for stream in streams {
+        stream.set_nonblocking(true).expect("non-blocking");
+        let mut byte = [0u8; 1];
+        match stream.peek(&mut byte) {
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => held.push(stream),
+            _ => closed += 1,
+        }
+    }
+    assert_eq!(held.len(), 128, "the first 128 are kept");
+    assert_eq!(closed, 72, "the rest are closed at once");
+    let started = Instant::now();
+    let answer = dashboard.get("/healthz");
+    assert!(
+        answer.status().is_some(),
+        "another address is served: {answer:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
 }

@@ -60,10 +60,24 @@ const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/pla
 content-length: 46\r\nretry-after: 1\r\nconnection: close\r\n\r\n\
 too many connections: close some, then retry\r\n";
 
-/// Connections open, in all and per client address (see [`client_key`]), held to
-/// [`Limits::max_connections`] and [`Limits::max_connections_per_client`].
+/// Connections open, in all and per client address (an IPv6 client counted by its /64), held
+/// to a cap on each: the engine's server keeps one at [`Limits::max_connections`] and
+/// [`Limits::max_connections_per_client`]; another server (the dashboard) can keep its own.
+///
+/// ```
+/// use spoor_engine::server::Gate;
+///
+/// let gate = Gate::new(2, 1);
+/// let a = gate.admit("127.0.0.2".parse()?).expect("room");
+/// assert!(gate.admit("127.0.0.2".parse()?).is_none(), "one a client");
+/// let _b = gate.admit("127.0.0.3".parse()?).expect("room");
+/// assert!(gate.admit("127.0.0.4".parse()?).is_none(), "two in all");
+/// drop(a);
+/// assert!(gate.admit("127.0.0.4".parse()?).is_some());
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
 #[derive(Debug)]
-pub(crate) struct Gate {
+pub struct Gate {
     max: usize,
     per_client: usize,
     open: Arc<Mutex<Open>>,
@@ -78,22 +92,28 @@ struct Open {
 
 /// One admitted connection; dropping it makes room for another.
 #[derive(Debug)]
-pub(crate) struct Permit {
+pub struct Permit {
     open: Arc<Mutex<Open>>,
     client: IpAddr,
 }
 
 impl Gate {
-    pub(crate) fn new(limits: &Limits) -> Self {
+    /// A gate for at most `max` connections in all and `per_client` from one client.
+    pub fn new(max: usize, per_client: usize) -> Self {
         Self {
-            max: limits.max_connections,
-            per_client: limits.max_connections_per_client,
+            max,
+            per_client,
             open: Arc::default(),
         }
     }
 
+    /// The gate of a server with these limits.
+    pub(crate) fn of(limits: &Limits) -> Self {
+        Self::new(limits.max_connections, limits.max_connections_per_client)
+    }
+
     /// Room for a connection from `peer`, or `None` when a cap is reached.
-    fn admit(&self, peer: IpAddr) -> Option<Permit> {
+    pub fn admit(&self, peer: IpAddr) -> Option<Permit> {
         let client = client_key(peer);
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let mine = open.by_client.get(&client).copied().unwrap_or(0);

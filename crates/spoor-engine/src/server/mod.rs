@@ -42,6 +42,7 @@ use tokio::sync::watch;
 use crate::Engine;
 
 pub use auth::Credentials;
+pub use conn::{Gate, Permit};
 
 /// Sizes and counts the server holds to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +227,7 @@ pub(crate) struct State {
     pub(crate) jobs: jobs::Jobs,
     pub(crate) hec: hec::Channels,
     /// Connections open, held to the limits.
-    pub(crate) gate: conn::Gate,
+    pub(crate) gate: Gate,
     /// The REST port, for the `splunkd_<port>` cookie and the feeds' URLs.
     pub(crate) addr: SocketAddr,
     /// This server's id, for `server/info`.
@@ -261,7 +262,7 @@ impl Server {
         }
         let state = Arc::new(State {
             auth: auth::Auth::new(&options.credentials, &options.limits),
-            gate: conn::Gate::new(&options.limits),
+            gate: Gate::of(&options.limits),
             jobs: jobs::Jobs::new(options.limits),
             hec: hec::Channels::default(),
             engine,
