@@ -370,3 +370,93 @@ impl Rng {
         &items[i]
     }
 }
+
+/// How long a siege's soak runs: `default` unless `SPOOR_SIEGE_SECS` gives a number of seconds.
+pub fn soak_length(default: Duration) -> Duration {
+    std::env::var("SPOOR_SIEGE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(default, Duration::from_secs)
+}
+
+/// What a soak measured: the hostile requests sent, the normal clients' latencies and the
+/// server's peak resident memory.
+#[derive(Debug, Clone, Default)]
+pub struct Soak {
+    /// Hostile requests sent (each attack counts one).
+    pub hostile: u64,
+    /// Each normal call's latency.
+    pub latencies: Vec<Duration>,
+    /// The largest resident memory sampled, in bytes.
+    pub peak_resident: u64,
+}
+
+impl Soak {
+    /// The `p`-th percentile of the normal calls' latencies (zero when there were none).
+    pub fn latency(&self, p: f64) -> Duration {
+        percentile(&self.latencies, p).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Soak {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} hostile requests, {} normal calls, p50 {:?}, p99 {:?}, peak resident {} MiB",
+            self.hostile,
+            self.latencies.len(),
+            self.latency(50.0),
+            self.latency(99.0),
+            self.peak_resident >> 20
+        )
+    }
+}
+
+/// Soaks the server of process `pid` for `length`: `attackers` threads each call `attack` with
+/// a generator of their own (seeded from `seed`) until the time is up, while this thread calls
+/// `normal` (which pushes the latencies it measured) every `pause` and samples the resident
+/// memory. Returns once every attacker has stopped.
+pub fn soak(
+    pid: u32,
+    length: Duration,
+    attackers: u64,
+    seed: u64,
+    attack: impl Fn(&mut Rng) + Sync,
+    mut normal: impl FnMut(&mut Vec<Duration>),
+    pause: Duration,
+) -> Soak {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let stop = AtomicBool::new(false);
+    let sent = AtomicU64::new(0);
+    let mut report = Soak::default();
+    std::thread::scope(|scope| {
+        for n in 0..attackers {
+            let (stop, sent, attack) = (&stop, &sent, &attack);
+            scope.spawn(move || {
+                let mut rng = Rng::new(seed.wrapping_add(n));
+                while !stop.load(Ordering::Relaxed) {
+                    attack(&mut rng);
+                    sent.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+        // Stops the attackers however this thread leaves, a failed assertion in `normal` too.
+        struct StopOnDrop<'a>(&'a AtomicBool);
+        impl Drop for StopOnDrop<'_> {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let _stop = StopOnDrop(&stop);
+        let until = Instant::now() + length;
+        while Instant::now() < until {
+            let resident = resident_bytes(pid).unwrap_or(0);
+            report.peak_resident = report.peak_resident.max(resident);
+            normal(&mut report.latencies);
+            std::thread::sleep(pause);
+        }
+    });
+    report.hostile = sent.into_inner();
+    report.peak_resident = report.peak_resident.max(resident_bytes(pid).unwrap_or(0));
+    report
+}

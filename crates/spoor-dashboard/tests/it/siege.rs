@@ -12,8 +12,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use spoor_testkit::hostile::{self, Request, Rng};
@@ -164,15 +163,6 @@ fn the_findings_requests_leave_the_dashboard_alive_and_bounded() {
     }
 }
 
-fn soak_time() -> Duration {
-    Duration::from_secs(
-        std::env::var("SPOOR_SIEGE_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30),
-    )
-}
-
 fn random_path(rng: &mut Rng, app: &str) -> String {
     let dates = [
         "0000-01-01",
@@ -217,86 +207,56 @@ fn thirty_seconds_of_hostile_traffic_keep_the_dashboard_bounded_and_quick() {
     let totals = dashboard.totals();
     let app = an_application(&dashboard);
     let (addr, pid) = (dashboard.addr, dashboard.child.id());
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicU64::new(0));
-    let too_big = Arc::new(AtomicU64::new(0));
-    let attackers: Vec<_> = (0..4u64)
-        .map(|seed| {
-            let (stop, sent, too_big, app) = (
-                Arc::clone(&stop),
-                Arc::clone(&sent),
-                Arc::clone(&too_big),
-                app.clone(),
-            );
-            std::thread::spawn(move || {
-                let mut rng = Rng::new(0xda5b_0000 + seed);
-                while !stop.load(Ordering::Relaxed) {
-                    let from = hostile::hostile_source(rng.below(16) as u8);
-                    match rng.below(4) {
-                        0 => {
-                            let _ = hostile::drip(
-                                from,
-                                addr,
-                                &Request::post("/applications", Vec::new()),
-                                1_000_000,
-                                20,
-                                Duration::from_millis(300),
-                                Duration::from_secs(2),
-                            );
-                        }
-                        1 => {
-                            let request = Request::post("/applications", Vec::new())
-                                .header("Content-Length: 1000000000000");
-                            let _ = hostile::send(
-                                from,
-                                addr,
-                                &request,
-                                1 << 16,
-                                Duration::from_secs(5),
-                            );
-                        }
-                        _ => {
-                            let path = random_path(&mut rng, &app);
-                            let answer = hostile::send(
-                                from,
-                                addr,
-                                &Request::get(path),
-                                MAX_ANSWER_BYTES + 1,
-                                Duration::from_secs(30),
-                            );
-                            if answer.body().len() > MAX_ANSWER_BYTES {
-                                too_big.fetch_add(1, Ordering::Relaxed);
-                            }
-                        }
-                    }
-                    sent.fetch_add(1, Ordering::Relaxed);
+    let too_big = AtomicU64::new(0);
+    let attack = |rng: &mut Rng| {
+        let from = hostile::hostile_source(rng.below(16) as u8);
+        match rng.below(4) {
+            0 => {
+                let _ = hostile::drip(
+                    from,
+                    addr,
+                    &Request::post("/applications", Vec::new()),
+                    1_000_000,
+                    20,
+                    Duration::from_millis(300),
+                    Duration::from_secs(2),
+                );
+            }
+            1 => {
+                let request = Request::post("/applications", Vec::new())
+                    .header("Content-Length: 1000000000000");
+                let _ = hostile::send(from, addr, &request, 1 << 16, Duration::from_secs(5));
+            }
+            _ => {
+                let answer = hostile::send(
+                    from,
+                    addr,
+                    &Request::get(random_path(rng, &app)),
+                    MAX_ANSWER_BYTES + 1,
+                    Duration::from_secs(30),
+                );
+                if answer.body().len() > MAX_ANSWER_BYTES {
+                    too_big.fetch_add(1, Ordering::Relaxed);
                 }
-            })
-        })
-        .collect();
-    let until = Instant::now() + soak_time();
-    let mut latencies = Vec::new();
-    let mut peak = 0u64;
-    while Instant::now() < until {
-        peak = peak.max(hostile::resident_bytes(pid).unwrap_or(0));
-        let started = Instant::now();
-        let answer = dashboard.get(&format!("/applications/{app}?window=7d"));
-        latencies.push(started.elapsed());
-        assert_eq!(answer.status(), Some(200), "a normal page");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    stop.store(true, Ordering::Relaxed);
-    for attacker in attackers {
-        attacker.join().expect("attacker");
-    }
-    let p50 = hostile::percentile(&latencies, 50.0).expect("samples");
-    let p99 = hostile::percentile(&latencies, 99.0).expect("samples");
-    eprintln!(
-        "dashboard soak: {} hostile requests, {} normal pages, p50 {p50:?}, p99 {p99:?}, peak resident {} MiB",
-        sent.load(Ordering::Relaxed),
-        latencies.len(),
-        peak >> 20
+            }
+        }
+    };
+    let soak = hostile::soak(
+        pid,
+        hostile::soak_length(Duration::from_secs(30)),
+        4,
+        0xda5b_0000,
+        attack,
+        |latencies| {
+            let started = Instant::now();
+            let answer = dashboard.get(&format!("/applications/{app}?window=7d"));
+            latencies.push(started.elapsed());
+            assert_eq!(answer.status(), Some(200), "a normal page");
+        },
+        Duration::from_millis(50),
     );
+    eprintln!("dashboard soak: {soak}");
+    let (p99, peak) = (soak.latency(99.0), soak.peak_resident);
     assert_eq!(too_big.load(Ordering::Relaxed), 0, "every answer bounded");
     assert!(
         p99 < Duration::from_millis(200),

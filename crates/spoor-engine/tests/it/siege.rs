@@ -13,8 +13,6 @@
 use std::io::{BufRead as _, BufReader};
 use std::net::{IpAddr, SocketAddr};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use spoor_proto::form::{Form, base64};
@@ -327,16 +325,6 @@ fn the_findings_requests_leave_the_engine_alive_and_its_data_unchanged() {
     siege.check(&client, EVENTS, "a terabyte's Content-Length");
 }
 
-/// How long the soak runs: 30 seconds unless `SPOOR_SIEGE_SECS` says.
-fn soak_time() -> Duration {
-    Duration::from_secs(
-        std::env::var("SPOOR_SIEGE_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(30),
-    )
-}
-
 /// One hostile request of a random kind, from a random hostile address.
 fn hostile_request(siege: &SiegeView, rng: &mut Rng) {
     let from: IpAddr = hostile::hostile_source(rng.below(16) as u8);
@@ -470,54 +458,30 @@ fn thirty_seconds_of_hostile_traffic_keep_memory_bounded_and_normal_clients_quic
         hec_token: siege.hec_token.clone(),
     };
     let pid = siege.child.id();
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicU64::new(0));
-    let attackers: Vec<_> = (0..6u64)
-        .map(|seed| {
-            let (view, stop, sent) = (view.clone(), Arc::clone(&stop), Arc::clone(&sent));
-            std::thread::spawn(move || {
-                let mut rng = Rng::new(0x5eed_0000 + seed);
-                while !stop.load(Ordering::Relaxed) {
-                    hostile_request(&view, &mut rng);
-                    sent.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    let until = Instant::now() + soak_time();
-    let mut latencies = Vec::new();
-    let mut peak = 0u64;
-    let mut next_sample = Instant::now();
-    while Instant::now() < until {
-        if Instant::now() >= next_sample {
-            peak = peak.max(hostile::resident_bytes(pid).unwrap_or(0));
-            next_sample += Duration::from_millis(250);
-        }
-        let started = Instant::now();
-        client.server_info().expect("a normal client is answered");
-        latencies.push(started.elapsed());
-        let started = Instant::now();
-        let _ = client
-            .search(
-                "search index=main distinct_id=u42 | stats count",
-                SearchParams::default(),
-            )
-            .expect("a normal search is answered");
-        latencies.push(started.elapsed());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    stop.store(true, Ordering::Relaxed);
-    for attacker in attackers {
-        attacker.join().expect("attacker");
-    }
-    let p50 = hostile::percentile(&latencies, 50.0).expect("samples");
-    let p99 = hostile::percentile(&latencies, 99.0).expect("samples");
-    eprintln!(
-        "engine soak: {} hostile requests, {} normal calls, p50 {p50:?}, p99 {p99:?}, peak resident {} MiB",
-        sent.load(Ordering::Relaxed),
-        latencies.len(),
-        peak >> 20
+    let soak = hostile::soak(
+        pid,
+        hostile::soak_length(Duration::from_secs(30)),
+        6,
+        0x5eed_0000,
+        |rng| hostile_request(&view, rng),
+        |latencies| {
+            let started = Instant::now();
+            client.server_info().expect("a normal client is answered");
+            latencies.push(started.elapsed());
+            let started = Instant::now();
+            client
+                .search(
+                    "search index=main distinct_id=u42 | stats count",
+                    SearchParams::default(),
+                )
+                .expect("a normal search is answered");
+            latencies.push(started.elapsed());
+        },
+        Duration::from_millis(20),
     );
+    eprintln!("engine soak: {soak}");
+    let p99 = soak.latency(99.0);
+    let peak = soak.peak_resident;
     assert!(siege.alive(), "the engine survived the soak");
     assert!(
         p99 < Duration::from_millis(200),
