@@ -12,7 +12,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use spoor::{AsyncRetriever, Tracker, Window};
-use spoor_engine::server::Gate;
+use spoor_engine::server::{Gate, WriteDeadline};
 use spoor_proto::form::decode_path_segment;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -443,6 +443,10 @@ fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
     Some(csv_reply(&file, body))
 }
 
+/// How long a client may take to send a request head, stay idle between requests, or leave its
+/// reply unread.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Connections the dashboard keeps open at once, in all; past it a new one is closed at once.
 pub const MAX_CONNECTIONS: usize = 1_024;
 /// Connections the dashboard keeps open at once from one client address (an IPv6 client by its
@@ -451,7 +455,8 @@ pub const MAX_CONNECTIONS_PER_CLIENT: usize = 128;
 
 /// Serves the dashboard on `listener` until `shutdown` completes, then lets requests in
 /// flight finish (at most 10 seconds). Connections are capped ([`MAX_CONNECTIONS`],
-/// [`MAX_CONNECTIONS_PER_CLIENT`]) and must send a request head within 30 seconds.
+/// [`MAX_CONNECTIONS_PER_CLIENT`]); a client has 30 seconds to send a request head, and its
+/// connection is closed when it leaves a reply unread as long.
 ///
 /// # Errors
 ///
@@ -488,8 +493,8 @@ pub async fn serve(
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(30))
-                        .serve_connection(TokioIo::new(tcp), service);
+                        .header_read_timeout(HEAD_TIMEOUT)
+                        .serve_connection(TokioIo::new(WriteDeadline::new(tcp, HEAD_TIMEOUT)), service);
                     tokio::pin!(conn);
                     tokio::select! {
                         _ = conn.as_mut() => {}

@@ -204,7 +204,7 @@ async fn serve(
 ) -> io::Result<()> {
     let _ = tcp.set_nodelay(true);
     let head_timeout = state.options.limits.head_timeout;
-    let mut io: Box<dyn Io> = match &state.options.tls {
+    let io: Box<dyn Io> = match &state.options.tls {
         Some(config) => {
             let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(config));
             let tls = tokio::time::timeout(head_timeout, acceptor.accept(tcp))
@@ -216,6 +216,9 @@ async fn serve(
         }
         None => Box::new(tcp),
     };
+    // A client that stops reading its replies loses its connection after as long as it may
+    // take to send a head: it cannot hold a connection, or a reply's memory, for ever.
+    let mut io: Box<dyn Io> = Box::new(WriteDeadline::new(io, head_timeout));
     let head = tokio::time::timeout(head_timeout, read_head(&mut io))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "request head timed out"))??;
@@ -456,6 +459,89 @@ impl AsyncWrite for Prefixed {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A stream whose writes fail once they have made no progress for a time: a client that stops
+/// reading its replies cannot hold its connection, and the reply's memory, for ever. The engine's
+/// server wraps every connection in one (for its head timeout); another server (the dashboard)
+/// can too.
+#[derive(Debug)]
+pub struct WriteDeadline<S> {
+    inner: S,
+    limit: Duration,
+    /// Set while a write or flush is waiting on the client; fires at the deadline.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WriteDeadline<S> {
+    /// `inner`, its writes failed with [`io::ErrorKind::TimedOut`] after `limit` without
+    /// progress. Call within a Tokio runtime with its timer.
+    pub fn new(inner: S, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Passes on what the inner stream gave; while it is pending, counts down from the first
+    /// time it was, and fails the write at the deadline.
+    fn guard<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        match polled {
+            Poll::Ready(result) => {
+                self.stalled = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let limit = self.limit;
+                let stalled = self
+                    .stalled
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+                match stalled.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "the client has not read its reply for too long",
+                    ))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WriteDeadline<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.guard(cx, polled)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.guard(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.guard(cx, polled)
     }
 }
 
@@ -742,6 +828,52 @@ async fn dispatch(state: Arc<State>, route: Route, req: Req) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that never reads: the write fails at the deadline instead of waiting for ever,
+    /// and a write that makes progress is never failed.
+    #[test]
+    fn a_write_the_client_never_reads_fails_at_its_deadline() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let (ours, mut theirs) = tokio::io::duplex(64);
+            let mut io = WriteDeadline::new(ours, Duration::from_millis(100));
+            let started = std::time::Instant::now();
+            let err = io
+                .write_all(&[b'x'; 4096])
+                .await
+                .expect_err("a write nobody reads fails");
+            assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+            let took = started.elapsed();
+            assert!(
+                took >= Duration::from_millis(100) && took < Duration::from_secs(5),
+                "{took:?}"
+            );
+
+            let (ours, mut slow) = tokio::io::duplex(64);
+            let reader = tokio::spawn(async move {
+                let mut all = Vec::new();
+                let mut buf = [0u8; 64];
+                loop {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    match slow.read(&mut buf).await {
+                        Ok(0) | Err(_) => break all,
+                        Ok(n) => all.extend_from_slice(&buf[..n]),
+                    }
+                }
+            });
+            let mut io = WriteDeadline::new(ours, Duration::from_millis(100));
+            io.write_all(&[b'y'; 1024])
+                .await
+                .expect("a write read slowly goes on");
+            io.shutdown().await.expect("shutdown");
+            drop(io);
+            assert_eq!(reader.await.expect("reader").len(), 1024);
+            let _ = theirs.read(&mut [0u8; 1]).await;
+        });
+    }
 
     #[test]
     fn raw_streams_are_told_apart() {

@@ -42,7 +42,7 @@ use tokio::sync::watch;
 use crate::Engine;
 
 pub use auth::Credentials;
-pub use conn::{Gate, Permit};
+pub use conn::{Gate, Permit, WriteDeadline};
 
 /// Sizes and counts the server holds to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
