@@ -31,6 +31,13 @@ struct Args {
     /// The embedded engine's data folder (created if missing).
     #[arg(long, default_value = "spoor-data", value_name = "DIR")]
     data: PathBuf,
+    /// Where the embedded engine serves Splunk's REST API (Splunk's management port), for any
+    /// Splunk client; its credentials are kept in DATA/credentials.json.
+    #[arg(long, default_value = "127.0.0.1:8089", value_name = "ADDR")]
+    engine_listen: SocketAddr,
+    /// Where the embedded engine serves HEC (Splunk's HEC port), for HEC loggers and `curl`.
+    #[arg(long, default_value = "127.0.0.1:8088", value_name = "ADDR")]
+    hec_listen: SocketAddr,
     /// Events of the demo data set seeded into an empty embedded engine.
     #[arg(long, default_value_t = demo::DEFAULT_EVENTS, value_name = "N")]
     demo_events: usize,
@@ -134,8 +141,11 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
         eprintln!("warning: {damage}");
     }
     let engine = Arc::new(engine);
-    let credentials = Credentials::generate().context("cannot make the engine's credentials")?;
-    let options = ServerOptions::new(credentials).listen(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let kept = Credentials::kept_in(&args.data)
+        .context("cannot read or make the embedded engine's credentials")?;
+    let options = ServerOptions::new(kept.credentials)
+        .listen(args.engine_listen)
+        .hec_listen(args.hec_listen);
     let running =
         Server::start(Arc::clone(&engine), options).context("cannot start the embedded engine")?;
     let config = running
@@ -147,6 +157,22 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
         report.records,
         args.data.display()
     );
+    // spoor's index and sourcetype exist from the start, so an event sent from outside (the
+    // printed curl line, an HEC logger) is taken before any page view or demo event.
+    let setup = Tracker::new(&config, META_APPLICATION)
+        .context("cannot reach the embedded engine")?;
+    setup
+        .setup()
+        .context("cannot create spoor's index in the embedded engine")?;
+    let _ = setup.shutdown(Duration::from_secs(1));
+    let hec = running.hec_addr().unwrap_or(running.addr());
+    println!(
+        "embedded engine: Splunk REST API on http://{}, HEC on http://{hec} \
+         (admin credentials and HEC token in {})",
+        running.addr(),
+        kept.path.display()
+    );
+    println!("send an event: {}", curl_line(hec, &kept.path));
     let empty = engine
         .index_summary(spoor::DEFAULT_INDEX)
         .is_none_or(|s| s.events == 0);
@@ -157,6 +183,26 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
         config,
         embedded: Some((running, engine)),
     })
+}
+
+/// A `curl` command that sends one event to HEC at `hec`, reading the token from the kept
+/// credentials file (so the token itself is never printed).
+fn curl_line(hec: SocketAddr, credentials: &std::path::Path) -> String {
+    let file = shell_quote(&credentials.display().to_string());
+    let event = format!(
+        r#"{{"index":"{}","sourcetype":"{}","event":"application=\"myapp\" event=\"signup\" distinct_id=\"u1\" analytics_prop__plan=\"pro\""}}"#,
+        spoor::DEFAULT_INDEX,
+        spoor::DEFAULT_SOURCETYPE
+    );
+    format!(
+        r#"curl -s http://{hec}/services/collector/event -H "Authorization: Splunk $(sed -n 's/.*"hec_token": *"\([^"]*\)".*/\1/p' {file})" -d {}"#,
+        shell_quote(&event)
+    )
+}
+
+/// `text` as one word for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
 }
 
 fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), Failure> {
@@ -179,6 +225,12 @@ fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), Failure>
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
+    // Bound first, so a busy port is said at once, not after the demo data is seeded.
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    listener
+        .set_nonblocking(true)
+        .context("cannot set up the listening socket")?;
     let backend = match &args.splunk {
         Some(url) => Backend {
             config: splunk_config(args, url)?,
@@ -211,8 +263,7 @@ fn run(args: &Args) -> Result<(), Failure> {
                 Report(&err)
             );
         }
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
+        let listener = tokio::net::TcpListener::from_std(listener)
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener
             .local_addr()

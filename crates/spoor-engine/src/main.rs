@@ -109,15 +109,6 @@ struct Args {
     lockout_mins: u64,
 }
 
-const CREDENTIALS_FILE: &str = "credentials.json";
-
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Stored {
-    username: String,
-    password: String,
-    hec_token: String,
-}
-
 /// The credentials from flags or the environment; else those kept in the data folder, made
 /// the first time.
 fn credentials(args: &Args) -> io::Result<Credentials> {
@@ -142,65 +133,20 @@ fn credentials(args: &Args) -> io::Result<Credentials> {
     Ok(credentials)
 }
 
-/// The credentials kept in the data folder, made (and kept) the first time. The engine has the
-/// folder open, so no other process makes them at the same time.
+/// The credentials kept in the data folder, made (and kept) the first time; says so when made.
 fn kept_credentials(data: &Path) -> io::Result<Credentials> {
-    let path = data.join(CREDENTIALS_FILE);
-    let invalid = |problem: String| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "the credentials file {} {problem}: delete it to make new credentials (clients \
-                 then need the new password and HEC token), or give --password",
-                path.display()
-            ),
-        )
-    };
-    match std::fs::read(&path) {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Err(invalid("is empty".into())),
-        Ok(bytes) => {
-            // Where, not what: the error's text could quote a secret.
-            let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| {
-                invalid(format!(
-                    "is not valid (at line {}, column {})",
-                    e.line(),
-                    e.column()
-                ))
-            })?;
-            tracing::info!(file = %path.display(), "credentials read");
-            Ok(Credentials::new(stored.username, stored.password).hec_token(stored.hec_token))
-        }
-        Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            let made = Credentials::generate()?;
-            let stored = Stored {
-                username: made.username.clone(),
-                password: made.password.expose().to_owned(),
-                hec_token: made.hec_tokens[0].expose().to_owned(),
-            };
-            // Whole or not at all, and readable by its owner only.
-            spoor_engine::files::write_atomic(
-                &path,
-                &serde_json::to_vec_pretty(&stored).map_err(io::Error::other)?,
-            )?;
-            println!(
-                "Created an admin password and an HEC token in {}",
-                path.display()
-            );
-            println!(
-                "(readable by you only). Log in as `{}` with that password.",
-                made.username
-            );
-            Ok(made)
-        }
-        Err(err) => Err(io::Error::new(
-            err.kind(),
-            format!(
-                "cannot read the credentials file {} ({err}): make it readable by this user, or \
-                 delete it to make new credentials",
-                path.display()
-            ),
-        )),
+    let kept = Credentials::kept_in(data)?;
+    if kept.made {
+        println!(
+            "Created an admin password and an HEC token in {}",
+            kept.path.display()
+        );
+        println!(
+            "(readable by you only). Log in as `{}` with that password.",
+            kept.credentials.username
+        );
     }
+    Ok(kept.credentials)
 }
 
 fn run(args: Args) -> io::Result<()> {

@@ -33,17 +33,16 @@ use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
 use crate::files::{self, FolderLock, LockError};
 use crate::ingest::{Parsing, PropsError};
 use crate::log::{Damage, Location, Log};
+// The server's credentials file, kept in the data folder: made owner-only on open like the
+// store's own files.
 use crate::record::{Record, RecordError, RecordRef};
+use crate::server::CREDENTIALS_FILE;
 
 /// `props.conf` as the catalog keeps it: stanza → setting → value.
 pub(crate) type Props = BTreeMap<String, BTreeMap<String, String>>;
 
 /// The folder of the indexes' logs, in the data folder.
 const INDEXES: &str = "indexes";
-
-/// The `spoor-engine` binary's credentials file, kept in the data folder (made owner-only on
-/// open like the store's own files).
-const CREDENTIALS_FILE: &str = "credentials.json";
 
 /// The durable store of an engine: events per index, and the catalog.
 ///

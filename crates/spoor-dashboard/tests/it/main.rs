@@ -12,10 +12,20 @@ use std::sync::Arc;
 use spoor_engine::server::{Credentials, Server, ServerOptions};
 use spoor_engine::{Engine, EventMeta};
 
+/// The embedded engine on any free ports (its defaults are Splunk's 8089 and 8088, which tests
+/// running at once would share).
+pub(crate) const EPHEMERAL_ENGINE: [&str; 4] = [
+    "--engine-listen",
+    "127.0.0.1:0",
+    "--hec-listen",
+    "127.0.0.1:0",
+];
+
 fn start(args: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
         .args(args)
         .args(["--listen", "127.0.0.1:0"])
+        .args(EPHEMERAL_ENGINE)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -163,6 +173,7 @@ fn a_data_folder_that_cannot_open_is_reported_with_its_cause() {
             "--listen",
             "127.0.0.1:0",
         ])
+        .args(EPHEMERAL_ENGINE)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
@@ -181,5 +192,127 @@ fn a_data_folder_that_cannot_open_is_reported_with_its_cause() {
         !stderr.contains('\u{1b}'),
         "no ANSI escapes in a pipe: {stderr:?}"
     );
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Issue 13: the embedded engine is fed from outside while the dashboard runs. It says where
+/// its REST API and HEC listen and where its credentials are kept (made once, owner-only, the
+/// same after a restart), and prints a `curl` line that sends an event to HEC without showing
+/// the token; that event then shows on the dashboard.
+#[test]
+#[cfg(unix)]
+fn the_embedded_engine_takes_events_from_outside() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = std::env::temp_dir().join(format!("spoor-dashboard-fed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let start_fed = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
+            .args([
+                "--data",
+                &data.display().to_string(),
+                "--no-demo",
+                "--no-meta",
+            ])
+            .args(["--listen", "127.0.0.1:0"])
+            .args(EPHEMERAL_ENGINE)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the dashboard starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let (mut engine, mut curl) = (None, None);
+        let addr = loop {
+            let line = lines.next().expect("it prints its URL").expect("utf-8");
+            if line.starts_with("embedded engine: Splunk REST API on http://") {
+                engine = Some(line);
+            } else if let Some(rest) = line.strip_prefix("send an event: ") {
+                curl = Some(rest.to_owned());
+            } else if let Some(rest) = line.strip_prefix("spoor dashboard: http://") {
+                break rest.split('/').next().expect("address").to_owned();
+            }
+        };
+        (
+            child,
+            addr,
+            engine.expect("the engine's addresses"),
+            curl.expect("a curl line"),
+        )
+    };
+    let (mut child, addr, engine, curl) = start_fed();
+    let credentials = data.join("credentials.json");
+    assert!(
+        engine.contains(&credentials.display().to_string()),
+        "{engine}"
+    );
+    let kept = std::fs::read(&credentials).expect("credentials kept");
+    let stored: serde_json::Value = serde_json::from_slice(&kept).expect("json");
+    let token = stored["hec_token"].as_str().expect("an HEC token");
+    assert!(stored["username"].is_string() && stored["password"].is_string());
+    let mode = std::fs::metadata(&credentials)
+        .expect("file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "owner-only credentials");
+    assert!(
+        !curl.contains(token),
+        "the token is read from the file, not printed"
+    );
+
+    if Command::new("curl").arg("--version").output().is_ok() {
+        let out = Command::new("sh")
+            .args(["-c", &curl])
+            .output()
+            .expect("sh runs");
+        let answer = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            answer.contains("\"code\":0"),
+            "HEC took the event: {answer}"
+        );
+    } else {
+        // Without curl, the same request by hand, with the token the line reads from the file.
+        let hec = curl
+            .split_whitespace()
+            .nth(2)
+            .and_then(|url| url.strip_prefix("http://"))
+            .and_then(|rest| rest.split('/').next())
+            .expect("HEC's address")
+            .to_owned();
+        let body = r#"{"index":"spoor","sourcetype":"spoor","event":"application=\"myapp\" event=\"signup\" distinct_id=\"u1\""}"#;
+        let mut stream = TcpStream::connect(&hec).expect("HEC");
+        write!(
+            stream,
+            "POST /services/collector/event HTTP/1.1\r\nHost: {hec}\r\nAuthorization: Splunk {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("sent");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        assert!(
+            answer.contains("\"code\":0"),
+            "HEC took the event: {answer}"
+        );
+    }
+    let (status, csv) = get(&addr, "/applications.csv?window=all");
+    assert_eq!(status, 200);
+    assert!(
+        csv.contains("myapp,1,1"),
+        "the event is on the dashboard: {csv}"
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+
+    let (mut child, addr, _, _) = start_fed();
+    assert_eq!(
+        std::fs::read(&credentials).expect("kept"),
+        kept,
+        "the same credentials"
+    );
+    let (status, csv) = get(&addr, "/applications.csv?window=all");
+    assert_eq!(status, 200);
+    assert!(csv.contains("myapp,1,1"), "kept across a restart: {csv}");
+    let _ = child.kill();
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use spoor_testkit::hostile::{self, Request, Rng};
 
+use crate::EPHEMERAL_ENGINE;
+
 /// The child's address-space cap: a few GB, far below the 7 GB finding 1 grew to.
 const ADDRESS_SPACE_KIB: u64 = 4 << 20;
 /// The largest answer the dashboard may give to any of these requests.
@@ -47,6 +49,7 @@ impl Dashboard {
             .arg(env!("CARGO_BIN_EXE_spoor-dashboard"))
             .args(["--data", &data.display().to_string()])
             .args(["--listen", "127.0.0.1:0"])
+            .args(EPHEMERAL_ENGINE)
             .args(args)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())

@@ -39,6 +39,102 @@ pub struct Credentials {
     pub hec_tokens: Vec<Secret>,
 }
 
+/// Where a data folder keeps its server's credentials (the `spoor-engine` binary's and the
+/// dashboard's embedded engine's): `username`, `password`, `hec_token`, readable by the owner
+/// only.
+pub const CREDENTIALS_FILE: &str = "credentials.json";
+
+/// Credentials kept in a data folder ([`Credentials::kept_in`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Kept {
+    /// The credentials.
+    pub credentials: Credentials,
+    /// The file they are kept in.
+    pub path: std::path::PathBuf,
+    /// Whether they were made now (the file did not exist).
+    pub made: bool,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    username: String,
+    password: String,
+    hec_token: String,
+}
+
+impl Credentials {
+    /// The credentials kept in the data folder `folder` ([`CREDENTIALS_FILE`]), made and kept
+    /// (atomically, owner-only) the first time. Call it while the folder's engine is open, so
+    /// that no other process makes them at the same time.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or written, or is empty or damaged: the message names the
+    /// file and what to do, and never quotes a secret.
+    pub fn kept_in(folder: &std::path::Path) -> io::Result<Kept> {
+        let path = folder.join(CREDENTIALS_FILE);
+        let invalid = |problem: String| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the credentials file {} {problem}: delete it to make new credentials \
+                     (clients then need the new password and HEC token), or give --password",
+                    path.display()
+                ),
+            )
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
+                Err(invalid("is empty".into()))
+            }
+            Ok(bytes) => {
+                // Where, not what: the error's text could quote a secret.
+                let stored: Stored = serde_json::from_slice(&bytes).map_err(|e| {
+                    invalid(format!(
+                        "is not valid (at line {}, column {})",
+                        e.line(),
+                        e.column()
+                    ))
+                })?;
+                tracing::info!(file = %path.display(), "credentials read");
+                Ok(Kept {
+                    credentials: Self::new(stored.username, stored.password)
+                        .hec_token(stored.hec_token),
+                    path,
+                    made: false,
+                })
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                let made = Self::generate()?;
+                let stored = Stored {
+                    username: made.username.clone(),
+                    password: made.password.expose().to_owned(),
+                    hec_token: made.hec_tokens[0].expose().to_owned(),
+                };
+                // Whole or not at all, and readable by its owner only.
+                crate::files::write_atomic(
+                    &path,
+                    &serde_json::to_vec_pretty(&stored).map_err(io::Error::other)?,
+                )?;
+                Ok(Kept {
+                    credentials: made,
+                    path,
+                    made: true,
+                })
+            }
+            Err(err) => Err(io::Error::new(
+                err.kind(),
+                format!(
+                    "cannot read the credentials file {} ({err}): make it readable by this \
+                     user, or delete it to make new credentials",
+                    path.display()
+                ),
+            )),
+        }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
