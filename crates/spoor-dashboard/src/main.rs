@@ -159,8 +159,8 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
     );
     // spoor's index and sourcetype exist from the start, so an event sent from outside (the
     // printed curl line, an HEC logger) is taken before any page view or demo event.
-    let setup = Tracker::new(&config, META_APPLICATION)
-        .context("cannot reach the embedded engine")?;
+    let setup =
+        Tracker::new(&config, META_APPLICATION).context("cannot reach the embedded engine")?;
     setup
         .setup()
         .context("cannot create spoor's index in the embedded engine")?;
