@@ -12,20 +12,35 @@ use std::sync::Arc;
 use spoor_engine::server::{Credentials, Server, ServerOptions};
 use spoor_engine::{Engine, EventMeta};
 
-/// The embedded engine on any free ports (its defaults are Splunk's 8089 and 8088, which tests
-/// running at once would share).
-pub(crate) const EPHEMERAL_ENGINE: [&str; 4] = [
-    "--engine-listen",
-    "127.0.0.1:0",
-    "--hec-listen",
-    "127.0.0.1:0",
-];
+/// The `spoor-dashboard` binary as a command, listening, and its embedded engine too, on free
+/// loopback ports (the engine's defaults are Splunk's 8089 and 8088, which tests running at once
+/// would share); `prelude` is shell run first in the process it becomes (`ulimit -v …`), or empty.
+pub(crate) fn dashboard_binary(prelude: &str) -> Command {
+    let binary = env!("CARGO_BIN_EXE_spoor-dashboard");
+    let mut command = if prelude.is_empty() {
+        Command::new(binary)
+    } else {
+        let mut shell = Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(format!("{prelude} && exec \"$0\" \"$@\""))
+            .arg(binary);
+        shell
+    };
+    command.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--engine-listen",
+        "127.0.0.1:0",
+        "--hec-listen",
+        "127.0.0.1:0",
+    ]);
+    command
+}
 
 fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
+    let mut child = dashboard_binary("")
         .args(args)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(EPHEMERAL_ENGINE)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -166,14 +181,8 @@ fn a_data_folder_that_cannot_open_is_reported_with_its_cause() {
     std::fs::create_dir_all(data.join("indexes")).expect("folder");
     // A file where the index's folder belongs: opening fails whoever runs the test (root too).
     std::fs::write(data.join("indexes").join("main"), b"not a folder").expect("file");
-    let out = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
-        .args([
-            "--data",
-            &data.display().to_string(),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args(EPHEMERAL_ENGINE)
+    let out = dashboard_binary("")
+        .args(["--data", &data.display().to_string()])
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()
@@ -206,15 +215,13 @@ fn the_embedded_engine_takes_events_from_outside() {
     let data = std::env::temp_dir().join(format!("spoor-dashboard-fed-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
     let start_fed = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
+        let mut child = dashboard_binary("")
             .args([
                 "--data",
                 &data.display().to_string(),
                 "--no-demo",
                 "--no-meta",
             ])
-            .args(["--listen", "127.0.0.1:0"])
-            .args(EPHEMERAL_ENGINE)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -11,13 +11,13 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use spoor_testkit::hostile::{self, Request, Rng};
 
-use crate::EPHEMERAL_ENGINE;
+use crate::dashboard_binary;
 
 /// The child's address-space cap: a few GB, far below the 7 GB finding 1 grew to.
 const ADDRESS_SPACE_KIB: u64 = 4 << 20;
@@ -41,15 +41,8 @@ impl Dashboard {
         let data =
             std::env::temp_dir().join(format!("spoor-dash-siege-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_spoor-dashboard"))
+        let mut child = dashboard_binary(&format!("ulimit -v {ADDRESS_SPACE_KIB}"))
             .args(["--data", &data.display().to_string()])
-            .args(["--listen", "127.0.0.1:0"])
-            .args(EPHEMERAL_ENGINE)
             .args(args)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())

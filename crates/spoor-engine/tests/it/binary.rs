@@ -6,22 +6,20 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::support::engine_binary;
 use spoor_proto::form::Form;
 use spoor_proto::rest::SubmitTarget;
 use spoor_proto::search::SearchParams;
 
 /// Starts the binary on a free port; returns it and the address it printed.
 fn start(data: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-engine"))
+    let mut child = engine_binary("")
         .args([
             "--data",
             &data.display().to_string(),
             "--listen",
             "127.0.0.1:0",
         ])
-        .env_remove("SPOOR_ENGINE_PASSWORD")
-        .env_remove("SPOOR_ENGINE_HEC_TOKEN")
-        .env_remove("SPOOR_ENGINE_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -113,11 +111,8 @@ fn credentials_made_once_graceful_stop_and_restart() {
 /// Runs the binary until it exits and returns its stderr (stdout and stderr piped, as under a
 /// service manager or a shell redirect).
 fn failing_run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_spoor-engine"))
+    let out = engine_binary("")
         .args(args)
-        .env_remove("SPOOR_ENGINE_PASSWORD")
-        .env_remove("SPOOR_ENGINE_HEC_TOKEN")
-        .env_remove("SPOOR_ENGINE_TOKEN")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .output()

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use spoor_engine::{Engine, EventMeta, Repair, Store, StoreError, StoreOptions, Window};
 use time::macros::datetime;
 
-use crate::support::TempDir;
+use crate::support::{TempDir, engine_binary};
 
 const DIR_VAR: &str = "SPOOR_ENGINE_FOLDER_DIR";
 
@@ -61,19 +61,13 @@ fn wait_for(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 /// The `spoor-engine` binary on a free port under `umask`, its log going to `log`; returns it
 /// once it says where it listens.
 fn start_binary(data: &Path, umask: &str, log: &Path) -> Child {
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_spoor-engine"))
+    let mut child = engine_binary(&format!("umask {umask}"))
         .args([
             "--data",
             &data.display().to_string(),
             "--listen",
             "127.0.0.1:0",
         ])
-        .env_remove("SPOOR_ENGINE_PASSWORD")
-        .env_remove("SPOOR_ENGINE_HEC_TOKEN")
-        .env_remove("SPOOR_ENGINE_TOKEN")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(fs::File::create(log).expect("log file"))
@@ -123,16 +117,13 @@ fn terminate(child: &mut Child) {
 
 /// Runs the binary on `data` expecting it to refuse to start; returns what it logged.
 fn refused_binary(data: &Path, log: &Path) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-engine"))
+    let mut child = engine_binary("")
         .args([
             "--data",
             &data.display().to_string(),
             "--listen",
             "127.0.0.1:0",
         ])
-        .env_remove("SPOOR_ENGINE_PASSWORD")
-        .env_remove("SPOOR_ENGINE_HEC_TOKEN")
-        .env_remove("SPOOR_ENGINE_TOKEN")
         .stdout(Stdio::null())
         .stderr(fs::File::create(log).expect("log file"))
         .spawn()

@@ -12,9 +12,10 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::net::{IpAddr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::engine_binary;
 use spoor_proto::form::{Form, base64};
 use spoor_proto::rest::SubmitTarget;
 use spoor_proto::search::SearchParams;
@@ -44,17 +45,9 @@ impl Siege {
     fn start(name: &str) -> Self {
         let data = std::env::temp_dir().join(format!("spoor-siege-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data);
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v {ADDRESS_SPACE_KIB} && exec \"$0\" \"$@\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_spoor-engine"))
+        let mut child = engine_binary(&format!("ulimit -v {ADDRESS_SPACE_KIB}"))
             .args(["--data", &data.display().to_string()])
             .args(["--listen", "127.0.0.1:0", "--hec-listen", "127.0.0.1:0"])
-            .env_remove("SPOOR_ENGINE_PASSWORD")
-            .env_remove("SPOOR_ENGINE_HEC_TOKEN")
-            .env_remove("SPOOR_ENGINE_TOKEN")
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -1,6 +1,7 @@
 //! Test helpers.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A fresh folder under the system's temporary folder, removed when dropped.
@@ -39,4 +40,26 @@ impl Lcg {
             .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
+}
+
+/// The `spoor-engine` binary as a command, without the `SPOOR_ENGINE_*` credentials of the
+/// test's environment (so it makes and keeps its own); `prelude` is shell run first in the
+/// process it becomes (`umask 000`, `ulimit -v …`), or empty for none.
+pub(crate) fn engine_binary(prelude: &str) -> Command {
+    let binary = env!("CARGO_BIN_EXE_spoor-engine");
+    let mut command = if prelude.is_empty() {
+        Command::new(binary)
+    } else {
+        let mut shell = Command::new("sh");
+        shell
+            .arg("-c")
+            .arg(format!("{prelude} && exec \"$0\" \"$@\""))
+            .arg(binary);
+        shell
+    };
+    command
+        .env_remove("SPOOR_ENGINE_PASSWORD")
+        .env_remove("SPOOR_ENGINE_HEC_TOKEN")
+        .env_remove("SPOOR_ENGINE_TOKEN");
+    command
 }
