@@ -72,7 +72,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(with_path(err));
     }
-    sync_dir(parent(path)).map_err(with_path)
+    crate::log::sync_dir(parent(path)).map_err(with_path)
 }
 
 /// The folder `path` is in (`.` for a bare file name).
@@ -80,19 +80,6 @@ fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
-    }
-}
-
-/// Makes a folder's entries (a new or renamed file) durable.
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir)?.sync_all()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }
 

@@ -83,6 +83,16 @@ enum Format {
     V2(Marker),
 }
 
+impl Format {
+    /// The frame at the start of `bytes`, as this format frames records.
+    fn read_frame(self, bytes: &[u8]) -> Frame<'_> {
+        match self {
+            Self::V1 => read_v1_frame(bytes),
+            Self::V2(marker) => read_frame(bytes, &marker),
+        }
+    }
+}
+
 fn segment_name(segment: u64, format: Format) -> String {
     match format {
         Format::V1 => format!("{segment:020}.seg"),
@@ -300,8 +310,8 @@ impl Log {
         let mut damage = Vec::new();
         let mut tail = None;
         for &(segment, format) in &segments {
-            let replayed = replay_segment(dir, segment, format, Some(segment) == last, visit)?;
-            damage.extend(replayed.damage.iter().cloned());
+            let mut replayed = replay_segment(dir, segment, format, Some(segment) == last, visit)?;
+            damage.append(&mut replayed.damage);
             tail = Some(replayed);
         }
         Ok((Self::resume(dir, segment_bytes, segments, tail)?, damage))
@@ -351,8 +361,8 @@ impl Log {
         let mut damage = Vec::new();
         let mut tail = None;
         for run in replayed {
-            for replayed in run? {
-                damage.extend(replayed.damage.iter().cloned());
+            for mut replayed in run? {
+                damage.append(&mut replayed.damage);
                 tail = Some(replayed);
             }
         }
@@ -424,12 +434,7 @@ impl Log {
         fs::read_dir(&self.dir).map_or(0, |entries| {
             entries
                 .filter_map(Result::ok)
-                .filter(|e| {
-                    e.file_name()
-                        .to_str()
-                        .and_then(parse_segment_name)
-                        .is_some()
-                })
+                .filter(|e| is_segment_file(&e.path()))
                 .filter_map(|e| e.metadata().ok())
                 .filter(fs::Metadata::is_file)
                 .map(|m| m.len())
@@ -575,11 +580,7 @@ impl Log {
             &mut frame[header_len..],
             at.offset + header_len as u64,
         )?;
-        let frame = match format {
-            Format::V1 => read_v1_frame(&frame),
-            Format::V2(marker) => read_frame(&frame, &marker),
-        };
-        match frame {
+        match format.read_frame(&frame) {
             Frame::Record { record, .. } => Ok(record.to_record()),
             _ => Err(io::Error::new(io::ErrorKind::InvalidData, "corrupt frame")),
         }
@@ -761,11 +762,7 @@ fn replay_segment(
     let mut cut_short = false;
     loop {
         let bytes = window.from(pos);
-        let frame = match format {
-            Format::V1 => read_v1_frame(bytes),
-            Format::V2(marker) => read_frame(bytes, &marker),
-        };
-        match frame {
+        match format.read_frame(bytes) {
             Frame::Record { record, seq, len } => {
                 // Whatever came before, a frame cut short is not followed by a whole one.
                 cut_short = false;

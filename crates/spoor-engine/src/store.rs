@@ -677,7 +677,7 @@ fn tighten(dir: &Path, fresh: bool) -> Vec<PathBuf> {
         }
         check(folder.clone());
         for file in entries(&folder) {
-            if is_segment(&file) || crate::log::is_quarantine_copy(&file) {
+            if crate::log::is_segment_file(&file) || crate::log::is_quarantine_copy(&file) {
                 check(file);
             }
         }
@@ -693,11 +693,6 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
     )
 }
 
-/// Whether a path names a segment file, of either format (see `log.rs`).
-fn is_segment(path: &Path) -> bool {
-    crate::log::is_segment_file(path)
-}
-
 /// The catalog of the folder `dir`: read; on a fresh folder, made; when missing from a folder
 /// that holds indexes, rebuilt from the index folders that hold segments. Index folders holding
 /// segments that it does not list are taken back. Each change is saved and added to `repairs`.
@@ -706,7 +701,11 @@ fn open_catalog(dir: &Path, fresh: bool, repairs: &mut Vec<Repair>) -> Result<Ca
     // Index folders that hold segments, by name, sorted.
     let mut found: Vec<String> = Vec::new();
     for folder in entries(&indexes) {
-        if !folder.is_dir() || !entries(&folder).iter().any(|file| is_segment(file)) {
+        if !folder.is_dir()
+            || !entries(&folder)
+                .iter()
+                .any(|file| crate::log::is_segment_file(file))
+        {
             continue;
         }
         match folder.file_name().and_then(|name| name.to_str()) {

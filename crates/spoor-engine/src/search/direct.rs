@@ -55,10 +55,7 @@ pub(crate) fn aggregate<'a>(
         // A window is a range of rows exactly when the times are sorted; else check each.
         check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
         conditions: &filter.by_code,
-        window: (
-            window.earliest.map(crate::store::time_micros),
-            window.latest.map(crate::store::time_micros),
-        ),
+        window: super::eval::window_bounds(window),
     };
     match command {
         Command::Stats(stats) => aggregate_stats(rows, stats).map(Ok),

@@ -128,10 +128,7 @@ pub(crate) fn evaluate(
         let part = gather(columns, name, store, &rows, &wanted, times)?;
         frame.append(part);
     }
-    frame.window = (
-        window.earliest.map(crate::store::time_micros),
-        window.latest.map(crate::store::time_micros),
-    );
+    frame.window = window_bounds(window);
     if listing || ordered {
         frame = events_view(frame);
     }
@@ -317,6 +314,14 @@ impl<'c, 'q> Filter<'c, 'q> {
         }
         Ok(rows)
     }
+}
+
+/// The window's bounds in microseconds, `None` where open.
+pub(crate) fn window_bounds(window: &Window) -> (Option<i64>, Option<i64>) {
+    (
+        window.earliest.map(crate::store::time_micros),
+        window.latest.map(crate::store::time_micros),
+    )
 }
 
 /// The window's bounds in microseconds, open ends as the extreme instants.

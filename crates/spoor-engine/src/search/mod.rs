@@ -144,10 +144,7 @@ pub const MAX_CHART_CELLS: u64 = 1_000_000;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
-    let window = (
-        window.earliest.map(crate::store::time_micros),
-        window.latest.map(crate::store::time_micros),
-    );
+    let window = eval::window_bounds(window);
     for command in &query.commands {
         if let Command::Timechart(chart) = command {
             timechart::Buckets::of(chart)?.check(window)?;

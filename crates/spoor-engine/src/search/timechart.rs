@@ -139,9 +139,7 @@ impl Buckets {
     /// Checks what can be known of the buckets before the rows: with both ends of `window`
     /// (µs), their number and their range.
     pub(super) fn check(self, window: (Option<i64>, Option<i64>)) -> Result<(), SearchError> {
-        if let (Some(_), Some(_)) = window
-            && let Some((first, last)) = Self::instants(window, || None)
-        {
+        if let Some((first, last)) = Self::instants(window, || None) {
             self.plan(first, last)?;
         }
         Ok(())

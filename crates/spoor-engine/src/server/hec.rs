@@ -17,7 +17,6 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use http::Method;
 use serde_json::Value as Json;
 use spoor_proto::hec::{CHANNEL_HEADER, HecCode};
 use time::OffsetDateTime;
@@ -73,9 +72,6 @@ struct Envelope<'a> {
 pub(crate) async fn handle(state: Arc<State>, route: &Route, req: Req) -> Response {
     if *route == Route::HecHealth {
         return reply::hec(HecCode::Healthy, None, None);
-    }
-    if req.method != Method::POST {
-        return reply::wrong_method(spoor_proto::reply::OutputMode::Json, &req.method);
     }
     let channel = match req.headers.get(CHANNEL_HEADER).map(|v| v.to_str()) {
         Some(Ok(channel)) => Some(channel.to_owned()),

@@ -413,8 +413,12 @@ const CELL: usize = size_of::<Option<String>>();
 
 /// The memory a result row takes: its slot in the rows, its cells and their text.
 fn row_bytes(row: &[Option<String>]) -> usize {
-    ROW_SLOT
-        + block(row.len() * CELL)
+    ROW_SLOT + cells_bytes(row, row.len())
+}
+
+/// A row's cells, `cells` of them allocated, and their text.
+fn cells_bytes(row: &[Option<String>], cells: usize) -> usize {
+    block(cells * CELL)
         + row
             .iter()
             .flatten()
@@ -428,14 +432,7 @@ fn results_bytes(results: &Results) -> usize {
     let rows: usize = results
         .rows
         .iter()
-        .map(|row| {
-            block(row.capacity() * CELL)
-                + row
-                    .iter()
-                    .flatten()
-                    .map(|s| block(s.capacity()))
-                    .sum::<usize>()
-        })
+        .map(|row| cells_bytes(row, row.capacity()))
         .sum();
     let fields: usize = results.fields.iter().map(|f| block(f.capacity())).sum();
     let messages: usize = results

@@ -142,12 +142,8 @@ pub(crate) fn hec_denied(denied: HecDenied) -> Response {
                  seconds",
                 whole_seconds(left)
             );
-            let body = wire::hec_with_text(HecCode::ServerBusy, &text);
-            let mut response = with_type(
-                StatusCode::SERVICE_UNAVAILABLE,
-                OutputMode::Json.content_type(),
-                Body::full(body),
-            );
+            let mut response =
+                hec_coded(StatusCode::SERVICE_UNAVAILABLE, HecCode::ServerBusy, &text);
             retry_after(&mut response, left);
             response
         }
@@ -227,7 +223,12 @@ pub(crate) fn hec_too_large(limit: usize) -> Response {
 
 /// HEC's shape for a refusal of the request as a whole: `status`, code 6, this text.
 pub(crate) fn hec_refusal(status: StatusCode, text: &str) -> Response {
-    let body = wire::hec_with_text(HecCode::InvalidDataFormat, text);
+    hec_coded(status, HecCode::InvalidDataFormat, text)
+}
+
+/// A HEC reply with `status`, `code` and this text.
+fn hec_coded(status: StatusCode, code: HecCode, text: &str) -> Response {
+    let body = wire::hec_with_text(code, text);
     with_type(status, OutputMode::Json.content_type(), Body::full(body))
 }
 
