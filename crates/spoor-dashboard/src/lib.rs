@@ -39,7 +39,9 @@ mod pages;
 mod params;
 mod plan;
 mod server;
+mod track;
 
 pub use server::{
     Dashboard, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, META_APPLICATION, default_listen, serve,
 };
+pub use track::{MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_NAME_BYTES, TrackOptions};

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use spoor::{AsyncRetriever, Tracker};
-use spoor_dashboard::{Dashboard, META_APPLICATION, demo};
+use spoor_dashboard::{Dashboard, META_APPLICATION, TrackOptions, demo};
 use spoor_engine::Engine;
 use spoor_engine::cli::{Context as _, Failure, Report};
 use spoor_engine::server::{Credentials, Running, Server, ServerOptions, shutdown_signal};
@@ -72,7 +72,25 @@ struct Args {
     /// Do not log the dashboard's own page views.
     #[arg(long)]
     no_meta: bool,
+    /// An origin (`https://shop.example`) whose pages may send events to /api/track with
+    /// spoor.js; repeat for more, or `*` for any. The dashboard's own pages always may.
+    #[arg(
+        long,
+        value_name = "ORIGIN",
+        env = "SPOOR_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    allow_origin: Vec<String>,
+    /// Requests a second /api/track takes from one client address (0: no limit).
+    #[arg(long, default_value_t = TrackOptions::default().rate, value_name = "N")]
+    track_rate: u32,
+    /// Do not take events at /api/track (nor serve spoor.js's endpoint).
+    #[arg(long)]
+    no_track: bool,
 }
+
+/// Events `/api/track` holds at most before the backend has them (a few tens of megabytes).
+const INTAKE_QUEUE: usize = 200_000;
 
 /// The backend: Splunk's configuration, or the embedded engine's (kept running).
 struct Backend {
@@ -252,6 +270,18 @@ fn run(args: &Args) -> Result<(), Failure> {
         }
         Some(tracker)
     };
+    // Events sent to /api/track: each names its application; the queue holds bursts of
+    // batches while the backend catches up.
+    let intake = if args.no_track {
+        None
+    } else {
+        Some(
+            Tracker::builder(&backend.config, META_APPLICATION)
+                .queue_capacity(INTAKE_QUEUE)
+                .build()
+                .context("cannot make the tracker of /api/track")?,
+        )
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -275,12 +305,25 @@ fn run(args: &Args) -> Result<(), Failure> {
         };
         let stop = shutdown_signal();
         println!("spoor dashboard: http://{addr}/ ({backend_name})");
-        let dashboard = Arc::new(Dashboard::new(retriever, tracker.clone()));
+        let mut dashboard = Dashboard::new(retriever, tracker.clone());
+        if let Some(intake) = &intake {
+            dashboard = dashboard.with_intake(
+                intake.clone(),
+                TrackOptions {
+                    rate: args.track_rate,
+                    allow_origin: args.allow_origin.clone(),
+                },
+            );
+            println!(
+                "track from a web page: <script defer src=\"http://{addr}/spoor.js\" data-app=\"myapp\"></script>"
+            );
+        }
+        let dashboard = Arc::new(dashboard);
         spoor_dashboard::serve(listener, dashboard, stop)
             .await
             .context("the dashboard's server failed")
     })?;
-    if let Some(tracker) = tracker {
+    for tracker in [tracker, intake].into_iter().flatten() {
         let _ = tracker.shutdown(Duration::from_secs(5));
     }
     drop(backend);

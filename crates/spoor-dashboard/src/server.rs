@@ -2,18 +2,19 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use spoor::{AsyncRetriever, Tracker, Window};
 use spoor_engine::server::{Gate, WriteDeadline};
-use spoor_proto::form::decode_path_segment;
+use spoor_proto::form::{Form, decode_path_segment};
+use time::OffsetDateTime;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -22,6 +23,7 @@ use crate::csv;
 use crate::data::{self, Need, PageError};
 use crate::pages;
 use crate::params::View;
+use crate::track::{self, Admission, Intake, TrackOptions};
 
 /// The application the dashboard logs its own page views under.
 pub const META_APPLICATION: &str = "spoor-dashboard";
@@ -29,11 +31,13 @@ pub const META_APPLICATION: &str = "spoor-dashboard";
 const STYLE: &str = include_str!("../../../web/style.css");
 const SCRIPT: &str = include_str!("../../../web/chart.js");
 
-/// The dashboard: a retriever to ask with, and a tracker for its own page views.
+/// The dashboard: a retriever to ask with, a tracker for its own page views, and the intake of
+/// events sent to `/api/track`.
 #[derive(Debug)]
 pub struct Dashboard {
     retriever: AsyncRetriever,
     tracker: Option<Tracker>,
+    intake: Option<Intake>,
 }
 
 type Reply = Response<Full<Bytes>>;
@@ -206,7 +210,20 @@ impl Dashboard {
     /// A dashboard asking `retriever`, logging its page views with `tracker` (under
     /// [`META_APPLICATION`]) when given one.
     pub fn new(retriever: AsyncRetriever, tracker: Option<Tracker>) -> Self {
-        Self { retriever, tracker }
+        Self {
+            retriever,
+            tracker,
+            intake: None,
+        }
+    }
+
+    /// This dashboard taking events at `/api/track` (from `spoor.js` and servers) and
+    /// delivering them with `tracker` (whose own application is not used: each event names
+    /// its own). Without it `/api/track` answers 404.
+    #[must_use]
+    pub fn with_intake(mut self, tracker: Tracker, options: TrackOptions) -> Self {
+        self.intake = Some(Intake::new(tracker, options));
+        self
     }
 
     fn track(&self, name: &str, app: Option<&str>, view: &View) {
@@ -225,8 +242,11 @@ impl Dashboard {
         let _ = tracker.track(name, None, props);
     }
 
-    /// Answers one request.
-    pub async fn handle(&self, request: Request<Incoming>) -> Reply {
+    /// Answers one request from `client`.
+    pub async fn handle(&self, request: Request<Incoming>, client: IpAddr) -> Reply {
+        if request.uri().path() == "/api/track" {
+            return self.intake(request, client).await;
+        }
         self.route(
             request.method(),
             request.uri().path(),
@@ -263,6 +283,7 @@ impl Dashboard {
             "/healthz" => return self.health().await,
             "/static/style.css" => return asset(tag, "text/css; charset=utf-8", STYLE),
             "/static/chart.js" => return asset(tag, "text/javascript; charset=utf-8", SCRIPT),
+            "/spoor.js" => return asset(tag, "text/javascript; charset=utf-8", track::SCRIPT),
             // Browsers ask for an icon on a first visit: none, and no 404 in their console.
             "/favicon.ico" => {
                 let mut response = reply(StatusCode::NO_CONTENT, "image/x-icon", "");
@@ -411,6 +432,167 @@ impl Dashboard {
     }
 }
 
+impl Dashboard {
+    /// `/api/track`: a preflight, or events to queue (see [`track`]).
+    async fn intake(&self, request: Request<Incoming>, client: IpAddr) -> Reply {
+        let Some(intake) = &self.intake else {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                "this dashboard takes no events: it was started with --no-track",
+            );
+        };
+        let header = |name| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let origin = header(header::ORIGIN).map(str::to_owned);
+        let admission = track::admit(
+            origin.as_deref(),
+            header(header::HOST),
+            &intake.allow_origin,
+        );
+        let mut response = self.take_events(intake, request, client, admission).await;
+        let headers = response.headers_mut();
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+        if admission == Admission::Cors
+            && let Some(value) = origin.and_then(|o| HeaderValue::from_str(&o).ok())
+        {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        }
+        response
+    }
+
+    async fn take_events(
+        &self,
+        intake: &Intake,
+        request: Request<Incoming>,
+        client: IpAddr,
+        admission: Admission,
+    ) -> Reply {
+        let method = request.method().clone();
+        if method != Method::POST && method != Method::OPTIONS {
+            let mut response = json_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "send events with POST (a JSON event or an array of them)",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST, OPTIONS"));
+            return response;
+        }
+        if admission == Admission::Refused {
+            let origin = request
+                .headers()
+                .get(header::ORIGIN)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            return json_error(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "pages of {origin} may not send events here: start the dashboard with --allow-origin {origin}"
+                ),
+            );
+        }
+        if method == Method::OPTIONS {
+            let mut response = reply(StatusCode::NO_CONTENT, "text/plain; charset=utf-8", "");
+            let headers = response.headers_mut();
+            headers.remove(header::CONTENT_TYPE);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("POST"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("86400"),
+            );
+            return response;
+        }
+        if let Err(wait) = intake.limiter.take(client, Instant::now()) {
+            let mut response = json_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many requests from this address; batch events and send less often",
+            );
+            let seconds = wait.as_secs_f64().ceil().max(1.0);
+            if let Ok(value) = HeaderValue::from_str(&format!("{seconds:.0}")) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            return response;
+        }
+        let announced = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > track::MAX_BODY_BYTES as u64) {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "a request holds at most {} bytes of events; send smaller batches",
+                    track::MAX_BODY_BYTES
+                ),
+            );
+        }
+        let sent_at = Form::decode(request.uri().query().unwrap_or_default())
+            .get("sent_at")
+            .map(str::to_owned);
+        let body = Limited::new(request.into_body(), track::MAX_BODY_BYTES);
+        let body = match tokio::time::timeout(track::BODY_TIMEOUT, body.collect()).await {
+            Err(_) => {
+                return json_error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body came too slowly; send it at once",
+                );
+            }
+            Ok(Err(err)) if err.is::<http_body_util::LengthLimitError>() => {
+                return json_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!(
+                        "a request holds at most {} bytes of events; send smaller batches",
+                        track::MAX_BODY_BYTES
+                    ),
+                );
+            }
+            Ok(Err(_)) => {
+                return json_error(StatusCode::BAD_REQUEST, "the body could not be read");
+            }
+            Ok(Ok(collected)) => collected.to_bytes(),
+        };
+        let events = match track::parse_batch(&body, OffsetDateTime::now_utc(), sent_at.as_deref())
+        {
+            Ok(events) => events,
+            Err(bad) => return json_error(StatusCode::BAD_REQUEST, &bad.to_string()),
+        };
+        match intake.tracker.track_events(&events) {
+            Ok(()) => json(
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "accepted": events.len() }),
+            ),
+            Err(err) => {
+                let mut response = json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!(
+                        "{}; nothing of this request was kept, send it again",
+                        reason(&err)
+                    ),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                response
+            }
+        }
+    }
+}
+
+fn json_error(status: StatusCode, text: &str) -> Reply {
+    json(status, &serde_json::json!({ "error": text }))
+}
+
 fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
     let file = format!("{}-{table}", page.name);
     let body = match table {
@@ -489,7 +671,7 @@ pub async fn serve(
                     let _permit = permit;
                     let service = hyper::service::service_fn(move |request| {
                         let dashboard = Arc::clone(&dashboard);
-                        async move { Ok::<_, Infallible>(dashboard.handle(request).await) }
+                        async move { Ok::<_, Infallible>(dashboard.handle(request, peer.ip()).await) }
                     });
                     let conn = hyper::server::conn::http1::Builder::new()
                         .timer(TokioTimer::new())

@@ -1,6 +1,6 @@
 //! Test support shared by spoor's crates (a dev-dependency only): the settings their property
-//! tests run with, and the hostile HTTP clients ([`hostile`]) their servers' robustness tests
-//! send.
+//! tests run with, the hostile HTTP clients ([`hostile`]) their servers' robustness tests
+//! send, and a real browser ([`browser`]) for the tests of what runs in one.
 //!
 //! Out of scope: anything a crate's own tests alone need; strategies stay with the tests that
 //! know their domain.
@@ -10,6 +10,7 @@
 
 use proptest::test_runner::Config;
 
+pub mod browser;
 pub mod hostile;
 
 /// The property-test settings: proptest's defaults (so `PROPTEST_CASES` sets the number of

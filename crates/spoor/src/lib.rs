@@ -28,6 +28,7 @@ mod window;
 
 pub use error::Error;
 pub use retriever::{AsyncRetriever, DEFAULT_INDEX, Retriever};
+pub use spoor_event::{Event, Value};
 pub use spoor_spl::ast::Span;
 pub use spoor_spl::build::{OTHER, OverTime, Split};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};

@@ -2,6 +2,7 @@
 //! README's run command), and pointed at a Splunk (here spoor's engine standing in for one,
 //! reached over its REST API like any Splunk).
 
+mod feed;
 mod siege;
 
 use std::io::{BufRead, BufReader, Read, Write};

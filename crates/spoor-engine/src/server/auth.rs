@@ -564,9 +564,9 @@ impl Lockouts {
     }
 }
 
-/// The address failures are counted by: an IPv4 address (also one mapped into IPv6) as it is,
+/// The address a client is counted by (failures, connections, requests): an IPv4 address (also one mapped into IPv6) as it is,
 /// an IPv6 address by its /64 (one host can hold a whole /64).
-pub(crate) fn client_key(addr: IpAddr) -> IpAddr {
+pub fn client_key(addr: IpAddr) -> IpAddr {
     match addr {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

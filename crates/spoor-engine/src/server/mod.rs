@@ -41,7 +41,7 @@ use tokio::sync::watch;
 
 use crate::Engine;
 
-pub use auth::{CREDENTIALS_FILE, Credentials, Kept};
+pub use auth::{CREDENTIALS_FILE, Credentials, Kept, client_key};
 pub use conn::{Gate, Permit, WriteDeadline};
 
 /// Sizes and counts the server holds to.

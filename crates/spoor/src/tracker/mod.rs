@@ -374,32 +374,34 @@ impl Tracker {
             builder = builder.distinct_id(id);
         }
         let event = builder.build()?;
-        let mut bytes = Vec::with_capacity(192);
-        if inner.hec {
-            let meta = HecMeta {
-                index: Some(&inner.index),
-                sourcetype: Some(&inner.sourcetype),
-                host: inner.host.as_deref(),
-                source: inner.source.as_deref(),
-            };
-            event.encode_hec(&meta, &mut bytes);
-        } else {
-            event.encode_line(&mut bytes);
-        }
-        let block = match inner.on_full {
-            OnFull::DropNewest => None,
-            OnFull::Block(wait) => Some(wait),
-        };
-        match inner.queue.push(bytes, block) {
-            Ok(()) => Ok(()),
-            Err(Refused::Closed) => Err(Error::ShutDown),
-            Err(Refused::Full) => {
-                if let Some(on_drop) = &inner.on_drop {
-                    on_drop(&event);
-                }
-                Err(Error::QueueFull)
-            }
-        }
+        inner.queue(std::slice::from_ref(&event))
+    }
+
+    /// Queues events made by the caller, of any application and at any time, all or none:
+    /// when the queue has no room for all of them (after the [`OnFull`] wait), none is queued
+    /// and each is counted dropped. For a service that takes events from others, such as the
+    /// dashboard's `/api/track`.
+    ///
+    /// ```no_run
+    /// use spoor::{Event, Tracker};
+    ///
+    /// let config = spoor_splunk::load_config(&spoor_proto::ConfigBuilder::new())?;
+    /// let tracker = Tracker::new(&config, "intake")?;
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let events = [
+    ///     Event::builder("shop", "login", now).distinct_id("u1").build()?,
+    ///     Event::builder("blog", "read", now).property("slug", "hello").build()?,
+    /// ];
+    /// tracker.track_events(&events)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::QueueFull`] when the queue had no room for them all, [`Error::ShutDown`] after
+    /// a shutdown.
+    pub fn track_events(&self, events: &[Event]) -> Result<(), Error> {
+        self.inner.queue(events)
     }
 
     /// Waits until every event tracked before the call is delivered (or given up), at most
@@ -443,6 +445,42 @@ impl Tracker {
 }
 
 impl Inner {
+    /// Encodes `events` for the transport and queues them, all or none.
+    fn queue(&self, events: &[Event]) -> Result<(), Error> {
+        let encoded = events
+            .iter()
+            .map(|event| {
+                let mut bytes = Vec::with_capacity(192);
+                if self.hec {
+                    let meta = HecMeta {
+                        index: Some(&self.index),
+                        sourcetype: Some(&self.sourcetype),
+                        host: self.host.as_deref(),
+                        source: self.source.as_deref(),
+                    };
+                    event.encode_hec(&meta, &mut bytes);
+                } else {
+                    event.encode_line(&mut bytes);
+                }
+                bytes
+            })
+            .collect();
+        let block = match self.on_full {
+            OnFull::DropNewest => None,
+            OnFull::Block(wait) => Some(wait),
+        };
+        match self.queue.push(encoded, block) {
+            Ok(()) => Ok(()),
+            Err(Refused::Closed) => Err(Error::ShutDown),
+            Err(Refused::Full) => {
+                if let Some(on_drop) = &self.on_drop {
+                    events.iter().for_each(|event| on_drop(event));
+                }
+                Err(Error::QueueFull)
+            }
+        }
+    }
+
     fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         let failed_before = self.queue.lock().failed;
         self.queue.close();
@@ -584,6 +622,15 @@ impl AsyncTracker {
         V: Into<Value>,
     {
         self.tracker.track_at(name, distinct_id, properties, time)
+    }
+
+    /// As [`Tracker::track_events`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Tracker::track_events`].
+    pub fn track_events(&self, events: &[Event]) -> Result<(), Error> {
+        self.tracker.track_events(events)
     }
 
     /// As [`Tracker::flush`], without blocking the runtime's threads.

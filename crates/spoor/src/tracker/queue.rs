@@ -72,14 +72,26 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues an event; when full, waits up to `block` for room (no wait for `None`).
-    pub(crate) fn push(&self, event: Vec<u8>, block: Option<Duration>) -> Result<(), Refused> {
+    /// Queues `events`, all or none: when there is no room for all of them, waits up to
+    /// `block` for it (no wait for `None`), then refuses them all. A batch larger than the
+    /// queue is always refused.
+    pub(crate) fn push(
+        &self,
+        events: Vec<Vec<u8>>,
+        block: Option<Duration>,
+    ) -> Result<(), Refused> {
+        let n = events.len();
+        if n == 0 {
+            return Ok(());
+        }
         let mut state = self.lock();
+        let full = |state: &State| state.events.len() + n > self.capacity;
         if let Some(wait) = block
-            && state.events.len() >= self.capacity
+            && full(&state)
+            && n <= self.capacity
         {
             let deadline = Instant::now().checked_add(wait);
-            while state.events.len() >= self.capacity && !state.closed {
+            while full(&state) && !state.closed {
                 let left = left_until(deadline);
                 if left.is_zero() {
                     break;
@@ -94,17 +106,19 @@ impl Queue {
         if state.closed {
             return Err(Refused::Closed);
         }
-        if state.events.len() >= self.capacity {
-            state.dropped += 1;
+        if full(&state) {
+            state.dropped += n as u64;
             return Err(Refused::Full);
         }
-        state.bytes += event.len();
-        state.events.push_back(event);
-        state.accepted += 1;
+        let wake = state.events.is_empty();
+        for event in events {
+            state.bytes += event.len();
+            state.events.push_back(event);
+        }
+        state.accepted += n as u64;
         if state.oldest.is_none() {
             state.oldest = Some(Instant::now());
         }
-        let wake = state.events.len() == 1;
         drop(state);
         if wake {
             self.work.notify_one();
@@ -253,10 +267,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_batch_is_queued_whole_or_not_at_all() {
+        let q = Queue::new(5);
+        q.push(vec![vec![1]; 3], None).unwrap();
+        assert_eq!(q.push(vec![vec![2]; 3], None), Err(Refused::Full));
+        assert_eq!(q.len(), 3, "nothing of a refused batch is queued");
+        assert_eq!(q.lock().dropped, 3);
+        assert_eq!(q.lock().accepted, 3);
+        q.push(vec![vec![3]; 2], None).unwrap();
+        assert_eq!(q.len(), 5);
+        // Larger than the queue: refused without waiting.
+        let q = Queue::new(2);
+        let started = Instant::now();
+        assert_eq!(
+            q.push(vec![vec![1]; 3], Some(Duration::from_secs(5))),
+            Err(Refused::Full)
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
     fn abandoned_events_settle_after_the_batch_in_flight() {
         let q = Queue::new(10);
         for i in 0..3u8 {
-            q.push(vec![i], None).unwrap();
+            q.push(vec![vec![i]], None).unwrap();
         }
         q.close();
         let batch = q.take(1, 100, Duration::ZERO).unwrap();
@@ -273,9 +307,12 @@ mod tests {
     #[test]
     fn waiting_for_ever_does_not_overflow() {
         let q = Queue::new(1);
-        q.push(vec![1], Some(Duration::MAX)).unwrap();
+        q.push(vec![vec![1]], Some(Duration::MAX)).unwrap();
         q.close();
-        assert_eq!(q.push(vec![2], Some(Duration::MAX)), Err(Refused::Closed));
+        assert_eq!(
+            q.push(vec![vec![2]], Some(Duration::MAX)),
+            Err(Refused::Closed)
+        );
         q.take(1, 100, Duration::ZERO).unwrap();
         q.settle(1, true);
         assert!(q.flush(Duration::MAX));
@@ -284,25 +321,25 @@ mod tests {
     #[test]
     fn full_queue_drops_exactly_and_counts() {
         let q = Queue::new(2);
-        assert_eq!(q.push(vec![1], None), Ok(()));
-        assert_eq!(q.push(vec![2], None), Ok(()));
-        assert_eq!(q.push(vec![3], None), Err(Refused::Full));
+        assert_eq!(q.push(vec![vec![1]], None), Ok(()));
+        assert_eq!(q.push(vec![vec![2]], None), Ok(()));
+        assert_eq!(q.push(vec![vec![3]], None), Err(Refused::Full));
         let started = Instant::now();
         assert_eq!(
-            q.push(vec![4], Some(Duration::from_millis(30))),
+            q.push(vec![vec![4]], Some(Duration::from_millis(30))),
             Err(Refused::Full)
         );
         assert!(started.elapsed() >= Duration::from_millis(30));
         assert_eq!(q.lock().dropped, 2);
         q.close();
-        assert_eq!(q.push(vec![5], None), Err(Refused::Closed));
+        assert_eq!(q.push(vec![vec![5]], None), Err(Refused::Closed));
     }
 
     #[test]
     fn batches_respect_count_and_bytes_and_flush_waits_for_settling() {
         let q = Queue::new(100);
         for i in 0..5u8 {
-            q.push(vec![i; 10], None).unwrap();
+            q.push(vec![vec![i; 10]], None).unwrap();
         }
         q.close();
         let b = q.take(2, 1000, Duration::from_secs(60)).unwrap();

@@ -6,23 +6,14 @@
 //! (`dashboard-screenshot.png` in the target folder). This test compares what the browser saw
 //! with the page's data from `/api/application/{name}`.
 //!
-//! The tools come from the environment, as `.ci/run` sets it:
-//!
-//! - `SPOOR_CHROMIUM`: the browser (Debian's `chromium`; `/usr/bin/chromium` when unset and
-//!   present);
-//! - `SPOOR_BROWSER_DIR`: a folder whose `node_modules` has `playwright-core` (`npm ci` run in
-//!   `tests/browser`, the default when unset and installed); `node` is found on `PATH`, or at
-//!   `SPOOR_NODE`.
-//!
-//! When one is missing the test fails under CI (`CI` set) and otherwise says how to set it up
-//! and passes.
+//! The tools come from the environment, as `.ci/run` sets it (see `spoor_testkit::browser`).
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::Value;
 use spoor_dashboard::demo;
+use spoor_testkit::browser::Browser;
 
 use super::Site;
 use crate::external_clients::{root, run};
@@ -30,58 +21,6 @@ use crate::facades::Backend;
 
 /// Events of the demo data set the browser looks at.
 const DEMO_EVENTS: usize = 20_000;
-
-const SETUP: &str = "  apt-get install -y chromium\n  (cd tests/browser && npm ci --no-audit --no-fund)\n  export SPOOR_CHROMIUM=/usr/bin/chromium SPOOR_BROWSER_DIR=\"$PWD/tests/browser\"";
-
-/// The browser and the folder with `playwright-core`, or `None` after saying how to set them
-/// up (outside CI). Under CI a missing one fails the test: the browser proof must not pass by
-/// being skipped.
-#[allow(
-    clippy::print_stderr,
-    reason = "a skipped test tells the developer how to run it"
-)]
-fn tools() -> Option<(PathBuf, PathBuf)> {
-    let var = |name: &str| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let chromium = var("SPOOR_CHROMIUM").or_else(|| {
-        let debian = PathBuf::from("/usr/bin/chromium");
-        debian.exists().then_some(debian)
-    });
-    let modules = var("SPOOR_BROWSER_DIR").or_else(|| {
-        let dir = root().join("tests/browser");
-        dir.join("node_modules/playwright-core")
-            .exists()
-            .then_some(dir)
-    });
-    let missing: Vec<&str> = [
-        chromium
-            .as_deref()
-            .is_none_or(|p| !p.exists())
-            .then_some("chromium (SPOOR_CHROMIUM)"),
-        modules
-            .as_deref()
-            .is_none_or(|d| !d.join("node_modules/playwright-core").exists())
-            .then_some("playwright-core (SPOOR_BROWSER_DIR)"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if missing.is_empty() {
-        return chromium.zip(modules);
-    }
-    let message = format!(
-        "{} missing, so the dashboard's browser test cannot run. Set it up from the repository's root with:\n{SETUP}\n(`.ci/run` does this and runs the tests.)",
-        missing.join(" and ")
-    );
-    if std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
-        panic!("CI is set but {message}");
-    }
-    eprintln!("skipped: {message}");
-    None
-}
 
 /// Where the screenshot goes: the target folder cargo builds in.
 fn screenshot_path() -> PathBuf {
@@ -149,7 +88,7 @@ fn totals(api: &Value) -> Vec<(String, u64)> {
     reason = "the test says where its screenshot is and how long the browser took"
 )]
 fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
-    let Some((chromium, modules)) = tools() else {
+    let Some(browser) = Browser::find() else {
         return;
     };
     let backend = Backend::start("9.4.0");
@@ -195,12 +134,8 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
 
     let screenshot = screenshot_path();
     let _ = std::fs::remove_file(&screenshot);
-    let node = std::env::var("SPOOR_NODE").unwrap_or_else(|_| "node".to_owned());
-    let mut command = Command::new(node);
+    let mut command = browser.script("dashboard.js");
     command
-        .arg(root().join("tests/browser/dashboard.js"))
-        .env("NODE_PATH", Path::new(&modules).join("node_modules"))
-        .env("SPOOR_CHROMIUM", &chromium)
         .env("SPOOR_PAGE_URL", format!("http://{}{path}", site.addr()))
         .env("SPOOR_CLICK_EVENT", &event)
         .env("SPOOR_SCREENSHOT", &screenshot);

@@ -1,0 +1,314 @@
+//! A user's own events into the dashboard binary, the three ways its README gives: HEC with the
+//! token kept in `credentials.json`, spoor's Rust `Tracker` over the embedded engine's REST
+//! API, and `spoor.js` in a real browser on pages of another origin (so CORS is exercised);
+//! each then counted on the application's page and in `/api/application/{name}`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use spoor::Tracker;
+use spoor_proto::ConfigBuilder;
+use spoor_proto::config::Scheme;
+use spoor_testkit::browser::Browser;
+
+use super::{dashboard_binary, get};
+
+/// The dashboard binary started on `data` with `args`; its process, its address, and the
+/// engine's REST and HEC addresses it printed.
+pub(crate) struct Started {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
+    pub(crate) rest: String,
+    pub(crate) hec: String,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub(crate) fn start(data: &std::path::Path, args: &[&str]) -> Started {
+    let mut child = dashboard_binary("")
+        .args(["--data", &data.display().to_string(), "--no-demo"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the dashboard starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut engine = None;
+    let addr = loop {
+        let line = lines.next().expect("it prints its URL").expect("utf-8");
+        if let Some(rest) = line.strip_prefix("embedded engine: Splunk REST API on http://") {
+            engine = Some(rest.to_owned());
+        } else if let Some(rest) = line.strip_prefix("spoor dashboard: http://") {
+            break rest.split('/').next().expect("address").to_owned();
+        }
+    };
+    let engine = engine.expect("the engine's addresses are printed");
+    let rest = engine.split(',').next().expect("REST address").to_owned();
+    let hec = engine
+        .split("HEC on http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("HEC address")
+        .to_owned();
+    // The rest of stdout is drained, so the dashboard never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Started {
+        child,
+        addr,
+        rest,
+        hec,
+    }
+}
+
+/// A POST with `headers`, answered: status and body.
+pub(crate) fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    let mut tcp = TcpStream::connect(addr).expect("connect");
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    tcp.write_all(head.as_bytes()).expect("send");
+    tcp.write_all(body).expect("send");
+    let mut reply = String::new();
+    tcp.read_to_string(&mut reply).expect("read");
+    let status = reply[9..12].parse().expect("status");
+    let body = reply
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_owned();
+    (status, body)
+}
+
+/// `/api/application/{app}?window=all{more}` once it counts `want` events (the intake delivers
+/// within a second or two), or what it last said.
+pub(crate) fn events_of(addr: &str, app: &str, more: &str, want: u64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, reply) = get(addr, &format!("/api/application/{app}?window=all{more}"));
+        let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let total: u64 = json["events"]
+            .as_array()
+            .map_or(0, |es| es.iter().filter_map(|e| e["count"].as_u64()).sum());
+        if (status == 200 && total >= want) || Instant::now() > deadline {
+            return json;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `name → count` of an application's events.
+pub(crate) fn counts(api: &Value) -> Vec<(String, u64)> {
+    let mut counts: Vec<(String, u64)> = api["events"]
+        .as_array()
+        .unwrap_or_else(|| panic!("events in {api}"))
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().expect("name").to_owned(),
+                e["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    counts.sort();
+    counts
+}
+
+/// A site on another origin than the dashboard's: each path a page loading the dashboard's
+/// `spoor.js` with its own `data-app`.
+fn test_site(listener: TcpListener, dashboard: &str) {
+    let dashboard = dashboard.to_owned();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                head.push(byte[0]);
+            }
+            let head = String::from_utf8_lossy(&head);
+            let path = head.split_whitespace().nth(1).unwrap_or("/");
+            let app = match path {
+                "/refused" => "refusedapp",
+                "/dnt" => "dntapp",
+                _ => "webapp",
+            };
+            let page = format!(
+                "<!doctype html><html><head><title>a shop</title>\
+                 <script defer src=\"http://{dashboard}/spoor.js\" data-app=\"{app}\"></script>\
+                 </head><body><h1>A shop</h1></body></html>"
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+        }
+    });
+}
+
+#[test]
+#[allow(
+    clippy::print_stderr,
+    reason = "the test says how long the browser took"
+)]
+fn events_come_in_three_ways_and_are_counted() {
+    let data = std::env::temp_dir().join(format!("spoor-dashboard-feed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    // The test site listens first, so the dashboard can allow its origin.
+    let site_listener = TcpListener::bind("127.0.0.1:0").expect("a test site");
+    let site_port = site_listener.local_addr().expect("address").port();
+    let site = format!("127.0.0.1:{site_port}");
+    let allowed = format!("http://127.0.0.1:{site_port}");
+    let dash = start(&data, &["--no-meta", "--allow-origin", &allowed]);
+
+    // 1. HEC, with the token kept in credentials.json.
+    let kept: Value =
+        serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("kept"))
+            .expect("json");
+    let token = kept["hec_token"].as_str().expect("token");
+    let mut batch = String::new();
+    for (event, n) in [("login", 3), ("logout", 2)] {
+        for i in 0..n {
+            batch.push_str(&format!(
+                r#"{{"index":"spoor","sourcetype":"spoor","event":"application=\"hecapp\" event=\"{event}\" distinct_id=\"u{i}\""}}"#
+            ));
+        }
+    }
+    let (status, reply) = post(
+        &dash.hec,
+        "/services/collector/event",
+        &[("Authorization", &format!("Splunk {token}"))],
+        batch.as_bytes(),
+    );
+    assert_eq!(status, 200, "{reply}");
+
+    // 2. spoor's Tracker, over the engine's REST API with the kept login.
+    let (host, port) = dash.rest.rsplit_once(':').expect("host:port");
+    let mut builder = ConfigBuilder::new();
+    builder
+        .scheme(Scheme::Http)
+        .host(host)
+        .port(port.parse().expect("port"))
+        .username(kept["username"].as_str().expect("username"))
+        .password(kept["password"].as_str().expect("password"));
+    let config = builder.build().expect("config");
+    let tracker = Tracker::new(&config, "rustapp").expect("tracker");
+    for i in 0..4 {
+        tracker
+            .track("purchase", Some(&format!("u{i}")), [("amount", 10 + i)])
+            .expect("tracked");
+    }
+    tracker
+        .shutdown(Duration::from_secs(10))
+        .expect("delivered");
+
+    assert_eq!(
+        counts(&events_of(&dash.addr, "hecapp", "", 5)),
+        [("login".to_owned(), 3), ("logout".to_owned(), 2)]
+    );
+    assert_eq!(
+        counts(&events_of(&dash.addr, "rustapp", "", 4)),
+        [("purchase".to_owned(), 4)]
+    );
+
+    // 3. spoor.js in a browser, on pages of another origin.
+    let Some(browser) = Browser::find() else {
+        let _ = std::fs::remove_dir_all(&data);
+        return;
+    };
+    test_site(site_listener, &dash.addr);
+    let mut command = browser.script("track.js");
+    command
+        .env("SPOOR_PAGE_URL", format!("http://{site}/"))
+        .env(
+            "SPOOR_REFUSED_URL",
+            format!("http://localhost:{site_port}/refused"),
+        )
+        .env("SPOOR_DNT_URL", format!("http://{site}/dnt"));
+    let started = Instant::now();
+    let outcome = Browser::run(command, Duration::from_secs(120));
+    eprintln!("the browser took {:.1} s", started.elapsed().as_secs_f64());
+    assert!(outcome.status.success(), "{outcome:?}");
+    let report: Value = serde_json::from_str(outcome.report().expect("a report")).expect("json");
+    assert_eq!(report["problems"], serde_json::json!([]), "{report}");
+    let id = report["id"].as_str().expect("an anonymous id");
+    assert_eq!(id.len(), 32, "{report}");
+    assert_eq!(report["id_again"], id, "the id is kept across pages");
+    assert_eq!(report["cookies"], "", "no cookies");
+    assert_eq!(report["refused"], "blocked", "{report}");
+    let requests = report["requests"].as_array().expect("requests");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["page"] != "dnt" && r["method"] == "POST"),
+        "nothing is sent when the browser asks not to be tracked: {report}"
+    );
+    assert!(
+        requests.iter().any(|r| r["body"]
+            .as_str()
+            .is_some_and(|b| b.contains(&format!("\"distinct_id\":\"{id}\"")))),
+        "{report}"
+    );
+
+    // The page view of each visit, two sign-ups (the bad property left out of the second),
+    // and the checkout sent as the page was left.
+    let api = events_of(&dash.addr, "webapp", "", 5);
+    assert_eq!(
+        counts(&api),
+        [
+            ("checkout".to_owned(), 1),
+            ("pageview".to_owned(), 2),
+            ("signup".to_owned(), 2)
+        ],
+        "{api}"
+    );
+    let users: u64 = api["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["unique_users"].as_u64().expect("users"))
+        .max()
+        .unwrap_or(0);
+    assert_eq!(users, 1, "one anonymous visitor");
+    let plans = events_of(&dash.addr, "webapp", "&event=signup&property=plan", 5);
+    let mut values: Vec<(String, u64)> = plans["values"]
+        .as_array()
+        .unwrap_or_else(|| panic!("values in {plans}"))
+        .iter()
+        .map(|v| {
+            (
+                v["value"].as_str().expect("value").to_owned(),
+                v["count"].as_u64().expect("count"),
+            )
+        })
+        .collect();
+    values.sort();
+    assert_eq!(values, [("free".to_owned(), 1), ("pro".to_owned(), 1)]);
+    let (status, page) = get(&dash.addr, "/applications/webapp?window=all");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("pageview") && page.contains("checkout"),
+        "the page lists them"
+    );
+
+    // Nothing from the refused origin, nor from the browser that asked not to be tracked.
+    let (_, list) = get(&dash.addr, "/applications.csv?window=all");
+    assert!(
+        !list.contains("refusedapp") && !list.contains("dntapp"),
+        "{list}"
+    );
+    let _ = std::fs::remove_dir_all(&data);
+}
