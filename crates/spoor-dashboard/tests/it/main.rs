@@ -3,6 +3,7 @@
 //! reached over its REST API like any Splunk).
 
 mod feed;
+mod intake;
 mod siege;
 
 use std::io::{BufRead, BufReader, Read, Write};
