@@ -16,7 +16,9 @@ use std::time::Duration;
 use clap::Parser;
 use spoor_engine::Engine;
 use spoor_engine::cli::{Failure, Report};
-use spoor_engine::server::{Credentials, Limits, Server, ServerOptions, shutdown_signal, tls};
+use spoor_engine::server::{
+    Credentials, Limits, Listeners, Server, ServerOptions, shutdown_signal, tls,
+};
 
 /// spoor's engine behind Splunk's REST API and HTTP Event Collector.
 ///
@@ -150,7 +152,9 @@ fn kept_credentials(data: &Path) -> io::Result<Credentials> {
 }
 
 fn run(args: Args) -> io::Result<()> {
-    // First, so that the data folder is this process's alone (and owner-only) before the
+    // The ports first, so a busy one is said at once, not after a long open of the store.
+    let listeners = Listeners::bind(args.listen, args.hec_listen)?;
+    // Then the store, so that the data folder is this process's alone (and owner-only) before the
     // credentials are read or made in it.
     let (engine, report) = Engine::open(&args.data).map_err(|err| {
         io::Error::other(Failure::caused(
@@ -201,7 +205,7 @@ fn run(args: Args) -> io::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let server = Server::bind(Arc::new(engine), options).await?;
+        let server = Server::on(Arc::new(engine), options, listeners)?;
         let stop = shutdown_signal();
         println!(
             "spoor-engine listening on {scheme}://{}",

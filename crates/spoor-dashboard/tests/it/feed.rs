@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use spoor::Tracker;
-use spoor_proto::ConfigBuilder;
 use spoor_proto::config::Scheme;
 use spoor_testkit::browser::Browser;
 
@@ -197,14 +196,16 @@ fn events_come_in_three_ways_and_are_counted() {
 
     // 2. spoor's Tracker, over the engine's REST API with the kept login.
     let (host, port) = dash.rest.rsplit_once(':').expect("host:port");
-    let mut builder = ConfigBuilder::new();
-    builder
+    // As the README writes it.
+    let password = kept["password"].as_str().expect("password");
+    let config = spoor_proto::Config::builder()
         .scheme(Scheme::Http)
         .host(host)
         .port(port.parse().expect("port"))
         .username(kept["username"].as_str().expect("username"))
-        .password(kept["password"].as_str().expect("password"));
-    let config = builder.build().expect("config");
+        .password(password)
+        .build()
+        .expect("config");
     let tracker = Tracker::new(&config, "rustapp").expect("tracker");
     for i in 0..4 {
         tracker

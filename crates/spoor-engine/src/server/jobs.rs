@@ -1217,7 +1217,7 @@ mod tests {
             .build()
             .unwrap();
         let server = runtime
-            .block_on(Server::bind(Arc::new(engine), options))
+            .block_on(async { Server::bind(Arc::new(engine), options) })
             .unwrap();
         let (_tx, outcome) = watch::channel(None);
         let job = Job {

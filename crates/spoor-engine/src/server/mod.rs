@@ -17,7 +17,8 @@
 //! - Ingest answers only once the events are durable (the store's group commit).
 //!
 //! Start one in-process with [`Server::start`] (port 0 allowed), or drive [`Server::bind`] and
-//! [`Server::run_until`] on your own runtime.
+//! [`Server::run_until`] on your own runtime; bind the [`Listeners`] first to learn of a busy
+//! port before opening a large data folder.
 
 mod auth;
 mod body;
@@ -209,6 +210,68 @@ impl ServerOptions {
     }
 }
 
+/// The server's listening sockets, bound on their own: a program binds them first, so a busy
+/// port is said at once, before a long open of the data folder.
+///
+/// ```
+/// use spoor_engine::server::Listeners;
+///
+/// let listeners = Listeners::bind("127.0.0.1:0".parse()?, Some("127.0.0.1:0".parse()?))?;
+/// assert_ne!(listeners.addr()?.port(), 0);
+/// assert!(listeners.hec_addr()?.is_some());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Listeners {
+    rest: std::net::TcpListener,
+    hec: Option<std::net::TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the REST API's address and, when given, HEC's own (port 0: any free port).
+    ///
+    /// # Errors
+    ///
+    /// When an address cannot be bound; the error names it.
+    pub fn bind(rest: SocketAddr, hec: Option<SocketAddr>) -> io::Result<Self> {
+        let bind = |addr: SocketAddr| {
+            std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|err| {
+                    io::Error::new(
+                        err.kind(),
+                        crate::cli::Failure::caused(format!("cannot listen on {addr}"), err),
+                    )
+                })
+        };
+        Ok(Self {
+            rest: bind(rest)?,
+            hec: hec.map(bind).transpose()?,
+        })
+    }
+
+    /// The REST API's address.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot say.
+    pub fn addr(&self) -> io::Result<SocketAddr> {
+        self.rest.local_addr()
+    }
+
+    /// HEC's own address, when it has one.
+    ///
+    /// # Errors
+    ///
+    /// When the system cannot say.
+    pub fn hec_addr(&self) -> io::Result<Option<SocketAddr>> {
+        self.hec
+            .as_ref()
+            .map(std::net::TcpListener::local_addr)
+            .transpose()
+    }
+}
+
 /// A bound server, not yet running.
 #[derive(Debug)]
 pub struct Server {
@@ -245,21 +308,38 @@ impl State {
 }
 
 impl Server {
-    /// Binds the listeners.
+    /// Binds the listeners. Call it within a tokio runtime.
     ///
     /// # Errors
     ///
     /// When an address cannot be bound.
-    pub async fn bind(engine: Arc<Engine>, options: ServerOptions) -> io::Result<Self> {
-        let rest = listen(options.listen).await?;
+    pub fn bind(engine: Arc<Engine>, options: ServerOptions) -> io::Result<Self> {
+        let listeners = Listeners::bind(options.listen, options.hec_listen)?;
+        Self::on(engine, options, listeners)
+    }
+
+    /// A server on listeners already bound (`options`' addresses are not used). Call it
+    /// within a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// When the listeners cannot be handed to the runtime.
+    pub fn on(
+        engine: Arc<Engine>,
+        options: ServerOptions,
+        listeners: Listeners,
+    ) -> io::Result<Self> {
+        let rest = TcpListener::from_std(listeners.rest)?;
         let addr = rest.local_addr()?;
-        let mut listeners = vec![rest];
         let mut hec_addr = None;
-        if let Some(hec) = options.hec_listen {
-            let hec = listen(hec).await?;
-            hec_addr = Some(hec.local_addr()?);
-            listeners.push(hec);
-        }
+        let listeners = match listeners.hec {
+            Some(hec) => {
+                let hec = TcpListener::from_std(hec)?;
+                hec_addr = Some(hec.local_addr()?);
+                vec![rest, hec]
+            }
+            None => vec![rest],
+        };
         let state = Arc::new(State {
             auth: auth::Auth::new(&options.credentials, &options.limits),
             gate: Gate::of(&options.limits),
@@ -333,6 +413,20 @@ impl Server {
     ///
     /// When the runtime cannot start or an address cannot be bound.
     pub fn start(engine: Arc<Engine>, options: ServerOptions) -> io::Result<Running> {
+        let listeners = Listeners::bind(options.listen, options.hec_listen)?;
+        Self::start_on(engine, options, listeners)
+    }
+
+    /// As [`start`](Self::start), on listeners already bound (see [`Listeners`]).
+    ///
+    /// # Errors
+    ///
+    /// When the runtime cannot start.
+    pub fn start_on(
+        engine: Arc<Engine>,
+        options: ServerOptions,
+        listeners: Listeners,
+    ) -> io::Result<Running> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("spoor-engine-server")
@@ -340,7 +434,7 @@ impl Server {
             .build()?;
         let credentials = options.credentials.clone();
         let tls = options.tls.is_some();
-        let server = runtime.block_on(Self::bind(engine, options))?;
+        let server = runtime.block_on(async { Self::on(engine, options, listeners) })?;
         let (addr, hec_addr) = (server.local_addr(), server.hec_addr());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -471,16 +565,6 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async {
         let _ = tokio::signal::ctrl_c().await;
     }
-}
-
-/// Binds `addr`; the error names the address and keeps the operating system's as its cause.
-async fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
-    TcpListener::bind(addr).await.map_err(|err| {
-        io::Error::new(
-            err.kind(),
-            crate::cli::Failure::caused(format!("cannot listen on {addr}"), err),
-        )
-    })
 }
 
 /// A fresh random secret of `bytes` random bytes, in hex.
