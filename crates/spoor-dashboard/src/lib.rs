@@ -11,9 +11,10 @@
 //! - `/` redirects to `/applications`: every application with events, unique users, share
 //!   and a trend line (`/applications.csv`).
 //! - `/applications/{name}` (and the original `/application/{name}`): the window picker, the
-//!   events table (choosing an event narrows the page), events over time (by event, or for a
-//!   chosen event by a chosen property's top values), unique users over time, the chosen event's
-//!   properties and the chosen property's values; each table as CSV at
+//!   events table (choosing an event narrows the page), events over time (by event, or by a
+//!   chosen property's top values), unique users over time, the properties of the chosen event
+//!   (of all events when none is chosen) and the chosen property's values (in the chosen event,
+//!   or in all events, as the original's `property` without an event); each table as CSV at
 //!   `/applications/{name}/{events,properties,values}.csv`.
 //! - `/api/application/{name}`: the page's data as JSON, with the original's parameters
 //!   (`event_name`, `property`, `time_range`) and the new ones (`window`, `from`, `to`,

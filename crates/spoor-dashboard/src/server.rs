@@ -402,7 +402,7 @@ impl Dashboard {
                 "span_requested": view.span_key,
                 "notes": page.notes,
                 "events": page.events.iter().map(|e| serde_json::json!({"name": e.name, "count": e.events, "unique_users": e.unique_users})).collect::<Vec<_>>(),
-                "properties": page.properties.as_ref().map(|ps| ps.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>()),
+                "properties": page.properties.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>(),
                 "values": page.values.as_ref().map(|vs| vs.iter().map(|v| serde_json::json!({"value": v.value, "count": v.count})).collect::<Vec<_>>()),
                 "data": series(&page.chart),
                 "unique_users": series(&page.users),
@@ -428,7 +428,6 @@ fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
             &["property", "distinct_values"],
             page.properties
                 .iter()
-                .flatten()
                 .map(|p| [p.key.clone(), p.distinct_values.to_string()]),
         ),
         "values" => csv::table(

@@ -185,9 +185,15 @@ fn application_page_tables_and_charts() {
                 "{route}: series {series}"
             );
         }
-        assert!(
-            !page.contains("Properties of"),
-            "no event chosen: no properties"
+        assert_eq!(
+            table_after(&page, "<h2>Properties of all events</h2>"),
+            rows(&[
+                &["amount", "3"],
+                &["label", "1"],
+                &["plan", "3"],
+                &["seats", "3"]
+            ]),
+            "no event chosen: the properties of all events"
         );
     }
 
@@ -254,6 +260,109 @@ fn application_page_tables_and_charts() {
     let chart = &chart[..chart.find("</figure>").expect("the chart ends")];
     assert_eq!(chart.matches("<g class=\"series\"").count(), 1, "{chart}");
     assert!(chart.contains("data-series=\"purchase\""), "{chart}");
+}
+
+/// Issue 13: as in the original dashboard, a property without an event means all events of
+/// the application (it answered 400 before): the chart split by the property, its values and
+/// the properties of every event, on the page, in CSV and in the JSON API.
+#[test]
+fn a_property_without_an_event_counts_all_events() {
+    let site = site();
+    let formula = "=HYPERLINK(\"x\")";
+    // No event chosen: the properties of all of shop's events, each linking to its values.
+    let page = ok(&site, &format!("/applications/shop?{W}"));
+    assert_eq!(
+        table_after(&page, "<h2>Properties of all events</h2>"),
+        rows(&[
+            &["amount", "3"],
+            &["label", "1"],
+            &["plan", "3"],
+            &["seats", "3"]
+        ])
+    );
+    assert!(
+        page.contains(&format!(
+            "href=\"/applications/shop?window=custom&amp;{}&amp;property=plan\"",
+            W.replace('&', "&amp;")
+        )),
+        "{page}"
+    );
+
+    let plan = ok(&site, &format!("/applications/shop?{W}&property=plan"));
+    assert_eq!(
+        table_after(&plan, "<h2>Values of plan</h2>"),
+        rows(&[
+            &["free", "4", "44.4 %"],
+            &["pro", "4", "44.4 %"],
+            &[formula, "1", "11.1 %"]
+        ])
+    );
+    assert!(text(&plan).contains("Events over time, by plan"), "{plan}");
+    for series in ["free", "pro", "=HYPERLINK(&quot;x&quot;)"] {
+        assert!(
+            plan.contains(&format!("data-series=\"{series}\"")),
+            "{series}: {plan}"
+        );
+    }
+    assert!(
+        !plan.contains("data-series=\"login\""),
+        "split by plan, not by event"
+    );
+    // The state stays in the URL: the window picker keeps the property.
+    assert!(
+        plan.contains("href=\"/applications/shop?window=7d&amp;property=plan\""),
+        "{plan}"
+    );
+
+    assert_eq!(
+        site.get(&format!("/applications/shop/values.csv?{W}&property=plan"))
+            .body,
+        "value,count\r\nfree,4\r\npro,4\r\n\"'=HYPERLINK(\"\"x\"\")\",1\r\n"
+    );
+    assert_eq!(
+        site.get(&format!("/applications/shop/properties.csv?{W}"))
+            .body,
+        "property,distinct_values\r\namount,3\r\nlabel,1\r\nplan,3\r\nseats,3\r\n"
+    );
+
+    // The original's call: `property` with no `event_name`.
+    let api = site.get(&format!(
+        "/api/application/shop?{W}&property=plan&time_range=1d"
+    ));
+    assert_eq!(api.status, 200, "{}", api.body);
+    let api = api.json();
+    let days = [
+        ms(datetime!(2026-11-02 00:00 UTC)),
+        ms(datetime!(2026-11-03 00:00 UTC)),
+        ms(datetime!(2026-11-04 00:00 UTC)),
+    ];
+    assert_eq!(api["event_name"], json!(null));
+    assert_eq!(api["property_name"], "plan");
+    assert_eq!(
+        api["values"],
+        json!([
+            {"value": "free", "count": 4},
+            {"value": "pro", "count": 4},
+            {"value": formula, "count": 1},
+        ])
+    );
+    assert_eq!(
+        api["properties"],
+        json!([
+            {"name": "amount", "distinct_values": 3},
+            {"name": "label", "distinct_values": 1},
+            {"name": "plan", "distinct_values": 3},
+            {"name": "seats", "distinct_values": 3},
+        ])
+    );
+    assert_eq!(
+        api["data"],
+        json!([
+            {"label": "free", "data": [[days[0], 2], [days[1], 1], [days[2], 1]]},
+            {"label": "pro", "data": [[days[0], 1], [days[1], 1], [days[2], 2]]},
+            {"label": formula, "data": [[days[0], 0], [days[1], 1], [days[2], 0]]},
+        ])
+    );
 }
 
 #[test]
@@ -396,10 +505,10 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
         original
     );
 
-    // No event chosen: the chart is split by event; no properties or values.
+    // No event chosen: the chart is split by event; the properties of all events, no values.
     let all = get(&format!("/api/application/shop?{W}&span=day"));
     assert_eq!(all["events"], events);
-    assert_eq!(all["properties"], json!(null));
+    assert_eq!(all["properties"].as_array().map(Vec::len), Some(4), "{all}");
     assert_eq!(all["values"], json!(null));
     assert_eq!(all["event_name"], json!(null));
     let series = all["data"].as_array().expect("series");
@@ -570,7 +679,6 @@ fn not_found_and_bad_parameters() {
     bad("/applications/shop?from=2026-13-01&to=2026-12-01", "from");
     bad("/applications/shop?window=custom&from=2026-11-01", "to");
     bad("/applications/shop?from=2026-11-08&to=2026-11-01", "to");
-    bad("/applications/shop?property=plan", "property");
     bad(
         &format!("/applications/shop?{W}&event=login&property=not-a-key"),
         "property",
