@@ -2,9 +2,10 @@
 //! users, over a chosen time window; HTML and SVG rendered on the server (maud), served by
 //! hyper, with CSV and JSON of every table.
 //!
-//! It asks its questions through spoor's [`AsyncRetriever`](spoor::AsyncRetriever) and logs its
-//! own page views through spoor's [`Tracker`](spoor::Tracker) (application
-//! [`META_APPLICATION`]), so Splunk and spoor's embedded engine are the same to it.
+//! It asks its questions through spoor's [`AsyncRetriever`](spoor::AsyncRetriever) (of the
+//! index it was given) and logs its own page views through spoor's [`Tracker`](spoor::Tracker)
+//! (application [`META_APPLICATION`], in an index of their own, [`DEFAULT_META_INDEX`] by
+//! default: see [`meta_tracker`]), so Splunk and spoor's embedded engine are the same to it.
 //!
 //! # Routes
 //!
@@ -16,6 +17,7 @@
 //!   (of all events when none is chosen) and the chosen property's values (in the chosen event,
 //!   or in all events, as the original's `property` without an event); each table as CSV at
 //!   `/applications/{name}/{events,properties,values}.csv`.
+//! - `/api/applications`: the applications list as JSON (no trends).
 //! - `/api/application/{name}`: the page's data as JSON, with the original's parameters
 //!   (`event_name`, `property`, `time_range`) and the new ones (`window`, `from`, `to`,
 //!   `span`, `event`, `top`).
@@ -36,11 +38,13 @@ pub mod chart;
 mod csv;
 mod data;
 pub mod demo;
+mod indexes;
 mod pages;
 mod params;
 mod plan;
 mod server;
 
+pub use indexes::{BadIndexName, DEFAULT_META_INDEX, index_name, meta_tracker};
 pub use server::{
     Dashboard, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, META_APPLICATION, default_listen, serve,
 };

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use spoor::{AsyncRetriever, Tracker};
-use spoor_dashboard::{Dashboard, META_APPLICATION, demo};
+use spoor_dashboard::{DEFAULT_META_INDEX, Dashboard, META_APPLICATION, demo, index_name};
 use spoor_engine::Engine;
 use spoor_engine::cli::{Context as _, Failure, Report};
 use spoor_engine::server::{Credentials, Running, Server, ServerOptions, shutdown_signal};
@@ -69,6 +69,14 @@ struct Args {
     /// Do not verify Splunk's TLS certificate (only for a test deployment).
     #[arg(long)]
     insecure: bool,
+    /// The index the dashboard reads; on the embedded engine it is created at start, and
+    /// seeded with the demo data when empty.
+    #[arg(long, env = "SPOOR_INDEX", default_value = spoor::DEFAULT_INDEX, value_name = "NAME", value_parser = index_name)]
+    index: String,
+    /// The index the dashboard's own page views go to (created at start), apart from the
+    /// applications it shows.
+    #[arg(long, default_value = DEFAULT_META_INDEX, value_name = "NAME", value_parser = index_name)]
+    meta_index: String,
     /// Do not log the dashboard's own page views.
     #[arg(long)]
     no_meta: bool,
@@ -157,13 +165,18 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
         report.records,
         args.data.display()
     );
-    // spoor's index and sourcetype exist from the start, so an event sent from outside (the
-    // printed curl line, an HEC logger) is taken before any page view or demo event.
-    let setup =
-        Tracker::new(&config, META_APPLICATION).context("cannot reach the embedded engine")?;
-    setup
-        .setup()
-        .context("cannot create spoor's index in the embedded engine")?;
+    // The index read and spoor's sourcetype exist from the start, so an event sent from outside
+    // (the printed curl line, an HEC logger) is taken before any page view or demo event.
+    let setup = Tracker::builder(&config, META_APPLICATION)
+        .index(args.index.as_str())
+        .build()
+        .context("cannot reach the embedded engine")?;
+    setup.setup().with_context(|| {
+        format!(
+            "cannot create the index {:?} in the embedded engine",
+            args.index
+        )
+    })?;
     let _ = setup.shutdown(Duration::from_secs(1));
     let hec = running.hec_addr().unwrap_or(running.addr());
     println!(
@@ -172,12 +185,12 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
         running.addr(),
         kept.path.display()
     );
-    println!("send an event: {}", curl_line(hec, &kept.path));
+    println!("send an event: {}", curl_line(hec, &kept.path, &args.index));
     let empty = engine
-        .index_summary(spoor::DEFAULT_INDEX)
+        .index_summary(&args.index)
         .is_none_or(|s| s.events == 0);
     if empty && !args.no_demo && args.demo_events > 0 {
-        seed_demo(&config, args.demo_events)?;
+        seed_demo(&config, &args.index, args.demo_events)?;
     }
     Ok(Backend {
         config,
@@ -185,13 +198,13 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
     })
 }
 
-/// A `curl` command that sends one event to HEC at `hec`, reading the token from the kept
-/// credentials file (so the token itself is never printed).
-fn curl_line(hec: SocketAddr, credentials: &std::path::Path) -> String {
+/// A `curl` command that sends one event to `index` through HEC at `hec`, reading the token
+/// from the kept credentials file (so the token itself is never printed).
+fn curl_line(hec: SocketAddr, credentials: &std::path::Path, index: &str) -> String {
     let file = shell_quote(&credentials.display().to_string());
     let event = format!(
         r#"{{"index":"{}","sourcetype":"{}","event":"application=\"myapp\" event=\"signup\" distinct_id=\"u1\" analytics_prop__plan=\"pro\""}}"#,
-        spoor::DEFAULT_INDEX,
+        index,
         spoor::DEFAULT_SOURCETYPE
     );
     format!(
@@ -205,10 +218,10 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), Failure> {
+fn seed_demo(config: &spoor_proto::Config, index: &str, events: usize) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     let mut stderr = io::stderr();
-    let sent = demo::seed(config, events, |done| {
+    let sent = demo::seed(config, index, events, |done| {
         let pct = done * 100 / events.max(1);
         let bar: String = (0..40)
             .map(|i| if i * 100 / 40 < pct { '#' } else { '.' })
@@ -225,6 +238,13 @@ fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), Failure>
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
+    if !args.no_meta && args.meta_index == args.index {
+        return Err(Failure::new(format!(
+            "--meta-index {:?} is the index the dashboard reads (--index): its own page views \
+             would be listed among the applications; choose another --meta-index, or --no-meta",
+            args.meta_index
+        )));
+    }
     // Bound first, so a busy port is said at once, not after the demo data is seeded.
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -238,15 +258,18 @@ fn run(args: &Args) -> Result<(), Failure> {
         },
         None => embedded(args)?,
     };
-    let retriever = AsyncRetriever::new(&backend.config).context("cannot make the retriever")?;
+    let retriever = AsyncRetriever::with_index(&backend.config, &args.index)
+        .context("cannot make the retriever")?;
     let tracker = if args.no_meta {
         None
     } else {
-        let tracker = Tracker::new(&backend.config, META_APPLICATION)
+        let tracker = spoor_dashboard::meta_tracker(&backend.config, &args.meta_index)
             .context("cannot make the tracker of page views")?;
         if let Err(err) = tracker.setup() {
             eprintln!(
-                "warning: page views will not be logged where spoor's index is missing: {}",
+                "warning: cannot create the index {:?} for the dashboard's page views ({}); \
+                 they are logged once it exists (or pass --no-meta)",
+                args.meta_index,
                 Report(&err)
             );
         }
@@ -268,11 +291,15 @@ fn run(args: &Args) -> Result<(), Failure> {
         let addr = listener
             .local_addr()
             .context("cannot read the listening address")?;
-        let backend_name = if backend.embedded.is_some() {
+        let mut backend_name = if backend.embedded.is_some() {
             format!("embedded engine, data in {}", args.data.display())
         } else {
             format!("Splunk at {}", backend.config.base_url())
         };
+        backend_name.push_str(&format!("; index {}", args.index));
+        if !args.no_meta {
+            backend_name.push_str(&format!(", page views in {}", args.meta_index));
+        }
         let stop = shutdown_signal();
         println!("spoor dashboard: http://{addr}/ ({backend_name})");
         let dashboard = Arc::new(Dashboard::new(retriever, tracker.clone()));

@@ -289,6 +289,10 @@ impl Dashboard {
                     Err(err) => error_page(&err),
                 }
             }
+            "/api/applications" => match data::list(&self.retriever, view, Need::Tables).await {
+                Ok(page) => list_json(&page),
+                Err(err) => error_json(&err),
+            },
             "/applications.csv" => match data::list(&self.retriever, view, Need::Tables).await {
                 Ok(page) => csv_reply(
                     "applications",
@@ -409,6 +413,27 @@ impl Dashboard {
             }),
         )
     }
+}
+
+/// The applications list as JSON: the index read, the window, the notes and each application
+/// with its events and unique users, the largest first.
+fn list_json(page: &data::ListPage) -> Reply {
+    let apps: Vec<_> = page
+        .apps
+        .iter()
+        .map(|(a, _)| {
+            serde_json::json!({"name": a.name, "events": a.events, "unique_users": a.unique_users})
+        })
+        .collect();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "index": page.index,
+            "window": page.view.window_key,
+            "notes": page.notes,
+            "applications": apps,
+        }),
+    )
 }
 
 fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {

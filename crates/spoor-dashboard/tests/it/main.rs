@@ -2,6 +2,7 @@
 //! README's run command), and pointed at a Splunk (here spoor's engine standing in for one,
 //! reached over its REST API like any Splunk).
 
+mod index;
 mod siege;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,7 +28,8 @@ pub(crate) fn dashboard_binary(prelude: &str) -> Command {
             .arg(binary);
         shell
     };
-    command.args([
+    // The index comes from the flags a test gives, never from the environment.
+    command.env_remove("SPOOR_INDEX").args([
         "--listen",
         "127.0.0.1:0",
         "--engine-listen",

@@ -9,6 +9,10 @@ use spoor_event::Event;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use spoor::answer::{Application, ValueCount};
+use spoor::{Retriever, Window};
+use spoor_dashboard::{DEFAULT_META_INDEX, META_APPLICATION};
+
 use super::{Site, table_after, text};
 
 /// The custom window the known events are read over: 2026-11-02 to 2026-11-04, both included.
@@ -770,8 +774,10 @@ fn a_stopped_backend_gives_503_and_the_dashboard_keeps_running() {
     assert_eq!(site.get("/healthz").status, 200);
 }
 
+/// Issue 13: the dashboard's page views go to an index of their own (`spoor_meta`), so they
+/// are not listed among the applications it shows (they were, as `spoor-dashboard`).
 #[test]
-fn page_views_are_logged_under_the_dashboards_own_application() {
+fn page_views_are_logged_apart_in_their_own_index() {
     let site = Site::start(&events(), true);
     ok(&site, &format!("/applications?{W}"));
     ok(&site, &format!("/applications/shop?{W}&event=login"));
@@ -786,51 +792,73 @@ fn page_views_are_logged_under_the_dashboards_own_application() {
         .into_iter()
         .map(|r| r[0].clone())
         .collect();
-    assert!(apps.iter().any(|a| a == "spoor-dashboard"), "{apps:?}");
+    assert_eq!(apps, ["live"], "the page views are not an application here");
+    let api = site.get("/api/applications?window=24h").json();
+    assert_eq!(
+        api,
+        json!({
+            "index": "spoor",
+            "window": "24h",
+            "notes": [],
+            "applications": [{"name": "live", "events": 1, "unique_users": 1}],
+        })
+    );
 
-    // CSV pages are not page views: these reads change nothing.
-    let csv = |table: &str, query: &str| {
-        let reply = site.get(&format!(
-            "/applications/spoor-dashboard/{table}.csv?window=24h{query}"
-        ));
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        reply.body
-    };
-    let mut events: Vec<&str> = Vec::new();
-    let all = csv("events", "");
-    events.extend(all.lines().skip(1));
-    events.sort_unstable();
+    // In their own index: each page view once (CSV and API lists are not page views), with
+    // what was asked as properties.
+    let meta = Retriever::with_index(&site.config(), DEFAULT_META_INDEX).expect("a retriever");
+    let window = Window::Last24Hours;
     assert_eq!(
-        events,
+        meta.applications(&window).expect("applications"),
+        [Application {
+            name: META_APPLICATION.to_owned(),
+            events: 3,
+            unique_users: 0
+        }]
+    );
+    let names: Vec<(String, u64)> = meta
+        .events(META_APPLICATION, &window)
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.name, e.events))
+        .collect();
+    assert_eq!(
+        names,
         [
-            "api_app_details,1,0",
-            "app_details,1,0",
-            "list_applications,1,0"
-        ],
-        "{all}"
+            ("api_app_details".to_owned(), 1),
+            ("app_details".to_owned(), 1),
+            ("list_applications".to_owned(), 1)
+        ]
     );
-    assert_eq!(
-        csv("properties", "&event=api_app_details"),
-        "property,distinct_values\r\napplication,1\r\nev_name,1\r\nprop_name,1\r\nwindow,1\r\n"
-    );
-    for (property, value) in [
-        ("application", "shop"),
-        ("ev_name", "login"),
-        ("prop_name", "plan"),
-        ("window", "custom"),
+    let keys: Vec<String> = meta
+        .properties(META_APPLICATION, Some("api_app_details"), &window)
+        .expect("properties")
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, ["application", "ev_name", "prop_name", "window"]);
+    for (event, property, value) in [
+        ("api_app_details", "application", "shop"),
+        ("api_app_details", "ev_name", "login"),
+        ("api_app_details", "prop_name", "plan"),
+        ("api_app_details", "window", "custom"),
+        ("app_details", "ev_name", "login"),
     ] {
         assert_eq!(
-            csv(
-                "values",
-                &format!("&event=api_app_details&property={property}")
-            ),
-            format!("value,count\r\n{value},1\r\n"),
-            "{property}"
+            meta.values(META_APPLICATION, Some(event), property, None, &window)
+                .expect("values"),
+            [ValueCount {
+                value: value.to_owned(),
+                count: 1
+            }],
+            "{event} {property}"
         );
     }
+    // Not an application of the index read (a page view itself, so asked last).
     assert_eq!(
-        csv("values", "&event=app_details&property=ev_name"),
-        "value,count\r\nlogin,1\r\n"
+        site.get(&format!("/applications/{META_APPLICATION}?window=24h"))
+            .status,
+        404
     );
 }
 
