@@ -10,9 +10,10 @@
 //!   that never resend an acknowledged batch and never retry an invalid one forever; `flush`,
 //!   `shutdown`, flush on drop, and [`Stats`].
 //! - Retrieving ([`Retriever`], [`AsyncRetriever`]): every question of `spoor-spl`'s builders
-//!   (applications, events of an application, properties of an event, values of a property,
-//!   events over time split by event or by a property, unique users over time), over an
-//!   explicit [`Window`], with typed answers ([`answer`]); every row is read, none cut.
+//!   (applications, events of an application, properties of an event or of all its events,
+//!   values of a property in one event or in all, events over time split by event or by a
+//!   property, unique users over time), over an explicit [`Window`], with typed answers
+//!   ([`answer`]); every row is read, none cut.
 //!
 //! # The index
 //!

@@ -25,6 +25,8 @@ struct Running {
     rest: String,
     /// What it printed on its last line: the dashboard's address and what it reads.
     banner: String,
+    /// The `curl` line it printed, which sends an event to HEC.
+    curl: String,
     data: PathBuf,
 }
 
@@ -42,11 +44,13 @@ impl Running {
             .spawn()
             .expect("the dashboard starts");
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut rest = None;
+        let (mut rest, mut curl) = (None, None);
         let (addr, banner) = loop {
             let line = lines.next().expect("it prints its URL").expect("utf-8");
             if let Some(tail) = line.strip_prefix("embedded engine: Splunk REST API on http://") {
                 rest = tail.split(',').next().map(str::to_owned);
+            } else if let Some(tail) = line.strip_prefix("send an event: ") {
+                curl = Some(tail.to_owned());
             } else if let Some(tail) = line.strip_prefix("spoor dashboard: http://") {
                 let addr = tail.split('/').next().expect("address").to_owned();
                 break (addr, line);
@@ -57,6 +61,7 @@ impl Running {
             addr,
             rest: rest.expect("the engine's REST address"),
             banner,
+            curl: curl.expect("a curl line"),
             data,
         }
     }
@@ -198,6 +203,11 @@ fn reads_an_index_written_by_the_original_python_tracker() {
         dashboard.banner.contains("index sample_analytics"),
         "{}",
         dashboard.banner
+    );
+    assert!(
+        dashboard.curl.contains(r#"{"index":"sample_analytics","#),
+        "the curl line writes to the index read: {}",
+        dashboard.curl
     );
     // The tracker's set-up: the index exists (the dashboard made it at start); the props stanza
     // with the original's LINE_BREAKER (a regex, written with literal backslashes).
