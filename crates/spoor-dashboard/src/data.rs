@@ -61,6 +61,8 @@ pub(crate) enum Need {
 #[derive(Debug)]
 pub(crate) struct ListPage {
     pub(crate) view: View,
+    /// The index the page reads.
+    pub(crate) index: String,
     pub(crate) apps: Vec<(Application, Option<Vec<u64>>)>,
     /// What the page leaves out or shows otherwise than asked, in words.
     pub(crate) notes: Vec<String>,
@@ -70,13 +72,17 @@ pub(crate) struct ListPage {
 #[derive(Debug)]
 pub(crate) struct AppPage {
     pub(crate) name: String,
+    /// The index the page reads.
+    pub(crate) index: String,
     pub(crate) view: View,
     /// The charts' span and window (for tables only, the view's as planned).
     pub(crate) plan: Plan,
     pub(crate) events: Vec<EventCount>,
     pub(crate) chart: Chart,
     pub(crate) users: Chart,
-    pub(crate) properties: Option<Vec<Property>>,
+    /// The properties of the chosen event, or of all the application's events.
+    pub(crate) properties: Vec<Property>,
+    /// The chosen property's values (in the chosen event, or in all events).
     pub(crate) values: Option<Vec<ValueCount>>,
     /// What the page leaves out or shows otherwise than asked, in words.
     pub(crate) notes: Vec<String>,
@@ -131,7 +137,12 @@ pub(crate) async fn list(
     keep_rows(&mut apps, "applications", Order::BySize, &mut notes);
     if need == Need::Tables {
         let apps = apps.into_iter().map(|a| (a, None)).collect();
-        return Ok(ListPage { view, apps, notes });
+        return Ok(ListPage {
+            view,
+            index: retriever.index().to_owned(),
+            apps,
+            notes,
+        });
     }
     let drawn = &apps[..apps.len().min(MAX_TRENDS)];
     if drawn.len() < apps.len() {
@@ -181,6 +192,7 @@ pub(crate) async fn list(
     }
     Ok(ListPage {
         view,
+        index: retriever.index().to_owned(),
         apps: rows,
         notes,
     })
@@ -210,8 +222,8 @@ async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Out
     out.into_iter().flatten().collect()
 }
 
-/// An application's page: its events, charts (for [`Need::Charts`]), and the chosen event's
-/// properties and the chosen property's values.
+/// An application's page: its events, charts (for [`Need::Charts`]), the properties of the
+/// chosen event (of all events when none is chosen) and the chosen property's values.
 pub(crate) async fn application(
     retriever: &AsyncRetriever,
     name: &str,
@@ -228,19 +240,22 @@ pub(crate) async fn application(
     };
     let plan = plan::plan(&view, covered)?;
     let span = plan.span();
-    let over = match (&view.event, &view.property) {
-        (None, _) => OverTime::new(span),
-        (Some(event), None) => OverTime::new(span).event(event.clone()).split(Split::None),
-        (Some(event), Some(property)) => {
-            let key = property.parse().map_err(|_| BadParam {
-                name: "property",
-                value: property.clone(),
-                expected: "a property key (letters, digits and `_`, starting with a letter)",
-            })?;
-            OverTime::new(span)
-                .event(event.clone())
-                .split(Split::Property(key))
-        }
+    let split = match &view.property {
+        Some(property) => Some(Split::Property(property.parse().map_err(|_| BadParam {
+            name: "property",
+            value: property.clone(),
+            expected: "a property key (letters, digits and `_`, starting with a letter)",
+        })?)),
+        None => None,
+    };
+    // No event: all events, by event or by the chosen property (as the original's `event="*"`);
+    // one event: not split, or by the chosen property.
+    let over = match (&view.event, split) {
+        (None, None) => OverTime::new(span),
+        (None, Some(split)) => OverTime::new(span).split(split),
+        (Some(event), split) => OverTime::new(span)
+            .event(event.clone())
+            .split(split.unwrap_or(Split::None)),
     };
     let event = view.event.as_deref();
     let top = view.top.or(NonZeroU32::new(DEFAULT_TOP));
@@ -263,16 +278,14 @@ pub(crate) async fn application(
                 Ok(no_chart(span))
             }
         },
+        retriever.properties(name, event, &window),
         async {
-            match event {
-                Some(e) => retriever.properties(name, e, &window).await.map(Some),
+            match &view.property {
+                Some(p) => retriever
+                    .values(name, event, p, top, &window)
+                    .await
+                    .map(Some),
                 None => Ok(None),
-            }
-        },
-        async {
-            match (event, &view.property) {
-                (Some(e), Some(p)) => retriever.values(name, e, p, top, &window).await.map(Some),
-                _ => Ok(None),
             }
         },
     );
@@ -302,11 +315,10 @@ pub(crate) async fn application(
     let mut notes: Vec<String> = plan.note.iter().cloned().collect();
     keep_rows(&mut events, "events", Order::BySize, &mut notes);
     let mut properties = properties?;
-    if let Some(properties) = &mut properties {
-        keep_rows(properties, "properties", Order::ByName, &mut notes);
-    }
+    keep_rows(&mut properties, "properties", Order::ByName, &mut notes);
     Ok(AppPage {
         name: name.to_owned(),
+        index: retriever.index().to_owned(),
         view,
         plan,
         events,

@@ -13,14 +13,15 @@ use time::OffsetDateTime;
 /// Events the demo has unless told otherwise.
 pub const DEFAULT_EVENTS: usize = 200_000;
 
-/// Tracks `events` generated events (ending now) to the backend of `config`, calling
-/// `progress` with the count tracked so far every 1 %. Returns how many were delivered.
+/// Tracks `events` generated events (ending now) to `index` on the backend of `config`,
+/// calling `progress` with the count tracked so far every 1 %. Returns how many were delivered.
 ///
 /// # Errors
 ///
 /// [`spoor::Error`] when the index and sourcetype cannot be set up or delivery fails.
 pub fn seed(
     config: &Config,
+    index: &str,
     events: usize,
     mut progress: impl FnMut(usize),
 ) -> Result<u64, spoor::Error> {
@@ -35,6 +36,7 @@ pub fn seed(
             Some(tracker) => tracker,
             None => {
                 let tracker = Tracker::builder(config, event.application())
+                    .index(index)
                     .queue_capacity(50_000)
                     .on_full(OnFull::Block(Duration::from_secs(120)))
                     .build()?;

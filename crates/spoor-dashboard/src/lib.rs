@@ -2,19 +2,22 @@
 //! users, over a chosen time window; HTML and SVG rendered on the server (maud), served by
 //! hyper, with CSV and JSON of every table.
 //!
-//! It asks its questions through spoor's [`AsyncRetriever`](spoor::AsyncRetriever) and logs its
-//! own page views through spoor's [`Tracker`](spoor::Tracker) (application
-//! [`META_APPLICATION`]), so Splunk and spoor's embedded engine are the same to it.
+//! It asks its questions through spoor's [`AsyncRetriever`](spoor::AsyncRetriever) (of the
+//! index it was given) and logs its own page views through spoor's [`Tracker`](spoor::Tracker)
+//! (application [`META_APPLICATION`], in an index of their own, [`DEFAULT_META_INDEX`] by
+//! default: see [`meta_tracker`]), so Splunk and spoor's embedded engine are the same to it.
 //!
 //! # Routes
 //!
 //! - `/` redirects to `/applications`: every application with events, unique users, share
 //!   and a trend line (`/applications.csv`).
 //! - `/applications/{name}` (and the original `/application/{name}`): the window picker, the
-//!   events table (choosing an event narrows the page), events over time (by event, or for a
-//!   chosen event by a chosen property's top values), unique users over time, the chosen event's
-//!   properties and the chosen property's values; each table as CSV at
+//!   events table (choosing an event narrows the page), events over time (by event, or by a
+//!   chosen property's top values), unique users over time, the properties of the chosen event
+//!   (of all events when none is chosen) and the chosen property's values (in the chosen event,
+//!   or in all events, as the original's `property` without an event); each table as CSV at
 //!   `/applications/{name}/{events,properties,values}.csv`.
+//! - `/api/applications`: the applications list as JSON (no trends).
 //! - `/api/application/{name}`: the page's data as JSON, with the original's parameters
 //!   (`event_name`, `property`, `time_range`) and the new ones (`window`, `from`, `to`,
 //!   `span`, `event`, `top`).
@@ -35,12 +38,14 @@ pub mod chart;
 mod csv;
 mod data;
 pub mod demo;
+mod indexes;
 mod pages;
 mod params;
 mod plan;
 mod server;
 mod track;
 
+pub use indexes::{BadIndexName, DEFAULT_META_INDEX, index_name, meta_tracker};
 pub use server::{
     Dashboard, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, META_APPLICATION, default_listen, serve,
 };

@@ -1,9 +1,4 @@
 //! `spoor-dashboard`: spoor's web dashboard, on the embedded engine (default) or on Splunk.
-#![allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "a command-line program tells its user where it listens and how seeding goes"
-)]
 
 use std::io::{self, Write as _};
 use std::net::SocketAddr;
@@ -14,10 +9,14 @@ use std::time::Duration;
 
 use clap::Parser;
 use spoor::{AsyncRetriever, Tracker};
-use spoor_dashboard::{Dashboard, META_APPLICATION, TrackOptions, demo};
+use spoor_dashboard::{
+    DEFAULT_META_INDEX, Dashboard, META_APPLICATION, TrackOptions, demo, index_name,
+};
 use spoor_engine::Engine;
-use spoor_engine::cli::{Context as _, Failure, Report};
-use spoor_engine::server::{Credentials, Running, Server, ServerOptions, shutdown_signal};
+use spoor_engine::cli::{Context as _, Failure, Report, say, tell};
+use spoor_engine::server::{
+    Credentials, Listeners, Running, Server, ServerOptions, shutdown_signal,
+};
 use spoor_proto::ConfigBuilder;
 
 /// spoor's dashboard. With no `--splunk` it runs spoor's embedded engine on a local data
@@ -69,6 +68,14 @@ struct Args {
     /// Do not verify Splunk's TLS certificate (only for a test deployment).
     #[arg(long)]
     insecure: bool,
+    /// The index the dashboard reads; on the embedded engine it is created at start, and
+    /// seeded with the demo data when empty.
+    #[arg(long, env = "SPOOR_INDEX", default_value = spoor::DEFAULT_INDEX, value_name = "NAME", value_parser = index_name)]
+    index: String,
+    /// The index the dashboard's own page views go to (created at start), apart from the
+    /// applications it shows.
+    #[arg(long, default_value = DEFAULT_META_INDEX, value_name = "NAME", value_parser = index_name)]
+    meta_index: String,
     /// Do not log the dashboard's own page views.
     #[arg(long)]
     no_meta: bool,
@@ -150,13 +157,13 @@ fn splunk_config(args: &Args, url: &str) -> Result<spoor_proto::Config, Failure>
     spoor_splunk::load_config(&builder).context("splunk configuration")
 }
 
-fn embedded(args: &Args) -> Result<Backend, Failure> {
+fn embedded(args: &Args, listeners: Listeners) -> Result<Backend, Failure> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("cannot create {}", args.data.display()))?;
     let (engine, report) = Engine::open(&args.data)
         .with_context(|| format!("cannot open the data folder {}", args.data.display()))?;
     for damage in &report.damage {
-        eprintln!("warning: {damage}");
+        tell(format_args!("warning: {damage}"));
     }
     let engine = Arc::new(engine);
     let kept = Credentials::kept_in(&args.data)
@@ -164,38 +171,46 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
     let options = ServerOptions::new(kept.credentials)
         .listen(args.engine_listen)
         .hec_listen(args.hec_listen);
-    let running =
-        Server::start(Arc::clone(&engine), options).context("cannot start the embedded engine")?;
+    let running = Server::start_on(Arc::clone(&engine), options, listeners)
+        .context("cannot start the embedded engine")?;
     let config = running
         .config()
         .build()
         .context("the embedded engine's client settings")?;
-    eprintln!(
+    tell(format_args!(
         "embedded engine: {} events in {}",
         report.records,
         args.data.display()
-    );
-    // spoor's index and sourcetype exist from the start, so an event sent from outside (the
-    // printed curl line, an HEC logger) is taken before any page view or demo event.
-    let setup =
-        Tracker::new(&config, META_APPLICATION).context("cannot reach the embedded engine")?;
-    setup
-        .setup()
-        .context("cannot create spoor's index in the embedded engine")?;
+    ));
+    // The index read and spoor's sourcetype exist from the start, so an event sent from outside
+    // (the printed curl line, an HEC logger) is taken before any page view or demo event.
+    let setup = Tracker::builder(&config, META_APPLICATION)
+        .index(args.index.as_str())
+        .build()
+        .context("cannot reach the embedded engine")?;
+    setup.setup().with_context(|| {
+        format!(
+            "cannot create the index {:?} in the embedded engine",
+            args.index
+        )
+    })?;
     let _ = setup.shutdown(Duration::from_secs(1));
     let hec = running.hec_addr().unwrap_or(running.addr());
-    println!(
+    say(format_args!(
         "embedded engine: Splunk REST API on http://{}, HEC on http://{hec} \
          (admin credentials and HEC token in {})",
         running.addr(),
         kept.path.display()
-    );
-    println!("send an event: {}", curl_line(hec, &kept.path));
+    ));
+    say(format_args!(
+        "send an event: {}",
+        curl_line(hec, &kept.path, &args.index)
+    ));
     let empty = engine
-        .index_summary(spoor::DEFAULT_INDEX)
+        .index_summary(&args.index)
         .is_none_or(|s| s.events == 0);
     if empty && !args.no_demo && args.demo_events > 0 {
-        seed_demo(&config, args.demo_events)?;
+        seed_demo(&config, &args.index, args.demo_events)?;
     }
     Ok(Backend {
         config,
@@ -203,13 +218,13 @@ fn embedded(args: &Args) -> Result<Backend, Failure> {
     })
 }
 
-/// A `curl` command that sends one event to HEC at `hec`, reading the token from the kept
-/// credentials file (so the token itself is never printed).
-fn curl_line(hec: SocketAddr, credentials: &std::path::Path) -> String {
+/// A `curl` command that sends one event to `index` through HEC at `hec`, reading the token
+/// from the kept credentials file (so the token itself is never printed).
+fn curl_line(hec: SocketAddr, credentials: &std::path::Path, index: &str) -> String {
     let file = shell_quote(&credentials.display().to_string());
     let event = format!(
         r#"{{"index":"{}","sourcetype":"{}","event":"application=\"myapp\" event=\"signup\" distinct_id=\"u1\" analytics_prop__plan=\"pro\""}}"#,
-        spoor::DEFAULT_INDEX,
+        index,
         spoor::DEFAULT_SOURCETYPE
     );
     format!(
@@ -223,10 +238,10 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), Failure> {
+fn seed_demo(config: &spoor_proto::Config, index: &str, events: usize) -> Result<(), Failure> {
     let started = std::time::Instant::now();
     let mut stderr = io::stderr();
-    let sent = demo::seed(config, events, |done| {
+    let sent = demo::seed(config, index, events, |done| {
         let pct = done * 100 / events.max(1);
         let bar: String = (0..40)
             .map(|i| if i * 100 / 40 < pct { '#' } else { '.' })
@@ -235,38 +250,63 @@ fn seed_demo(config: &spoor_proto::Config, events: usize) -> Result<(), Failure>
         let _ = stderr.flush();
     })
     .context("cannot seed the demo data")?;
-    eprintln!(
+    tell(format_args!(
         "\nseeded {sent} demo events in {:.1} s",
         started.elapsed().as_secs_f64()
-    );
+    ));
     Ok(())
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
-    // Bound first, so a busy port is said at once, not after the demo data is seeded.
+    if !args.no_meta && args.meta_index == args.index {
+        return Err(Failure::new(format!(
+            "--meta-index {:?} is the index the dashboard reads (--index): its own page views \
+             would be listed among the applications; choose another --meta-index, or --no-meta",
+            args.meta_index
+        )));
+    }
+    // Every port first, so a busy one is said at once, not after the data folder is read or
+    // the demo data seeded.
     let listener = std::net::TcpListener::bind(args.listen)
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    listener
-        .set_nonblocking(true)
-        .context("cannot set up the listening socket")?;
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; choose another address with --listen",
+                args.listen
+            )
+        })?;
     let backend = match &args.splunk {
         Some(url) => Backend {
             config: splunk_config(args, url)?,
             embedded: None,
         },
-        None => embedded(args)?,
+        None => {
+            let listeners = Listeners::bind(args.engine_listen, Some(args.hec_listen))
+                .with_context(|| {
+                    format!(
+                        "the embedded engine cannot take its ports (REST API {}, HEC {}): another \
+                         Splunk or spoor may hold them; choose others with --engine-listen and \
+                         --hec-listen",
+                        args.engine_listen, args.hec_listen
+                    )
+                })?;
+            embedded(args, listeners)?
+        }
     };
-    let retriever = AsyncRetriever::new(&backend.config).context("cannot make the retriever")?;
+    let retriever = AsyncRetriever::with_index(&backend.config, &args.index)
+        .context("cannot make the retriever")?;
     let tracker = if args.no_meta {
         None
     } else {
-        let tracker = Tracker::new(&backend.config, META_APPLICATION)
+        let tracker = spoor_dashboard::meta_tracker(&backend.config, &args.meta_index)
             .context("cannot make the tracker of page views")?;
         if let Err(err) = tracker.setup() {
-            eprintln!(
-                "warning: page views will not be logged where spoor's index is missing: {}",
+            tell(format_args!(
+                "warning: cannot create the index {:?} for the dashboard's page views ({}); \
+                 they are logged once it exists (or pass --no-meta)",
+                args.meta_index,
                 Report(&err)
-            );
+            ));
         }
         Some(tracker)
     };
@@ -277,6 +317,7 @@ fn run(args: &Args) -> Result<(), Failure> {
     } else {
         Some(
             Tracker::builder(&backend.config, META_APPLICATION)
+                .index(args.index.clone())
                 .queue_capacity(INTAKE_QUEUE)
                 .build()
                 .context("cannot make the tracker of /api/track")?,
@@ -288,23 +329,27 @@ fn run(args: &Args) -> Result<(), Failure> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         if let Err(err) = retriever.connect().await {
-            eprintln!(
+            tell(format_args!(
                 "warning: the backend does not answer yet ({}); pages will say so until it does",
                 Report(&err)
-            );
+            ));
         }
         let listener = tokio::net::TcpListener::from_std(listener)
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener
             .local_addr()
             .context("cannot read the listening address")?;
-        let backend_name = if backend.embedded.is_some() {
+        let mut backend_name = if backend.embedded.is_some() {
             format!("embedded engine, data in {}", args.data.display())
         } else {
             format!("Splunk at {}", backend.config.base_url())
         };
+        backend_name.push_str(&format!("; index {}", args.index));
+        if !args.no_meta {
+            backend_name.push_str(&format!(", page views in {}", args.meta_index));
+        }
         let stop = shutdown_signal();
-        println!("spoor dashboard: http://{addr}/ ({backend_name})");
+        say(format_args!("spoor dashboard: http://{addr}/ ({backend_name})"));
         let mut dashboard = Dashboard::new(retriever, tracker.clone());
         if let Some(intake) = &intake {
             dashboard = dashboard.with_intake(
@@ -314,9 +359,9 @@ fn run(args: &Args) -> Result<(), Failure> {
                     allow_origin: args.allow_origin.clone(),
                 },
             );
-            println!(
+            say(format_args!(
                 "track from a web page: <script defer src=\"http://{addr}/spoor.js\" data-app=\"myapp\"></script>"
-            );
+            ));
         }
         let dashboard = Arc::new(dashboard);
         spoor_dashboard::serve(listener, dashboard, stop)
@@ -336,7 +381,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("spoor-dashboard: {}", Report(&err));
+            tell(format_args!("spoor-dashboard: {}", Report(&err)));
             ExitCode::FAILURE
         }
     }

@@ -9,8 +9,8 @@ use crate::chart::{self, Plot};
 use crate::data::{AppPage, ListPage};
 use crate::params::{SPANS, View, WINDOWS, today};
 
-/// Partial: the page around the content.
-pub(crate) fn layout(title: &str, content: Markup) -> Markup {
+/// Partial: the page around the content; the footer names the index read, when given.
+pub(crate) fn layout(title: &str, index: Option<&str>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -27,7 +27,11 @@ pub(crate) fn layout(title: &str, content: Markup) -> Markup {
                     nav { a href="/applications" { "Applications" } }
                 }
                 main { (content) }
-                footer { "spoor " (env!("CARGO_PKG_VERSION")) " · times in UTC" }
+                footer {
+                    "spoor " (env!("CARGO_PKG_VERSION"))
+                    @if let Some(index) = index { " · index " code { (index) } }
+                    " · times in UTC"
+                }
             }
         }
     }
@@ -110,6 +114,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
     let total: u64 = page.apps.iter().map(|(a, _)| a.events).sum();
     layout(
         "Applications",
+        Some(&page.index),
         html! {
             h1 { "Applications" }
             p.window { (view.window_label()) }
@@ -158,12 +163,13 @@ pub(crate) fn application(page: &AppPage) -> Markup {
         None => page.name.clone(),
     };
     let chart_title = match (&view.event, &view.property) {
-        (None, _) => "Events over time, by event".to_owned(),
+        (None, None) => "Events over time, by event".to_owned(),
+        (None, Some(property)) => format!("Events over time, by {property}"),
         (Some(event), None) => format!("{event} over time"),
         (Some(event), Some(property)) => format!("{event} over time, by {property}"),
     };
     html! {
-        (layout(&title, html! {
+        (layout(&title, Some(&page.index), html! {
             nav.crumbs {
                 a href={ "/applications" (view.with_event(None).query()) } { "Applications" }
                 " / " a href={ (path) (view.with_event(None).query()) } { (page.name) }
@@ -182,7 +188,7 @@ pub(crate) fn application(page: &AppPage) -> Markup {
                 (chart::render(&Plot { chart: &page.users, title: "Unique users over time", unit: "users" }))
             }
             (events_table(page, &path, total))
-            @if let Some(properties) = &page.properties { (properties_table(page, properties, &path)) }
+            (properties_table(page, &page.properties, &path))
             @if let Some(values) = &page.values { (values_table(page, values, &path)) }
         }))
     }
@@ -225,12 +231,18 @@ fn event_row(e: &EventCount, view: &View, path: &str, total: u64) -> Markup {
 
 fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Markup {
     let view = &page.view;
-    let event = view.event.as_deref().unwrap_or_default();
     html! {
         section {
-            h2 { "Properties of " (event) }
+            @if let Some(event) = &view.event {
+                h2 { "Properties of " (event) }
+            } @else {
+                h2 { "Properties of all events" }
+            }
             @if properties.is_empty() {
-                p.empty { "This event has no properties in this window." }
+                p.empty {
+                    @if view.event.is_some() { "This event has no properties in this window." }
+                    @else { "No event has properties in this window." }
+                }
             } @else {
                 table.data {
                     caption { "Properties " (csv_link(format!("{path}/properties.csv{}", view.query()))) }
@@ -277,6 +289,7 @@ fn values_table(page: &AppPage, values: &[ValueCount], path: &str) -> Markup {
 pub(crate) fn error(status: u16, title: &str, detail: &str) -> Markup {
     layout(
         title,
+        None,
         html! {
             section.error {
                 h1 { (status) " · " (title) }

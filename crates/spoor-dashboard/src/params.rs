@@ -67,7 +67,8 @@ pub(crate) struct View {
     pub(crate) span_key: String,
     /// The chosen event.
     pub(crate) event: Option<String>,
-    /// The chosen property (of the chosen event).
+    /// The chosen property (of the chosen event; with none chosen, of all events, as the
+    /// original's `property` without `event_name`).
     pub(crate) property: Option<String>,
     /// How many values of the property to list (at most [`MAX_TOP`]).
     pub(crate) top: Option<NonZeroU32>,
@@ -162,13 +163,6 @@ impl View {
             .or_else(|| get("event_name"))
             .map(str::to_owned);
         view.property = get("property").map(str::to_owned);
-        if view.property.is_some() && view.event.is_none() {
-            return Err(BadParam {
-                name: "property",
-                value: view.property.unwrap_or_default(),
-                expected: "an event chosen too (`event`): properties belong to an event",
-            });
-        }
         if let Some(top) = get("top") {
             let bad = || BadParam {
                 name: "top",
@@ -319,6 +313,19 @@ mod tests {
     }
 
     #[test]
+    fn a_property_needs_no_event() {
+        let v = View::parse("property=plan").unwrap();
+        assert_eq!(
+            (v.event.as_deref(), v.property.as_deref()),
+            (None, Some("plan"))
+        );
+        assert_eq!(v.query(), "?property=plan");
+        // Choosing an event starts its own properties afresh; the window keeps the property.
+        assert_eq!(v.with_event(Some("login")).query(), "?event=login");
+        assert_eq!(v.with_window("7d").query(), "?window=7d&property=plan");
+    }
+
+    #[test]
     fn bad_values_name_the_parameter() {
         for (query, name) in [
             ("window=1y", "window"),
@@ -330,7 +337,6 @@ mod tests {
             ("from=2026-01-01&to=9999-12-31", "to"),
             ("from=0000-12-31&to=2026-12-01", "from"),
             ("from=2026-01-01&to=+10000-01-01", "to"),
-            ("property=plan", "property"),
             ("event=x&top=0", "top"),
             ("event=x&top=1001", "top"),
             ("event=x&top=99999999999", "top"),

@@ -310,6 +310,10 @@ impl Dashboard {
                     Err(err) => error_page(&err),
                 }
             }
+            "/api/applications" => match data::list(&self.retriever, view, Need::Tables).await {
+                Ok(page) => list_json(&page),
+                Err(err) => error_json(&err),
+            },
             "/applications.csv" => match data::list(&self.retriever, view, Need::Tables).await {
                 Ok(page) => csv_reply(
                     "applications",
@@ -423,7 +427,7 @@ impl Dashboard {
                 "span_requested": view.span_key,
                 "notes": page.notes,
                 "events": page.events.iter().map(|e| serde_json::json!({"name": e.name, "count": e.events, "unique_users": e.unique_users})).collect::<Vec<_>>(),
-                "properties": page.properties.as_ref().map(|ps| ps.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>()),
+                "properties": page.properties.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>(),
                 "values": page.values.as_ref().map(|vs| vs.iter().map(|v| serde_json::json!({"value": v.value, "count": v.count})).collect::<Vec<_>>()),
                 "data": series(&page.chart),
                 "unique_users": series(&page.users),
@@ -593,6 +597,27 @@ fn json_error(status: StatusCode, text: &str) -> Reply {
     json(status, &serde_json::json!({ "error": text }))
 }
 
+/// The applications list as JSON: the index read, the window, the notes and each application
+/// with its events and unique users, the largest first.
+fn list_json(page: &data::ListPage) -> Reply {
+    let apps: Vec<_> = page
+        .apps
+        .iter()
+        .map(|(a, _)| {
+            serde_json::json!({"name": a.name, "events": a.events, "unique_users": a.unique_users})
+        })
+        .collect();
+    json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "index": page.index,
+            "window": page.view.window_key,
+            "notes": page.notes,
+            "applications": apps,
+        }),
+    )
+}
+
 fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
     let file = format!("{}-{table}", page.name);
     let body = match table {
@@ -610,7 +635,6 @@ fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
             &["property", "distinct_values"],
             page.properties
                 .iter()
-                .flatten()
                 .map(|p| [p.key.clone(), p.distinct_values.to_string()]),
         ),
         "values" => csv::table(

@@ -263,11 +263,18 @@ fn measure(dir: &Path) {
         ),
         (
             "properties_of_event",
-            build::properties(&index, APPLICATION, EVENT, tw),
+            build::properties(&index, APPLICATION, Some(EVENT), tw),
         ),
         (
             "values_of_property",
-            build::property_values(&index, APPLICATION, EVENT, &key, NonZeroU32::new(10), tw),
+            build::property_values(
+                &index,
+                APPLICATION,
+                Some(EVENT),
+                &key,
+                NonZeroU32::new(10),
+                tw,
+            ),
         ),
         (
             "events_over_time_by_event",

@@ -16,7 +16,19 @@
 
 use std::error::Error;
 use std::fmt;
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
+
+/// Writes a line to standard output, for a person or a script reading it. Unlike `println!`,
+/// it never panics: a long-running program whose reader has gone (`| head -1`, a test that read
+/// what it needed) goes on serving.
+pub fn say(line: fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// As [`say`], to standard error: warnings and progress.
+pub fn tell(line: fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
 
 /// An error and its causes on one line, `what: why: deeper why`, as a person reads them.
 ///

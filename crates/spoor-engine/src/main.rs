@@ -1,10 +1,5 @@
 //! `spoor-engine`: spoor's embedded engine as a server that answers Splunk's REST and HEC
 //! calls, so Splunk clients (spoor's, Splunk's SDKs, HEC loggers) can use it in place of Splunk.
-#![allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "a command-line program tells its user how to log in, and why it stopped"
-)]
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,7 +10,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use spoor_engine::Engine;
-use spoor_engine::cli::{Failure, Report};
+use spoor_engine::cli::{Failure, Report, say, tell};
 use spoor_engine::server::{
     Credentials, Limits, Listeners, Server, ServerOptions, shutdown_signal, tls,
 };
@@ -139,14 +134,14 @@ fn credentials(args: &Args) -> io::Result<Credentials> {
 fn kept_credentials(data: &Path) -> io::Result<Credentials> {
     let kept = Credentials::kept_in(data)?;
     if kept.made {
-        println!(
+        say(format_args!(
             "Created an admin password and an HEC token in {}",
             kept.path.display()
-        );
-        println!(
+        ));
+        say(format_args!(
             "(readable by you only). Log in as `{}` with that password.",
             kept.credentials.username
-        );
+        ));
     }
     Ok(kept.credentials)
 }
@@ -207,12 +202,12 @@ fn run(args: Args) -> io::Result<()> {
     runtime.block_on(async {
         let server = Server::on(Arc::new(engine), options, listeners)?;
         let stop = shutdown_signal();
-        println!(
+        say(format_args!(
             "spoor-engine listening on {scheme}://{}",
             server.local_addr()
-        );
+        ));
         if let Some(hec) = server.hec_addr() {
-            println!("HEC on {scheme}://{hec}/services/collector");
+            say(format_args!("HEC on {scheme}://{hec}/services/collector"));
         }
         server.run_until(stop).await
     })?;
@@ -226,7 +221,7 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("spoor-engine: {}", Report(&err));
+            tell(format_args!("spoor-engine: {}", Report(&err)));
             ExitCode::FAILURE
         }
     }

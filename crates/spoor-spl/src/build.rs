@@ -267,15 +267,16 @@ pub fn events(index: &Index, application: &str, window: TimeWindow) -> WindowedQ
     WindowedQuery::new(Query { search, commands }, window)
 }
 
-/// The properties of `event` in `application`: one row whose columns are the property keys,
-/// each holding the number of distinct values (`stats dc(analytics_prop__*) as *`).
+/// The properties of `event` in `application` (of all its events when `event` is `None`): one
+/// row whose columns are the property keys, each holding the number of distinct values (`stats
+/// dc(analytics_prop__*) as *`).
 pub fn properties(
     index: &Index,
     application: &str,
-    event: &str,
+    event: Option<&str>,
     window: TimeWindow,
 ) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, &[(APPLICATION, application), (EVENT, event)]);
+    let (search, mut commands) = filtered(index, &application_and_event(application, event));
     let mut prefix = String::with_capacity(PROPERTY_PREFIX.len() + 1);
     prefix.push_str(PROPERTY_PREFIX);
     prefix.push('*');
@@ -289,20 +290,37 @@ pub fn properties(
     WindowedQuery::new(Query { search, commands }, window)
 }
 
-/// How many times each value of property `key` occurs in `event` of `application`, the most
-/// frequent first (ties by value), at most `top` values (`None`: all).
+/// How many times each value of property `key` occurs in `event` of `application` (in all its
+/// events when `event` is `None`, as the original dashboard's `property` without an event), the
+/// most frequent first (ties by value), at most `top` values (`None`: all).
 ///
 /// Columns: [`VALUE`], [`COUNT`]. The property column is renamed to the fixed name [`VALUE`], so
 /// no key can collide with `count`.
+///
+/// ```
+/// use spoor_event::Key;
+/// use spoor_spl::build::{self, Index};
+/// use spoor_spl::modifier::{TimeModifier, TimeWindow};
+///
+/// let index = Index::new("sample_analytics")?;
+/// let window = TimeWindow::new("-30d@d".parse()?, TimeModifier::Now);
+/// let plan = Key::new("plan")?;
+/// let query = build::property_values(&index, "shop", None, &plan, None, window);
+/// assert_eq!(
+///     query.to_string(),
+///     r#"search index="sample_analytics" application="shop" | where application="shop" | stats count by analytics_prop__plan | rename analytics_prop__plan as value | sort limit=0 -count, +value"#
+/// );
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn property_values(
     index: &Index,
     application: &str,
-    event: &str,
+    event: Option<&str>,
     key: &Key,
     top: Option<NonZeroU32>,
     window: TimeWindow,
 ) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, &[(APPLICATION, application), (EVENT, event)]);
+    let (search, mut commands) = filtered(index, &application_and_event(application, event));
     let property = Field::from(key);
     let value = Field::known(VALUE);
     commands.extend([
@@ -348,10 +366,7 @@ pub fn events_over_time(
     over: &OverTime,
     window: TimeWindow,
 ) -> WindowedQuery {
-    let mut filters = vec![(APPLICATION, application)];
-    if let Some(event) = &over.event {
-        filters.push((EVENT, event));
-    }
+    let filters = application_and_event(application, over.event.as_deref());
     let by = match &over.split {
         Split::None => None,
         Split::Event => Some(Field::known(EVENT)),
@@ -380,10 +395,7 @@ pub fn unique_users_over_time(
     span: Span,
     window: TimeWindow,
 ) -> WindowedQuery {
-    let mut filters = vec![(APPLICATION, application)];
-    if let Some(event) = event {
-        filters.push((EVENT, event));
-    }
+    let filters = application_and_event(application, event);
     let users = Aggregation::apply(Function::DistinctCount, Field::known(DISTINCT_ID))
         .alias(Field::known(UNIQUE_USERS));
     chart(
@@ -395,6 +407,18 @@ pub fn unique_users_over_time(
         None,
         window,
     )
+}
+
+/// The filters on `application` and, when given, on `event`.
+fn application_and_event<'a>(
+    application: &'a str,
+    event: Option<&'a str>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut filters = vec![(APPLICATION, application)];
+    if let Some(event) = event {
+        filters.push((EVENT, event));
+    }
+    filters
 }
 
 /// `search index=… <filters> | where <filters>` (the `where` only when there are filters).

@@ -10,9 +10,49 @@
 //!   that never resend an acknowledged batch and never retry an invalid one forever; `flush`,
 //!   `shutdown`, flush on drop, and [`Stats`].
 //! - Retrieving ([`Retriever`], [`AsyncRetriever`]): every question of `spoor-spl`'s builders
-//!   (applications, events of an application, properties of an event, values of a property,
-//!   events over time split by event or by a property, unique users over time), over an
-//!   explicit [`Window`], with typed answers ([`answer`]); every row is read, none cut.
+//!   (applications, events of an application, properties of an event or of all its events,
+//!   values of a property in one event or in all, events over time split by event or by a
+//!   property, unique users over time), over an explicit [`Window`], with typed answers
+//!   ([`answer`]); every row is read, none cut.
+//!
+//! # The index
+//!
+//! Both sides use the index `spoor` ([`DEFAULT_INDEX`]) unless told otherwise: the tracker
+//! with [`TrackerBuilder::index`], the retrievers with [`Retriever::with_index`] and
+//! [`AsyncRetriever::with_index`], e.g. to read what the original Python tracker logged in
+//! `sample_analytics`. Here against spoor's embedded engine, started in this process on a free
+//! loopback port; against Splunk only the configuration differs.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! use spoor::{Retriever, Tracker, Window};
+//! use spoor_engine::Engine;
+//! use spoor_engine::server::{Credentials, Server, ServerOptions};
+//!
+//! let data = std::env::temp_dir().join(format!("spoor-doc-index-{}", std::process::id()));
+//! let (engine, _) = Engine::open(&data)?;
+//! let options = ServerOptions::new(Credentials::generate()?).listen("127.0.0.1:0".parse()?);
+//! let running = Server::start(Arc::new(engine), options)?;
+//! let config = running.config().build()?;
+//!
+//! let tracker = Tracker::builder(&config, "shop").index("sample_analytics").build()?;
+//! tracker.setup()?; // creates the index `sample_analytics` and spoor's sourcetype
+//! tracker.track("purchase", Some("u42"), [("plan", "pro")])?;
+//! tracker.shutdown(Duration::from_secs(10))?;
+//!
+//! let retriever = Retriever::with_index(&config, "sample_analytics")?;
+//! let apps = retriever.applications(&Window::Last24Hours)?;
+//! assert_eq!((apps[0].name.as_str(), apps[0].events), ("shop", 1));
+//! let values = retriever.values("shop", None, "plan", None, &Window::Last24Hours)?;
+//! assert_eq!((values[0].value.as_str(), values[0].count), ("pro", 1));
+//! // The default index holds none of it.
+//! assert!(Retriever::new(&config)?.applications(&Window::Last24Hours)?.is_empty());
+//! # drop(running);
+//! # std::fs::remove_dir_all(&data)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Out of scope
 //!

@@ -63,7 +63,8 @@ macro_rules! questions {
             answer::events(self.ask(Question::new(&query, window))$(.$await)??)
         }
 
-        /// The properties of `event` in `application`, each with its number of distinct values.
+        /// The properties of `event` in `application` (of all its events when `event` is
+        /// `None`), each with its number of distinct values, by key.
         ///
         /// # Errors
         ///
@@ -71,15 +72,15 @@ macro_rules! questions {
         pub $($kw)? fn properties(
             &self,
             application: &str,
-            event: &str,
+            event: Option<&str>,
             window: &Window,
         ) -> Result<Vec<Property>, Error> {
             let query = build::properties(&self.index, application, event, window.time_window());
             answer::properties(self.ask(Question::new(&query, window))$(.$await)??)
         }
 
-        /// The values of property `key` of `event`, the most frequent first, at most `top`
-        /// (`None`: all of them).
+        /// The values of property `key` in `event` of `application` (in all its events when
+        /// `event` is `None`), the most frequent first, at most `top` (`None`: all of them).
         ///
         /// # Errors
         ///
@@ -88,7 +89,7 @@ macro_rules! questions {
         pub $($kw)? fn values(
             &self,
             application: &str,
-            event: &str,
+            event: Option<&str>,
             key: &str,
             top: Option<NonZeroU32>,
             window: &Window,
@@ -160,7 +161,21 @@ impl Retriever {
         Self::with_index(config, DEFAULT_INDEX)
     }
 
-    /// A retriever of the events in `index`.
+    /// A retriever of the events in `index`, e.g. the original Python tracker's
+    /// `sample_analytics`. Nothing is asked yet: a name Splunk cannot have is refused here.
+    ///
+    /// ```
+    /// use spoor::Retriever;
+    ///
+    /// let config = spoor_proto::ConfigBuilder::new().build()?;
+    /// let retriever = Retriever::with_index(&config, "sample_analytics")?;
+    /// assert_eq!(retriever.index(), "sample_analytics");
+    /// assert!(matches!(
+    ///     Retriever::with_index(&config, "Sample Analytics"),
+    ///     Err(spoor::Error::InvalidName(_))
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -170,6 +185,11 @@ impl Retriever {
             client: spoor_splunk::blocking::Client::new(config)?,
             index: index(index_name)?,
         })
+    }
+
+    /// The index this retriever reads.
+    pub fn index(&self) -> &str {
+        self.index.as_str()
     }
 
     /// Reads the server's version once, so searches use the API it has (`search/v2` from
@@ -207,7 +227,7 @@ impl AsyncRetriever {
         Self::with_index(config, DEFAULT_INDEX)
     }
 
-    /// A retriever of the events in `index`.
+    /// A retriever of the events in `index`, as [`Retriever::with_index`].
     ///
     /// # Errors
     ///
@@ -217,6 +237,11 @@ impl AsyncRetriever {
             client: spoor_splunk::tokio::Client::new(config)?,
             index: index(index_name)?,
         })
+    }
+
+    /// The index this retriever reads.
+    pub fn index(&self) -> &str {
+        self.index.as_str()
     }
 
     /// As [`Retriever::connect`].

@@ -3,6 +3,7 @@
 //! reached over its REST API like any Splunk).
 
 mod feed;
+mod index;
 mod intake;
 mod siege;
 
@@ -29,7 +30,8 @@ pub(crate) fn dashboard_binary(prelude: &str) -> Command {
             .arg(binary);
         shell
     };
-    command.args([
+    // The index comes from the flags a test gives, never from the environment.
+    command.env_remove("SPOOR_INDEX").args([
         "--listen",
         "127.0.0.1:0",
         "--engine-listen",
@@ -323,5 +325,82 @@ fn the_embedded_engine_takes_events_from_outside() {
     assert!(csv.contains("myapp,1,1"), "kept across a restart: {csv}");
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Every port is bound before the data folder is read: a busy one is named at once, with the
+/// flag that changes it, even when the folder could not be opened at all.
+#[test]
+fn busy_ports_are_said_before_the_data_folder_is_read() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let busy = taken.local_addr().expect("address").to_string();
+    // A file where the data folder should be: opening it would fail, with another message.
+    let not_a_folder = temp("busy-ports");
+    std::fs::write(&not_a_folder, b"not a folder").expect("a file");
+    let data = not_a_folder.display().to_string();
+    for (flag, says) in [
+        ("--listen", "--listen"),
+        ("--engine-listen", "--engine-listen"),
+        ("--hec-listen", "--hec-listen"),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"));
+        command.args(["--data", &data, "--no-demo"]);
+        for other in ["--listen", "--engine-listen", "--hec-listen"] {
+            command.args([other, if other == flag { &busy } else { "127.0.0.1:0" }]);
+        }
+        let out = command.output().expect("the dashboard runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(&busy) && stderr.contains(says),
+            "{flag}: the busy address and the flag are named: {stderr}"
+        );
+        assert!(
+            !stderr.contains("data folder"),
+            "{flag}: the folder was not read first: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_file(&not_a_folder);
+}
+
+/// A reader of its output that goes away (`| head -1`, a supervisor that closed the pipe) does
+/// not stop the dashboard: it goes on serving instead of panicking on the next line it prints.
+#[test]
+fn a_closed_output_does_not_stop_it() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let addr = free.local_addr().expect("address").to_string();
+    drop(free);
+    let data = temp("closed-output");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-dashboard"))
+        .args([
+            "--data",
+            &data.display().to_string(),
+            "--no-demo",
+            "--no-meta",
+        ])
+        .args(["--listen", &addr, "--engine-listen", "127.0.0.1:0"])
+        .args(["--hec-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the dashboard starts");
+    // Its output is closed before it prints a line.
+    drop(child.stdout.take());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if TcpStream::connect(&addr).is_ok() {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            break get(&addr, "/healthz").0;
+        }
+        assert!(
+            child.try_wait().expect("status").is_none(),
+            "the dashboard stopped"
+        );
+        assert!(std::time::Instant::now() < deadline, "it never listened");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert_eq!(status, 200);
+    assert!(child.try_wait().expect("status").is_none(), "still running");
+    stop(&mut child);
     let _ = std::fs::remove_dir_all(&data);
 }

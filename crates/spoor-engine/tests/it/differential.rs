@@ -442,17 +442,17 @@ fn builder_query() -> impl Strategy<Value = (Query, Window)> {
         (
             index(),
             name_from(APPLICATIONS),
-            name_from(EVENT_NAMES),
+            prop::option::of(name_from(EVENT_NAMES)),
             window()
         )
             .prop_map(move |(i, a, e, window)| (
-                build::properties(&i, &a, &e, w()).query().clone(),
+                build::properties(&i, &a, e.as_deref(), w()).query().clone(),
                 window
             )),
         (
             index(),
             name_from(APPLICATIONS),
-            name_from(EVENT_NAMES),
+            prop::option::of(name_from(EVENT_NAMES)),
             key(),
             prop::option::of(1..5u32),
             window()
@@ -460,7 +460,7 @@ fn builder_query() -> impl Strategy<Value = (Query, Window)> {
             .prop_map(move |(i, a, e, k, top, window)| {
                 let top = top.and_then(NonZeroU32::new);
                 (
-                    build::property_values(&i, &a, &e, &k, top, w())
+                    build::property_values(&i, &a, e.as_deref(), &k, top, w())
                         .query()
                         .clone(),
                     window,

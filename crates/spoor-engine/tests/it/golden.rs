@@ -213,7 +213,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "properties",
-            build::properties(&analytics(), "shop", "purchase", w)
+            build::properties(&analytics(), "shop", Some("purchase"), w)
                 .query()
                 .clone(),
             ALL_TIME,
@@ -222,7 +222,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "properties of an event without any: no row, no column",
-            build::properties(&analytics(), "shop", "logout", w)
+            build::properties(&analytics(), "shop", Some("logout"), w)
                 .query()
                 .clone(),
             ALL_TIME,
@@ -231,7 +231,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "property values",
-            build::property_values(&analytics(), "shop", "purchase", &plan, None, w)
+            build::property_values(&analytics(), "shop", Some("purchase"), &plan, None, w)
                 .query()
                 .clone(),
             ALL_TIME,
@@ -243,7 +243,7 @@ fn builders() -> Vec<Case> {
             build::property_values(
                 &analytics(),
                 "shop",
-                "login",
+                Some("login"),
                 &plan,
                 Some(1.try_into().expect("positive")),
                 w,

@@ -64,8 +64,17 @@ fn split_work_gives_the_reference_answers() {
     let questions = [
         build::applications(&index, any),
         build::events(&index, "shop", any),
-        build::properties(&index, "shop", "page_view", any),
-        build::property_values(&index, "shop", "page_view", &key, NonZeroU32::new(5), any),
+        build::properties(&index, "shop", Some("page_view"), any),
+        build::properties(&index, "shop", None, any),
+        build::property_values(
+            &index,
+            "shop",
+            Some("page_view"),
+            &key,
+            NonZeroU32::new(5),
+            any,
+        ),
+        build::property_values(&index, "shop", None, &key, NonZeroU32::new(5), any),
         build::events_over_time(&index, "shop", &OverTime::new(Span::DAY), any),
         build::events_over_time(
             &index,

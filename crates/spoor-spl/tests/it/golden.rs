@@ -47,7 +47,7 @@ fn table() -> Vec<Golden> {
             question: "properties of an event",
             python: "search index=sample_analytics application=myapp event=\"login\" \
                      | stats dc(analytics_prop__*) as *",
-            spoor: build::properties(index, "myapp", "login", window()),
+            spoor: build::properties(index, "myapp", Some("login"), window()),
         },
         Golden {
             question: "values of a property (top 10)",
@@ -56,7 +56,24 @@ fn table() -> Vec<Golden> {
             spoor: build::property_values(
                 index,
                 "myapp",
-                "login",
+                Some("login"),
+                &key("plan"),
+                NonZeroU32::new(10),
+                window(),
+            ),
+        },
+        Golden {
+            question: "properties of all events",
+            python: "(none: the original asked per event)",
+            spoor: build::properties(index, "myapp", None, window()),
+        },
+        Golden {
+            question: "values of a property over all events (top 10)",
+            python: "(none: the original asked per event)",
+            spoor: build::property_values(
+                index,
+                "myapp",
+                None,
                 &key("plan"),
                 NonZeroU32::new(10),
                 window(),
@@ -82,6 +99,17 @@ fn table() -> Vec<Golden> {
             ),
         },
         Golden {
+            question: "all events over time, split by a property",
+            python: "search index=sample_analytics application=myapp event=\"*\" \
+                     | timechart span=1d count by analytics_prop__plan | fields - _span*",
+            spoor: build::events_over_time(
+                index,
+                "myapp",
+                &OverTime::new(Span::DAY).split(Split::Property(key("plan"))),
+                window(),
+            ),
+        },
+        Golden {
             question: "one event over time, not split",
             python: "(none: the original always split)",
             spoor: build::events_over_time(
@@ -99,13 +127,16 @@ fn table() -> Vec<Golden> {
     ]
 }
 
-const EXPECTED: [&str; 8] = [
+const EXPECTED: [&str; 11] = [
     r#"search index="sample_analytics" | stats count, dc(distinct_id) as unique_users by application"#,
     r#"search index="sample_analytics" application="myapp" | where application="myapp" | stats count, dc(distinct_id) as unique_users by event"#,
     r#"search index="sample_analytics" application="myapp" event="login" | where application="myapp" AND event="login" | stats dc(analytics_prop__*) as *"#,
     r#"search index="sample_analytics" application="myapp" event="login" | where application="myapp" AND event="login" | stats count by analytics_prop__plan | rename analytics_prop__plan as value | sort limit=10 -count, +value"#,
+    r#"search index="sample_analytics" application="myapp" | where application="myapp" | stats dc(analytics_prop__*) as *"#,
+    r#"search index="sample_analytics" application="myapp" | where application="myapp" | stats count by analytics_prop__plan | rename analytics_prop__plan as value | sort limit=10 -count, +value"#,
     r#"search index="sample_analytics" application="myapp" | where application="myapp" | timechart span=1d limit=10 useother=true usenull=false count by event | fields - _span*"#,
     r#"search index="sample_analytics" application="myapp" event="login" | where application="myapp" AND event="login" | timechart span=1w limit=10 useother=true usenull=false count by analytics_prop__plan | fields - _span*"#,
+    r#"search index="sample_analytics" application="myapp" | where application="myapp" | timechart span=1d limit=10 useother=true usenull=false count by analytics_prop__plan | fields - _span*"#,
     r#"search index="sample_analytics" application="myapp" event="login" | where application="myapp" AND event="login" | timechart span=1mon limit=10 useother=true usenull=false count | fields - _span*"#,
     r#"search index="sample_analytics" application="myapp" | where application="myapp" | timechart span=1d limit=10 useother=true usenull=false dc(distinct_id) as unique_users | fields - _span*"#,
 ];

@@ -38,11 +38,11 @@ enum Question {
     },
     Properties {
         application: String,
-        event: String,
+        event: Option<String>,
     },
     Values {
         application: String,
-        event: String,
+        event: Option<String>,
         key: Key,
         top: Option<NonZeroU32>,
     },
@@ -69,10 +69,8 @@ impl Question {
             Self::Properties { application, event }
             | Self::Values {
                 application, event, ..
-            } => {
-                vec![application, event]
             }
-            Self::OverTime {
+            | Self::OverTime {
                 application, event, ..
             }
             | Self::Users {
@@ -104,14 +102,14 @@ impl Question {
             Self::Applications => build::applications(index, window),
             Self::Events { application } => build::events(index, application, window),
             Self::Properties { application, event } => {
-                build::properties(index, application, event, window)
+                build::properties(index, application, event.as_deref(), window)
             }
             Self::Values {
                 application,
                 event,
                 key,
                 top,
-            } => build::property_values(index, application, event, key, *top, window),
+            } => build::property_values(index, application, event.as_deref(), key, *top, window),
             Self::OverTime {
                 application,
                 event,
@@ -144,15 +142,18 @@ fn question() -> impl Strategy<Value = Question> {
     prop_oneof![
         Just(Question::Applications),
         s().prop_map(|application| Question::Events { application }),
-        (s(), s()).prop_map(|(application, event)| Question::Properties { application, event }),
-        (s(), s(), key(), any::<u32>()).prop_map(|(application, event, key, top)| {
-            Question::Values {
-                application,
-                event,
-                key,
-                top: NonZeroU32::new(top),
+        (s(), prop::option::of(s()))
+            .prop_map(|(application, event)| Question::Properties { application, event }),
+        (s(), prop::option::of(s()), key(), any::<u32>()).prop_map(
+            |(application, event, key, top)| {
+                Question::Values {
+                    application,
+                    event,
+                    key,
+                    top: NonZeroU32::new(top),
+                }
             }
-        }),
+        ),
         (s(), prop::option::of(s()), split, span(), any::<u32>()).prop_map(
             |(application, event, split, span, limit)| Question::OverTime {
                 application,

@@ -92,7 +92,19 @@ impl std::fmt::Debug for TrackerBuilder {
 }
 
 impl TrackerBuilder {
-    /// The index (default [`DEFAULT_INDEX`], `spoor`).
+    /// The index (default [`DEFAULT_INDEX`], `spoor`); a name Splunk refuses fails
+    /// [`build`](Self::build). Read it back with [`Retriever::with_index`](crate::Retriever::with_index)
+    /// (the crate's documentation has both at work).
+    ///
+    /// ```
+    /// use spoor::Tracker;
+    ///
+    /// let config = spoor_proto::ConfigBuilder::new().build()?;
+    /// let tracker = Tracker::builder(&config, "shop").index("sample_analytics").build()?;
+    /// assert!(Tracker::builder(&config, "shop").index("Sample").build().is_err());
+    /// # drop(tracker);
+    /// # Ok::<(), spoor::Error>(())
+    /// ```
     pub fn index(mut self, index: impl Into<String>) -> Self {
         self.index = index.into();
         self

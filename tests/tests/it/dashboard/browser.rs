@@ -93,7 +93,13 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
     };
     let backend = Backend::start("9.4.0");
     let started = Instant::now();
-    let sent = demo::seed(&backend.config(true), DEMO_EVENTS, |_| {}).expect("seed the demo");
+    let sent = demo::seed(
+        &backend.config(true),
+        spoor::DEFAULT_INDEX,
+        DEMO_EVENTS,
+        |_| {},
+    )
+    .expect("seed the demo");
     assert_eq!(sent, DEMO_EVENTS as u64, "every demo event is delivered");
     eprintln!(
         "seeded {DEMO_EVENTS} demo events in {:.1} s",

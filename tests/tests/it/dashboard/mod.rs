@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use spoor::{AsyncRetriever, Tracker};
-use spoor_dashboard::{Dashboard, META_APPLICATION};
+use spoor_dashboard::{DEFAULT_META_INDEX, Dashboard};
 use spoor_event::Event;
 
 use crate::facades::Backend;
@@ -28,8 +28,8 @@ pub(crate) struct Site {
 }
 
 impl Site {
-    /// The dashboard over a fresh engine holding `events`, logging its own page views when
-    /// `meta`.
+    /// The dashboard over a fresh engine holding `events` (in spoor's index), logging its own
+    /// page views to their own index when `meta`.
     pub(crate) fn start(events: &[Event], meta: bool) -> Self {
         let backend = Backend::start("9.4.0");
         if !events.is_empty() {
@@ -42,8 +42,9 @@ impl Site {
     pub(crate) fn over(backend: Backend, meta: bool) -> Self {
         let config = backend.config(true);
         let tracker = meta.then(|| {
-            let tracker = Tracker::new(&config, META_APPLICATION).expect("a tracker");
-            tracker.setup().expect("spoor's index and props");
+            let tracker =
+                spoor_dashboard::meta_tracker(&config, DEFAULT_META_INDEX).expect("a tracker");
+            tracker.setup().expect("the page views' index and props");
             tracker
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -76,6 +77,11 @@ impl Site {
 
     pub(crate) fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A client configuration for the engine behind the dashboard.
+    pub(crate) fn config(&self) -> spoor_proto::Config {
+        self.backend.config(false)
     }
 
     pub(crate) fn backend_mut(&mut self) -> &mut Backend {

@@ -9,6 +9,10 @@ use spoor_event::Event;
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+use spoor::answer::{Application, ValueCount};
+use spoor::{Retriever, Window};
+use spoor_dashboard::{DEFAULT_META_INDEX, META_APPLICATION};
+
 use super::{Site, table_after, text};
 
 /// The custom window the known events are read over: 2026-11-02 to 2026-11-04, both included.
@@ -185,9 +189,15 @@ fn application_page_tables_and_charts() {
                 "{route}: series {series}"
             );
         }
-        assert!(
-            !page.contains("Properties of"),
-            "no event chosen: no properties"
+        assert_eq!(
+            table_after(&page, "<h2>Properties of all events</h2>"),
+            rows(&[
+                &["amount", "3"],
+                &["label", "1"],
+                &["plan", "3"],
+                &["seats", "3"]
+            ]),
+            "no event chosen: the properties of all events"
         );
     }
 
@@ -254,6 +264,109 @@ fn application_page_tables_and_charts() {
     let chart = &chart[..chart.find("</figure>").expect("the chart ends")];
     assert_eq!(chart.matches("<g class=\"series\"").count(), 1, "{chart}");
     assert!(chart.contains("data-series=\"purchase\""), "{chart}");
+}
+
+/// Issue 13: as in the original dashboard, a property without an event means all events of
+/// the application (it answered 400 before): the chart split by the property, its values and
+/// the properties of every event, on the page, in CSV and in the JSON API.
+#[test]
+fn a_property_without_an_event_counts_all_events() {
+    let site = site();
+    let formula = "=HYPERLINK(\"x\")";
+    // No event chosen: the properties of all of shop's events, each linking to its values.
+    let page = ok(&site, &format!("/applications/shop?{W}"));
+    assert_eq!(
+        table_after(&page, "<h2>Properties of all events</h2>"),
+        rows(&[
+            &["amount", "3"],
+            &["label", "1"],
+            &["plan", "3"],
+            &["seats", "3"]
+        ])
+    );
+    assert!(
+        page.contains(&format!(
+            "href=\"/applications/shop?window=custom&amp;{}&amp;property=plan\"",
+            W.replace('&', "&amp;")
+        )),
+        "{page}"
+    );
+
+    let plan = ok(&site, &format!("/applications/shop?{W}&property=plan"));
+    assert_eq!(
+        table_after(&plan, "<h2>Values of plan</h2>"),
+        rows(&[
+            &["free", "4", "44.4 %"],
+            &["pro", "4", "44.4 %"],
+            &[formula, "1", "11.1 %"]
+        ])
+    );
+    assert!(text(&plan).contains("Events over time, by plan"), "{plan}");
+    for series in ["free", "pro", "=HYPERLINK(&quot;x&quot;)"] {
+        assert!(
+            plan.contains(&format!("data-series=\"{series}\"")),
+            "{series}: {plan}"
+        );
+    }
+    assert!(
+        !plan.contains("data-series=\"login\""),
+        "split by plan, not by event"
+    );
+    // The state stays in the URL: the window picker keeps the property.
+    assert!(
+        plan.contains("href=\"/applications/shop?window=7d&amp;property=plan\""),
+        "{plan}"
+    );
+
+    assert_eq!(
+        site.get(&format!("/applications/shop/values.csv?{W}&property=plan"))
+            .body,
+        "value,count\r\nfree,4\r\npro,4\r\n\"'=HYPERLINK(\"\"x\"\")\",1\r\n"
+    );
+    assert_eq!(
+        site.get(&format!("/applications/shop/properties.csv?{W}"))
+            .body,
+        "property,distinct_values\r\namount,3\r\nlabel,1\r\nplan,3\r\nseats,3\r\n"
+    );
+
+    // The original's call: `property` with no `event_name`.
+    let api = site.get(&format!(
+        "/api/application/shop?{W}&property=plan&time_range=1d"
+    ));
+    assert_eq!(api.status, 200, "{}", api.body);
+    let api = api.json();
+    let days = [
+        ms(datetime!(2026-11-02 00:00 UTC)),
+        ms(datetime!(2026-11-03 00:00 UTC)),
+        ms(datetime!(2026-11-04 00:00 UTC)),
+    ];
+    assert_eq!(api["event_name"], json!(null));
+    assert_eq!(api["property_name"], "plan");
+    assert_eq!(
+        api["values"],
+        json!([
+            {"value": "free", "count": 4},
+            {"value": "pro", "count": 4},
+            {"value": formula, "count": 1},
+        ])
+    );
+    assert_eq!(
+        api["properties"],
+        json!([
+            {"name": "amount", "distinct_values": 3},
+            {"name": "label", "distinct_values": 1},
+            {"name": "plan", "distinct_values": 3},
+            {"name": "seats", "distinct_values": 3},
+        ])
+    );
+    assert_eq!(
+        api["data"],
+        json!([
+            {"label": "free", "data": [[days[0], 2], [days[1], 1], [days[2], 1]]},
+            {"label": "pro", "data": [[days[0], 1], [days[1], 1], [days[2], 2]]},
+            {"label": formula, "data": [[days[0], 0], [days[1], 1], [days[2], 0]]},
+        ])
+    );
 }
 
 #[test]
@@ -396,10 +509,10 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
         original
     );
 
-    // No event chosen: the chart is split by event; no properties or values.
+    // No event chosen: the chart is split by event; the properties of all events, no values.
     let all = get(&format!("/api/application/shop?{W}&span=day"));
     assert_eq!(all["events"], events);
-    assert_eq!(all["properties"], json!(null));
+    assert_eq!(all["properties"].as_array().map(Vec::len), Some(4), "{all}");
     assert_eq!(all["values"], json!(null));
     assert_eq!(all["event_name"], json!(null));
     let series = all["data"].as_array().expect("series");
@@ -570,7 +683,6 @@ fn not_found_and_bad_parameters() {
     bad("/applications/shop?from=2026-13-01&to=2026-12-01", "from");
     bad("/applications/shop?window=custom&from=2026-11-01", "to");
     bad("/applications/shop?from=2026-11-08&to=2026-11-01", "to");
-    bad("/applications/shop?property=plan", "property");
     bad(
         &format!("/applications/shop?{W}&event=login&property=not-a-key"),
         "property",
@@ -662,8 +774,10 @@ fn a_stopped_backend_gives_503_and_the_dashboard_keeps_running() {
     assert_eq!(site.get("/healthz").status, 200);
 }
 
+/// Issue 13: the dashboard's page views go to an index of their own (`spoor_meta`), so they
+/// are not listed among the applications it shows (they were, as `spoor-dashboard`).
 #[test]
-fn page_views_are_logged_under_the_dashboards_own_application() {
+fn page_views_are_logged_apart_in_their_own_index() {
     let site = Site::start(&events(), true);
     ok(&site, &format!("/applications?{W}"));
     ok(&site, &format!("/applications/shop?{W}&event=login"));
@@ -678,51 +792,73 @@ fn page_views_are_logged_under_the_dashboards_own_application() {
         .into_iter()
         .map(|r| r[0].clone())
         .collect();
-    assert!(apps.iter().any(|a| a == "spoor-dashboard"), "{apps:?}");
+    assert_eq!(apps, ["live"], "the page views are not an application here");
+    let api = site.get("/api/applications?window=24h").json();
+    assert_eq!(
+        api,
+        json!({
+            "index": "spoor",
+            "window": "24h",
+            "notes": [],
+            "applications": [{"name": "live", "events": 1, "unique_users": 1}],
+        })
+    );
 
-    // CSV pages are not page views: these reads change nothing.
-    let csv = |table: &str, query: &str| {
-        let reply = site.get(&format!(
-            "/applications/spoor-dashboard/{table}.csv?window=24h{query}"
-        ));
-        assert_eq!(reply.status, 200, "{}", reply.body);
-        reply.body
-    };
-    let mut events: Vec<&str> = Vec::new();
-    let all = csv("events", "");
-    events.extend(all.lines().skip(1));
-    events.sort_unstable();
+    // In their own index: each page view once (CSV and API lists are not page views), with
+    // what was asked as properties.
+    let meta = Retriever::with_index(&site.config(), DEFAULT_META_INDEX).expect("a retriever");
+    let window = Window::Last24Hours;
     assert_eq!(
-        events,
+        meta.applications(&window).expect("applications"),
+        [Application {
+            name: META_APPLICATION.to_owned(),
+            events: 3,
+            unique_users: 0
+        }]
+    );
+    let names: Vec<(String, u64)> = meta
+        .events(META_APPLICATION, &window)
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.name, e.events))
+        .collect();
+    assert_eq!(
+        names,
         [
-            "api_app_details,1,0",
-            "app_details,1,0",
-            "list_applications,1,0"
-        ],
-        "{all}"
+            ("api_app_details".to_owned(), 1),
+            ("app_details".to_owned(), 1),
+            ("list_applications".to_owned(), 1)
+        ]
     );
-    assert_eq!(
-        csv("properties", "&event=api_app_details"),
-        "property,distinct_values\r\napplication,1\r\nev_name,1\r\nprop_name,1\r\nwindow,1\r\n"
-    );
-    for (property, value) in [
-        ("application", "shop"),
-        ("ev_name", "login"),
-        ("prop_name", "plan"),
-        ("window", "custom"),
+    let keys: Vec<String> = meta
+        .properties(META_APPLICATION, Some("api_app_details"), &window)
+        .expect("properties")
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, ["application", "ev_name", "prop_name", "window"]);
+    for (event, property, value) in [
+        ("api_app_details", "application", "shop"),
+        ("api_app_details", "ev_name", "login"),
+        ("api_app_details", "prop_name", "plan"),
+        ("api_app_details", "window", "custom"),
+        ("app_details", "ev_name", "login"),
     ] {
         assert_eq!(
-            csv(
-                "values",
-                &format!("&event=api_app_details&property={property}")
-            ),
-            format!("value,count\r\n{value},1\r\n"),
-            "{property}"
+            meta.values(META_APPLICATION, Some(event), property, None, &window)
+                .expect("values"),
+            [ValueCount {
+                value: value.to_owned(),
+                count: 1
+            }],
+            "{event} {property}"
         );
     }
+    // Not an application of the index read (a page view itself, so asked last).
     assert_eq!(
-        csv("values", "&event=app_details&property=ev_name"),
-        "value,count\r\nlogin,1\r\n"
+        site.get(&format!("/applications/{META_APPLICATION}?window=24h"))
+            .status,
+        404
     );
 }
 

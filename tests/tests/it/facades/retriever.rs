@@ -92,6 +92,9 @@ pub(crate) struct Expected {
     events: Vec<EventCount>,
     properties: Vec<Property>,
     plans: Vec<ValueCount>,
+    /// Over all events of `app-0`, not only `ev 0`.
+    all_properties: Vec<Property>,
+    all_plans: Vec<ValueCount>,
     by_event_total: u64,
     by_event_days: usize,
     users_per_day: Vec<u64>,
@@ -128,31 +131,38 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
         .copied()
         .filter(|e| e.name() == "ev 0")
         .collect();
-    let mut properties = Vec::new();
-    for key in ["plan", "seats"] {
-        let distinct: BTreeSet<String> = ev0
-            .iter()
-            .filter_map(|e| e.property(key))
-            .map(value_text)
-            .collect();
-        if !distinct.is_empty() {
-            properties.push(Property {
-                key: key.to_owned(),
-                distinct_values: distinct.len() as u64,
-            });
+    let properties = |events: &[&Event]| {
+        let mut properties = Vec::new();
+        for key in ["plan", "seats"] {
+            let distinct: BTreeSet<String> = events
+                .iter()
+                .filter_map(|e| e.property(key))
+                .map(value_text)
+                .collect();
+            if !distinct.is_empty() {
+                properties.push(Property {
+                    key: key.to_owned(),
+                    distinct_values: distinct.len() as u64,
+                });
+            }
         }
-    }
-    let mut plans: Vec<ValueCount> = counts(
-        &ev0.iter()
-            .copied()
-            .filter(|e| e.property("plan").is_some())
-            .collect::<Vec<_>>(),
-        |e| value_text(e.property("plan").expect("filtered")),
-    )
-    .into_iter()
-    .map(|(value, (count, _))| ValueCount { value, count })
-    .collect();
-    plans.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+        properties
+    };
+    let plans = |events: &[&Event]| {
+        let mut plans: Vec<ValueCount> = counts(
+            &events
+                .iter()
+                .copied()
+                .filter(|e| e.property("plan").is_some())
+                .collect::<Vec<_>>(),
+            |e| value_text(e.property("plan").expect("filtered")),
+        )
+        .into_iter()
+        .map(|(value, (count, _))| ValueCount { value, count })
+        .collect();
+        plans.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+        plans
+    };
     let days = ((window.1 - window.0).whole_days()) as usize;
     let mut users_per_day = vec![BTreeSet::new(); days];
     for e in &app0 {
@@ -164,8 +174,10 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
     Expected {
         applications,
         events: events_,
-        properties,
-        plans,
+        properties: properties(&ev0),
+        plans: plans(&ev0),
+        all_properties: properties(&app0),
+        all_plans: plans(&app0),
         by_event_total: app0.len() as u64,
         by_event_days: days,
         users_per_day: users_per_day.iter().map(|s| s.len() as u64).collect(),
@@ -188,15 +200,43 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
     let (w, _) = window();
     assert_eq!(r.applications(&w).unwrap(), exp.applications);
     assert_eq!(r.events("app-0", &w).unwrap(), exp.events);
-    assert_eq!(r.properties("app-0", "ev 0", &w).unwrap(), exp.properties);
     assert_eq!(
-        r.values("app-0", "ev 0", "plan", None, &w).unwrap(),
+        r.properties("app-0", Some("ev 0"), &w).unwrap(),
+        exp.properties
+    );
+    assert_eq!(
+        r.values("app-0", Some("ev 0"), "plan", None, &w).unwrap(),
         exp.plans
     );
     let top1 = r
-        .values("app-0", "ev 0", "plan", NonZeroU32::new(1), &w)
+        .values("app-0", Some("ev 0"), "plan", NonZeroU32::new(1), &w)
         .unwrap();
     assert_eq!(top1, exp.plans.iter().take(1).cloned().collect::<Vec<_>>());
+    // No event: over all events of the application, as the original's `property` alone.
+    assert_eq!(r.properties("app-0", None, &w).unwrap(), exp.all_properties);
+    assert_eq!(
+        r.values("app-0", None, "plan", None, &w).unwrap(),
+        exp.all_plans
+    );
+    let by_plan_all = r
+        .events_over_time(
+            "app-0",
+            &OverTime::new(Span::DAY)
+                .split(Split::Property("plan".parse().unwrap()))
+                .limit(0),
+            &w,
+        )
+        .unwrap();
+    for value in &exp.all_plans {
+        assert_eq!(
+            by_plan_all
+                .series(&value.value)
+                .map(|s| s.values.iter().sum::<u64>()),
+            Some(value.count),
+            "the series of {} over all events",
+            value.value
+        );
+    }
     let by_event = r
         .events_over_time("app-0", &OverTime::new(Span::DAY), &w)
         .unwrap();
@@ -237,12 +277,22 @@ pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
     assert_eq!(r.applications(&w).await.unwrap(), exp.applications);
     assert_eq!(r.events("app-0", &w).await.unwrap(), exp.events);
     assert_eq!(
-        r.properties("app-0", "ev 0", &w).await.unwrap(),
+        r.properties("app-0", Some("ev 0"), &w).await.unwrap(),
         exp.properties
     );
     assert_eq!(
-        r.values("app-0", "ev 0", "plan", None, &w).await.unwrap(),
+        r.values("app-0", Some("ev 0"), "plan", None, &w)
+            .await
+            .unwrap(),
         exp.plans
+    );
+    assert_eq!(
+        r.properties("app-0", None, &w).await.unwrap(),
+        exp.all_properties
+    );
+    assert_eq!(
+        r.values("app-0", None, "plan", None, &w).await.unwrap(),
+        exp.all_plans
     );
     let users = r
         .unique_users_over_time("app-0", None, Span::DAY, &w)
@@ -297,7 +347,7 @@ fn all_time_reads_every_row_past_the_page_size() {
     assert_eq!(apps.len(), 250, "no silent cap at Splunk's 100 rows");
     assert!(apps.iter().all(|a| a.events == 1 && a.unique_users == 1));
     assert!(matches!(
-        r.values("app-000", "open", "bad key!", None, &Window::AllTime),
+        r.values("app-000", Some("open"), "bad key!", None, &Window::AllTime),
         Err(spoor::Error::InvalidName(_))
     ));
 }
