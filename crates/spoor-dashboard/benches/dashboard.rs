@@ -12,13 +12,15 @@
     reason = "a benchmark binary reports on stdout"
 )]
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+#[path = "support/http.rs"]
+mod http;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use http::get;
 use spoor::{AsyncRetriever, Window};
 use spoor_dashboard::Dashboard;
 use spoor_engine::generate::{Generator, Spec};
@@ -60,24 +62,6 @@ fn fill(engine: &Engine, events: usize) {
         "generated {events} events in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-}
-
-/// One GET over a fresh connection; the time to the whole body, and the status.
-fn get(addr: SocketAddr, path: &str) -> (Duration, u16, usize) {
-    let started = Instant::now();
-    let mut tcp = TcpStream::connect(addr).expect("connect");
-    write!(
-        tcp,
-        "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut reply = Vec::new();
-    tcp.read_to_end(&mut reply).expect("read");
-    let status = std::str::from_utf8(&reply[9..12])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (started.elapsed(), status, reply.len())
 }
 
 fn main() {

@@ -14,12 +14,16 @@
     reason = "a benchmark binary reports on stdout"
 )]
 
+#[path = "support/http.rs"]
+mod http;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use http::get;
 use spoor::{AsyncRetriever, Tracker};
 use spoor_dashboard::{Dashboard, TrackOptions};
 use spoor_engine::Engine;
@@ -87,24 +91,6 @@ impl Conn {
         }
         status
     }
-}
-
-/// One GET over a fresh connection: its time and status.
-fn get(addr: SocketAddr, path: &str) -> (Duration, u16) {
-    let started = Instant::now();
-    let mut tcp = TcpStream::connect(addr).expect("connect");
-    write!(
-        tcp,
-        "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut reply = Vec::new();
-    tcp.read_to_end(&mut reply).expect("read");
-    let status = std::str::from_utf8(&reply[9..12])
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (started.elapsed(), status)
 }
 
 /// The `i`-th event: a page view or a purchase of a shop's user, as a browser would send it.
@@ -308,7 +294,7 @@ fn main() {
             std::thread::spawn(move || {
                 let mut times = Vec::new();
                 while loading.load(Ordering::Relaxed) {
-                    let (t, status) = get(addr, "/applications/shop?window=24h");
+                    let (t, status, _) = get(addr, "/applications/shop?window=24h");
                     assert_eq!(status, 200, "a page during the load");
                     times.push(t);
                     std::thread::sleep(Duration::from_millis(250));

@@ -21,6 +21,10 @@
 //! - `/api/application/{name}`: the page's data as JSON, with the original's parameters
 //!   (`event_name`, `property`, `time_range`) and the new ones (`window`, `from`, `to`,
 //!   `span`, `event`, `top`).
+//! - `POST /api/track`: events from browsers and servers, one JSON event or an array, checked
+//!   whole and delivered through a [`Tracker`](spoor::Tracker) to the index read (see
+//!   [`Dashboard::with_intake`] and [`TrackOptions`]); `GET /spoor.js`: the script that sends
+//!   them from a web page (page views, custom events, an anonymous id in `localStorage`).
 //! - `/healthz`, `/static/…`.
 //!
 //! # Limits
@@ -28,7 +32,8 @@
 //! What a request chooses is bounded before anything is asked: a chart has at most 1,000
 //! points (a span too fine is coarsened to the next that fits, and the page and the JSON say
 //! so; a window not even years fit is a 400), a table at most 1,000 rows, `top` at most 1,000
-//! values. Every response refuses framing (`X-Frame-Options`, CSP `frame-ancestors`) and
+//! values. `/api/track` is bounded in bytes, events and names, limited per client address, and
+//! open only to the origins allowed. Every response refuses framing (`X-Frame-Options`, CSP `frame-ancestors`) and
 //! referrers. The crate's README lists every bound.
 //!
 //! Out of scope: user accounts (it binds to loopback unless told otherwise), funnels and

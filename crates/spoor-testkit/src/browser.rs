@@ -13,10 +13,8 @@
 //! When one is missing, [`Browser::find`] fails the test under CI (`CI` set: a browser proof
 //! must not pass by being skipped) and otherwise says how to set it up and gives `None`.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const SETUP: &str = "  apt-get install -y chromium\n  (cd tests/browser && npm ci --no-audit --no-fund)\n  export SPOOR_CHROMIUM=/usr/bin/chromium SPOOR_BROWSER_DIR=\"$PWD/tests/browser\"";
 
@@ -35,27 +33,6 @@ pub struct Browser {
     pub chromium: PathBuf,
     /// The folder whose `node_modules` has `playwright-core`.
     pub modules: PathBuf,
-}
-
-/// What a browser script did.
-#[derive(Debug)]
-pub struct Outcome {
-    /// How it ended (killed past its time limit: not a success).
-    pub status: ExitStatus,
-    /// What it printed.
-    pub stdout: String,
-    /// What it said on stderr.
-    pub stderr: String,
-}
-
-impl Outcome {
-    /// The last line of its output that is a JSON value, as text.
-    pub fn report(&self) -> Option<&str> {
-        self.stdout
-            .lines()
-            .rev()
-            .find(|l| l.trim_start().starts_with('{'))
-    }
 }
 
 impl Browser {
@@ -113,7 +90,8 @@ impl Browser {
     }
 
     /// `node` running `tests/browser/{script}` with `playwright-core` found and
-    /// `SPOOR_CHROMIUM` set; add the script's own environment before [`run`](Self::run).
+    /// `SPOOR_CHROMIUM` set; add the script's own environment, then
+    /// [`run`](crate::process::run) it.
     pub fn script(&self, script: &str) -> Command {
         let node = std::env::var("SPOOR_NODE").unwrap_or_else(|_| "node".to_owned());
         let mut command = Command::new(node);
@@ -122,47 +100,5 @@ impl Browser {
             .env("NODE_PATH", self.modules.join("node_modules"))
             .env("SPOOR_CHROMIUM", &self.chromium);
         command
-    }
-
-    /// Runs `command` to its end, or kills it past `limit`; its output either way.
-    ///
-    /// # Panics
-    ///
-    /// When it cannot be started.
-    pub fn run(mut command: Command, limit: Duration) -> Outcome {
-        let shown = format!("{command:?}");
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
-        let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-            std::thread::spawn(move || {
-                let mut text = String::new();
-                if let Some(mut pipe) = pipe {
-                    let _ = pipe.read_to_string(&mut text);
-                }
-                text
-            })
-        };
-        let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
-        let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                break child.wait().unwrap_or_else(|e| panic!("{shown}: {e}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        Outcome {
-            status,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        }
     }
 }

@@ -17,11 +17,10 @@
 //! and passes, so `cargo test` on a machine with only Rust still passes.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use spoor_engine::Engine;
 use spoor_engine::server::{Credentials, Running, Server, ServerOptions};
@@ -98,78 +97,18 @@ fn start(dir: &TempDir, options: impl FnOnce(ServerOptions) -> ServerOptions) ->
     .expect("start the server")
 }
 
-/// What a script did: its exit status and everything it printed.
-pub(crate) struct Outcome {
-    pub(crate) status: ExitStatus,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-}
+pub(crate) use spoor_testkit::process::Outcome;
 
-impl Outcome {
-    pub(crate) fn describe(&self) -> String {
-        format!(
-            "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.status, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Runs `command` to its end (killed after [`SCRIPT_LIMIT`]), its output read as it comes so
-/// that a full pipe never blocks it.
-pub(crate) fn run(mut command: Command) -> Outcome {
+/// Runs `command` to its end; one that runs past [`SCRIPT_LIMIT`] is stopped and fails the test.
+pub(crate) fn run(command: Command) -> Outcome {
     let shown = format!("{command:?}");
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {shown}: {e}"));
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    let outcome = spoor_testkit::process::run(command, SCRIPT_LIMIT);
+    assert!(
+        !outcome.timed_out,
+        "{shown} ran longer than {SCRIPT_LIMIT:?} and was stopped: {}",
+        outcome.describe()
     );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let deadline = Instant::now() + SCRIPT_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the script") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let status = child.wait().expect("wait for the killed script");
-            let out = Outcome {
-                status,
-                stdout: stdout.join().unwrap_or_default(),
-                stderr: stderr.join().unwrap_or_default(),
-            };
-            panic!(
-                "{shown} ran longer than {SCRIPT_LIMIT:?} and was stopped: {}",
-                out.describe()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Outcome {
-        status,
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
-    }
+    outcome
 }
 
 /// The Python script against a server reporting `version`; the SDK must choose `api`.

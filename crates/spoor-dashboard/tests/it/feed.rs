@@ -3,101 +3,23 @@
 //! API, and `spoor.js` in a real browser on pages of another origin (so CORS is exercised);
 //! each then counted on the application's page and in `/api/application/{name}`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use spoor::Tracker;
-use spoor_proto::config::Scheme;
 use spoor_testkit::browser::Browser;
 
-use super::{dashboard_binary, get};
-
-/// The dashboard binary started on `data` with `args`; its process, its address, and the
-/// engine's REST and HEC addresses it printed.
-pub(crate) struct Started {
-    pub(crate) child: Child,
-    pub(crate) addr: String,
-    pub(crate) rest: String,
-    pub(crate) hec: String,
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-pub(crate) fn start(data: &std::path::Path, args: &[&str]) -> Started {
-    let mut child = dashboard_binary("")
-        .args(["--data", &data.display().to_string(), "--no-demo"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the dashboard starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut engine = None;
-    let addr = loop {
-        let line = lines.next().expect("it prints its URL").expect("utf-8");
-        if let Some(rest) = line.strip_prefix("embedded engine: Splunk REST API on http://") {
-            engine = Some(rest.to_owned());
-        } else if let Some(rest) = line.strip_prefix("spoor dashboard: http://") {
-            break rest.split('/').next().expect("address").to_owned();
-        }
-    };
-    let engine = engine.expect("the engine's addresses are printed");
-    let rest = engine.split(',').next().expect("REST address").to_owned();
-    let hec = engine
-        .split("HEC on http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .expect("HEC address")
-        .to_owned();
-    // The rest of stdout is drained, so the dashboard never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Started {
-        child,
-        addr,
-        rest,
-        hec,
-    }
-}
-
-/// A POST with `headers`, answered: status and body.
-pub(crate) fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
-    let mut tcp = TcpStream::connect(addr).expect("connect");
-    let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    tcp.write_all(head.as_bytes()).expect("send");
-    tcp.write_all(body).expect("send");
-    let mut reply = String::new();
-    tcp.read_to_string(&mut reply).expect("read");
-    let status = reply[9..12].parse().expect("status");
-    let body = reply
-        .split_once("\r\n\r\n")
-        .map_or("", |(_, b)| b)
-        .to_owned();
-    (status, body)
-}
+use crate::running::{Running, http};
 
 /// `/api/application/{app}?window=all{more}` once it counts `want` events (the intake delivers
 /// within a second or two), or what it last said.
-pub(crate) fn events_of(addr: &str, app: &str, more: &str, want: u64) -> Value {
+fn events_of(dash: &Running, app: &str, more: &str, want: u64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, reply) = get(addr, &format!("/api/application/{app}?window=all{more}"));
-        let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        let json: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let (status, body) = dash.get(&format!("/api/application/{app}?window=all{more}"));
+        let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
         let total: u64 = json["events"]
             .as_array()
             .map_or(0, |es| es.iter().filter_map(|e| e["count"].as_u64()).sum());
@@ -109,7 +31,7 @@ pub(crate) fn events_of(addr: &str, app: &str, more: &str, want: u64) -> Value {
 }
 
 /// `name → count` of an application's events.
-pub(crate) fn counts(api: &Value) -> Vec<(String, u64)> {
+fn counts(api: &Value) -> Vec<(String, u64)> {
     let mut counts: Vec<(String, u64)> = api["events"]
         .as_array()
         .unwrap_or_else(|| panic!("events in {api}"))
@@ -164,18 +86,19 @@ fn test_site(listener: TcpListener, dashboard: &str) {
     reason = "the test says how long the browser took"
 )]
 fn events_come_in_three_ways_and_are_counted() {
-    let data = std::env::temp_dir().join(format!("spoor-dashboard-feed-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
     // The test site listens first, so the dashboard can allow its origin.
     let site_listener = TcpListener::bind("127.0.0.1:0").expect("a test site");
     let site_port = site_listener.local_addr().expect("address").port();
     let site = format!("127.0.0.1:{site_port}");
     let allowed = format!("http://127.0.0.1:{site_port}");
-    let dash = start(&data, &["--no-meta", "--allow-origin", &allowed]);
+    let dash = Running::start(
+        "feed",
+        &["--no-demo", "--no-meta", "--allow-origin", &allowed],
+    );
 
     // 1. HEC, with the token kept in credentials.json.
     let kept: Value =
-        serde_json::from_slice(&std::fs::read(data.join("credentials.json")).expect("kept"))
+        serde_json::from_slice(&std::fs::read(dash.data.join("credentials.json")).expect("kept"))
             .expect("json");
     let token = kept["hec_token"].as_str().expect("token");
     let mut batch = String::new();
@@ -186,26 +109,17 @@ fn events_come_in_three_ways_and_are_counted() {
             ));
         }
     }
-    let (status, reply) = post(
+    let (status, reply) = http(
         &dash.hec,
+        "POST",
         "/services/collector/event",
         &[("Authorization", &format!("Splunk {token}"))],
-        batch.as_bytes(),
+        &batch,
     );
     assert_eq!(status, 200, "{reply}");
 
     // 2. spoor's Tracker, over the engine's REST API with the kept login.
-    let (host, port) = dash.rest.rsplit_once(':').expect("host:port");
-    // As the README writes it.
-    let password = kept["password"].as_str().expect("password");
-    let config = spoor_proto::Config::builder()
-        .scheme(Scheme::Http)
-        .host(host)
-        .port(port.parse().expect("port"))
-        .username(kept["username"].as_str().expect("username"))
-        .password(password)
-        .build()
-        .expect("config");
+    let config = dash.config();
     let tracker = Tracker::new(&config, "rustapp").expect("tracker");
     for i in 0..4 {
         tracker
@@ -217,17 +131,16 @@ fn events_come_in_three_ways_and_are_counted() {
         .expect("delivered");
 
     assert_eq!(
-        counts(&events_of(&dash.addr, "hecapp", "", 5)),
+        counts(&events_of(&dash, "hecapp", "", 5)),
         [("login".to_owned(), 3), ("logout".to_owned(), 2)]
     );
     assert_eq!(
-        counts(&events_of(&dash.addr, "rustapp", "", 4)),
+        counts(&events_of(&dash, "rustapp", "", 4)),
         [("purchase".to_owned(), 4)]
     );
 
     // 3. spoor.js in a browser, on pages of another origin.
     let Some(browser) = Browser::find() else {
-        let _ = std::fs::remove_dir_all(&data);
         return;
     };
     test_site(site_listener, &dash.addr);
@@ -240,9 +153,9 @@ fn events_come_in_three_ways_and_are_counted() {
         )
         .env("SPOOR_DNT_URL", format!("http://{site}/dnt"));
     let started = Instant::now();
-    let outcome = Browser::run(command, Duration::from_secs(120));
+    let outcome = spoor_testkit::process::run(command, Duration::from_secs(120));
     eprintln!("the browser took {:.1} s", started.elapsed().as_secs_f64());
-    assert!(outcome.status.success(), "{outcome:?}");
+    assert!(outcome.succeeded(), "{}", outcome.describe());
     let report: Value = serde_json::from_str(outcome.report().expect("a report")).expect("json");
     assert_eq!(report["problems"], serde_json::json!([]), "{report}");
     let id = report["id"].as_str().expect("an anonymous id");
@@ -266,7 +179,7 @@ fn events_come_in_three_ways_and_are_counted() {
 
     // The page view of each visit, two sign-ups (the bad property left out of the second),
     // and the checkout sent as the page was left.
-    let api = events_of(&dash.addr, "webapp", "", 5);
+    let api = events_of(&dash, "webapp", "", 5);
     assert_eq!(
         counts(&api),
         [
@@ -284,7 +197,7 @@ fn events_come_in_three_ways_and_are_counted() {
         .max()
         .unwrap_or(0);
     assert_eq!(users, 1, "one anonymous visitor");
-    let plans = events_of(&dash.addr, "webapp", "&event=signup&property=plan", 5);
+    let plans = events_of(&dash, "webapp", "&event=signup&property=plan", 5);
     let mut values: Vec<(String, u64)> = plans["values"]
         .as_array()
         .unwrap_or_else(|| panic!("values in {plans}"))
@@ -298,7 +211,7 @@ fn events_come_in_three_ways_and_are_counted() {
         .collect();
     values.sort();
     assert_eq!(values, [("free".to_owned(), 1), ("pro".to_owned(), 1)]);
-    let (status, page) = get(&dash.addr, "/applications/webapp?window=all");
+    let (status, page) = dash.get("/applications/webapp?window=all");
     assert_eq!(status, 200);
     assert!(
         page.contains("pageview") && page.contains("checkout"),
@@ -306,10 +219,9 @@ fn events_come_in_three_ways_and_are_counted() {
     );
 
     // Nothing from the refused origin, nor from the browser that asked not to be tracked.
-    let (_, list) = get(&dash.addr, "/applications.csv?window=all");
+    let (_, list) = dash.get("/applications.csv?window=all");
     assert!(
         !list.contains("refusedapp") && !list.contains("dntapp"),
         "{list}"
     );
-    let _ = std::fs::remove_dir_all(&data);
 }

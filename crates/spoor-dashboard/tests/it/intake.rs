@@ -12,8 +12,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
 use spoor_testkit::hostile::{self, Request};
 
-use super::feed::start;
-use super::get;
+use crate::running::Running;
 
 /// Applications the batches are spread over.
 const APPLICATIONS: usize = 900;
@@ -225,10 +224,9 @@ fn damaged(body: String, damage: &Damage) -> Vec<u8> {
 }
 
 /// `application → events` of the whole store, from the dashboard's CSV.
-fn stored(addr: &str) -> std::collections::HashMap<String, u64> {
-    let (status, reply) = get(addr, "/applications.csv?window=all");
-    assert_eq!(status, 200, "{reply}");
-    let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+fn stored(dash: &Running) -> std::collections::HashMap<String, u64> {
+    let (status, body) = dash.get("/applications.csv?window=all");
+    assert_eq!(status, 200, "{body}");
     body.lines()
         .skip(1)
         .filter_map(|line| {
@@ -244,9 +242,7 @@ fn stored(addr: &str) -> std::collections::HashMap<String, u64> {
     reason = "the test says how many requests were taken"
 )]
 fn random_requests_never_fail_the_server_nor_store_part_of_a_batch() {
-    let data = std::env::temp_dir().join(format!("spoor-dashboard-intake-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let mut dash = start(&data, &["--no-meta", "--track-rate", "0"]);
+    let mut dash = Running::start("intake", &["--no-demo", "--no-meta", "--track-rate", "0"]);
     let addr: SocketAddr = dash.addr.parse().expect("address");
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -320,10 +316,10 @@ fn random_requests_never_fail_the_server_nor_store_part_of_a_batch() {
     // Every accepted batch whole, nothing of a refused one.
     let deadline = Instant::now() + Duration::from_secs(60);
     let want: u64 = expected.iter().map(|(_, n)| n).sum();
-    let mut apps = stored(&dash.addr);
+    let mut apps = stored(&dash);
     while apps.values().sum::<u64>() < want && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(300));
-        apps = stored(&dash.addr);
+        apps = stored(&dash);
     }
     let mut sums = std::collections::HashMap::<&str, u64>::new();
     for (application, events) in &expected {
@@ -345,14 +341,11 @@ fn random_requests_never_fail_the_server_nor_store_part_of_a_batch() {
         dash.child.try_wait().expect("status").is_none(),
         "the dashboard is still running"
     );
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[test]
 fn a_flood_from_one_address_is_limited_and_others_still_served() {
-    let data = std::env::temp_dir().join(format!("spoor-dashboard-flood-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&data);
-    let dash = start(&data, &["--no-meta", "--track-rate", "20"]);
+    let dash = Running::start("flood", &["--no-demo", "--no-meta", "--track-rate", "20"]);
     let addr: SocketAddr = dash.addr.parse().expect("address");
     let flooder: IpAddr = hostile::hostile_source(1);
     let one = br#"{"application":"flood","event":"hit"}"#.to_vec();
@@ -395,18 +388,17 @@ fn a_flood_from_one_address_is_limited_and_others_still_served() {
         Duration::from_secs(10),
     );
     assert_eq!(other.status(), Some(202), "{other:?}");
-    let (status, _) = get(&dash.addr, "/applications");
+    let (status, _) = dash.get("/applications");
     assert_eq!(status, 200);
     let deadline = Instant::now() + Duration::from_secs(30);
-    let mut apps = stored(&dash.addr);
+    let mut apps = stored(&dash);
     while apps.get("flood").copied().unwrap_or(0) < taken && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
-        apps = stored(&dash.addr);
+        apps = stored(&dash);
     }
     assert_eq!(
         apps.get("flood").copied(),
         Some(taken),
         "every request taken is stored, once"
     );
-    let _ = std::fs::remove_dir_all(&data);
 }

@@ -5,6 +5,7 @@
 mod feed;
 mod index;
 mod intake;
+mod running;
 mod siege;
 
 use std::io::{BufRead, BufReader, Read, Write};
