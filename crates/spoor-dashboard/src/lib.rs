@@ -54,4 +54,6 @@ pub use indexes::{BadIndexName, DEFAULT_META_INDEX, index_name, meta_tracker};
 pub use server::{
     Dashboard, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, META_APPLICATION, default_listen, serve,
 };
-pub use track::{MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_NAME_BYTES, TrackOptions};
+pub use track::{
+    BadOrigin, MAX_BATCH_EVENTS, MAX_BODY_BYTES, MAX_NAME_BYTES, TrackOptions, allowed_origin,
+};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use spoor::{AsyncRetriever, Tracker};
 use spoor_dashboard::{
-    DEFAULT_META_INDEX, Dashboard, META_APPLICATION, TrackOptions, demo, index_name,
+    DEFAULT_META_INDEX, Dashboard, META_APPLICATION, TrackOptions, allowed_origin, demo, index_name,
 };
 use spoor_engine::Engine;
 use spoor_engine::cli::{Context as _, Failure, Report, say, tell};
@@ -85,7 +85,8 @@ struct Args {
         long,
         value_name = "ORIGIN",
         env = "SPOOR_ALLOW_ORIGIN",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = allowed_origin
     )]
     allow_origin: Vec<String>,
     /// Requests a second /api/track takes from one client address (0: no limit).

@@ -53,7 +53,8 @@ pub struct TrackOptions {
     /// bursts of as many; `0` for no limit. Default 20.
     pub rate: u32,
     /// Origins (`https://shop.example`) whose pages may send events; `*` for any. The
-    /// dashboard's own origin always may. Default none.
+    /// dashboard's own origin always may. Each is read as [`allowed_origin`] reads it; one it
+    /// refuses never matches. Default none.
     pub allow_origin: Vec<String>,
 }
 
@@ -63,6 +64,65 @@ impl Default for TrackOptions {
             rate: 20,
             allow_origin: Vec::new(),
         }
+    }
+}
+
+/// A value of `--allow-origin` that is no web origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadOrigin {
+    /// The value given.
+    pub value: String,
+}
+
+impl fmt::Display for BadOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not an origin: give a scheme and a host, with a port if not the default, \
+             and nothing after it (like https://shop.example or http://127.0.0.1:3000), or * for any",
+            self.value
+        )
+    }
+}
+
+impl std::error::Error for BadOrigin {}
+
+/// An origin pages may send events from, as browsers write it in `Origin` (scheme, host, port
+/// if not the default; lower case), or `*`.
+///
+/// ```
+/// use spoor_dashboard::allowed_origin;
+///
+/// assert_eq!(allowed_origin("https://Shop.example/")?, "https://shop.example");
+/// assert_eq!(allowed_origin("*")?, "*");
+/// for bad in ["shop.example", "https://shop.example/page", "ftp://x", "https://"] {
+///     assert!(allowed_origin(bad).is_err(), "{bad}");
+/// }
+/// # Ok::<(), spoor_dashboard::BadOrigin>(())
+/// ```
+///
+/// # Errors
+///
+/// [`BadOrigin`] for anything else.
+pub fn allowed_origin(value: &str) -> Result<String, BadOrigin> {
+    let value = value.trim();
+    if value == "*" {
+        return Ok(value.to_owned());
+    }
+    let bad = || BadOrigin {
+        value: value.to_owned(),
+    };
+    let lower = value.to_ascii_lowercase();
+    let trimmed = lower.strip_suffix('/').unwrap_or(&lower);
+    let (scheme, authority) = trimmed.split_once("://").ok_or_else(bad)?;
+    let fine = matches!(scheme, "http" | "https")
+        && !authority.is_empty()
+        && !authority.contains(['/', '?', '#', '@', ' '])
+        && !authority.starts_with(':');
+    if fine {
+        Ok(trimmed.to_owned())
+    } else {
+        Err(bad())
     }
 }
 
@@ -394,7 +454,7 @@ pub(crate) fn admit(origin: Option<&str>, host: Option<&str>, allowed: &[String]
         Admission::Direct
     } else if allowed
         .iter()
-        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
     {
         Admission::Cors
     } else {
@@ -415,7 +475,11 @@ impl Intake {
         Self {
             tracker,
             limiter: Limiter::new(options.rate),
-            allow_origin: options.allow_origin,
+            allow_origin: options
+                .allow_origin
+                .iter()
+                .filter_map(|o| allowed_origin(o).ok())
+                .collect(),
         }
     }
 }

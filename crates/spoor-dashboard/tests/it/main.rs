@@ -405,3 +405,21 @@ fn a_closed_output_does_not_stop_it() {
     stop(&mut child);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `--allow-origin` takes origins as browsers write them, and says what is wrong with another.
+#[test]
+fn a_wrong_origin_is_refused_at_start() {
+    let data = temp("wrong-origin");
+    let out = dashboard_binary("")
+        .args(["--data", &data.display().to_string()])
+        .args(["--no-demo", "--allow-origin", "shop.example"])
+        .output()
+        .expect("the dashboard runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--allow-origin") && stderr.contains("is not an origin"),
+        "{stderr}"
+    );
+    assert!(!data.exists(), "refused before anything is made");
+}
