@@ -16,10 +16,10 @@ use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart
 
 use crate::columns::{Column, Columns};
 
-use super::eval::{
-    Acc, Bound, Distinct, Filter, bind_matching, in_halves, stats_output, window_micros,
-};
+use super::eval::{Acc, Bound, Distinct, bind_matching, stats_output};
+use super::filter::{Filter, window_bounds, window_micros};
 use super::frame::{Col, Frame};
+use super::halves::in_halves;
 use super::timechart::{self, Buckets, Part};
 use super::{SearchError, Window};
 
@@ -55,7 +55,7 @@ pub(crate) fn aggregate<'a>(
         // A window is a range of rows exactly when the times are sorted; else check each.
         check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
         conditions: &filter.by_code,
-        window: super::eval::window_bounds(window),
+        window: window_bounds(window),
     };
     match command {
         Command::Stats(stats) => aggregate_stats(rows, stats).map(Ok),

@@ -87,7 +87,10 @@
 
 mod direct;
 mod eval;
+mod filter;
 mod frame;
+mod gather;
+mod halves;
 mod text;
 mod timechart;
 
@@ -144,7 +147,7 @@ pub const MAX_CHART_CELLS: u64 = 1_000_000;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
-    let window = eval::window_bounds(window);
+    let window = filter::window_bounds(window);
     for command in &query.commands {
         if let Command::Timechart(chart) = command {
             timechart::Buckets::of(chart)?.check(window)?;

@@ -9,8 +9,9 @@ use spoor_spl::ast::{Span, SpanUnit, Timechart};
 
 use crate::hash::FxHashMap;
 
-use super::eval::{Acc, Bound, Update, bind, in_halves, numbers_of};
+use super::eval::{Acc, Bound, Update, bind, numbers_of};
 use super::frame::{Col, Frame};
+use super::halves::in_halves;
 use super::text::{format_number, format_time};
 use super::{MAX_BUCKETS, MAX_CHART_CELLS, SearchError};
 

@@ -1,0 +1,224 @@
+//! The search: which indexes it reads, its terms (and the `where`s that repeat them) as a
+//! [`Filter`] over one index's columns, decided once per distinct value, and the window's bounds.
+
+use std::collections::BTreeMap;
+
+use spoor_spl::ast::{Command, CompareOp, Condition, SearchTerm};
+
+use crate::columns::{Column, Columns};
+use crate::store::Store;
+
+use super::halves::in_halves;
+use super::text::{Pattern, format_time};
+use super::{Level, Message, SearchError, Window, unknown_index_warning};
+
+/// The `where`s straight after the search, on fields the index holds as columns, are decided
+/// with the search terms, by code: their conditions, and the commands left to run over the frame.
+pub(crate) fn exact_wheres(commands: &[Command]) -> (Vec<&Condition>, &[Command]) {
+    let pushed = commands
+        .iter()
+        .take_while(|c| match c {
+            Command::Where(w) => w
+                .conditions
+                .iter()
+                .all(|c| !matches!(c.field.as_str(), "_time" | "_raw" | "index")),
+            _ => false,
+        })
+        .count();
+    let exact: Vec<&Condition> = commands[..pushed]
+        .iter()
+        .flat_map(|c| match c {
+            Command::Where(w) => w.conditions.iter(),
+            _ => [].iter(),
+        })
+        .collect();
+    (exact, &commands[pushed..])
+}
+
+/// The indexes the `index` terms select; `main` when there are none.
+pub(crate) fn choose_indexes<'i>(
+    indexes: &'i BTreeMap<String, Columns>,
+    terms: &[&SearchTerm],
+    messages: &mut Vec<Message>,
+) -> Vec<&'i String> {
+    if terms.is_empty() {
+        return indexes.keys().filter(|n| *n == "main").collect();
+    }
+    for term in terms {
+        let pattern = Pattern::new(&term.value);
+        let wanted = !term.negated && term.op == CompareOp::Eq;
+        if wanted && pattern.is_literal() && !indexes.keys().any(|n| pattern.matches(n)) {
+            messages.push(Message {
+                level: Level::Warn,
+                text: unknown_index_warning(&term.value),
+            });
+        }
+    }
+    indexes
+        .keys()
+        .filter(|name| {
+            terms
+                .iter()
+                .all(|t| term_holds(t, Some(name), &Pattern::new(&t.value)))
+        })
+        .collect()
+}
+
+fn term_holds(term: &SearchTerm, value: Option<&str>, pattern: &Pattern) -> bool {
+    let matched = value.map(|v| pattern.matches(v));
+    let holds = match term.op {
+        CompareOp::Eq => matched == Some(true),
+        CompareOp::Ne => matched == Some(false),
+    };
+    holds != term.negated
+}
+
+/// The search's terms, and the `where`s decided with them, over one index's columns.
+pub(crate) struct Filter<'c, 'q> {
+    /// The conditions decided by code, one per column: the column, and whether each code
+    /// passes (indexed by code; `0` for no value).
+    pub(crate) by_code: Vec<(&'c Column, Vec<bool>)>,
+    /// Terms on `_time` and `_raw`, decided row by row.
+    pub(crate) slow: Vec<&'q SearchTerm>,
+    /// Whether no row can pass (a term or `where` on a field the index lacks).
+    pub(crate) nothing: bool,
+}
+
+impl<'c, 'q> Filter<'c, 'q> {
+    pub(crate) fn new(
+        columns: &'c Columns,
+        terms: &[&'q SearchTerm],
+        exact: &[&Condition],
+    ) -> Self {
+        // Terms on columns are decided once per distinct value, then per row by code.
+        let mut by_code: Vec<(&Column, Vec<bool>)> = Vec::new();
+        let mut slow: Vec<&SearchTerm> = Vec::new();
+        let mut nothing = false;
+        for term in terms {
+            let pattern = Pattern::new(&term.value);
+            let field = term.field.as_str();
+            if let Some(column) = columns.column(field) {
+                let mut holds = vec![term_holds(term, None, &pattern)];
+                holds.extend(
+                    column
+                        .dict
+                        .iter()
+                        .map(|(_, value)| term_holds(term, Some(value), &pattern)),
+                );
+                by_code.push((column, holds));
+            } else if field == "_time" || field == "_raw" {
+                slow.push(term);
+            } else if !term_holds(term, None, &pattern) {
+                // A field no event of this index has.
+                nothing = true;
+            }
+        }
+        for condition in exact {
+            let Some(column) = columns.column(condition.field.as_str()) else {
+                // `where` on a field no event of this index has: no row passes.
+                nothing = true;
+                continue;
+            };
+            let mut holds = vec![false];
+            holds.extend(column.dict.iter().map(|(_, value)| match condition.op {
+                CompareOp::Eq => value == condition.value,
+                CompareOp::Ne => value != condition.value,
+            }));
+            by_code.push((column, holds));
+        }
+        // Conditions on one column (a search term and the `where` that makes it exact) are
+        // one pass.
+        let mut merged: Vec<(&Column, Vec<bool>)> = Vec::new();
+        for (column, holds) in by_code {
+            match merged.iter_mut().find(|(c, _)| std::ptr::eq(*c, column)) {
+                Some((_, all)) => all.iter_mut().zip(holds).for_each(|(a, h)| *a &= h),
+                None => merged.push((column, holds)),
+            }
+        }
+        Self {
+            by_code: merged,
+            slow,
+            nothing,
+        }
+    }
+
+    /// The rows of `columns` (index `index`) in the window that pass, ascending.
+    pub(crate) fn rows(
+        &self,
+        columns: &Columns,
+        index: &str,
+        store: &Store,
+        window: &Window,
+    ) -> Result<Vec<u32>, SearchError> {
+        if self.nothing {
+            return Ok(Vec::new());
+        }
+        let (earliest, latest) = window_micros(window);
+        // The rows of a part of the window, one condition at a time: tight loops over the
+        // codes. The first condition picks rows from the range; the others narrow them down.
+        let filter = |range: std::ops::Range<usize>| -> Vec<u32> {
+            let mut conditions = self.by_code.iter();
+            let mut rows: Vec<u32> = match conditions.next() {
+                Some((column, holds)) => column.select(range, holds),
+                None => range.map(|r| r as u32).collect(),
+            };
+            // A window is a range of rows exactly when the times are sorted; else check each.
+            if !columns.sorted {
+                rows.retain(|&row| {
+                    let t = columns.times[row as usize];
+                    earliest <= t && t < latest
+                });
+            }
+            for (column, holds) in conditions {
+                column.retain(&mut rows, holds);
+            }
+            rows
+        };
+        let range = columns.window_rows(earliest, latest);
+        let mut rows: Vec<u32> = if self.by_code.is_empty() && columns.sorted {
+            // Nothing to decide: the window's rows, written once.
+            range.map(|r| r as u32).collect()
+        } else {
+            let mut rows = Vec::new();
+            for part in in_halves(range.len(), |half| {
+                filter(range.start + half.start..range.start + half.end)
+            }) {
+                rows.extend(part);
+            }
+            rows
+        };
+
+        for term in &self.slow {
+            let pattern = Pattern::new(&term.value);
+            let mut kept = Vec::with_capacity(rows.len());
+            for row in rows {
+                let value = if term.field.as_str() == "_time" {
+                    format_time(columns.times[row as usize])
+                } else {
+                    store.read(index, columns.location(row))?.raw
+                };
+                if term_holds(term, Some(&value), &pattern) {
+                    kept.push(row);
+                }
+            }
+            rows = kept;
+        }
+        Ok(rows)
+    }
+}
+
+/// The window's bounds in microseconds, `None` where open.
+pub(crate) fn window_bounds(window: &Window) -> (Option<i64>, Option<i64>) {
+    (
+        window.earliest.map(crate::store::time_micros),
+        window.latest.map(crate::store::time_micros),
+    )
+}
+
+/// The window's bounds in microseconds, open ends as the extreme instants.
+pub(crate) fn window_micros(window: &Window) -> (i64, i64) {
+    (
+        window.earliest.map_or(i64::MIN, crate::store::time_micros),
+        window.latest.map_or(i64::MAX, crate::store::time_micros),
+    )
+}
