@@ -16,11 +16,12 @@ use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart
 
 use crate::columns::{Column, Columns};
 
-use super::eval::{Acc, Bound, Distinct, bind_matching, stats_output};
+use super::aggregate::{Acc, Bound, Distinct, bind_matching};
+use super::command::stats::stats_output;
+use super::command::timechart::{self, Buckets, Part};
 use super::filter::{Filter, window_bounds, window_micros};
 use super::frame::{Col, Frame};
 use super::halves::in_halves;
-use super::timechart::{self, Buckets, Part};
 use super::{SearchError, Window};
 
 /// Rows read at a time: a block's codes stay in the first-level cache.

@@ -85,14 +85,15 @@
 //! **Values** are text as Splunk prints them: counts and integral numbers as integers
 //! (`3`, `-2`), other numbers in their shortest form (`2.5`), times as above.
 
+mod aggregate;
+mod command;
 mod direct;
-mod eval;
+mod evaluate;
 mod filter;
 mod frame;
 mod gather;
 mod halves;
 mod text;
-mod timechart;
 
 use std::fmt;
 
@@ -101,7 +102,7 @@ use time::OffsetDateTime;
 
 use crate::store::StoreError;
 
-pub(crate) use eval::evaluate;
+pub(crate) use evaluate::evaluate;
 pub(crate) use text::format_time;
 
 /// The most buckets a `timechart` may have: 50,000, as Splunk.
@@ -150,7 +151,7 @@ pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
     let window = filter::window_bounds(window);
     for command in &query.commands {
         if let Command::Timechart(chart) = command {
-            timechart::Buckets::of(chart)?.check(window)?;
+            command::timechart::Buckets::of(chart)?.check(window)?;
         }
     }
     Ok(())

@@ -9,11 +9,11 @@ use spoor_spl::ast::{Span, SpanUnit, Timechart};
 
 use crate::hash::FxHashMap;
 
-use super::eval::{Acc, Bound, Update, bind, numbers_of};
-use super::frame::{Col, Frame};
-use super::halves::in_halves;
-use super::text::{format_number, format_time};
-use super::{MAX_BUCKETS, MAX_CHART_CELLS, SearchError};
+use crate::search::aggregate::{Acc, Bound, Update, bind, numbers_of};
+use crate::search::frame::{Col, Frame};
+use crate::search::halves::in_halves;
+use crate::search::text::{format_number, format_time};
+use crate::search::{MAX_BUCKETS, MAX_CHART_CELLS, SearchError};
 
 const SECOND: i64 = 1_000_000;
 const DAY: i64 = 86_400 * SECOND;
@@ -26,14 +26,14 @@ const RANGE_END: i64 = 253_402_300_800 * SECOND;
 
 /// Bucket arithmetic for one span.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Buckets {
+pub(crate) struct Buckets {
     span: Span,
 }
 
 impl Buckets {
     /// The buckets of a chart's span; a span longer than the range of times (a tree the parser
     /// would not have made) has none.
-    pub(super) fn of(chart: &Timechart) -> Result<Self, SearchError> {
+    pub(crate) fn of(chart: &Timechart) -> Result<Self, SearchError> {
         Self::new(chart.span)
     }
 
@@ -46,7 +46,7 @@ impl Buckets {
     }
 
     /// The span.
-    pub(super) fn span(self) -> Span {
+    pub(crate) fn span(self) -> Span {
         self.span
     }
 
@@ -69,7 +69,7 @@ impl Buckets {
     }
 
     /// Whether buckets are a day long or more (and so have a `_spandays`).
-    pub(super) fn in_days(self) -> bool {
+    pub(crate) fn in_days(self) -> bool {
         self.width().is_none_or(|width| width >= DAY)
     }
 
@@ -139,7 +139,7 @@ impl Buckets {
 
     /// Checks what can be known of the buckets before the rows: with both ends of `window`
     /// (µs), their number and their range.
-    pub(super) fn check(self, window: (Option<i64>, Option<i64>)) -> Result<(), SearchError> {
+    pub(crate) fn check(self, window: (Option<i64>, Option<i64>)) -> Result<(), SearchError> {
         if let Some((first, last)) = Self::instants(window, || None) {
             self.plan(first, last)?;
         }
@@ -149,7 +149,7 @@ impl Buckets {
     /// The edges of the buckets charted over `window` (see [`instants`](Self::instants)): the
     /// start of each bucket and the end of the last, increasing; none when there is no bucket.
     /// Their number and range are checked before any is made.
-    pub(super) fn edges(
+    pub(crate) fn edges(
         self,
         window: (Option<i64>, Option<i64>),
         rows_span: impl FnOnce() -> Option<(i64, i64)>,
@@ -215,7 +215,7 @@ fn month_start(index: i128) -> i128 {
 }
 
 /// Checks that a chart of `buckets` buckets may hold one more series, the `series`-th.
-pub(super) fn admit(span: Span, buckets: usize, series: usize) -> Result<(), SearchError> {
+pub(crate) fn admit(span: Span, buckets: usize, series: usize) -> Result<(), SearchError> {
     let cells = (buckets as u64).saturating_mul(series as u64);
     if cells > MAX_CHART_CELLS {
         return Err(SearchError::TooManyCells {
@@ -234,7 +234,7 @@ struct Series {
 }
 
 /// The one aggregation of a chart, bound to the columns of `frame`.
-pub(super) fn bind_one<'f, 'a>(
+pub(crate) fn bind_one<'f, 'a>(
     frame: &'f Frame<'a>,
     chart: &Timechart,
 ) -> Result<Bound<'f, 'a>, SearchError> {
@@ -249,11 +249,11 @@ pub(super) fn bind_one<'f, 'a>(
 }
 
 /// One chart's rows of some part: each series' by code (`0`: NULL) and each bucket's state.
-pub(super) type Part = Vec<(u32, Vec<Acc>)>;
+pub(crate) type Part = Vec<(u32, Vec<Acc>)>;
 
-pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>, SearchError> {
+pub(super) fn apply<'a>(frame: Frame<'a>, chart: &Timechart) -> Result<Frame<'a>, SearchError> {
     let buckets = Buckets::of(chart)?;
-    let bound = bind_one(frame, chart)?;
+    let bound = bind_one(&frame, chart)?;
     let numbers = numbers_of(&bound);
     let empty = Vec::new();
     let times = frame.times.as_ref().unwrap_or(&empty);
@@ -315,7 +315,7 @@ pub(crate) fn run<'a>(frame: &Frame<'a>, chart: &Timechart) -> Result<Frame<'a>,
 /// The chart's rows: the buckets' `edges` (each start and the end of the last), and the series
 /// of `parts` (merged by code) named by the by column `by_col` (`None` when the chart has no by
 /// field, or no row has it).
-pub(super) fn output<'a>(
+pub(crate) fn output<'a>(
     chart: &Timechart,
     bound: &Bound<'_, 'a>,
     by_col: Option<&Col<'a>>,

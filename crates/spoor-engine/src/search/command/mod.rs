@@ -1,0 +1,71 @@
+//! The commands after the search, run in turn over a [`Frame`]: one module a command, each with
+//! one operator, `apply(frame, &command) -> Result<Frame, SearchError>`; what each does is the
+//! command's paragraph of the semantics in [the module's documentation](super).
+
+mod fields;
+mod head;
+mod rename;
+mod sort;
+pub(crate) mod stats;
+pub(crate) mod timechart;
+mod where_;
+
+use spoor_spl::ast::Command;
+
+use crate::columns::BUILT_IN;
+
+use super::SearchError;
+use super::frame::Frame;
+
+/// Runs `commands` over `frame` in turn. While the rows are events (`events`, up to the first
+/// command that [`transforms`] them), a field exists only where some row has a value: after a
+/// command that [takes rows away](takes_rows), the extracted fields no row has are removed.
+/// (Gathering dropped the fields no row has.)
+pub(crate) fn run<'a>(
+    mut frame: Frame<'a>,
+    commands: &[Command],
+    mut events: bool,
+) -> Result<Frame<'a>, SearchError> {
+    for command in commands {
+        frame = apply(frame, command)?;
+        events &= !transforms(command);
+        if events && takes_rows(command) {
+            frame = drop_empty_fields(frame);
+        }
+    }
+    Ok(frame)
+}
+
+/// One command over `frame`.
+fn apply<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchError> {
+    match command {
+        Command::Where(w) => where_::apply(frame, w),
+        Command::Stats(stats) => stats::apply(frame, stats),
+        Command::Timechart(chart) => timechart::apply(frame, chart),
+        Command::Rename(rename) => rename::apply(frame, rename),
+        Command::Fields(fields) => fields::apply(frame, fields),
+        Command::Sort(sort) => sort::apply(frame, sort),
+        Command::Head(head) => head::apply(frame, head),
+    }
+}
+
+/// Whether a command makes rows that are no longer events (`stats`, `timechart`).
+pub(crate) fn transforms(command: &Command) -> bool {
+    matches!(command, Command::Stats(_) | Command::Timechart(_))
+}
+
+/// Whether a command can take rows away (`sort` keeps at most its limit).
+fn takes_rows(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Where(_) | Command::Head(_) | Command::Sort(_)
+    )
+}
+
+/// Removes the extracted fields no row has (the built-in ones stay).
+fn drop_empty_fields(mut frame: Frame<'_>) -> Frame<'_> {
+    frame
+        .cols
+        .retain(|c| BUILT_IN.contains(&c.name.as_str()) || c.codes.iter().any(|&code| code != 0));
+    frame
+}
