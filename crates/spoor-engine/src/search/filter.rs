@@ -8,6 +8,7 @@ use spoor_spl::ast::{Command, CompareOp, Condition, SearchTerm};
 use crate::columns::{Column, Columns};
 use crate::store::Store;
 
+use super::command::where_;
 use super::halves::in_halves;
 use super::text::{Pattern, format_time};
 use super::{Level, Message, SearchError, Window, unknown_index_warning};
@@ -98,14 +99,7 @@ impl<'c, 'q> Filter<'c, 'q> {
             let pattern = Pattern::new(&term.value);
             let field = term.field.as_str();
             if let Some(column) = columns.column(field) {
-                let mut holds = vec![term_holds(term, None, &pattern)];
-                holds.extend(
-                    column
-                        .dict
-                        .iter()
-                        .map(|(_, value)| term_holds(term, Some(value), &pattern)),
-                );
-                by_code.push((column, holds));
+                by_code.push((column, each_code(column, |v| term_holds(term, v, &pattern))));
             } else if field == "_time" || field == "_raw" {
                 slow.push(term);
             } else if !term_holds(term, None, &pattern) {
@@ -119,12 +113,7 @@ impl<'c, 'q> Filter<'c, 'q> {
                 nothing = true;
                 continue;
             };
-            let mut holds = vec![false];
-            holds.extend(column.dict.iter().map(|(_, value)| match condition.op {
-                CompareOp::Eq => value == condition.value,
-                CompareOp::Ne => value != condition.value,
-            }));
-            by_code.push((column, holds));
+            by_code.push((column, each_code(column, |v| where_::holds(condition, v))));
         }
         // Conditions on one column (a search term and the `where` that makes it exact) are
         // one pass.
@@ -205,6 +194,13 @@ impl<'c, 'q> Filter<'c, 'q> {
         }
         Ok(rows)
     }
+}
+
+/// Whether `holds` of each code of `column`, indexed by code (`0`: no value).
+fn each_code(column: &Column, holds: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
+    std::iter::once(holds(None))
+        .chain(column.dict.iter().map(|(_, value)| holds(Some(value))))
+        .collect()
 }
 
 /// The window's bounds in microseconds, `None` where open.

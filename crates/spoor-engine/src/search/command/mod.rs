@@ -8,7 +8,7 @@ mod rename;
 mod sort;
 pub(crate) mod stats;
 pub(crate) mod timechart;
-mod where_;
+pub(crate) mod where_;
 
 use spoor_spl::ast::Command;
 

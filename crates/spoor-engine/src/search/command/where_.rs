@@ -1,10 +1,21 @@
 //! `where`: the rows whose fields equal (or differ from) the literals.
 
-use spoor_spl::ast::{CompareOp, Where};
+use spoor_spl::ast::{CompareOp, Condition, Where};
 
 use crate::search::SearchError;
 use crate::search::frame::Frame;
 
+/// Whether `condition` holds of a row whose field has `value` (`None`: the row lacks it). The
+/// search decides the `where`s that repeat its terms with it, once per distinct value.
+pub(crate) fn holds(condition: &Condition, value: Option<&str>) -> bool {
+    value.is_some_and(|value| match condition.op {
+        CompareOp::Eq => value == condition.value,
+        CompareOp::Ne => value != condition.value,
+    })
+}
+
+/// The rows of which every condition [`holds`], decided by code: the literal's code in
+/// the column's dictionary.
 pub(super) fn apply<'a>(frame: Frame<'a>, w: &Where) -> Result<Frame<'a>, SearchError> {
     let mut rows: Vec<usize> = (0..frame.len).collect();
     for condition in &w.conditions {
