@@ -1,7 +1,7 @@
 //! The evaluator: a query from its search to its results. The search's terms (and the `where`s
 //! that repeat them) pick each index's rows ([`filter`](super::filter)); a `stats` or `timechart`
 //! straight after the search of one index is answered from the index's columns
-//! ([`direct`](super::direct)); otherwise the rows are gathered into a [`Frame`]
+//! ([`direct`]); otherwise the rows are gathered into a [`Frame`]
 //! ([`gather`](super::gather)) and the commands run over it in turn ([`command`]).
 
 use std::collections::BTreeMap;

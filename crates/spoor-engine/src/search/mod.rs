@@ -85,6 +85,11 @@
 //! **Values** are text as Splunk prints them: counts and integral numbers as integers
 //! (`3`, `-2`), other numbers in their shortest form (`2.5`), times as above.
 
+// The evaluator, in the order a query runs: `evaluate` takes it from its search to its results;
+// `filter` chooses the indexes and decides the terms (and the `where`s that repeat them) by code;
+// `direct` answers a first `stats` or `timechart` from the columns; otherwise `gather` reads the
+// rows into a `Frame` and `command` runs the commands over it, one module a command. `aggregate`
+// serves `stats`, `timechart` and `direct`; `frame`, `text` and `halves` serve them all.
 mod aggregate;
 mod command;
 mod direct;
