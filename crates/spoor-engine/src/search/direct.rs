@@ -85,8 +85,9 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
                 .map(move |b| (b, matched))
         })
         .unzip();
-    // Rows without the by field have no group.
-    let plan = Plan::new(rows, by, false, &bound)?;
+    // Rows without the by field have no group, but are counted in slot 1 (never a group's
+    // slot when there is a by field): their fields are fields of the input rows.
+    let plan = Plan::new(rows, by, true, &bound)?;
     let tally = in_halves(plan.rows.range.len(), |half| {
         let mut tally = Tally::new(&plan);
         plan.tally(plan.rows.part(half), &mut tally, &mut Block::default());
@@ -117,15 +118,10 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
                 .collect()
         })
         .collect();
-    // The fields a wildcard stands for are those of the input rows: a column no kept row has a
-    // value in is not one of them.
-    let present = |i: usize| {
-        accs[i]
-            .iter()
-            .any(|acc| acc.present > 0 || acc.distinct.count() > 0)
-    };
+    // The fields a wildcard stands for are those of the input rows (with or without the by
+    // field): a column no row the search keeps has a value in is not one of them.
     let keep: Vec<bool> = (0..bound.len())
-        .map(|i| !wildcard[i] || present(i))
+        .map(|i| !wildcard[i] || tally.any_value(&plan, i, 1..plan.slots()))
         .collect();
     let (bound, accs): (Vec<_>, Vec<_>) = bound
         .into_iter()
@@ -567,6 +563,21 @@ impl Tally {
                     Kind::Rows | Kind::Present(_) => *into += from,
                 }
             }
+        }
+    }
+
+    /// Whether some row of the slots `slots` has a value of aggregation `i`'s field.
+    fn any_value(&self, plan: &Plan<'_, '_>, i: usize, slots: Range<usize>) -> bool {
+        match plan.aggregations[i] {
+            Kind::Rows => slots.into_iter().any(|slot| self.rows[slot] > 0),
+            Kind::Present(_) => slots.into_iter().any(|slot| self.tables[i][slot] > 0),
+            // Bit 0 of a slot's bitset is set by the rows without a value.
+            Kind::Distinct(_, words) => slots.into_iter().any(|slot| {
+                let bits = &self.tables[i][slot * words..(slot + 1) * words];
+                bits.iter()
+                    .enumerate()
+                    .any(|(w, &word)| (word & if w == 0 { !1 } else { !0 }) != 0)
+            }),
         }
     }
 
