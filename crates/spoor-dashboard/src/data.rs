@@ -233,12 +233,16 @@ pub(crate) async fn application(
     let window = view.window();
     // The charts' plan comes before any other question: a window no span can chart is refused
     // at once, and over all time the charts cover the days with events.
-    let covered = match plan::bounds(&view, OffsetDateTime::now_utc()) {
+    let now = OffsetDateTime::now_utc();
+    let covered = match plan::bounds(&view, now) {
         Some(bounds) => Some(bounds),
         None if need == Need::Charts => extent(retriever, name, view.event.as_deref()).await?,
         None => None,
     };
-    let plan = plan::plan(&view, covered)?;
+    let mut plan = plan::plan(&view, covered)?;
+    if let Some(covered) = covered {
+        plan.partial = plan::partial(plan.step, covered, view.window() == Window::AllTime, now);
+    }
     let span = plan.span();
     let split = match &view.property {
         Some(property) => Some(Split::Property(property.parse().map_err(|_| BadParam {

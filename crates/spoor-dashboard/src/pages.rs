@@ -5,7 +5,7 @@ use maud::{DOCTYPE, Markup, html};
 use spoor::answer::{Application, EventCount, Property, ValueCount};
 use spoor_proto::form::encode_component;
 
-use crate::chart::{self, Plot};
+use crate::chart::{self, Plot, group};
 use crate::data::{AppPage, ListPage};
 use crate::params::{SPANS, View, WINDOWS, today};
 
@@ -44,7 +44,17 @@ pub(crate) fn app_path(name: &str) -> String {
 
 /// Partial: the time-window and span pickers, linking to `path` with the view changed.
 fn picker(path: &str, view: &View) -> Markup {
-    let today = today();
+    // The date fields show the window in effect: a preset's first and last day, or the custom
+    // days; over all time, the last 30 days as a starting point.
+    let (from, to) = match crate::plan::bounds(view, time::OffsetDateTime::now_utc()) {
+        Some((start, end)) => (
+            start.date(),
+            end.checked_sub(time::Duration::NANOSECOND)
+                .unwrap_or(end)
+                .date(),
+        ),
+        None => (today() - time::Duration::days(30), today()),
+    };
     html! {
         div.picker {
             nav.windows aria-label="Time window" {
@@ -59,9 +69,9 @@ fn picker(path: &str, view: &View) -> Markup {
                 @if let Some(property) = &view.property { input type="hidden" name="property" value=(property); }
                 @if view.span_key != "auto" { input type="hidden" name="span" value=(view.span_key); }
                 label { "From " input type="date" name="from" required
-                    value=(view.from.map_or_else(|| (today - time::Duration::days(30)).to_string(), |d| d.to_string())); }
+                    value=(from.to_string()); }
                 label { "to " input type="date" name="to" required
-                    value=(view.to.unwrap_or(today).to_string()); }
+                    value=(to.to_string()); }
                 button type="submit" aria-current=[(view.window_key == "custom").then_some("page")] { "Apply" }
             }
             nav.spans aria-label="Span" {
@@ -123,7 +133,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
             @if page.apps.is_empty() {
                 p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Applications, " (view.window_label()) " " (csv_link(format!("/applications.csv{}", view.query()))) }
                     thead { tr { th { "Application" } th.num { "Events" } th.num { "Unique users" } th.num { "Share" } th { "Trend" } } }
                     tbody {
@@ -131,7 +141,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
                             (application_row(app, trend, total, view))
                         }
                     }
-                }
+                } }
             }
         },
     )
@@ -141,8 +151,8 @@ fn application_row(app: &Application, trend: &Option<Vec<u64>>, total: u64, view
     html! {
         tr {
             td { a href={ (app_path(&app.name)) (view.with_event(None).query()) } { (app.name) } }
-            td.num { (app.events) }
-            td.num { (app.unique_users) }
+            td.num { (group(u128::from(app.events))) }
+            td.num { (group(u128::from(app.unique_users))) }
             (share_cell(app.events, total))
             td.trend {
                 @if let Some(trend) = trend {
@@ -168,6 +178,11 @@ pub(crate) fn application(page: &AppPage) -> Markup {
         (Some(event), None) => format!("{event} over time"),
         (Some(event), Some(property)) => format!("{event} over time, by {property}"),
     };
+    // Said plainly: whose users are counted, and over what.
+    let users_title = match &view.event {
+        None => format!("Unique users of {} over time (any event)", page.name),
+        Some(event) => format!("Unique users who did {event} over time"),
+    };
     html! {
         (layout(&title, Some(&page.index), html! {
             nav.crumbs {
@@ -181,11 +196,23 @@ pub(crate) fn application(page: &AppPage) -> Markup {
             (notes(&page.notes))
             section.chart-block {
                 h2 { (chart_title) }
-                (chart::render(&Plot { chart: &page.chart, title: &chart_title, unit: "events" }))
+                (chart::render(&Plot {
+                    chart: &page.chart,
+                    title: &chart_title,
+                    unit: "events",
+                    stacked: true,
+                    partial: page.plan.partial,
+                }))
             }
             section.chart-block {
-                h2 { "Unique users over time" }
-                (chart::render(&Plot { chart: &page.users, title: "Unique users over time", unit: "users" }))
+                h2 { (users_title) }
+                (chart::render(&Plot {
+                    chart: &page.users,
+                    title: &users_title,
+                    unit: "users",
+                    stacked: false,
+                    partial: page.plan.partial,
+                }))
             }
             (events_table(page, &path, total))
             (properties_table(page, &page.properties, &path))
@@ -202,13 +229,13 @@ fn events_table(page: &AppPage, path: &str, total: u64) -> Markup {
             @if page.events.is_empty() {
                 p.empty { "No events in this window." }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Events of " (page.name) " " (csv_link(format!("{path}/events.csv{}", view.query()))) }
                     thead { tr { th { "Event" } th.num { "Count" } th.num { "Unique users" } th.num { "Share" } } }
                     tbody {
                         @for e in &page.events { (event_row(e, view, path, total)) }
                     }
-                }
+                } }
                 @if view.event.is_some() {
                     p { a href={ (path) (view.with_event(None).query()) } { "Show all events" } }
                 }
@@ -222,8 +249,8 @@ fn event_row(e: &EventCount, view: &View, path: &str, total: u64) -> Markup {
     html! {
         tr.chosen[chosen] {
             td { a href={ (path) (view.with_event(Some(&e.name)).query()) } aria-current=[chosen.then_some("true")] { (e.name) } }
-            td.num { (e.events) }
-            td.num { (e.unique_users) }
+            td.num { (group(u128::from(e.events))) }
+            td.num { (group(u128::from(e.unique_users))) }
             (share_cell(e.events, total))
         }
     }
@@ -244,7 +271,7 @@ fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Mark
                     @else { "No event has properties in this window." }
                 }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Properties " (csv_link(format!("{path}/properties.csv{}", view.query()))) }
                     thead { tr { th { "Property" } th.num { "Distinct values" } } }
                     tbody {
@@ -252,11 +279,11 @@ fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Mark
                             @let chosen = view.property.as_deref() == Some(p.key.as_str());
                             tr.chosen[chosen] {
                                 td { a href={ (path) (view.with_property(Some(&p.key)).query()) } aria-current=[chosen.then_some("true")] { (p.key) } }
-                                td.num { (p.distinct_values) }
+                                td.num { (group(u128::from(p.distinct_values))) }
                             }
                         }
                     }
-                }
+                } }
             }
         }
     }
@@ -271,15 +298,15 @@ fn values_table(page: &AppPage, values: &[ValueCount], path: &str) -> Markup {
             @if values.is_empty() {
                 p.empty { "No values in this window." }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Values " (csv_link(format!("{path}/values.csv{}", view.query()))) }
                     thead { tr { th { "Value" } th.num { "Count" } th.num { "Share" } } }
                     tbody {
                         @for v in values {
-                            tr { td { (v.value) } td.num { (v.count) } (share_cell(v.count, total)) }
+                            tr { td { (v.value) } td.num { (group(u128::from(v.count))) } (share_cell(v.count, total)) }
                         }
                     }
-                }
+                } }
             }
         }
     }
