@@ -949,7 +949,11 @@ mod tests {
             },
         })
         .into_string();
-        assert_eq!(svg.matches("<rect class=\"partial\" x=").count(), 1, "{svg}");
+        assert_eq!(
+            svg.matches("<rect class=\"partial\" x=").count(),
+            1,
+            "{svg}"
+        );
         assert_eq!(svg.matches("data-partial=\"true\"").count(), 1);
         assert!(svg.contains("(incomplete: the window covers part of it)"));
         assert!(svg.contains("Incomplete: the window covers part of this day"));

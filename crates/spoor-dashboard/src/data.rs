@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::num::NonZeroU32;
 
-use spoor::answer::{Application, Chart, EventCount, Property, ValueCount};
+use spoor::answer::{Application, Chart, EventCount, Property, Summary, ValueCount};
 use spoor::{AsyncRetriever, OverTime, Span, Split, Window};
 use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
 
@@ -64,6 +64,9 @@ pub(crate) struct ListPage {
     /// The index the page reads.
     pub(crate) index: String,
     pub(crate) apps: Vec<(Application, Option<Vec<u64>>)>,
+    /// Every application's events, users and events per user, beside the previous window's
+    /// (pages and JSON only).
+    pub(crate) summary: Option<Summary>,
     /// What the page leaves out or shows otherwise than asked, in words.
     pub(crate) notes: Vec<String>,
 }
@@ -84,6 +87,8 @@ pub(crate) struct AppPage {
     pub(crate) properties: Vec<Property>,
     /// The chosen property's values (in the chosen event, or in all events).
     pub(crate) values: Option<Vec<ValueCount>>,
+    /// Events, users and events per user, beside the previous window's (pages and JSON only).
+    pub(crate) summary: Option<Summary>,
     /// What the page leaves out or shows otherwise than asked, in words.
     pub(crate) notes: Vec<String>,
 }
@@ -141,6 +146,7 @@ pub(crate) async fn list(
             view,
             index: retriever.index().to_owned(),
             apps,
+            summary: None,
             notes,
         });
     }
@@ -184,7 +190,8 @@ pub(crate) async fn list(
                 })
         }
     });
-    let mut trends = join_all(trends).await.into_iter();
+    let (trends, summary) = tokio::join!(join_all(trends), retriever.summary(None, &window));
+    let mut trends = trends.into_iter();
     let mut rows = Vec::with_capacity(apps.len());
     for app in apps {
         let trend = trends.next().transpose()?;
@@ -194,6 +201,7 @@ pub(crate) async fn list(
         view,
         index: retriever.index().to_owned(),
         apps: rows,
+        summary: Some(summary?),
         notes,
     })
 }
@@ -264,7 +272,7 @@ pub(crate) async fn application(
     let event = view.event.as_deref();
     let top = view.top.or(NonZeroU32::new(DEFAULT_TOP));
     let charts = need == Need::Charts;
-    let (events, chart, users, properties, values) = tokio::join!(
+    let (events, chart, users, properties, values, summary) = tokio::join!(
         retriever.events(name, &window),
         async {
             if charts {
@@ -290,6 +298,13 @@ pub(crate) async fn application(
                     .await
                     .map(Some),
                 None => Ok(None),
+            }
+        },
+        async {
+            if charts {
+                retriever.summary(Some(name), &window).await.map(Some)
+            } else {
+                Ok(None)
             }
         },
     );
@@ -330,6 +345,7 @@ pub(crate) async fn application(
         users,
         properties,
         values: values?,
+        summary: summary?,
         notes,
     })
 }

@@ -2,7 +2,7 @@
 //! the error page. Every name and value goes through maud's escaping.
 
 use maud::{DOCTYPE, Markup, html};
-use spoor::answer::{Application, EventCount, Property, ValueCount};
+use spoor::answer::{Application, EventCount, Property, Summary, ValueCount};
 use spoor_proto::form::encode_component;
 
 use crate::chart::{self, Plot, group};
@@ -85,6 +85,68 @@ fn picker(path: &str, view: &View) -> Markup {
     }
 }
 
+/// Partial: the summary cards (events, unique users, events per user), each with the change
+/// from the window of the same length before.
+fn summary_cards(summary: &Summary, view: &View) -> Markup {
+    let current = &summary.current;
+    let before = summary.previous.as_ref();
+    let per_user = |t: &spoor::answer::Totals| {
+        t.events_per_user()
+            .map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"))
+    };
+    let cards = [
+        (
+            "Events",
+            group(u128::from(current.events)),
+            summary.events_change(),
+            before.map(|b| group(u128::from(b.events))),
+        ),
+        (
+            "Unique users",
+            group(u128::from(current.unique_users)),
+            summary.users_change(),
+            before.map(|b| group(u128::from(b.unique_users))),
+        ),
+        (
+            "Events per user",
+            per_user(current),
+            summary.per_user_change(),
+            before.map(per_user),
+        ),
+    ];
+    html! {
+        section.cards aria-label="Summary" {
+            @for (name, value, change, previous) in cards {
+                div.card {
+                    h2 { (name) }
+                    p.value { (value) }
+                    @if let Some(previous) = previous {
+                        p.change {
+                            @match change {
+                                Some(c) if c > 0.0005 => { span.up { "▲ " (percent(c)) } " · " }
+                                Some(c) if c < -0.0005 => { span.down { "▼ " (percent(-c)) } " · " }
+                                Some(_) => { span.same { "no change" } " · " }
+                                None => {}
+                            }
+                            (previous) " in the " (view.previous_label())
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A relative change as a percentage: `12.5 %`, `240 %`.
+fn percent(change: f64) -> String {
+    let pct = change * 100.0;
+    if pct >= 100.0 {
+        format!("{} %", group(pct.round() as u128))
+    } else {
+        format!("{pct:.1} %")
+    }
+}
+
 /// Partial: what the page shows otherwise than asked (a coarser span, rows left out).
 fn notes(notes: &[String]) -> Markup {
     html! {
@@ -129,6 +191,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
             h1 { "Applications" }
             p.window { (view.window_label()) }
             (picker("/applications", view))
+            @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
             @if page.apps.is_empty() {
                 p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
@@ -193,6 +256,7 @@ pub(crate) fn application(page: &AppPage) -> Markup {
             h1 { (title) }
             p.window { (view.window_label()) }
             (picker(&path, view))
+            @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
             section.chart-block {
                 h2 { (chart_title) }

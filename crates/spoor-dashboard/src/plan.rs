@@ -9,7 +9,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 
 use spoor::{Span, Window};
-use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::chart::{Partial, group};
 use crate::params::View;
@@ -193,22 +193,7 @@ impl Plan {
 /// The instants a view's window covers, as of `now`; `None` for all time (known only from its
 /// events).
 pub(crate) fn bounds(view: &View, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
-    let now = now.to_offset(UtcOffset::UTC);
-    let days_back = |days: i64| {
-        let start = now
-            .date()
-            .checked_sub(Duration::days(days))
-            .unwrap_or(Date::MIN);
-        (start.with_time(Time::MIDNIGHT).assume_utc(), now)
-    };
-    match view.window() {
-        Window::Last24Hours => Some((now.checked_sub(Duration::DAY).unwrap_or(now), now)),
-        Window::Last7Days => Some(days_back(7)),
-        Window::Last30Days => Some(days_back(30)),
-        Window::Last90Days => Some(days_back(90)),
-        Window::Between { earliest, latest } => Some((earliest, latest)),
-        _ => None,
-    }
+    view.window().instants(now)
 }
 
 /// The span a view prefers: as chosen, or for `auto` one that reads well over its window.

@@ -310,10 +310,22 @@ impl Dashboard {
                     Err(err) => error_page(&err),
                 }
             }
-            "/api/applications" => match data::list(&self.retriever, view, Need::Tables).await {
-                Ok(page) => list_json(&page),
-                Err(err) => error_json(&err),
-            },
+            "/api/applications" => {
+                // The table and the summary; no trends.
+                let window = view.window();
+                let (page, summary) = tokio::join!(
+                    data::list(&self.retriever, view, Need::Tables),
+                    self.retriever.summary(None, &window)
+                );
+                match (page, summary) {
+                    (Ok(mut page), Ok(summary)) => {
+                        page.summary = Some(summary);
+                        list_json(&page)
+                    }
+                    (Err(err), _) => error_json(&err),
+                    (_, Err(err)) => error_json(&PageError::Backend(err)),
+                }
+            }
             "/applications.csv" => match data::list(&self.retriever, view, Need::Tables).await {
                 Ok(page) => csv_reply(
                     "applications",
@@ -426,6 +438,7 @@ impl Dashboard {
                 "span_key": page.plan.step.key(),
                 "span_requested": view.span_key,
                 "notes": page.notes,
+                "summary": page.summary.as_ref().map(summary_json),
                 "events": page.events.iter().map(|e| serde_json::json!({"name": e.name, "count": e.events, "unique_users": e.unique_users})).collect::<Vec<_>>(),
                 "properties": page.properties.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>(),
                 "values": page.values.as_ref().map(|vs| vs.iter().map(|v| serde_json::json!({"value": v.value, "count": v.count})).collect::<Vec<_>>()),
@@ -593,6 +606,25 @@ impl Dashboard {
     }
 }
 
+/// A summary as JSON: the window's totals, the previous window's (`null` for all time) and the
+/// relative changes (`0.25`: a quarter more; `null` when there is nothing to compare with).
+fn summary_json(summary: &spoor::answer::Summary) -> serde_json::Value {
+    let totals = |t: &spoor::answer::Totals| {
+        serde_json::json!({
+            "events": t.events,
+            "unique_users": t.unique_users,
+            "events_per_user": t.events_per_user(),
+        })
+    };
+    serde_json::json!({
+        "current": totals(&summary.current),
+        "previous": summary.previous.as_ref().map(totals),
+        "events_change": summary.events_change(),
+        "unique_users_change": summary.users_change(),
+        "events_per_user_change": summary.per_user_change(),
+    })
+}
+
 fn json_error(status: StatusCode, text: &str) -> Reply {
     json(status, &serde_json::json!({ "error": text }))
 }
@@ -613,6 +645,7 @@ fn list_json(page: &data::ListPage) -> Reply {
             "index": page.index,
             "window": page.view.window_key,
             "notes": page.notes,
+            "summary": page.summary.as_ref().map(summary_json),
             "applications": apps,
         }),
     )

@@ -258,6 +258,24 @@ pub fn applications(index: &Index, window: TimeWindow) -> WindowedQuery {
     WindowedQuery::new(Query { search, commands }, window)
 }
 
+/// How many events there were, and how many unique users, over the window: of `application`,
+/// or of every application when `None`.
+///
+/// Columns: [`COUNT`], [`UNIQUE_USERS`]; exactly one row (`0` and `0` over no events).
+pub fn totals(index: &Index, application: Option<&str>, window: TimeWindow) -> WindowedQuery {
+    let filters: Vec<(&str, &str)> = application.map(|a| (APPLICATION, a)).into_iter().collect();
+    let (search, mut commands) = filtered(index, &filters);
+    commands.push(Command::Stats(Stats {
+        aggregations: vec![
+            Aggregation::count(),
+            Aggregation::apply(Function::DistinctCount, Field::known(DISTINCT_ID))
+                .alias(Field::known(UNIQUE_USERS)),
+        ],
+        by: Vec::new(),
+    }));
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
 /// How many times each event of `application` happened, and how many unique users it had.
 ///
 /// Columns: `event`, [`COUNT`], [`UNIQUE_USERS`]; one row per event name, ascending.

@@ -21,6 +21,71 @@ pub struct Application {
     pub unique_users: u64,
 }
 
+/// How many events and unique users a window holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Totals {
+    /// Events.
+    pub events: u64,
+    /// Distinct `distinct_id`s among them.
+    pub unique_users: u64,
+}
+
+impl Totals {
+    /// Events per unique user (`None` without users).
+    pub fn events_per_user(&self) -> Option<f64> {
+        (self.unique_users > 0).then(|| self.events as f64 / self.unique_users as f64)
+    }
+}
+
+/// A window's totals beside those of the window of the same length just before it.
+///
+/// ```
+/// use spoor::answer::{Summary, Totals};
+///
+/// let summary = Summary {
+///     current: Totals { events: 150, unique_users: 30 },
+///     previous: Some(Totals { events: 100, unique_users: 30 }),
+/// };
+/// assert_eq!(summary.events_change(), Some(0.5));
+/// assert_eq!(summary.users_change(), Some(0.0));
+/// assert_eq!(summary.current.events_per_user(), Some(5.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    /// The window asked about.
+    pub current: Totals,
+    /// The window of the same length ending where it starts; `None` for all time.
+    pub previous: Option<Totals>,
+}
+
+impl Summary {
+    /// The relative change of the events from the previous window (`0.5`: half as many again);
+    /// `None` without a previous window or with no events in it.
+    pub fn events_change(&self) -> Option<f64> {
+        change(self.previous?.events as f64, self.current.events as f64)
+    }
+
+    /// The relative change of the unique users, as [`events_change`](Self::events_change).
+    pub fn users_change(&self) -> Option<f64> {
+        change(
+            self.previous?.unique_users as f64,
+            self.current.unique_users as f64,
+        )
+    }
+
+    /// The relative change of the events per user, as [`events_change`](Self::events_change).
+    pub fn per_user_change(&self) -> Option<f64> {
+        change(
+            self.previous?.events_per_user()?,
+            self.current.events_per_user()?,
+        )
+    }
+}
+
+fn change(before: f64, now: f64) -> Option<f64> {
+    (before > 0.0).then(|| now / before - 1.0)
+}
+
 /// An event name of an application, with its counts.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EventCount {
@@ -110,6 +175,19 @@ pub(crate) fn applications(rows: Vec<Row>) -> Result<Vec<Application>, Error> {
             })
         })
         .collect()
+}
+
+pub(crate) fn totals(rows: Vec<Row>) -> Result<Totals, Error> {
+    let [row] = rows.as_slice() else {
+        return Err(Error::Answer(format!(
+            "the totals answer has {} rows, not one",
+            rows.len()
+        )));
+    };
+    Ok(Totals {
+        events: number(row, COUNT, "totals")?,
+        unique_users: number(row, UNIQUE_USERS, "totals")?,
+    })
 }
 
 pub(crate) fn events(rows: Vec<Row>) -> Result<Vec<EventCount>, Error> {

@@ -9,7 +9,9 @@ use spoor_proto::search::{Row, SearchParams};
 use spoor_spl::ast::Span;
 use spoor_spl::build::{self, Index, OverTime, WindowedQuery};
 
-use crate::answer::{self, Application, Chart, EventCount, Property, ValueCount};
+use time::OffsetDateTime;
+
+use crate::answer::{self, Application, Chart, EventCount, Property, Summary, ValueCount};
 use crate::{Error, Window};
 
 /// The index spoor writes to and reads from unless told otherwise.
@@ -51,6 +53,23 @@ macro_rules! questions {
         pub $($kw)? fn applications(&self, window: &Window) -> Result<Vec<Application>, Error> {
             let query = build::applications(&self.index, window.time_window());
             answer::applications(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// Events, unique users and events per user in the window, of `application` (of every
+        /// application when `None`), beside the same for the window of the same length just
+        /// before it ([`Window::previous`]; none for all time).
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn summary(&self, application: Option<&str>, window: &Window) -> Result<Summary, Error> {
+            let ask = |window: &Window| Question::new(&build::totals(&self.index, application, window.time_window()), window);
+            let current = answer::totals(self.ask(ask(window))$(.$await)??)?;
+            let previous = match window.previous(OffsetDateTime::now_utc()) {
+                Some(previous) => Some(answer::totals(self.ask(ask(&previous))$(.$await)??)?),
+                None => None,
+            };
+            Ok(Summary { current, previous })
         }
 
         /// The events of `application` in the window: counts and unique users, by name.

@@ -495,8 +495,27 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
             "unique_users": [
                 {"label": "Unique users", "data": [[days[0], 1], [days[1], 2], [days[2], 1]]},
             ],
+            // The window (3 days): 10 events of 4 users; the 3 days before: `login` of u9 once.
+            "summary": {
+                "current": {"events": 10, "unique_users": 4, "events_per_user": 2.5},
+                "previous": {"events": 1, "unique_users": 1, "events_per_user": 1.0},
+                "events_change": 9.0,
+                "unique_users_change": 3.0,
+                "events_per_user_change": 1.5,
+            },
         })
     );
+    // The page shows the same, as cards.
+    let page = ok(&site, &format!("/applications/shop?{W}"));
+    for said in [
+        "<p class=\"value\">10</p>",
+        "▲ 900 %",
+        "1 in the previous 3 days",
+        "<p class=\"value\">2.50</p>",
+        "▲ 150 %",
+    ] {
+        assert!(page.contains(said), "{said} on the page");
+    }
     assert!(
         span.as_str().is_some_and(|s| !s.is_empty()),
         "the span is named: {span}"
@@ -801,6 +820,14 @@ fn page_views_are_logged_apart_in_their_own_index() {
             "window": "24h",
             "notes": [],
             "applications": [{"name": "live", "events": 1, "unique_users": 1}],
+            // Nothing the 24 hours before: no change to state.
+            "summary": {
+                "current": {"events": 1, "unique_users": 1, "events_per_user": 1.0},
+                "previous": {"events": 0, "unique_users": 0, "events_per_user": null},
+                "events_change": null,
+                "unique_users_change": null,
+                "events_per_user_change": null,
+            },
         })
     );
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 
 use proptest::prelude::*;
-use spoor::answer::{Application, Chart, EventCount, Property, ValueCount};
+use spoor::answer::{Application, Chart, EventCount, Property, Summary, Totals, ValueCount};
 use spoor::{AsyncRetriever, OverTime, Retriever, Span, Split, Window};
 use spoor_event::{Event, Value};
 use time::macros::datetime;
@@ -98,9 +98,31 @@ pub(crate) struct Expected {
     by_event_total: u64,
     by_event_days: usize,
     users_per_day: Vec<u64>,
+    /// Of `app-0`, and of every application, beside the window of the same length before.
+    summary_app0: Summary,
+    summary_all: Summary,
+}
+
+/// Events and distinct users in `[from, to)`, of `app` (all when `None`).
+fn totals(
+    events: &[Event],
+    app: Option<&str>,
+    (from, to): (OffsetDateTime, OffsetDateTime),
+) -> Totals {
+    let inside: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.time() >= from && e.time() < to && app.is_none_or(|a| e.application() == a))
+        .collect();
+    let users: BTreeSet<&str> = inside.iter().filter_map(|e| e.distinct_id()).collect();
+    Totals {
+        events: inside.len() as u64,
+        unique_users: users.len() as u64,
+    }
 }
 
 pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime)) -> Expected {
+    // The window of the same length before (the events start a day before the window).
+    let previous = (window.0 - (window.1 - window.0), window.0);
     let inside: Vec<&Event> = events
         .iter()
         .filter(|e| e.time() >= window.0 && e.time() < window.1)
@@ -181,6 +203,14 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
         by_event_total: app0.len() as u64,
         by_event_days: days,
         users_per_day: users_per_day.iter().map(|s| s.len() as u64).collect(),
+        summary_app0: Summary {
+            current: totals(events, Some("app-0"), window),
+            previous: Some(totals(events, Some("app-0"), previous)),
+        },
+        summary_all: Summary {
+            current: totals(events, None, window),
+            previous: Some(totals(events, None, previous)),
+        },
     }
 }
 
@@ -199,6 +229,10 @@ pub(crate) fn window() -> (Window, (OffsetDateTime, OffsetDateTime)) {
 pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
     let (w, _) = window();
     assert_eq!(r.applications(&w).unwrap(), exp.applications);
+    assert_eq!(r.summary(Some("app-0"), &w).unwrap(), exp.summary_app0);
+    assert_eq!(r.summary(None, &w).unwrap(), exp.summary_all);
+    let all_time = r.summary(Some("app-0"), &Window::AllTime).unwrap();
+    assert_eq!(all_time.previous, None, "nothing before all time");
     assert_eq!(r.events("app-0", &w).unwrap(), exp.events);
     assert_eq!(
         r.properties("app-0", Some("ev 0"), &w).unwrap(),
@@ -275,6 +309,11 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
 pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
     let (w, _) = window();
     assert_eq!(r.applications(&w).await.unwrap(), exp.applications);
+    assert_eq!(
+        r.summary(Some("app-0"), &w).await.unwrap(),
+        exp.summary_app0
+    );
+    assert_eq!(r.summary(None, &w).await.unwrap(), exp.summary_all);
     assert_eq!(r.events("app-0", &w).await.unwrap(), exp.events);
     assert_eq!(
         r.properties("app-0", Some("ev 0"), &w).await.unwrap(),
