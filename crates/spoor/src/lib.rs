@@ -12,7 +12,8 @@
 //! - Retrieving ([`Retriever`], [`AsyncRetriever`]): every question of `spoor-spl`'s builders
 //!   (applications, events of an application, properties of an event or of all its events,
 //!   values of a property in one event or in all, events over time split by event or by a
-//!   property, unique users over time), over an explicit [`Window`], with typed answers
+//!   property, unique users over time, and a summary: events, users and events per user beside
+//!   the window of the same length before), over an explicit [`Window`], with typed answers
 //!   ([`answer`]); every row is read, none cut.
 //!
 //! # The index
