@@ -68,9 +68,9 @@ mod tracker;
 mod window;
 
 pub use error::Error;
-pub use retriever::{AsyncRetriever, DEFAULT_INDEX, Retriever};
+pub use retriever::{AsyncRetriever, DEFAULT_INDEX, DEFAULT_TOP_USERS, Retriever};
 pub use spoor_event::{Event, Value};
 pub use spoor_spl::ast::Span;
 pub use spoor_spl::build::{OTHER, OverTime, Split};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};
-pub use window::Window;
+pub use window::{Page, Window};

@@ -11,8 +11,13 @@ use spoor_spl::build::{self, Index, OverTime, WindowedQuery};
 
 use time::OffsetDateTime;
 
-use crate::answer::{self, Application, Chart, EventCount, Property, Summary, ValueCount};
-use crate::{Error, Window};
+use crate::answer::{
+    self, Application, Chart, EventCount, Property, Summary, Timeline, UserCount, ValueCount,
+};
+use crate::{Error, Page, Window};
+
+/// The users [`Retriever::top_users`] lists unless told otherwise.
+pub const DEFAULT_TOP_USERS: NonZeroU32 = NonZeroU32::new(50).expect("50 is not zero");
 
 /// The index spoor writes to and reads from unless told otherwise.
 pub const DEFAULT_INDEX: &str = "spoor";
@@ -70,6 +75,45 @@ macro_rules! questions {
                 None => None,
             };
             Ok(Summary { current, previous })
+        }
+
+        /// The users of `application` with the most events in the window (of `event` only,
+        /// when given), the most first, at most `top` (`None`: 50).
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn top_users(
+            &self,
+            application: &str,
+            event: Option<&str>,
+            top: Option<NonZeroU32>,
+            window: &Window,
+        ) -> Result<Vec<UserCount>, Error> {
+            let top = top.unwrap_or(DEFAULT_TOP_USERS);
+            let query = build::top_users(&self.index, application, event, top, window.time_window());
+            answer::users(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// One user's events in `application` over the window, newest first, a [`Page`] at a
+        /// time, with their properties.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn timeline(
+            &self,
+            application: &str,
+            distinct_id: &str,
+            page: Page,
+            window: &Window,
+        ) -> Result<Timeline, Error> {
+            // One row more than the page tells whether another follows.
+            let reach = page.offset() + page.limit() + 1;
+            let reach = NonZeroU32::new(reach).unwrap_or(NonZeroU32::MIN);
+            let query = build::user_events(&self.index, application, distinct_id, reach, window.time_window());
+            let rows = self.ask(Question::new(&query, window))$(.$await)??;
+            answer::timeline(rows, page.offset() as usize, page.limit() as usize)
         }
 
         /// The events of `application` in the window: counts and unique users, by name.

@@ -198,3 +198,70 @@ mod tests {
         }
     }
 }
+
+/// A page of a listing: `limit` rows after the first `offset`.
+///
+/// ```
+/// use spoor::Page;
+///
+/// let second = Page::new(50, 50)?;
+/// assert_eq!((second.offset(), second.limit()), (50, 50));
+/// assert!(Page::new(9_990, 50).is_err(), "past what a listing holds");
+/// assert!(Page::new(0, 0).is_err());
+/// # Ok::<(), spoor::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Page {
+    offset: u32,
+    limit: u32,
+}
+
+impl Page {
+    /// The most rows a listing reaches, `offset + limit` (Splunk's default `sort` limit, and
+    /// what a search's events are read up to).
+    pub const MAX_END: u32 = 10_000;
+
+    /// The first page of `limit` rows.
+    pub const fn first(limit: std::num::NonZeroU32) -> Self {
+        Self {
+            offset: 0,
+            limit: if limit.get() > Self::MAX_END {
+                Self::MAX_END
+            } else {
+                limit.get()
+            },
+        }
+    }
+
+    /// `limit` rows after the first `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPage`](crate::Error::InvalidPage) for no rows, or past
+    /// [`MAX_END`](Self::MAX_END).
+    pub fn new(offset: u32, limit: u32) -> Result<Self, crate::Error> {
+        if limit == 0 {
+            return Err(crate::Error::InvalidPage(
+                "a page holds at least one row; ask for a limit of 1 or more".to_owned(),
+            ));
+        }
+        if offset.saturating_add(limit) > Self::MAX_END {
+            return Err(crate::Error::InvalidPage(format!(
+                "rows {offset} to {} are past the {} a listing reaches; narrow the window instead",
+                offset.saturating_add(limit),
+                Self::MAX_END
+            )));
+        }
+        Ok(Self { offset, limit })
+    }
+
+    /// Rows skipped.
+    pub fn offset(&self) -> u32 {
+        self.offset
+    }
+
+    /// Rows at most.
+    pub fn limit(&self) -> u32 {
+        self.limit
+    }
+}
