@@ -2,11 +2,12 @@
 //! the error page. Every name and value goes through maud's escaping.
 
 use maud::{DOCTYPE, Markup, html};
-use spoor::answer::{Application, EventCount, Property, Summary, ValueCount};
+use spoor::answer::{Application, EventCount, Property, Summary, UserCount, ValueCount};
 use spoor_proto::form::encode_component;
+use time::macros::format_description;
 
 use crate::chart::{self, Plot, group};
-use crate::data::{AppPage, ListPage};
+use crate::data::{AppPage, ListPage, TimelinePage};
 use crate::params::{SPANS, View, WINDOWS, today};
 
 /// Partial: the page around the content; the footer names the index read, when given.
@@ -281,6 +282,7 @@ pub(crate) fn application(page: &AppPage) -> Markup {
             (events_table(page, &path, total))
             (properties_table(page, &page.properties, &path))
             @if let Some(values) = &page.values { (values_table(page, values, &path)) }
+            @if let Some(users) = &page.top_users { (users_table(page, users, &path)) }
         }))
     }
 }
@@ -350,6 +352,96 @@ fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Mark
                 } }
             }
         }
+    }
+}
+
+/// The path of a user's timeline in an application.
+pub(crate) fn user_path(app_path: &str, distinct_id: &str) -> String {
+    format!("{app_path}/users/{}", encode_component(distinct_id))
+}
+
+fn users_table(page: &AppPage, users: &[UserCount], path: &str) -> Markup {
+    let view = &page.view;
+    let total: u64 = page.events.iter().map(|e| e.events).sum();
+    html! {
+        section {
+            h2 {
+                "Top users"
+                @if let Some(event) = &view.event { " of " (event) }
+            }
+            @if users.is_empty() {
+                p.empty { "No events with a user id in this window." }
+            } @else {
+                div.table-scroll { table.data {
+                    caption { "The " (users.len()) " users with the most events; each opens their timeline" }
+                    thead { tr { th { "User" } th.num { "Events" } th.num { "Share" } } }
+                    tbody {
+                        @for u in users {
+                            tr {
+                                td { a href={ (user_path(path, &u.distinct_id)) (view.with_event(None).query()) } { (u.distinct_id) } }
+                                td.num { (group(u128::from(u.events))) }
+                                (share_cell(u.events, total))
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// A user's timeline: their events newest first, a page at a time, with their properties.
+pub(crate) fn timeline(page: &TimelinePage) -> Markup {
+    let view = &page.view;
+    let path = app_path(&page.name);
+    let here = user_path(&path, &page.distinct_id);
+    let title = format!("{} in {}", page.distinct_id, page.name);
+    let (offset, limit) = (page.page.offset(), page.page.limit());
+    let link = |offset: u32| {
+        let query = view.query();
+        let sep = if query.is_empty() { '?' } else { '&' };
+        if offset == 0 {
+            format!("{here}{query}")
+        } else {
+            format!("{here}{query}{sep}offset={offset}")
+        }
+    };
+    html! {
+        (layout(&title, None, html! {
+            nav.crumbs {
+                a href={ "/applications" (view.query()) } { "Applications" }
+                " / " a href={ (path) (view.query()) } { (page.name) }
+                " / " span { "user " (page.distinct_id) }
+            }
+            h1 { (page.distinct_id) }
+            p.window { "Events in " (page.name) ", " (view.window_label()) ", newest first" }
+            @if page.timeline.events.is_empty() {
+                p.empty { "No events of this user in this window." }
+            } @else {
+                div.table-scroll { table.data.timeline {
+                    caption { "Events " (group(u128::from(offset) + 1)) " to " (group(u128::from(offset) + page.timeline.events.len() as u128)) }
+                    thead { tr { th { "Time (UTC)" } th { "Event" } th { "Properties" } } }
+                    tbody {
+                        @for e in &page.timeline.events {
+                            tr {
+                                td.time { (e.time.format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).unwrap_or_default()) }
+                                td { a href={ (path) (view.with_event(Some(&e.name)).query()) } { (e.name) } }
+                                td {
+                                    @for (i, (k, v)) in e.properties.iter().enumerate() {
+                                        @if i > 0 { ", " }
+                                        span.key { (k) } "=" span.value { (v) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+            nav.pager aria-label="Pages" {
+                @if offset > 0 { a href=(link(offset.saturating_sub(limit))) rel="prev" { "← Newer" } }
+                @if page.timeline.more { a href=(link(offset + limit)) rel="next" { "Older →" } }
+            }
+        }))
     }
 }
 

@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use crate::csv;
 use crate::data::{self, Need, PageError};
 use crate::pages;
-use crate::params::View;
+use crate::params::{BadParam, View};
 use crate::track::{self, Admission, Intake, TrackOptions};
 
 /// The application the dashboard logs its own page views under.
@@ -193,6 +193,31 @@ fn error_json(err: &PageError) -> Reply {
     json(status, &serde_json::json!({ "error": text }))
 }
 
+/// Splits `/applications/{name}/users/{distinct_id}`.
+fn user_route(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/applications/")?;
+    let (name, id) = rest.split_once("/users/")?;
+    let name = decode_path_segment(name).filter(|n| !n.is_empty())?;
+    let id = decode_path_segment(id).filter(|n| !n.is_empty())?;
+    Some((name, id))
+}
+
+/// The `offset` of a listing's page (`0` when not given).
+fn offset_param(query: &str) -> Result<u32, BadParam> {
+    match Form::decode(query)
+        .get("offset")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(0),
+        Some(text) => text.parse().map_err(|_| BadParam {
+            name: "offset",
+            value: text.to_owned(),
+            expected: "a whole number of events to skip",
+        }),
+    }
+}
+
 /// Splits `/applications/{name}[/{table}.csv]` (or the original `/application/{name}`).
 fn app_route(path: &str) -> Option<(String, Option<&str>)> {
     let rest = path
@@ -343,6 +368,22 @@ impl Dashboard {
                 Err(err) => error_page(&err),
             },
             _ => {
+                if let Some(rest) = path.strip_prefix("/api/application/")
+                    && let Some((name, tail)) = rest.split_once('/')
+                {
+                    return self.api_people(name, tail, query, view).await;
+                }
+                if let Some((name, id)) = user_route(path) {
+                    self.track("user_details", Some(&name), &view);
+                    let offset = match offset_param(query) {
+                        Ok(offset) => offset,
+                        Err(bad) => return error_page(&PageError::BadParam(bad)),
+                    };
+                    return match data::timeline(&self.retriever, &name, &id, view, offset).await {
+                        Ok(page) => html(StatusCode::OK, pages::timeline(&page)),
+                        Err(err) => error_page(&err),
+                    };
+                }
                 if let Some(name) = path.strip_prefix("/api/application/") {
                     let Some(name) = decode_path_segment(name).filter(|n| !n.is_empty()) else {
                         return error_json(&PageError::NotFound("no application named".to_owned()));
@@ -390,6 +431,64 @@ impl Dashboard {
                 StatusCode::SERVICE_UNAVAILABLE,
                 &serde_json::json!({ "status": "degraded", "backend": reason(&err) }),
             ),
+        }
+    }
+
+    /// `/api/application/{name}/users` (the users with the most events) and
+    /// `/api/application/{name}/users/{distinct_id}` (a user's events, newest first, 50 from
+    /// `offset`).
+    async fn api_people(&self, name: &str, tail: &str, query: &str, view: View) -> Reply {
+        let Some(name) = decode_path_segment(name).filter(|n| !n.is_empty()) else {
+            return error_json(&PageError::NotFound("no application named".to_owned()));
+        };
+        if tail == "users" {
+            self.track("api_users", Some(&name), &view);
+            return match data::users(&self.retriever, &name, &view).await {
+                Ok(users) => json(
+                    StatusCode::OK,
+                    &serde_json::json!({
+                        "application_name": name,
+                        "event_name": view.event,
+                        "window": view.window_key,
+                        "users": users.iter().map(|u| serde_json::json!({"distinct_id": u.distinct_id, "events": u.events})).collect::<Vec<_>>(),
+                    }),
+                ),
+                Err(err) => error_json(&err),
+            };
+        }
+        let Some(id) = tail
+            .strip_prefix("users/")
+            .and_then(decode_path_segment)
+            .filter(|id| !id.is_empty())
+        else {
+            return error_json(&PageError::NotFound(format!(
+                "there is nothing at /api/application/{name}/{tail}: try users or users/{{distinct_id}}"
+            )));
+        };
+        self.track("api_user_details", Some(&name), &view);
+        let offset = match offset_param(query) {
+            Ok(offset) => offset,
+            Err(bad) => return error_json(&PageError::BadParam(bad)),
+        };
+        match data::timeline(&self.retriever, &name, &id, view, offset).await {
+            Ok(page) => json(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "application_name": page.name,
+                    "distinct_id": page.distinct_id,
+                    "window": page.view.window_key,
+                    "offset": page.page.offset(),
+                    "limit": page.page.limit(),
+                    "more": page.timeline.more,
+                    "events": page.timeline.events.iter().map(|e| serde_json::json!({
+                        "time": e.time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                        "time_ms": data::millis(e.time),
+                        "event": e.name,
+                        "properties": e.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+                    })).collect::<Vec<_>>(),
+                }),
+            ),
+            Err(err) => error_json(&err),
         }
     }
 
