@@ -722,11 +722,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A comparison operator; `==` only where `allow_double` (in `where`).
-    fn compare_op(&mut self, allow_double: bool) -> Option<CompareOp> {
+    /// A search term's comparison operator: `=` or `!=`.
+    fn compare_op(&mut self) -> Option<CompareOp> {
         let op = match self.peek() {
             Some(Tok::Eq) => CompareOp::Eq,
-            Some(Tok::EqEq) if allow_double => CompareOp::Eq,
             Some(Tok::Ne) => CompareOp::Ne,
             _ => return None,
         };
@@ -800,7 +799,7 @@ impl<'a> Parser<'a> {
                 Some(Tok::Word(_) | Tok::Name(_)) => self.field()?,
                 _ => return Err(self.error("a search term such as `field=\"value\"`")),
             };
-            let Some(op) = self.compare_op(false) else {
+            let Some(op) = self.compare_op() else {
                 return Err(self.error("`=` or `!=` (a search term is `field=\"value\"`)"));
             };
             let value = match self.peek() {

@@ -26,6 +26,8 @@
 //! (<https://help.splunk.com/splunk-cloud-platform/spl-search-reference/9.3.2408/evaluation-functions/comparison-and-conditional-functions>),
 //! mathematical functions
 //! (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/mathematical-functions>),
+//! statistical eval functions (`max`, `min`:
+//! <https://help.splunk.com/en/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/statistical-eval-functions>),
 //! date and time functions
 //! (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.2/evaluation-functions/date-and-time-functions>).
 //!
@@ -245,9 +247,10 @@ pub enum EvalFunction {
     Like,
     /// `lower(s)`.
     Lower,
-    /// `max(a, b, …)`: the largest argument, numbers above strings compared as numbers.
+    /// `max(a, b, …)`: the largest argument; numbers compare as numbers, strings
+    /// lexicographically, and strings are greater than numbers.
     Max,
-    /// `min(a, b, …)`: the smallest argument.
+    /// `min(a, b, …)`: the smallest argument, in `max`'s order.
     Min,
     /// `null()`: no value.
     Null,
