@@ -357,7 +357,14 @@ impl Wanted {
                 Command::Rename(r) => patterns.extend(r.renamings.iter().map(|r| r.from.clone())),
                 Command::Fields(f) => patterns.extend(f.fields.iter().cloned()),
                 Command::Sort(s) => patterns.extend(s.keys.iter().map(|k| k.field.clone().into())),
-                Command::Head(_) => {}
+                // `head` reads no field; the others are refused by `super::check` first.
+                Command::Head(_)
+                | Command::WhereExpr(_)
+                | Command::Eval(_)
+                | Command::Eventstats(_)
+                | Command::Streamstats(_)
+                | Command::Bin(_)
+                | Command::Dedup(_) => {}
             }
         }
         Self {
@@ -517,6 +524,12 @@ fn run<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchError
                 .min(frame.len);
             frame.select(&(0..n).collect::<Vec<_>>())
         }
+        Command::WhereExpr(_)
+        | Command::Eval(_)
+        | Command::Eventstats(_)
+        | Command::Streamstats(_)
+        | Command::Bin(_)
+        | Command::Dedup(_) => return Err(super::not_yet(command)),
     })
 }
 
@@ -623,7 +636,9 @@ impl Acc {
                     }
                 }
             }
-            Some(Function::Count) | None => {}
+            // `count`, `count(f)`, and the functions `super::computes` does not have, which are
+            // refused before any row is read.
+            _ => {}
         }
     }
 
@@ -672,6 +687,8 @@ impl Acc {
             }
             Some(Function::Min) => number(self.min).or_else(|| text(self.min_text)),
             Some(Function::Max) => number(self.max).or_else(|| text(self.max_text)),
+            // The functions `super::computes` does not have are refused before any row is read.
+            Some(_) => None,
         }
     }
 }
