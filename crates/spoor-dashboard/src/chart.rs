@@ -1,5 +1,7 @@
 //! Charts as SVG, drawn on the server with maud: a time axis with readable UTC dates, a value
-//! axis with round ticks, gridlines, one line per series with a point per bucket, and a legend.
+//! axis with round ticks, gridlines, one line per series with a point per bucket (or, for the
+//! parts of a whole, stacked areas), and a legend. End buckets the window covers only in part
+//! are shaded and their points hollow, so a half-filled last hour does not read as a drop.
 //!
 //! Every point carries an SVG `<title>` (series, date, value), so hovering shows it without
 //! JavaScript; `web/chart.js` adds a nicer tooltip and highlights the series. Every name goes
@@ -22,6 +24,23 @@ pub struct Plot<'a> {
     pub title: &'a str,
     /// What the values count, plural (`"events"` or `"users"`), for tooltips.
     pub unit: &'a str,
+    /// Whether the series are parts of a whole (events by event, by a property's values), drawn
+    /// as stacked areas, each on the ones before it; lines cross and hide each other past a few
+    /// series. A chart of one series is a line either way.
+    pub stacked: bool,
+    /// The end buckets the window covers only in part.
+    pub partial: Partial,
+}
+
+/// Which of a chart's end buckets the window covers only in part: their counts are not
+/// comparable with the others', and the chart marks them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Partial {
+    /// The window starts inside the first bucket.
+    pub first: bool,
+    /// The window ends inside the last bucket (for a window that ends now: the bucket is still
+    /// filling).
+    pub last: bool,
 }
 
 /// The name of the series of events cut by the limit, summed (spoor's `OTHER`).
@@ -72,17 +91,46 @@ pub fn render(plot: &Plot<'_>) -> Markup {
         DateFormat::new(unit, &times)
     };
     let labels: Vec<String> = times.iter().map(|t| format.label(*t)).collect();
-    let max = chart.series.iter().flat_map(|s| &s.values).max();
-    let ticks = Ticks::new(max.copied().unwrap_or(0));
+    // Stacked: each series between the sum of those before it and that sum plus its own.
+    let stacked = plot.stacked && chart.series.len() > 1;
+    let mut bands: Vec<(Vec<u128>, Vec<u128>)> = Vec::new();
+    if stacked {
+        let mut base = vec![0u128; times.len()];
+        for series in &chart.series {
+            let top: Vec<u128> = base
+                .iter()
+                .zip(series.values.iter().chain(std::iter::repeat(&0)))
+                .map(|(b, v)| b + u128::from(*v))
+                .collect();
+            bands.push((base, top.clone()));
+            base = top;
+        }
+    }
+    let max = if stacked {
+        bands.last().and_then(|(_, top)| top.iter().max().copied())
+    } else {
+        chart
+            .series
+            .iter()
+            .flat_map(|s| &s.values)
+            .max()
+            .map(|v| u128::from(*v))
+    };
+    let ticks = Ticks::new(u64::try_from(max.unwrap_or(0)).unwrap_or(u64::MAX));
     let xs: Vec<f64> = (0..times.len()).map(|i| x_of(i, times.len())).collect();
     let stride = label_stride(&labels, unit, chart.span.count.get() == 1);
     let colors = colors(&chart.series);
     let aria = aria_label(plot, &labels);
+    let partial = [
+        plot.partial.first.then_some(0),
+        plot.partial.last.then(|| times.len() - 1),
+    ];
     let buckets = Buckets {
         xs: &xs,
         times: &times,
         labels: &labels,
         unit: plot.unit,
+        partial: &partial,
     };
     html! {
         figure.chart data-unit=(plot.unit) {
@@ -90,9 +138,10 @@ pub fn render(plot: &Plot<'_>) -> Markup {
                 preserveAspectRatio="xMidYMid meet" role="img" aria-label=(aria) {
                 title { (aria) }
                 (value_axis(ticks))
+                (partial_bands(&buckets))
                 (time_axis(&xs, &labels, stride))
-                @for (series, color) in chart.series.iter().zip(&colors) {
-                    (series_group(series, color, ticks, &buckets))
+                @for (i, (series, color)) in chart.series.iter().zip(&colors).enumerate() {
+                    (series_group(series, color, ticks, &buckets, bands.get(i)))
                 }
             }
             ul.legend {
@@ -103,6 +152,15 @@ pub fn render(plot: &Plot<'_>) -> Markup {
                             rect width="12" height="12" rx="2" fill=(color) {}
                         }
                         " " (display_name(&series.name))
+                    }
+                }
+                @if partial.iter().any(Option::is_some) {
+                    li.partial-note {
+                        svg.swatch xmlns=(SVG_NS) viewBox="0 0 12 12" width="12" height="12"
+                            aria-hidden="true" {
+                            rect.partial width="12" height="12" rx="2" {}
+                        }
+                        " Incomplete: the window covers part of this " (bucket_word(chart.span))
                     }
                 }
             }
@@ -120,6 +178,50 @@ struct Buckets<'a> {
     times: &'a [OffsetDateTime],
     labels: &'a [String],
     unit: &'a str,
+    /// The end buckets the window covers in part, by index.
+    partial: &'a [Option<usize>; 2],
+}
+
+impl Buckets<'_> {
+    fn is_partial(&self, i: usize) -> bool {
+        self.partial.contains(&Some(i))
+    }
+}
+
+/// What one bucket of `span` is called: `hour`, `day`, `week`, `month`, `year`, or `bucket`.
+fn bucket_word(span: spoor::Span) -> &'static str {
+    match (span.unit.name(), span.count.get()) {
+        ("s", 1) => "second",
+        ("m", 1) => "minute",
+        ("h", 1) => "hour",
+        ("d", 1) => "day",
+        ("w", 1) => "week",
+        ("mon", 1) => "month",
+        ("mon", 12) => "year",
+        _ => "bucket",
+    }
+}
+
+/// Partial: a shaded band over each end bucket the window covers in part, as wide as a bucket
+/// and centred on its point.
+fn partial_bands(buckets: &Buckets<'_>) -> Markup {
+    let n = buckets.xs.len();
+    let half = if n > 1 {
+        PLOT_W / (n - 1) as f64 / 2.0
+    } else {
+        PLOT_W / 2.0
+    };
+    // One band for a chart of one bucket that is partial at both ends.
+    let mut ends: Vec<usize> = buckets.partial.iter().flatten().copied().collect();
+    ends.dedup();
+    html! {
+        @for i in ends {
+            @let x = buckets.xs[i];
+            @let (left, right) = ((x - half).max(LEFT), (x + half).min(LEFT + PLOT_W));
+            rect.partial x=(num(left)) y=(num(TOP)) width=(num(right - left))
+                height=(num(PLOT_H)) aria-hidden="true" {}
+        }
+    }
 }
 
 /// Partial: the gridlines and the value labels.
@@ -151,27 +253,65 @@ fn time_axis(xs: &[f64], labels: &[String], stride: usize) -> Markup {
     }
 }
 
-/// Partial: one series, its line and a point per bucket with its hover text.
-fn series_group(series: &Series, color: &str, ticks: Ticks, buckets: &Buckets<'_>) -> Markup {
+/// Partial: one series, its line (or, stacked, its band between `band`'s lower and upper
+/// sums) and a point per bucket with its hover text; the point holds the series' own value.
+fn series_group(
+    series: &Series,
+    color: &str,
+    ticks: Ticks,
+    buckets: &Buckets<'_>,
+    band: Option<&(Vec<u128>, Vec<u128>)>,
+) -> Markup {
     let name = display_name(&series.name);
+    let heights: Vec<u128> = match band {
+        Some((_, top)) => top.clone(),
+        None => series.values.iter().map(|v| u128::from(*v)).collect(),
+    };
     let points: Vec<(f64, f64)> = buckets
         .xs
         .iter()
-        .zip(&series.values)
-        .map(|(x, v)| (*x, ticks.y_of(u128::from(*v))))
+        .zip(&heights)
+        .map(|(x, v)| (*x, ticks.y_of(*v)))
         .collect();
+    let area = band.map(|(bottom, _)| {
+        let lower: Vec<(f64, f64)> = buckets
+            .xs
+            .iter()
+            .zip(bottom)
+            .rev()
+            .map(|(x, v)| (*x, ticks.y_of(*v)))
+            .collect();
+        let mut d = path_data(&points);
+        for (x, y) in lower {
+            d.push('L');
+            d.push_str(&num(x));
+            d.push(' ');
+            d.push_str(&num(y));
+        }
+        d.push('Z');
+        d
+    });
     let radius = point_radius(buckets.xs.len());
     let at = buckets.times.iter().zip(buckets.labels);
+    let unit_name = buckets.unit;
     html! {
         g.series data-series=(series.name) data-name=(name) {
+            @if let Some(area) = &area {
+                path.band d=(area) fill=(color) fill-opacity="0.72" stroke="none" {}
+            }
             path d=(path_data(&points)) fill="none" stroke=(color) stroke-width="2"
                 stroke-linejoin="round" stroke-linecap="round" {}
-            @for (((x, y), value), (time, label)) in points.iter().zip(&series.values).zip(at) {
-                circle cx=(num(*x)) cy=(num(*y)) r=(radius) fill=(color)
-                    data-time=(iso(*time)) data-label=(label) data-value=(value) {
+            @for (i, (((x, y), value), (time, label))) in points.iter().zip(&series.values).zip(at).enumerate() {
+                @let partial = buckets.is_partial(i);
+                circle cx=(num(*x)) cy=(num(*y)) r=(radius)
+                    fill=(if partial { "#ffffff" } else { color })
+                    style=[partial.then(|| format!("stroke:{color};stroke-width:2"))]
+                    data-time=(iso(*time)) data-label=(label) data-value=(value)
+                    data-partial=[partial.then_some("true")] {
                     title {
                         (name) " — " (label) ": " (group(u128::from(*value))) " "
-                        (unit_for(*value, buckets.unit))
+                        (unit_for(*value, unit_name))
+                        @if partial { " (incomplete: the window covers part of it)" }
                     }
                 }
             }
@@ -547,6 +687,8 @@ mod tests {
             chart,
             title: "Events over time",
             unit: "events",
+            stacked: false,
+            partial: Partial::default(),
         })
         .into_string()
     }
@@ -756,6 +898,73 @@ mod tests {
     }
 
     #[test]
+    fn parts_of_a_whole_are_stacked_with_each_points_own_value() {
+        let chart = daily(&[("login", &[3, 1, 2]), ("signup", &[1, 1, 0])]);
+        let svg = render(&Plot {
+            chart: &chart,
+            title: "Events over time, by event",
+            unit: "events",
+            stacked: true,
+            partial: Partial::default(),
+        })
+        .into_string();
+        assert_eq!(
+            svg.matches("class=\"band\"").count(),
+            2,
+            "a band per series"
+        );
+        // Points hold each series' own count, drawn at the top of its band: the axis reaches the
+        // largest sum (4), not the largest value (3).
+        assert!(svg.contains("data-value=\"1\""));
+        let ticks: Vec<&str> = svg
+            .split("class=\"y-label\"")
+            .skip(1)
+            .filter_map(|t| t.split('>').nth(1)?.split('<').next())
+            .collect();
+        assert_eq!(ticks.last(), Some(&"4"), "{ticks:?}");
+        // One series: a line, whatever is asked.
+        let one = daily(&[("login", &[3, 1, 2])]);
+        let line = render(&Plot {
+            chart: &one,
+            title: "t",
+            unit: "events",
+            stacked: true,
+            partial: Partial::default(),
+        })
+        .into_string();
+        assert!(!line.contains("class=\"band\""));
+    }
+
+    #[test]
+    fn end_buckets_covered_in_part_are_shaded_hollow_and_named() {
+        let chart = daily(&[("login", &[3, 1, 2])]);
+        let svg = render(&Plot {
+            chart: &chart,
+            title: "t",
+            unit: "events",
+            stacked: false,
+            partial: Partial {
+                first: false,
+                last: true,
+            },
+        })
+        .into_string();
+        assert_eq!(
+            svg.matches("<rect class=\"partial\" x=").count(),
+            1,
+            "{svg}"
+        );
+        assert_eq!(svg.matches("data-partial=\"true\"").count(), 1);
+        assert!(svg.contains("(incomplete: the window covers part of it)"));
+        assert!(svg.contains("Incomplete: the window covers part of this day"));
+        let whole = draw(&chart);
+        assert!(
+            !whole.contains("partial"),
+            "none when the window covers every bucket"
+        );
+    }
+
+    #[test]
     fn one_group_per_series_and_one_point_per_bucket() {
         let c = daily(&[
             ("login", &[1, 2, 3, 4]),
@@ -813,6 +1022,8 @@ mod tests {
             chart: &c,
             title: "<b>title</b>",
             unit: "<i>",
+            stacked: false,
+            partial: Partial::default(),
         })
         .into_string();
         assert!(

@@ -6,13 +6,20 @@
 use std::future::Future;
 use std::num::NonZeroU32;
 
-use spoor::answer::{Application, Chart, EventCount, Property, ValueCount};
-use spoor::{AsyncRetriever, OverTime, Span, Split, Window};
+use spoor::answer::{
+    Application, Chart, EventCount, Property, Summary, Timeline, UserCount, ValueCount,
+};
+use spoor::{AsyncRetriever, OverTime, Page, Span, Split, Window};
 use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
 
 use crate::chart::group;
 use crate::params::{BadParam, View};
 use crate::plan::{self, MAX_ROWS, MAX_TRENDS, Plan, TooLong};
+
+/// The users the application page lists (the JSON route takes `top`).
+const TOP_USERS: u32 = 20;
+/// The events a timeline page shows.
+pub(crate) const TIMELINE_PAGE: u32 = 50;
 
 /// The values listed for a property unless `top` says otherwise.
 const DEFAULT_TOP: u32 = 50;
@@ -64,6 +71,9 @@ pub(crate) struct ListPage {
     /// The index the page reads.
     pub(crate) index: String,
     pub(crate) apps: Vec<(Application, Option<Vec<u64>>)>,
+    /// Every application's events, users and events per user, beside the previous window's
+    /// (pages and JSON only).
+    pub(crate) summary: Option<Summary>,
     /// What the page leaves out or shows otherwise than asked, in words.
     pub(crate) notes: Vec<String>,
 }
@@ -84,6 +94,10 @@ pub(crate) struct AppPage {
     pub(crate) properties: Vec<Property>,
     /// The chosen property's values (in the chosen event, or in all events).
     pub(crate) values: Option<Vec<ValueCount>>,
+    /// Events, users and events per user, beside the previous window's (pages and JSON only).
+    pub(crate) summary: Option<Summary>,
+    /// The users with the most events (of the chosen event, when one is), pages and JSON only.
+    pub(crate) top_users: Option<Vec<UserCount>>,
     /// What the page leaves out or shows otherwise than asked, in words.
     pub(crate) notes: Vec<String>,
 }
@@ -141,6 +155,7 @@ pub(crate) async fn list(
             view,
             index: retriever.index().to_owned(),
             apps,
+            summary: None,
             notes,
         });
     }
@@ -184,7 +199,8 @@ pub(crate) async fn list(
                 })
         }
     });
-    let mut trends = join_all(trends).await.into_iter();
+    let (trends, summary) = tokio::join!(join_all(trends), retriever.summary(None, &window));
+    let mut trends = trends.into_iter();
     let mut rows = Vec::with_capacity(apps.len());
     for app in apps {
         let trend = trends.next().transpose()?;
@@ -194,6 +210,7 @@ pub(crate) async fn list(
         view,
         index: retriever.index().to_owned(),
         apps: rows,
+        summary: Some(summary?),
         notes,
     })
 }
@@ -233,12 +250,16 @@ pub(crate) async fn application(
     let window = view.window();
     // The charts' plan comes before any other question: a window no span can chart is refused
     // at once, and over all time the charts cover the days with events.
-    let covered = match plan::bounds(&view, OffsetDateTime::now_utc()) {
+    let now = OffsetDateTime::now_utc();
+    let covered = match plan::bounds(&view, now) {
         Some(bounds) => Some(bounds),
         None if need == Need::Charts => extent(retriever, name, view.event.as_deref()).await?,
         None => None,
     };
-    let plan = plan::plan(&view, covered)?;
+    let mut plan = plan::plan(&view, covered)?;
+    if let Some(covered) = covered {
+        plan.partial = plan::partial(plan.step, covered, view.window() == Window::AllTime, now);
+    }
     let span = plan.span();
     let split = match &view.property {
         Some(property) => Some(Split::Property(property.parse().map_err(|_| BadParam {
@@ -260,7 +281,7 @@ pub(crate) async fn application(
     let event = view.event.as_deref();
     let top = view.top.or(NonZeroU32::new(DEFAULT_TOP));
     let charts = need == Need::Charts;
-    let (events, chart, users, properties, values) = tokio::join!(
+    let (events, chart, users, properties, values, summary, top_users) = tokio::join!(
         retriever.events(name, &window),
         async {
             if charts {
@@ -286,6 +307,23 @@ pub(crate) async fn application(
                     .await
                     .map(Some),
                 None => Ok(None),
+            }
+        },
+        async {
+            if charts {
+                retriever.summary(Some(name), &window).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        async {
+            if charts {
+                retriever
+                    .top_users(name, event, NonZeroU32::new(TOP_USERS), &window)
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
             }
         },
     );
@@ -326,6 +364,8 @@ pub(crate) async fn application(
         users,
         properties,
         values: values?,
+        summary: summary?,
+        top_users: top_users?,
         notes,
     })
 }
@@ -472,4 +512,61 @@ pub(crate) fn millis(t: OffsetDateTime) -> i64 {
 /// The span as the original's `time_range` names it (`1d`, `1mon`; a year is `12mon`).
 pub(crate) fn span_name(span: Span) -> String {
     span.to_string()
+}
+
+/// The users of an application with the most events (of the view's event, when chosen), at most
+/// the view's `top` (default 50).
+pub(crate) async fn users(
+    retriever: &AsyncRetriever,
+    name: &str,
+    view: &View,
+) -> Result<Vec<UserCount>, PageError> {
+    let window = view.window();
+    let users = retriever
+        .top_users(name, view.event.as_deref(), view.top, &window)
+        .await?;
+    if users.is_empty() {
+        let events = retriever.events(name, &window).await?;
+        exists(retriever, name, view.event.as_deref(), &events, &window).await?;
+    }
+    Ok(users)
+}
+
+/// A user's timeline page.
+#[derive(Debug)]
+pub(crate) struct TimelinePage {
+    pub(crate) name: String,
+    pub(crate) distinct_id: String,
+    pub(crate) view: View,
+    pub(crate) page: Page,
+    pub(crate) timeline: Timeline,
+}
+
+/// One page of a user's events in an application, newest first, from `offset`.
+pub(crate) async fn timeline(
+    retriever: &AsyncRetriever,
+    name: &str,
+    distinct_id: &str,
+    view: View,
+    offset: u32,
+) -> Result<TimelinePage, PageError> {
+    let page = Page::new(offset, TIMELINE_PAGE).map_err(|e| BadParam {
+        name: "offset",
+        value: offset.to_string(),
+        expected: if matches!(e, spoor::Error::InvalidPage(_)) {
+            "an offset below 9,950 (narrow the window to see older events)"
+        } else {
+            "a whole number"
+        },
+    })?;
+    let timeline = retriever
+        .timeline(name, distinct_id, page, &view.window())
+        .await?;
+    Ok(TimelinePage {
+        name: name.to_owned(),
+        distinct_id: distinct_id.to_owned(),
+        view,
+        page,
+        timeline,
+    })
 }

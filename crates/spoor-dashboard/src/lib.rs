@@ -17,7 +17,12 @@
 //!   (of all events when none is chosen) and the chosen property's values (in the chosen event,
 //!   or in all events, as the original's `property` without an event); each table as CSV at
 //!   `/applications/{name}/{events,properties,values}.csv`.
-//! - `/api/applications`: the applications list as JSON (no trends).
+//! - `/applications/{name}/users/{distinct_id}`: a user's events in the application, newest
+//!   first, 50 a page (`offset`), with their properties; the application page lists its top
+//!   users, each linking here.
+//! - `/api/applications`: the applications list as JSON (no trends), with the summary.
+//! - `/api/application/{name}/users` (the users with the most events; `event`, `top`) and
+//!   `/api/application/{name}/users/{distinct_id}` (a user's timeline; `offset`).
 //! - `/api/application/{name}`: the page's data as JSON, with the original's parameters
 //!   (`event_name`, `property`, `time_range`) and the new ones (`window`, `from`, `to`,
 //!   `span`, `event`, `top`).

@@ -2,11 +2,12 @@
 //! the error page. Every name and value goes through maud's escaping.
 
 use maud::{DOCTYPE, Markup, html};
-use spoor::answer::{Application, EventCount, Property, ValueCount};
+use spoor::answer::{Application, EventCount, Property, Summary, UserCount, ValueCount};
 use spoor_proto::form::encode_component;
+use time::macros::format_description;
 
-use crate::chart::{self, Plot};
-use crate::data::{AppPage, ListPage};
+use crate::chart::{self, Plot, group};
+use crate::data::{AppPage, ListPage, TimelinePage};
 use crate::params::{SPANS, View, WINDOWS, today};
 
 /// Partial: the page around the content; the footer names the index read, when given.
@@ -44,7 +45,17 @@ pub(crate) fn app_path(name: &str) -> String {
 
 /// Partial: the time-window and span pickers, linking to `path` with the view changed.
 fn picker(path: &str, view: &View) -> Markup {
-    let today = today();
+    // The date fields show the window in effect: a preset's first and last day, or the custom
+    // days; over all time, the last 30 days as a starting point.
+    let (from, to) = match crate::plan::bounds(view, time::OffsetDateTime::now_utc()) {
+        Some((start, end)) => (
+            start.date(),
+            end.checked_sub(time::Duration::NANOSECOND)
+                .unwrap_or(end)
+                .date(),
+        ),
+        None => (today() - time::Duration::days(30), today()),
+    };
     html! {
         div.picker {
             nav.windows aria-label="Time window" {
@@ -59,9 +70,9 @@ fn picker(path: &str, view: &View) -> Markup {
                 @if let Some(property) = &view.property { input type="hidden" name="property" value=(property); }
                 @if view.span_key != "auto" { input type="hidden" name="span" value=(view.span_key); }
                 label { "From " input type="date" name="from" required
-                    value=(view.from.map_or_else(|| (today - time::Duration::days(30)).to_string(), |d| d.to_string())); }
+                    value=(from.to_string()); }
                 label { "to " input type="date" name="to" required
-                    value=(view.to.unwrap_or(today).to_string()); }
+                    value=(to.to_string()); }
                 button type="submit" aria-current=[(view.window_key == "custom").then_some("page")] { "Apply" }
             }
             nav.spans aria-label="Span" {
@@ -72,6 +83,68 @@ fn picker(path: &str, view: &View) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// Partial: the summary cards (events, unique users, events per user), each with the change
+/// from the window of the same length before.
+fn summary_cards(summary: &Summary, view: &View) -> Markup {
+    let current = &summary.current;
+    let before = summary.previous.as_ref();
+    let per_user = |t: &spoor::answer::Totals| {
+        t.events_per_user()
+            .map_or_else(|| "–".to_owned(), |v| format!("{v:.2}"))
+    };
+    let cards = [
+        (
+            "Events",
+            group(u128::from(current.events)),
+            summary.events_change(),
+            before.map(|b| group(u128::from(b.events))),
+        ),
+        (
+            "Unique users",
+            group(u128::from(current.unique_users)),
+            summary.users_change(),
+            before.map(|b| group(u128::from(b.unique_users))),
+        ),
+        (
+            "Events per user",
+            per_user(current),
+            summary.per_user_change(),
+            before.map(per_user),
+        ),
+    ];
+    html! {
+        section.cards aria-label="Summary" {
+            @for (name, value, change, previous) in cards {
+                div.card {
+                    h2 { (name) }
+                    p.value { (value) }
+                    @if let Some(previous) = previous {
+                        p.change {
+                            @match change {
+                                Some(c) if c > 0.0005 => { span.up { "▲ " (percent(c)) } " · " }
+                                Some(c) if c < -0.0005 => { span.down { "▼ " (percent(-c)) } " · " }
+                                Some(_) => { span.same { "no change" } " · " }
+                                None => {}
+                            }
+                            (previous) " in the " (view.previous_label())
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A relative change as a percentage: `12.5 %`, `240 %`.
+fn percent(change: f64) -> String {
+    let pct = change * 100.0;
+    if pct >= 100.0 {
+        format!("{} %", group(pct.round() as u128))
+    } else {
+        format!("{pct:.1} %")
     }
 }
 
@@ -119,11 +192,12 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
             h1 { "Applications" }
             p.window { (view.window_label()) }
             (picker("/applications", view))
+            @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
             @if page.apps.is_empty() {
                 p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Applications, " (view.window_label()) " " (csv_link(format!("/applications.csv{}", view.query()))) }
                     thead { tr { th { "Application" } th.num { "Events" } th.num { "Unique users" } th.num { "Share" } th { "Trend" } } }
                     tbody {
@@ -131,7 +205,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
                             (application_row(app, trend, total, view))
                         }
                     }
-                }
+                } }
             }
         },
     )
@@ -141,8 +215,8 @@ fn application_row(app: &Application, trend: &Option<Vec<u64>>, total: u64, view
     html! {
         tr {
             td { a href={ (app_path(&app.name)) (view.with_event(None).query()) } { (app.name) } }
-            td.num { (app.events) }
-            td.num { (app.unique_users) }
+            td.num { (group(u128::from(app.events))) }
+            td.num { (group(u128::from(app.unique_users))) }
             (share_cell(app.events, total))
             td.trend {
                 @if let Some(trend) = trend {
@@ -168,6 +242,11 @@ pub(crate) fn application(page: &AppPage) -> Markup {
         (Some(event), None) => format!("{event} over time"),
         (Some(event), Some(property)) => format!("{event} over time, by {property}"),
     };
+    // Said plainly: whose users are counted, and over what.
+    let users_title = match &view.event {
+        None => format!("Unique users of {} over time (any event)", page.name),
+        Some(event) => format!("Unique users who did {event} over time"),
+    };
     html! {
         (layout(&title, Some(&page.index), html! {
             nav.crumbs {
@@ -178,18 +257,32 @@ pub(crate) fn application(page: &AppPage) -> Markup {
             h1 { (title) }
             p.window { (view.window_label()) }
             (picker(&path, view))
+            @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
             section.chart-block {
                 h2 { (chart_title) }
-                (chart::render(&Plot { chart: &page.chart, title: &chart_title, unit: "events" }))
+                (chart::render(&Plot {
+                    chart: &page.chart,
+                    title: &chart_title,
+                    unit: "events",
+                    stacked: true,
+                    partial: page.plan.partial,
+                }))
             }
             section.chart-block {
-                h2 { "Unique users over time" }
-                (chart::render(&Plot { chart: &page.users, title: "Unique users over time", unit: "users" }))
+                h2 { (users_title) }
+                (chart::render(&Plot {
+                    chart: &page.users,
+                    title: &users_title,
+                    unit: "users",
+                    stacked: false,
+                    partial: page.plan.partial,
+                }))
             }
             (events_table(page, &path, total))
             (properties_table(page, &page.properties, &path))
             @if let Some(values) = &page.values { (values_table(page, values, &path)) }
+            @if let Some(users) = &page.top_users { (users_table(page, users, &path)) }
         }))
     }
 }
@@ -202,13 +295,13 @@ fn events_table(page: &AppPage, path: &str, total: u64) -> Markup {
             @if page.events.is_empty() {
                 p.empty { "No events in this window." }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Events of " (page.name) " " (csv_link(format!("{path}/events.csv{}", view.query()))) }
                     thead { tr { th { "Event" } th.num { "Count" } th.num { "Unique users" } th.num { "Share" } } }
                     tbody {
                         @for e in &page.events { (event_row(e, view, path, total)) }
                     }
-                }
+                } }
                 @if view.event.is_some() {
                     p { a href={ (path) (view.with_event(None).query()) } { "Show all events" } }
                 }
@@ -222,8 +315,8 @@ fn event_row(e: &EventCount, view: &View, path: &str, total: u64) -> Markup {
     html! {
         tr.chosen[chosen] {
             td { a href={ (path) (view.with_event(Some(&e.name)).query()) } aria-current=[chosen.then_some("true")] { (e.name) } }
-            td.num { (e.events) }
-            td.num { (e.unique_users) }
+            td.num { (group(u128::from(e.events))) }
+            td.num { (group(u128::from(e.unique_users))) }
             (share_cell(e.events, total))
         }
     }
@@ -244,7 +337,7 @@ fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Mark
                     @else { "No event has properties in this window." }
                 }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Properties " (csv_link(format!("{path}/properties.csv{}", view.query()))) }
                     thead { tr { th { "Property" } th.num { "Distinct values" } } }
                     tbody {
@@ -252,13 +345,103 @@ fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Mark
                             @let chosen = view.property.as_deref() == Some(p.key.as_str());
                             tr.chosen[chosen] {
                                 td { a href={ (path) (view.with_property(Some(&p.key)).query()) } aria-current=[chosen.then_some("true")] { (p.key) } }
-                                td.num { (p.distinct_values) }
+                                td.num { (group(u128::from(p.distinct_values))) }
                             }
                         }
                     }
-                }
+                } }
             }
         }
+    }
+}
+
+/// The path of a user's timeline in an application.
+pub(crate) fn user_path(app_path: &str, distinct_id: &str) -> String {
+    format!("{app_path}/users/{}", encode_component(distinct_id))
+}
+
+fn users_table(page: &AppPage, users: &[UserCount], path: &str) -> Markup {
+    let view = &page.view;
+    let total: u64 = page.events.iter().map(|e| e.events).sum();
+    html! {
+        section {
+            h2 {
+                "Top users"
+                @if let Some(event) = &view.event { " of " (event) }
+            }
+            @if users.is_empty() {
+                p.empty { "No events with a user id in this window." }
+            } @else {
+                div.table-scroll { table.data {
+                    caption { "The " (users.len()) " users with the most events; each opens their timeline" }
+                    thead { tr { th { "User" } th.num { "Events" } th.num { "Share" } } }
+                    tbody {
+                        @for u in users {
+                            tr {
+                                td { a href={ (user_path(path, &u.distinct_id)) (view.with_event(None).query()) } { (u.distinct_id) } }
+                                td.num { (group(u128::from(u.events))) }
+                                (share_cell(u.events, total))
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// A user's timeline: their events newest first, a page at a time, with their properties.
+pub(crate) fn timeline(page: &TimelinePage) -> Markup {
+    let view = &page.view;
+    let path = app_path(&page.name);
+    let here = user_path(&path, &page.distinct_id);
+    let title = format!("{} in {}", page.distinct_id, page.name);
+    let (offset, limit) = (page.page.offset(), page.page.limit());
+    let link = |offset: u32| {
+        let query = view.query();
+        let sep = if query.is_empty() { '?' } else { '&' };
+        if offset == 0 {
+            format!("{here}{query}")
+        } else {
+            format!("{here}{query}{sep}offset={offset}")
+        }
+    };
+    html! {
+        (layout(&title, None, html! {
+            nav.crumbs {
+                a href={ "/applications" (view.query()) } { "Applications" }
+                " / " a href={ (path) (view.query()) } { (page.name) }
+                " / " span { "user " (page.distinct_id) }
+            }
+            h1 { (page.distinct_id) }
+            p.window { "Events in " (page.name) ", " (view.window_label()) ", newest first" }
+            @if page.timeline.events.is_empty() {
+                p.empty { "No events of this user in this window." }
+            } @else {
+                div.table-scroll { table.data.timeline {
+                    caption { "Events " (group(u128::from(offset) + 1)) " to " (group(u128::from(offset) + page.timeline.events.len() as u128)) }
+                    thead { tr { th { "Time (UTC)" } th { "Event" } th { "Properties" } } }
+                    tbody {
+                        @for e in &page.timeline.events {
+                            tr {
+                                td.time { (e.time.format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).unwrap_or_default()) }
+                                td { a href={ (path) (view.with_event(Some(&e.name)).query()) } { (e.name) } }
+                                td {
+                                    @for (i, (k, v)) in e.properties.iter().enumerate() {
+                                        @if i > 0 { ", " }
+                                        span.key { (k) } "=" span.value { (v) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                } }
+            }
+            nav.pager aria-label="Pages" {
+                @if offset > 0 { a href=(link(offset.saturating_sub(limit))) rel="prev" { "← Newer" } }
+                @if page.timeline.more { a href=(link(offset + limit)) rel="next" { "Older →" } }
+            }
+        }))
     }
 }
 
@@ -271,15 +454,15 @@ fn values_table(page: &AppPage, values: &[ValueCount], path: &str) -> Markup {
             @if values.is_empty() {
                 p.empty { "No values in this window." }
             } @else {
-                table.data {
+                div.table-scroll { table.data {
                     caption { "Values " (csv_link(format!("{path}/values.csv{}", view.query()))) }
                     thead { tr { th { "Value" } th.num { "Count" } th.num { "Share" } } }
                     tbody {
                         @for v in values {
-                            tr { td { (v.value) } td.num { (v.count) } (share_cell(v.count, total)) }
+                            tr { td { (v.value) } td.num { (group(u128::from(v.count))) } (share_cell(v.count, total)) }
                         }
                     }
-                }
+                } }
             }
         }
     }

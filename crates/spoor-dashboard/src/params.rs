@@ -210,6 +210,26 @@ impl View {
         }
     }
 
+    /// What the window before this one is called: "previous 24 hours", "previous 8 days"
+    /// (a custom window of 8 days), for the summary's comparison.
+    pub(crate) fn previous_label(&self) -> String {
+        match (self.window_key.as_str(), self.from, self.to) {
+            ("24h", ..) => "previous 24 hours".to_owned(),
+            ("7d", ..) => "previous 7 days".to_owned(),
+            ("30d", ..) => "previous 30 days".to_owned(),
+            ("90d", ..) => "previous 90 days".to_owned(),
+            ("custom", Some(from), Some(to)) => {
+                let days = (to - from).whole_days() + 1;
+                if days == 1 {
+                    "day before".to_owned()
+                } else {
+                    format!("previous {days} days")
+                }
+            }
+            _ => "previous window".to_owned(),
+        }
+    }
+
     /// The query string of this view (only what differs from the defaults), `?`-prefixed
     /// when not empty.
     pub(crate) fn query(&self) -> String {

@@ -9,9 +9,9 @@ use std::fmt;
 use std::num::NonZeroU32;
 
 use spoor::{Span, Window};
-use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
+use time::{Duration, OffsetDateTime, UtcOffset};
 
-use crate::chart::group;
+use crate::chart::{Partial, group};
 use crate::params::View;
 
 /// The most points (time buckets) a chart asks for.
@@ -83,6 +83,12 @@ impl Step {
         u64::try_from(last.saturating_sub(first).saturating_add(1)).unwrap_or(u64::MAX)
     }
 
+    /// Whether a bucket starts at `t` (the instant before it lies in another bucket).
+    pub(crate) fn starts_at(self, t: OffsetDateTime) -> bool {
+        t.checked_sub(Duration::NANOSECOND)
+            .is_none_or(|before| self.index(before) != self.index(t))
+    }
+
     /// The number of the bucket holding `t`, counted from 1970.
     fn index(self, t: OffsetDateTime) -> i128 {
         const HOUR: i128 = 3_600_000_000_000;
@@ -139,6 +145,31 @@ impl fmt::Display for TooLong {
     }
 }
 
+/// Which end buckets of `step` the window `[start, end)` covers only in part, as of `now`. Over
+/// all time (`all_time`), the window is the span of the events: its first bucket holds the
+/// first event and is complete; its last is incomplete while it holds `now`.
+pub(crate) fn partial(
+    step: Step,
+    (start, end): (OffsetDateTime, OffsetDateTime),
+    all_time: bool,
+    now: OffsetDateTime,
+) -> Partial {
+    if end <= start {
+        return Partial::default();
+    }
+    if all_time {
+        let last = end - Duration::NANOSECOND;
+        return Partial {
+            first: false,
+            last: step.index(last) == step.index(now) && !step.starts_at(now),
+        };
+    }
+    Partial {
+        first: !step.starts_at(start),
+        last: !step.starts_at(end),
+    }
+}
+
 /// What the charts of a page ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
@@ -148,6 +179,8 @@ pub(crate) struct Plan {
     pub(crate) window: Window,
     /// Why the span is not the one chosen, said on the page and in the JSON.
     pub(crate) note: Option<String>,
+    /// The end buckets the window covers in part (set once the window's instants are known).
+    pub(crate) partial: Partial,
 }
 
 impl Plan {
@@ -160,22 +193,7 @@ impl Plan {
 /// The instants a view's window covers, as of `now`; `None` for all time (known only from its
 /// events).
 pub(crate) fn bounds(view: &View, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
-    let now = now.to_offset(UtcOffset::UTC);
-    let days_back = |days: i64| {
-        let start = now
-            .date()
-            .checked_sub(Duration::days(days))
-            .unwrap_or(Date::MIN);
-        (start.with_time(Time::MIDNIGHT).assume_utc(), now)
-    };
-    match view.window() {
-        Window::Last24Hours => Some((now.checked_sub(Duration::DAY).unwrap_or(now), now)),
-        Window::Last7Days => Some(days_back(7)),
-        Window::Last30Days => Some(days_back(30)),
-        Window::Last90Days => Some(days_back(90)),
-        Window::Between { earliest, latest } => Some((earliest, latest)),
-        _ => None,
-    }
+    view.window().instants(now)
 }
 
 /// The span a view prefers: as chosen, or for `auto` one that reads well over its window.
@@ -213,6 +231,7 @@ pub(crate) fn plan(
             step: wanted,
             window: view.window(),
             note: None,
+            partial: Partial::default(),
         });
     };
     let window = match view.window() {
@@ -240,7 +259,12 @@ pub(crate) fn plan(
             group(u128::from(MAX_POINTS)),
         )
     });
-    Ok(Plan { step, window, note })
+    Ok(Plan {
+        step,
+        window,
+        note,
+        partial: Partial::default(),
+    })
 }
 
 #[cfg(test)]
@@ -378,6 +402,41 @@ mod tests {
                 .ends_with("choose a custom window (the parameters `from` and `to`)"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn end_buckets_the_window_covers_in_part_are_marked() {
+        let now = datetime!(2026-12-06 14:30 UTC);
+        // Last 7 days, by day: from midnight (complete) to now (the day still filling).
+        let days = (datetime!(2026-11-29 0:00 UTC), now);
+        let p = partial(Step::Day, days, false, now);
+        assert_eq!((p.first, p.last), (false, true));
+        // By week, that midnight is a Sunday: the week starts there.
+        assert!(!partial(Step::Week, days, false, now).first);
+        // Last 24 hours by hour: both ends inside an hour.
+        let hours = (now - Duration::DAY, now);
+        let p = partial(Step::Hour, hours, false, now);
+        assert_eq!((p.first, p.last), (true, true));
+        // A custom window of whole days: complete by day, not by month.
+        let custom = (
+            datetime!(2026-11-03 0:00 UTC),
+            datetime!(2026-11-10 0:00 UTC),
+        );
+        assert_eq!(partial(Step::Day, custom, false, now), Partial::default());
+        let p = partial(Step::Month, custom, false, now);
+        assert_eq!((p.first, p.last), (true, true));
+        // All time: the first bucket holds the first event; the last is filling while it holds now.
+        let extent = (
+            datetime!(2026-01-05 0:00 UTC),
+            datetime!(2026-12-07 0:00 UTC),
+        );
+        let p = partial(Step::Month, extent, true, now);
+        assert_eq!((p.first, p.last), (false, true));
+        let old = (
+            datetime!(2020-01-05 0:00 UTC),
+            datetime!(2020-03-07 0:00 UTC),
+        );
+        assert_eq!(partial(Step::Month, old, true, now), Partial::default());
     }
 
     #[test]

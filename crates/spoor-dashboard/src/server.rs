@@ -22,7 +22,7 @@ use tokio::task::JoinSet;
 use crate::csv;
 use crate::data::{self, Need, PageError};
 use crate::pages;
-use crate::params::View;
+use crate::params::{BadParam, View};
 use crate::track::{self, Admission, Intake, TrackOptions};
 
 /// The application the dashboard logs its own page views under.
@@ -193,6 +193,31 @@ fn error_json(err: &PageError) -> Reply {
     json(status, &serde_json::json!({ "error": text }))
 }
 
+/// Splits `/applications/{name}/users/{distinct_id}`.
+fn user_route(path: &str) -> Option<(String, String)> {
+    let rest = path.strip_prefix("/applications/")?;
+    let (name, id) = rest.split_once("/users/")?;
+    let name = decode_path_segment(name).filter(|n| !n.is_empty())?;
+    let id = decode_path_segment(id).filter(|n| !n.is_empty())?;
+    Some((name, id))
+}
+
+/// The `offset` of a listing's page (`0` when not given).
+fn offset_param(query: &str) -> Result<u32, BadParam> {
+    match Form::decode(query)
+        .get("offset")
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(0),
+        Some(text) => text.parse().map_err(|_| BadParam {
+            name: "offset",
+            value: text.to_owned(),
+            expected: "a whole number of events to skip",
+        }),
+    }
+}
+
 /// Splits `/applications/{name}[/{table}.csv]` (or the original `/application/{name}`).
 fn app_route(path: &str) -> Option<(String, Option<&str>)> {
     let rest = path
@@ -310,10 +335,22 @@ impl Dashboard {
                     Err(err) => error_page(&err),
                 }
             }
-            "/api/applications" => match data::list(&self.retriever, view, Need::Tables).await {
-                Ok(page) => list_json(&page),
-                Err(err) => error_json(&err),
-            },
+            "/api/applications" => {
+                // The table and the summary; no trends.
+                let window = view.window();
+                let (page, summary) = tokio::join!(
+                    data::list(&self.retriever, view, Need::Tables),
+                    self.retriever.summary(None, &window)
+                );
+                match (page, summary) {
+                    (Ok(mut page), Ok(summary)) => {
+                        page.summary = Some(summary);
+                        list_json(&page)
+                    }
+                    (Err(err), _) => error_json(&err),
+                    (_, Err(err)) => error_json(&PageError::Backend(err)),
+                }
+            }
             "/applications.csv" => match data::list(&self.retriever, view, Need::Tables).await {
                 Ok(page) => csv_reply(
                     "applications",
@@ -331,6 +368,22 @@ impl Dashboard {
                 Err(err) => error_page(&err),
             },
             _ => {
+                if let Some(rest) = path.strip_prefix("/api/application/")
+                    && let Some((name, tail)) = rest.split_once('/')
+                {
+                    return self.api_people(name, tail, query, view).await;
+                }
+                if let Some((name, id)) = user_route(path) {
+                    self.track("user_details", Some(&name), &view);
+                    let offset = match offset_param(query) {
+                        Ok(offset) => offset,
+                        Err(bad) => return error_page(&PageError::BadParam(bad)),
+                    };
+                    return match data::timeline(&self.retriever, &name, &id, view, offset).await {
+                        Ok(page) => html(StatusCode::OK, pages::timeline(&page)),
+                        Err(err) => error_page(&err),
+                    };
+                }
                 if let Some(name) = path.strip_prefix("/api/application/") {
                     let Some(name) = decode_path_segment(name).filter(|n| !n.is_empty()) else {
                         return error_json(&PageError::NotFound("no application named".to_owned()));
@@ -381,6 +434,64 @@ impl Dashboard {
         }
     }
 
+    /// `/api/application/{name}/users` (the users with the most events) and
+    /// `/api/application/{name}/users/{distinct_id}` (a user's events, newest first, 50 from
+    /// `offset`).
+    async fn api_people(&self, name: &str, tail: &str, query: &str, view: View) -> Reply {
+        let Some(name) = decode_path_segment(name).filter(|n| !n.is_empty()) else {
+            return error_json(&PageError::NotFound("no application named".to_owned()));
+        };
+        if tail == "users" {
+            self.track("api_users", Some(&name), &view);
+            return match data::users(&self.retriever, &name, &view).await {
+                Ok(users) => json(
+                    StatusCode::OK,
+                    &serde_json::json!({
+                        "application_name": name,
+                        "event_name": view.event,
+                        "window": view.window_key,
+                        "users": users.iter().map(|u| serde_json::json!({"distinct_id": u.distinct_id, "events": u.events})).collect::<Vec<_>>(),
+                    }),
+                ),
+                Err(err) => error_json(&err),
+            };
+        }
+        let Some(id) = tail
+            .strip_prefix("users/")
+            .and_then(decode_path_segment)
+            .filter(|id| !id.is_empty())
+        else {
+            return error_json(&PageError::NotFound(format!(
+                "there is nothing at /api/application/{name}/{tail}: try users or users/{{distinct_id}}"
+            )));
+        };
+        self.track("api_user_details", Some(&name), &view);
+        let offset = match offset_param(query) {
+            Ok(offset) => offset,
+            Err(bad) => return error_json(&PageError::BadParam(bad)),
+        };
+        match data::timeline(&self.retriever, &name, &id, view, offset).await {
+            Ok(page) => json(
+                StatusCode::OK,
+                &serde_json::json!({
+                    "application_name": page.name,
+                    "distinct_id": page.distinct_id,
+                    "window": page.view.window_key,
+                    "offset": page.page.offset(),
+                    "limit": page.page.limit(),
+                    "more": page.timeline.more,
+                    "events": page.timeline.events.iter().map(|e| serde_json::json!({
+                        "time": e.time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                        "time_ms": data::millis(e.time),
+                        "event": e.name,
+                        "properties": e.properties.iter().map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+                    })).collect::<Vec<_>>(),
+                }),
+            ),
+            Err(err) => error_json(&err),
+        }
+    }
+
     /// The page's data as JSON, in the original's shape (`application_name`, `event_name`,
     /// `property_name`, `events`, `properties`, `data` as `{label, data: [[ms, count]…]}`)
     /// with the new parts added: `span` is the span the charts use (coarsened as the page
@@ -426,6 +537,7 @@ impl Dashboard {
                 "span_key": page.plan.step.key(),
                 "span_requested": view.span_key,
                 "notes": page.notes,
+                "summary": page.summary.as_ref().map(summary_json),
                 "events": page.events.iter().map(|e| serde_json::json!({"name": e.name, "count": e.events, "unique_users": e.unique_users})).collect::<Vec<_>>(),
                 "properties": page.properties.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>(),
                 "values": page.values.as_ref().map(|vs| vs.iter().map(|v| serde_json::json!({"value": v.value, "count": v.count})).collect::<Vec<_>>()),
@@ -593,6 +705,25 @@ impl Dashboard {
     }
 }
 
+/// A summary as JSON: the window's totals, the previous window's (`null` for all time) and the
+/// relative changes (`0.25`: a quarter more; `null` when there is nothing to compare with).
+fn summary_json(summary: &spoor::answer::Summary) -> serde_json::Value {
+    let totals = |t: &spoor::answer::Totals| {
+        serde_json::json!({
+            "events": t.events,
+            "unique_users": t.unique_users,
+            "events_per_user": t.events_per_user(),
+        })
+    };
+    serde_json::json!({
+        "current": totals(&summary.current),
+        "previous": summary.previous.as_ref().map(totals),
+        "events_change": summary.events_change(),
+        "unique_users_change": summary.users_change(),
+        "events_per_user_change": summary.per_user_change(),
+    })
+}
+
 fn json_error(status: StatusCode, text: &str) -> Reply {
     json(status, &serde_json::json!({ "error": text }))
 }
@@ -613,6 +744,7 @@ fn list_json(page: &data::ListPage) -> Reply {
             "index": page.index,
             "window": page.view.window_key,
             "notes": page.notes,
+            "summary": page.summary.as_ref().map(summary_json),
             "applications": apps,
         }),
     )

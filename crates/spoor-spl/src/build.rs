@@ -36,8 +36,8 @@ use spoor_event::Key;
 use spoor_event::field::{APPLICATION, DISTINCT_ID, EVENT, PROPERTY_PREFIX};
 
 use crate::ast::{
-    Aggregation, Command, Condition, Field, FieldPattern, Fields, FieldsMode, Function, Query,
-    Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, Stats, Timechart, Where,
+    Aggregation, Command, Condition, Field, FieldPattern, Fields, FieldsMode, Function, Head,
+    Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, Stats, Timechart, Where,
 };
 use crate::modifier::TimeWindow;
 
@@ -255,6 +255,78 @@ impl OverTime {
 pub fn applications(index: &Index, window: TimeWindow) -> WindowedQuery {
     let (search, mut commands) = filtered(index, &[]);
     commands.push(count_and_users_by(APPLICATION));
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// How many events there were, and how many unique users, over the window: of `application`,
+/// or of every application when `None`.
+///
+/// Columns: [`COUNT`], [`UNIQUE_USERS`]; exactly one row (`0` and `0` over no events).
+pub fn totals(index: &Index, application: Option<&str>, window: TimeWindow) -> WindowedQuery {
+    let filters: Vec<(&str, &str)> = application.map(|a| (APPLICATION, a)).into_iter().collect();
+    let (search, mut commands) = filtered(index, &filters);
+    commands.push(Command::Stats(Stats {
+        aggregations: vec![
+            Aggregation::count(),
+            Aggregation::apply(Function::DistinctCount, Field::known(DISTINCT_ID))
+                .alias(Field::known(UNIQUE_USERS)),
+        ],
+        by: Vec::new(),
+    }));
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// The `top` users of `application` with the most events (of `event` only, when given): the
+/// most first, ties by id.
+///
+/// Columns: `distinct_id`, [`COUNT`]. Events without a `distinct_id` are not counted.
+pub fn top_users(
+    index: &Index,
+    application: &str,
+    event: Option<&str>,
+    top: NonZeroU32,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, &application_and_event(application, event));
+    let user = Field::known(DISTINCT_ID);
+    commands.extend([
+        Command::Stats(Stats {
+            aggregations: vec![Aggregation::count()],
+            by: vec![user.clone()],
+        }),
+        Command::Sort(Sort {
+            limit: Some(top.get()),
+            keys: vec![
+                SortKey {
+                    field: Field::known(COUNT),
+                    descending: true,
+                },
+                SortKey {
+                    field: user,
+                    descending: false,
+                },
+            ],
+        }),
+    ]);
+    WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// The newest `count` events of user `distinct_id` in `application`, newest first (the order
+/// Splunk lists events in), each as its raw text and fields.
+pub fn user_events(
+    index: &Index,
+    application: &str,
+    distinct_id: &str,
+    count: NonZeroU32,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let (search, mut commands) = filtered(
+        index,
+        &[(APPLICATION, application), (DISTINCT_ID, distinct_id)],
+    );
+    commands.push(Command::Head(Head {
+        count: u64::from(count.get()),
+    }));
     WindowedQuery::new(Query { search, commands }, window)
 }
 

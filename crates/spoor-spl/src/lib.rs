@@ -7,9 +7,17 @@
 //!
 //! **In scope** (pure: no I/O, no clock, no environment):
 //!
-//! - [`ast`]: the syntax tree of the subset: `search` terms, `where`, `stats`, `timechart`,
-//!   `rename`, `fields`, `sort`, `head`.
-//! - [`print`](mod@print): `Display` for the tree, quoting and escaping every literal.
+//! - [`ast`]: the syntax tree of the subset: `search` terms, `where` (exact comparisons, or any
+//!   expression), `eval`, `stats`, `eventstats`, `streamstats`, `timechart`, `bin`, `rename`,
+//!   `fields`, `sort`, `dedup`, `head`; the aggregations `count`, `dc`, `sum`, `avg`, `min`,
+//!   `max`, `median`, `perc<N>`, `exactperc<N>`, `upperperc<N>`, `values`, `earliest`,
+//!   `latest`, `first`, `last`, `range`, `stdev`; the expressions ([`ast::Expr`]) of `eval` and
+//!   `where`: numbers, strings, fields, arithmetic, concatenation, comparisons, `AND`, `OR`,
+//!   `XOR`, `NOT`, and the functions `abs`, `case`, `ceiling`, `coalesce`, `floor`, `if`, `in`,
+//!   `isnotnull`, `isnull`, `len`, `like`, `lower`, `max`, `min`, `null`, `relative_time`,
+//!   `round`, `tonumber`, `tostring`, `upper`. Each links the Splunk 9 page it follows.
+//! - [`print`](mod@print): `Display` for the tree, quoting and escaping every literal and
+//!   every field name that needs it.
 //! - [`parse`](mod@parse): text to tree, for what the printer prints and what a Splunk user
 //!   types; errors with byte offsets, and Splunk's wording for unknown commands.
 //! - [`modifier`]: time modifiers (`now`, epoch, ISO 8601, `-7d@d`), printed, parsed and
@@ -17,8 +25,9 @@
 //! - [`build`]: typed builders for the retriever's questions, each with an explicit window.
 //!
 //! **Out of scope:** running queries (the `spoor` client and the Splunk REST layer in
-//! `spoor-proto`), evaluating them (`spoor-engine`), SPL beyond the subset (`eval`, `OR`,
-//! subsearches, macros).
+//! `spoor-proto`), evaluating them (`spoor-engine`, which also evaluates `relative_time`), SPL
+//! beyond the subset (`OR` in `search`, subsearches, macros, the other commands, functions and
+//! options of Splunk).
 //!
 //! # Example
 //!

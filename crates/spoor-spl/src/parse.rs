@@ -13,11 +13,20 @@
 //!   double-quoted (`as "total"`, `rename a as "b"`), as long as they are valid names;
 //! - `timechart` options may come in any order, also after the `by` clause; a repeated option
 //!   takes the last value; span units have their long forms (`1day`, `2hours`, `1month`);
-//!   a span is at most 10,000 years long (`120000mon`, [`SpanUnit::max_count`]).
+//!   a span is at most 10,000 years long (`120000mon`, [`SpanUnit::max_count`]);
+//! - in `eval` and `where` expressions: `==` for `=`, `AND`, `OR`, `XOR`, `NOT`, `LIKE`, `IN`
+//!   and function names in any case, `ceil` for `ceiling`, `x LIKE "a%"` for `like(x, "a%")`
+//!   and `x IN ("a", "b")` for `in(x, "a", "b")`; a bare `true`, `false` or `null` is refused
+//!   (write `'true'` for the field, `null()` for the value), as is a mix of `.` with `+` or `-`,
+//!   or a chain of comparisons, without parentheses (Splunk documents no order for them);
+//!   expressions nest at most [`MAX_DEPTH`] levels;
+//! - `p<N>` for `perc<N>`, `bucket` for `bin`; `streamstats` options before the aggregations,
+//!   `bin` options anywhere; Splunk options outside the subset are refused by name.
 //!
 //! Field names are case-sensitive. Every error carries the byte offset where it was found and
 //! says what was expected, except an unknown command, which has Splunk's own wording.
-//! The parser does not recurse, so no input can exhaust the stack, and it never panics.
+//! The parser recurses only into the parentheses, calls and prefix operators of an expression,
+//! at most [`MAX_DEPTH`] levels, so no input can exhaust the stack, and it never panics.
 //!
 //! ```
 //! use spoor_spl::parse;
@@ -28,8 +37,14 @@
 //!     r#"search index="main" event="log in" | stats count by application"#
 //! );
 //!
-//! let err = parse("search index=main | eval x=1").unwrap_err();
-//! assert_eq!(err.to_string(), "Unknown search command 'eval'.");
+//! let query = parse("search index=main | EVAL big=IF(amount >= 100, 1, 0) | where big == 1")?;
+//! assert_eq!(
+//!     query.to_string(),
+//!     r#"search index="main" | eval big=if(amount>=100, 1, 0) | where big=1"#
+//! );
+//!
+//! let err = parse("search index=main | transaction user").unwrap_err();
+//! assert_eq!(err.to_string(), "Unknown search command 'transaction'.");
 //! assert_eq!(err.offset(), 20);
 //! # Ok::<(), spoor_spl::ParseError>(())
 //! ```
@@ -40,10 +55,14 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use crate::ast::{
-    Aggregate, Aggregation, Command, CompareOp, Condition, Field, FieldError, FieldPattern, Fields,
-    FieldsMode, Function, Head, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span,
-    SpanUnit, Stats, Timechart, Where,
+    Aggregate, Aggregation, Bin, BinSpan, Command, CompareOp, Dedup, Eventstats, Expr, Field,
+    FieldError, FieldPattern, Fields, FieldsMode, Function, Head, LiteralError, MAX_DEPTH, Number,
+    Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats, Streamstats,
+    Timechart,
 };
+use crate::modifier::TimeError;
+
+mod expr;
 
 /// Splunk's default `head` count.
 const DEFAULT_HEAD: u64 = 10;
@@ -102,6 +121,54 @@ pub enum ParseError {
         /// Where it starts.
         offset: usize,
     },
+    /// A function `eval` and `where` do not have in the subset.
+    UnknownFunction {
+        /// The name as written.
+        name: String,
+        /// Where it starts.
+        offset: usize,
+    },
+    /// A function called with a count of arguments it does not take.
+    Arguments {
+        /// The function.
+        function: &'static str,
+        /// What it takes, in words (`3 arguments`).
+        takes: &'static str,
+        /// How many it was given.
+        found: usize,
+        /// Where the function's name starts.
+        offset: usize,
+    },
+    /// An expression nested more than [`MAX_DEPTH`] levels.
+    TooDeep {
+        /// Where the level past the limit starts.
+        offset: usize,
+    },
+    /// An option Splunk's command has and the subset does not.
+    UnsupportedOption {
+        /// The command.
+        command: &'static str,
+        /// The option as written.
+        option: String,
+        /// The options the subset reads for this command, in words.
+        reads: &'static str,
+        /// Where the option starts.
+        offset: usize,
+    },
+    /// A literal that is not valid where it is written (a percentile, a number).
+    InvalidLiteral {
+        /// Where it starts.
+        offset: usize,
+        /// What is wrong with it.
+        source: LiteralError,
+    },
+    /// `relative_time`'s time modifier, which does not read.
+    InvalidTime {
+        /// Where the modifier's string starts.
+        offset: usize,
+        /// What is wrong with it.
+        source: TimeError,
+    },
 }
 
 impl ParseError {
@@ -114,7 +181,13 @@ impl ParseError {
             | Self::InvalidField { offset, .. }
             | Self::WildcardMismatch { offset, .. }
             | Self::MisplacedSearch { offset }
-            | Self::SpanTooLong { offset, .. } => *offset,
+            | Self::SpanTooLong { offset, .. }
+            | Self::UnknownFunction { offset, .. }
+            | Self::Arguments { offset, .. }
+            | Self::TooDeep { offset }
+            | Self::UnsupportedOption { offset, .. }
+            | Self::InvalidLiteral { offset, .. }
+            | Self::InvalidTime { offset, .. } => *offset,
         }
     }
 }
@@ -153,6 +226,46 @@ impl fmt::Display for ParseError {
                     Span::MAX_YEARS
                 )
             }
+            Self::UnknownFunction { name, offset } => write!(
+                f,
+                "unknown function {} at byte {offset}: eval and where read {}",
+                excerpt(name),
+                expr::FUNCTION_NAMES
+            ),
+            Self::Arguments {
+                function,
+                takes,
+                found,
+                offset,
+            } => write!(
+                f,
+                "`{function}` at byte {offset} takes {takes}, not {found}"
+            ),
+            Self::TooDeep { offset } => write!(
+                f,
+                "the expression at byte {offset} nests more than {MAX_DEPTH} levels: \
+                 write it with fewer parentheses, calls or operators"
+            ),
+            Self::UnsupportedOption {
+                command,
+                option,
+                reads,
+                offset,
+            } => write!(
+                f,
+                "{command} option {} at byte {offset} is outside spoor's subset, which reads {reads}",
+                excerpt(option)
+            ),
+            Self::InvalidLiteral { offset, source } => {
+                let what = match source {
+                    LiteralError::Percentile { .. } => "percentile",
+                    _ => "number",
+                };
+                write!(f, "invalid {what} at byte {offset}")
+            }
+            Self::InvalidTime { offset, .. } => {
+                write!(f, "invalid relative time at byte {offset}")
+            }
         }
     }
 }
@@ -161,6 +274,8 @@ impl std::error::Error for ParseError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::InvalidField { source, .. } => Some(source),
+            Self::InvalidLiteral { source, .. } => Some(source),
+            Self::InvalidTime { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -174,11 +289,36 @@ impl std::error::Error for ParseError {
 pub fn parse(input: &str) -> Result<Query, ParseError> {
     let tokens = lex(input)?;
     Parser {
+        input,
         tokens,
         pos: 0,
-        end: input.len(),
     }
     .query()
+}
+
+/// Reads an expression of `eval` and `where`, as [`Expr`]'s printer writes it and a Splunk
+/// user types it (see the module's list).
+///
+/// # Errors
+///
+/// A [`ParseError`] at the first thing that is not in the subset.
+///
+/// ```
+/// use spoor_spl::parse::expression;
+///
+/// let expr = expression("coalesce('my field', 0) + 1 > 2 and x like \"a%\"")?;
+/// assert_eq!(expr.to_string(), r#"coalesce('my field', 0) + 1>2 AND like(x, "a%")"#);
+/// # Ok::<(), spoor_spl::ParseError>(())
+/// ```
+pub fn expression(input: &str) -> Result<Expr, ParseError> {
+    expr::condition(input, 0, "end of input")
+}
+
+impl FromStr for Expr {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, ParseError> {
+        expression(s)
+    }
 }
 
 impl FromStr for Query {
@@ -216,6 +356,9 @@ enum Tok<'a> {
     Comma,
     LParen,
     RParen,
+    /// A character that has no token of its own: an error wherever it is read, except inside
+    /// the expression of `eval` and `where`, which is read again by its own lexer.
+    Other(char),
 }
 
 #[derive(Debug, Clone)]
@@ -224,8 +367,9 @@ struct Token<'a> {
     offset: usize,
 }
 
-/// Characters that end a bare word. Those without a token of their own are errors: `[` (a
-/// subsearch), `` ` `` (a macro), `\`, `<`, `>` and a lone `!` are not in the subset.
+/// Characters that end a bare word. Those without a token of their own are [`Tok::Other`],
+/// errors outside expressions: `[` (a subsearch), `` ` `` (a macro), `\`, `<`, `>` and a lone
+/// `!` are not in the subset.
 fn is_special(c: char) -> bool {
     matches!(
         c,
@@ -279,13 +423,7 @@ fn lex(input: &str) -> Result<Vec<Token<'_>>, ParseError> {
                 let end = end.ok_or(ParseError::UnterminatedString { offset })?;
                 Tok::Name(&input[start..end])
             }
-            c if is_special(c) => {
-                return Err(ParseError::Expected {
-                    expected: "a word, a quoted string, `|`, `=`, `!=`, `,` or a parenthesis",
-                    found: format!("`{c}`"),
-                    offset,
-                });
-            }
+            c if is_special(c) => Tok::Other(c),
             _ => {
                 let mut end = offset + c.len_utf8();
                 while let Some((i, c)) =
@@ -305,10 +443,17 @@ fn lex(input: &str) -> Result<Vec<Token<'_>>, ParseError> {
 // Parser
 
 struct Parser<'a> {
+    input: &'a str,
     tokens: Vec<Token<'a>>,
     pos: usize,
-    end: usize,
 }
+
+/// What may come where a character outside the subset's tokens was found.
+const TOKENS: &str = "a word, a quoted string, `|`, `=`, `!=`, `,` or a parenthesis";
+
+/// The aggregations of the subset, as errors list them.
+const AGGREGATIONS: &str = "an aggregation (count, dc, sum, avg, min, max, median, perc<N>, \
+     exactperc<N>, upperperc<N>, values, earliest, latest, first, last, range, stdev)";
 
 /// How long a quoted piece of input in an error may be, in characters.
 const EXCERPT: usize = 40;
@@ -334,6 +479,7 @@ fn describe(tok: Option<&Tok<'_>>) -> String {
         Some(Tok::Comma) => "`,`".to_owned(),
         Some(Tok::LParen) => "`(`".to_owned(),
         Some(Tok::RParen) => "`)`".to_owned(),
+        Some(Tok::Other(c)) => format!("`{c}`"),
     }
 }
 
@@ -408,7 +554,72 @@ impl<'a> Parser<'a> {
     }
 
     fn offset(&self) -> usize {
-        self.tokens.get(self.pos).map_or(self.end, |t| t.offset)
+        self.tokens
+            .get(self.pos)
+            .map_or(self.input.len(), |t| t.offset)
+    }
+
+    /// Refuses the first character of the current command that has no token of its own
+    /// (a command other than `eval` and `where`, whose expressions are read again).
+    fn refuse_other(&self) -> Result<(), ParseError> {
+        let command = self.tokens[self.pos..]
+            .iter()
+            .take_while(|t| t.tok != Tok::Pipe);
+        for token in command {
+            if let Tok::Other(c) = token.tok {
+                return Err(ParseError::Expected {
+                    expected: TOKENS,
+                    found: format!("`{c}`"),
+                    offset: token.offset,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The text of the current command after its name, up to the next `|` or the end: where
+    /// it starts, and how its end is described in errors. The parser moves to that `|`.
+    fn rest_of_command(&mut self) -> (&'a str, usize, &'static str) {
+        let start = match self.tokens.get(self.pos) {
+            Some(Token {
+                tok: Tok::Word(name),
+                offset,
+            }) => offset + name.len(),
+            _ => self.offset(),
+        };
+        let pipe = self.tokens[self.pos..]
+            .iter()
+            .position(|t| t.tok == Tok::Pipe)
+            .map(|i| self.pos + i);
+        let (end, found) = match pipe {
+            Some(i) => (self.tokens[i].offset, "`|`"),
+            None => (self.input.len(), "end of input"),
+        };
+        self.pos = pipe.unwrap_or(self.tokens.len());
+        (&self.input[start..end], start, found)
+    }
+
+    /// The option of `command` at the cursor (`name=`) when it is one of Splunk's options
+    /// that the subset does not read.
+    fn unsupported_option(
+        &self,
+        command: &'static str,
+        options: &[&str],
+        reads: &'static str,
+    ) -> Option<ParseError> {
+        match (self.peek(), self.peek_at(1)) {
+            (Some(Tok::Word(name)), Some(Tok::Eq))
+                if options.iter().any(|o| o.eq_ignore_ascii_case(name)) =>
+            {
+                Some(ParseError::UnsupportedOption {
+                    command,
+                    option: (*name).to_owned(),
+                    reads,
+                    offset: self.offset(),
+                })
+            }
+            _ => None,
+        }
     }
 
     fn error(&self, expected: &'static str) -> ParseError {
@@ -511,11 +722,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// A comparison operator; `==` only where `allow_double` (in `where`).
-    fn compare_op(&mut self, allow_double: bool) -> Option<CompareOp> {
+    /// A search term's comparison operator: `=` or `!=`.
+    fn compare_op(&mut self) -> Option<CompareOp> {
         let op = match self.peek() {
             Some(Tok::Eq) => CompareOp::Eq,
-            Some(Tok::EqEq) if allow_double => CompareOp::Eq,
             Some(Tok::Ne) => CompareOp::Ne,
             _ => return None,
         };
@@ -545,6 +755,7 @@ impl<'a> Parser<'a> {
         if !command && leading_pipe {
             return Err(self.command_error());
         }
+        self.refuse_other()?;
         let search = self.search()?;
         let mut commands = Vec::new();
         while self.eat(&Tok::Pipe) {
@@ -588,7 +799,7 @@ impl<'a> Parser<'a> {
                 Some(Tok::Word(_) | Tok::Name(_)) => self.field()?,
                 _ => return Err(self.error("a search term such as `field=\"value\"`")),
             };
-            let Some(op) = self.compare_op(false) else {
+            let Some(op) = self.compare_op() else {
                 return Err(self.error("`=` or `!=` (a search term is `field=\"value\"`)"));
             };
             let value = match self.peek() {
@@ -612,13 +823,31 @@ impl<'a> Parser<'a> {
             return Err(self.command_error());
         };
         let name = name.to_ascii_lowercase();
+        // `eval` and `where` read their text again, as an expression.
+        match name.as_str() {
+            "where" => {
+                let (text, start, end) = self.rest_of_command();
+                return Ok(Command::where_(expr::condition(text, start, end)?));
+            }
+            "eval" => {
+                let (text, start, end) = self.rest_of_command();
+                return Ok(Command::Eval(expr::eval(text, start, end)?));
+            }
+            _ => {}
+        }
+        if COMMANDS.contains(&name.as_str()) {
+            self.refuse_other()?;
+        }
         let command = match name.as_str() {
-            "where" => Command::Where(self.after_name(Self::where_)?),
             "stats" => Command::Stats(self.after_name(Self::stats)?),
+            "eventstats" => Command::Eventstats(self.after_name(Self::eventstats)?),
+            "streamstats" => Command::Streamstats(self.after_name(Self::streamstats)?),
             "timechart" => Command::Timechart(self.after_name(Self::timechart)?),
+            "bin" | "bucket" => Command::Bin(self.after_name(Self::bin)?),
             "rename" => Command::Rename(self.after_name(Self::rename)?),
             "fields" => Command::Fields(self.after_name(Self::fields)?),
             "sort" => Command::Sort(self.after_name(Self::sort)?),
+            "dedup" => Command::Dedup(self.after_name(Self::dedup)?),
             "head" => Command::Head(self.after_name(Self::head)?),
             _ => return Err(self.command_error()),
         };
@@ -633,42 +862,18 @@ impl<'a> Parser<'a> {
         body(self)
     }
 
-    fn where_(&mut self) -> Result<Where, ParseError> {
-        let mut conditions = Vec::new();
-        loop {
-            // In `where`, `"…"` is a string, not a field: `'…'` quotes a field name.
-            if let Some(Tok::Str(_)) = self.peek() {
-                return Err(self.error("a field name (quoted `'name'` in `where`)"));
-            }
-            let field = self.field()?;
-            let Some(op) = self.compare_op(true) else {
-                return Err(self.error("`=`, `==` or `!=`"));
-            };
-            let Some(Tok::Str(value)) = self.peek() else {
-                return Err(self.error("a quoted string (`where` compares a field to a literal)"));
-            };
-            conditions.push(Condition {
-                field,
-                op,
-                value: value.clone(),
-            });
-            self.pos += 1;
-            if self.at_command_end() {
-                return Ok(Where { conditions });
-            }
-            if !self.eat_keyword("AND") {
-                return Err(self.error("`AND`, `|` or end of input"));
-            }
-        }
-    }
-
     fn aggregation(&mut self) -> Result<Aggregation, ParseError> {
-        const EXPECTED: &str = "an aggregation (count, dc, sum, avg, min, max)";
         let Some(Tok::Word(name)) = self.peek() else {
-            return Err(self.error(EXPECTED));
+            return Err(self.error(AGGREGATIONS));
         };
+        if let Some(Err(source)) = Function::percentile_name(name) {
+            return Err(ParseError::InvalidLiteral {
+                offset: self.offset(),
+                source,
+            });
+        }
         let Some(function) = Function::from_name(name) else {
-            return Err(self.error(EXPECTED));
+            return Err(self.error(AGGREGATIONS));
         };
         self.pos += 1;
         let aggregate = if self.eat(&Tok::LParen) {
@@ -691,6 +896,12 @@ impl<'a> Parser<'a> {
     }
 
     fn stats(&mut self) -> Result<Stats, ParseError> {
+        let (aggregations, by) = self.aggregations_by()?;
+        Ok(Stats { aggregations, by })
+    }
+
+    /// `<aggregation>, … [by <field>, …]`, as the stats commands end.
+    fn aggregations_by(&mut self) -> Result<(Vec<Aggregation>, Vec<Field>), ParseError> {
         let mut aggregations = vec![self.aggregation()?];
         loop {
             self.eat(&Tok::Comma);
@@ -704,7 +915,124 @@ impl<'a> Parser<'a> {
         } else {
             Vec::new()
         };
-        Ok(Stats { aggregations, by })
+        Ok((aggregations, by))
+    }
+
+    fn eventstats(&mut self) -> Result<Eventstats, ParseError> {
+        if let Some(err) = self.unsupported_option("eventstats", &["allnum"], "no option") {
+            return Err(err);
+        }
+        let (aggregations, by) = self.aggregations_by()?;
+        Ok(Eventstats { aggregations, by })
+    }
+
+    fn streamstats(&mut self) -> Result<Streamstats, ParseError> {
+        const READS: &str = "current, window and global";
+        const OTHERS: [&str; 5] = [
+            "reset_on_change",
+            "reset_before",
+            "reset_after",
+            "time_window",
+            "allnum",
+        ];
+        let (mut current, mut window, mut global) = (None, None, None);
+        while let (Some(Tok::Word(name)), Some(Tok::Eq)) = (self.peek(), self.peek_at(1)) {
+            if let Some(err) = self.unsupported_option("streamstats", &OTHERS, READS) {
+                return Err(err);
+            }
+            let name = name.to_ascii_lowercase();
+            let offset = self.offset();
+            self.pos += 2;
+            match name.as_str() {
+                "current" => current = Some(self.bool_value()?),
+                "window" => window = Some(self.number_value("a number of rows")?),
+                "global" => global = Some(self.bool_value()?),
+                _ => {
+                    return Err(ParseError::Expected {
+                        expected: "a streamstats option (current, window, global)",
+                        found: excerpt(&name),
+                        offset,
+                    });
+                }
+            }
+        }
+        let (aggregations, by) = self.aggregations_by()?;
+        Ok(Streamstats {
+            current,
+            window,
+            global,
+            aggregations,
+            by,
+        })
+    }
+
+    fn bin(&mut self) -> Result<Bin, ParseError> {
+        const OTHERS: [&str; 5] = ["bins", "minspan", "start", "end", "aligntime"];
+        let (mut span, mut field, mut alias) = (None, None, None);
+        while !self.at_command_end() {
+            if let (Some(Tok::Word(name)), Some(Tok::Eq)) = (self.peek(), self.peek_at(1)) {
+                if let Some(err) = self.unsupported_option("bin", &OTHERS, "span") {
+                    return Err(err);
+                }
+                if !name.eq_ignore_ascii_case("span") {
+                    return Err(self.error("a bin option (span) or the field to bin"));
+                }
+                self.pos += 2;
+                let Some(Tok::Word(text)) = self.peek() else {
+                    return Err(self.error(BIN_SPAN));
+                };
+                span = Some(bin_span(text, self.offset())?);
+                self.pos += 1;
+            } else if field.is_none() {
+                field = Some(self.field()?);
+            } else if alias.is_none() && self.eat_keyword("as") {
+                alias = Some(self.field()?);
+            } else {
+                return Err(self.error("`span=`, `as`, `|` or end of input"));
+            }
+        }
+        let Some(field) = field else {
+            return Err(self.error("the field to bin"));
+        };
+        let Some(span) = span else {
+            return Err(self.error("`span=` (spoor's bin states its span)"));
+        };
+        Ok(Bin { span, field, alias })
+    }
+
+    fn dedup(&mut self) -> Result<Dedup, ParseError> {
+        const OTHERS: [&str; 3] = ["keepevents", "keepempty", "consecutive"];
+        const READS: &str = "a count and the fields";
+        let count = match self.peek() {
+            Some(Tok::Word(w)) if w.starts_with(|c: char| c.is_ascii_digit()) => {
+                let count = number::<u32>(w).and_then(NonZeroU32::new);
+                let Some(count) = count else {
+                    return Err(self.error("a positive number of rows to keep"));
+                };
+                self.pos += 1;
+                Some(count)
+            }
+            _ => None,
+        };
+        let mut fields = Vec::new();
+        loop {
+            if let Some(err) = self.unsupported_option("dedup", &OTHERS, READS) {
+                return Err(err);
+            }
+            if self.at_keyword("sortby") {
+                return Err(ParseError::UnsupportedOption {
+                    command: "dedup",
+                    option: "sortby".to_owned(),
+                    reads: READS,
+                    offset: self.offset(),
+                });
+            }
+            fields.push(self.field()?);
+            self.eat(&Tok::Comma);
+            if self.at_command_end() {
+                return Ok(Dedup { count, fields });
+            }
+        }
     }
 
     /// One or more fields, separated by optional commas, up to the end of the command.
@@ -851,17 +1179,47 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// The commands of the subset, in the order the error messages list them.
-const COMMANDS: [&str; 8] = [
+/// The commands of the subset.
+const COMMANDS: [&str; 14] = [
     "search",
     "where",
+    "eval",
     "stats",
+    "eventstats",
+    "streamstats",
     "timechart",
+    "bin",
+    "bucket",
     "rename",
     "fields",
     "sort",
+    "dedup",
     "head",
 ];
+
+/// What `bin`'s span may be.
+const BIN_SPAN: &str = "a span such as `1d`, `15m` or `1mon`, or a positive number such as `10`";
+
+/// `bin`'s span: a number (for numbers) or a time span.
+fn bin_span(text: &str, offset: usize) -> Result<BinSpan, ParseError> {
+    let expected = || ParseError::Expected {
+        expected: BIN_SPAN,
+        found: excerpt(text),
+        offset,
+    };
+    if let Ok(n) = Number::new(text) {
+        return if n.is_zero() {
+            Err(expected())
+        } else {
+            Ok(BinSpan::Number(n))
+        };
+    }
+    match span(text, offset) {
+        Ok(span) => Ok(BinSpan::Time(span)),
+        Err(ParseError::Expected { .. }) => Err(expected()),
+        Err(err) => Err(err),
+    }
+}
 
 #[derive(Default)]
 struct TimechartOptions {

@@ -6,9 +6,14 @@
 //! it as `field=*`, "the field exists"). Names are validated identifiers
 //! ([`Field`](crate::ast::Field)) and print bare.
 //!
+//! In expressions, field names that are not plain names print in single quotes (`'my field'`),
+//! numbers as written, and operators with the fewest parentheses that keep the tree's shape
+//! (plus those Splunk's undocumented orders call for: see [`Expr`](crate::ast::Expr)).
+//!
 //! The format is canonical: one space between items, `, ` between list items, lower-case
-//! command and function names, options in a fixed order. The parser reads it back to the same
-//! tree.
+//! command and function names, upper-case `AND`, `OR`, `XOR`, `NOT`, comparisons without
+//! spaces (`a="x"`, `n>=3`) and arithmetic with them (`a + 1`), options in a fixed order. The
+//! parser reads it back to the same tree.
 //!
 //! ```
 //! use spoor_spl::print::quote;
@@ -19,9 +24,12 @@
 use std::fmt::{self, Display, Formatter, Write as _};
 
 use crate::ast::{
-    Aggregate, Aggregation, Command, CompareOp, Condition, Fields, FieldsMode, Head, Query, Rename,
-    Renaming, Search, SearchTerm, Sort, SortKey, Span, Stats, Timechart, Where,
+    Aggregate, Aggregation, Assignment, Bin, BinSpan, Command, CompareOp, Condition, Dedup, Eval,
+    Eventstats, FieldName, Fields, FieldsMode, Head, Query, Rename, Renaming, Search, SearchTerm,
+    Sort, SortKey, Span, Stats, Streamstats, Timechart, Where, WhereExpr,
 };
+
+mod expr;
 
 /// `value` as an SPL string literal: in double quotes, with `\` and `"` escaped by `\`.
 pub fn quote(value: &str) -> String {
@@ -109,11 +117,17 @@ impl Display for Command {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Self::Where(c) => c.fmt(f),
+            Self::WhereExpr(c) => c.fmt(f),
+            Self::Eval(c) => c.fmt(f),
             Self::Stats(c) => c.fmt(f),
+            Self::Eventstats(c) => c.fmt(f),
+            Self::Streamstats(c) => c.fmt(f),
             Self::Timechart(c) => c.fmt(f),
+            Self::Bin(c) => c.fmt(f),
             Self::Rename(c) => c.fmt(f),
             Self::Fields(c) => c.fmt(f),
             Self::Sort(c) => c.fmt(f),
+            Self::Dedup(c) => c.fmt(f),
             Self::Head(c) => c.fmt(f),
         }
     }
@@ -128,18 +142,107 @@ impl Display for Where {
 
 impl Display for Condition {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}", self.field, self.op)?;
+        // As an expression writes the field: `'null'="x"`, never read as a value.
+        write!(f, "{}{}", FieldName::from(&self.field), self.op)?;
         write_quoted(f, &self.value)
     }
+}
+
+impl Display for WhereExpr {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "where {}", self.condition)
+    }
+}
+
+impl Display for Eval {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("eval ")?;
+        list(f, &self.assignments)
+    }
+}
+
+impl Display for Assignment {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.field, self.value)
+    }
+}
+
+/// `<aggregation>, … [by <field>, …]`, as the stats commands end.
+fn aggregations_by(
+    f: &mut Formatter<'_>,
+    aggregations: &[Aggregation],
+    by: &[crate::ast::Field],
+) -> fmt::Result {
+    list(f, aggregations)?;
+    if !by.is_empty() {
+        f.write_str(" by ")?;
+        list(f, by)?;
+    }
+    Ok(())
 }
 
 impl Display for Stats {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str("stats ")?;
-        list(f, &self.aggregations)?;
-        if !self.by.is_empty() {
-            f.write_str(" by ")?;
-            list(f, &self.by)?;
+        aggregations_by(f, &self.aggregations, &self.by)
+    }
+}
+
+impl Display for Eventstats {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("eventstats ")?;
+        aggregations_by(f, &self.aggregations, &self.by)
+    }
+}
+
+impl Display for Streamstats {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("streamstats ")?;
+        if let Some(current) = self.current {
+            write!(f, "current={current} ")?;
+        }
+        if let Some(window) = self.window {
+            write!(f, "window={window} ")?;
+        }
+        if let Some(global) = self.global {
+            write!(f, "global={global} ")?;
+        }
+        aggregations_by(f, &self.aggregations, &self.by)
+    }
+}
+
+impl Display for Bin {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        write!(f, "bin span={} {}", self.span, self.field)?;
+        if let Some(alias) = &self.alias {
+            write!(f, " as {alias}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Display for BinSpan {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Time(span) => span.fmt(f),
+            Self::Number(n) => n.fmt(f),
+        }
+    }
+}
+
+impl Display for Dedup {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        f.write_str("dedup")?;
+        if let Some(count) = self.count {
+            write!(f, " {count}")?;
+        }
+        for field in &self.fields {
+            // A field named `sortby` is quoted, so that it is not read as dedup's clause.
+            if field.as_str().eq_ignore_ascii_case("sortby") {
+                write!(f, " '{field}'")?;
+            } else {
+                write!(f, " {field}")?;
+            }
         }
         Ok(())
     }

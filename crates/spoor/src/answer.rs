@@ -1,7 +1,7 @@
 //! Typed answers, read from the rows a search gives. Reading is pure: the blocking and the async
 //! retriever share it.
 
-use spoor_event::field::{APPLICATION, EVENT};
+use spoor_event::field::{APPLICATION, DISTINCT_ID, EVENT, PROPERTY_PREFIX};
 use spoor_proto::search::Row;
 use spoor_spl::ast::Span;
 use spoor_spl::build::{COUNT, OTHER, UNIQUE_USERS, VALUE};
@@ -19,6 +19,101 @@ pub struct Application {
     pub events: u64,
     /// Distinct `distinct_id`s among them.
     pub unique_users: u64,
+}
+
+/// How many events and unique users a window holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Totals {
+    /// Events.
+    pub events: u64,
+    /// Distinct `distinct_id`s among them.
+    pub unique_users: u64,
+}
+
+impl Totals {
+    /// Events per unique user (`None` without users).
+    pub fn events_per_user(&self) -> Option<f64> {
+        (self.unique_users > 0).then(|| self.events as f64 / self.unique_users as f64)
+    }
+}
+
+/// A window's totals beside those of the window of the same length just before it.
+///
+/// ```
+/// use spoor::answer::{Summary, Totals};
+///
+/// let summary = Summary {
+///     current: Totals { events: 150, unique_users: 30 },
+///     previous: Some(Totals { events: 100, unique_users: 30 }),
+/// };
+/// assert_eq!(summary.events_change(), Some(0.5));
+/// assert_eq!(summary.users_change(), Some(0.0));
+/// assert_eq!(summary.current.events_per_user(), Some(5.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Summary {
+    /// The window asked about.
+    pub current: Totals,
+    /// The window of the same length ending where it starts; `None` for all time.
+    pub previous: Option<Totals>,
+}
+
+impl Summary {
+    /// The relative change of the events from the previous window (`0.5`: half as many again);
+    /// `None` without a previous window or with no events in it.
+    pub fn events_change(&self) -> Option<f64> {
+        change(self.previous?.events as f64, self.current.events as f64)
+    }
+
+    /// The relative change of the unique users, as [`events_change`](Self::events_change).
+    pub fn users_change(&self) -> Option<f64> {
+        change(
+            self.previous?.unique_users as f64,
+            self.current.unique_users as f64,
+        )
+    }
+
+    /// The relative change of the events per user, as [`events_change`](Self::events_change).
+    pub fn per_user_change(&self) -> Option<f64> {
+        change(
+            self.previous?.events_per_user()?,
+            self.current.events_per_user()?,
+        )
+    }
+}
+
+fn change(before: f64, now: f64) -> Option<f64> {
+    (before > 0.0).then(|| now / before - 1.0)
+}
+
+/// A user with how many events they had.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserCount {
+    /// Their `distinct_id`.
+    pub distinct_id: String,
+    /// Their events in the window.
+    pub events: u64,
+}
+
+/// One event of a user's timeline: when, what, and its properties as Splunk extracted them
+/// (text; spoor's key prefix taken off), by key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserEvent {
+    /// When it happened.
+    pub time: OffsetDateTime,
+    /// The event's name.
+    pub name: String,
+    /// Its properties, by key.
+    pub properties: Vec<(String, String)>,
+}
+
+/// A page of a user's events, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Timeline {
+    /// The page's events, newest first.
+    pub events: Vec<UserEvent>,
+    /// Whether older events follow (the next page).
+    pub more: bool,
 }
 
 /// An event name of an application, with its counts.
@@ -110,6 +205,61 @@ pub(crate) fn applications(rows: Vec<Row>) -> Result<Vec<Application>, Error> {
             })
         })
         .collect()
+}
+
+pub(crate) fn totals(rows: Vec<Row>) -> Result<Totals, Error> {
+    let [row] = rows.as_slice() else {
+        return Err(Error::Answer(format!(
+            "the totals answer has {} rows, not one",
+            rows.len()
+        )));
+    };
+    Ok(Totals {
+        events: number(row, COUNT, "totals")?,
+        unique_users: number(row, UNIQUE_USERS, "totals")?,
+    })
+}
+
+pub(crate) fn users(rows: Vec<Row>) -> Result<Vec<UserCount>, Error> {
+    rows.iter()
+        .map(|row| {
+            Ok(UserCount {
+                distinct_id: text(row, DISTINCT_ID, "users")?.to_owned(),
+                events: number(row, COUNT, "users")?,
+            })
+        })
+        .collect()
+}
+
+/// The events of a listing's rows from `skip` on, at most `limit`, and whether more follow.
+pub(crate) fn timeline(rows: Vec<Row>, skip: usize, limit: usize) -> Result<Timeline, Error> {
+    let more = rows.len() > skip + limit;
+    let events = rows
+        .iter()
+        .skip(skip)
+        .take(limit)
+        .map(|row| {
+            let time = text(row, "_time", "timeline")?;
+            let time = OffsetDateTime::parse(time, &Rfc3339).map_err(|_| {
+                Error::Answer(format!(
+                    "the timeline's `_time` {time:?} is not an RFC 3339 time"
+                ))
+            })?;
+            let properties = row
+                .iter()
+                .filter_map(|(field, _)| {
+                    let key = field.strip_prefix(PROPERTY_PREFIX)?;
+                    Some((key.to_owned(), row.get_str(field)?.to_owned()))
+                })
+                .collect();
+            Ok(UserEvent {
+                time,
+                name: text(row, EVENT, "timeline")?.to_owned(),
+                properties,
+            })
+        })
+        .collect::<Result<_, Error>>()?;
+    Ok(Timeline { events, more })
 }
 
 pub(crate) fn events(rows: Vec<Row>) -> Result<Vec<EventCount>, Error> {

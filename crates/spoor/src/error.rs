@@ -12,6 +12,8 @@ pub enum Error {
     InvalidName(String),
     /// A time window that ends before it starts.
     InvalidWindow(String),
+    /// A page of a listing past what a listing holds ([`Page::MAX_END`](crate::Page::MAX_END)).
+    InvalidPage(String),
     /// An event that cannot be stored as given (nothing was queued).
     InvalidEvent(spoor_event::EventError),
     /// Splunk answered with rows of another shape than the question's.
@@ -34,7 +36,9 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Splunk(_) => f.write_str("splunk call failed"),
-            Self::InvalidName(why) | Self::InvalidWindow(why) => f.write_str(why),
+            Self::InvalidName(why) | Self::InvalidWindow(why) | Self::InvalidPage(why) => {
+                f.write_str(why)
+            }
             Self::InvalidEvent(_) => f.write_str("invalid event; nothing was queued"),
             Self::Answer(why) => write!(f, "unexpected answer: {why}"),
             Self::QueueFull => f.write_str(

@@ -12,7 +12,8 @@
 //! - Retrieving ([`Retriever`], [`AsyncRetriever`]): every question of `spoor-spl`'s builders
 //!   (applications, events of an application, properties of an event or of all its events,
 //!   values of a property in one event or in all, events over time split by event or by a
-//!   property, unique users over time), over an explicit [`Window`], with typed answers
+//!   property, unique users over time, and a summary: events, users and events per user beside
+//!   the window of the same length before), over an explicit [`Window`], with typed answers
 //!   ([`answer`]); every row is read, none cut.
 //!
 //! # The index
@@ -67,9 +68,9 @@ mod tracker;
 mod window;
 
 pub use error::Error;
-pub use retriever::{AsyncRetriever, DEFAULT_INDEX, Retriever};
+pub use retriever::{AsyncRetriever, DEFAULT_INDEX, DEFAULT_TOP_USERS, Retriever};
 pub use spoor_event::{Event, Value};
 pub use spoor_spl::ast::Span;
 pub use spoor_spl::build::{OTHER, OverTime, Split};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};
-pub use window::Window;
+pub use window::{Page, Window};

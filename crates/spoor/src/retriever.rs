@@ -9,8 +9,15 @@ use spoor_proto::search::{Row, SearchParams};
 use spoor_spl::ast::Span;
 use spoor_spl::build::{self, Index, OverTime, WindowedQuery};
 
-use crate::answer::{self, Application, Chart, EventCount, Property, ValueCount};
-use crate::{Error, Window};
+use time::OffsetDateTime;
+
+use crate::answer::{
+    self, Application, Chart, EventCount, Property, Summary, Timeline, UserCount, ValueCount,
+};
+use crate::{Error, Page, Window};
+
+/// The users [`Retriever::top_users`] lists unless told otherwise.
+pub const DEFAULT_TOP_USERS: NonZeroU32 = NonZeroU32::new(50).expect("50 is not zero");
 
 /// The index spoor writes to and reads from unless told otherwise.
 pub const DEFAULT_INDEX: &str = "spoor";
@@ -51,6 +58,62 @@ macro_rules! questions {
         pub $($kw)? fn applications(&self, window: &Window) -> Result<Vec<Application>, Error> {
             let query = build::applications(&self.index, window.time_window());
             answer::applications(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// Events, unique users and events per user in the window, of `application` (of every
+        /// application when `None`), beside the same for the window of the same length just
+        /// before it ([`Window::previous`]; none for all time).
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn summary(&self, application: Option<&str>, window: &Window) -> Result<Summary, Error> {
+            let ask = |window: &Window| Question::new(&build::totals(&self.index, application, window.time_window()), window);
+            let current = answer::totals(self.ask(ask(window))$(.$await)??)?;
+            let previous = match window.previous(OffsetDateTime::now_utc()) {
+                Some(previous) => Some(answer::totals(self.ask(ask(&previous))$(.$await)??)?),
+                None => None,
+            };
+            Ok(Summary { current, previous })
+        }
+
+        /// The users of `application` with the most events in the window (of `event` only,
+        /// when given), the most first, at most `top` (`None`: 50).
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn top_users(
+            &self,
+            application: &str,
+            event: Option<&str>,
+            top: Option<NonZeroU32>,
+            window: &Window,
+        ) -> Result<Vec<UserCount>, Error> {
+            let top = top.unwrap_or(DEFAULT_TOP_USERS);
+            let query = build::top_users(&self.index, application, event, top, window.time_window());
+            answer::users(self.ask(Question::new(&query, window))$(.$await)??)
+        }
+
+        /// One user's events in `application` over the window, newest first, a [`Page`] at a
+        /// time, with their properties.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn timeline(
+            &self,
+            application: &str,
+            distinct_id: &str,
+            page: Page,
+            window: &Window,
+        ) -> Result<Timeline, Error> {
+            // One row more than the page tells whether another follows.
+            let reach = page.offset() + page.limit() + 1;
+            let reach = NonZeroU32::new(reach).unwrap_or(NonZeroU32::MIN);
+            let query = build::user_events(&self.index, application, distinct_id, reach, window.time_window());
+            let rows = self.ask(Question::new(&query, window))$(.$await)??;
+            answer::timeline(rows, page.offset() as usize, page.limit() as usize)
         }
 
         /// The events of `application` in the window: counts and unique users, by name.

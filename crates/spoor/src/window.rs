@@ -4,7 +4,7 @@ use std::fmt;
 
 use spoor_proto::search::SearchParams;
 use spoor_spl::modifier::{TimeModifier, TimeWindow};
-use time::OffsetDateTime;
+use time::{Date, Duration, OffsetDateTime, Time, UtcOffset};
 
 /// The instants a question covers: a preset relative to now, all time, or two instants.
 ///
@@ -68,6 +68,63 @@ impl Window {
             )));
         }
         Ok(Self::Between { earliest, latest })
+    }
+
+    /// The instants the window covers as of `now`, `None` for all time. Presets snap to
+    /// midnight UTC as the search does (`-7d@d`).
+    ///
+    /// ```
+    /// use spoor::Window;
+    /// use time::macros::datetime;
+    ///
+    /// let now = datetime!(2026-12-06 14:30 UTC);
+    /// assert_eq!(
+    ///     Window::Last7Days.instants(now),
+    ///     Some((datetime!(2026-11-29 0:00 UTC), now))
+    /// );
+    /// assert_eq!(Window::AllTime.instants(now), None);
+    /// ```
+    pub fn instants(&self, now: OffsetDateTime) -> Option<(OffsetDateTime, OffsetDateTime)> {
+        let now = now.to_offset(UtcOffset::UTC);
+        let days_back = |days: i64| {
+            let start = now
+                .date()
+                .checked_sub(Duration::days(days))
+                .unwrap_or(Date::MIN);
+            (start.with_time(Time::MIDNIGHT).assume_utc(), now)
+        };
+        match *self {
+            Self::Last24Hours => Some((now.checked_sub(Duration::DAY).unwrap_or(now), now)),
+            Self::Last7Days => Some(days_back(7)),
+            Self::Last30Days => Some(days_back(30)),
+            Self::Last90Days => Some(days_back(90)),
+            Self::AllTime => None,
+            Self::Between { earliest, latest } => Some((earliest, latest)),
+        }
+    }
+
+    /// The window of the same length that ends where this one starts (as of `now`), to compare
+    /// with; `None` for all time.
+    ///
+    /// ```
+    /// use spoor::Window;
+    /// use time::macros::datetime;
+    ///
+    /// let now = datetime!(2026-12-06 12:00 UTC);
+    /// assert_eq!(
+    ///     Window::Last24Hours.previous(now),
+    ///     Some(Window::between(datetime!(2026-12-04 12:00 UTC), datetime!(2026-12-05 12:00 UTC))?)
+    /// );
+    /// assert_eq!(Window::AllTime.previous(now), None);
+    /// # Ok::<(), spoor::Error>(())
+    /// ```
+    pub fn previous(&self, now: OffsetDateTime) -> Option<Self> {
+        let (start, end) = self.instants(now)?;
+        let earlier = start.checked_sub(end - start)?;
+        Some(Self::Between {
+            earliest: earlier,
+            latest: start,
+        })
     }
 
     /// The two bounds as time modifiers, `None` for an open one.
@@ -139,5 +196,72 @@ mod tests {
         for w in Window::PRESETS {
             assert!(!w.to_string().is_empty());
         }
+    }
+}
+
+/// A page of a listing: `limit` rows after the first `offset`.
+///
+/// ```
+/// use spoor::Page;
+///
+/// let second = Page::new(50, 50)?;
+/// assert_eq!((second.offset(), second.limit()), (50, 50));
+/// assert!(Page::new(9_990, 50).is_err(), "past what a listing holds");
+/// assert!(Page::new(0, 0).is_err());
+/// # Ok::<(), spoor::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Page {
+    offset: u32,
+    limit: u32,
+}
+
+impl Page {
+    /// The most rows a listing reaches, `offset + limit` (Splunk's default `sort` limit, and
+    /// what a search's events are read up to).
+    pub const MAX_END: u32 = 10_000;
+
+    /// The first page of `limit` rows.
+    pub const fn first(limit: std::num::NonZeroU32) -> Self {
+        Self {
+            offset: 0,
+            limit: if limit.get() > Self::MAX_END {
+                Self::MAX_END
+            } else {
+                limit.get()
+            },
+        }
+    }
+
+    /// `limit` rows after the first `offset`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPage`](crate::Error::InvalidPage) for no rows, or past
+    /// [`MAX_END`](Self::MAX_END).
+    pub fn new(offset: u32, limit: u32) -> Result<Self, crate::Error> {
+        if limit == 0 {
+            return Err(crate::Error::InvalidPage(
+                "a page holds at least one row; ask for a limit of 1 or more".to_owned(),
+            ));
+        }
+        if offset.saturating_add(limit) > Self::MAX_END {
+            return Err(crate::Error::InvalidPage(format!(
+                "rows {offset} to {} are past the {} a listing reaches; narrow the window instead",
+                offset.saturating_add(limit),
+                Self::MAX_END
+            )));
+        }
+        Ok(Self { offset, limit })
+    }
+
+    /// Rows skipped.
+    pub fn offset(&self) -> u32 {
+        self.offset
+    }
+
+    /// Rows at most.
+    pub fn limit(&self) -> u32 {
+        self.limit
     }
 }

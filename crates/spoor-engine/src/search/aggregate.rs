@@ -112,7 +112,9 @@ impl Acc {
                     }
                 }
             }
-            Some(Function::Count) | None => {}
+            // `count`, `count(f)`, and the functions `super::computes` does not have, which are
+            // refused before any row is read.
+            _ => {}
         }
     }
 
@@ -161,6 +163,8 @@ impl Acc {
             }
             Some(Function::Min) => number(self.min).or_else(|| text(self.min_text)),
             Some(Function::Max) => number(self.max).or_else(|| text(self.max_text)),
+            // The functions `super::computes` does not have are refused before any row is read.
+            Some(_) => None,
         }
     }
 }

@@ -38,7 +38,14 @@ impl Wanted {
                 Command::Rename(r) => patterns.extend(r.renamings.iter().map(|r| r.from.clone())),
                 Command::Fields(f) => patterns.extend(f.fields.iter().cloned()),
                 Command::Sort(s) => patterns.extend(s.keys.iter().map(|k| k.field.clone().into())),
-                Command::Head(_) => {}
+                // `head` reads no field; the others are refused by `super::check` first.
+                Command::Head(_)
+                | Command::WhereExpr(_)
+                | Command::Eval(_)
+                | Command::Eventstats(_)
+                | Command::Streamstats(_)
+                | Command::Bin(_)
+                | Command::Dedup(_) => {}
             }
         }
         Self {

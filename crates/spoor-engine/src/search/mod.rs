@@ -82,6 +82,11 @@
 //!
 //! **`head n`** keeps the first `n` rows.
 //!
+//! **Not yet run**: `eval`, `where` with any other expression than exact string comparisons,
+//! `eventstats`, `streamstats`, `bin`, `dedup`, and the aggregations beyond `count`, `dc`,
+//! `sum`, `avg`, `min` and `max`: [`check`] refuses them with [`SearchError::Unsupported`]
+//! before any event is read.
+//!
 //! **Values** are text as Splunk prints them: counts and integral numbers as integers
 //! (`3`, `-2`), other numbers in their shortest form (`2.5`), times as above.
 
@@ -102,7 +107,7 @@ mod text;
 
 use std::fmt;
 
-use spoor_spl::ast::{Command, Query, Span};
+use spoor_spl::ast::{Aggregate, Command, Function, Query, Span};
 use time::OffsetDateTime;
 
 use crate::store::StoreError;
@@ -150,9 +155,20 @@ pub const MAX_CHART_CELLS: u64 = 1_000_000;
 /// let err = check(&query, &day).unwrap_err();
 /// assert_eq!(err.to_string(), "The specified span would result in too many (>50000) rows.");
 /// assert!(check(&query, &Window::default()).is_ok()); // decided by the events
+///
+/// // What the engine does not run yet is refused before anything is read.
+/// let eval = "search index=main | eval x=1".parse()?;
+/// let err = check(&eval, &Window::default()).unwrap_err().to_string();
+/// assert!(err.starts_with("the embedded engine does not run `eval` yet"), "{err}");
+/// let median = "search index=main | stats median(n)".parse()?;
+/// let err = check(&median, &Window::default()).unwrap_err().to_string();
+/// assert!(err.starts_with("the embedded engine does not compute `median` yet"), "{err}");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
+    if let Some(err) = query.commands.iter().find_map(unsupported) {
+        return Err(err);
+    }
     let window = filter::window_bounds(window);
     for command in &query.commands {
         if let Command::Timechart(chart) = command {
@@ -160,6 +176,76 @@ pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
         }
     }
     Ok(())
+}
+
+/// Why the engine cannot run `command` yet, if it cannot: a command or an aggregation of the
+/// `spoor-spl` subset that the evaluator does not have.
+fn unsupported(command: &Command) -> Option<SearchError> {
+    match command {
+        Command::WhereExpr(_)
+        | Command::Eval(_)
+        | Command::Eventstats(_)
+        | Command::Streamstats(_)
+        | Command::Bin(_)
+        | Command::Dedup(_) => Some(not_yet(command)),
+        Command::Where(_)
+        | Command::Stats(_)
+        | Command::Timechart(_)
+        | Command::Rename(_)
+        | Command::Fields(_)
+        | Command::Sort(_)
+        | Command::Head(_) => command
+            .aggregations()
+            .iter()
+            .find_map(|a| match a.aggregate {
+                Aggregate::Apply { function, .. } if !computes(function) => {
+                    Some(SearchError::Unsupported(format!(
+                        "the embedded engine does not compute `{}` yet (its stats and timechart \
+                     compute count, dc, sum, avg, min and max)",
+                        function.name()
+                    )))
+                }
+                Aggregate::Count | Aggregate::Apply { .. } => None,
+            }),
+    }
+}
+
+/// The error for a command the engine does not run yet.
+pub(crate) fn not_yet(command: &Command) -> SearchError {
+    let what = match command {
+        Command::WhereExpr(_) => "`where` with an expression other than exact string \
+                                  comparisons (`field=\"value\"`, `field!=\"value\"`, joined by AND)"
+            .to_owned(),
+        other => format!("`{}`", other.name()),
+    };
+    SearchError::Unsupported(format!(
+        "the embedded engine does not run {what} yet (it runs search, where with exact \
+         comparisons, stats, timechart, rename, fields, sort and head)"
+    ))
+}
+
+/// Whether the evaluator computes the aggregate function (the others are refused by [`check`]
+/// before any row is read).
+pub(crate) fn computes(function: Function) -> bool {
+    match function {
+        Function::Count
+        | Function::DistinctCount
+        | Function::Sum
+        | Function::Avg
+        | Function::Min
+        | Function::Max => true,
+        Function::Median
+        | Function::Perc(_)
+        | Function::ExactPerc(_)
+        | Function::UpperPerc(_)
+        | Function::Values
+        | Function::Earliest
+        | Function::Latest
+        | Function::First
+        | Function::Last
+        | Function::Range
+        | Function::Stdev => false,
+    }
 }
 
 /// The instants a search covers: `earliest <= _time < latest`; `None` is open.

@@ -190,3 +190,26 @@ fn readme_shows_the_golden_table() {
         );
     }
 }
+
+/// The summary's totals (no question of the original): one `stats` row over the application, or
+/// over every application.
+#[test]
+fn totals_print_and_parse_back() {
+    let index = Index::new("spoor").expect("a valid index");
+    for (application, expected) in [
+        (
+            Some("my app"),
+            "search index=\"spoor\" application=\"my app\" | where application=\"my app\" \
+             | stats count, dc(distinct_id) as unique_users",
+        ),
+        (
+            None,
+            "search index=\"spoor\" | stats count, dc(distinct_id) as unique_users",
+        ),
+    ] {
+        let query = build::totals(&index, application, window());
+        assert_eq!(query.to_string(), expected);
+        let parsed: Query = expected.parse().expect("it parses");
+        assert_eq!(&parsed, query.query());
+    }
+}

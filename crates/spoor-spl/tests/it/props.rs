@@ -5,8 +5,10 @@
 //!   every builder's query prints and parses back to the same tree;
 //! - the tree's shape, and the query's text outside its literals, do not depend on the strings;
 //! - quotes are balanced, and the `where` filter holds each string exactly;
-//! - any syntax tree prints and parses back to itself;
-//! - the parser never panics, on any input;
+//! - any syntax tree prints and parses back to itself, expressions and every command included;
+//! - strings and field names in expressions, however hostile, stay what they are: the query
+//!   around them keeps its commands, and `eval` and `where` read back the same tree;
+//! - the parser never panics, on any input, also deep in expressions;
 //! - spans longer than 10,000 years print but do not parse;
 //! - time modifiers print and parse back to themselves, and resolve without panicking, to an
 //!   instant of the years 0000 to 9999.
@@ -19,14 +21,14 @@ use std::num::NonZeroU32;
 
 use proptest::prelude::*;
 use spoor_event::Key;
-use spoor_spl::ast::{Command, Span};
+use spoor_spl::ast::{Command, Expr, FieldName, Percentile, Span};
 use spoor_spl::build::{self, Index, OverTime, Split};
 use spoor_spl::modifier::{Relative, TimeModifier, TimeWindow};
 use spoor_spl::{Query, WindowedQuery, parse};
 
 use crate::strategies::{
-    config, hostile_string, index, instant, key, long_span, modifier, pattern, query, snap, span,
-    spl_soup, zone,
+    config, expr, field_name, hostile_string, index, instant, key, long_span, modifier, pattern,
+    percentile, query, snap, span, spl_soup, zone,
 };
 
 /// One question to a builder, with its strings.
@@ -193,6 +195,52 @@ fn blank(query: &Query) -> Query {
     query
 }
 
+/// Replaces, in order, each string of `expr` with the next of `strings` and each field name
+/// with a field name made from the next (cycling), so that an ordinary tree gets hostile
+/// literals and names in the same places.
+fn fill(expr: &mut Expr, strings: &[String], next: &mut usize) {
+    let mut take = || {
+        let s = strings[*next % strings.len()].clone();
+        *next += 1;
+        s
+    };
+    match expr {
+        Expr::String(s) => *s = take(),
+        Expr::Field(name) => {
+            let kept: String = take()
+                .chars()
+                .filter(|&c| {
+                    !c.is_control() && !matches!(c, '\'' | '"' | '\\' | '|' | '[' | ']' | '`')
+                })
+                .collect();
+            if let Ok(hostile) = FieldName::new(kept) {
+                *name = hostile;
+            }
+        }
+        Expr::Number(_) => {}
+        Expr::Unary { operand, .. } => fill(operand, strings, next),
+        Expr::Binary { left, right, .. } => {
+            fill(left, strings, next);
+            fill(right, strings, next);
+        }
+        Expr::RelativeTime { time, .. } => fill(time, strings, next),
+        Expr::Logic { operands: args, .. } | Expr::Call { args, .. } => {
+            for arg in args {
+                fill(arg, strings, next);
+            }
+        }
+    }
+}
+
+/// The condition of a `where`, whichever form it has.
+fn condition(command: &Command) -> Option<Expr> {
+    match command {
+        Command::Where(w) => w.to_expr(),
+        Command::WhereExpr(w) => Some(w.condition.clone()),
+        _ => None,
+    }
+}
+
 /// The text with every quoted literal replaced by `""`; `None` when a quote is not closed.
 fn skeleton(spl: &str) -> Option<String> {
     let mut out = String::with_capacity(spl.len());
@@ -263,6 +311,64 @@ proptest! {
         let spl = query.to_string();
         prop_assert!(skeleton(&spl).is_some(), "unbalanced quote in {}", spl);
         prop_assert_eq!(parse(&spl), Ok(query), "{}", spl);
+    }
+
+    #[test]
+    fn hostile_strings_and_names_stay_in_expressions(
+        template in expr(Just("x".to_owned()).boxed()),
+        strings in prop::collection::vec(hostile_string(), 1..6),
+    ) {
+        let mut filled = template;
+        fill(&mut filled, &strings, &mut 0);
+
+        // In a `where`: one command, then the `head` after it, whatever the strings hold.
+        let spl = format!("search | {} | head 1", Command::where_(filled.clone()));
+        prop_assert!(skeleton(&spl).is_some(), "unbalanced quote in {}", spl);
+        let parsed = parse(&spl);
+        prop_assert!(parsed.is_ok(), "{} does not parse: {:?}", spl, parsed);
+        if let Ok(query) = parsed {
+            prop_assert_eq!(query.commands.len(), 2, "{}", spl);
+            prop_assert_eq!(condition(&query.commands[0]), Some(filled.clone()), "{}", spl);
+            prop_assert_eq!(&query.commands[1].to_string(), "head 1");
+        }
+
+        // In an `eval`, likewise; and alone.
+        let spl = format!("search | eval x={filled}, y=1 | head 1");
+        let parsed = parse(&spl);
+        prop_assert!(
+            matches!(&parsed, Ok(q) if matches!(&q.commands[..], [Command::Eval(e), Command::Head(_)]
+                if e.assignments.len() == 2 && e.assignments[0].value == filled)),
+            "{}: {:?}", spl, parsed
+        );
+        prop_assert_eq!(filled.to_string().parse::<Expr>(), Ok(filled.clone()));
+    }
+
+    #[test]
+    fn expressions_round_trip(expr in expr(hostile_string())) {
+        let text = expr.to_string();
+        prop_assert!(skeleton(&text).is_some(), "unbalanced quote in {}", text);
+        prop_assert_eq!(text.parse::<Expr>(), Ok(expr), "{}", text);
+    }
+
+    #[test]
+    fn field_names_print_as_they_parse(name in field_name(hostile_string())) {
+        let text = Expr::Field(name.clone()).to_string();
+        prop_assert_eq!(text.parse::<Expr>(), Ok(Expr::Field(name)), "{}", text);
+    }
+
+    #[test]
+    fn percentiles_round_trip(percentile in percentile()) {
+        let text = percentile.to_string();
+        prop_assert_eq!(text.parse::<Percentile>(), Ok(percentile), "{}", text);
+    }
+
+    #[test]
+    fn parser_never_panics_in_expressions(input in "\\PC*", eval in any::<bool>()) {
+        let spl = if eval { format!("search | eval x={input}") } else { format!("search | where {input}") };
+        if let Ok(query) = parse(&spl) {
+            prop_assert_eq!(parse(&query.to_string()), Ok(query), "{}", spl);
+        }
+        let _ = input.parse::<Expr>();
     }
 
     #[test]

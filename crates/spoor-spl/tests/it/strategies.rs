@@ -6,9 +6,10 @@ use proptest::prelude::*;
 use spoor_event::Key;
 use spoor_spl::Query;
 use spoor_spl::ast::{
-    Aggregate, Aggregation, Command, CompareOp, Condition, Field, FieldPattern, Fields, FieldsMode,
-    Function, Head, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats,
-    Timechart, Where,
+    Aggregate, Aggregation, Bin, BinSpan, BinaryOp, Command, CompareOp, Condition, Dedup, Eval,
+    EvalFunction, Eventstats, Expr, Field, FieldName, FieldPattern, Fields, FieldsMode, Function,
+    Head, LogicOp, Number, Percentile, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span,
+    SpanUnit, Stats, Streamstats, Timechart, UnaryOp, Where,
 };
 use spoor_spl::build::Index;
 use spoor_spl::modifier::{Offset, Relative, Snap, TimeModifier, TimeUnit};
@@ -134,6 +135,17 @@ fn compare_op() -> impl Strategy<Value = CompareOp> {
     prop_oneof![Just(CompareOp::Eq), Just(CompareOp::Ne)]
 }
 
+/// Any percentile: above 0 and below 100, in millionths.
+pub(crate) fn percentile() -> impl Strategy<Value = Percentile> {
+    prop_oneof![
+        (1..100u32).prop_map(|p| p * 1_000_000),
+        1..100_000_000u32,
+        Just(1u32),
+        Just(99_999_999u32),
+    ]
+    .prop_map(|m| Percentile::from_millionths(m).expect("in range by construction"))
+}
+
 fn function() -> impl Strategy<Value = Function> {
     prop_oneof![
         Just(Function::Count),
@@ -142,7 +154,133 @@ fn function() -> impl Strategy<Value = Function> {
         Just(Function::Avg),
         Just(Function::Min),
         Just(Function::Max),
+        Just(Function::Median),
+        percentile().prop_map(Function::Perc),
+        percentile().prop_map(Function::ExactPerc),
+        percentile().prop_map(Function::UpperPerc),
+        Just(Function::Values),
+        Just(Function::Earliest),
+        Just(Function::Latest),
+        Just(Function::First),
+        Just(Function::Last),
+        Just(Function::Range),
+        Just(Function::Stdev),
     ]
+}
+
+/// A valid expression field name made from any string: the characters no quoted name may
+/// hold are dropped (an empty result is `x`), so hostile text still reaches the printer.
+pub(crate) fn field_name(strings: BoxedStrategy<String>) -> impl Strategy<Value = FieldName> {
+    let made = strings.prop_map(|s| {
+        let kept: String = s
+            .chars()
+            .filter(|&c| !c.is_control() && !matches!(c, '\'' | '"' | '\\' | '|' | '[' | ']' | '`'))
+            .collect();
+        FieldName::new(if kept.is_empty() {
+            "x".to_owned()
+        } else {
+            kept
+        })
+        .expect("valid by construction")
+    });
+    let words = prop_oneof![
+        Just("true"),
+        Just("NULL"),
+        Just("False"),
+        Just("AND"),
+        Just("in"),
+        Just("like"),
+        Just("if"),
+        Just("by"),
+        Just("relative_time"),
+        Just("_time"),
+        Just("5minutes"),
+        Just("a.b"),
+        Just("a-b"),
+    ]
+    .prop_map(|w| FieldName::new(w).expect("valid"));
+    prop_oneof![field().prop_map(FieldName::from), words, made]
+}
+
+fn number() -> impl Strategy<Value = Number> {
+    "[0-9]{1,5}(\\.[0-9]{1,4})?".prop_map(|t| Number::new(t).expect("valid by construction"))
+}
+
+fn binary_op() -> impl Strategy<Value = BinaryOp> {
+    prop::sample::select(vec![
+        BinaryOp::Add,
+        BinaryOp::Subtract,
+        BinaryOp::Multiply,
+        BinaryOp::Divide,
+        BinaryOp::Modulo,
+        BinaryOp::Concat,
+        BinaryOp::Eq,
+        BinaryOp::Ne,
+        BinaryOp::Lt,
+        BinaryOp::Le,
+        BinaryOp::Gt,
+        BinaryOp::Ge,
+    ])
+}
+
+/// How many arguments to give `function`: any count it takes, up to a few.
+fn argument_count(function: EvalFunction) -> BoxedStrategy<usize> {
+    (0..7usize)
+        .prop_filter("a count the function takes", move |&n| function.takes(n))
+        .boxed()
+}
+
+/// A relative time modifier (what `relative_time` takes).
+pub(crate) fn relative() -> impl Strategy<Value = Relative> {
+    (
+        prop::option::of(offset()),
+        prop::option::of(snap()),
+        prop::option::of(offset()),
+    )
+        .prop_filter_map("an offset or a snap", |(offset, snap, after)| {
+            (offset.is_some() || snap.is_some()).then_some(Relative {
+                offset,
+                snap,
+                after: snap.and(after),
+            })
+        })
+}
+
+/// Any expression of a few levels, its strings and field names from `strings`.
+pub(crate) fn expr(strings: BoxedStrategy<String>) -> BoxedStrategy<Expr> {
+    let leaf = prop_oneof![
+        number().prop_map(Expr::Number),
+        strings.clone().prop_map(Expr::String),
+        field_name(strings).prop_map(Expr::Field),
+    ];
+    leaf.prop_recursive(4, 40, 4, |inner| {
+        let called = inner.clone();
+        let call =
+            prop::sample::select(EvalFunction::ALL.to_vec()).prop_flat_map(move |function| {
+                let inner = called.clone();
+                argument_count(function).prop_flat_map(move |n| {
+                    prop::collection::vec(inner.clone(), n)
+                        .prop_map(move |args| Expr::call(function, args))
+                })
+            });
+        prop_oneof![
+            (
+                prop_oneof![Just(UnaryOp::Negate), Just(UnaryOp::Not)],
+                inner.clone()
+            )
+                .prop_map(|(op, e)| Expr::unary(op, e)),
+            (binary_op(), inner.clone(), inner.clone())
+                .prop_map(|(op, left, right)| Expr::binary(op, left, right)),
+            (
+                prop_oneof![Just(LogicOp::And), Just(LogicOp::Or), Just(LogicOp::Xor)],
+                prop::collection::vec(inner.clone(), 2..4)
+            )
+                .prop_map(|(op, operands)| Expr::Logic { op, operands }),
+            call,
+            (inner, relative()).prop_map(|(time, modifier)| Expr::relative_time(time, modifier)),
+        ]
+    })
+    .boxed()
 }
 
 /// An aggregation whose alias, if any, has as many wildcards as its field.
@@ -173,11 +311,8 @@ fn renaming() -> impl Strategy<Value = Renaming> {
 }
 
 fn command(strings: BoxedStrategy<String>) -> impl Strategy<Value = Command> {
-    let condition = (field(), compare_op(), strings).prop_map(|(field, op, value)| Condition {
-        field,
-        op,
-        value,
-    });
+    let condition = (field(), compare_op(), strings.clone())
+        .prop_map(|(field, op, value)| Condition { field, op, value });
     let where_ = prop::collection::vec(condition, 1..4)
         .prop_map(|conditions| Command::Where(Where { conditions }));
     let stats = (
@@ -218,7 +353,66 @@ fn command(strings: BoxedStrategy<String>) -> impl Strategy<Value = Command> {
     )
         .prop_map(|(limit, keys)| Command::Sort(Sort { limit, keys }));
     let head = any::<u64>().prop_map(|count| Command::Head(Head { count }));
-    prop_oneof![where_, stats, timechart, rename, fields, sort, head]
+    let where_expr = expr(strings.clone()).prop_map(Command::where_);
+    let eval = prop::collection::vec((field(), expr(strings)), 1..3)
+        .prop_map(|assignments| Command::Eval(Eval::new(assignments)));
+    let eventstats = (
+        prop::collection::vec(aggregation(), 1..4),
+        prop::collection::vec(field(), 0..3),
+    )
+        .prop_map(|(aggregations, by)| Command::Eventstats(Eventstats { aggregations, by }));
+    let streamstats = (
+        prop::option::of(any::<bool>()),
+        prop::option::of(any::<u32>()),
+        prop::option::of(any::<bool>()),
+        prop::collection::vec(aggregation(), 1..3),
+        prop::collection::vec(field(), 0..3),
+    )
+        .prop_map(|(current, window, global, aggregations, by)| {
+            Command::Streamstats(Streamstats {
+                current,
+                window,
+                global,
+                aggregations,
+                by,
+            })
+        });
+    let bin_span = prop_oneof![
+        span().prop_map(BinSpan::Time),
+        number()
+            .prop_filter("a positive number", |n| !n.is_zero())
+            .prop_map(BinSpan::Number),
+    ];
+    let bin = (bin_span, field(), prop::option::of(field()))
+        .prop_map(|(span, field, alias)| Command::Bin(Bin { span, field, alias }));
+    let dedup = (
+        prop::option::of(1..=u32::MAX),
+        prop::collection::vec(
+            prop_oneof![field(), Just(Field::new("sortby").expect("valid"))],
+            1..4,
+        ),
+    )
+        .prop_map(|(count, fields)| {
+            Command::Dedup(Dedup {
+                count: count.and_then(NonZeroU32::new),
+                fields,
+            })
+        });
+    prop_oneof![
+        where_,
+        where_expr,
+        eval,
+        stats,
+        eventstats,
+        streamstats,
+        timechart,
+        bin,
+        rename,
+        fields,
+        sort,
+        dedup,
+        head
+    ]
 }
 
 /// Any syntax tree, its literals from `strings`.
@@ -279,6 +473,44 @@ pub(crate) fn spl_soup() -> impl Strategy<Value = String> {
         Just("_span*"),
         Just("10"),
         Just("é"),
+        // Expressions and the commands after the first step of issue 14.
+        Just("eval"),
+        Just("x="),
+        Just("("),
+        Just("+"),
+        Just("*"),
+        Just("/"),
+        Just("%"),
+        Just("."),
+        Just("<"),
+        Just(">="),
+        Just("!"),
+        Just("1.5"),
+        Just("if("),
+        Just("case("),
+        Just("coalesce("),
+        Just("in("),
+        Just("relative_time("),
+        Just("\"-7d@d\""),
+        Just("null()"),
+        Just("true"),
+        Just("OR"),
+        Just("XOR"),
+        Just("IN"),
+        Just("LIKE"),
+        Just("'a b'"),
+        Just("_time"),
+        Just("bin"),
+        Just("span=10"),
+        Just("eventstats"),
+        Just("streamstats"),
+        Just("window=2"),
+        Just("current=f"),
+        Just("dedup"),
+        Just("sortby"),
+        Just("perc99("),
+        Just("p50("),
+        Just("median("),
     ];
     prop::collection::vec(piece, 0..30).prop_map(|pieces| pieces.concat())
 }

@@ -495,8 +495,27 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
             "unique_users": [
                 {"label": "Unique users", "data": [[days[0], 1], [days[1], 2], [days[2], 1]]},
             ],
+            // The window (3 days): 10 events of 4 users; the 3 days before: `login` of u9 once.
+            "summary": {
+                "current": {"events": 10, "unique_users": 4, "events_per_user": 2.5},
+                "previous": {"events": 1, "unique_users": 1, "events_per_user": 1.0},
+                "events_change": 9.0,
+                "unique_users_change": 3.0,
+                "events_per_user_change": 1.5,
+            },
         })
     );
+    // The page shows the same, as cards.
+    let page = ok(&site, &format!("/applications/shop?{W}"));
+    for said in [
+        "<p class=\"value\">10</p>",
+        "▲ 900 %",
+        "1 in the previous 3 days",
+        "<p class=\"value\">2.50</p>",
+        "▲ 150 %",
+    ] {
+        assert!(page.contains(said), "{said} on the page");
+    }
     assert!(
         span.as_str().is_some_and(|s| !s.is_empty()),
         "the span is named: {span}"
@@ -801,6 +820,14 @@ fn page_views_are_logged_apart_in_their_own_index() {
             "window": "24h",
             "notes": [],
             "applications": [{"name": "live", "events": 1, "unique_users": 1}],
+            // Nothing the 24 hours before: no change to state.
+            "summary": {
+                "current": {"events": 1, "unique_users": 1, "events_per_user": 1.0},
+                "previous": {"events": 0, "unique_users": 0, "events_per_user": null},
+                "events_change": null,
+                "unique_users_change": null,
+                "events_per_user_change": null,
+            },
         })
     );
 
@@ -1213,4 +1240,86 @@ fn every_response_forbids_framing_referrers_and_sniffing() {
     assert_eq!(page.matches("<script").count(), 1);
     assert!(page.contains("<script src=\"/static/chart.js\" defer>"));
     assert!(!page.contains(" onclick=") && !page.contains(" onload="));
+}
+
+/// People: the users with the most events (page, JSON), each linking to their timeline, and a
+/// user's events newest first with their properties (page, JSON), paged.
+#[test]
+fn top_users_and_a_users_timeline() {
+    let site = site();
+    let api = site.get(&format!("/api/application/shop/users?{W}"));
+    assert_eq!(api.status, 200, "{}", api.body);
+    assert_eq!(
+        api.json(),
+        json!({
+            "application_name": "shop",
+            "event_name": null,
+            "window": "custom",
+            "users": [
+                {"distinct_id": "u1", "events": 4},
+                {"distinct_id": "u2", "events": 3},
+                {"distinct_id": "u3", "events": 1},
+                {"distinct_id": "u4", "events": 1},
+            ],
+        })
+    );
+    let of_purchase = site
+        .get(&format!("/api/application/shop/users?{W}&event=purchase"))
+        .json();
+    assert_eq!(
+        of_purchase["users"],
+        json!([{"distinct_id": "u2", "events": 2}, {"distinct_id": "u1", "events": 1}])
+    );
+    let page = ok(&site, &format!("/applications/shop?{W}"));
+    assert!(
+        page.contains("href=\"/applications/shop/users/u1?window=custom&amp;from=2026-11-02&amp;to=2026-11-04\""),
+        "user ids open their timeline"
+    );
+
+    let timeline = site.get(&format!("/api/application/shop/users/u2?{W}"));
+    assert_eq!(timeline.status, 200, "{}", timeline.body);
+    assert_eq!(
+        timeline.json(),
+        json!({
+            "application_name": "shop",
+            "distinct_id": "u2",
+            "window": "custom",
+            "offset": 0,
+            "limit": 50,
+            "more": false,
+            "events": [
+                {"time": "2026-11-04T14:00:00Z", "time_ms": ms(datetime!(2026-11-04 14:00 UTC)),
+                 "event": "purchase", "properties": {"amount": "-5", "plan": "pro"}},
+                {"time": "2026-11-03T13:00:00Z", "time_ms": ms(datetime!(2026-11-03 13:00 UTC)),
+                 "event": "purchase", "properties": {"amount": "20", "plan": "=HYPERLINK(\"x\")"}},
+                {"time": "2026-11-03T09:00:00Z", "time_ms": ms(datetime!(2026-11-03 09:00 UTC)),
+                 "event": "login", "properties": {"plan": "pro", "seats": "3"}},
+            ],
+        })
+    );
+    let html = ok(&site, &format!("/applications/shop/users/u2?{W}"));
+    for said in [
+        "2026-11-04 14:00:00",
+        "=HYPERLINK(&quot;x&quot;)",
+        "<span class=\"key\">seats</span>",
+    ] {
+        assert!(html.contains(said), "{said} on the timeline");
+    }
+    assert!(!html.contains("Older"), "one page");
+    // Past the first page, and a hostile id rendered as text.
+    let second = site
+        .get(&format!("/api/application/shop/users/u2?{W}&offset=2"))
+        .json();
+    assert_eq!(second["events"].as_array().map(Vec::len), Some(1));
+    let hostile = ok(
+        &site,
+        &format!("/applications/shop/users/{HOSTILE_URL}?{W}"),
+    );
+    assert!(!hostile.contains(HOSTILE) && hostile.contains("No events of this user"));
+    let bad = site.get(&format!("/api/application/shop/users/u2?{W}&offset=-1"));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let past = site.get(&format!("/api/application/shop/users/u2?{W}&offset=9999"));
+    assert_eq!(past.status, 400, "{}", past.body);
+    let nobody = site.get(&format!("/api/application/nosuchapp/users?{W}"));
+    assert_eq!(nobody.status, 404, "{}", nobody.body);
 }

@@ -5,8 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroU32;
 
 use proptest::prelude::*;
-use spoor::answer::{Application, Chart, EventCount, Property, ValueCount};
-use spoor::{AsyncRetriever, OverTime, Retriever, Span, Split, Window};
+use spoor::answer::{
+    Application, Chart, EventCount, Property, Summary, Totals, UserCount, UserEvent, ValueCount,
+};
+use spoor::{AsyncRetriever, OverTime, Page, Retriever, Span, Split, Window};
 use spoor_event::{Event, Value};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -98,9 +100,35 @@ pub(crate) struct Expected {
     by_event_total: u64,
     by_event_days: usize,
     users_per_day: Vec<u64>,
+    /// Of `app-0`, and of every application, beside the window of the same length before.
+    summary_app0: Summary,
+    summary_all: Summary,
+    /// `app-0`'s users with the most events, the most first (ties by id).
+    top_users: Vec<UserCount>,
+    /// `u1`'s events in `app-0`, newest first (ties sorted, as the check sorts them).
+    u1_timeline: Vec<UserEvent>,
+}
+
+/// Events and distinct users in `[from, to)`, of `app` (all when `None`).
+fn totals(
+    events: &[Event],
+    app: Option<&str>,
+    (from, to): (OffsetDateTime, OffsetDateTime),
+) -> Totals {
+    let inside: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.time() >= from && e.time() < to && app.is_none_or(|a| e.application() == a))
+        .collect();
+    let users: BTreeSet<&str> = inside.iter().filter_map(|e| e.distinct_id()).collect();
+    Totals {
+        events: inside.len() as u64,
+        unique_users: users.len() as u64,
+    }
 }
 
 pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime)) -> Expected {
+    // The window of the same length before (the events start a day before the window).
+    let previous = (window.0 - (window.1 - window.0), window.0);
     let inside: Vec<&Event> = events
         .iter()
         .filter(|e| e.time() >= window.0 && e.time() < window.1)
@@ -181,7 +209,94 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
         by_event_total: app0.len() as u64,
         by_event_days: days,
         users_per_day: users_per_day.iter().map(|s| s.len() as u64).collect(),
+        summary_app0: Summary {
+            current: totals(events, Some("app-0"), window),
+            previous: Some(totals(events, Some("app-0"), previous)),
+        },
+        summary_all: Summary {
+            current: totals(events, None, window),
+            previous: Some(totals(events, None, previous)),
+        },
+        top_users: {
+            let mut users: Vec<UserCount> = counts(
+                &app0
+                    .iter()
+                    .copied()
+                    .filter(|e| e.distinct_id().is_some())
+                    .collect::<Vec<_>>(),
+                |e| e.distinct_id().expect("filtered").to_owned(),
+            )
+            .into_iter()
+            .map(|(distinct_id, (events, _))| UserCount {
+                distinct_id,
+                events,
+            })
+            .collect();
+            users.sort_by(|a, b| {
+                b.events
+                    .cmp(&a.events)
+                    .then(a.distinct_id.cmp(&b.distinct_id))
+            });
+            users
+        },
+        u1_timeline: {
+            let mut timeline: Vec<UserEvent> = app0
+                .iter()
+                .filter(|e| e.distinct_id() == Some("u1"))
+                .map(|e| UserEvent {
+                    time: e.time(),
+                    name: e.name().to_owned(),
+                    properties: {
+                        let mut p: Vec<(String, String)> = e
+                            .properties()
+                            .iter()
+                            .map(|(k, v)| (k.as_str().to_owned(), value_text(v)))
+                            .collect();
+                        p.sort();
+                        p
+                    },
+                })
+                .collect();
+            sort_timeline(&mut timeline);
+            timeline
+        },
     }
+}
+
+/// Newest first; events at the same instant in a fixed order (the store's order for ties is
+/// not part of the answer).
+fn sort_timeline(timeline: &mut [UserEvent]) {
+    timeline.sort_by(|a, b| {
+        b.time
+            .cmp(&a.time)
+            .then_with(|| a.name.cmp(&b.name))
+            .then_with(|| a.properties.cmp(&b.properties))
+    });
+}
+
+/// Every page of `u1`'s timeline, joined, properties and ties sorted.
+fn whole_timeline(mut page_of: impl FnMut(Page) -> spoor::answer::Timeline) -> Vec<UserEvent> {
+    let mut all = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = page_of(Page::new(offset, 7).expect("a page"));
+        assert!(page.events.len() <= 7);
+        let more = page.more;
+        let got = page.events.len() as u32;
+        for mut event in page.events {
+            event.properties.sort();
+            all.push(event);
+        }
+        if !more {
+            break;
+        }
+        assert_eq!(got, 7, "a page before the last is full");
+        offset += got;
+    }
+    let newest_first = all.windows(2).all(|w| w[0].time >= w[1].time);
+    assert!(newest_first, "pages run newest first");
+    sort_timeline(&mut all);
+    all
 }
 
 fn check_chart_days(chart: &Chart, days: usize) {
@@ -199,6 +314,19 @@ pub(crate) fn window() -> (Window, (OffsetDateTime, OffsetDateTime)) {
 pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
     let (w, _) = window();
     assert_eq!(r.applications(&w).unwrap(), exp.applications);
+    assert_eq!(r.summary(Some("app-0"), &w).unwrap(), exp.summary_app0);
+    assert_eq!(r.summary(None, &w).unwrap(), exp.summary_all);
+    let all_time = r.summary(Some("app-0"), &Window::AllTime).unwrap();
+    assert_eq!(all_time.previous, None, "nothing before all time");
+    assert_eq!(r.top_users("app-0", None, None, &w).unwrap(), exp.top_users);
+    assert_eq!(
+        r.top_users("app-0", None, NonZeroU32::new(2), &w).unwrap(),
+        exp.top_users.iter().take(2).cloned().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        whole_timeline(|page| r.timeline("app-0", "u1", page, &w).unwrap()),
+        exp.u1_timeline
+    );
     assert_eq!(r.events("app-0", &w).unwrap(), exp.events);
     assert_eq!(
         r.properties("app-0", Some("ev 0"), &w).unwrap(),
@@ -275,6 +403,25 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
 pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
     let (w, _) = window();
     assert_eq!(r.applications(&w).await.unwrap(), exp.applications);
+    assert_eq!(
+        r.summary(Some("app-0"), &w).await.unwrap(),
+        exp.summary_app0
+    );
+    assert_eq!(r.summary(None, &w).await.unwrap(), exp.summary_all);
+    assert_eq!(
+        r.top_users("app-0", None, None, &w).await.unwrap(),
+        exp.top_users
+    );
+    let mut first = r
+        .timeline("app-0", "u1", Page::new(0, 1000).unwrap(), &w)
+        .await
+        .unwrap();
+    assert!(!first.more);
+    for event in &mut first.events {
+        event.properties.sort();
+    }
+    sort_timeline(&mut first.events);
+    assert_eq!(first.events, exp.u1_timeline);
     assert_eq!(r.events("app-0", &w).await.unwrap(), exp.events);
     assert_eq!(
         r.properties("app-0", Some("ev 0"), &w).await.unwrap(),

@@ -46,6 +46,13 @@ fn apply<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchErr
         Command::Fields(fields) => fields::apply(frame, fields),
         Command::Sort(sort) => sort::apply(frame, sort),
         Command::Head(head) => head::apply(frame, head),
+        // Refused by `super::check` before any row is read.
+        Command::WhereExpr(_)
+        | Command::Eval(_)
+        | Command::Eventstats(_)
+        | Command::Streamstats(_)
+        | Command::Bin(_)
+        | Command::Dedup(_) => Err(super::not_yet(command)),
     }
 }
 
