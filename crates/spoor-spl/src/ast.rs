@@ -1103,6 +1103,10 @@ pub struct Percentile(u32);
 impl Percentile {
     /// Millionths in one percent.
     const SCALE: u32 = 1_000_000;
+    /// The 90th percentile.
+    pub const P90: Self = Self(90 * Self::SCALE);
+    /// The 99th percentile.
+    pub const P99: Self = Self(99 * Self::SCALE);
 
     /// The percentile of `millionths` millionths of a percent (`99_500_000` is 99.5), when it is
     /// above 0 and below 100.

@@ -37,7 +37,8 @@ use spoor_event::field::{APPLICATION, DISTINCT_ID, EVENT, PROPERTY_PREFIX};
 
 use crate::ast::{
     Aggregation, Command, Condition, Field, FieldPattern, Fields, FieldsMode, Function, Head,
-    Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, Stats, Timechart, Where,
+    Percentile, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, Stats, Timechart,
+    Where,
 };
 use crate::modifier::TimeWindow;
 
@@ -450,6 +451,115 @@ pub fn events_over_time(
         over.span,
         over.limit,
         Aggregation::count(),
+        by,
+        window,
+    )
+}
+
+/// What a chart of a numeric property computes in each bucket, over the values that are numbers
+/// (others are ignored, as Splunk ignores them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Stat {
+    /// `sum`: revenue is the sum of `amount` over `purchase`.
+    Sum,
+    /// `avg`.
+    Avg,
+    /// `min`.
+    Min,
+    /// `max`.
+    Max,
+    /// `median`.
+    Median,
+    /// `perc90`: the 90th percentile.
+    Perc90,
+    /// `perc99`: the 99th percentile.
+    Perc99,
+}
+
+impl Stat {
+    /// Every statistic, in the order a picker shows them.
+    pub const ALL: [Self; 7] = [
+        Self::Sum,
+        Self::Avg,
+        Self::Min,
+        Self::Max,
+        Self::Median,
+        Self::Perc90,
+        Self::Perc99,
+    ];
+
+    /// Its name in SPL and in URLs: `sum`, `avg`, `min`, `max`, `median`, `perc90`, `perc99`.
+    ///
+    /// ```
+    /// use spoor_spl::build::Stat;
+    ///
+    /// assert_eq!(Stat::from_name("perc90"), Some(Stat::Perc90));
+    /// assert!(Stat::ALL.iter().all(|s| Stat::from_name(s.name()) == Some(*s)));
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sum => "sum",
+            Self::Avg => "avg",
+            Self::Min => "min",
+            Self::Max => "max",
+            Self::Median => "median",
+            Self::Perc90 => "perc90",
+            Self::Perc99 => "perc99",
+        }
+    }
+
+    /// The statistic named `name` (as [`name`](Self::name) writes it).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    fn function(self) -> Function {
+        match self {
+            Self::Sum => Function::Sum,
+            Self::Avg => Function::Avg,
+            Self::Min => Function::Min,
+            Self::Max => Function::Max,
+            Self::Median => Function::Median,
+            Self::Perc90 => Function::Perc(Percentile::P90),
+            Self::Perc99 => Function::Perc(Percentile::P99),
+        }
+    }
+}
+
+/// `stat` of the numeric property `key` of `application`'s events (of `over`'s event only, when
+/// it has one) in each bucket of `over`'s span, not split, or split by event or by another
+/// property's top values as `over` says (the rest as [`OTHER`]).
+///
+/// Columns: `_time`, then [`VALUE`] when not split, else one per series. A bucket with no number
+/// has no value.
+pub fn numbers(
+    index: &Index,
+    application: &str,
+    over: &OverTime,
+    key: &Key,
+    stat: Stat,
+    window: TimeWindow,
+) -> WindowedQuery {
+    let mut filters = vec![(APPLICATION, application)];
+    if let Some(event) = &over.event {
+        filters.push((EVENT, event));
+    }
+    let by = match &over.split {
+        Split::None => None,
+        Split::Event => Some(Field::known(EVENT)),
+        Split::Property(by) => Some(Field::from(by)),
+    };
+    let mut aggregation = Aggregation::apply(stat.function(), Field::from(key));
+    if by.is_none() {
+        aggregation = aggregation.alias(Field::known(VALUE));
+    }
+    chart(
+        index,
+        &filters,
+        over.span,
+        over.limit,
+        aggregation,
         by,
         window,
     )

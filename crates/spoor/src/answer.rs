@@ -86,6 +86,27 @@ fn change(before: f64, now: f64) -> Option<f64> {
     (before > 0.0).then(|| now / before - 1.0)
 }
 
+/// A statistic of a numeric property over time: bucket start times and one series of numbers
+/// per split value (`value` when not split); a bucket without a number has none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberChart {
+    /// The bucket span.
+    pub span: Span,
+    /// Bucket start times, ascending.
+    pub times: Vec<OffsetDateTime>,
+    /// One series per split value (or `value`), sorted by name, `OTHER` last.
+    pub series: Vec<NumberSeries>,
+}
+
+/// One series of a [`NumberChart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberSeries {
+    /// The split value, or `value`.
+    pub name: String,
+    /// One per bucket, aligned with [`NumberChart::times`].
+    pub values: Vec<Option<f64>>,
+}
+
 /// A user with how many events they had.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserCount {
@@ -220,6 +241,59 @@ pub(crate) fn totals(rows: Vec<Row>) -> Result<Totals, Error> {
     })
 }
 
+pub(crate) fn number_chart(rows: Vec<Row>, span: Span) -> Result<NumberChart, Error> {
+    let mut times = Vec::with_capacity(rows.len());
+    let mut series: Vec<NumberSeries> = Vec::new();
+    for (bucket, row) in rows.iter().enumerate() {
+        times.push(row_time(row, "numbers")?);
+        for (name, _) in row.iter() {
+            if name.starts_with('_') {
+                continue;
+            }
+            let text = text(row, name, "numbers")?;
+            let value: f64 = text.parse().map_err(|_| {
+                Error::Answer(format!(
+                    "the numbers answer's `{name}` is {text:?}, not a number"
+                ))
+            })?;
+            let at = match series.iter().position(|s| s.name == name) {
+                Some(at) => at,
+                None => {
+                    series.push(NumberSeries {
+                        name: name.to_owned(),
+                        values: vec![None; bucket],
+                    });
+                    series.len() - 1
+                }
+            };
+            series[at].values.push(Some(value));
+        }
+        for s in &mut series {
+            s.values.resize(bucket + 1, None);
+        }
+    }
+    series.sort_by(|a, b| {
+        (a.name == OTHER)
+            .cmp(&(b.name == OTHER))
+            .then(a.name.cmp(&b.name))
+    });
+    Ok(NumberChart {
+        span,
+        times,
+        series,
+    })
+}
+
+/// A row's `_time`, as Splunk prints it (RFC 3339).
+fn row_time(row: &Row, question: &str) -> Result<OffsetDateTime, Error> {
+    let time = text(row, "_time", question)?;
+    OffsetDateTime::parse(time, &Rfc3339).map_err(|_| {
+        Error::Answer(format!(
+            "the {question} answer's `_time` {time:?} is not an RFC 3339 time"
+        ))
+    })
+}
+
 pub(crate) fn users(rows: Vec<Row>) -> Result<Vec<UserCount>, Error> {
     rows.iter()
         .map(|row| {
@@ -239,12 +313,7 @@ pub(crate) fn timeline(rows: Vec<Row>, skip: usize, limit: usize) -> Result<Time
         .skip(skip)
         .take(limit)
         .map(|row| {
-            let time = text(row, "_time", "timeline")?;
-            let time = OffsetDateTime::parse(time, &Rfc3339).map_err(|_| {
-                Error::Answer(format!(
-                    "the timeline's `_time` {time:?} is not an RFC 3339 time"
-                ))
-            })?;
+            let time = row_time(row, "timeline")?;
             let properties = row
                 .iter()
                 .filter_map(|(field, _)| {
@@ -309,12 +378,7 @@ pub(crate) fn chart(rows: Vec<Row>, span: Span) -> Result<Chart, Error> {
     let mut times = Vec::with_capacity(rows.len());
     let mut series: Vec<Series> = Vec::new();
     for (bucket, row) in rows.iter().enumerate() {
-        let time = text(row, "_time", "chart")?;
-        times.push(OffsetDateTime::parse(time, &Rfc3339).map_err(|_| {
-            Error::Answer(format!(
-                "the chart's `_time` {time:?} is not an RFC 3339 time"
-            ))
-        })?);
+        times.push(row_time(row, "chart")?);
         for (name, _) in row.iter() {
             if name.starts_with('_') {
                 continue;

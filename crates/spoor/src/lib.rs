@@ -71,6 +71,6 @@ pub use error::Error;
 pub use retriever::{AsyncRetriever, DEFAULT_INDEX, DEFAULT_TOP_USERS, Retriever};
 pub use spoor_event::{Event, Value};
 pub use spoor_spl::ast::Span;
-pub use spoor_spl::build::{OTHER, OverTime, Split};
+pub use spoor_spl::build::{OTHER, OverTime, Split, Stat};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};
 pub use window::{Page, Window};

@@ -7,12 +7,13 @@ use spoor_event::Key;
 use spoor_proto::Config;
 use spoor_proto::search::{Row, SearchParams};
 use spoor_spl::ast::Span;
-use spoor_spl::build::{self, Index, OverTime, WindowedQuery};
+use spoor_spl::build::{self, Index, OverTime, Stat, WindowedQuery};
 
 use time::OffsetDateTime;
 
 use crate::answer::{
-    self, Application, Chart, EventCount, Property, Summary, Timeline, UserCount, ValueCount,
+    self, Application, Chart, EventCount, NumberChart, Property, Summary, Timeline, UserCount,
+    ValueCount,
 };
 use crate::{Error, Page, Window};
 
@@ -75,6 +76,27 @@ macro_rules! questions {
                 None => None,
             };
             Ok(Summary { current, previous })
+        }
+
+        /// `stat` of the numeric property `key` of `application`'s events per bucket, for the
+        /// event and split `over` says (revenue: [`Stat::Sum`] of `amount` over `purchase`).
+        /// Values that are not numbers are ignored; a bucket without a number has none.
+        ///
+        /// # Errors
+        ///
+        /// [`Error::InvalidName`] for a key no event can have, else as
+        /// [`applications`](Self::applications).
+        pub $($kw)? fn numbers(
+            &self,
+            application: &str,
+            over: &OverTime,
+            key: &str,
+            stat: Stat,
+            window: &Window,
+        ) -> Result<NumberChart, Error> {
+            let key = parse_key(key)?;
+            let query = build::numbers(&self.index, application, over, &key, stat, window.time_window());
+            answer::number_chart(self.ask(Question::new(&query, window))$(.$await)??, over.span())
         }
 
         /// The users of `application` with the most events in the window (of `event` only,

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use spoor::answer::{
     Application, Chart, EventCount, Property, Summary, Totals, UserCount, UserEvent, ValueCount,
 };
-use spoor::{AsyncRetriever, OverTime, Page, Retriever, Span, Split, Window};
+use spoor::{AsyncRetriever, OverTime, Page, Retriever, Span, Split, Stat, Window};
 use spoor_event::{Event, Value};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -107,6 +107,8 @@ pub(crate) struct Expected {
     top_users: Vec<UserCount>,
     /// `u1`'s events in `app-0`, newest first (ties sorted, as the check sorts them).
     u1_timeline: Vec<UserEvent>,
+    /// `app-0`'s `seats` per day: sum, avg, min, max of the numbers (`None`: no number).
+    seats_per_day: Vec<[Option<f64>; 4]>,
 }
 
 /// Events and distinct users in `[from, to)`, of `app` (all when `None`).
@@ -239,6 +241,30 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
             });
             users
         },
+        seats_per_day: {
+            let mut days_seats: Vec<Vec<f64>> = vec![Vec::new(); days];
+            for e in &app0 {
+                if let Some(Value::Int(n)) = e.property("seats") {
+                    let day = ((e.time() - window.0).whole_days()) as usize;
+                    days_seats[day].push(*n as f64);
+                }
+            }
+            days_seats
+                .iter()
+                .map(|v| {
+                    if v.is_empty() {
+                        return [None; 4];
+                    }
+                    let sum: f64 = v.iter().sum();
+                    [
+                        Some(sum),
+                        Some(sum / v.len() as f64),
+                        v.iter().copied().reduce(f64::min),
+                        v.iter().copied().reduce(f64::max),
+                    ]
+                })
+                .collect()
+        },
         u1_timeline: {
             let mut timeline: Vec<UserEvent> = app0
                 .iter()
@@ -300,8 +326,12 @@ fn whole_timeline(mut page_of: impl FnMut(Page) -> spoor::answer::Timeline) -> V
 }
 
 fn check_chart_days(chart: &Chart, days: usize) {
-    assert_eq!(chart.times.len(), days, "one bucket a day, empty ones kept");
-    for (i, t) in chart.times.iter().enumerate() {
+    check_chart_times(&chart.times, days);
+}
+
+fn check_chart_times(times: &[OffsetDateTime], days: usize) {
+    assert_eq!(times.len(), days, "one bucket a day, empty ones kept");
+    for (i, t) in times.iter().enumerate() {
         assert_eq!(*t, START + Duration::days(i as i64 + 1));
     }
 }
@@ -327,6 +357,55 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
         whole_timeline(|page| r.timeline("app-0", "u1", page, &w).unwrap()),
         exp.u1_timeline
     );
+    for (i, stat) in [Stat::Sum, Stat::Avg, Stat::Min, Stat::Max]
+        .into_iter()
+        .enumerate()
+    {
+        let chart = r
+            .numbers(
+                "app-0",
+                &OverTime::new(Span::DAY).split(Split::None),
+                "seats",
+                stat,
+                &w,
+            )
+            .unwrap();
+        check_chart_times(&chart.times, exp.by_event_days);
+        let want: Vec<Option<f64>> = exp.seats_per_day.iter().map(|d| d[i]).collect();
+        let got: Vec<Option<f64>> = chart
+            .series
+            .iter()
+            .find(|s| s.name == "value")
+            .map(|s| s.values.clone())
+            .unwrap_or_else(|| vec![None; want.len()]);
+        assert_eq!(got.len(), want.len(), "{stat:?}");
+        for (g, w) in got.iter().zip(&want) {
+            match (g, w) {
+                (Some(g), Some(w)) => assert!(
+                    (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                    "{stat:?}: {got:?} {want:?}"
+                ),
+                (g, w) => assert_eq!(g, w, "{stat:?}: {got:?} {want:?}"),
+            }
+        }
+    }
+    // Split by event, summed: every event's seats counted once.
+    let by_event = r
+        .numbers(
+            "app-0",
+            &OverTime::new(Span::DAY).limit(0),
+            "seats",
+            Stat::Sum,
+            &w,
+        )
+        .unwrap();
+    let total: f64 = by_event
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten())
+        .sum();
+    let want: f64 = exp.seats_per_day.iter().filter_map(|d| d[0]).sum();
+    assert!((total - want).abs() < 1e-9, "{total} {want}");
     assert_eq!(r.events("app-0", &w).unwrap(), exp.events);
     assert_eq!(
         r.properties("app-0", Some("ev 0"), &w).unwrap(),
