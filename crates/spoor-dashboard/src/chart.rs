@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use maud::{Markup, html};
-use spoor::answer::{Chart, Series};
+use spoor::answer::{Chart, NumberChart, Series};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
@@ -81,16 +81,8 @@ pub fn render(plot: &Plot<'_>) -> Markup {
             }
         };
     }
-    let utc = |t: &OffsetDateTime| t.to_offset(UtcOffset::UTC);
-    let times: Vec<OffsetDateTime> = chart.times.iter().map(utc).collect();
+    let (times, labels) = time_labels(chart.span, &chart.times);
     let unit = chart.span.unit.name();
-    // Twelve months (or a multiple) are years: "2026".
-    let format = if unit == "mon" && chart.span.count.get().is_multiple_of(12) {
-        DateFormat::Year
-    } else {
-        DateFormat::new(unit, &times)
-    };
-    let labels: Vec<String> = times.iter().map(|t| format.label(*t)).collect();
     // Stacked: each series between the sum of those before it and that sum plus its own.
     let stacked = plot.stacked && chart.series.len() > 1;
     let mut bands: Vec<(Vec<u128>, Vec<u128>)> = Vec::new();
@@ -119,7 +111,7 @@ pub fn render(plot: &Plot<'_>) -> Markup {
     let ticks = Ticks::new(u64::try_from(max.unwrap_or(0)).unwrap_or(u64::MAX));
     let xs: Vec<f64> = (0..times.len()).map(|i| x_of(i, times.len())).collect();
     let stride = label_stride(&labels, unit, chart.span.count.get() == 1);
-    let colors = colors(&chart.series);
+    let colors = colors(chart.series.iter().map(|s| s.name.as_str()));
     let aria = aria_label(plot, &labels);
     let partial = [
         plot.partial.first.then_some(0),
@@ -144,24 +136,236 @@ pub fn render(plot: &Plot<'_>) -> Markup {
                     (series_group(series, color, ticks, &buckets, bands.get(i)))
                 }
             }
-            ul.legend {
-                @for (series, color) in chart.series.iter().zip(&colors) {
-                    li data-series=(series.name) {
-                        svg.swatch xmlns=(SVG_NS) viewBox="0 0 12 12" width="12" height="12"
-                            aria-hidden="true" {
-                            rect width="12" height="12" rx="2" fill=(color) {}
+            (legend(&chart.series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), &colors, &partial, chart.span))
+        }
+    }
+}
+
+/// The buckets' times in UTC and their axis labels.
+fn time_labels(span: spoor::Span, times: &[OffsetDateTime]) -> (Vec<OffsetDateTime>, Vec<String>) {
+    let times: Vec<OffsetDateTime> = times.iter().map(|t| t.to_offset(UtcOffset::UTC)).collect();
+    let unit = span.unit.name();
+    // Twelve months (or a multiple) are years: "2026".
+    let format = if unit == "mon" && span.count.get().is_multiple_of(12) {
+        DateFormat::Year
+    } else {
+        DateFormat::new(unit, &times)
+    };
+    let labels = times.iter().map(|t| format.label(*t)).collect();
+    (times, labels)
+}
+
+/// A statistic of a numeric property to draw.
+#[derive(Debug, Clone, Copy)]
+pub struct NumberPlot<'a> {
+    /// The answer to draw.
+    pub chart: &'a NumberChart,
+    /// What the chart shows, for its accessible name ("sum of amount over time").
+    pub title: &'a str,
+    /// What each value is, for tooltips ("sum of amount").
+    pub what: &'a str,
+    /// The end buckets the window covers only in part.
+    pub partial: Partial,
+}
+
+/// A numeric property's statistic over time: lines through the buckets that have a value (a
+/// bucket without a number leaves a gap), on a value axis of round steps that takes negative
+/// values and fractions; or a figure that says there is no number.
+pub fn render_numbers(plot: &NumberPlot<'_>) -> Markup {
+    let chart = plot.chart;
+    let values = || {
+        chart
+            .series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied())
+    };
+    let (Some(lo), Some(hi)) = (values().reduce(f64::min), values().reduce(f64::max)) else {
+        return html! {
+            figure.chart.chart-empty data-unit=(plot.what) {
+                p.chart-empty-note { "No numbers in this window" }
+            }
+        };
+    };
+    let (times, labels) = time_labels(chart.span, &chart.times);
+    let scale = Scale::new(lo.min(0.0), hi.max(0.0));
+    let xs: Vec<f64> = (0..times.len()).map(|i| x_of(i, times.len())).collect();
+    let stride = label_stride(&labels, chart.span.unit.name(), chart.span.count.get() == 1);
+    let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
+    let colors = colors(names.iter().copied());
+    let partial = [
+        plot.partial.first.then_some(0),
+        plot.partial.last.then(|| times.len().saturating_sub(1)),
+    ];
+    let buckets = Buckets {
+        xs: &xs,
+        times: &times,
+        labels: &labels,
+        unit: plot.what,
+        partial: &partial,
+    };
+    let radius = point_radius(xs.len());
+    html! {
+        figure.chart data-unit=(plot.what) {
+            svg.chart-svg xmlns=(SVG_NS) viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } width="100%"
+                preserveAspectRatio="xMidYMid meet" role="img" aria-label=(plot.title) {
+                title { (plot.title) }
+                g.grid aria-hidden="true" {
+                    @for value in scale.values() {
+                        @let y = scale.y_of(value);
+                        line x1=(num(LEFT)) x2=(num(LEFT + PLOT_W)) y1=(num(y)) y2=(num(y)) {}
+                        text.y-label x=(num(LEFT - 8.0)) y=(num(y + 4.0)) text-anchor="end" {
+                            (scale.label(value))
                         }
-                        " " (display_name(&series.name))
                     }
                 }
-                @if partial.iter().any(Option::is_some) {
-                    li.partial-note {
-                        svg.swatch xmlns=(SVG_NS) viewBox="0 0 12 12" width="12" height="12"
-                            aria-hidden="true" {
-                            rect.partial width="12" height="12" rx="2" {}
+                (partial_bands(&buckets))
+                (time_axis(&xs, &labels, stride))
+                @for (series, color) in chart.series.iter().zip(&colors) {
+                    @let name = display_name(&series.name);
+                    g.series data-series=(series.name) data-name=(name) {
+                        path d=(gapped_path(&xs, &series.values, &scale)) fill="none" stroke=(color)
+                            stroke-width="2" stroke-linejoin="round" stroke-linecap="round" {}
+                        @for (i, value) in series.values.iter().enumerate() {
+                            @if let (Some(value), Some(x), Some(time), Some(label)) = (value, xs.get(i), times.get(i), labels.get(i)) {
+                                @let partial = buckets.is_partial(i);
+                                circle cx=(num(*x)) cy=(num(scale.y_of(*value))) r=(radius)
+                                    fill=(if partial { "#ffffff" } else { color })
+                                    style=[partial.then(|| format!("stroke:{color};stroke-width:2"))]
+                                    data-time=(iso(*time)) data-label=(label) data-value=(value)
+                                    data-partial=[partial.then_some("true")] {
+                                    title {
+                                        (name) " — " (label) ": " (plot.what) " " (number(*value))
+                                        @if partial { " (incomplete: the window covers part of it)" }
+                                    }
+                                }
+                            }
                         }
-                        " Incomplete: the window covers part of this " (bucket_word(chart.span))
                     }
+                }
+            }
+            (legend(&names, &colors, &partial, chart.span))
+        }
+    }
+}
+
+/// A path through the buckets that have a value; a bucket without one breaks the line.
+fn gapped_path(xs: &[f64], values: &[Option<f64>], scale: &Scale) -> String {
+    let mut d = String::new();
+    let mut pen_down = false;
+    for (x, value) in xs.iter().zip(values) {
+        match value {
+            Some(v) => {
+                d.push(if pen_down { 'L' } else { 'M' });
+                d.push_str(&num(*x));
+                d.push(' ');
+                d.push_str(&num(scale.y_of(*v)));
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    d
+}
+
+/// A number as a tooltip writes it: whole numbers grouped (`1,234`), others to at most four
+/// decimals (`9.5`, `-0.3333`).
+fn number(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".to_owned();
+    }
+    let rounded = (value * 10_000.0).round() / 10_000.0;
+    let sign = if rounded < 0.0 { "-" } else { "" };
+    let magnitude = rounded.abs();
+    let whole = magnitude.trunc();
+    if whole >= 1e18 {
+        return format!("{value:e}");
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a finite, non-negative whole number below 1e18"
+    )]
+    let grouped = group(whole as u128);
+    let fraction = format!("{:.4}", magnitude - whole);
+    let fraction = fraction
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .trim_end_matches('.');
+    format!("{sign}{grouped}{fraction}")
+}
+
+/// A value axis for numbers: round steps (1, 2 or 5 × 10^k, fractions too) from at or below
+/// `lo` to at or above `hi`, at most [`MAX_INTERVALS`] intervals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Scale {
+    step: f64,
+    bottom: f64,
+    top: f64,
+}
+
+impl Scale {
+    fn new(lo: f64, hi: f64) -> Self {
+        let (lo, hi) = if hi > lo { (lo, hi) } else { (lo, lo + 1.0) };
+        let raw = (hi - lo) / MAX_INTERVALS as f64;
+        let magnitude = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 5.0, 10.0]
+            .into_iter()
+            .map(|m| m * magnitude)
+            .find(|s| (hi / s).ceil() - (lo / s).floor() <= MAX_INTERVALS as f64)
+            .unwrap_or(10.0 * magnitude);
+        Self {
+            step,
+            bottom: (lo / step).floor() * step,
+            top: (hi / step).ceil() * step,
+        }
+    }
+
+    fn values(self) -> impl Iterator<Item = f64> {
+        let n = ((self.top - self.bottom) / self.step).round() as usize;
+        (0..=n).map(move |i| self.bottom + self.step * i as f64)
+    }
+
+    fn y_of(self, value: f64) -> f64 {
+        TOP + PLOT_H * (self.top - value) / (self.top - self.bottom)
+    }
+
+    /// A tick's label, with as many decimals as the step needs.
+    fn label(self, value: f64) -> String {
+        let decimals = (-self.step.log10().floor()).max(0.0) as usize;
+        if decimals == 0 {
+            number(value.round())
+        } else {
+            format!("{value:.decimals$}")
+        }
+    }
+}
+
+/// Partial: the legend, a swatch and a name a series, and a note when an end bucket is
+/// covered in part.
+fn legend(
+    names: &[&str],
+    colors: &[&str],
+    partial: &[Option<usize>; 2],
+    span: spoor::Span,
+) -> Markup {
+    html! {
+        ul.legend {
+            @for (name, color) in names.iter().zip(colors) {
+                li data-series=(name) {
+                    svg.swatch xmlns=(SVG_NS) viewBox="0 0 12 12" width="12" height="12"
+                        aria-hidden="true" {
+                        rect width="12" height="12" rx="2" fill=(color) {}
+                    }
+                    " " (display_name(name))
+                }
+            }
+            @if partial.iter().any(Option::is_some) {
+                li.partial-note {
+                    svg.swatch xmlns=(SVG_NS) viewBox="0 0 12 12" width="12" height="12"
+                        aria-hidden="true" {
+                        rect.partial width="12" height="12" rx="2" {}
+                    }
+                    " Incomplete: the window covers part of this " (bucket_word(span))
                 }
             }
         }
@@ -520,12 +724,12 @@ fn point_radius(n: usize) -> &'static str {
 }
 
 /// The colour of each series: the palette in order, [`OTHER`] gray.
-fn colors(series: &[Series]) -> Vec<&'static str> {
+fn colors<'n>(names: impl IntoIterator<Item = &'n str>) -> Vec<&'static str> {
     let mut next = 0;
-    series
-        .iter()
-        .map(|s| {
-            if s.name == OTHER {
+    names
+        .into_iter()
+        .map(|name| {
+            if name == OTHER {
                 OTHER_COLOR
             } else {
                 next += 1;
@@ -895,6 +1099,77 @@ mod tests {
         let labels = x_labels(&draw(&c));
         assert_eq!(labels.first().map(String::as_str), Some("Aug 1"));
         assert!(labels.len() >= 6 && labels.len() <= 13, "{labels:?}");
+    }
+
+    #[test]
+    fn number_scales_are_round_and_take_negatives_and_fractions() {
+        let s = Scale::new(-5.0, 20.0);
+        assert_eq!((s.step, s.bottom, s.top), (5.0, -5.0, 20.0));
+        let f = Scale::new(0.0, 0.3);
+        assert!(
+            (f.step - 0.1).abs() < 1e-12 && (f.top - 0.3).abs() < 1e-9,
+            "{f:?}"
+        );
+        assert_eq!(f.label(0.2), "0.2");
+        let flat = Scale::new(0.0, 0.0);
+        assert!(flat.top > flat.bottom, "one value still has an axis");
+        for (lo, hi) in [(0.0, 1e12), (-3.5, 7.25), (1e-6, 2e-6), (-100.0, -1.0)] {
+            let s = Scale::new(lo, hi);
+            assert!(s.bottom <= lo && s.top >= hi, "{lo} {hi}: {s:?}");
+            assert!(s.values().count() <= MAX_INTERVALS as usize + 1, "{s:?}");
+            assert!(s.y_of(lo).is_finite() && s.y_of(hi).is_finite());
+        }
+        assert_eq!(number(1234.5), "1,234.5");
+        assert_eq!(number(-1.0 / 3.0), "-0.3333");
+        assert_eq!(number(20.0), "20");
+    }
+
+    #[test]
+    fn numbers_leave_gaps_where_a_bucket_has_no_number() {
+        let chart = NumberChart {
+            span: Span::DAY,
+            times: (0..4)
+                .map(|i| datetime!(2026-11-01 0:00 UTC) + Duration::days(i))
+                .collect(),
+            series: vec![spoor::answer::NumberSeries {
+                name: "value".to_owned(),
+                values: vec![Some(1.5), None, Some(-2.0), Some(3.0)],
+            }],
+        };
+        let svg = render_numbers(&NumberPlot {
+            chart: &chart,
+            title: "avg of price over time",
+            what: "avg of price",
+            partial: Partial::default(),
+        })
+        .into_string();
+        assert_eq!(svg.matches("<circle").count(), 3, "a point per number");
+        let path = svg
+            .split("<path d=\"")
+            .nth(1)
+            .and_then(|p| p.split('"').next())
+            .unwrap_or_default();
+        assert_eq!(
+            path.matches('M').count(),
+            2,
+            "the gap breaks the line: {path}"
+        );
+        assert!(svg.contains("avg of price -2"));
+        let empty = NumberChart {
+            series: vec![spoor::answer::NumberSeries {
+                name: "value".to_owned(),
+                values: vec![None; 4],
+            }],
+            ..chart
+        };
+        let none = render_numbers(&NumberPlot {
+            chart: &empty,
+            title: "t",
+            what: "w",
+            partial: Partial::default(),
+        })
+        .into_string();
+        assert!(none.contains("No numbers in this window"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::num::NonZeroU32;
 
 use spoor::answer::{
-    Application, Chart, EventCount, Property, Summary, Timeline, UserCount, ValueCount,
+    Application, Chart, EventCount, NumberChart, Property, Summary, Timeline, UserCount, ValueCount,
 };
 use spoor::{AsyncRetriever, OverTime, Page, Span, Split, Window};
 use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
@@ -98,6 +98,8 @@ pub(crate) struct AppPage {
     pub(crate) summary: Option<Summary>,
     /// The users with the most events (of the chosen event, when one is), pages and JSON only.
     pub(crate) top_users: Option<Vec<UserCount>>,
+    /// The chosen property's statistic over time, when a property is chosen (pages and JSON).
+    pub(crate) numbers: Option<NumberChart>,
     /// What the page leaves out or shows otherwise than asked, in words.
     pub(crate) notes: Vec<String>,
 }
@@ -281,7 +283,8 @@ pub(crate) async fn application(
     let event = view.event.as_deref();
     let top = view.top.or(NonZeroU32::new(DEFAULT_TOP));
     let charts = need == Need::Charts;
-    let (events, chart, users, properties, values, summary, top_users) = tokio::join!(
+    let numbers_over = over.clone().split(Split::None);
+    let (events, chart, users, properties, values, summary, top_users, numbers) = tokio::join!(
         retriever.events(name, &window),
         async {
             if charts {
@@ -326,6 +329,15 @@ pub(crate) async fn application(
                 Ok(None)
             }
         },
+        async {
+            match (&view.property, charts) {
+                (Some(p), true) => retriever
+                    .numbers(name, &numbers_over, p, view.stat, &plan.window)
+                    .await
+                    .map(Some),
+                _ => Ok(None),
+            }
+        },
     );
     let mut events = events?;
     // The largest first, as the share column reads best (the backend answers by name).
@@ -366,6 +378,7 @@ pub(crate) async fn application(
         values: values?,
         summary: summary?,
         top_users: top_users?,
+        numbers: numbers?,
         notes,
     })
 }

@@ -21,6 +21,8 @@
 //!   first, 50 a page (`offset`), with their properties; the application page lists its top
 //!   users, each linking here.
 //! - `/api/applications`: the applications list as JSON (no trends), with the summary.
+//! - `/api/application/{name}/numbers` (a statistic of a numeric `property` per bucket;
+//!   `agg`: `sum`, `avg`, `min`, `max`, `median`, `perc90`, `perc99`).
 //! - `/api/application/{name}/users` (the users with the most events; `event`, `top`) and
 //!   `/api/application/{name}/users/{distinct_id}` (a user's timeline; `offset`).
 //! - `/api/application/{name}`: the page's data as JSON, with the original's parameters

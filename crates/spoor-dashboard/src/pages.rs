@@ -2,11 +2,14 @@
 //! the error page. Every name and value goes through maud's escaping.
 
 use maud::{DOCTYPE, Markup, html};
-use spoor::answer::{Application, EventCount, Property, Summary, UserCount, ValueCount};
+use spoor::Stat;
+use spoor::answer::{
+    Application, EventCount, NumberChart, Property, Summary, UserCount, ValueCount,
+};
 use spoor_proto::form::encode_component;
 use time::macros::format_description;
 
-use crate::chart::{self, Plot, group};
+use crate::chart::{self, NumberPlot, Plot, group};
 use crate::data::{AppPage, ListPage, TimelinePage};
 use crate::params::{SPANS, View, WINDOWS, today};
 
@@ -282,6 +285,9 @@ pub(crate) fn application(page: &AppPage) -> Markup {
             (events_table(page, &path, total))
             (properties_table(page, &page.properties, &path))
             @if let Some(values) = &page.values { (values_table(page, values, &path)) }
+            @if let (Some(numbers), Some(property)) = (&page.numbers, &view.property) {
+                (numbers_section(page, numbers, property, &path))
+            }
             @if let Some(users) = &page.top_users { (users_table(page, users, &path)) }
         }))
     }
@@ -353,6 +359,56 @@ fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Mark
             }
         }
     }
+}
+
+/// What a numbers chart shows, in words: "sum of amount".
+pub(crate) fn stat_words(stat: Stat, property: &str) -> String {
+    let name = match stat {
+        Stat::Sum => "sum",
+        Stat::Avg => "average",
+        Stat::Min => "minimum",
+        Stat::Max => "maximum",
+        Stat::Median => "median",
+        Stat::Perc90 => "90th percentile",
+        Stat::Perc99 => "99th percentile",
+        _ => stat.name(),
+    };
+    format!("{name} of {property}")
+}
+
+/// Partial: the chosen property's statistic over time, with the statistics to choose from.
+fn numbers_section(page: &AppPage, numbers: &NumberChart, property: &str, path: &str) -> Markup {
+    let view = &page.view;
+    let what = stat_words(view.stat, property);
+    let title = match &view.event {
+        Some(event) => format!("{what} over time ({event})"),
+        None => format!("{what} over time"),
+    };
+    html! {
+        section.chart-block {
+            h2 { (capitalized(&title)) }
+            nav.stats aria-label="Statistic" {
+                @for stat in Stat::ALL {
+                    a href={ (path) (view.with_stat(stat).query()) }
+                        aria-current=[(view.stat == stat).then_some("page")] { (stat.name()) }
+                }
+            }
+            (chart::render_numbers(&NumberPlot {
+                chart: numbers,
+                title: &title,
+                what: &what,
+                partial: page.plan.partial,
+            }))
+            p.note { "Values that are not numbers are left out, as Splunk leaves them out." }
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 /// The path of a user's timeline in an application.

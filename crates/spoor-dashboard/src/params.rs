@@ -6,7 +6,7 @@
 use std::fmt;
 use std::num::NonZeroU32;
 
-use spoor::Window;
+use spoor::{Stat, Window};
 use spoor_proto::form::{Form, encode_component};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
@@ -72,6 +72,8 @@ pub(crate) struct View {
     pub(crate) property: Option<String>,
     /// How many values of the property to list (at most [`MAX_TOP`]).
     pub(crate) top: Option<NonZeroU32>,
+    /// What the numbers chart of the chosen property computes (`agg`; default `sum`).
+    pub(crate) stat: Stat,
 }
 
 impl Default for View {
@@ -84,6 +86,7 @@ impl Default for View {
             event: None,
             property: None,
             top: None,
+            stat: Stat::Sum,
         }
     }
 }
@@ -163,6 +166,13 @@ impl View {
             .or_else(|| get("event_name"))
             .map(str::to_owned);
         view.property = get("property").map(str::to_owned);
+        if let Some(agg) = get("agg") {
+            view.stat = Stat::from_name(agg).ok_or_else(|| BadParam {
+                name: "agg",
+                value: agg.to_owned(),
+                expected: "sum, avg, min, max, median, perc90 or perc99",
+            })?;
+        }
         if let Some(top) = get("top") {
             let bad = || BadParam {
                 name: "top",
@@ -254,6 +264,9 @@ impl View {
         if let Some(property) = &self.property {
             pairs.push(("property", property.clone()));
         }
+        if self.stat != Stat::Sum {
+            pairs.push(("agg", self.stat.name().to_owned()));
+        }
         if let Some(top) = self.top {
             pairs.push(("top", top.to_string()));
         }
@@ -290,6 +303,14 @@ impl View {
         Self {
             event: event.map(str::to_owned),
             property: None,
+            ..self.clone()
+        }
+    }
+
+    /// This view with the numbers chart computing `stat`.
+    pub(crate) fn with_stat(&self, stat: Stat) -> Self {
+        Self {
+            stat,
             ..self.clone()
         }
     }

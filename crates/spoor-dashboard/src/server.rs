@@ -441,6 +441,33 @@ impl Dashboard {
         let Some(name) = decode_path_segment(name).filter(|n| !n.is_empty()) else {
             return error_json(&PageError::NotFound("no application named".to_owned()));
         };
+        if tail == "numbers" {
+            self.track("api_numbers", Some(&name), &view);
+            if view.property.is_none() {
+                return error_json(&PageError::BadParam(BadParam {
+                    name: "property",
+                    value: String::new(),
+                    expected: "the numeric property to chart (`property=amount`)",
+                }));
+            }
+            return match data::application(&self.retriever, &name, view, Need::Charts).await {
+                Ok(page) => json(
+                    StatusCode::OK,
+                    &serde_json::json!({
+                        "application_name": page.name,
+                        "event_name": page.view.event,
+                        "property_name": page.view.property,
+                        "agg": page.view.stat.name(),
+                        "window": page.view.window_key,
+                        "span": data::span_name(page.plan.span()),
+                        "span_key": page.plan.step.key(),
+                        "notes": page.notes,
+                        "data": page.numbers.as_ref().map(numbers_json),
+                    }),
+                ),
+                Err(err) => error_json(&err),
+            };
+        }
         if tail == "users" {
             self.track("api_users", Some(&name), &view);
             return match data::users(&self.retriever, &name, &view).await {
@@ -538,6 +565,7 @@ impl Dashboard {
                 "span_requested": view.span_key,
                 "notes": page.notes,
                 "summary": page.summary.as_ref().map(summary_json),
+                "numbers": page.numbers.as_ref().map(numbers_json),
                 "events": page.events.iter().map(|e| serde_json::json!({"name": e.name, "count": e.events, "unique_users": e.unique_users})).collect::<Vec<_>>(),
                 "properties": page.properties.iter().map(|p| serde_json::json!({"name": p.key, "distinct_values": p.distinct_values})).collect::<Vec<_>>(),
                 "values": page.values.as_ref().map(|vs| vs.iter().map(|v| serde_json::json!({"value": v.value, "count": v.count})).collect::<Vec<_>>()),
@@ -703,6 +731,23 @@ impl Dashboard {
             }
         }
     }
+}
+
+/// A numbers chart as JSON, as the count charts: `[{label, data: [[ms, value or null]…]}]`.
+fn numbers_json(chart: &spoor::answer::NumberChart) -> serde_json::Value {
+    chart
+        .series
+        .iter()
+        .map(|s| {
+            let points: Vec<serde_json::Value> = chart
+                .times
+                .iter()
+                .zip(&s.values)
+                .map(|(t, v)| serde_json::json!([data::millis(*t), v]))
+                .collect();
+            serde_json::json!({ "label": s.name, "data": points })
+        })
+        .collect()
 }
 
 /// A summary as JSON: the window's totals, the previous window's (`null` for all time) and the

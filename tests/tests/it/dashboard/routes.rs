@@ -1323,3 +1323,73 @@ fn top_users_and_a_users_timeline() {
     let nobody = site.get(&format!("/api/application/nosuchapp/users?{W}"));
     assert_eq!(nobody.status, 404, "{}", nobody.body);
 }
+
+/// Numbers: a statistic of a numeric property per bucket (JSON route and page), with gaps where a
+/// bucket has no number, and the statistic chosen in the URL.
+#[test]
+fn numbers_of_a_property_over_time() {
+    let site = site();
+    let days = [
+        ms(datetime!(2026-11-02 00:00 UTC)),
+        ms(datetime!(2026-11-03 00:00 UTC)),
+        ms(datetime!(2026-11-04 00:00 UTC)),
+    ];
+    // `amount` of `purchase`: 10, 20 and -5, one a day.
+    for (agg, want) in [("sum", [10.0, 20.0, -5.0]), ("max", [10.0, 20.0, -5.0])] {
+        let api = site.get(&format!(
+            "/api/application/shop/numbers?{W}&span=day&event=purchase&property=amount&agg={agg}"
+        ));
+        assert_eq!(api.status, 200, "{}", api.body);
+        let api = api.json();
+        assert_eq!(api["agg"], agg);
+        assert_eq!(
+            api["data"],
+            json!([{"label": "value", "data": [[days[0], want[0]], [days[1], want[1]], [days[2], want[2]]]}])
+        );
+    }
+    // `seats` of `login`, averaged per day; of `purchase`, none: every bucket a gap.
+    let seats = site
+        .get(&format!(
+            "/api/application/shop/numbers?{W}&span=day&event=login&property=seats&agg=avg"
+        ))
+        .json();
+    assert_eq!(
+        seats["data"],
+        json!([{"label": "value", "data": [[days[0], 1.0], [days[1], 3.0], [days[2], 2.0]]}])
+    );
+    let no_seats = site
+        .get(&format!(
+            "/api/application/shop/numbers?{W}&span=day&event=purchase&property=seats"
+        ))
+        .json();
+    let gaps: Vec<bool> = no_seats["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["data"].as_array().into_iter().flatten())
+        .map(|p| p[1].is_null())
+        .collect();
+    assert!(gaps.iter().all(|g| *g), "no number, no value: {no_seats}");
+    let empty = ok(
+        &site,
+        &format!("/applications/shop?{W}&span=day&event=purchase&property=seats"),
+    );
+    assert!(empty.contains("No numbers in this window"));
+    let page = ok(
+        &site,
+        &format!("/applications/shop?{W}&span=day&event=purchase&property=amount"),
+    );
+    for said in [
+        "Sum of amount over time (purchase)",
+        "data-value=\"-5\"",
+        "aria-current=\"page\">sum",
+    ] {
+        assert!(page.contains(said), "{said} on the page");
+    }
+    let bad = site.get(&format!(
+        "/api/application/shop/numbers?{W}&property=amount&agg=mode"
+    ));
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let none = site.get(&format!("/api/application/shop/numbers?{W}"));
+    assert_eq!(none.status, 400, "{}", none.body);
+}
