@@ -495,6 +495,8 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
             "unique_users": [
                 {"label": "Unique users", "data": [[days[0], 1], [days[1], 2], [days[2], 1]]},
             ],
+            // `plan` holds no numbers: its statistic has no series.
+            "numbers": [],
             // The window (3 days): 10 events of 4 users; the 3 days before: `login` of u9 once.
             "summary": {
                 "current": {"events": 10, "unique_users": 4, "events_per_user": 2.5},
