@@ -2,8 +2,9 @@
 // tests/tests/it/dashboard/browser.rs, which checks what this script reports.
 //
 // It loads an application's page, reads the series of the first chart (events over time),
-// clicks an event in the events table, reads the series again, saves screenshots, and prints
-// one JSON line: what it saw, and every page error, console error and failed request.
+// clicks an event in the events table, reads the series again, opens the first top user's
+// timeline, saves screenshots, and prints one JSON line: what it saw, and every page error,
+// console error and failed request.
 //
 // Environment: SPOOR_CHROMIUM (the browser), SPOOR_PAGE_URL (the page), SPOOR_CLICK_EVENT (the
 // event to click), SPOOR_SCREENSHOT (where to save the PNG of the page after the click; the
@@ -116,6 +117,21 @@ async function main() {
 
     const tooltip_after = await hover(page);
     await page.screenshot({ path: shot, fullPage: true });
+
+    // A user id opens their timeline.
+    const users = page.locator('section', { has: page.locator('h2', { hasText: /^Top users/ }) });
+    const user = users.locator('tbody a').first();
+    const userName = (await user.textContent()).trim();
+    await Promise.all([page.waitForURL((u) => u.pathname.includes('/users/')), user.click()]);
+    await page.waitForLoadState('load');
+    const timeline = {
+      url: page.url(),
+      user: userName,
+      heading: (await page.locator('h1').textContent()).trim(),
+      rows: await page.locator('table.timeline tbody tr').count(),
+      first_event: await page.locator('table.timeline tbody tr td:nth-child(2)').first().textContent(),
+    };
+    await page.screenshot({ path: shot.replace(/\.png$/, '-timeline.png'), fullPage: true });
     console.log(
       JSON.stringify({
         status,
@@ -129,6 +145,7 @@ async function main() {
         after,
         chosen: chosen && chosen.trim(),
         properties,
+        timeline,
         problems,
       }),
     );

@@ -148,6 +148,14 @@ fn reads_an_index_written_by_the_original_python_tracker() {
                 {"name": "myapp", "events": 6, "unique_users": 3},
                 {"name": "otherapp", "events": 1, "unique_users": 0},
             ],
+            // 7 events of 3 users (one without an id); nothing the 30 days before.
+            "summary": {
+                "current": {"events": 7, "unique_users": 3, "events_per_user": 7.0 / 3.0},
+                "previous": {"events": 0, "unique_users": 0, "events_per_user": null},
+                "events_change": null,
+                "unique_users_change": null,
+                "events_per_user_change": null,
+            },
         })
     );
     let app = dashboard.json("/api/application/myapp");

@@ -2,9 +2,10 @@
 //! running `tests/browser/dashboard.js`, over the dashboard seeded with demo data.
 //!
 //! The script loads the largest application's page, reports the series the first chart draws,
-//! clicks an event in the events table, reports the series again, and saves a screenshot
-//! (`dashboard-screenshot.png` in the target folder). This test compares what the browser saw
-//! with the page's data from `/api/application/{name}`.
+//! clicks an event in the events table, reports the series again, opens the first top user's
+//! timeline, and saves screenshots (`dashboard-screenshot.png`, `…-all-events.png` and
+//! `…-timeline.png` in the target folder). This test compares what the browser saw with the
+//! page's data from `/api/application/{name}` and `/api/application/{name}/users/{id}`.
 //!
 //! The tools come from the environment, as `.ci/run` sets it (see `spoor_testkit::browser`).
 
@@ -199,6 +200,29 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
         );
     }
     assert_eq!(report["properties"], 1, "the event's properties are listed");
+    // The first top user's id opens their timeline: their events, newest first, as the API
+    // lists them.
+    let timeline = &report["timeline"];
+    let user = timeline["user"].as_str().expect("a user was clicked");
+    assert_eq!(timeline["heading"], user, "{report}");
+    let api = site.get(&format!(
+        "/api/application/{encoded}/users/{}",
+        spoor_proto::form::encode_component(user)
+    ));
+    assert_eq!(api.status, 200, "{}", api.body);
+    let api = api.json();
+    let listed = api["events"].as_array().expect("events");
+    assert_eq!(
+        timeline["rows"].as_u64(),
+        Some(listed.len() as u64),
+        "{report}"
+    );
+    assert!(!listed.is_empty());
+    assert_eq!(
+        timeline["first_event"].as_str().map(str::trim),
+        listed[0]["event"].as_str(),
+        "newest first, as the API"
+    );
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
