@@ -139,7 +139,7 @@ impl<'f> Row<'f, '_> {
     /// (epoch seconds, with microseconds), any other field from its column.
     fn field(&self, name: &str) -> Value<'f> {
         if name == "_time"
-            && let Some(times) = &self.frame.times
+            && let Some(times) = self.frame.event_times()
         {
             return Value::Number(times[self.row] as f64 / MICROS);
         }
@@ -460,6 +460,7 @@ mod tests {
             len: 2,
             times: Some(vec![1_795_867_200_123_456, 0]),
             cols: vec![
+                Col::from_values("_time", [Some("t"), Some("t")]),
                 Col::from_values("seats", [Some("3"), None]),
                 Col::from_values("plan", [Some("pro"), Some("10")]),
             ],

@@ -89,6 +89,14 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// The events' times, while rows are events and still have their `_time` (a `rename` may
+    /// have taken it away): what `_time` reads as in expressions, `sort` and `bin`.
+    pub(crate) fn event_times(&self) -> Option<&[i64]> {
+        self.times
+            .as_deref()
+            .filter(|_| self.col("_time").is_some())
+    }
+
     /// Gives the events new times (`eval _time=…`, `bin _time`), and the `_time` column, when
     /// there is one, their text.
     pub(crate) fn retime(&mut self, times: Vec<i64>) {
@@ -156,7 +164,7 @@ impl<'a> Frame<'a> {
         let keys: Vec<(Key<'_, 'a>, bool)> = keys
             .iter()
             .map(|&(name, descending)| {
-                let key = match (&self.times, self.col(name)) {
+                let key = match (self.event_times(), self.col(name)) {
                     (Some(times), _) if name == "_time" => Key::Times(times),
                     (_, Some(col)) => Key::Col(col),
                     (_, None) => Key::Missing,

@@ -64,6 +64,8 @@ fn expression_fields(command: &Command, patterns: &mut Vec<FieldPattern>) {
         Command::Eval(e) => {
             for assignment in &e.assignments {
                 fields_read(&assignment.value, patterns);
+                // `eval _time=…` sets the events' times, so they are gathered.
+                patterns.push(assignment.field.clone().into());
             }
         }
         Command::Bin(b) => patterns.push(b.field.clone().into()),

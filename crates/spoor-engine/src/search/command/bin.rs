@@ -15,7 +15,7 @@ pub(super) fn apply<'a>(mut frame: Frame<'a>, bin: &Bin) -> Result<Frame<'a>, Se
     let target = bin.alias.as_ref().map_or(field, |a| a.as_str());
     // A time bin of the events' own times, kept as times.
     if let (BinSpan::Time(span), "_time", "_time", Some(times)) =
-        (&bin.span, field, target, &frame.times)
+        (&bin.span, field, target, frame.event_times())
     {
         let buckets = Buckets::new(*span)?;
         let binned = times
@@ -29,7 +29,7 @@ pub(super) fn apply<'a>(mut frame: Frame<'a>, bin: &Bin) -> Result<Frame<'a>, Se
     let values: Vec<Option<f64>> = (0..frame.len)
         .map(|row| {
             if field == "_time"
-                && let Some(times) = &frame.times
+                && let Some(times) = frame.event_times()
             {
                 return Some(times[row] as f64 / MICROS);
             }

@@ -22,9 +22,9 @@ pub(super) fn apply<'a>(mut frame: Frame<'a>, eval: &Eval) -> Result<Frame<'a>, 
             values.push(value.as_text().map(std::borrow::Cow::into_owned));
         }
         if name == "_time"
-            && let Some(times) = &frame.times
+            && let Some(times) = frame.event_times()
         {
-            let mut times = times.clone();
+            let mut times = times.to_vec();
             set_times(&mut times, &values)?;
             frame.retime(times);
             continue;
