@@ -14,7 +14,16 @@ use super::frame::Frame;
 use super::text::{format_number, number};
 
 /// Microseconds in a second.
-const MICROS: f64 = 1_000_000.0;
+pub(crate) const MICROS: f64 = 1_000_000.0;
+
+/// Epoch seconds of 10000-01-01T00:00:00Z: every time is below it, and above its negation.
+const TIME_BOUND: f64 = 253_402_300_800.0;
+
+/// A time in epoch seconds as microseconds (rounded), when it is within the years 0000 to 9999
+/// or so (bucket arithmetic checks the exact range).
+pub(crate) fn micros_of(seconds: f64) -> Option<i64> {
+    (seconds.abs() < TIME_BOUND).then(|| (seconds * MICROS).round() as i64)
+}
 
 /// A value an expression takes.
 #[derive(Debug, Clone, PartialEq)]
@@ -437,10 +446,10 @@ fn like(text: &str, pattern: &str) -> bool {
 /// seconds with microseconds; null when `t` is no number or the result leaves the years 0000 to
 /// 9999.
 fn relative_time(t: Option<f64>, modifier: Relative) -> Value<'static> {
-    let Some(t) = t.filter(|t| t.abs() < 1e12) else {
+    let Some(micros) = t.and_then(micros_of) else {
         return Value::Null;
     };
-    let nanos = (t * MICROS).round() as i128 * 1_000;
+    let nanos = i128::from(micros) * 1_000;
     let Ok(now) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
         return Value::Null;
     };
@@ -465,6 +474,13 @@ mod tests {
                 Col::from_values("plan", [Some("pro"), Some("10")]),
             ],
             ..Frame::default()
+        }
+    }
+
+    /// Checks each `(expression, row, expected value)`.
+    fn check(cases: &[(&str, usize, Option<&str>)]) {
+        for &(text, row, expected) in cases {
+            assert_eq!(value(text, row).as_deref(), expected, "{text} row {row}");
         }
     }
 
@@ -498,9 +514,7 @@ mod tests {
             ("_time", 0, Some("1795867200.123456")),
             ("-seats", 0, Some("-3")),
         ];
-        for (text, row, expected) in cases {
-            assert_eq!(value(text, row).as_deref(), expected, "{text} row {row}");
-        }
+        check(&cases);
     }
 
     #[test]
@@ -529,9 +543,7 @@ mod tests {
             ("relative_time(_time, \"-1d@d\")", 0, Some("1795737600")),
             ("null()", 0, None),
         ];
-        for (text, row, expected) in cases {
-            assert_eq!(value(text, row).as_deref(), expected, "{text} row {row}");
-        }
+        check(&cases);
     }
 
     #[test]

@@ -1235,7 +1235,7 @@ fn bin(mut table: Table, bin: &Bin) -> Table {
             }?;
             match &bin.span {
                 BinSpan::Time(span) => {
-                    let nanos = (value * 1e6).floor() as i128 * 1_000;
+                    let nanos = (value * 1e6).round() as i128 * 1_000;
                     let start = bucket_start(nanos, span.count.get(), span.unit);
                     Some(print_number((start / 1_000) as f64 / 1e6))
                 }

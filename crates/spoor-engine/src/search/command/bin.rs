@@ -5,10 +5,9 @@ use spoor_spl::ast::{Bin, BinSpan};
 
 use crate::search::SearchError;
 use crate::search::command::timechart::Buckets;
+use crate::search::expr::{MICROS, micros_of};
 use crate::search::frame::{Col, Frame};
 use crate::search::text::{format_number, number};
-
-const MICROS: f64 = 1_000_000.0;
 
 pub(super) fn apply<'a>(mut frame: Frame<'a>, bin: &Bin) -> Result<Frame<'a>, SearchError> {
     let field = bin.field.as_str();
@@ -41,10 +40,10 @@ pub(super) fn apply<'a>(mut frame: Frame<'a>, bin: &Bin) -> Result<Frame<'a>, Se
             let buckets = Buckets::new(*span)?;
             let mut out = Vec::with_capacity(values.len());
             for value in values {
-                out.push(match value.filter(|s| s.abs() < 253_402_300_800.0) {
-                    Some(seconds) => {
+                out.push(match value.and_then(micros_of) {
+                    Some(micros) => {
                         let start = buckets
-                            .start((seconds * MICROS).floor() as i64)
+                            .start(micros)
                             .ok_or(SearchError::SpanOutOfRange { span: *span })?;
                         Some(format_number(start as f64 / MICROS))
                     }

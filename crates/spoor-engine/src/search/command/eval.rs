@@ -3,8 +3,9 @@
 use spoor_spl::ast::Eval;
 
 use crate::search::SearchError;
-use crate::search::expr::{Row, Value};
+use crate::search::expr::{Row, Value, micros_of};
 use crate::search::frame::{Col, Frame};
+use crate::search::text::number;
 
 /// Splunk's words when an `eval` expression gives a Boolean.
 const BOOLEAN: &str = "Error in 'eval' command: Fields cannot be assigned a boolean result. \
@@ -42,15 +43,12 @@ pub(super) fn apply<'a>(mut frame: Frame<'a>, eval: &Eval) -> Result<Frame<'a>, 
 fn set_times(times: &mut [i64], values: &[Option<String>]) -> Result<(), SearchError> {
     for (time, value) in times.iter_mut().zip(values) {
         let Some(value) = value else { continue };
-        let seconds = crate::search::text::number(value)
-            .filter(|s| s.abs() < 253_402_300_800.0)
-            .ok_or_else(|| {
-                SearchError::Expression(format!(
-                    "eval _time needs a time in epoch seconds between the years 0000 and 9999, \
+        *time = number(value).and_then(micros_of).ok_or_else(|| {
+            SearchError::Expression(format!(
+                "eval _time needs a time in epoch seconds between the years 0000 and 9999, \
                      and got {value:?}: give a number such as relative_time(_time, \"@d\")"
-                ))
-            })?;
-        *time = (seconds * 1_000_000.0).round() as i64;
+            ))
+        })?;
     }
     Ok(())
 }
