@@ -146,7 +146,8 @@
 // `filter` chooses the indexes and decides the terms (and the `where`s that repeat them) by code;
 // `direct` answers a first `stats` or `timechart` from the columns; otherwise `gather` reads the
 // rows into a `Frame` and `command` runs the commands over it, one module a command. `aggregate`
-// serves `stats`, `timechart` and `direct`; `frame`, `text` and `halves` serve them all.
+// serves `stats`, `timechart` and `direct`; `expr` evaluates the expressions of `eval` and
+// `where`; `frame`, `text` and `halves` serve them all.
 mod aggregate;
 mod command;
 mod direct;
