@@ -993,14 +993,20 @@ fn row_command() -> impl Strategy<Value = Command> {
 
 fn pipeline() -> impl Strategy<Value = (Query, Window)> {
     prop_oneof![
-        // The search, then commands of expressions among the others.
+        // The search (often all of one index, all time, so that expressions see many rows),
+        // then commands of expressions among the others.
         (
-            search_terms(),
+            prop_oneof![
+                1 => search_terms(),
+                2 => prop::sample::select(&["analytics", "*"][..]).prop_map(|index| {
+                    Search::new([SearchTerm::eq(Field::new("index").expect("valid"), index)])
+                }),
+            ],
             prop::collection::vec(
-                prop_oneof![2 => expression_command(), 1 => row_command()],
+                prop_oneof![3 => expression_command(), 1 => row_command()],
                 1..5
             ),
-            window()
+            prop_oneof![1 => window(), 1 => Just(Window::default())]
         )
             .prop_map(|(search, commands, window)| (Query { search, commands }, window)),
         // The search, then any commands.
