@@ -41,10 +41,10 @@ pub(crate) fn evaluate(
     let transform = commands.iter().position(command::transforms);
     let listing = transform.is_none();
     let wanted = Wanted::new(&commands[..transform.map_or(0, |t| t + 1)], listing);
-    // Events come newest first: in a listing, and wherever `head` or `sort` sees them.
+    // Events come newest first: in a listing, and wherever `head`, `sort` or `dedup` sees them.
     let ordered = commands[..transform.unwrap_or(commands.len())]
         .iter()
-        .any(|c| matches!(c, Command::Head(_) | Command::Sort(_)));
+        .any(|c| matches!(c, Command::Head(_) | Command::Sort(_) | Command::Dedup(_)));
     // The events' times are gathered only for what orders or charts them.
     let times = listing
         || ordered

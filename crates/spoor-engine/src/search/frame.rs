@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 
 use crate::columns::Dict;
 
-use super::text::compare_values;
+use super::text::{compare_values, format_time};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Col<'a> {
@@ -89,6 +89,26 @@ impl<'a> Frame<'a> {
         }
     }
 
+    /// The events' times, while rows are events and still have their `_time` (a `rename` may
+    /// have taken it away): what `_time` reads as in expressions, `sort` and `bin`.
+    pub(crate) fn event_times(&self) -> Option<&[i64]> {
+        self.times
+            .as_deref()
+            .filter(|_| self.col("_time").is_some())
+    }
+
+    /// Gives the events new times (`eval _time=…`, `bin _time`), and the `_time` column, when
+    /// there is one, their text.
+    pub(crate) fn retime(&mut self, times: Vec<i64>) {
+        if self.col("_time").is_some() {
+            self.set(Col::from_values(
+                "_time",
+                times.iter().map(|t| Some(format_time(*t))),
+            ));
+        }
+        self.times = Some(times);
+    }
+
     /// Appends the rows of `other`, merging dictionaries (columns matched by name).
     pub(crate) fn append(&mut self, other: Self) {
         if other.len == 0 {
@@ -132,19 +152,43 @@ impl<'a> Frame<'a> {
         self.len += other_len;
     }
 
-    /// A stable order of the rows by `keys` (column, descending); missing values last.
-    pub(crate) fn order(&self, keys: &[(&Col<'a>, bool)]) -> Vec<usize> {
+    /// A stable order of the rows by `keys` (field name, descending); missing values last.
+    /// `_time` orders by the events' times while rows are events.
+    pub(crate) fn order(&self, keys: &[(&str, bool)]) -> Vec<usize> {
+        /// Where a key's values are.
+        enum Key<'k, 'a> {
+            Times(&'k [i64]),
+            Col(&'k Col<'a>),
+            Missing,
+        }
+        let keys: Vec<(Key<'_, 'a>, bool)> = keys
+            .iter()
+            .map(|&(name, descending)| {
+                let key = match (self.event_times(), self.col(name)) {
+                    (Some(times), _) if name == "_time" => Key::Times(times),
+                    (_, Some(col)) => Key::Col(col),
+                    (_, None) => Key::Missing,
+                };
+                (key, descending)
+            })
+            .collect();
         let mut rows: Vec<usize> = (0..self.len).collect();
         rows.sort_by(|&a, &b| {
-            for (col, descending) in keys {
-                let ordering = match (col.get(a), col.get(b)) {
-                    (None, None) => Ordering::Equal,
-                    (None, Some(_)) => Ordering::Greater,
-                    (Some(_), None) => Ordering::Less,
-                    (Some(x), Some(y)) => {
-                        let o = compare_values(x, y);
-                        if *descending { o.reverse() } else { o }
-                    }
+            for (key, descending) in &keys {
+                let present = match key {
+                    Key::Times(times) => Some(times[a].cmp(&times[b])),
+                    Key::Col(col) => match (col.get(a), col.get(b)) {
+                        (None, None) => Some(Ordering::Equal),
+                        (None, Some(_)) => return Ordering::Greater,
+                        (Some(_), None) => return Ordering::Less,
+                        (Some(x), Some(y)) => Some(compare_values(x, y)),
+                    },
+                    Key::Missing => None,
+                };
+                let ordering = match present {
+                    Some(o) if *descending => o.reverse(),
+                    Some(o) => o,
+                    None => Ordering::Equal,
                 };
                 if ordering != Ordering::Equal {
                     return ordering;

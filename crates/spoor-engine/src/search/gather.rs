@@ -9,6 +9,7 @@ use crate::columns::{BUILT_IN, Columns};
 use crate::store::Store;
 
 use super::SearchError;
+use super::expr::fields_read;
 use super::frame::{Col, Frame};
 use super::halves::in_halves;
 use super::text::format_time;
@@ -38,14 +39,11 @@ impl Wanted {
                 Command::Rename(r) => patterns.extend(r.renamings.iter().map(|r| r.from.clone())),
                 Command::Fields(f) => patterns.extend(f.fields.iter().cloned()),
                 Command::Sort(s) => patterns.extend(s.keys.iter().map(|k| k.field.clone().into())),
+                Command::WhereExpr(_) | Command::Eval(_) | Command::Bin(_) | Command::Dedup(_) => {
+                    expression_fields(command, &mut patterns);
+                }
                 // `head` reads no field; the others are refused by `super::check` first.
-                Command::Head(_)
-                | Command::WhereExpr(_)
-                | Command::Eval(_)
-                | Command::Eventstats(_)
-                | Command::Streamstats(_)
-                | Command::Bin(_)
-                | Command::Dedup(_) => {}
+                Command::Head(_) | Command::Eventstats(_) | Command::Streamstats(_) => {}
             }
         }
         Self {
@@ -56,6 +54,23 @@ impl Wanted {
 
     pub(crate) fn wants(&self, name: &str) -> bool {
         self.all || self.patterns.iter().any(|p| p.matches(name))
+    }
+}
+
+/// The fields `where`, `eval`, `bin` and `dedup` read.
+fn expression_fields(command: &Command, patterns: &mut Vec<FieldPattern>) {
+    match command {
+        Command::WhereExpr(w) => fields_read(&w.condition, patterns),
+        Command::Eval(e) => {
+            for assignment in &e.assignments {
+                fields_read(&assignment.value, patterns);
+                // `eval _time=…` sets the events' times, so they are gathered.
+                patterns.push(assignment.field.clone().into());
+            }
+        }
+        Command::Bin(b) => patterns.push(b.field.clone().into()),
+        Command::Dedup(d) => patterns.extend(d.fields.iter().map(|f| f.clone().into())),
+        _ => {}
     }
 }
 

@@ -79,11 +79,63 @@
 //! when both are numbers, else as strings, byte-wise; a missing value sorts after any value,
 //! whichever the direction. The sort is stable. `limit` keeps the first `n` rows (default 10000,
 //! `0`: all).
+//! While rows are events, `_time` sorts by the events' times (to the microsecond), so
+//! `sort _time` puts them oldest first and `sort -_time` newest first.
 //!
 //! **`head n`** keeps the first `n` rows.
 //!
-//! **Not yet run**: `eval`, `where` with any other expression than exact string comparisons,
-//! `eventstats`, `streamstats`, `bin`, `dedup`, and the aggregations beyond `count`, `dc`,
+//! **Expressions** (of `eval` and `where`; Splunk's `eval` command and evaluation functions).
+//! A value is null, a number, a string or a Boolean. A field's value is a string, read as a
+//! number wherever it is one (`3`, `-2.5`, `1e3`); a string literal or a string a function made
+//! is never read as a number. A field the row lacks is null. `_time`, while rows are events, is
+//! the event's time in epoch seconds with microseconds (`1795867200.123456`). Arithmetic:
+//! `+` adds two numbers or joins two strings (a number and a string give null); `-`, `*`, `/`,
+//! `%` (C's `fmod`) and unary `-` take numbers, and give null for anything else, for a division
+//! by zero and for a result that is not finite. `.` joins the two values' strings (null if
+//! either is null). Comparisons compare as numbers when both sides are numbers, else their
+//! strings byte-wise; a comparison with null is null. `NOT`, `AND`, `OR`, `XOR` take Booleans
+//! and null, null being unknown (`false AND null` is false, `true OR null` is true, otherwise
+//! null wins; `XOR` of a null is null); any other operand is an error
+//! ([`SearchError::Expression`]). Functions: `if(c, a, b)` is `a` when `c` is true, else `b`
+//! (`c` null: `b`); `case` the value after the first true condition, else null; `null()`;
+//! `isnull`, `isnotnull`; `coalesce` the first value not null; `floor`, `ceiling`, `abs` of a
+//! number; `round(x, d)` half away from zero to `d` decimals (default 0; a negative or
+//! fractional `d` gives null); `tonumber(s, base)` a string read as a number (base 10) or an
+//! integer of base 2 to 36, a number as it is, else null; `tostring` the value's string
+//! (Booleans `True`, `False`); `len` the characters of the string; `lower`, `upper`;
+//! `min`, `max` of the values not null, numbers below strings, numbers as numbers, strings
+//! byte-wise; `in(x, v…)` whether `x` equals one of the values (null when `x` is); `like(s, p)`
+//! SQL's `LIKE`, case-sensitive, `%` any run and `_` any one character;
+//! `relative_time(t, "spec")` the time `t` (epoch seconds) moved and snapped by the modifier in
+//! UTC (null when `t` is no number or the result leaves the years 0000 to 9999). Every function
+//! of a null argument is null unless said otherwise. Numbers print as the other values:
+//! integral ones as integers, others in their shortest form. Expressions nest at most
+//! `spoor_spl::ast::MAX_DEPTH` deep ([`check`] refuses deeper trees).
+//!
+//! **`eval f=expr, …`**: each assignment in turn sets `f` in every row; later assignments see the
+//! earlier ones. A null value leaves the row without `f`; a Boolean value is an error with
+//! Splunk's words (`Fields cannot be assigned a boolean result. Instead, try if([bool expr],
+//! [expr], [expr]).`). A field no row gets, and that did not exist, is no column; a new field
+//! is the last column. While rows are events, `eval _time=…` gives them new times (numbers of
+//! epoch seconds; a null keeps the time, any other value is an error).
+//!
+//! **`where <expression>`** (other than exact string comparisons): keeps the rows for which the
+//! expression is true; false and null drop the row; any other value is an error.
+//!
+//! **`bin span=<span> f [as g]`**: with a time span, `f` (the events' `_time`, or a field of
+//! epoch seconds) becomes the start of its bucket, aligned as `timechart`'s buckets (and with
+//! its bounds); `_time` stays a time, another field (or the alias) gets epoch seconds. With a
+//! number `n`, `f`'s number `v` becomes `floor(v / n) * n`. A value that is missing or not a
+//! number leaves the output without a value. `as g` writes the bin to `g` and leaves `f`.
+//!
+//! **`dedup [n] f, …`**: keeps the first `n` (default 1) rows of each combination of the fields'
+//! values, in row order (events newest first), comparing values byte for byte; rows lacking any
+//! of the fields are dropped (Splunk's `keepempty=false`).
+//!
+//! While rows are events, `where`, `eval`, `bin` and `dedup` take away the extracted fields no
+//! row has afterwards, as `head` and `sort` do.
+//!
+//! **Not yet run**: `eventstats`, `streamstats`, and the aggregations beyond `count`, `dc`,
 //! `sum`, `avg`, `min` and `max`: [`check`] refuses them with [`SearchError::Unsupported`]
 //! before any event is read.
 //!
@@ -94,11 +146,13 @@
 // `filter` chooses the indexes and decides the terms (and the `where`s that repeat them) by code;
 // `direct` answers a first `stats` or `timechart` from the columns; otherwise `gather` reads the
 // rows into a `Frame` and `command` runs the commands over it, one module a command. `aggregate`
-// serves `stats`, `timechart` and `direct`; `frame`, `text` and `halves` serve them all.
+// serves `stats`, `timechart` and `direct`; `expr` evaluates the expressions of `eval` and
+// `where`; `frame`, `text` and `halves` serve them all.
 mod aggregate;
 mod command;
 mod direct;
 mod evaluate;
+mod expr;
 mod filter;
 mod frame;
 mod gather;
@@ -157,9 +211,9 @@ pub const MAX_CHART_CELLS: u64 = 1_000_000;
 /// assert!(check(&query, &Window::default()).is_ok()); // decided by the events
 ///
 /// // What the engine does not run yet is refused before anything is read.
-/// let eval = "search index=main | eval x=1".parse()?;
-/// let err = check(&eval, &Window::default()).unwrap_err().to_string();
-/// assert!(err.starts_with("the embedded engine does not run `eval` yet"), "{err}");
+/// let streamstats = "search index=main | streamstats count".parse()?;
+/// let err = check(&streamstats, &Window::default()).unwrap_err().to_string();
+/// assert!(err.starts_with("the embedded engine does not run `streamstats` yet"), "{err}");
 /// let median = "search index=main | stats median(n)".parse()?;
 /// let err = check(&median, &Window::default()).unwrap_err().to_string();
 /// assert!(err.starts_with("the embedded engine does not compute `median` yet"), "{err}");
@@ -182,13 +236,11 @@ pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
 /// `spoor-spl` subset that the evaluator does not have.
 fn unsupported(command: &Command) -> Option<SearchError> {
     match command {
-        Command::WhereExpr(_)
-        | Command::Eval(_)
-        | Command::Eventstats(_)
-        | Command::Streamstats(_)
-        | Command::Bin(_)
-        | Command::Dedup(_) => Some(not_yet(command)),
-        Command::Where(_)
+        Command::Eventstats(_) | Command::Streamstats(_) => Some(not_yet(command)),
+        Command::WhereExpr(_) | Command::Eval(_) => too_deep(command),
+        Command::Bin(_)
+        | Command::Dedup(_)
+        | Command::Where(_)
         | Command::Stats(_)
         | Command::Timechart(_)
         | Command::Rename(_)
@@ -210,17 +262,25 @@ fn unsupported(command: &Command) -> Option<SearchError> {
     }
 }
 
+/// The error for an `eval` or `where` expression nested deeper than the parser allows (a tree
+/// built by hand), found before anything is evaluated.
+fn too_deep(command: &Command) -> Option<SearchError> {
+    match command {
+        Command::WhereExpr(w) => expr::check_depth(&w.condition).err(),
+        Command::Eval(e) => e
+            .assignments
+            .iter()
+            .find_map(|a| expr::check_depth(&a.value).err()),
+        _ => None,
+    }
+}
+
 /// The error for a command the engine does not run yet.
 pub(crate) fn not_yet(command: &Command) -> SearchError {
-    let what = match command {
-        Command::WhereExpr(_) => "`where` with an expression other than exact string \
-                                  comparisons (`field=\"value\"`, `field!=\"value\"`, joined by AND)"
-            .to_owned(),
-        other => format!("`{}`", other.name()),
-    };
     SearchError::Unsupported(format!(
-        "the embedded engine does not run {what} yet (it runs search, where with exact \
-         comparisons, stats, timechart, rename, fields, sort and head)"
+        "the embedded engine does not run `{}` yet (it runs search, where, eval, stats, \
+         timechart, bin, rename, fields, sort, dedup and head)",
+        command.name()
     ))
 }
 
@@ -335,6 +395,9 @@ pub enum SearchError {
         /// The span.
         span: Span,
     },
+    /// An `eval`, `where` or `bin` could not give a value: a Boolean assigned to a field, a
+    /// condition that is no Boolean, a bin span that is no positive number.
+    Expression(String),
     /// The caller's `keep` refused a result row (see [`Engine::search_while`](crate::Engine::search_while)).
     Stopped,
 }
@@ -342,7 +405,7 @@ pub enum SearchError {
 impl fmt::Display for SearchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Unsupported(what) => f.write_str(what),
+            Self::Unsupported(what) | Self::Expression(what) => f.write_str(what),
             Self::Store(_) => f.write_str("cannot read the stored events"),
             // Splunk's own words, as it refuses such a chart.
             Self::TooManyBuckets => write!(
@@ -374,6 +437,7 @@ impl std::error::Error for SearchError {
         match self {
             Self::Store(err) => Some(err),
             Self::Unsupported(_)
+            | Self::Expression(_)
             | Self::TooManyBuckets
             | Self::TooManyCells { .. }
             | Self::SpanOutOfRange { .. }

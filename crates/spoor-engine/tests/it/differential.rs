@@ -18,12 +18,12 @@ use proptest::prelude::*;
 use spoor_engine::{Engine, EventMeta, Record, Window};
 use spoor_event::{Event, Key, Value};
 use spoor_spl::ast::{
-    Aggregation, Command, CompareOp, Condition, Field, FieldPattern, Fields, FieldsMode, Function,
-    Head, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats,
-    Timechart, Where,
+    Aggregation, Bin, BinSpan, BinaryOp, Command, CompareOp, Condition, Dedup, Eval, EvalFunction,
+    Expr, Field, FieldPattern, Fields, FieldsMode, Function, Head, LogicOp, Number, Query, Rename,
+    Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats, Timechart, UnaryOp, Where,
 };
 use spoor_spl::build::{self, Index, OverTime, Split};
-use spoor_spl::modifier::{TimeModifier, TimeWindow};
+use spoor_spl::modifier::{Relative, TimeModifier, TimeWindow};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -735,6 +735,257 @@ fn head() -> impl Strategy<Value = Command> {
     (0..6u64).prop_map(|count| Command::Head(Head { count }))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Expressions and the commands of expressions (eval, where, bin, dedup, sort by _time)
+
+/// Fields expressions read: numeric properties, strings, the time, and what `eval` makes.
+const EXPR_FIELDS: &[&str] = &[
+    "analytics_prop__seats",
+    "analytics_prop__amount",
+    "analytics_prop__plan",
+    "event",
+    "distinct_id",
+    "status",
+    "_time",
+    "step",
+];
+
+fn expr_field() -> impl Strategy<Value = Expr> {
+    prop::sample::select(EXPR_FIELDS).prop_map(|f| Expr::field(Field::new(f).expect("valid")))
+}
+
+fn number_literal() -> impl Strategy<Value = Expr> {
+    prop::sample::select(&["0", "1", "2", "3", "2.5", "10"][..])
+        .prop_map(|n| Expr::Number(Number::new(n).expect("a number")))
+}
+
+fn string_literal() -> impl Strategy<Value = Expr> {
+    prop::sample::select(
+        &[
+            "pro", "free", "login", "purchase", "u1", "3", "", "%o%", "_",
+        ][..],
+    )
+    .prop_map(Expr::string)
+}
+
+/// An expression whose value is a number or null, at most `depth` levels of operators.
+fn numeric(depth: u32) -> BoxedStrategy<Expr> {
+    let leaf = prop_oneof![expr_field(), number_literal()].boxed();
+    if depth == 0 {
+        return leaf;
+    }
+    let inner = numeric(depth - 1);
+    let condition = boolean(depth - 1);
+    let arithmetic = (
+        prop::sample::select(
+            &[
+                BinaryOp::Add,
+                BinaryOp::Subtract,
+                BinaryOp::Multiply,
+                BinaryOp::Divide,
+                BinaryOp::Modulo,
+            ][..],
+        ),
+        inner.clone(),
+        inner.clone(),
+    )
+        .prop_map(|(op, a, b)| Expr::binary(op, a, b));
+    let one = (
+        prop::sample::select(
+            &[
+                EvalFunction::Floor,
+                EvalFunction::Ceiling,
+                EvalFunction::Abs,
+                EvalFunction::Round,
+            ][..],
+        ),
+        inner.clone(),
+    )
+        .prop_map(|(f, a)| Expr::call(f, [a]));
+    prop_oneof![
+        2 => leaf,
+        3 => arithmetic,
+        1 => inner.clone().prop_map(|a| Expr::unary(UnaryOp::Negate, a)),
+        1 => one,
+        1 => inner.clone().prop_map(|a| Expr::call(EvalFunction::Round, [a, Expr::number(1)])),
+        1 => (condition.clone(), inner.clone(), inner.clone())
+            .prop_map(|(c, a, b)| Expr::call(EvalFunction::If, [c, a, b])),
+        1 => (condition.clone(), inner.clone(), condition, inner.clone())
+            .prop_map(|(c1, a, c2, b)| Expr::call(EvalFunction::Case, [c1, a, c2, b])),
+        1 => (inner.clone(), inner.clone())
+            .prop_map(|(a, b)| Expr::call(EvalFunction::Coalesce, [a, b])),
+        1 => (prop::sample::select(&[EvalFunction::Min, EvalFunction::Max][..]), inner.clone(), inner)
+            .prop_map(|(f, a, b)| Expr::call(f, [a, b])),
+        1 => textual(depth - 1).prop_map(|s| Expr::call(EvalFunction::Len, [s])),
+        1 => textual(depth - 1).prop_map(|s| Expr::call(EvalFunction::ToNumber, [s])),
+    ]
+    .boxed()
+}
+
+/// An expression whose value is a string or null.
+fn textual(depth: u32) -> BoxedStrategy<Expr> {
+    let leaf = prop_oneof![expr_field(), string_literal()].boxed();
+    if depth == 0 {
+        return leaf;
+    }
+    let inner = textual(depth - 1);
+    let any = prop_oneof![inner.clone(), numeric(depth - 1)];
+    prop_oneof![
+        2 => leaf,
+        2 => (any.clone(), any).prop_map(|(a, b)| Expr::binary(BinaryOp::Concat, a, b)),
+        1 => (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::binary(BinaryOp::Add, a, b)),
+        1 => (
+            prop::sample::select(
+                &[EvalFunction::Lower, EvalFunction::Upper, EvalFunction::ToString][..]
+            ),
+            inner.clone()
+        )
+            .prop_map(|(f, a)| Expr::call(f, [a])),
+        1 => (boolean(depth - 1), inner.clone(), inner.clone())
+            .prop_map(|(c, a, b)| Expr::call(EvalFunction::If, [c, a, b])),
+        1 => (inner.clone(), inner).prop_map(|(a, b)| Expr::call(EvalFunction::Coalesce, [a, b])),
+    ]
+    .boxed()
+}
+
+/// An expression whose value is a Boolean or null.
+fn boolean(depth: u32) -> BoxedStrategy<Expr> {
+    let comparison_op = prop::sample::select(
+        &[
+            BinaryOp::Eq,
+            BinaryOp::Ne,
+            BinaryOp::Lt,
+            BinaryOp::Le,
+            BinaryOp::Gt,
+            BinaryOp::Ge,
+        ][..],
+    );
+    let numbers = numeric(depth.saturating_sub(1));
+    let strings = textual(depth.saturating_sub(1));
+    let tests = prop_oneof![
+        (comparison_op.clone(), numbers.clone(), numbers)
+            .prop_map(|(op, a, b)| Expr::binary(op, a, b)),
+        (comparison_op, strings.clone(), strings.clone())
+            .prop_map(|(op, a, b)| Expr::binary(op, a, b)),
+        (
+            prop::sample::select(&[EvalFunction::IsNull, EvalFunction::IsNotNull][..]),
+            expr_field()
+        )
+            .prop_map(|(f, a)| Expr::call(f, [a])),
+        (strings.clone(), string_literal(), string_literal())
+            .prop_map(|(x, a, b)| Expr::call(EvalFunction::In, [x, a, b])),
+        (strings, string_literal()).prop_map(|(s, p)| Expr::call(EvalFunction::Like, [s, p])),
+    ]
+    .boxed();
+    if depth == 0 {
+        return tests;
+    }
+    let inner = boolean(depth - 1);
+    prop_oneof![
+        3 => tests,
+        1 => inner.clone().prop_map(|b| Expr::unary(UnaryOp::Not, b)),
+        2 => (
+            prop::sample::select(&[LogicOp::And, LogicOp::Or, LogicOp::Xor][..]),
+            prop::collection::vec(inner, 2..4)
+        )
+            .prop_map(|(op, operands)| Expr::Logic { op, operands }),
+    ]
+    .boxed()
+}
+
+fn eval() -> impl Strategy<Value = Command> {
+    let target = prop::sample::select(&["step", "x", "analytics_prop__seats", "event"][..])
+        .prop_map(|f| Field::new(f).expect("valid"));
+    let value = prop_oneof![numeric(2), textual(2)];
+    let time = || Expr::field(Field::new("_time").expect("valid"));
+    let retime = prop_oneof![
+        (0..3u32).prop_map(move |h| Expr::binary(BinaryOp::Add, time(), Expr::number(h * 3_600))),
+        Just(Expr::relative_time(
+            time(),
+            "-1d@d".parse::<Relative>().expect("a modifier")
+        )),
+    ]
+    .prop_map(|value| (Field::new("_time").expect("valid"), value));
+    let assignment = prop_oneof![4 => (target, value), 1 => retime];
+    prop::collection::vec(assignment, 1..3).prop_map(|a| Command::Eval(Eval::new(a)))
+}
+
+fn where_expr() -> impl Strategy<Value = Command> {
+    boolean(2).prop_map(Command::where_)
+}
+
+fn bin() -> impl Strategy<Value = Command> {
+    let time_span = prop_oneof![
+        Just(Span::HOUR),
+        Just(Span::DAY),
+        Just(Span::WEEK),
+        Just(Span::MONTH),
+        Just(span(15, SpanUnit::Minute)),
+    ]
+    .prop_map(BinSpan::Time);
+    let number_span = prop::sample::select(&["1", "2", "0.5", "10"][..])
+        .prop_map(|n| BinSpan::Number(Number::new(n).expect("a number")));
+    let field =
+        prop::sample::select(&["_time", "analytics_prop__seats", "analytics_prop__amount"][..])
+            .prop_map(|f| Field::new(f).expect("valid"));
+    let alias = prop::option::of(
+        prop::sample::select(&["b", "step"][..]).prop_map(|f| Field::new(f).expect("valid")),
+    );
+    (prop_oneof![time_span, number_span], field, alias)
+        .prop_map(|(span, field, alias)| Command::Bin(Bin { span, field, alias }))
+}
+
+fn dedup() -> impl Strategy<Value = Command> {
+    let field = prop::sample::select(
+        &[
+            "distinct_id",
+            "event",
+            "application",
+            "step",
+            "analytics_prop__plan",
+            "_time",
+        ][..],
+    )
+    .prop_map(|f| Field::new(f).expect("valid"));
+    (
+        prop::option::of(1..4u32),
+        prop::collection::vec(field, 1..3),
+    )
+        .prop_map(|(count, fields)| {
+            Command::Dedup(Dedup {
+                count: count.and_then(NonZeroU32::new),
+                fields,
+            })
+        })
+}
+
+/// `sort` by `_time` (the events' times), maybe then another key.
+fn sort_time() -> impl Strategy<Value = Command> {
+    (
+        any::<bool>(),
+        prop::option::of(prop::sample::select(EXPR_FIELDS)),
+    )
+        .prop_map(|(descending, then)| {
+            let mut keys = vec![SortKey {
+                field: Field::new("_time").expect("valid"),
+                descending,
+            }];
+            keys.extend(then.map(|f| SortKey {
+                field: Field::new(f).expect("valid"),
+                descending: false,
+            }));
+            Command::Sort(Sort {
+                limit: Some(0),
+                keys,
+            })
+        })
+}
+
+/// The commands of expressions.
+fn expression_command() -> impl Strategy<Value = Command> {
+    prop_oneof![eval(), where_expr(), bin(), dedup(), sort_time()]
+}
+
 /// Commands that take any rows.
 fn row_command() -> impl Strategy<Value = Command> {
     prop_oneof![where_(), stats(), rename(), fields(), sort(), head()]
@@ -742,6 +993,22 @@ fn row_command() -> impl Strategy<Value = Command> {
 
 fn pipeline() -> impl Strategy<Value = (Query, Window)> {
     prop_oneof![
+        // The search (often all of one index, all time, so that expressions see many rows),
+        // then commands of expressions among the others.
+        (
+            prop_oneof![
+                1 => search_terms(),
+                2 => prop::sample::select(&["analytics", "*"][..]).prop_map(|index| {
+                    Search::new([SearchTerm::eq(Field::new("index").expect("valid"), index)])
+                }),
+            ],
+            prop::collection::vec(
+                prop_oneof![3 => expression_command(), 1 => row_command()],
+                1..5
+            ),
+            prop_oneof![1 => window(), 1 => Just(Window::default())]
+        )
+            .prop_map(|(search, commands, window)| (Query { search, commands }, window)),
         // The search, then any commands.
         (
             search_terms(),

@@ -1434,12 +1434,154 @@ fn readings() -> Vec<Case> {
     ]
 }
 
+/// `eval`, `where` with expressions, `bin`, `dedup` and `sort _time`.
+fn expressions() -> Vec<Case> {
+    vec![
+        case(
+            "a funnel's steps: eval case, where isnotnull, sort _time, dedup",
+            spl(
+                r#"search index=analytics application=shop | eval step=case(event="login", 1, event="purchase", 2) | where isnotnull(step) | sort _time | dedup distinct_id step | fields distinct_id, step, _time | fields - _raw"#,
+            ),
+            ALL_TIME,
+            &["distinct_id", "step", "_time"],
+            &[
+                &["u1", "1", "2028-01-15T09:00:00.000+00:00"],
+                &["u1", "2", "2028-01-31T23:59:59.999+00:00"],
+                &["u2", "1", "2028-02-01T00:00:00.000+00:00"],
+                &["u3", "1", "2028-02-28T12:30:00.000+00:00"],
+                &["u2", "2", "2028-02-29T08:15:30.250+00:00"],
+                &["u3", "2", "2028-04-01T00:00:00.000+00:00"],
+            ],
+        ),
+        case(
+            "where compares numbers as numbers",
+            spl(
+                "search index=analytics | where analytics_prop__amount>10 OR analytics_prop__amount<0 | stats count by application",
+            ),
+            ALL_TIME,
+            &["application", "count"],
+            &[&["café", "1"], &["shop", "2"]],
+        ),
+        case(
+            "eval arithmetic, round and if, then stats",
+            spl(
+                r#"search index=analytics event=purchase | eval revenue=round(analytics_prop__amount*1.1, 2), band=if(analytics_prop__amount>=10, "big", "small") | stats sum(revenue) as revenue, count by band"#,
+            ),
+            ALL_TIME,
+            &["band", "revenue", "count"],
+            &[&["big", "131.45", "2"], &["small", "5.5", "1"]],
+        ),
+        case(
+            "eval concatenates, upper and coalesce",
+            spl(
+                r#"search index=analytics event=login | eval who=upper(distinct_id) . ":" . coalesce(analytics_prop__seats, "none") | stats count by who"#,
+            ),
+            ALL_TIME,
+            &["who", "count"],
+            &[&["U1:3", "1"], &["U2:none", "1"], &["U3:none", "1"]],
+        ),
+        case(
+            "bin span=1d _time aligns as timechart",
+            spl(
+                "search index=analytics application=blog | bin span=1d _time | stats count by _time",
+            ),
+            ALL_TIME,
+            &["_time", "count"],
+            &[
+                &["2028-02-29T00:00:00.000+00:00", "1"],
+                &["2028-03-01T00:00:00.000+00:00", "2"],
+                &["2028-03-05T00:00:00.000+00:00", "1"],
+            ],
+        ),
+        case(
+            "eval _time moves the events; bin as gives epoch seconds",
+            spl(
+                "search index=analytics application=blog | eval _time=_time+3600 | bin span=1d _time as day | stats count by day",
+            ),
+            ALL_TIME,
+            &["day", "count"],
+            &[&["1835481600", "3"], &["1835827200", "1"]],
+        ),
+        case(
+            "relative_time snaps to the day",
+            spl(
+                r#"search index=analytics application=blog | eval day=relative_time(_time, "@d") | stats count by day"#,
+            ),
+            ALL_TIME,
+            &["day", "count"],
+            &[
+                &["1835395200", "1"],
+                &["1835481600", "2"],
+                &["1835827200", "1"],
+            ],
+        ),
+        case(
+            "bin span=10 a number",
+            spl(
+                "search index=analytics | bin span=10 analytics_prop__amount as band | stats count by band",
+            ),
+            ALL_TIME,
+            &["band", "count"],
+            &[&["-10", "1"], &["0", "2"], &["10", "1"], &["100", "1"]],
+        ),
+        case(
+            "dedup 2 keeps the newest two of each user; rows without one are dropped",
+            spl(
+                "search index=analytics application=shop | dedup 2 distinct_id | fields distinct_id, event | fields - _*",
+            ),
+            ALL_TIME,
+            &["distinct_id", "event"],
+            &[
+                &["u3", "purchase"],
+                &["u2", "dup"],
+                &["u2", "purchase"],
+                &["u3", "login"],
+                &["u1", "purchase"],
+                &["u1", "login"],
+            ],
+        ),
+        case(
+            "sort -_time puts the newest first",
+            spl(
+                "search index=analytics application=blog | sort -_time | head 2 | fields analytics_prop__page | fields - _*",
+            ),
+            ALL_TIME,
+            &["analytics_prop__page"],
+            &[&[NONE], &["/home"]],
+        ),
+    ]
+}
+
+/// An `eval` of a Boolean and a `where` of a number are refused with a message saying what to
+/// write instead.
+#[test]
+fn expressions_refuse_what_splunk_refuses() {
+    let data = load();
+    let message = |text: &str| {
+        data.engine
+            .search(&spl(text), &ALL_TIME)
+            .expect_err("refused")
+            .to_string()
+    };
+    assert_eq!(
+        message("search index=analytics | eval big=analytics_prop__amount>10"),
+        "Error in 'eval' command: Fields cannot be assigned a boolean result. Instead, try \
+         if([bool expr], [expr], [expr])."
+    );
+    let err = message("search index=analytics | where analytics_prop__amount");
+    assert!(
+        err.starts_with("where needs a true-or-false condition"),
+        "{err}"
+    );
+}
+
 fn all_cases() -> Vec<Case> {
     let mut cases = builders();
     cases.extend(searches());
     cases.extend(commands());
     cases.extend(timecharts());
     cases.extend(readings());
+    cases.extend(expressions());
     cases
 }
 
@@ -1532,6 +1674,15 @@ fn the_cases_cover_every_command_and_option() {
         "min(",
         "max(",
         "_*) as *",
+        "| eval ",
+        "| where isnotnull(",
+        "| bin span=1d ",
+        "| bin span=10 ",
+        "| dedup ",
+        "relative_time(",
+        "case(",
+        "| sort +_time",
+        "| sort -_time",
     ] {
         assert!(
             printed.iter().any(|p| p.contains(needle)),

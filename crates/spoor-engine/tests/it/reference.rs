@@ -11,10 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use spoor_engine::{Level, Message, Record, Results, Window};
 use spoor_event::extract::Extractor;
 use spoor_spl::ast::{
-    Aggregate, Command, CompareOp, FieldPattern, Fields, FieldsMode, Function, Query, Rename,
-    Search, SearchTerm, Sort, SpanUnit, Stats, Timechart, Where,
+    Aggregate, Bin, BinSpan, BinaryOp, Command, CompareOp, Dedup, Eval, EvalFunction, Expr,
+    FieldPattern, Fields, FieldsMode, Function, LogicOp, Query, Rename, Search, SearchTerm, Sort,
+    SpanUnit, Stats, Timechart, UnaryOp, Where,
 };
-use time::{Date, Month, OffsetDateTime};
+use spoor_spl::modifier::TimeModifier;
+use time::{Date, Month, OffsetDateTime, UtcOffset};
 
 /// The fields every event has, in the order they come as columns.
 const EVENT_FIELDS: [&str; 6] = ["_time", "_raw", "index", "sourcetype", "source", "host"];
@@ -99,18 +101,25 @@ pub(crate) fn evaluate(
                 table.rows.truncate(keep);
                 table
             }
+            Command::WhereExpr(where_) => filter_expression(table, &where_.condition),
+            Command::Eval(eval_) => eval(table, eval_),
+            Command::Bin(bin_) => bin(table, bin_),
+            Command::Dedup(dedup_) => dedup(table, dedup_),
             // The engine refuses these, and the differential test makes none.
-            Command::WhereExpr(_)
-            | Command::Eval(_)
-            | Command::Eventstats(_)
-            | Command::Streamstats(_)
-            | Command::Bin(_)
-            | Command::Dedup(_) => unreachable!("no reference for `{command}`"),
+            Command::Eventstats(_) | Command::Streamstats(_) => {
+                unreachable!("no reference for `{command}`")
+            }
         };
         if events
             && matches!(
                 command,
-                Command::Where(_) | Command::Head(_) | Command::Sort(_)
+                Command::Where(_)
+                    | Command::Head(_)
+                    | Command::Sort(_)
+                    | Command::WhereExpr(_)
+                    | Command::Eval(_)
+                    | Command::Bin(_)
+                    | Command::Dedup(_)
             )
         {
             let Table { columns, rows } = &mut table;
@@ -842,6 +851,425 @@ fn fields(mut table: Table, fields: &Fields) -> Table {
 }
 
 // ---------------------------------------------------------------------------------------------
+// expressions: eval, where, bin, dedup
+
+/// A value of an expression.
+#[derive(Debug, Clone, PartialEq)]
+enum Val {
+    Null,
+    Num(f64),
+    /// A string the expression made: never a number.
+    Str(String),
+    /// A field's value: a number when it reads as one.
+    FieldText(String),
+    Bool(bool),
+}
+
+impl Val {
+    fn num(&self) -> Option<f64> {
+        match self {
+            Self::Num(x) => Some(*x),
+            Self::FieldText(s) => number(s),
+            _ => None,
+        }
+    }
+
+    fn text(&self) -> Option<String> {
+        match self {
+            Self::Null => None,
+            Self::Num(x) => Some(print_number(*x)),
+            Self::Str(s) | Self::FieldText(s) => Some(s.clone()),
+            Self::Bool(true) => Some("True".to_owned()),
+            Self::Bool(false) => Some("False".to_owned()),
+        }
+    }
+}
+
+fn finite(x: f64) -> Val {
+    if x.is_finite() {
+        Val::Num(x)
+    } else {
+        Val::Null
+    }
+}
+
+/// The row's time in epoch seconds, to the microsecond, while it is an event with `_time`.
+fn event_time(row: &Row) -> Option<i128> {
+    row.time_nanos.filter(|_| row.values.contains_key("_time"))
+}
+
+/// A Boolean operand: `None` for null. Reading: the differential test makes no expression that
+/// gives another value where a Boolean is wanted (the engine's error).
+fn boolean(value: &Val) -> Option<bool> {
+    match value {
+        Val::Bool(b) => Some(*b),
+        Val::Null => None,
+        other => panic!("a Boolean was wanted, not {other:?}"),
+    }
+}
+
+fn compare_vals(a: &Val, b: &Val) -> Option<Ordering> {
+    if let (Some(x), Some(y)) = (a.num(), b.num()) {
+        return x.partial_cmp(&y);
+    }
+    Some(a.text()?.as_bytes().cmp(b.text()?.as_bytes()))
+}
+
+fn value_of(row: &Row, expr: &Expr) -> Val {
+    match expr {
+        Expr::Number(n) => finite(n.as_str().parse().expect("a number literal")),
+        Expr::String(s) => Val::Str(s.clone()),
+        Expr::Field(name) if name.as_str() == "_time" && event_time(row).is_some() => {
+            let micros = event_time(row).expect("checked") / 1_000;
+            Val::Num(micros as f64 / 1e6)
+        }
+        Expr::Field(name) => row
+            .values
+            .get(name.as_str())
+            .map_or(Val::Null, |v| Val::FieldText(v.clone())),
+        Expr::Unary { op, operand } => {
+            let v = value_of(row, operand);
+            match op {
+                UnaryOp::Negate => v.num().map_or(Val::Null, |x| finite(-x)),
+                UnaryOp::Not => boolean(&v).map_or(Val::Null, |b| Val::Bool(!b)),
+            }
+        }
+        Expr::Binary { op, left, right } => {
+            let (a, b) = (value_of(row, left), value_of(row, right));
+            let both = a.num().zip(b.num());
+            let is_string = |v: &Val| matches!(v, Val::Str(_) | Val::FieldText(_));
+            match op {
+                BinaryOp::Add => match both {
+                    Some((x, y)) => finite(x + y),
+                    None if is_string(&a) && is_string(&b) => {
+                        Val::Str(a.text().expect("a string") + &b.text().expect("a string"))
+                    }
+                    None => Val::Null,
+                },
+                BinaryOp::Subtract => both.map_or(Val::Null, |(x, y)| finite(x - y)),
+                BinaryOp::Multiply => both.map_or(Val::Null, |(x, y)| finite(x * y)),
+                BinaryOp::Divide => match both {
+                    Some((_, 0.0)) => Val::Null,
+                    Some((x, y)) => finite(x / y),
+                    None => Val::Null,
+                },
+                BinaryOp::Modulo => match both {
+                    Some((_, 0.0)) => Val::Null,
+                    Some((x, y)) => finite(x % y),
+                    None => Val::Null,
+                },
+                BinaryOp::Concat => match (a.text(), b.text()) {
+                    (Some(x), Some(y)) => Val::Str(x + &y),
+                    _ => Val::Null,
+                },
+                comparison => match compare_vals(&a, &b) {
+                    None => Val::Null,
+                    Some(o) => Val::Bool(match comparison {
+                        BinaryOp::Eq => o.is_eq(),
+                        BinaryOp::Ne => o.is_ne(),
+                        BinaryOp::Lt => o.is_lt(),
+                        BinaryOp::Le => o.is_le(),
+                        BinaryOp::Gt => o.is_gt(),
+                        _ => o.is_ge(),
+                    }),
+                },
+            }
+        }
+        Expr::Logic { op, operands } => {
+            let truths: Vec<Option<bool>> = operands
+                .iter()
+                .map(|o| boolean(&value_of(row, o)))
+                .collect();
+            let any_null = truths.contains(&None);
+            match op {
+                LogicOp::And if truths.contains(&Some(false)) => Val::Bool(false),
+                LogicOp::Or if truths.contains(&Some(true)) => Val::Bool(true),
+                _ if any_null => Val::Null,
+                LogicOp::And => Val::Bool(true),
+                LogicOp::Or => Val::Bool(false),
+                LogicOp::Xor => {
+                    Val::Bool(truths.iter().filter(|t| **t == Some(true)).count() % 2 == 1)
+                }
+            }
+        }
+        Expr::Call { function, args } => call(row, *function, args),
+        Expr::RelativeTime { time, modifier } => {
+            let Some(t) = value_of(row, time).num().filter(|t| t.abs() < 1e12) else {
+                return Val::Null;
+            };
+            let nanos = (t * 1e6).round() as i128 * 1_000;
+            let Ok(base) = OffsetDateTime::from_unix_timestamp_nanos(nanos) else {
+                return Val::Null;
+            };
+            match TimeModifier::Relative(*modifier).resolve(base, UtcOffset::UTC) {
+                Ok(at) => finite((at.unix_timestamp_nanos() / 1_000) as f64 / 1e6),
+                Err(_) => Val::Null,
+            }
+        }
+    }
+}
+
+fn call(row: &Row, function: EvalFunction, args: &[Expr]) -> Val {
+    let arg = |i: usize| args.get(i).map_or(Val::Null, |a| value_of(row, a));
+    let one_number = |f: fn(f64) -> f64| arg(0).num().map_or(Val::Null, |x| finite(f(x)));
+    match function {
+        EvalFunction::Null => Val::Null,
+        EvalFunction::Abs => one_number(f64::abs),
+        EvalFunction::Floor => one_number(f64::floor),
+        EvalFunction::Ceiling => one_number(f64::ceil),
+        EvalFunction::Round => {
+            let Some(x) = arg(0).num() else {
+                return Val::Null;
+            };
+            let digits = if args.len() < 2 {
+                Some(0.0)
+            } else {
+                arg(1).num()
+            };
+            match digits {
+                Some(d) if d >= 0.0 && d.fract() == 0.0 && d > 15.0 => finite(x),
+                Some(d) if d >= 0.0 && d.fract() == 0.0 => {
+                    let scale = 10f64.powi(d as i32);
+                    finite((x * scale).round() / scale)
+                }
+                _ => Val::Null,
+            }
+        }
+        EvalFunction::IsNull => Val::Bool(arg(0) == Val::Null),
+        EvalFunction::IsNotNull => Val::Bool(arg(0) != Val::Null),
+        EvalFunction::Coalesce => args
+            .iter()
+            .map(|a| value_of(row, a))
+            .find(|v| *v != Val::Null)
+            .unwrap_or(Val::Null),
+        EvalFunction::If => {
+            if boolean(&arg(0)) == Some(true) {
+                arg(1)
+            } else {
+                arg(2)
+            }
+        }
+        EvalFunction::Case => {
+            for pair in args.chunks(2) {
+                if boolean(&value_of(row, &pair[0])) == Some(true) {
+                    return value_of(row, &pair[1]);
+                }
+            }
+            Val::Null
+        }
+        EvalFunction::In => {
+            let x = arg(0);
+            if x == Val::Null {
+                return Val::Null;
+            }
+            Val::Bool(
+                args[1..]
+                    .iter()
+                    .any(|a| compare_vals(&x, &value_of(row, a)) == Some(Ordering::Equal)),
+            )
+        }
+        EvalFunction::Like => match (arg(0).text(), arg(1).text()) {
+            (Some(s), Some(p)) => Val::Bool(like_matches(
+                &s.chars().collect::<Vec<_>>(),
+                &p.chars().collect::<Vec<_>>(),
+            )),
+            _ => Val::Null,
+        },
+        EvalFunction::Len => arg(0)
+            .text()
+            .map_or(Val::Null, |s| Val::Num(s.chars().count() as f64)),
+        EvalFunction::Lower => arg(0)
+            .text()
+            .map_or(Val::Null, |s| Val::Str(s.to_lowercase())),
+        EvalFunction::Upper => arg(0)
+            .text()
+            .map_or(Val::Null, |s| Val::Str(s.to_uppercase())),
+        EvalFunction::ToString => arg(0).text().map_or(Val::Null, Val::Str),
+        EvalFunction::ToNumber => {
+            let v = arg(0);
+            if let Val::Num(x) = v {
+                return Val::Num(x);
+            }
+            let text = match &v {
+                Val::Str(s) | Val::FieldText(s) => s.clone(),
+                _ => return Val::Null,
+            };
+            let base = if args.len() < 2 {
+                Some(10.0)
+            } else {
+                arg(1).num()
+            };
+            match base {
+                Some(10.0) => number(&text).map_or(Val::Null, Val::Num),
+                Some(b) if (2.0..=36.0).contains(&b) && b.fract() == 0.0 => {
+                    i64::from_str_radix(text.trim(), b as u32)
+                        .map_or(Val::Null, |n| finite(n as f64))
+                }
+                _ => Val::Null,
+            }
+        }
+        EvalFunction::Min | EvalFunction::Max => {
+            let values: Vec<Val> = args
+                .iter()
+                .map(|a| value_of(row, a))
+                .filter(|v| *v != Val::Null)
+                .collect();
+            // Numbers below strings; numbers as numbers, strings byte-wise.
+            let order = |a: &Val, b: &Val| match (a.num(), b.num()) {
+                (Some(x), Some(y)) => x.partial_cmp(&y).expect("finite"),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => a.text().cmp(&b.text()),
+            };
+            let mut best: Option<Val> = None;
+            for v in values {
+                let replace = match &best {
+                    None => true,
+                    Some(b) if function == EvalFunction::Min => order(&v, b) == Ordering::Less,
+                    Some(b) => order(&v, b) == Ordering::Greater,
+                };
+                if replace {
+                    best = Some(v);
+                }
+            }
+            best.unwrap_or(Val::Null)
+        }
+    }
+}
+
+/// SQL's `LIKE`, written as a plain recursion over the characters.
+fn like_matches(s: &[char], p: &[char]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some(('%', rest)) => (0..=s.len()).any(|i| like_matches(&s[i..], rest)),
+        Some((&c, rest)) => match s.split_first() {
+            Some((&first, tail)) => (c == '_' || c == first) && like_matches(tail, rest),
+            None => false,
+        },
+    }
+}
+
+fn filter_expression(mut table: Table, condition: &Expr) -> Table {
+    table
+        .rows
+        .retain(|row| boolean(&value_of(row, condition)) == Some(true));
+    table
+}
+
+/// Sets `field` of every row to `values` (`None`: removed), adding the column last when it is
+/// new and some row has a value.
+fn set_field(table: &mut Table, field: &str, values: Vec<Option<String>>) {
+    if !table.columns.iter().any(|c| c == field) {
+        if values.iter().all(Option::is_none) {
+            return;
+        }
+        table.columns.push(field.to_owned());
+    }
+    for (row, value) in table.rows.iter_mut().zip(values) {
+        match value {
+            Some(v) => {
+                row.values.insert(field.to_owned(), v);
+            }
+            None => {
+                row.values.remove(field);
+            }
+        }
+    }
+}
+
+fn eval(mut table: Table, eval: &Eval) -> Table {
+    for assignment in &eval.assignments {
+        let name = assignment.field.as_str();
+        let values: Vec<Val> = table
+            .rows
+            .iter()
+            .map(|row| value_of(row, &assignment.value))
+            .collect();
+        assert!(
+            !values.iter().any(|v| matches!(v, Val::Bool(_))),
+            "the differential test assigns no Boolean"
+        );
+        if name == "_time" && table.rows.iter().all(|r| event_time(r).is_some()) {
+            for (row, value) in table.rows.iter_mut().zip(&values) {
+                if let Some(seconds) = value.text() {
+                    let seconds = number(&seconds).expect("a time in seconds");
+                    let nanos = (seconds * 1e6).round() as i128 * 1_000;
+                    row.time_nanos = Some(nanos);
+                    row.values.insert("_time".to_owned(), print_time(nanos));
+                }
+            }
+            continue;
+        }
+        set_field(&mut table, name, values.iter().map(Val::text).collect());
+    }
+    table
+}
+
+fn bin(mut table: Table, bin: &Bin) -> Table {
+    let field = bin.field.as_str();
+    let target = bin.alias.as_ref().map_or(field, |a| a.as_str());
+    // The events' own times stay times.
+    if let BinSpan::Time(span) = &bin.span
+        && field == "_time"
+        && target == "_time"
+        && table.rows.iter().all(|r| event_time(r).is_some())
+    {
+        for row in &mut table.rows {
+            let start = bucket_start(
+                row.time_nanos.expect("an event"),
+                span.count.get(),
+                span.unit,
+            );
+            row.time_nanos = Some(start);
+            row.values.insert("_time".to_owned(), print_time(start));
+        }
+        return table;
+    }
+    let values: Vec<Option<String>> = table
+        .rows
+        .iter()
+        .map(|row| {
+            let value = match event_time(row) {
+                Some(nanos) if field == "_time" => Some((nanos / 1_000) as f64 / 1e6),
+                _ => row.values.get(field).and_then(|v| number(v)),
+            }?;
+            match &bin.span {
+                BinSpan::Time(span) => {
+                    let nanos = (value * 1e6).round() as i128 * 1_000;
+                    let start = bucket_start(nanos, span.count.get(), span.unit);
+                    Some(print_number((start / 1_000) as f64 / 1e6))
+                }
+                BinSpan::Number(width) => {
+                    let width: f64 = width.as_str().parse().expect("a number");
+                    Some((value / width).floor() * width)
+                        .filter(|b| b.is_finite())
+                        .map(print_number)
+                }
+            }
+        })
+        .collect();
+    set_field(&mut table, target, values);
+    table
+}
+
+fn dedup(mut table: Table, dedup: &Dedup) -> Table {
+    let keep = dedup.count.map_or(1, |n| n.get() as usize);
+    let mut seen: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    table.rows.retain(|row| {
+        let key: Option<Vec<String>> = dedup
+            .fields
+            .iter()
+            .map(|f| row.values.get(f.as_str()).cloned())
+            .collect();
+        let Some(key) = key else { return false };
+        let taken = seen.entry(key).or_insert(0);
+        *taken += 1;
+        *taken <= keep
+    });
+    table
+}
+
+// ---------------------------------------------------------------------------------------------
 // sort
 
 fn compare_values(a: &str, b: &str) -> Ordering {
@@ -853,6 +1281,16 @@ fn compare_values(a: &str, b: &str) -> Ordering {
 
 fn compare_rows(a: &Row, b: &Row, sort: &Sort) -> Ordering {
     for key in &sort.keys {
+        // While rows are events with their `_time`, it sorts by the events' times.
+        if key.field.as_str() == "_time"
+            && let (Some(x), Some(y)) = (event_time(a), event_time(b))
+        {
+            let ordering = if key.descending { y.cmp(&x) } else { x.cmp(&y) };
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+            continue;
+        }
         let ordering = match (
             a.values.get(key.field.as_str()),
             b.values.get(key.field.as_str()),

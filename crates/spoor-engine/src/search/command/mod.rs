@@ -2,6 +2,9 @@
 //! one operator, `apply(frame, &command) -> Result<Frame, SearchError>`; what each does is the
 //! command's paragraph of the semantics in [the module's documentation](super).
 
+mod bin;
+mod dedup;
+mod eval;
 mod fields;
 mod head;
 mod rename;
@@ -9,6 +12,7 @@ mod sort;
 pub(crate) mod stats;
 pub(crate) mod timechart;
 pub(crate) mod where_;
+mod where_expr;
 
 use spoor_spl::ast::Command;
 
@@ -46,13 +50,12 @@ fn apply<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchErr
         Command::Fields(fields) => fields::apply(frame, fields),
         Command::Sort(sort) => sort::apply(frame, sort),
         Command::Head(head) => head::apply(frame, head),
+        Command::WhereExpr(w) => where_expr::apply(frame, w),
+        Command::Eval(eval) => eval::apply(frame, eval),
+        Command::Bin(bin) => bin::apply(frame, bin),
+        Command::Dedup(dedup) => dedup::apply(frame, dedup),
         // Refused by `super::check` before any row is read.
-        Command::WhereExpr(_)
-        | Command::Eval(_)
-        | Command::Eventstats(_)
-        | Command::Streamstats(_)
-        | Command::Bin(_)
-        | Command::Dedup(_) => Err(super::not_yet(command)),
+        Command::Eventstats(_) | Command::Streamstats(_) => Err(super::not_yet(command)),
     }
 }
 
@@ -61,11 +64,20 @@ pub(crate) fn transforms(command: &Command) -> bool {
     matches!(command, Command::Stats(_) | Command::Timechart(_))
 }
 
-/// Whether a command can take rows away (`sort` keeps at most its limit).
+/// Whether a command can take rows away (`sort` keeps at most its limit) or values (`eval`,
+/// `bin`).
 fn takes_rows(command: &Command) -> bool {
     matches!(
         command,
         Command::Where(_) | Command::Head(_) | Command::Sort(_)
+    ) || takes_values(command)
+}
+
+/// The commands of expressions and bins that can take rows or values away.
+fn takes_values(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::WhereExpr(_) | Command::Dedup(_) | Command::Eval(_) | Command::Bin(_)
     )
 }
 

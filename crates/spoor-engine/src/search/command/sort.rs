@@ -3,17 +3,16 @@
 use spoor_spl::ast::Sort;
 
 use crate::search::SearchError;
-use crate::search::frame::{Col, Frame};
+use crate::search::frame::Frame;
 
 /// Sort's default row limit, as Splunk's.
 const SORT_DEFAULT_LIMIT: usize = 10_000;
 
 pub(super) fn apply<'a>(frame: Frame<'a>, sort: &Sort) -> Result<Frame<'a>, SearchError> {
-    let empty = Col::from_values::<&str>("", std::iter::repeat_n(None, frame.len));
-    let keys: Vec<(&Col<'a>, bool)> = sort
+    let keys: Vec<(&str, bool)> = sort
         .keys
         .iter()
-        .map(|k| (frame.col(k.field.as_str()).unwrap_or(&empty), k.descending))
+        .map(|k| (k.field.as_str(), k.descending))
         .collect();
     let mut order = frame.order(&keys);
     let limit = match sort.limit {

@@ -37,7 +37,8 @@ impl Buckets {
         Self::new(chart.span)
     }
 
-    fn new(span: Span) -> Result<Self, SearchError> {
+    /// The buckets of `span`, as [`of`](Self::of) (also `bin`'s time bins).
+    pub(crate) fn new(span: Span) -> Result<Self, SearchError> {
         if span.is_within_range() {
             Ok(Self { span })
         } else {
@@ -98,6 +99,16 @@ impl Buckets {
             Some(width) => i128::from(self.origin()) + number * i128::from(width),
             None => month_start(number * i128::from(self.count())),
         }
+    }
+
+    /// The start of the bucket holding the instant `t` (µs), as a chart places it (`bin`'s
+    /// time bins); `None` when that bucket reaches outside the years 0000 to 9999.
+    pub(crate) fn start(self, t: i64) -> Option<i64> {
+        let number = self.number(t);
+        let (start, end) = (self.edge(number), self.edge(number + 1));
+        (start >= i128::from(RANGE_START) && end <= i128::from(RANGE_END))
+            .then(|| i64::try_from(start).ok())
+            .flatten()
     }
 
     /// The numbers of the first and last buckets over the instants `first..=last` (µs), `None`
