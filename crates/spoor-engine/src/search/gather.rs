@@ -35,6 +35,14 @@ impl Wanted {
                     patterns.extend(t.by.iter().map(|f| f.clone().into()));
                     patterns.extend(aggregated_field(&t.aggregation));
                 }
+                Command::Eventstats(s) => {
+                    patterns.extend(s.by.iter().map(|f| f.clone().into()));
+                    patterns.extend(s.aggregations.iter().filter_map(aggregated_field));
+                }
+                Command::Streamstats(s) => {
+                    patterns.extend(s.by.iter().map(|f| f.clone().into()));
+                    patterns.extend(s.aggregations.iter().filter_map(aggregated_field));
+                }
                 Command::Rename(r) => patterns.extend(r.renamings.iter().map(|r| r.from.clone())),
                 Command::Fields(f) => patterns.extend(f.fields.iter().cloned()),
                 Command::Sort(s) => patterns.extend(s.keys.iter().map(|k| k.field.clone().into())),
@@ -42,8 +50,6 @@ impl Wanted {
                 Command::Head(_)
                 | Command::WhereExpr(_)
                 | Command::Eval(_)
-                | Command::Eventstats(_)
-                | Command::Streamstats(_)
                 | Command::Bin(_)
                 | Command::Dedup(_) => {}
             }

@@ -2,15 +2,17 @@
 //! one operator, `apply(frame, &command) -> Result<Frame, SearchError>`; what each does is the
 //! command's paragraph of the semantics in [the module's documentation](super).
 
+mod eventstats;
 mod fields;
 mod head;
 mod rename;
 mod sort;
 pub(crate) mod stats;
+mod streamstats;
 pub(crate) mod timechart;
 pub(crate) mod where_;
 
-use spoor_spl::ast::Command;
+use spoor_spl::ast::{Aggregate, Command, Function};
 
 use crate::columns::BUILT_IN;
 
@@ -46,19 +48,37 @@ fn apply<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchErr
         Command::Fields(fields) => fields::apply(frame, fields),
         Command::Sort(sort) => sort::apply(frame, sort),
         Command::Head(head) => head::apply(frame, head),
+        Command::Eventstats(eventstats) => eventstats::apply(frame, eventstats),
+        Command::Streamstats(streamstats) => streamstats::apply(frame, streamstats),
         // Refused by `super::check` before any row is read.
-        Command::WhereExpr(_)
-        | Command::Eval(_)
-        | Command::Eventstats(_)
-        | Command::Streamstats(_)
-        | Command::Bin(_)
-        | Command::Dedup(_) => Err(super::not_yet(command)),
+        Command::WhereExpr(_) | Command::Eval(_) | Command::Bin(_) | Command::Dedup(_) => {
+            Err(super::not_yet(command))
+        }
     }
 }
 
 /// Whether a command makes rows that are no longer events (`stats`, `timechart`).
 pub(crate) fn transforms(command: &Command) -> bool {
     matches!(command, Command::Stats(_) | Command::Timechart(_))
+}
+
+/// Whether a command's result depends on the order of its input rows (`streamstats`, and
+/// `first`, `last`, `earliest` and `latest`, the last two by their ties), so that events must
+/// come newest first.
+pub(crate) fn reads_order(command: &Command) -> bool {
+    matches!(command, Command::Streamstats(_))
+        || command.aggregations().iter().any(|a| {
+            matches!(
+                a.aggregate,
+                Aggregate::Apply {
+                    function: Function::First
+                        | Function::Last
+                        | Function::Earliest
+                        | Function::Latest,
+                    ..
+                }
+            )
+        })
 }
 
 /// Whether a command can take rows away (`sort` keeps at most its limit).
