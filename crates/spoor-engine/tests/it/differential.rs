@@ -18,9 +18,9 @@ use proptest::prelude::*;
 use spoor_engine::{Engine, EventMeta, Record, Window};
 use spoor_event::{Event, Key, Value};
 use spoor_spl::ast::{
-    Aggregation, Command, CompareOp, Condition, Field, FieldPattern, Fields, FieldsMode, Function,
-    Head, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats,
-    Timechart, Where,
+    Aggregation, Command, CompareOp, Condition, Eventstats, Field, FieldPattern, Fields,
+    FieldsMode, Function, Head, Percentile, Query, Rename, Renaming, Search, SearchTerm, Sort,
+    SortKey, Span, SpanUnit, Stats, Streamstats, Timechart, Where,
 };
 use spoor_spl::build::{self, Index, OverTime, Split};
 use spoor_spl::modifier::{TimeModifier, TimeWindow};
@@ -567,16 +567,86 @@ fn where_() -> impl Strategy<Value = Command> {
 }
 
 fn function() -> impl Strategy<Value = Function> {
-    prop::sample::select(
-        &[
-            Function::Count,
-            Function::DistinctCount,
-            Function::Sum,
-            Function::Avg,
-            Function::Min,
-            Function::Max,
-        ][..],
+    let percentile = prop::sample::select(&[1_000_000, 50_000_000, 90_000_000, 99_500_000][..])
+        .prop_map(|m| Percentile::from_millionths(m).expect("within 0 and 100"));
+    prop_oneof![
+        prop::sample::select(
+            &[
+                Function::Count,
+                Function::DistinctCount,
+                Function::Sum,
+                Function::Avg,
+                Function::Min,
+                Function::Max,
+                Function::Median,
+                Function::Values,
+                Function::Earliest,
+                Function::Latest,
+                Function::First,
+                Function::Last,
+                Function::Range,
+                Function::Stdev,
+            ][..],
+        ),
+        percentile.clone().prop_map(Function::Perc),
+        percentile.clone().prop_map(Function::ExactPerc),
+        percentile.prop_map(Function::UpperPerc),
+    ]
+}
+
+/// The aggregations of `stats`, `eventstats` and `streamstats`, one a name, and by fields.
+fn aggregations_by() -> impl Strategy<Value = (Vec<Aggregation>, Vec<Field>)> {
+    let aggregation = prop_oneof![
+        2 => Just(Aggregation::count()),
+        4 => (function(), field(FIELDS)).prop_map(|(f, field)| Aggregation::apply(f, field)),
+        1 => (function(), prop::sample::select(&["_time", "analytics_prop__amount"][..]))
+            .prop_map(|(f, field)| Aggregation::apply(f, Field::new(field).expect("valid"))
+                .alias(Field::new("agg").expect("valid"))),
+    ];
+    let by = prop::sample::subsequence(
+        &["application", "event", "analytics_prop__plan", "user"][..],
+        0..=2,
+    );
+    (prop::collection::vec(aggregation, 1..4), by).prop_map(|(aggregations, by)| {
+        let mut names = Vec::new();
+        let aggregations = aggregations
+            .into_iter()
+            .filter(|a| {
+                let name = a.output_name();
+                let fresh = !names.contains(&name);
+                names.push(name);
+                fresh
+            })
+            .collect();
+        let by = by
+            .into_iter()
+            .map(|f| Field::new(f).expect("valid"))
+            .collect();
+        (aggregations, by)
+    })
+}
+
+fn eventstats() -> impl Strategy<Value = Command> {
+    aggregations_by()
+        .prop_map(|(aggregations, by)| Command::Eventstats(Eventstats { aggregations, by }))
+}
+
+fn streamstats() -> impl Strategy<Value = Command> {
+    (
+        prop::option::of(any::<bool>()),
+        prop::option::of(0..4u32),
+        prop::option::of(any::<bool>()),
+        aggregations_by(),
     )
+        .prop_map(|(current, window, global, (aggregations, by))| {
+            Command::Streamstats(Streamstats {
+                current,
+                window,
+                global,
+                aggregations,
+                by,
+            })
+        })
 }
 
 fn stats() -> impl Strategy<Value = Command> {
@@ -625,6 +695,9 @@ fn timechart() -> impl Strategy<Value = (Command, Window)> {
             (Some(Function::Count), Some("analytics_prop__plan")),
             (Some(Function::Sum), Some("analytics_prop__amount")),
             (Some(Function::Avg), Some("analytics_prop__seats")),
+            (Some(Function::Median), Some("analytics_prop__amount")),
+            (Some(Function::Stdev), Some("analytics_prop__seats")),
+            (Some(Function::Range), Some("analytics_prop__amount")),
         ][..],
     )
     .prop_map(|(function, field)| match (function, field) {
@@ -683,6 +756,7 @@ const COLUMNS: &[&str] = &[
     "NULL",
     "OTHER",
     "shop",
+    "agg",
 ];
 
 fn rename() -> impl Strategy<Value = Command> {
@@ -737,7 +811,16 @@ fn head() -> impl Strategy<Value = Command> {
 
 /// Commands that take any rows.
 fn row_command() -> impl Strategy<Value = Command> {
-    prop_oneof![where_(), stats(), rename(), fields(), sort(), head()]
+    prop_oneof![
+        where_(),
+        stats(),
+        eventstats(),
+        streamstats(),
+        rename(),
+        fields(),
+        sort(),
+        head()
+    ]
 }
 
 fn pipeline() -> impl Strategy<Value = (Query, Window)> {

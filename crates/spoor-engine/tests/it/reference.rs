@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use spoor_engine::{Level, Message, Record, Results, Window};
 use spoor_event::extract::Extractor;
 use spoor_spl::ast::{
-    Aggregate, Command, CompareOp, FieldPattern, Fields, FieldsMode, Function, Query, Rename,
-    Search, SearchTerm, Sort, SpanUnit, Stats, Timechart, Where,
+    Aggregate, Aggregation, Command, CompareOp, Eventstats, FieldPattern, Fields, FieldsMode,
+    Function, Query, Rename, Search, SearchTerm, Sort, SpanUnit, Stats, Streamstats, Timechart,
+    Where,
 };
 use time::{Date, Month, OffsetDateTime};
 
@@ -93,6 +94,8 @@ pub(crate) fn evaluate(
             Command::Rename(rename_) => rename(table, rename_),
             Command::Fields(fields_) => fields(table, fields_),
             Command::Sort(sort_) => sort(table, sort_),
+            Command::Eventstats(eventstats_) => eventstats(table, eventstats_),
+            Command::Streamstats(streamstats_) => streamstats(table, streamstats_),
             Command::Head(head) => {
                 let mut table = table;
                 let keep = usize::try_from(head.count).unwrap_or(usize::MAX);
@@ -100,12 +103,9 @@ pub(crate) fn evaluate(
                 table
             }
             // The engine refuses these, and the differential test makes none.
-            Command::WhereExpr(_)
-            | Command::Eval(_)
-            | Command::Eventstats(_)
-            | Command::Streamstats(_)
-            | Command::Bin(_)
-            | Command::Dedup(_) => unreachable!("no reference for `{command}`"),
+            Command::WhereExpr(_) | Command::Eval(_) | Command::Bin(_) | Command::Dedup(_) => {
+                unreachable!("no reference for `{command}`")
+            }
         };
         if events
             && matches!(
@@ -362,35 +362,7 @@ fn stats(table: &Table, stats: &Stats) -> Table {
         groups.entry(key).or_default().push(row);
     }
 
-    let mut outputs: Vec<(String, Output)> = Vec::new();
-    for aggregation in &stats.aggregations {
-        match &aggregation.aggregate {
-            Aggregate::Count => outputs.push((aggregation.output_name(), Output::Rows)),
-            Aggregate::Apply { function, field } if field.wildcards() == 0 => outputs.push((
-                aggregation.output_name(),
-                Output::Apply(*function, field.as_str().to_owned()),
-            )),
-            Aggregate::Apply { function, field } => {
-                // The fields matched are those the rows `stats` gets have (also rows dropped
-                // for lacking a by field), in byte-wise order. Reading: without an alias a
-                // column is named `<function>(<field>)`.
-                let names: BTreeSet<&String> = table
-                    .rows
-                    .iter()
-                    .flat_map(|row| row.values.keys())
-                    .filter(|name| field.matches(name))
-                    .collect();
-                for name in names {
-                    let captures = field.captures(name).unwrap_or_default();
-                    let column = match &aggregation.alias {
-                        Some(alias) => alias.expand(&captures),
-                        None => format!("{}({name})", function.name()),
-                    };
-                    outputs.push((column, Output::Apply(*function, name.clone())));
-                }
-            }
-        }
-    }
+    let outputs = outputs(table, &stats.aggregations);
 
     // Reading: a name given twice is one column, where it first came, with the last value.
     let mut columns: Vec<String> = Vec::new();
@@ -432,15 +404,149 @@ fn stats(table: &Table, stats: &Stats) -> Table {
     Table { columns, rows }
 }
 
+/// The columns `aggregations` make over the rows of `table`, each named, wildcards expanded.
+fn outputs(table: &Table, aggregations: &[Aggregation]) -> Vec<(String, Output)> {
+    let mut outputs: Vec<(String, Output)> = Vec::new();
+    for aggregation in aggregations {
+        match &aggregation.aggregate {
+            Aggregate::Count => outputs.push((aggregation.output_name(), Output::Rows)),
+            Aggregate::Apply { function, field } if field.wildcards() == 0 => outputs.push((
+                aggregation.output_name(),
+                Output::Apply(*function, field.as_str().to_owned()),
+            )),
+            Aggregate::Apply { function, field } => {
+                // The fields matched are those the rows `stats` gets have (also rows dropped
+                // for lacking a by field), in byte-wise order. Reading: without an alias a
+                // column is named `<function>(<field>)`.
+                let names: BTreeSet<&String> = table
+                    .rows
+                    .iter()
+                    .flat_map(|row| row.values.keys())
+                    .filter(|name| field.matches(name))
+                    .collect();
+                for name in names {
+                    let captures = field.captures(name).unwrap_or_default();
+                    let column = match &aggregation.alias {
+                        Some(alias) => alias.expand(&captures),
+                        None => format!("{}({name})", function.name()),
+                    };
+                    outputs.push((column, Output::Apply(*function, name.clone())));
+                }
+            }
+        }
+    }
+    outputs
+}
+
+/// `eventstats`: every row given its group's aggregates, over all the rows of its group.
+fn eventstats(mut table: Table, eventstats: &Eventstats) -> Table {
+    let by: Vec<&str> = eventstats.by.iter().map(|f| f.as_str()).collect();
+    let outputs = outputs(&table, &eventstats.aggregations);
+    let keys: Vec<Option<Vec<String>>> = table.rows.iter().map(|row| group_key(row, &by)).collect();
+    let mut columns = Vec::new();
+    for (name, output) in &outputs {
+        let mut column = Vec::new();
+        for key in &keys {
+            let value = key.as_ref().and_then(|key| {
+                let group: Vec<&Row> = table
+                    .rows
+                    .iter()
+                    .zip(&keys)
+                    .filter(|(_, k)| k.as_ref() == Some(key))
+                    .map(|(row, _)| row)
+                    .collect();
+                output_value(output, &group)
+            });
+            column.push(value);
+        }
+        columns.push((name.clone(), column));
+    }
+    add_columns(&mut table, columns);
+    table
+}
+
+/// `streamstats`: every row given the aggregates over the rows up to it (itself included when
+/// `current`), the last `window` rows of all (`global`) or of its group, of its group.
+fn streamstats(mut table: Table, streamstats: &Streamstats) -> Table {
+    let current = streamstats.current.unwrap_or(true);
+    let window = streamstats.window.unwrap_or(0) as usize;
+    let global = streamstats.global.unwrap_or(true);
+    let by: Vec<&str> = streamstats.by.iter().map(|f| f.as_str()).collect();
+    let outputs = outputs(&table, &streamstats.aggregations);
+    let keys: Vec<Option<Vec<String>>> = table.rows.iter().map(|row| group_key(row, &by)).collect();
+    let mut columns = Vec::new();
+    for (name, output) in &outputs {
+        let mut column = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            let Some(key) = key else {
+                column.push(None);
+                continue;
+            };
+            let end = if current { i + 1 } else { i };
+            // The rows the window covers, before filtering by group.
+            let mut covered: Vec<usize> = (0..end).collect();
+            if window > 0 && global {
+                covered = covered[end.saturating_sub(window)..].to_vec();
+            }
+            let mut mine: Vec<usize> = covered
+                .into_iter()
+                .filter(|&r| keys[r].as_ref() == Some(key))
+                .collect();
+            if window > 0 && !global {
+                mine = mine[mine.len().saturating_sub(window)..].to_vec();
+            }
+            let group: Vec<&Row> = mine.iter().map(|&r| &table.rows[r]).collect();
+            column.push(output_value(output, &group));
+        }
+        columns.push((name.clone(), column));
+    }
+    add_columns(&mut table, columns);
+    table
+}
+
+/// A row's values of the `by` fields; `None` when it lacks one.
+fn group_key(row: &Row, by: &[&str]) -> Option<Vec<String>> {
+    by.iter().map(|f| row.values.get(*f).cloned()).collect()
+}
+
+/// An output's value over `rows`.
+fn output_value(output: &Output, rows: &[&Row]) -> Option<String> {
+    match output {
+        Output::Rows => Some(rows.len().to_string()),
+        Output::Apply(function, field) => apply(*function, field, rows),
+    }
+}
+
+/// Puts the columns in, in turn: each replaces the values of its name in every row, its name
+/// staying where it is among the columns or coming last; a column with no value removes its
+/// name.
+fn add_columns(table: &mut Table, columns: Vec<(String, Vec<Option<String>>)>) {
+    for (name, values) in columns {
+        let any = values.iter().any(Option::is_some);
+        for (row, value) in table.rows.iter_mut().zip(values) {
+            row.values.remove(&name);
+            if let (Some(value), true) = (value, any) {
+                row.values.insert(name.clone(), value);
+            }
+        }
+        if !any {
+            table.columns.retain(|c| *c != name);
+        } else if !table.columns.contains(&name) {
+            table.columns.push(name);
+        }
+    }
+}
+
 /// A function over the values of `field` in `rows`; `None` when it has no value.
 ///
 /// Reading: `count(f)` and `dc(f)` are counts, `0` over rows without `f` (also over no rows);
 /// `sum`, `avg`, `min` and `max` add in row order.
 fn apply(function: Function, field: &str, rows: &[&Row]) -> Option<String> {
-    let values: Vec<&str> = rows
+    let owned: Vec<String> = rows
         .iter()
-        .filter_map(|row| row.values.get(field).map(String::as_str))
+        .filter_map(|row| field_value(row, field))
         .collect();
+    let values: Vec<&str> = owned.iter().map(String::as_str).collect();
     let numbers: Vec<f64> = values.iter().filter_map(|v| number(v)).collect();
     match function {
         Function::Count => Some(values.len().to_string()),
@@ -469,9 +575,91 @@ fn apply(function: Function, field: &str, rows: &[&Row]) -> Option<String> {
         }
         Function::Min => extreme(&numbers, &values, Ordering::Less),
         Function::Max => extreme(&numbers, &values, Ordering::Greater),
-        // The engine refuses the others, and the differential test makes none.
-        other => unreachable!("no reference for `{}`", other.name()),
+        Function::Range => {
+            let lo = numbers.iter().copied().reduce(f64::min)?;
+            let hi = numbers.iter().copied().reduce(f64::max)?;
+            Some(print_number(hi - lo))
+        }
+        Function::Median => nearest_rank(&numbers, 50.0),
+        Function::Perc(p) | Function::ExactPerc(p) | Function::UpperPerc(p) => {
+            nearest_rank(&numbers, p.as_f64())
+        }
+        Function::Stdev => match numbers.len() {
+            0 => None,
+            1 => Some("0".to_owned()),
+            n => {
+                #[allow(clippy::cast_precision_loss, reason = "a count of test rows")]
+                let (n, less) = (n as f64, (n - 1) as f64);
+                let mut sum = 0.0;
+                for x in &numbers {
+                    sum += x;
+                }
+                let mean = sum / n;
+                let mut squares = 0.0;
+                for x in &numbers {
+                    squares += (x - mean) * (x - mean);
+                }
+                Some(print_number((squares / less).sqrt()))
+            }
+        },
+        // Reading: distinct, byte-wise order (a `String`'s order), joined by line breaks.
+        Function::Values => {
+            let distinct: BTreeSet<&str> = values.iter().copied().collect();
+            (!distinct.is_empty()).then(|| distinct.into_iter().collect::<Vec<_>>().join("\n"))
+        }
+        Function::First => values.first().map(|v| (*v).to_owned()),
+        Function::Last => values.last().map(|v| (*v).to_owned()),
+        Function::Earliest | Function::Latest => {
+            let mut best: Option<(i128, String)> = None;
+            for row in rows {
+                let (Some(t), Some(value)) = (row.time_nanos, field_value(row, field)) else {
+                    continue;
+                };
+                let better = match &best {
+                    None => true,
+                    Some((b, _)) if function == Function::Earliest => t < *b,
+                    Some((b, _)) => t > *b,
+                };
+                if better {
+                    best = Some((t, value));
+                }
+            }
+            best.map(|(_, value)| value)
+        }
     }
+}
+
+/// The value of `field` in `row` as aggregations read it: `_time` of an event is its time in
+/// epoch seconds, without trailing zeros.
+fn field_value(row: &Row, field: &str) -> Option<String> {
+    match (field, row.time_nanos) {
+        ("_time", Some(nanos)) => {
+            let seconds = nanos.div_euclid(NANOS_PER_SECOND);
+            let fraction = nanos.rem_euclid(NANOS_PER_SECOND);
+            if fraction == 0 {
+                return Some(seconds.to_string());
+            }
+            let digits = format!("{fraction:09}");
+            Some(format!("{seconds}.{}", digits.trim_end_matches('0')))
+        }
+        _ => row.values.get(field).cloned(),
+    }
+}
+
+/// The nearest-rank percentile: of the numbers sorted ascending, the one at rank
+/// `p / 100 × (n − 1)` rounded half up (ranks from 0).
+fn nearest_rank(numbers: &[f64], p: f64) -> Option<String> {
+    let mut sorted = numbers.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let last = sorted.len().checked_sub(1)?;
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a rank among test rows"
+    )]
+    let rank = (p / 100.0 * last as f64 + 0.5).floor() as usize;
+    Some(print_number(sorted[rank.min(last)]))
 }
 
 /// The smallest (`Less`) or largest (`Greater`) number, else the smallest or largest string.
