@@ -129,6 +129,14 @@ pub(crate) struct Acc {
     max: Option<f64>,
     min_text: Option<u32>,
     max_text: Option<u32>,
+    /// The state only the functions beyond the counts, sums and extremes need, made when first
+    /// needed (so the many states of a chart stay small).
+    more: Option<Box<More>>,
+}
+
+/// The state of `median`, the percentiles, `stdev`, `first`, `last`, `earliest` and `latest`.
+#[derive(Debug, Clone, Default)]
+struct More {
     /// Every number, in row order, for `median`, the percentiles and `stdev`.
     all: Vec<f64>,
     /// The first and last code in row order, for `first` and `last`.
@@ -137,6 +145,25 @@ pub(crate) struct Acc {
     /// The code at the smallest and at the largest time (the first such row on ties).
     earliest: Option<(i64, u32)>,
     latest: Option<(i64, u32)>,
+}
+
+impl More {
+    /// Adds the rows `other` saw, which come after this state's.
+    fn merge(&mut self, other: &Self) {
+        self.all.extend_from_slice(&other.all);
+        self.first = self.first.or(other.first);
+        self.last = other.last.or(self.last);
+        if let Some((t, code)) = other.earliest
+            && self.earliest.is_none_or(|(mine, _)| t < mine)
+        {
+            self.earliest = Some((t, code));
+        }
+        if let Some((t, code)) = other.latest
+            && self.latest.is_none_or(|(mine, _)| t > mine)
+        {
+            self.latest = Some((t, code));
+        }
+    }
 }
 
 impl Acc {
@@ -157,23 +184,32 @@ impl Acc {
             Function::DistinctCount | Function::Values => {
                 self.distinct.insert(code, col.dict.len());
             }
-            Function::Sum
-            | Function::Avg
-            | Function::Min
-            | Function::Max
-            | Function::Range
-            | Function::Median
-            | Function::Perc(_)
-            | Function::ExactPerc(_)
-            | Function::UpperPerc(_)
-            | Function::Stdev => {
+            Function::First | Function::Last => {
+                let more = self.more();
+                more.first.get_or_insert(code);
+                more.last = Some(code);
+            }
+            Function::Earliest | Function::Latest => {
+                if let Some(&time) = bound.times.and_then(|t| t.get(row)) {
+                    let more = self.more();
+                    if more.earliest.is_none_or(|(t, _)| time < t) {
+                        more.earliest = Some((time, code));
+                    }
+                    if more.latest.is_none_or(|(t, _)| time > t) {
+                        more.latest = Some((time, code));
+                    }
+                }
+            }
+            Function::Count => {}
+            // The functions that read numbers (`reads_numbers`).
+            function => {
                 if let Some(x) = numbers[code as usize] {
                     self.sum += x;
                     self.numbers += 1;
                     self.min = Some(self.min.map_or(x, |m| m.min(x)));
                     self.max = Some(self.max.map_or(x, |m| m.max(x)));
                     if keeps_all(function) {
-                        self.all.push(x);
+                        self.more().all.push(x);
                     }
                 } else {
                     let text = col.dict.get(code);
@@ -185,21 +221,6 @@ impl Acc {
                     }
                 }
             }
-            Function::First | Function::Last => {
-                self.first.get_or_insert(code);
-                self.last = Some(code);
-            }
-            Function::Earliest | Function::Latest => {
-                if let Some(&time) = bound.times.and_then(|t| t.get(row)) {
-                    if self.earliest.is_none_or(|(t, _)| time < t) {
-                        self.earliest = Some((time, code));
-                    }
-                    if self.latest.is_none_or(|(t, _)| time > t) {
-                        self.latest = Some((time, code));
-                    }
-                }
-            }
-            Function::Count => {}
         }
     }
 
@@ -218,18 +239,8 @@ impl Acc {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        self.all.extend_from_slice(&other.all);
-        self.first = self.first.or(other.first);
-        self.last = other.last.or(self.last);
-        if let Some((t, code)) = other.earliest
-            && self.earliest.is_none_or(|(mine, _)| t < mine)
-        {
-            self.earliest = Some((t, code));
-        }
-        if let Some((t, code)) = other.latest
-            && self.latest.is_none_or(|(mine, _)| t > mine)
-        {
-            self.latest = Some((t, code));
+        if let Some(theirs) = &other.more {
+            self.more().merge(theirs);
         }
         if let Some(col) = bound.col {
             let text = |code: u32| col.dict.get(code);
@@ -257,6 +268,8 @@ impl Acc {
             return Some(self.rows.to_string());
         };
         let numbers = self.numbers > 0;
+        let more = self.more.as_deref();
+        let all = more.map_or(&[][..], |m| m.all.as_slice());
         match function {
             Function::Count => Some(self.present.to_string()),
             Function::DistinctCount => Some(self.distinct.count().to_string()),
@@ -268,11 +281,11 @@ impl Acc {
                 .min
                 .zip(self.max)
                 .map(|(lo, hi)| format_number(hi - lo)),
-            Function::Median => percentile(&self.all, 50.0).map(format_number),
+            Function::Median => percentile(all, 50.0).map(format_number),
             Function::Perc(p) | Function::ExactPerc(p) | Function::UpperPerc(p) => {
-                percentile(&self.all, p.as_f64()).map(format_number)
+                percentile(all, p.as_f64()).map(format_number)
             }
-            Function::Stdev => stdev(&self.all).map(format_number),
+            Function::Stdev => stdev(all).map(format_number),
             Function::Values => {
                 let col = bound.col?;
                 let mut values: Vec<&str> = Vec::with_capacity(self.distinct.count());
@@ -281,12 +294,32 @@ impl Acc {
                 values.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
                 (!values.is_empty()).then(|| values.join("\n"))
             }
-            Function::First => text(self.first),
-            Function::Last => text(self.last),
-            Function::Earliest => text(self.earliest.map(|(_, code)| code)),
-            Function::Latest => text(self.latest.map(|(_, code)| code)),
+            Function::First => text(more.and_then(|m| m.first)),
+            Function::Last => text(more.and_then(|m| m.last)),
+            Function::Earliest => text(more.and_then(|m| m.earliest).map(|(_, code)| code)),
+            Function::Latest => text(more.and_then(|m| m.latest).map(|(_, code)| code)),
         }
     }
+
+    /// The state beyond the counts, sums and extremes, made on first use.
+    fn more(&mut self) -> &mut More {
+        self.more.get_or_insert_default()
+    }
+}
+
+/// Whether the function reads its values as numbers (`sum`, `avg`, `min`, `max`, `range`,
+/// `median`, the percentiles, `stdev`): all but the counts and the functions of values as text.
+fn reads_numbers(function: Function) -> bool {
+    !matches!(
+        function,
+        Function::Count
+            | Function::DistinctCount
+            | Function::Values
+            | Function::First
+            | Function::Last
+            | Function::Earliest
+            | Function::Latest
+    )
 }
 
 /// Whether the function needs every number (not only their sum and extremes).
@@ -428,22 +461,10 @@ impl Distinct {
 /// Each code's value read as a number, by code (index 0 for "no value"), for the aggregations
 /// that read numbers.
 pub(crate) fn numbers_of(bound: &Bound<'_, '_>) -> Vec<Option<f64>> {
-    let numeric = matches!(
-        bound.function,
-        Some(
-            Function::Sum
-                | Function::Avg
-                | Function::Min
-                | Function::Max
-                | Function::Range
-                | Function::Median
-                | Function::Perc(_)
-                | Function::ExactPerc(_)
-                | Function::UpperPerc(_)
-                | Function::Stdev
-        )
-    );
-    let Some(col) = bound.col.filter(|_| numeric) else {
+    let Some(col) = bound
+        .col
+        .filter(|_| bound.function.is_some_and(reads_numbers))
+    else {
         return Vec::new();
     };
     std::iter::once(None)

@@ -56,7 +56,9 @@
 //! - `range(f)`: the largest number less the smallest; `stdev(f)`: the sample standard
 //!   deviation of the numbers (`0` for one number).
 //! - `values(f)`: the distinct values, sorted byte-wise: a multivalue, given in a result cell
-//!   as its values joined by line breaks (`\n`), as Splunk's CSV output mode writes one.
+//!   as its values joined by line breaks (`\n`), as Splunk's CSV output mode writes one. The
+//!   server's JSON and XML results pages give that cell as one string today, where Splunk gives
+//!   a JSON array and one `<value>` a value.
 //! - `first(f)`/`last(f)`: the value in the first/last row having `f`, in the order the rows
 //!   come; events come newest first, so `first` is the most recent, as Splunk documents.
 //! - `earliest(f)`/`latest(f)`: the value in the row having `f` with the smallest/largest
