@@ -594,15 +594,24 @@ fn function() -> impl Strategy<Value = Function> {
     ]
 }
 
-/// The aggregations of `stats`, `eventstats` and `streamstats`, one a name, and by fields.
-fn aggregations_by() -> impl Strategy<Value = (Vec<Aggregation>, Vec<Field>)> {
-    let aggregation = prop_oneof![
+/// An aggregation of `stats`, `eventstats` and `streamstats`: `count`, any function of any
+/// field, or of `_time` or an amount named `agg`.
+fn aggregation() -> BoxedStrategy<Aggregation> {
+    prop_oneof![
         2 => Just(Aggregation::count()),
         4 => (function(), field(FIELDS)).prop_map(|(f, field)| Aggregation::apply(f, field)),
         1 => (function(), prop::sample::select(&["_time", "analytics_prop__amount"][..]))
             .prop_map(|(f, field)| Aggregation::apply(f, Field::new(field).expect("valid"))
                 .alias(Field::new("agg").expect("valid"))),
-    ];
+    ]
+    .boxed()
+}
+
+/// Aggregations drawn from `aggregation`, one a name (an aggregation whose name is taken is
+/// left out), and by fields.
+fn aggregations_by(
+    aggregation: BoxedStrategy<Aggregation>,
+) -> impl Strategy<Value = (Vec<Aggregation>, Vec<Field>)> {
     let by = prop::sample::subsequence(
         &["application", "event", "analytics_prop__plan", "user"][..],
         0..=2,
@@ -627,7 +636,7 @@ fn aggregations_by() -> impl Strategy<Value = (Vec<Aggregation>, Vec<Field>)> {
 }
 
 fn eventstats() -> impl Strategy<Value = Command> {
-    aggregations_by()
+    aggregations_by(aggregation())
         .prop_map(|(aggregations, by)| Command::Eventstats(Eventstats { aggregations, by }))
 }
 
@@ -636,7 +645,7 @@ fn streamstats() -> impl Strategy<Value = Command> {
         prop::option::of(any::<bool>()),
         prop::option::of(0..4u32),
         prop::option::of(any::<bool>()),
-        aggregations_by(),
+        aggregations_by(aggregation()),
     )
         .prop_map(|(current, window, global, (aggregations, by))| {
             Command::Streamstats(Streamstats {
@@ -650,41 +659,13 @@ fn streamstats() -> impl Strategy<Value = Command> {
 }
 
 fn stats() -> impl Strategy<Value = Command> {
-    let aggregation = prop_oneof![
-        2 => Just(Aggregation::count()),
-        4 => (function(), field(FIELDS)).prop_map(|(f, field)| Aggregation::apply(f, field)),
-        1 => Just(
-            Aggregation::apply(
-                Function::DistinctCount,
-                FieldPattern::new("analytics_prop__*").expect("valid"),
-            )
-            .alias(FieldPattern::new("*").expect("valid"))
-        ),
-    ];
-    let by = prop::sample::subsequence(
-        &["application", "event", "analytics_prop__plan", "user"][..],
-        0..=2,
-    );
-    (prop::collection::vec(aggregation, 1..4), by).prop_map(|(aggregations, by)| {
-        // One column per name: an aggregation whose name is taken is left out.
-        let mut names = Vec::new();
-        let aggregations = aggregations
-            .into_iter()
-            .filter(|a| {
-                let name = a.output_name();
-                let fresh = !names.contains(&name);
-                names.push(name);
-                fresh
-            })
-            .collect();
-        Command::Stats(Stats {
-            aggregations,
-            by: by
-                .into_iter()
-                .map(|f| Field::new(f).expect("valid"))
-                .collect(),
-        })
-    })
+    let wildcard = Aggregation::apply(
+        Function::DistinctCount,
+        FieldPattern::new("analytics_prop__*").expect("valid"),
+    )
+    .alias(FieldPattern::new("*").expect("valid"));
+    aggregations_by(prop_oneof![6 => aggregation(), 1 => Just(wildcard)].boxed())
+        .prop_map(|(aggregations, by)| Command::Stats(Stats { aggregations, by }))
 }
 
 fn timechart() -> impl Strategy<Value = (Command, Window)> {

@@ -439,65 +439,64 @@ fn outputs(table: &Table, aggregations: &[Aggregation]) -> Vec<(String, Output)>
 }
 
 /// `eventstats`: every row given its group's aggregates, over all the rows of its group.
-fn eventstats(mut table: Table, eventstats: &Eventstats) -> Table {
-    let by: Vec<&str> = eventstats.by.iter().map(|f| f.as_str()).collect();
-    let outputs = outputs(&table, &eventstats.aggregations);
-    let keys: Vec<Option<Vec<String>>> = table.rows.iter().map(|row| group_key(row, &by)).collect();
-    let mut columns = Vec::new();
-    for (name, output) in &outputs {
-        let mut column = Vec::new();
-        for key in &keys {
-            let value = key.as_ref().and_then(|key| {
-                let group: Vec<&Row> = table
-                    .rows
-                    .iter()
-                    .zip(&keys)
-                    .filter(|(_, k)| k.as_ref() == Some(key))
-                    .map(|(row, _)| row)
-                    .collect();
-                output_value(output, &group)
-            });
-            column.push(value);
-        }
-        columns.push((name.clone(), column));
-    }
-    add_columns(&mut table, columns);
-    table
+fn eventstats(table: Table, eventstats: &Eventstats) -> Table {
+    let (aggregations, by) = (&eventstats.aggregations, &eventstats.by);
+    per_row(table, aggregations, by, |keys, i| {
+        let key = keys[i].as_ref()?;
+        Some(
+            (0..keys.len())
+                .filter(|&r| keys[r].as_ref() == Some(key))
+                .collect(),
+        )
+    })
 }
 
 /// `streamstats`: every row given the aggregates over the rows up to it (itself included when
 /// `current`), the last `window` rows of all (`global`) or of its group, of its group.
-fn streamstats(mut table: Table, streamstats: &Streamstats) -> Table {
+fn streamstats(table: Table, streamstats: &Streamstats) -> Table {
     let current = streamstats.current.unwrap_or(true);
     let window = streamstats.window.unwrap_or(0) as usize;
     let global = streamstats.global.unwrap_or(true);
-    let by: Vec<&str> = streamstats.by.iter().map(|f| f.as_str()).collect();
-    let outputs = outputs(&table, &streamstats.aggregations);
+    let (aggregations, by) = (&streamstats.aggregations, &streamstats.by);
+    per_row(table, aggregations, by, |keys, i| {
+        let key = keys[i].as_ref()?;
+        let end = if current { i + 1 } else { i };
+        // The rows the window covers, before keeping those of the row's group.
+        let start = if window > 0 && global {
+            end.saturating_sub(window)
+        } else {
+            0
+        };
+        let mine: Vec<usize> = (start..end)
+            .filter(|&r| keys[r].as_ref() == Some(key))
+            .collect();
+        if window > 0 && !global {
+            return Some(mine[mine.len().saturating_sub(window)..].to_vec());
+        }
+        Some(mine)
+    })
+}
+
+/// Each aggregation over the rows `rows_of` gives for each row (from the rows' group keys and
+/// the row's number; `None`: the row gets no value), added as columns.
+fn per_row(
+    mut table: Table,
+    aggregations: &[Aggregation],
+    by: &[spoor_spl::ast::Field],
+    rows_of: impl Fn(&[Option<Vec<String>>], usize) -> Option<Vec<usize>>,
+) -> Table {
+    let by: Vec<&str> = by.iter().map(|f| f.as_str()).collect();
+    let outputs = outputs(&table, aggregations);
     let keys: Vec<Option<Vec<String>>> = table.rows.iter().map(|row| group_key(row, &by)).collect();
     let mut columns = Vec::new();
     for (name, output) in &outputs {
-        let mut column = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let Some(key) = key else {
-                column.push(None);
-                continue;
-            };
-            let end = if current { i + 1 } else { i };
-            // The rows the window covers, before filtering by group.
-            let mut covered: Vec<usize> = (0..end).collect();
-            if window > 0 && global {
-                covered = covered[end.saturating_sub(window)..].to_vec();
-            }
-            let mut mine: Vec<usize> = covered
-                .into_iter()
-                .filter(|&r| keys[r].as_ref() == Some(key))
-                .collect();
-            if window > 0 && !global {
-                mine = mine[mine.len().saturating_sub(window)..].to_vec();
-            }
-            let group: Vec<&Row> = mine.iter().map(|&r| &table.rows[r]).collect();
-            column.push(output_value(output, &group));
-        }
+        let column = (0..keys.len())
+            .map(|i| {
+                let rows = rows_of(&keys, i)?;
+                let group: Vec<&Row> = rows.iter().map(|&r| &table.rows[r]).collect();
+                output_value(output, &group)
+            })
+            .collect();
         columns.push((name.clone(), column));
     }
     add_columns(&mut table, columns);
