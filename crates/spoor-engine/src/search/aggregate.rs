@@ -57,14 +57,17 @@ pub(crate) fn seconds_column(
     ))
 }
 
-/// Microseconds since the epoch as seconds, exactly: `1764331200`, `1764331200.25`.
+/// Microseconds since the epoch as seconds, exactly: `1764331200`, `1764331200.25`,
+/// `-0.000001`.
 fn epoch_seconds(micros: i64) -> String {
-    let (seconds, fraction) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
+    let sign = if micros < 0 { "-" } else { "" };
+    let magnitude = micros.unsigned_abs();
+    let (seconds, fraction) = (magnitude / 1_000_000, magnitude % 1_000_000);
     if fraction == 0 {
-        return seconds.to_string();
+        return format!("{sign}{seconds}");
     }
     let fraction = format!("{fraction:06}");
-    format!("{seconds}.{}", fraction.trim_end_matches('0'))
+    format!("{sign}{seconds}.{}", fraction.trim_end_matches('0'))
 }
 
 /// Expands wildcard fields against the frame's columns for which `keep` holds.
@@ -526,5 +529,32 @@ impl<'u, 'f, 'a> Update<'u, 'f, 'a> {
             }
             Self::Other(b, numbers) => acc.add(b, row, numbers),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_seconds_are_exact_on_both_sides_of_the_epoch() {
+        assert_eq!(epoch_seconds(1_764_331_200_000_000), "1764331200");
+        assert_eq!(epoch_seconds(1_764_331_200_250_000), "1764331200.25");
+        assert_eq!(epoch_seconds(-1), "-0.000001");
+        assert_eq!(epoch_seconds(-1_500_000), "-1.5");
+        assert_eq!(epoch_seconds(i64::MIN), "-9223372036854.775808");
+    }
+
+    #[test]
+    fn percentiles_take_the_nearest_rank_and_stdev_is_the_sample_one() {
+        let numbers = [100.0, 2.25, -2.0, 5.0, 19.5];
+        assert_eq!(percentile(&numbers, 50.0), Some(5.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(3.0));
+        assert_eq!(percentile(&numbers, 1.0), Some(-2.0));
+        assert_eq!(percentile(&numbers, 99.5), Some(100.0));
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(stdev(&[2.0, 4.0]), Some(2f64.sqrt()));
+        assert_eq!(stdev(&[7.0]), Some(0.0));
+        assert_eq!(stdev(&[]), None);
     }
 }

@@ -633,13 +633,15 @@ fn apply(function: Function, field: &str, rows: &[&Row]) -> Option<String> {
 fn field_value(row: &Row, field: &str) -> Option<String> {
     match (field, row.time_nanos) {
         ("_time", Some(nanos)) => {
-            let seconds = nanos.div_euclid(NANOS_PER_SECOND);
-            let fraction = nanos.rem_euclid(NANOS_PER_SECOND);
+            // Reading: before the epoch, the sign and then the digits of the magnitude.
+            let sign = if nanos < 0 { "-" } else { "" };
+            let seconds = nanos.abs() / NANOS_PER_SECOND;
+            let fraction = nanos.abs() % NANOS_PER_SECOND;
             if fraction == 0 {
-                return Some(seconds.to_string());
+                return Some(format!("{sign}{seconds}"));
             }
             let digits = format!("{fraction:09}");
-            Some(format!("{seconds}.{}", digits.trim_end_matches('0')))
+            Some(format!("{sign}{seconds}.{}", digits.trim_end_matches('0')))
         }
         _ => row.values.get(field).cloned(),
     }
