@@ -86,7 +86,9 @@
 //! among them when `current=true`: with `global=true` (the default) the last `n` rows of all
 //! (of which those of the row's group count), with `global=false` the last `n` rows of the
 //! row's group. Over no rows `count` and `dc` are `0` and the others have no value. Columns
-//! are added as `eventstats` adds them.
+//! are added as `eventstats` adds them. (Splunk 9.4's page says that without `window` the
+//! `max_stream_window` of 10,000 events applies; the engine reads no window as all the rows,
+//! which is what a `by` clause over every earlier event of a user, as spoor's funnel asks, needs.)
 //!
 //! **`timechart span=<n><unit> [limit] [useother] [usenull] <agg> [by f]`.**
 //! - Buckets are aligned in UTC: `s`, `m`, `h`, `d` on multiples of the span since the epoch
