@@ -1,6 +1,7 @@
-//! Aggregations, shared by `stats`, `timechart` and the direct path: an aggregation bound to a
-//! column ([`Bound`], wildcards expanded), its running state over some rows ([`Acc`], with the
-//! distinct codes of `dc` in a [`Distinct`]), and how one row changes that state ([`Update`]).
+//! Aggregations, shared by `stats`, `eventstats`, `streamstats`, `timechart` and the direct path:
+//! an aggregation bound to a column ([`Bound`], wildcards expanded), its running state over some
+//! rows ([`Acc`], with the distinct codes of `dc` and `values` in a [`Distinct`]), and how one row
+//! changes that state ([`Update`]).
 
 use spoor_spl::ast::{Aggregate, Aggregation, Function};
 
@@ -9,19 +10,64 @@ use crate::hash::FxHashSet;
 use super::frame::{Col, Frame};
 use super::text::{format_number, number};
 
-/// One aggregation bound to a column (or to rows, for `count`), with its output name.
+/// One aggregation bound to a column (or to rows, for `count`), with its output name and the
+/// rows' event times (for `earliest` and `latest`; `None` once rows are no longer events).
 pub(crate) struct Bound<'f, 'a> {
     pub(crate) function: Option<Function>,
     pub(crate) col: Option<&'f Col<'a>>,
     pub(crate) name: String,
+    pub(crate) times: Option<&'f [i64]>,
 }
 
 /// Expands wildcard fields against the frame's columns: the fields of the input rows, the
-/// columns some row has a value in.
-pub(crate) fn bind<'f, 'a>(frame: &'f Frame<'a>, aggregation: &Aggregation) -> Vec<Bound<'f, 'a>> {
-    bind_matching(frame, aggregation, |c| {
+/// columns some row has a value in. `_time`, named alone, is `seconds` when given (the events'
+/// times as numbers, from [`seconds_column`]).
+pub(crate) fn bind<'f, 'a>(
+    frame: &'f Frame<'a>,
+    seconds: Option<&'f Col<'a>>,
+    aggregation: &Aggregation,
+) -> Vec<Bound<'f, 'a>> {
+    let mut bound = bind_matching(frame, aggregation, |c| {
         c.codes.iter().any(|&code| code != 0)
-    })
+    });
+    if let (Some(seconds), Aggregate::Apply { field, .. }) = (seconds, &aggregation.aggregate)
+        && field.as_str() == "_time"
+    {
+        for b in &mut bound {
+            b.col = Some(seconds);
+        }
+    }
+    bound
+}
+
+/// The events' times as a column of epoch seconds (`1764331200.5`), for aggregations that
+/// read `_time` while rows are events; `None` when none of `aggregations` reads it or the rows
+/// are not events.
+pub(crate) fn seconds_column(
+    frame: &Frame<'_>,
+    aggregations: &[Aggregation],
+) -> Option<Col<'static>> {
+    let reads = aggregations.iter().any(
+        |a| matches!(&a.aggregate, Aggregate::Apply { field, .. } if field.as_str() == "_time"),
+    );
+    let times = frame.times.as_ref().filter(|_| reads)?;
+    Some(Col::from_values(
+        "_time",
+        times.iter().map(|&t| Some(epoch_seconds(t))),
+    ))
+}
+
+/// Microseconds since the epoch as seconds, exactly: `1764331200`, `1764331200.25`,
+/// `-0.000001`.
+fn epoch_seconds(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let magnitude = micros.unsigned_abs();
+    let (seconds, fraction) = (magnitude / 1_000_000, magnitude % 1_000_000);
+    if fraction == 0 {
+        return format!("{sign}{seconds}");
+    }
+    let fraction = format!("{fraction:06}");
+    format!("{sign}{seconds}.{}", fraction.trim_end_matches('0'))
 }
 
 /// Expands wildcard fields against the frame's columns for which `keep` holds.
@@ -30,11 +76,13 @@ pub(crate) fn bind_matching<'f, 'a>(
     aggregation: &Aggregation,
     keep: impl Fn(&Col<'a>) -> bool,
 ) -> Vec<Bound<'f, 'a>> {
+    let times = frame.times.as_deref();
     match &aggregation.aggregate {
         Aggregate::Count => vec![Bound {
             function: None,
             col: None,
             name: aggregation.output_name(),
+            times,
         }],
         Aggregate::Apply { function, field } => {
             if field.wildcards() == 0 {
@@ -42,6 +90,7 @@ pub(crate) fn bind_matching<'f, 'a>(
                     function: Some(*function),
                     col: frame.col(field.as_str()),
                     name: aggregation.output_name(),
+                    times,
                 }];
             }
             let mut matching: Vec<&Col<'a>> = frame
@@ -62,6 +111,7 @@ pub(crate) fn bind_matching<'f, 'a>(
                         function: Some(*function),
                         col: Some(col),
                         name,
+                        times,
                     }
                 })
                 .collect()
@@ -74,6 +124,7 @@ pub(crate) fn bind_matching<'f, 'a>(
 pub(crate) struct Acc {
     pub(crate) rows: u64,
     pub(crate) present: u64,
+    /// The codes seen, for `dc` and `values`.
     pub(crate) distinct: Distinct,
     sum: f64,
     numbers: u64,
@@ -81,6 +132,41 @@ pub(crate) struct Acc {
     max: Option<f64>,
     min_text: Option<u32>,
     max_text: Option<u32>,
+    /// The state only the functions beyond the counts, sums and extremes need, made when first
+    /// needed (so the many states of a chart stay small).
+    more: Option<Box<More>>,
+}
+
+/// The state of `median`, the percentiles, `stdev`, `first`, `last`, `earliest` and `latest`.
+#[derive(Debug, Clone, Default)]
+struct More {
+    /// Every number, in row order, for `median`, the percentiles and `stdev`.
+    all: Vec<f64>,
+    /// The first and last code in row order, for `first` and `last`.
+    first: Option<u32>,
+    last: Option<u32>,
+    /// The code at the smallest and at the largest time (the first such row on ties).
+    earliest: Option<(i64, u32)>,
+    latest: Option<(i64, u32)>,
+}
+
+impl More {
+    /// Adds the rows `other` saw, which come after this state's.
+    fn merge(&mut self, other: &Self) {
+        self.all.extend_from_slice(&other.all);
+        self.first = self.first.or(other.first);
+        self.last = other.last.or(self.last);
+        if let Some((t, code)) = other.earliest
+            && self.earliest.is_none_or(|(mine, _)| t < mine)
+        {
+            self.earliest = Some((t, code));
+        }
+        if let Some((t, code)) = other.latest
+            && self.latest.is_none_or(|(mine, _)| t > mine)
+        {
+            self.latest = Some((t, code));
+        }
+    }
 }
 
 impl Acc {
@@ -94,14 +180,40 @@ impl Acc {
             return;
         }
         self.present += 1;
-        match bound.function {
-            Some(Function::DistinctCount) => self.distinct.insert(code, col.dict.len()),
-            Some(Function::Sum | Function::Avg | Function::Min | Function::Max) => {
+        let Some(function) = bound.function else {
+            return;
+        };
+        match function {
+            Function::DistinctCount | Function::Values => {
+                self.distinct.insert(code, col.dict.len());
+            }
+            Function::First | Function::Last => {
+                let more = self.more();
+                more.first.get_or_insert(code);
+                more.last = Some(code);
+            }
+            Function::Earliest | Function::Latest => {
+                if let Some(&time) = bound.times.and_then(|t| t.get(row)) {
+                    let more = self.more();
+                    if more.earliest.is_none_or(|(t, _)| time < t) {
+                        more.earliest = Some((time, code));
+                    }
+                    if more.latest.is_none_or(|(t, _)| time > t) {
+                        more.latest = Some((time, code));
+                    }
+                }
+            }
+            Function::Count => {}
+            // The functions that read numbers (`reads_numbers`).
+            function => {
                 if let Some(x) = numbers[code as usize] {
                     self.sum += x;
                     self.numbers += 1;
                     self.min = Some(self.min.map_or(x, |m| m.min(x)));
                     self.max = Some(self.max.map_or(x, |m| m.max(x)));
+                    if keeps_all(function) {
+                        self.more().all.push(x);
+                    }
                 } else {
                     let text = col.dict.get(code);
                     if self.min_text.is_none_or(|m| text < col.dict.get(m)) {
@@ -112,13 +224,11 @@ impl Acc {
                     }
                 }
             }
-            // `count`, `count(f)`, and the functions `super::computes` does not have, which are
-            // refused before any row is read.
-            _ => {}
         }
     }
 
-    /// Adds the rows `other` saw (of the same aggregation) to this state.
+    /// Adds the rows `other` saw (of the same aggregation, rows that come after this state's)
+    /// to this state.
     pub(crate) fn merge(&mut self, other: &Self, bound: &Bound<'_, '_>) {
         self.rows += other.rows;
         self.present += other.present;
@@ -132,6 +242,9 @@ impl Acc {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
+        if let Some(theirs) = &other.more {
+            self.more().merge(theirs);
+        }
         if let Some(col) = bound.col {
             let text = |code: u32| col.dict.get(code);
             if let Some(m) = other.min_text
@@ -148,25 +261,104 @@ impl Acc {
         }
     }
 
-    /// The aggregate's value; `None` when it has none.
+    /// The aggregate's value; `None` when it has none. A multivalue (`values`) is its values
+    /// joined by line breaks.
     pub(crate) fn value(&self, bound: &Bound<'_, '_>) -> Option<String> {
         let number = |x: Option<f64>| x.map(format_number);
         let text =
             |code: Option<u32>| code.and_then(|c| bound.col.map(|col| col.dict.get(c).to_owned()));
-        match bound.function {
-            None => Some(self.rows.to_string()),
-            Some(Function::Count) => Some(self.present.to_string()),
-            Some(Function::DistinctCount) => Some(self.distinct.count().to_string()),
-            Some(Function::Sum) => (self.numbers > 0).then(|| format_number(self.sum)),
-            Some(Function::Avg) => {
-                (self.numbers > 0).then(|| format_number(self.sum / self.numbers as f64))
+        let Some(function) = bound.function else {
+            return Some(self.rows.to_string());
+        };
+        let numbers = self.numbers > 0;
+        let more = self.more.as_deref();
+        let all = more.map_or(&[][..], |m| m.all.as_slice());
+        match function {
+            Function::Count => Some(self.present.to_string()),
+            Function::DistinctCount => Some(self.distinct.count().to_string()),
+            Function::Sum => numbers.then(|| format_number(self.sum)),
+            Function::Avg => numbers.then(|| format_number(self.sum / self.numbers as f64)),
+            Function::Min => number(self.min).or_else(|| text(self.min_text)),
+            Function::Max => number(self.max).or_else(|| text(self.max_text)),
+            Function::Range => self
+                .min
+                .zip(self.max)
+                .map(|(lo, hi)| format_number(hi - lo)),
+            Function::Median => percentile(all, 50.0).map(format_number),
+            Function::Perc(p) | Function::ExactPerc(p) | Function::UpperPerc(p) => {
+                percentile(all, p.as_f64()).map(format_number)
             }
-            Some(Function::Min) => number(self.min).or_else(|| text(self.min_text)),
-            Some(Function::Max) => number(self.max).or_else(|| text(self.max_text)),
-            // The functions `super::computes` does not have are refused before any row is read.
-            Some(_) => None,
+            Function::Stdev => stdev(all).map(format_number),
+            Function::Values => {
+                let col = bound.col?;
+                let mut values: Vec<&str> = Vec::with_capacity(self.distinct.count());
+                self.distinct
+                    .for_each(|code| values.push(col.dict.get(code)));
+                values.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+                (!values.is_empty()).then(|| values.join("\n"))
+            }
+            Function::First => text(more.and_then(|m| m.first)),
+            Function::Last => text(more.and_then(|m| m.last)),
+            Function::Earliest => text(more.and_then(|m| m.earliest).map(|(_, code)| code)),
+            Function::Latest => text(more.and_then(|m| m.latest).map(|(_, code)| code)),
         }
     }
+
+    /// The state beyond the counts, sums and extremes, made on first use.
+    fn more(&mut self) -> &mut More {
+        self.more.get_or_insert_default()
+    }
+}
+
+/// Whether the function reads its values as numbers (`sum`, `avg`, `min`, `max`, `range`,
+/// `median`, the percentiles, `stdev`): all but the counts and the functions of values as text.
+fn reads_numbers(function: Function) -> bool {
+    !matches!(
+        function,
+        Function::Count
+            | Function::DistinctCount
+            | Function::Values
+            | Function::First
+            | Function::Last
+            | Function::Earliest
+            | Function::Latest
+    )
+}
+
+/// Whether the function needs every number (not only their sum and extremes).
+fn keeps_all(function: Function) -> bool {
+    matches!(
+        function,
+        Function::Median
+            | Function::Perc(_)
+            | Function::ExactPerc(_)
+            | Function::UpperPerc(_)
+            | Function::Stdev
+    )
+}
+
+/// The `p`th percentile (`0 < p < 100`) of `numbers`, by nearest rank: the number at rank
+/// `round(p / 100 × (n − 1))` (halves rounded up, ranks from 0) of the numbers in ascending
+/// order; so the median of an even count is the larger of the two middle numbers. `None`
+/// when there is no number.
+fn percentile(numbers: &[f64], p: f64) -> Option<f64> {
+    let mut sorted = numbers.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let last = sorted.len().checked_sub(1)?;
+    let rank = (p / 100.0 * last as f64 + 0.5).floor() as usize;
+    sorted.get(rank.min(last)).copied()
+}
+
+/// The sample standard deviation of `numbers` (two passes: the mean, then the squared
+/// deviations over `n − 1`); `0` for one number, `None` for none.
+fn stdev(numbers: &[f64]) -> Option<f64> {
+    let n = numbers.len();
+    if n < 2 {
+        return (n == 1).then_some(0.0);
+    }
+    let mean = numbers.iter().sum::<f64>() / n as f64;
+    let squares: f64 = numbers.iter().map(|x| (x - mean) * (x - mean)).sum();
+    Some((squares / (n - 1) as f64).sqrt())
 }
 
 /// A set of codes: hashed while small, a bitmap over the dictionary once that is smaller.
@@ -253,7 +445,7 @@ impl Distinct {
         }
     }
 
-    fn for_each(&self, mut f: impl FnMut(u32)) {
+    pub(crate) fn for_each(&self, mut f: impl FnMut(u32)) {
         match self {
             Self::Hashed(set) => set.iter().for_each(|&c| f(c)),
             Self::Bitmap { bits, .. } => {
@@ -272,11 +464,10 @@ impl Distinct {
 /// Each code's value read as a number, by code (index 0 for "no value"), for the aggregations
 /// that read numbers.
 pub(crate) fn numbers_of(bound: &Bound<'_, '_>) -> Vec<Option<f64>> {
-    let numeric = matches!(
-        bound.function,
-        Some(Function::Sum | Function::Avg | Function::Min | Function::Max)
-    );
-    let Some(col) = bound.col.filter(|_| numeric) else {
+    let Some(col) = bound
+        .col
+        .filter(|_| bound.function.is_some_and(reads_numbers))
+    else {
         return Vec::new();
     };
     std::iter::once(None)
@@ -338,5 +529,32 @@ impl<'u, 'f, 'a> Update<'u, 'f, 'a> {
             }
             Self::Other(b, numbers) => acc.add(b, row, numbers),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_seconds_are_exact_on_both_sides_of_the_epoch() {
+        assert_eq!(epoch_seconds(1_764_331_200_000_000), "1764331200");
+        assert_eq!(epoch_seconds(1_764_331_200_250_000), "1764331200.25");
+        assert_eq!(epoch_seconds(-1), "-0.000001");
+        assert_eq!(epoch_seconds(-1_500_000), "-1.5");
+        assert_eq!(epoch_seconds(i64::MIN), "-9223372036854.775808");
+    }
+
+    #[test]
+    fn percentiles_take_the_nearest_rank_and_stdev_is_the_sample_one() {
+        let numbers = [100.0, 2.25, -2.0, 5.0, 19.5];
+        assert_eq!(percentile(&numbers, 50.0), Some(5.0));
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), Some(3.0));
+        assert_eq!(percentile(&numbers, 1.0), Some(-2.0));
+        assert_eq!(percentile(&numbers, 99.5), Some(100.0));
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(stdev(&[2.0, 4.0]), Some(2f64.sqrt()));
+        assert_eq!(stdev(&[7.0]), Some(0.0));
+        assert_eq!(stdev(&[]), None);
     }
 }

@@ -41,10 +41,14 @@ pub(crate) fn evaluate(
     let transform = commands.iter().position(command::transforms);
     let listing = transform.is_none();
     let wanted = Wanted::new(&commands[..transform.map_or(0, |t| t + 1)], listing);
-    // Events come newest first: in a listing, and wherever `head`, `sort` or `dedup` sees them.
-    let ordered = commands[..transform.unwrap_or(commands.len())]
+    // Events come newest first: in a listing, wherever `head`, `sort` or `dedup` sees them, and
+    // to what reads their order.
+    let ordered = commands[..transform.map_or(commands.len(), |t| t + 1)]
         .iter()
-        .any(|c| matches!(c, Command::Head(_) | Command::Sort(_) | Command::Dedup(_)));
+        .any(|c| {
+            matches!(c, Command::Head(_) | Command::Sort(_) | Command::Dedup(_))
+                || command::reads_order(c)
+        });
     // The events' times are gathered only for what orders or charts them.
     let times = listing
         || ordered

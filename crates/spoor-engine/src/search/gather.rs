@@ -36,14 +36,22 @@ impl Wanted {
                     patterns.extend(t.by.iter().map(|f| f.clone().into()));
                     patterns.extend(aggregated_field(&t.aggregation));
                 }
+                Command::Eventstats(s) => {
+                    patterns.extend(s.by.iter().map(|f| f.clone().into()));
+                    patterns.extend(s.aggregations.iter().filter_map(aggregated_field));
+                }
+                Command::Streamstats(s) => {
+                    patterns.extend(s.by.iter().map(|f| f.clone().into()));
+                    patterns.extend(s.aggregations.iter().filter_map(aggregated_field));
+                }
                 Command::Rename(r) => patterns.extend(r.renamings.iter().map(|r| r.from.clone())),
                 Command::Fields(f) => patterns.extend(f.fields.iter().cloned()),
                 Command::Sort(s) => patterns.extend(s.keys.iter().map(|k| k.field.clone().into())),
                 Command::WhereExpr(_) | Command::Eval(_) | Command::Bin(_) | Command::Dedup(_) => {
                     expression_fields(command, &mut patterns);
                 }
-                // `head` reads no field; the others are refused by `super::check` first.
-                Command::Head(_) | Command::Eventstats(_) | Command::Streamstats(_) => {}
+                // `head` reads no field.
+                Command::Head(_) => {}
             }
         }
         Self {

@@ -42,6 +42,54 @@
 //! absent). A row with no column at all (only wildcard aggregations that matched nothing) is not
 //! returned.
 //!
+//! **The other aggregate functions** (Splunk's pages: aggregate, event order, multivalue and
+//! time functions), in `stats`, `eventstats`, `streamstats` and `timechart`, over the rows that
+//! have the field:
+//! - `median(f)`, `perc<p>(f)` (also `p<p>`), `exactperc<p>(f)`, `upperperc<p>(f)`: over the
+//!   values of `f` that are numbers, the number at rank `round(p/100 × (n − 1))` (ranks from 0,
+//!   halves rounded up) of the `n` numbers in ascending order: a nearest-rank percentile, a
+//!   value of the data, never interpolated. `median` is `p = 50`, so of an even count it is the
+//!   larger middle number (Splunk's median of an even count is approximated to the higher one).
+//!   Splunk's `perc` and `upperperc` are the lower and upper bounds of an estimate that is
+//!   exact on small inputs, and `exactperc` is exact; the engine is always exact, so the three
+//!   agree (the rounding of the rank is the engine's reading: the pages do not state it).
+//! - `range(f)`: the largest number less the smallest; `stdev(f)`: the sample standard
+//!   deviation of the numbers (`0` for one number).
+//! - `values(f)`: the distinct values, sorted byte-wise: a multivalue, given in a result cell
+//!   as its values joined by line breaks (`\n`), as Splunk's CSV output mode writes one. The
+//!   server's JSON and XML results pages give that cell as one string today, where Splunk gives
+//!   a JSON array and one `<value>` a value.
+//! - `first(f)`/`last(f)`: the value in the first/last row having `f`, in the order the rows
+//!   come; events come newest first, so `first` is the most recent, as Splunk documents.
+//! - `earliest(f)`/`latest(f)`: the value in the row having `f` with the smallest/largest
+//!   `_time` (on a tie, the first such row in row order); once rows are no longer events
+//!   (after `stats` or `timechart`) rows have no time and these give no value.
+//! - `_time` named alone as the field, while rows are events, is the event's time in epoch
+//!   seconds (`1764331200`, `1764331200.123456`), as Splunk aggregates it: `latest(_time)`
+//!   gives the newest time as such a number.
+//! - A number a function computes prints as `avg` prints (below, **Values**).
+//! - `timechart` computes all of them but `first`, `last`, `earliest` and `latest`, which
+//!   [`check`] refuses.
+//!
+//! **`eventstats <agg>, … [by f, …]`** gives every row the aggregates of its group, computed
+//! as `stats` computes them over all the rows (wildcards expanded likewise); rows keep their
+//! number and order. A row missing a by field gets no value. Each aggregate is a column named
+//! as in `stats`, replacing a column of that name where it stands, else after the others; an
+//! aggregate no row has a value of is no column (one of its name is removed).
+//!
+//! **`streamstats [current=<bool>] [window=<n>] [global=<bool>] <agg>, … [by f, …]`** gives
+//! every row the aggregates over the rows before it in the order they come (events newest
+//! first unless sorted), with its own row when `current=true` (the default), of its group (the
+//! rows with its by values; a row missing a by field gets no value and is in no group).
+//! `window=0` (the default) covers all those rows; `window=n` (at most
+//! [`MAX_STREAM_WINDOW`], Splunk's `max_stream_window`) only the last `n` rows, the row itself
+//! among them when `current=true`: with `global=true` (the default) the last `n` rows of all
+//! (of which those of the row's group count), with `global=false` the last `n` rows of the
+//! row's group. Over no rows `count` and `dc` are `0` and the others have no value. Columns
+//! are added as `eventstats` adds them. (Splunk 9.4's page says that without `window` the
+//! `max_stream_window` of 10,000 events applies; the engine reads no window as all the rows,
+//! which is what a `by` clause over every earlier event of a user, as spoor's funnel asks, needs.)
+//!
 //! **`timechart span=<n><unit> [limit] [useother] [usenull] <agg> [by f]`.**
 //! - Buckets are aligned in UTC: `s`, `m`, `h`, `d` on multiples of the span since the epoch
 //!   (days at midnight); `w` on multiples of the span since Sunday 1969-12-28 (weeks start on
@@ -135,12 +183,13 @@
 //! While rows are events, `where`, `eval`, `bin` and `dedup` take away the extracted fields no
 //! row has afterwards, as `head` and `sort` do.
 //!
-//! **Not yet run**: `eventstats`, `streamstats`, and the aggregations beyond `count`, `dc`,
-//! `sum`, `avg`, `min` and `max`: [`check`] refuses them with [`SearchError::Unsupported`]
-//! before any event is read.
+//! **Not run**: `timechart` of `first`, `last`, `earliest` and `latest` (see `timechart`), and
+//! `streamstats` with a window over [`MAX_STREAM_WINDOW`] rows: [`check`] refuses them with
+//! [`SearchError::Unsupported`] before any event is read.
 //!
-//! **Values** are text as Splunk prints them: counts and integral numbers as integers
-//! (`3`, `-2`), other numbers in their shortest form (`2.5`), times as above.
+//! **Values** are text as Splunk prints them: counts and integral numbers (below 10^15) as
+//! integers (`3`, `-2`), other numbers in their shortest round-trip form (`2.5`,
+//! `0.3333333333333333`), times as above.
 
 // The evaluator, in the order a query runs: `evaluate` takes it from its search to its results;
 // `filter` chooses the indexes and decides the terms (and the `where`s that repeat them) by code;
@@ -211,12 +260,11 @@ pub const MAX_CHART_CELLS: u64 = 1_000_000;
 /// assert!(check(&query, &Window::default()).is_ok()); // decided by the events
 ///
 /// // What the engine does not run yet is refused before anything is read.
-/// let streamstats = "search index=main | streamstats count".parse()?;
-/// let err = check(&streamstats, &Window::default()).unwrap_err().to_string();
-/// assert!(err.starts_with("the embedded engine does not run `streamstats` yet"), "{err}");
-/// let median = "search index=main | stats median(n)".parse()?;
-/// let err = check(&median, &Window::default()).unwrap_err().to_string();
-/// assert!(err.starts_with("the embedded engine does not compute `median` yet"), "{err}");
+/// let first = "search index=main | timechart span=1h first(n)".parse()?;
+/// let err = check(&first, &Window::default()).unwrap_err().to_string();
+/// assert!(err.starts_with("the embedded engine does not chart `first` yet"), "{err}");
+/// let wide = "search index=main | streamstats window=10001 count".parse()?;
+/// assert!(check(&wide, &Window::default()).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
@@ -236,29 +284,39 @@ pub fn check(query: &Query, window: &Window) -> Result<(), SearchError> {
 /// `spoor-spl` subset that the evaluator does not have.
 fn unsupported(command: &Command) -> Option<SearchError> {
     match command {
-        Command::Eventstats(_) | Command::Streamstats(_) => Some(not_yet(command)),
         Command::WhereExpr(_) | Command::Eval(_) => too_deep(command),
-        Command::Bin(_)
-        | Command::Dedup(_)
-        | Command::Where(_)
-        | Command::Stats(_)
-        | Command::Timechart(_)
-        | Command::Rename(_)
-        | Command::Fields(_)
-        | Command::Sort(_)
-        | Command::Head(_) => command
+        Command::Timechart(_) => command
             .aggregations()
             .iter()
             .find_map(|a| match a.aggregate {
-                Aggregate::Apply { function, .. } if !computes(function) => {
+                Aggregate::Apply { function, .. } if !charts(function) => {
                     Some(SearchError::Unsupported(format!(
-                        "the embedded engine does not compute `{}` yet (its stats and timechart \
-                     compute count, dc, sum, avg, min and max)",
+                        "the embedded engine does not chart `{}` yet (its timechart computes \
+                         every function but first, last, earliest and latest: use stats by \
+                         _time after bin instead)",
                         function.name()
                     )))
                 }
                 Aggregate::Count | Aggregate::Apply { .. } => None,
             }),
+        Command::Streamstats(streamstats) => streamstats
+            .window
+            .filter(|&w| w > MAX_STREAM_WINDOW)
+            .map(|w| {
+                SearchError::Unsupported(format!(
+                    "streamstats window={w} is larger than the largest window, \
+                     {MAX_STREAM_WINDOW}: use a smaller window, or none (0) for all the rows"
+                ))
+            }),
+        Command::Bin(_)
+        | Command::Dedup(_)
+        | Command::Where(_)
+        | Command::Stats(_)
+        | Command::Eventstats(_)
+        | Command::Rename(_)
+        | Command::Fields(_)
+        | Command::Sort(_)
+        | Command::Head(_) => None,
     }
 }
 
@@ -275,37 +333,17 @@ fn too_deep(command: &Command) -> Option<SearchError> {
     }
 }
 
-/// The error for a command the engine does not run yet.
-pub(crate) fn not_yet(command: &Command) -> SearchError {
-    SearchError::Unsupported(format!(
-        "the embedded engine does not run `{}` yet (it runs search, where, eval, stats, \
-         timechart, bin, rename, fields, sort, dedup and head)",
-        command.name()
-    ))
-}
+/// The largest `window` of `streamstats`: 10,000 rows, Splunk's `max_stream_window` in
+/// limits.conf.
+pub const MAX_STREAM_WINDOW: u32 = 10_000;
 
-/// Whether the evaluator computes the aggregate function (the others are refused by [`check`]
-/// before any row is read).
-pub(crate) fn computes(function: Function) -> bool {
-    match function {
-        Function::Count
-        | Function::DistinctCount
-        | Function::Sum
-        | Function::Avg
-        | Function::Min
-        | Function::Max => true,
-        Function::Median
-        | Function::Perc(_)
-        | Function::ExactPerc(_)
-        | Function::UpperPerc(_)
-        | Function::Values
-        | Function::Earliest
-        | Function::Latest
-        | Function::First
-        | Function::Last
-        | Function::Range
-        | Function::Stdev => false,
-    }
+/// Whether `timechart` computes the aggregate function: all but the functions of the rows'
+/// order and times, whose states its `OTHER` series could not merge in row order.
+fn charts(function: Function) -> bool {
+    !matches!(
+        function,
+        Function::First | Function::Last | Function::Earliest | Function::Latest
+    )
 }
 
 /// The instants a search covers: `earliest <= _time < latest`; `None` is open.

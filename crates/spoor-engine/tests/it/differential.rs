@@ -19,8 +19,9 @@ use spoor_engine::{Engine, EventMeta, Record, Window};
 use spoor_event::{Event, Key, Value};
 use spoor_spl::ast::{
     Aggregation, Bin, BinSpan, BinaryOp, Command, CompareOp, Condition, Dedup, Eval, EvalFunction,
-    Expr, Field, FieldPattern, Fields, FieldsMode, Function, Head, LogicOp, Number, Query, Rename,
-    Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats, Timechart, UnaryOp, Where,
+    Eventstats, Expr, Field, FieldPattern, Fields, FieldsMode, Function, Head, LogicOp, Number,
+    Percentile, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats,
+    Streamstats, Timechart, UnaryOp, Where,
 };
 use spoor_spl::build::{self, Index, OverTime, Split};
 use spoor_spl::modifier::{Relative, TimeModifier, TimeWindow};
@@ -567,36 +568,56 @@ fn where_() -> impl Strategy<Value = Command> {
 }
 
 fn function() -> impl Strategy<Value = Function> {
-    prop::sample::select(
-        &[
-            Function::Count,
-            Function::DistinctCount,
-            Function::Sum,
-            Function::Avg,
-            Function::Min,
-            Function::Max,
-        ][..],
-    )
+    let percentile = prop::sample::select(&[1_000_000, 50_000_000, 90_000_000, 99_500_000][..])
+        .prop_map(|m| Percentile::from_millionths(m).expect("within 0 and 100"));
+    prop_oneof![
+        prop::sample::select(
+            &[
+                Function::Count,
+                Function::DistinctCount,
+                Function::Sum,
+                Function::Avg,
+                Function::Min,
+                Function::Max,
+                Function::Median,
+                Function::Values,
+                Function::Earliest,
+                Function::Latest,
+                Function::First,
+                Function::Last,
+                Function::Range,
+                Function::Stdev,
+            ][..],
+        ),
+        percentile.clone().prop_map(Function::Perc),
+        percentile.clone().prop_map(Function::ExactPerc),
+        percentile.prop_map(Function::UpperPerc),
+    ]
 }
 
-fn stats() -> impl Strategy<Value = Command> {
-    let aggregation = prop_oneof![
+/// An aggregation of `stats`, `eventstats` and `streamstats`: `count`, any function of any
+/// field, or of `_time` or an amount named `agg`.
+fn aggregation() -> BoxedStrategy<Aggregation> {
+    prop_oneof![
         2 => Just(Aggregation::count()),
         4 => (function(), field(FIELDS)).prop_map(|(f, field)| Aggregation::apply(f, field)),
-        1 => Just(
-            Aggregation::apply(
-                Function::DistinctCount,
-                FieldPattern::new("analytics_prop__*").expect("valid"),
-            )
-            .alias(FieldPattern::new("*").expect("valid"))
-        ),
-    ];
+        1 => (function(), prop::sample::select(&["_time", "analytics_prop__amount"][..]))
+            .prop_map(|(f, field)| Aggregation::apply(f, Field::new(field).expect("valid"))
+                .alias(Field::new("agg").expect("valid"))),
+    ]
+    .boxed()
+}
+
+/// Aggregations drawn from `aggregation`, one a name (an aggregation whose name is taken is
+/// left out), and by fields.
+fn aggregations_by(
+    aggregation: BoxedStrategy<Aggregation>,
+) -> impl Strategy<Value = (Vec<Aggregation>, Vec<Field>)> {
     let by = prop::sample::subsequence(
         &["application", "event", "analytics_prop__plan", "user"][..],
         0..=2,
     );
     (prop::collection::vec(aggregation, 1..4), by).prop_map(|(aggregations, by)| {
-        // One column per name: an aggregation whose name is taken is left out.
         let mut names = Vec::new();
         let aggregations = aggregations
             .into_iter()
@@ -607,14 +628,45 @@ fn stats() -> impl Strategy<Value = Command> {
                 fresh
             })
             .collect();
-        Command::Stats(Stats {
-            aggregations,
-            by: by
-                .into_iter()
-                .map(|f| Field::new(f).expect("valid"))
-                .collect(),
-        })
+        let by = by
+            .into_iter()
+            .map(|f| Field::new(f).expect("valid"))
+            .collect();
+        (aggregations, by)
     })
+}
+
+fn eventstats() -> impl Strategy<Value = Command> {
+    aggregations_by(aggregation())
+        .prop_map(|(aggregations, by)| Command::Eventstats(Eventstats { aggregations, by }))
+}
+
+fn streamstats() -> impl Strategy<Value = Command> {
+    (
+        prop::option::of(any::<bool>()),
+        prop::option::of(0..4u32),
+        prop::option::of(any::<bool>()),
+        aggregations_by(aggregation()),
+    )
+        .prop_map(|(current, window, global, (aggregations, by))| {
+            Command::Streamstats(Streamstats {
+                current,
+                window,
+                global,
+                aggregations,
+                by,
+            })
+        })
+}
+
+fn stats() -> impl Strategy<Value = Command> {
+    let wildcard = Aggregation::apply(
+        Function::DistinctCount,
+        FieldPattern::new("analytics_prop__*").expect("valid"),
+    )
+    .alias(FieldPattern::new("*").expect("valid"));
+    aggregations_by(prop_oneof![6 => aggregation(), 1 => Just(wildcard)].boxed())
+        .prop_map(|(aggregations, by)| Command::Stats(Stats { aggregations, by }))
 }
 
 fn timechart() -> impl Strategy<Value = (Command, Window)> {
@@ -625,6 +677,9 @@ fn timechart() -> impl Strategy<Value = (Command, Window)> {
             (Some(Function::Count), Some("analytics_prop__plan")),
             (Some(Function::Sum), Some("analytics_prop__amount")),
             (Some(Function::Avg), Some("analytics_prop__seats")),
+            (Some(Function::Median), Some("analytics_prop__amount")),
+            (Some(Function::Stdev), Some("analytics_prop__seats")),
+            (Some(Function::Range), Some("analytics_prop__amount")),
         ][..],
     )
     .prop_map(|(function, field)| match (function, field) {
@@ -683,6 +738,7 @@ const COLUMNS: &[&str] = &[
     "NULL",
     "OTHER",
     "shop",
+    "agg",
 ];
 
 fn rename() -> impl Strategy<Value = Command> {
@@ -988,7 +1044,16 @@ fn expression_command() -> impl Strategy<Value = Command> {
 
 /// Commands that take any rows.
 fn row_command() -> impl Strategy<Value = Command> {
-    prop_oneof![where_(), stats(), rename(), fields(), sort(), head()]
+    prop_oneof![
+        where_(),
+        stats(),
+        eventstats(),
+        streamstats(),
+        rename(),
+        fields(),
+        sort(),
+        head()
+    ]
 }
 
 fn pipeline() -> impl Strategy<Value = (Query, Window)> {

@@ -1575,10 +1575,113 @@ fn expressions_refuse_what_splunk_refuses() {
     );
 }
 
+/// The aggregations beyond the counts, `eventstats` and `streamstats`.
+fn aggregations() -> Vec<Case> {
+    vec![
+        case(
+            // Amounts newest first: 100, 2.25, -2, 5, 19.5; ascending: -2, 2.25, 5, 19.5, 100.
+            "percentiles by nearest rank, range, stdev and values",
+            spl(
+                "search index=analytics | stats median(analytics_prop__amount) as median, p25(analytics_prop__amount) as p25, perc90(analytics_prop__amount) as perc90, exactperc50(analytics_prop__amount) as exact50, upperperc99(analytics_prop__amount) as upper99, range(analytics_prop__amount) as range, stdev(analytics_prop__amount) as stdev, values(analytics_prop__amount) as values",
+            ),
+            ALL_TIME,
+            &[
+                "median", "p25", "perc90", "exact50", "upper99", "range", "stdev", "values",
+            ],
+            &[&[
+                "5",
+                "2.25",
+                "100",
+                "5",
+                "100",
+                "102",
+                "42.72528525358256",
+                "-2\n100\n19.5\n2.25\n5",
+            ]],
+        ),
+        case(
+            "first and last in row order, earliest and latest by time",
+            spl(
+                "search index=analytics | stats first(analytics_prop__amount) as first, last(analytics_prop__amount) as last, earliest(analytics_prop__amount) as earliest, latest(analytics_prop__amount) as latest, latest(_time) as newest by application",
+            ),
+            ALL_TIME,
+            &[
+                "application",
+                "first",
+                "last",
+                "earliest",
+                "latest",
+                "newest",
+            ],
+            &[
+                &["Shop", NONE, NONE, NONE, NONE, "1835353800"],
+                &["blog", NONE, NONE, NONE, NONE, "1835863200"],
+                &["café", "2.25", "-2", "-2", "2.25", "1838159999"],
+                &["shop", "100", "19.5", "19.5", "100", "1838160000"],
+            ],
+        ),
+        case(
+            "eventstats gives each row its group's aggregates",
+            spl(
+                "search index=analytics application=blog | eventstats count as views, dc(distinct_id) as users by event | eventstats count as n by distinct_id | fields event, distinct_id, views, users, n | fields - _*",
+            ),
+            ALL_TIME,
+            &["event", "distinct_id", "views", "users", "n"],
+            &[
+                &["comment", "u4", "1", "1", "2"],
+                &["view", NONE, "3", "2", NONE],
+                &["view", "u4", "3", "2", "2"],
+                &["view", "u1", "3", "2", "1"],
+            ],
+        ),
+        case(
+            "streamstats over sorted events, by user, as a funnel starts",
+            spl(
+                "search index=analytics application=shop | sort limit=0 _time | streamstats count as step, earliest(_time) as start, latest(_time) as at by distinct_id | fields distinct_id, event, step, start, at | fields - _*",
+            ),
+            ALL_TIME,
+            &["distinct_id", "event", "step", "start", "at"],
+            &[
+                &["u1", "login", "1", "1831539600", "1831539600"],
+                &["u1", "purchase", "2", "1831539600", "1832975999.999999"],
+                &["u2", "login", "1", "1832976000", "1832976000"],
+                &["u2", "logout", "2", "1832976000", "1832976000"],
+                &["u3", "login", "1", "1835353800", "1835353800"],
+                &["u2", "purchase", "3", "1832976000", "1835424930.25"],
+                // The legacy line `application=shop`, with none of these fields.
+                &[NONE, NONE, NONE, NONE, NONE],
+                &["u2", "dup", "4", "1832976000", "1837598400"],
+                &["u3", "purchase", "2", "1835353800", "1838160000"],
+            ],
+        ),
+        case(
+            "streamstats windows: over all rows (global), or per group; current=false",
+            spl(
+                "search index=analytics application=shop | sort limit=0 _time | streamstats window=2 count as near by distinct_id | streamstats current=false window=1 global=false last(event) as previous by distinct_id | fields distinct_id, near, previous | fields - _*",
+            ),
+            ALL_TIME,
+            &["distinct_id", "near", "previous"],
+            &[
+                &["u1", "1", NONE],
+                &["u1", "2", "login"],
+                &["u2", "1", NONE],
+                &["u2", "2", "login"],
+                &["u3", "1", NONE],
+                &["u2", "1", "logout"],
+                // The legacy line, in no group, takes a place in the window of all rows.
+                &[NONE, NONE, NONE],
+                &["u2", "1", "purchase"],
+                &["u3", "1", "login"],
+            ],
+        ),
+    ]
+}
+
 fn all_cases() -> Vec<Case> {
     let mut cases = builders();
     cases.extend(searches());
     cases.extend(commands());
+    cases.extend(aggregations());
     cases.extend(timecharts());
     cases.extend(readings());
     cases.extend(expressions());
@@ -1683,6 +1786,23 @@ fn the_cases_cover_every_command_and_option() {
         "case(",
         "| sort +_time",
         "| sort -_time",
+        "median(",
+        "perc25(",
+        "perc90(",
+        "exactperc50(",
+        "upperperc99(",
+        "range(",
+        "stdev(",
+        "values(",
+        "first(",
+        "last(",
+        "earliest(",
+        "latest(",
+        "| eventstats ",
+        "| streamstats ",
+        "current=false",
+        "window=",
+        "global=false",
     ] {
         assert!(
             printed.iter().any(|p| p.contains(needle)),

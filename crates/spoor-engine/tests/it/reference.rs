@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use spoor_engine::{Level, Message, Record, Results, Window};
 use spoor_event::extract::Extractor;
 use spoor_spl::ast::{
-    Aggregate, Bin, BinSpan, BinaryOp, Command, CompareOp, Dedup, Eval, EvalFunction, Expr,
-    FieldPattern, Fields, FieldsMode, Function, LogicOp, Query, Rename, Search, SearchTerm, Sort,
-    SpanUnit, Stats, Timechart, UnaryOp, Where,
+    Aggregate, Aggregation, Bin, BinSpan, BinaryOp, Command, CompareOp, Dedup, Eval, EvalFunction,
+    Eventstats, Expr, FieldPattern, Fields, FieldsMode, Function, LogicOp, Query, Rename, Search,
+    SearchTerm, Sort, SpanUnit, Stats, Streamstats, Timechart, UnaryOp, Where,
 };
 use spoor_spl::modifier::TimeModifier;
 use time::{Date, Month, OffsetDateTime, UtcOffset};
@@ -95,6 +95,8 @@ pub(crate) fn evaluate(
             Command::Rename(rename_) => rename(table, rename_),
             Command::Fields(fields_) => fields(table, fields_),
             Command::Sort(sort_) => sort(table, sort_),
+            Command::Eventstats(eventstats_) => eventstats(table, eventstats_),
+            Command::Streamstats(streamstats_) => streamstats(table, streamstats_),
             Command::Head(head) => {
                 let mut table = table;
                 let keep = usize::try_from(head.count).unwrap_or(usize::MAX);
@@ -105,10 +107,6 @@ pub(crate) fn evaluate(
             Command::Eval(eval_) => eval(table, eval_),
             Command::Bin(bin_) => bin(table, bin_),
             Command::Dedup(dedup_) => dedup(table, dedup_),
-            // The engine refuses these, and the differential test makes none.
-            Command::Eventstats(_) | Command::Streamstats(_) => {
-                unreachable!("no reference for `{command}`")
-            }
         };
         if events
             && matches!(
@@ -371,35 +369,7 @@ fn stats(table: &Table, stats: &Stats) -> Table {
         groups.entry(key).or_default().push(row);
     }
 
-    let mut outputs: Vec<(String, Output)> = Vec::new();
-    for aggregation in &stats.aggregations {
-        match &aggregation.aggregate {
-            Aggregate::Count => outputs.push((aggregation.output_name(), Output::Rows)),
-            Aggregate::Apply { function, field } if field.wildcards() == 0 => outputs.push((
-                aggregation.output_name(),
-                Output::Apply(*function, field.as_str().to_owned()),
-            )),
-            Aggregate::Apply { function, field } => {
-                // The fields matched are those the rows `stats` gets have (also rows dropped
-                // for lacking a by field), in byte-wise order. Reading: without an alias a
-                // column is named `<function>(<field>)`.
-                let names: BTreeSet<&String> = table
-                    .rows
-                    .iter()
-                    .flat_map(|row| row.values.keys())
-                    .filter(|name| field.matches(name))
-                    .collect();
-                for name in names {
-                    let captures = field.captures(name).unwrap_or_default();
-                    let column = match &aggregation.alias {
-                        Some(alias) => alias.expand(&captures),
-                        None => format!("{}({name})", function.name()),
-                    };
-                    outputs.push((column, Output::Apply(*function, name.clone())));
-                }
-            }
-        }
-    }
+    let outputs = outputs(table, &stats.aggregations);
 
     // Reading: a name given twice is one column, where it first came, with the last value.
     let mut columns: Vec<String> = Vec::new();
@@ -441,15 +411,148 @@ fn stats(table: &Table, stats: &Stats) -> Table {
     Table { columns, rows }
 }
 
+/// The columns `aggregations` make over the rows of `table`, each named, wildcards expanded.
+fn outputs(table: &Table, aggregations: &[Aggregation]) -> Vec<(String, Output)> {
+    let mut outputs: Vec<(String, Output)> = Vec::new();
+    for aggregation in aggregations {
+        match &aggregation.aggregate {
+            Aggregate::Count => outputs.push((aggregation.output_name(), Output::Rows)),
+            Aggregate::Apply { function, field } if field.wildcards() == 0 => outputs.push((
+                aggregation.output_name(),
+                Output::Apply(*function, field.as_str().to_owned()),
+            )),
+            Aggregate::Apply { function, field } => {
+                // The fields matched are those the rows `stats` gets have (also rows dropped
+                // for lacking a by field), in byte-wise order. Reading: without an alias a
+                // column is named `<function>(<field>)`.
+                let names: BTreeSet<&String> = table
+                    .rows
+                    .iter()
+                    .flat_map(|row| row.values.keys())
+                    .filter(|name| field.matches(name))
+                    .collect();
+                for name in names {
+                    let captures = field.captures(name).unwrap_or_default();
+                    let column = match &aggregation.alias {
+                        Some(alias) => alias.expand(&captures),
+                        None => format!("{}({name})", function.name()),
+                    };
+                    outputs.push((column, Output::Apply(*function, name.clone())));
+                }
+            }
+        }
+    }
+    outputs
+}
+
+/// `eventstats`: every row given its group's aggregates, over all the rows of its group.
+fn eventstats(table: Table, eventstats: &Eventstats) -> Table {
+    let (aggregations, by) = (&eventstats.aggregations, &eventstats.by);
+    per_row(table, aggregations, by, |keys, i| {
+        let key = keys[i].as_ref()?;
+        Some(
+            (0..keys.len())
+                .filter(|&r| keys[r].as_ref() == Some(key))
+                .collect(),
+        )
+    })
+}
+
+/// `streamstats`: every row given the aggregates over the rows up to it (itself included when
+/// `current`), the last `window` rows of all (`global`) or of its group, of its group.
+fn streamstats(table: Table, streamstats: &Streamstats) -> Table {
+    let current = streamstats.current.unwrap_or(true);
+    let window = streamstats.window.unwrap_or(0) as usize;
+    let global = streamstats.global.unwrap_or(true);
+    let (aggregations, by) = (&streamstats.aggregations, &streamstats.by);
+    per_row(table, aggregations, by, |keys, i| {
+        let key = keys[i].as_ref()?;
+        let end = if current { i + 1 } else { i };
+        // The rows the window covers, before keeping those of the row's group.
+        let start = if window > 0 && global {
+            end.saturating_sub(window)
+        } else {
+            0
+        };
+        let mine: Vec<usize> = (start..end)
+            .filter(|&r| keys[r].as_ref() == Some(key))
+            .collect();
+        if window > 0 && !global {
+            return Some(mine[mine.len().saturating_sub(window)..].to_vec());
+        }
+        Some(mine)
+    })
+}
+
+/// Each aggregation over the rows `rows_of` gives for each row (from the rows' group keys and
+/// the row's number; `None`: the row gets no value), added as columns.
+fn per_row(
+    mut table: Table,
+    aggregations: &[Aggregation],
+    by: &[spoor_spl::ast::Field],
+    rows_of: impl Fn(&[Option<Vec<String>>], usize) -> Option<Vec<usize>>,
+) -> Table {
+    let by: Vec<&str> = by.iter().map(|f| f.as_str()).collect();
+    let outputs = outputs(&table, aggregations);
+    let keys: Vec<Option<Vec<String>>> = table.rows.iter().map(|row| group_key(row, &by)).collect();
+    let mut columns = Vec::new();
+    for (name, output) in &outputs {
+        let column = (0..keys.len())
+            .map(|i| {
+                let rows = rows_of(&keys, i)?;
+                let group: Vec<&Row> = rows.iter().map(|&r| &table.rows[r]).collect();
+                output_value(output, &group)
+            })
+            .collect();
+        columns.push((name.clone(), column));
+    }
+    add_columns(&mut table, columns);
+    table
+}
+
+/// A row's values of the `by` fields; `None` when it lacks one.
+fn group_key(row: &Row, by: &[&str]) -> Option<Vec<String>> {
+    by.iter().map(|f| row.values.get(*f).cloned()).collect()
+}
+
+/// An output's value over `rows`.
+fn output_value(output: &Output, rows: &[&Row]) -> Option<String> {
+    match output {
+        Output::Rows => Some(rows.len().to_string()),
+        Output::Apply(function, field) => apply(*function, field, rows),
+    }
+}
+
+/// Puts the columns in, in turn: each replaces the values of its name in every row, its name
+/// staying where it is among the columns or coming last; a column with no value removes its
+/// name.
+fn add_columns(table: &mut Table, columns: Vec<(String, Vec<Option<String>>)>) {
+    for (name, values) in columns {
+        let any = values.iter().any(Option::is_some);
+        for (row, value) in table.rows.iter_mut().zip(values) {
+            row.values.remove(&name);
+            if let (Some(value), true) = (value, any) {
+                row.values.insert(name.clone(), value);
+            }
+        }
+        if !any {
+            table.columns.retain(|c| *c != name);
+        } else if !table.columns.contains(&name) {
+            table.columns.push(name);
+        }
+    }
+}
+
 /// A function over the values of `field` in `rows`; `None` when it has no value.
 ///
 /// Reading: `count(f)` and `dc(f)` are counts, `0` over rows without `f` (also over no rows);
 /// `sum`, `avg`, `min` and `max` add in row order.
 fn apply(function: Function, field: &str, rows: &[&Row]) -> Option<String> {
-    let values: Vec<&str> = rows
+    let owned: Vec<String> = rows
         .iter()
-        .filter_map(|row| row.values.get(field).map(String::as_str))
+        .filter_map(|row| field_value(row, field))
         .collect();
+    let values: Vec<&str> = owned.iter().map(String::as_str).collect();
     let numbers: Vec<f64> = values.iter().filter_map(|v| number(v)).collect();
     match function {
         Function::Count => Some(values.len().to_string()),
@@ -478,9 +581,93 @@ fn apply(function: Function, field: &str, rows: &[&Row]) -> Option<String> {
         }
         Function::Min => extreme(&numbers, &values, Ordering::Less),
         Function::Max => extreme(&numbers, &values, Ordering::Greater),
-        // The engine refuses the others, and the differential test makes none.
-        other => unreachable!("no reference for `{}`", other.name()),
+        Function::Range => {
+            let lo = numbers.iter().copied().reduce(f64::min)?;
+            let hi = numbers.iter().copied().reduce(f64::max)?;
+            Some(print_number(hi - lo))
+        }
+        Function::Median => nearest_rank(&numbers, 50.0),
+        Function::Perc(p) | Function::ExactPerc(p) | Function::UpperPerc(p) => {
+            nearest_rank(&numbers, p.as_f64())
+        }
+        Function::Stdev => match numbers.len() {
+            0 => None,
+            1 => Some("0".to_owned()),
+            n => {
+                #[allow(clippy::cast_precision_loss, reason = "a count of test rows")]
+                let (n, less) = (n as f64, (n - 1) as f64);
+                let mut sum = 0.0;
+                for x in &numbers {
+                    sum += x;
+                }
+                let mean = sum / n;
+                let mut squares = 0.0;
+                for x in &numbers {
+                    squares += (x - mean) * (x - mean);
+                }
+                Some(print_number((squares / less).sqrt()))
+            }
+        },
+        // Reading: distinct, byte-wise order (a `String`'s order), joined by line breaks.
+        Function::Values => {
+            let distinct: BTreeSet<&str> = values.iter().copied().collect();
+            (!distinct.is_empty()).then(|| distinct.into_iter().collect::<Vec<_>>().join("\n"))
+        }
+        Function::First => values.first().map(|v| (*v).to_owned()),
+        Function::Last => values.last().map(|v| (*v).to_owned()),
+        Function::Earliest | Function::Latest => {
+            let mut best: Option<(i128, String)> = None;
+            for row in rows {
+                let (Some(t), Some(value)) = (row.time_nanos, field_value(row, field)) else {
+                    continue;
+                };
+                let better = match &best {
+                    None => true,
+                    Some((b, _)) if function == Function::Earliest => t < *b,
+                    Some((b, _)) => t > *b,
+                };
+                if better {
+                    best = Some((t, value));
+                }
+            }
+            best.map(|(_, value)| value)
+        }
     }
+}
+
+/// The value of `field` in `row` as aggregations read it: `_time` of an event is its time in
+/// epoch seconds, without trailing zeros.
+fn field_value(row: &Row, field: &str) -> Option<String> {
+    match (field, row.time_nanos) {
+        ("_time", Some(nanos)) => {
+            // Reading: before the epoch, the sign and then the digits of the magnitude.
+            let sign = if nanos < 0 { "-" } else { "" };
+            let seconds = nanos.abs() / NANOS_PER_SECOND;
+            let fraction = nanos.abs() % NANOS_PER_SECOND;
+            if fraction == 0 {
+                return Some(format!("{sign}{seconds}"));
+            }
+            let digits = format!("{fraction:09}");
+            Some(format!("{sign}{seconds}.{}", digits.trim_end_matches('0')))
+        }
+        _ => row.values.get(field).cloned(),
+    }
+}
+
+/// The nearest-rank percentile: of the numbers sorted ascending, the one at rank
+/// `p / 100 × (n − 1)` rounded half up (ranks from 0).
+fn nearest_rank(numbers: &[f64], p: f64) -> Option<String> {
+    let mut sorted = numbers.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let last = sorted.len().checked_sub(1)?;
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a rank among test rows"
+    )]
+    let rank = (p / 100.0 * last as f64 + 0.5).floor() as usize;
+    Some(print_number(sorted[rank.min(last)]))
 }
 
 /// The smallest (`Less`) or largest (`Greater`) number, else the smallest or largest string.

@@ -5,16 +5,18 @@
 mod bin;
 mod dedup;
 mod eval;
+mod eventstats;
 mod fields;
 mod head;
 mod rename;
 mod sort;
 pub(crate) mod stats;
+mod streamstats;
 pub(crate) mod timechart;
 pub(crate) mod where_;
 mod where_expr;
 
-use spoor_spl::ast::Command;
+use spoor_spl::ast::{Aggregate, Command, Function};
 
 use crate::columns::BUILT_IN;
 
@@ -54,14 +56,33 @@ fn apply<'a>(frame: Frame<'a>, command: &Command) -> Result<Frame<'a>, SearchErr
         Command::Eval(eval) => eval::apply(frame, eval),
         Command::Bin(bin) => bin::apply(frame, bin),
         Command::Dedup(dedup) => dedup::apply(frame, dedup),
-        // Refused by `super::check` before any row is read.
-        Command::Eventstats(_) | Command::Streamstats(_) => Err(super::not_yet(command)),
+        Command::Eventstats(eventstats) => eventstats::apply(frame, eventstats),
+        Command::Streamstats(streamstats) => streamstats::apply(frame, streamstats),
     }
 }
 
 /// Whether a command makes rows that are no longer events (`stats`, `timechart`).
 pub(crate) fn transforms(command: &Command) -> bool {
     matches!(command, Command::Stats(_) | Command::Timechart(_))
+}
+
+/// Whether a command's result depends on the order of its input rows (`streamstats`, and
+/// `first`, `last`, `earliest` and `latest`, the last two by their ties), so that events must
+/// come newest first.
+pub(crate) fn reads_order(command: &Command) -> bool {
+    matches!(command, Command::Streamstats(_))
+        || command.aggregations().iter().any(|a| {
+            matches!(
+                a.aggregate,
+                Aggregate::Apply {
+                    function: Function::First
+                        | Function::Last
+                        | Function::Earliest
+                        | Function::Latest,
+                    ..
+                }
+            )
+        })
 }
 
 /// Whether a command can take rows away (`sort` keeps at most its limit) or values (`eval`,

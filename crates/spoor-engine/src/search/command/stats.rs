@@ -4,25 +4,63 @@ use spoor_spl::ast::Stats;
 
 use crate::hash::FxHashMap;
 use crate::search::SearchError;
-use crate::search::aggregate::{Acc, Bound, Update, bind, numbers_of};
+use crate::search::aggregate::{Acc, Bound, Update, bind, numbers_of, seconds_column};
 use crate::search::frame::{Col, Frame};
 use crate::search::halves::in_halves;
 
 pub(super) fn apply<'a>(frame: Frame<'a>, stats: &Stats) -> Result<Frame<'a>, SearchError> {
+    let seconds = seconds_column(&frame, &stats.aggregations);
     let bound: Vec<Bound<'_, 'a>> = stats
         .aggregations
         .iter()
-        .flat_map(|a| bind(&frame, a))
+        .flat_map(|a| bind(&frame, seconds.as_ref(), a))
         .collect();
     let numbers: Vec<Vec<Option<f64>>> = bound.iter().map(numbers_of).collect();
     let by: Option<Vec<&Col<'a>>> = stats.by.iter().map(|f| frame.col(f.as_str())).collect();
+    let (keys, group_of_row) = groups(&frame, &stats.by, by.as_deref());
+    // Each aggregation over each half of the rows, then the halves' states merged.
+    let aggregate = |half: std::ops::Range<usize>| -> Vec<Vec<Acc>> {
+        let mut accs: Vec<Vec<Acc>> = bound
+            .iter()
+            .map(|_| vec![Acc::default(); keys.len()])
+            .collect();
+        for (i, b) in bound.iter().enumerate() {
+            accumulate(&mut accs[i], b, &numbers[i], &group_of_row, half.clone());
+        }
+        accs
+    };
+    let mut parts = in_halves(frame.len, aggregate).into_iter();
+    let mut accs = parts.next().unwrap_or_default();
+    for part in parts {
+        for (i, b) in bound.iter().enumerate() {
+            for (into, from) in accs[i].iter_mut().zip(&part[i]) {
+                into.merge(from, b);
+            }
+        }
+    }
+    Ok(stats_output(
+        stats,
+        by.as_deref(),
+        &keys,
+        &bound,
+        &accs,
+        frame.window,
+    ))
+}
 
-    // First each row's group (`u32::MAX`: dropped), then each aggregation in its own loop.
+/// Each row's group by the codes of the `by` columns (`by_cols`: `None` when a by field is no
+/// column): the groups' keys in the order they are first met, and each row's group
+/// (`u32::MAX` for a row missing a by field). Without `by`, every row is in group 0.
+pub(crate) fn groups(
+    frame: &Frame<'_>,
+    by_fields: &[spoor_spl::ast::Field],
+    by: Option<&[&Col<'_>]>,
+) -> (Vec<Vec<u32>>, Vec<u32>) {
     let mut keys: Vec<Vec<u32>> = Vec::new();
     let mut group_of_row: Vec<u32> = Vec::with_capacity(frame.len);
-    match by.as_ref().filter(|by| !by.is_empty()) {
+    match by.filter(|by| !by.is_empty()) {
         // A by field no row has: no group at all.
-        None if !stats.by.is_empty() => group_of_row.resize(frame.len, u32::MAX),
+        None if !by_fields.is_empty() => group_of_row.resize(frame.len, u32::MAX),
         None => {
             keys.push(Vec::new());
             group_of_row.resize(frame.len, 0);
@@ -68,34 +106,7 @@ pub(super) fn apply<'a>(frame: Frame<'a>, stats: &Stats) -> Result<Frame<'a>, Se
             }
         }
     }
-    // Each aggregation over each half of the rows, then the halves' states merged.
-    let aggregate = |half: std::ops::Range<usize>| -> Vec<Vec<Acc>> {
-        let mut accs: Vec<Vec<Acc>> = bound
-            .iter()
-            .map(|_| vec![Acc::default(); keys.len()])
-            .collect();
-        for (i, b) in bound.iter().enumerate() {
-            accumulate(&mut accs[i], b, &numbers[i], &group_of_row, half.clone());
-        }
-        accs
-    };
-    let mut parts = in_halves(frame.len, aggregate).into_iter();
-    let mut accs = parts.next().unwrap_or_default();
-    for part in parts {
-        for (i, b) in bound.iter().enumerate() {
-            for (into, from) in accs[i].iter_mut().zip(&part[i]) {
-                into.merge(from, b);
-            }
-        }
-    }
-    Ok(stats_output(
-        stats,
-        by.as_deref(),
-        &keys,
-        &bound,
-        &accs,
-        frame.window,
-    ))
+    (keys, group_of_row)
 }
 
 /// Adds the rows in `rows` (those with a group) to their group's state of aggregation `b`.

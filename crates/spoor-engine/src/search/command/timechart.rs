@@ -249,7 +249,7 @@ pub(crate) fn bind_one<'f, 'a>(
     frame: &'f Frame<'a>,
     chart: &Timechart,
 ) -> Result<Bound<'f, 'a>, SearchError> {
-    let bound = bind(frame, &chart.aggregation);
+    let bound = bind(frame, None, &chart.aggregation);
     let [bound] = <[Bound<'_, 'a>; 1]>::try_from(bound).map_err(|_| {
         SearchError::Unsupported(format!(
             "timechart needs one field to aggregate, and {} names several or none",
