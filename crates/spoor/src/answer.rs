@@ -242,45 +242,21 @@ pub(crate) fn totals(rows: Vec<Row>) -> Result<Totals, Error> {
 }
 
 pub(crate) fn number_chart(rows: Vec<Row>, span: Span) -> Result<NumberChart, Error> {
-    let mut times = Vec::with_capacity(rows.len());
-    let mut series: Vec<NumberSeries> = Vec::new();
-    for (bucket, row) in rows.iter().enumerate() {
-        times.push(row_time(row, "numbers")?);
-        for (name, _) in row.iter() {
-            if name.starts_with('_') {
-                continue;
-            }
-            let text = text(row, name, "numbers")?;
-            let value: f64 = text.parse().map_err(|_| {
-                Error::Answer(format!(
-                    "the numbers answer's `{name}` is {text:?}, not a number"
-                ))
-            })?;
-            let at = match series.iter().position(|s| s.name == name) {
-                Some(at) => at,
-                None => {
-                    series.push(NumberSeries {
-                        name: name.to_owned(),
-                        values: vec![None; bucket],
-                    });
-                    series.len() - 1
-                }
-            };
-            series[at].values.push(Some(value));
-        }
-        for s in &mut series {
-            s.values.resize(bucket + 1, None);
-        }
-    }
-    series.sort_by(|a, b| {
-        (a.name == OTHER)
-            .cmp(&(b.name == OTHER))
-            .then(a.name.cmp(&b.name))
-    });
+    let (times, columns) = columns(&rows, "numbers", None, |row, name| {
+        let text = text(row, name, "numbers")?;
+        text.parse::<f64>().map(Some).map_err(|_| {
+            Error::Answer(format!(
+                "the numbers answer's `{name}` is {text:?}, not a number"
+            ))
+        })
+    })?;
     Ok(NumberChart {
         span,
         times,
-        series,
+        series: columns
+            .into_iter()
+            .map(|(name, values)| NumberSeries { name, values })
+            .collect(),
     })
 }
 
@@ -375,41 +351,52 @@ pub(crate) fn values(rows: Vec<Row>) -> Result<Vec<ValueCount>, Error> {
 
 /// A timechart's rows: `_time`, then one column per series (`_span*` removed by the query).
 pub(crate) fn chart(rows: Vec<Row>, span: Span) -> Result<Chart, Error> {
+    let (times, columns) = columns(&rows, "chart", 0, |row, name| number(row, name, "chart"))?;
+    Ok(Chart {
+        span,
+        times,
+        series: columns
+            .into_iter()
+            .map(|(name, values)| Series { name, values })
+            .collect(),
+    })
+}
+
+/// A chart's buckets: their times, and one named column of values per series.
+type Columns<T> = (Vec<OffsetDateTime>, Vec<(String, Vec<T>)>);
+
+/// The buckets' times and one column of values per series (every column but the internal ones,
+/// `_time` and `_span…`), a bucket without a cell given `missing`; sorted by name, `OTHER` last.
+fn columns<T: Clone>(
+    rows: &[Row],
+    question: &str,
+    missing: T,
+    value: impl Fn(&Row, &str) -> Result<T, Error>,
+) -> Result<Columns<T>, Error> {
     let mut times = Vec::with_capacity(rows.len());
-    let mut series: Vec<Series> = Vec::new();
+    let mut series: Vec<(String, Vec<T>)> = Vec::new();
     for (bucket, row) in rows.iter().enumerate() {
-        times.push(row_time(row, "chart")?);
+        times.push(row_time(row, question)?);
         for (name, _) in row.iter() {
             if name.starts_with('_') {
                 continue;
             }
-            let value = number(row, name, "chart")?;
-            let at = match series.iter().position(|s| s.name == name) {
+            let value = value(row, name)?;
+            let at = match series.iter().position(|(n, _)| n == name) {
                 Some(at) => at,
                 None => {
-                    series.push(Series {
-                        name: name.to_owned(),
-                        values: vec![0; bucket],
-                    });
+                    series.push((name.to_owned(), vec![missing.clone(); bucket]));
                     series.len() - 1
                 }
             };
-            series[at].values.push(value);
+            series[at].1.push(value);
         }
-        for s in &mut series {
-            s.values.resize(bucket + 1, 0);
+        for (_, values) in &mut series {
+            values.resize(bucket + 1, missing.clone());
         }
     }
-    series.sort_by(|a, b| {
-        (a.name == OTHER)
-            .cmp(&(b.name == OTHER))
-            .then(a.name.cmp(&b.name))
-    });
-    Ok(Chart {
-        span,
-        times,
-        series,
-    })
+    series.sort_by(|(a, _), (b, _)| (a == OTHER).cmp(&(b == OTHER)).then(a.cmp(b)));
+    Ok((times, series))
 }
 
 #[cfg(test)]
