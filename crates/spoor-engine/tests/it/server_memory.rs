@@ -219,7 +219,6 @@ fn kept_results_stay_within_their_memory_budget() {
             .flat_map(|m| m.join().expect("a client thread"))
             .collect()
     });
-    let mut done = 0;
     for sid in &burst {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -229,7 +228,6 @@ fn kept_results_stay_within_their_memory_budget() {
             }
             let job = parse_job_status(&response).expect("status").expect("a job");
             if job.is_complete() {
-                done += 1;
                 break;
             }
             if job.is_failed() {
@@ -241,7 +239,13 @@ fn kept_results_stay_within_their_memory_budget() {
         }
         assert!(total(&self::usage(&client)) <= BUDGET as u64);
     }
-    assert!(done > 0);
+    // Under a loaded machine every job of the burst may run at once and each fail for want of
+    // memory (or finish and be dropped for a later one); none is promised to stay DONE. What is
+    // promised: the budget held throughout, and the server serves a listing once it is over.
+    let after = parse_sid(&create(&client, "search index=big", ExecMode::Normal)).expect("sid");
+    let job = wait_done(&client, &after);
+    assert!(job.is_complete() && job.result_count == 1000, "{job:?}");
+    assert!(total(&self::usage(&client)) <= BUDGET as u64);
 }
 
 #[test]
