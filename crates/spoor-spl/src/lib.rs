@@ -62,6 +62,7 @@
 
 pub mod ast;
 pub mod build;
+pub mod filter;
 pub mod modifier;
 pub mod parse;
 pub mod print;
