@@ -252,25 +252,9 @@ pub(crate) async fn application(
     let window = view.window();
     // The charts' plan comes before any other question: a window no span can chart is refused
     // at once, and over all time the charts cover the days with events.
-    let now = OffsetDateTime::now_utc();
-    let covered = match plan::bounds(&view, now) {
-        Some(bounds) => Some(bounds),
-        None if need == Need::Charts => extent(retriever, name, view.event.as_deref()).await?,
-        None => None,
-    };
-    let mut plan = plan::plan(&view, covered)?;
-    if let Some(covered) = covered {
-        plan.partial = plan::partial(plan.step, covered, view.window() == Window::AllTime, now);
-    }
+    let plan = chart_plan(retriever, name, &view, need).await?;
     let span = plan.span();
-    let split = match &view.property {
-        Some(property) => Some(Split::Property(property.parse().map_err(|_| BadParam {
-            name: "property",
-            value: property.clone(),
-            expected: "a property key (letters, digits and `_`, starting with a letter)",
-        })?)),
-        None => None,
-    };
+    let split = view.property.as_deref().map(by_property).transpose()?;
     // No event: all events, by event or by the chosen property (as the original's `event="*"`);
     // one event: not split, or by the chosen property.
     let over = match (&view.event, split) {
@@ -525,6 +509,61 @@ pub(crate) fn millis(t: OffsetDateTime) -> i64 {
 /// The span as the original's `time_range` names it (`1d`, `1mon`; a year is `12mon`).
 pub(crate) fn span_name(span: Span) -> String {
     span.to_string()
+}
+
+/// The split by a property chosen in the URL, or why it is no property key.
+fn by_property(property: &str) -> Result<Split, BadParam> {
+    Ok(Split::Property(property.parse().map_err(|_| BadParam {
+        name: "property",
+        value: property.to_owned(),
+        expected: "a property key (letters, digits and `_`, starting with a letter)",
+    })?))
+}
+
+/// The charts' plan of an application's page: over the view's window, or for all time over the
+/// days with events (looked for only when charts are drawn), with its partly covered buckets.
+async fn chart_plan(
+    retriever: &AsyncRetriever,
+    name: &str,
+    view: &View,
+    need: Need,
+) -> Result<Plan, PageError> {
+    let now = OffsetDateTime::now_utc();
+    let covered = match plan::bounds(view, now) {
+        Some(bounds) => Some(bounds),
+        None if need == Need::Charts => extent(retriever, name, view.event.as_deref()).await?,
+        None => None,
+    };
+    let mut plan = plan::plan(view, covered)?;
+    if let Some(covered) = covered {
+        plan.partial = plan::partial(plan.step, covered, view.window() == Window::AllTime, now);
+    }
+    Ok(plan)
+}
+
+/// The chosen property's statistic over time, alone (the JSON route's): the charts' plan, the
+/// chart, and a 404 for an application or event never tracked.
+pub(crate) async fn numbers(
+    retriever: &AsyncRetriever,
+    name: &str,
+    view: &View,
+    property: &str,
+) -> Result<(Plan, NumberChart), PageError> {
+    by_property(property)?;
+    let plan = chart_plan(retriever, name, view, Need::Charts).await?;
+    let mut over = OverTime::new(plan.span()).split(Split::None);
+    if let Some(event) = &view.event {
+        over = over.event(event.clone());
+    }
+    let chart = retriever
+        .numbers(name, &over, property, view.stat, &plan.window)
+        .await?;
+    if chart.series.is_empty() {
+        let window = view.window();
+        let events = retriever.events(name, &window).await?;
+        exists(retriever, name, view.event.as_deref(), &events, &window).await?;
+    }
+    Ok((plan, chart))
 }
 
 /// The users of an application with the most events (of the view's event, when chosen), at most

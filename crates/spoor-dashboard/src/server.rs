@@ -443,26 +443,26 @@ impl Dashboard {
         };
         if tail == "numbers" {
             self.track("api_numbers", Some(&name), &view);
-            if view.property.is_none() {
+            let Some(property) = view.property.clone() else {
                 return error_json(&PageError::BadParam(BadParam {
                     name: "property",
                     value: String::new(),
                     expected: "the numeric property to chart (`property=amount`)",
                 }));
-            }
-            return match data::application(&self.retriever, &name, view, Need::Charts).await {
-                Ok(page) => json(
+            };
+            return match data::numbers(&self.retriever, &name, &view, &property).await {
+                Ok((plan, chart)) => json(
                     StatusCode::OK,
                     &serde_json::json!({
-                        "application_name": page.name,
-                        "event_name": page.view.event,
-                        "property_name": page.view.property,
-                        "agg": page.view.stat.name(),
-                        "window": page.view.window_key,
-                        "span": data::span_name(page.plan.span()),
-                        "span_key": page.plan.step.key(),
-                        "notes": page.notes,
-                        "data": page.numbers.as_ref().map(numbers_json),
+                        "application_name": name,
+                        "event_name": view.event,
+                        "property_name": property,
+                        "agg": view.stat.name(),
+                        "window": view.window_key,
+                        "span": data::span_name(plan.span()),
+                        "span_key": plan.step.key(),
+                        "notes": plan.note.iter().collect::<Vec<_>>(),
+                        "data": numbers_json(&chart),
                     }),
                 ),
                 Err(err) => error_json(&err),

@@ -370,6 +370,26 @@ struct Token<'a> {
 /// Characters that end a bare word. Those without a token of their own are [`Tok::Other`],
 /// errors outside expressions: `[` (a subsearch), `` ` `` (a macro), `\`, `<`, `>` and a lone
 /// `!` are not in the subset.
+/// The rest of a double-quoted string whose opening quote, at `offset`, was just read: `\"` and
+/// `\\` are escapes, and Splunk keeps a backslash that escapes nothing.
+pub(crate) fn quoted(
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    offset: usize,
+) -> Result<String, ParseError> {
+    let mut value = String::new();
+    loop {
+        match chars.next() {
+            None => return Err(ParseError::UnterminatedString { offset }),
+            Some((_, '"')) => return Ok(value),
+            Some((_, '\\')) => match chars.next_if(|&(_, c)| c == '"' || c == '\\') {
+                Some((_, escaped)) => value.push(escaped),
+                None => value.push('\\'),
+            },
+            Some((_, c)) => value.push(c),
+        }
+    }
+}
+
 fn is_special(c: char) -> bool {
     matches!(
         c,
@@ -395,22 +415,7 @@ fn lex(input: &str) -> Result<Vec<Token<'_>>, ParseError> {
                 }
             }
             '!' if chars.next_if(|&(_, c)| c == '=').is_some() => Tok::Ne,
-            '"' => {
-                let mut value = String::new();
-                loop {
-                    match chars.next() {
-                        None => return Err(ParseError::UnterminatedString { offset }),
-                        Some((_, '"')) => break,
-                        Some((_, '\\')) => match chars.next_if(|&(_, c)| c == '"' || c == '\\') {
-                            Some((_, escaped)) => value.push(escaped),
-                            // Splunk keeps a backslash that escapes nothing.
-                            None => value.push('\\'),
-                        },
-                        Some((_, c)) => value.push(c),
-                    }
-                }
-                Tok::Str(value)
-            }
+            '"' => Tok::Str(quoted(&mut chars, offset)?),
             '\'' => {
                 let start = offset + 1;
                 let mut end = None;

@@ -7,7 +7,7 @@ use crate::ast::{
 };
 use crate::modifier::TimeModifier;
 
-use super::{ParseError, excerpt, to_field};
+use super::{ParseError, excerpt, quoted, to_field};
 
 /// The functions of expressions, as errors list them.
 pub(super) const FUNCTION_NAMES: &str = "abs, case, ceiling (ceil), coalesce, floor, if, in, \
@@ -66,22 +66,7 @@ fn lex(text: &str, base: usize) -> Result<Vec<(Tok<'_>, usize)>, ParseError> {
         let next_is = |c: u8| bytes.get(i + 1) == Some(&c);
         let tok = match c {
             c if c.is_whitespace() => continue,
-            '"' => {
-                let mut value = String::new();
-                loop {
-                    match chars.next() {
-                        None => return Err(ParseError::UnterminatedString { offset }),
-                        Some((_, '"')) => break,
-                        Some((_, '\\')) => match chars.next_if(|&(_, c)| c == '"' || c == '\\') {
-                            Some((_, escaped)) => value.push(escaped),
-                            // Splunk keeps a backslash that escapes nothing.
-                            None => value.push('\\'),
-                        },
-                        Some((_, c)) => value.push(c),
-                    }
-                }
-                Tok::Str(value)
-            }
+            '"' => Tok::Str(quoted(&mut chars, offset)?),
             '\'' => {
                 let end = chars
                     .by_ref()
