@@ -100,7 +100,7 @@ fn main() {
     let retriever = AsyncRetriever::new(&config).expect("retriever");
     runtime.block_on(retriever.connect()).expect("connect");
     let apps = runtime
-        .block_on(retriever.applications(&Window::AllTime))
+        .block_on(retriever.applications(&[], &Window::AllTime))
         .expect("applications");
     let largest = apps
         .iter()

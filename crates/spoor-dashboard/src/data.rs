@@ -147,7 +147,7 @@ pub(crate) async fn list(
     if known.is_some() {
         plan::plan(&view, known)?;
     }
-    let mut apps = retriever.applications(&window).await?;
+    let mut apps = retriever.applications(&[], &window).await?;
     apps.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
     let mut notes = Vec::new();
     keep_rows(&mut apps, "applications", Order::BySize, &mut notes);
@@ -190,7 +190,7 @@ pub(crate) async fn list(
         async move {
             let over = OverTime::new(plan.span()).split(Split::None);
             retriever
-                .events_over_time(&app.name, &over, &plan.window)
+                .events_over_time(&app.name, &over, &[], &plan.window)
                 .await
                 .map(|chart| {
                     chart
@@ -201,7 +201,7 @@ pub(crate) async fn list(
                 })
         }
     });
-    let (trends, summary) = tokio::join!(join_all(trends), retriever.summary(None, &window));
+    let (trends, summary) = tokio::join!(join_all(trends), retriever.summary(None, &[], &window));
     let mut trends = trends.into_iter();
     let mut rows = Vec::with_capacity(apps.len());
     for app in apps {
@@ -269,10 +269,12 @@ pub(crate) async fn application(
     let charts = need == Need::Charts;
     let numbers_over = over.clone().split(Split::None);
     let (events, chart, users, properties, values, summary, top_users, numbers) = tokio::join!(
-        retriever.events(name, &window),
+        retriever.events(name, &[], &window),
         async {
             if charts {
-                retriever.events_over_time(name, &over, &plan.window).await
+                retriever
+                    .events_over_time(name, &over, &[], &plan.window)
+                    .await
             } else {
                 Ok(no_chart(span))
             }
@@ -280,17 +282,17 @@ pub(crate) async fn application(
         async {
             if charts {
                 retriever
-                    .unique_users_over_time(name, event, span, &plan.window)
+                    .unique_users_over_time(name, event, span, &[], &plan.window)
                     .await
             } else {
                 Ok(no_chart(span))
             }
         },
-        retriever.properties(name, event, &window),
+        retriever.properties(name, event, &[], &window),
         async {
             match &view.property {
                 Some(p) => retriever
-                    .values(name, event, p, top, &window)
+                    .values(name, event, p, top, &[], &window)
                     .await
                     .map(Some),
                 None => Ok(None),
@@ -298,7 +300,7 @@ pub(crate) async fn application(
         },
         async {
             if charts {
-                retriever.summary(Some(name), &window).await.map(Some)
+                retriever.summary(Some(name), &[], &window).await.map(Some)
             } else {
                 Ok(None)
             }
@@ -306,7 +308,7 @@ pub(crate) async fn application(
         async {
             if charts {
                 retriever
-                    .top_users(name, event, NonZeroU32::new(TOP_USERS), &window)
+                    .top_users(name, event, NonZeroU32::new(TOP_USERS), &[], &window)
                     .await
                     .map(Some)
             } else {
@@ -316,7 +318,7 @@ pub(crate) async fn application(
         async {
             match (&view.property, charts) {
                 (Some(p), true) => retriever
-                    .numbers(name, &numbers_over, p, view.stat, &plan.window)
+                    .numbers(name, &numbers_over, p, view.stat, &[], &plan.window)
                     .await
                     .map(Some),
                 _ => Ok(None),
@@ -439,7 +441,7 @@ async fn extent(
             over = over.event(event.to_owned());
         }
         retriever
-            .events_over_time(application, &over, &window)
+            .events_over_time(application, &over, &[], &window)
             .await
             .map(|chart| non_empty(&chart))
     };
@@ -488,7 +490,7 @@ async fn exists(
     let ever = if *window == Window::AllTime {
         in_window.to_vec()
     } else {
-        retriever.events(name, &Window::AllTime).await?
+        retriever.events(name, &[], &Window::AllTime).await?
     };
     if found(&ever) {
         return Ok(());
@@ -556,11 +558,11 @@ pub(crate) async fn numbers(
         over = over.event(event.clone());
     }
     let chart = retriever
-        .numbers(name, &over, property, view.stat, &plan.window)
+        .numbers(name, &over, property, view.stat, &[], &plan.window)
         .await?;
     if chart.series.is_empty() {
         let window = view.window();
-        let events = retriever.events(name, &window).await?;
+        let events = retriever.events(name, &[], &window).await?;
         exists(retriever, name, view.event.as_deref(), &events, &window).await?;
     }
     Ok((plan, chart))
@@ -575,10 +577,10 @@ pub(crate) async fn users(
 ) -> Result<Vec<UserCount>, PageError> {
     let window = view.window();
     let users = retriever
-        .top_users(name, view.event.as_deref(), view.top, &window)
+        .top_users(name, view.event.as_deref(), view.top, &[], &window)
         .await?;
     if users.is_empty() {
-        let events = retriever.events(name, &window).await?;
+        let events = retriever.events(name, &[], &window).await?;
         exists(retriever, name, view.event.as_deref(), &events, &window).await?;
     }
     Ok(users)
@@ -612,7 +614,7 @@ pub(crate) async fn timeline(
         },
     })?;
     let timeline = retriever
-        .timeline(name, distinct_id, page, &view.window())
+        .timeline(name, distinct_id, page, &[], &view.window())
         .await?;
     Ok(TimelinePage {
         name: name.to_owned(),

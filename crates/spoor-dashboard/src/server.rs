@@ -340,7 +340,7 @@ impl Dashboard {
                 let window = view.window();
                 let (page, summary) = tokio::join!(
                     data::list(&self.retriever, view, Need::Tables),
-                    self.retriever.summary(None, &window)
+                    self.retriever.summary(None, &[], &window)
                 );
                 match (page, summary) {
                     (Ok(mut page), Ok(summary)) => {

@@ -256,14 +256,14 @@ fn measure(dir: &Path) {
     let (tw, w) = window();
     let key = Key::new(PROPERTY).expect("key");
     let questions = [
-        ("applications", build::applications(&index, tw)),
+        ("applications", build::applications(&index, &[], tw)),
         (
             "events_of_application",
-            build::events(&index, APPLICATION, tw),
+            build::events(&index, APPLICATION, &[], tw),
         ),
         (
             "properties_of_event",
-            build::properties(&index, APPLICATION, Some(EVENT), tw),
+            build::properties(&index, APPLICATION, Some(EVENT), &[], tw),
         ),
         (
             "values_of_property",
@@ -273,12 +273,13 @@ fn measure(dir: &Path) {
                 Some(EVENT),
                 &key,
                 NonZeroU32::new(10),
+                &[],
                 tw,
             ),
         ),
         (
             "events_over_time_by_event",
-            build::events_over_time(&index, APPLICATION, &OverTime::new(Span::DAY), tw),
+            build::events_over_time(&index, APPLICATION, &OverTime::new(Span::DAY), &[], tw),
         ),
         (
             "events_over_time_by_property",
@@ -288,12 +289,13 @@ fn measure(dir: &Path) {
                 &OverTime::new(Span::DAY)
                     .event(EVENT)
                     .split(Split::Property(key.clone())),
+                &[],
                 tw,
             ),
         ),
         (
             "unique_users_over_time",
-            build::unique_users_over_time(&index, APPLICATION, None, Span::DAY, tw),
+            build::unique_users_over_time(&index, APPLICATION, None, Span::DAY, &[], tw),
         ),
     ];
     for (name, query) in questions {

@@ -20,12 +20,20 @@
 //!
 //! let index = Index::new("sample_analytics")?;
 //! let window = TimeWindow::new("-7d@d".parse()?, TimeModifier::Now);
-//! let query = build::events(&index, "shop", window);
+//! let query = build::events(&index, "shop", &[], window);
 //! assert_eq!(
 //!     query.to_string(),
 //!     r#"search index="sample_analytics" application="shop" | where application="shop" | stats count, dc(distinct_id) as unique_users by event"#
 //! );
 //! assert_eq!(query.window().earliest_time(), "-7d@d");
+//!
+//! // Filters on properties narrow every question: a search term, and an exact condition.
+//! let pro = "plan=pro|team".parse()?;
+//! let query = build::events(&index, "shop", &[pro], window);
+//! assert_eq!(
+//!     query.to_string(),
+//!     r#"search index="sample_analytics" application="shop" analytics_prop__plan="*" | where application="shop" AND in(analytics_prop__plan, "pro", "team") | stats count, dc(distinct_id) as unique_users by event"#
+//! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -36,11 +44,17 @@ use spoor_event::Key;
 use spoor_event::field::{APPLICATION, DISTINCT_ID, EVENT, PROPERTY_PREFIX};
 
 use crate::ast::{
-    Aggregation, Command, Condition, Field, FieldPattern, Fields, FieldsMode, Function, Head,
+    Aggregation, BinaryOp, Command, Expr, Field, FieldPattern, Fields, FieldsMode, Function, Head,
     Percentile, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, Stats, Timechart,
-    Where,
 };
+use crate::filter::Filter;
 use crate::modifier::TimeWindow;
+
+pub mod funnel;
+pub mod retention;
+
+pub use funnel::{Funnel, FunnelError, MAX_STEPS, MAX_WITHIN, MIN_STEPS, MIN_WITHIN, Step, funnel};
+pub use retention::{Period, Retention, retention};
 
 /// The column holding event counts.
 pub const COUNT: &str = "count";
@@ -253,8 +267,8 @@ impl OverTime {
 /// How many events each application has, and how many unique users, over the window.
 ///
 /// Columns: `application`, [`COUNT`], [`UNIQUE_USERS`]; one row per application, ascending.
-pub fn applications(index: &Index, window: TimeWindow) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, &[]);
+pub fn applications(index: &Index, filters: &[Filter], window: TimeWindow) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, &[], filters);
     commands.push(count_and_users_by(APPLICATION));
     WindowedQuery::new(Query { search, commands }, window)
 }
@@ -263,9 +277,14 @@ pub fn applications(index: &Index, window: TimeWindow) -> WindowedQuery {
 /// or of every application when `None`.
 ///
 /// Columns: [`COUNT`], [`UNIQUE_USERS`]; exactly one row (`0` and `0` over no events).
-pub fn totals(index: &Index, application: Option<&str>, window: TimeWindow) -> WindowedQuery {
-    let filters: Vec<(&str, &str)> = application.map(|a| (APPLICATION, a)).into_iter().collect();
-    let (search, mut commands) = filtered(index, &filters);
+pub fn totals(
+    index: &Index,
+    application: Option<&str>,
+    filters: &[Filter],
+    window: TimeWindow,
+) -> WindowedQuery {
+    let exact: Vec<(&str, &str)> = application.map(|a| (APPLICATION, a)).into_iter().collect();
+    let (search, mut commands) = filtered(index, &exact, filters);
     commands.push(Command::Stats(Stats {
         aggregations: vec![
             Aggregation::count(),
@@ -286,9 +305,11 @@ pub fn top_users(
     application: &str,
     event: Option<&str>,
     top: NonZeroU32,
+    filters: &[Filter],
     window: TimeWindow,
 ) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, &application_and_event(application, event));
+    let exact = application_and_event(application, event);
+    let (search, mut commands) = filtered(index, &exact, filters);
     let user = Field::known(DISTINCT_ID);
     commands.extend([
         Command::Stats(Stats {
@@ -319,12 +340,11 @@ pub fn user_events(
     application: &str,
     distinct_id: &str,
     count: NonZeroU32,
+    filters: &[Filter],
     window: TimeWindow,
 ) -> WindowedQuery {
-    let (search, mut commands) = filtered(
-        index,
-        &[(APPLICATION, application), (DISTINCT_ID, distinct_id)],
-    );
+    let exact = [(APPLICATION, application), (DISTINCT_ID, distinct_id)];
+    let (search, mut commands) = filtered(index, &exact, filters);
     commands.push(Command::Head(Head {
         count: u64::from(count.get()),
     }));
@@ -334,8 +354,13 @@ pub fn user_events(
 /// How many times each event of `application` happened, and how many unique users it had.
 ///
 /// Columns: `event`, [`COUNT`], [`UNIQUE_USERS`]; one row per event name, ascending.
-pub fn events(index: &Index, application: &str, window: TimeWindow) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, &[(APPLICATION, application)]);
+pub fn events(
+    index: &Index,
+    application: &str,
+    filters: &[Filter],
+    window: TimeWindow,
+) -> WindowedQuery {
+    let (search, mut commands) = filtered(index, &[(APPLICATION, application)], filters);
     commands.push(count_and_users_by(EVENT));
     WindowedQuery::new(Query { search, commands }, window)
 }
@@ -347,9 +372,11 @@ pub fn properties(
     index: &Index,
     application: &str,
     event: Option<&str>,
+    filters: &[Filter],
     window: TimeWindow,
 ) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, &application_and_event(application, event));
+    let exact = application_and_event(application, event);
+    let (search, mut commands) = filtered(index, &exact, filters);
     let mut prefix = String::with_capacity(PROPERTY_PREFIX.len() + 1);
     prefix.push_str(PROPERTY_PREFIX);
     prefix.push('*');
@@ -378,7 +405,7 @@ pub fn properties(
 /// let index = Index::new("sample_analytics")?;
 /// let window = TimeWindow::new("-30d@d".parse()?, TimeModifier::Now);
 /// let plan = Key::new("plan")?;
-/// let query = build::property_values(&index, "shop", None, &plan, None, window);
+/// let query = build::property_values(&index, "shop", None, &plan, None, &[], window);
 /// assert_eq!(
 ///     query.to_string(),
 ///     r#"search index="sample_analytics" application="shop" | where application="shop" | stats count by analytics_prop__plan | rename analytics_prop__plan as value | sort limit=0 -count, +value"#
@@ -391,9 +418,11 @@ pub fn property_values(
     event: Option<&str>,
     key: &Key,
     top: Option<NonZeroU32>,
+    filters: &[Filter],
     window: TimeWindow,
 ) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, &application_and_event(application, event));
+    let exact = application_and_event(application, event);
+    let (search, mut commands) = filtered(index, &exact, filters);
     let property = Field::from(key);
     let value = Field::known(VALUE);
     commands.extend([
@@ -437,9 +466,10 @@ pub fn events_over_time(
     index: &Index,
     application: &str,
     over: &OverTime,
+    filters: &[Filter],
     window: TimeWindow,
 ) -> WindowedQuery {
-    let filters = application_and_event(application, over.event.as_deref());
+    let exact = application_and_event(application, over.event.as_deref());
     let by = match &over.split {
         Split::None => None,
         Split::Event => Some(Field::known(EVENT)),
@@ -447,7 +477,7 @@ pub fn events_over_time(
     };
     chart(
         index,
-        &filters,
+        (&exact, filters),
         over.span,
         over.limit,
         Aggregation::count(),
@@ -539,12 +569,10 @@ pub fn numbers(
     over: &OverTime,
     key: &Key,
     stat: Stat,
+    filters: &[Filter],
     window: TimeWindow,
 ) -> WindowedQuery {
-    let mut filters = vec![(APPLICATION, application)];
-    if let Some(event) = &over.event {
-        filters.push((EVENT, event));
-    }
+    let exact = application_and_event(application, over.event.as_deref());
     let by = match &over.split {
         Split::None => None,
         Split::Event => Some(Field::known(EVENT)),
@@ -556,7 +584,7 @@ pub fn numbers(
     }
     chart(
         index,
-        &filters,
+        (&exact, filters),
         over.span,
         over.limit,
         aggregation,
@@ -575,14 +603,15 @@ pub fn unique_users_over_time(
     application: &str,
     event: Option<&str>,
     span: Span,
+    filters: &[Filter],
     window: TimeWindow,
 ) -> WindowedQuery {
-    let filters = application_and_event(application, event);
+    let exact = application_and_event(application, event);
     let users = Aggregation::apply(Function::DistinctCount, Field::known(DISTINCT_ID))
         .alias(Field::known(UNIQUE_USERS));
     chart(
         index,
-        &filters,
+        (&exact, filters),
         span,
         DEFAULT_SERIES_LIMIT,
         users,
@@ -603,22 +632,34 @@ fn application_and_event<'a>(
     filters
 }
 
-/// `search index=… <filters> | where <filters>` (the `where` only when there are filters).
-fn filtered(index: &Index, filters: &[(&str, &str)]) -> (Search, Vec<Command>) {
+/// `search index=… <exact> <filters' terms> | where <exact> AND <filters' conditions>`: each
+/// `(field, value)` of `exact` must equal the value byte for byte, and each filter hold (the
+/// `where` only when some condition is not exact as a search term).
+pub(crate) fn filtered(
+    index: &Index,
+    exact: &[(&str, &str)],
+    filters: &[Filter],
+) -> (Search, Vec<Command>) {
     let index = SearchTerm::eq(Field::known("index"), index.as_str());
-    let terms = filters
+    let terms = exact
         .iter()
-        .map(|&(field, value)| SearchTerm::eq(Field::known(field), value));
+        .map(|&(field, value)| SearchTerm::eq(Field::known(field), value))
+        .chain(filters.iter().map(Filter::term));
     let search = Search::new(std::iter::once(index).chain(terms));
-    let conditions: Vec<_> = filters
+    let conditions = exact
         .iter()
-        .map(|&(field, value)| Condition::eq(Field::known(field), value))
+        .map(|&(field, value)| {
+            Expr::binary(
+                BinaryOp::Eq,
+                Expr::field(Field::known(field)),
+                Expr::string(value),
+            )
+        })
+        .chain(filters.iter().filter_map(Filter::condition));
+    let commands = Expr::all(conditions)
+        .map(Command::where_)
+        .into_iter()
         .collect();
-    let commands = if conditions.is_empty() {
-        Vec::new()
-    } else {
-        vec![Command::Where(Where { conditions })]
-    };
     (search, commands)
 }
 
@@ -637,14 +678,14 @@ fn count_and_users_by(field: &str) -> Command {
 /// `<filtered> | timechart span=… limit=… useother=true usenull=false <aggregation> [by …] | fields - _span*`.
 fn chart(
     index: &Index,
-    filters: &[(&str, &str)],
+    (exact, filters): (&[(&str, &str)], &[Filter]),
     span: Span,
     limit: u32,
     aggregation: Aggregation,
     by: Option<Field>,
     window: TimeWindow,
 ) -> WindowedQuery {
-    let (search, mut commands) = filtered(index, filters);
+    let (search, mut commands) = filtered(index, exact, filters);
     commands.extend([
         Command::Timechart(Timechart {
             span,

@@ -139,6 +139,32 @@ impl Filter {
         }
     }
 
+    /// The whole test as one exact expression, for `eval` and `where` where no search term
+    /// goes before it (a funnel step's condition): [`condition`](Self::condition) when there is
+    /// one, else `isnotnull(…)` or `isnull(…)`.
+    ///
+    /// ```
+    /// use spoor_spl::filter::Filter;
+    ///
+    /// let lacks: Filter = "coupon!=*".parse()?;
+    /// assert_eq!(lacks.expr().to_string(), "isnull(analytics_prop__coupon)");
+    /// let cheap: Filter = "amount<10".parse()?;
+    /// assert_eq!(cheap.expr().to_string(), "tonumber(analytics_prop__amount)<10");
+    /// # Ok::<(), spoor_spl::filter::FilterError>(())
+    /// ```
+    pub fn expr(&self) -> Expr {
+        let field = || Expr::field(Field::from(&self.key));
+        match &self.test {
+            Test::Exists => Expr::call(EvalFunction::IsNotNull, [field()]),
+            Test::Missing => Expr::call(EvalFunction::IsNull, [field()]),
+            // A comparison with a number that is not finite holds for no value: `null()` as a
+            // condition keeps nothing.
+            _ => self
+                .condition()
+                .unwrap_or_else(|| Expr::call(EvalFunction::Null, [])),
+        }
+    }
+
     /// The exact condition, for `where`; `None` when [`term`](Self::term) is exact.
     pub fn condition(&self) -> Option<Expr> {
         let field = || Expr::field(Field::from(&self.key));

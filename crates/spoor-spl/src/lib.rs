@@ -43,6 +43,7 @@
 //!     &index,
 //!     r#"shop" | delete *"#,
 //!     &OverTime::new(Span::DAY).split(Split::Event),
+//!     &[],
 //!     window,
 //! );
 //! let spl = query.to_string();

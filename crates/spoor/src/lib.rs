@@ -44,12 +44,15 @@
 //! tracker.shutdown(Duration::from_secs(10))?;
 //!
 //! let retriever = Retriever::with_index(&config, "sample_analytics")?;
-//! let apps = retriever.applications(&Window::Last24Hours)?;
+//! let apps = retriever.applications(&[], &Window::Last24Hours)?;
 //! assert_eq!((apps[0].name.as_str(), apps[0].events), ("shop", 1));
-//! let values = retriever.values("shop", None, "plan", None, &Window::Last24Hours)?;
+//! let values = retriever.values("shop", None, "plan", None, &[], &Window::Last24Hours)?;
 //! assert_eq!((values[0].value.as_str(), values[0].count), ("pro", 1));
+//! // Filters on properties narrow any question.
+//! let free: spoor::Filter = "plan=free".parse()?;
+//! assert!(retriever.events("shop", &[free], &Window::Last24Hours)?.is_empty());
 //! // The default index holds none of it.
-//! assert!(Retriever::new(&config)?.applications(&Window::Last24Hours)?.is_empty());
+//! assert!(Retriever::new(&config)?.applications(&[], &Window::Last24Hours)?.is_empty());
 //! # drop(running);
 //! # std::fs::remove_dir_all(&data)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -72,5 +75,6 @@ pub use retriever::{AsyncRetriever, DEFAULT_INDEX, DEFAULT_TOP_USERS, Retriever}
 pub use spoor_event::{Event, Value};
 pub use spoor_spl::ast::Span;
 pub use spoor_spl::build::{OTHER, OverTime, Split, Stat};
+pub use spoor_spl::filter::{Filter, FilterError, Test};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};
 pub use window::{Page, Window};

@@ -8,6 +8,7 @@ use spoor_proto::Config;
 use spoor_proto::search::{Row, SearchParams};
 use spoor_spl::ast::Span;
 use spoor_spl::build::{self, Index, OverTime, Stat, WindowedQuery};
+use spoor_spl::filter::Filter;
 
 use time::OffsetDateTime;
 
@@ -56,8 +57,8 @@ macro_rules! questions {
         ///
         /// [`Error::Splunk`] when the search fails, [`Error::Answer`] for rows of another
         /// shape.
-        pub $($kw)? fn applications(&self, window: &Window) -> Result<Vec<Application>, Error> {
-            let query = build::applications(&self.index, window.time_window());
+        pub $($kw)? fn applications(&self, filters: &[Filter], window: &Window) -> Result<Vec<Application>, Error> {
+            let query = build::applications(&self.index, filters, window.time_window());
             answer::applications(self.ask(Question::new(&query, window))$(.$await)??)
         }
 
@@ -68,8 +69,8 @@ macro_rules! questions {
         /// # Errors
         ///
         /// As [`applications`](Self::applications).
-        pub $($kw)? fn summary(&self, application: Option<&str>, window: &Window) -> Result<Summary, Error> {
-            let ask = |window: &Window| Question::new(&build::totals(&self.index, application, window.time_window()), window);
+        pub $($kw)? fn summary(&self, application: Option<&str>, filters: &[Filter], window: &Window) -> Result<Summary, Error> {
+            let ask = |window: &Window| Question::new(&build::totals(&self.index, application, filters, window.time_window()), window);
             let current = answer::totals(self.ask(ask(window))$(.$await)??)?;
             let previous = match window.previous(OffsetDateTime::now_utc()) {
                 Some(previous) => Some(answer::totals(self.ask(ask(&previous))$(.$await)??)?),
@@ -92,10 +93,11 @@ macro_rules! questions {
             over: &OverTime,
             key: &str,
             stat: Stat,
+            filters: &[Filter],
             window: &Window,
         ) -> Result<NumberChart, Error> {
             let key = parse_key(key)?;
-            let query = build::numbers(&self.index, application, over, &key, stat, window.time_window());
+            let query = build::numbers(&self.index, application, over, &key, stat, filters, window.time_window());
             answer::number_chart(self.ask(Question::new(&query, window))$(.$await)??, over.span())
         }
 
@@ -110,10 +112,11 @@ macro_rules! questions {
             application: &str,
             event: Option<&str>,
             top: Option<NonZeroU32>,
+            filters: &[Filter],
             window: &Window,
         ) -> Result<Vec<UserCount>, Error> {
             let top = top.unwrap_or(DEFAULT_TOP_USERS);
-            let query = build::top_users(&self.index, application, event, top, window.time_window());
+            let query = build::top_users(&self.index, application, event, top, filters, window.time_window());
             answer::users(self.ask(Question::new(&query, window))$(.$await)??)
         }
 
@@ -128,12 +131,13 @@ macro_rules! questions {
             application: &str,
             distinct_id: &str,
             page: Page,
+            filters: &[Filter],
             window: &Window,
         ) -> Result<Timeline, Error> {
             // One row more than the page tells whether another follows.
             let reach = page.offset() + page.limit() + 1;
             let reach = NonZeroU32::new(reach).unwrap_or(NonZeroU32::MIN);
-            let query = build::user_events(&self.index, application, distinct_id, reach, window.time_window());
+            let query = build::user_events(&self.index, application, distinct_id, reach, filters, window.time_window());
             let rows = self.ask(Question::new(&query, window))$(.$await)??;
             answer::timeline(rows, page.offset() as usize, page.limit() as usize)
         }
@@ -143,8 +147,8 @@ macro_rules! questions {
         /// # Errors
         ///
         /// As [`applications`](Self::applications).
-        pub $($kw)? fn events(&self, application: &str, window: &Window) -> Result<Vec<EventCount>, Error> {
-            let query = build::events(&self.index, application, window.time_window());
+        pub $($kw)? fn events(&self, application: &str, filters: &[Filter], window: &Window) -> Result<Vec<EventCount>, Error> {
+            let query = build::events(&self.index, application, filters, window.time_window());
             answer::events(self.ask(Question::new(&query, window))$(.$await)??)
         }
 
@@ -158,9 +162,10 @@ macro_rules! questions {
             &self,
             application: &str,
             event: Option<&str>,
+            filters: &[Filter],
             window: &Window,
         ) -> Result<Vec<Property>, Error> {
-            let query = build::properties(&self.index, application, event, window.time_window());
+            let query = build::properties(&self.index, application, event, filters, window.time_window());
             answer::properties(self.ask(Question::new(&query, window))$(.$await)??)
         }
 
@@ -177,10 +182,11 @@ macro_rules! questions {
             event: Option<&str>,
             key: &str,
             top: Option<NonZeroU32>,
+            filters: &[Filter],
             window: &Window,
         ) -> Result<Vec<ValueCount>, Error> {
             let key = parse_key(key)?;
-            let query = build::property_values(&self.index, application, event, &key, top, window.time_window());
+            let query = build::property_values(&self.index, application, event, &key, top, filters, window.time_window());
             answer::values(self.ask(Question::new(&query, window))$(.$await)??)
         }
 
@@ -194,9 +200,10 @@ macro_rules! questions {
             &self,
             application: &str,
             over: &OverTime,
+            filters: &[Filter],
             window: &Window,
         ) -> Result<Chart, Error> {
-            let query = build::events_over_time(&self.index, application, over, window.time_window());
+            let query = build::events_over_time(&self.index, application, over, filters, window.time_window());
             answer::chart(self.ask(Question::new(&query, window))$(.$await)??, over.span())
         }
 
@@ -210,9 +217,10 @@ macro_rules! questions {
             application: &str,
             event: Option<&str>,
             span: Span,
+            filters: &[Filter],
             window: &Window,
         ) -> Result<Chart, Error> {
-            let query = build::unique_users_over_time(&self.index, application, event, span, window.time_window());
+            let query = build::unique_users_over_time(&self.index, application, event, span, filters, window.time_window());
             answer::chart(self.ask(Question::new(&query, window))$(.$await)??, span)
         }
     };
@@ -220,12 +228,16 @@ macro_rules! questions {
 
 /// Asks spoor's questions of Splunk, blocking the calling thread.
 ///
+/// Every question takes `filters`: conditions on properties ([`Filter`], e.g. `plan=pro`,
+/// `amount>=10`, `coupon!=*`) that every event it counts must pass, all of them; `&[]` for
+/// none. They are exact on Splunk too (a search term narrows what is read, a `where` decides).
+///
 /// ```no_run
 /// use spoor::{Retriever, Window};
 ///
 /// let config = spoor_splunk::load_config(&spoor_proto::ConfigBuilder::new())?;
 /// let retriever = Retriever::new(&config)?;
-/// for app in retriever.applications(&Window::Last7Days)? {
+/// for app in retriever.applications(&[], &Window::Last7Days)? {
 ///     println!("{}: {} events, {} users", app.name, app.events, app.unique_users);
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())

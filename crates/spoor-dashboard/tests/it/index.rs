@@ -241,7 +241,10 @@ fn reads_an_index_written_by_the_original_python_tracker() {
     );
     // Nothing of it in spoor's own index.
     let spoor = Retriever::new(&dashboard.config()).expect("a retriever");
-    assert_eq!(spoor.applications(&Window::AllTime).expect("answers"), []);
+    assert_eq!(
+        spoor.applications(&[], &Window::AllTime).expect("answers"),
+        []
+    );
 }
 
 /// Issue 13: with the default flags, the dashboard's page views go to `spoor_meta`, made at
@@ -270,7 +273,7 @@ fn page_views_go_to_their_own_index() {
     let started = Instant::now();
     let views = loop {
         let views: Vec<(String, u64)> = meta
-            .events(spoor_dashboard::META_APPLICATION, &Window::Last24Hours)
+            .events(spoor_dashboard::META_APPLICATION, &[], &Window::Last24Hours)
             .expect("the meta index answers")
             .into_iter()
             .map(|e| (e.name, e.events))

@@ -436,10 +436,14 @@ fn any_time_window() -> TimeWindow {
 fn builder_query() -> impl Strategy<Value = (Query, Window)> {
     let w = any_time_window;
     prop_oneof![
-        (index(), window())
-            .prop_map(move |(i, window)| (build::applications(&i, w()).query().clone(), window)),
-        (index(), name_from(APPLICATIONS), window())
-            .prop_map(move |(i, a, window)| (build::events(&i, &a, w()).query().clone(), window)),
+        (index(), window()).prop_map(move |(i, window)| (
+            build::applications(&i, &[], w()).query().clone(),
+            window
+        )),
+        (index(), name_from(APPLICATIONS), window()).prop_map(move |(i, a, window)| (
+            build::events(&i, &a, &[], w()).query().clone(),
+            window
+        )),
         (
             index(),
             name_from(APPLICATIONS),
@@ -447,7 +451,9 @@ fn builder_query() -> impl Strategy<Value = (Query, Window)> {
             window()
         )
             .prop_map(move |(i, a, e, window)| (
-                build::properties(&i, &a, e.as_deref(), w()).query().clone(),
+                build::properties(&i, &a, e.as_deref(), &[], w())
+                    .query()
+                    .clone(),
                 window
             )),
         (
@@ -461,7 +467,7 @@ fn builder_query() -> impl Strategy<Value = (Query, Window)> {
             .prop_map(move |(i, a, e, k, top, window)| {
                 let top = top.and_then(NonZeroU32::new);
                 (
-                    build::property_values(&i, &a, e.as_deref(), &k, top, w())
+                    build::property_values(&i, &a, e.as_deref(), &k, top, &[], w())
                         .query()
                         .clone(),
                     window,
@@ -485,7 +491,9 @@ fn builder_query() -> impl Strategy<Value = (Query, Window)> {
                     over = over.event(e);
                 }
                 (
-                    build::events_over_time(&i, &a, &over, w()).query().clone(),
+                    build::events_over_time(&i, &a, &over, &[], w())
+                        .query()
+                        .clone(),
                     window,
                 )
             }),
@@ -496,7 +504,7 @@ fn builder_query() -> impl Strategy<Value = (Query, Window)> {
             chart_span_and_window()
         )
             .prop_map(move |(i, a, e, (span, window))| (
-                build::unique_users_over_time(&i, &a, e.as_deref(), span, w())
+                build::unique_users_over_time(&i, &a, e.as_deref(), span, &[], w())
                     .query()
                     .clone(),
                 window

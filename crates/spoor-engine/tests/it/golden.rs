@@ -175,7 +175,7 @@ fn builders() -> Vec<Case> {
     vec![
         case(
             "applications",
-            build::applications(&analytics(), w).query().clone(),
+            build::applications(&analytics(), &[], w).query().clone(),
             ALL_TIME,
             &["application", "count", "unique_users"],
             &[
@@ -187,7 +187,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "events of an application (search matches Shop, where keeps shop)",
-            build::events(&analytics(), "shop", w).query().clone(),
+            build::events(&analytics(), "shop", &[], w).query().clone(),
             ALL_TIME,
             &["event", "count", "unique_users"],
             &[
@@ -199,7 +199,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "events of an application in a window",
-            build::events(&analytics(), "shop", w).query().clone(),
+            build::events(&analytics(), "shop", &[], w).query().clone(),
             between(
                 datetime!(2028-02-01 00:00 UTC),
                 datetime!(2028-03-01 00:00 UTC),
@@ -213,7 +213,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "properties",
-            build::properties(&analytics(), "shop", Some("purchase"), w)
+            build::properties(&analytics(), "shop", Some("purchase"), &[], w)
                 .query()
                 .clone(),
             ALL_TIME,
@@ -222,7 +222,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "properties of an event without any: no row, no column",
-            build::properties(&analytics(), "shop", Some("logout"), w)
+            build::properties(&analytics(), "shop", Some("logout"), &[], w)
                 .query()
                 .clone(),
             ALL_TIME,
@@ -231,7 +231,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "property values",
-            build::property_values(&analytics(), "shop", Some("purchase"), &plan, None, w)
+            build::property_values(&analytics(), "shop", Some("purchase"), &plan, None, &[], w)
                 .query()
                 .clone(),
             ALL_TIME,
@@ -246,6 +246,7 @@ fn builders() -> Vec<Case> {
                 Some("login"),
                 &plan,
                 Some(1.try_into().expect("positive")),
+                &[],
                 w,
             )
             .query()
@@ -256,7 +257,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "events over time by event, monthly",
-            build::events_over_time(&analytics(), "shop", &OverTime::new(Span::MONTH), w)
+            build::events_over_time(&analytics(), "shop", &OverTime::new(Span::MONTH), &[], w)
                 .query()
                 .clone(),
             between(
@@ -277,6 +278,7 @@ fn builders() -> Vec<Case> {
                 &analytics(),
                 "shop",
                 &OverTime::new(Span::MONTH).limit(2),
+                &[],
                 w,
             )
             .query()
@@ -301,6 +303,7 @@ fn builders() -> Vec<Case> {
                 &OverTime::new(Span::WEEK)
                     .event("purchase")
                     .split(Split::None),
+                &[],
                 w,
             )
             .query()
@@ -321,6 +324,7 @@ fn builders() -> Vec<Case> {
                 &analytics(),
                 "shop",
                 &OverTime::new(Span::MONTH).split(Split::Property(plan.clone())),
+                &[],
                 w,
             )
             .query()
@@ -338,7 +342,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "unique users over time",
-            build::unique_users_over_time(&analytics(), "shop", None, Span::MONTH, w)
+            build::unique_users_over_time(&analytics(), "shop", None, Span::MONTH, &[], w)
                 .query()
                 .clone(),
             between(
@@ -355,7 +359,7 @@ fn builders() -> Vec<Case> {
         ),
         case(
             "unique users of one event over time, an empty month",
-            build::unique_users_over_time(&analytics(), "blog", Some("view"), Span::MONTH, w)
+            build::unique_users_over_time(&analytics(), "blog", Some("view"), Span::MONTH, &[], w)
                 .query()
                 .clone(),
             between(

@@ -62,20 +62,21 @@ fn split_work_gives_the_reference_answers() {
     let any = TimeWindow::new(TimeModifier::Now, TimeModifier::Now);
     let key = Key::new("browser").expect("key");
     let questions = [
-        build::applications(&index, any),
-        build::events(&index, "shop", any),
-        build::properties(&index, "shop", Some("page_view"), any),
-        build::properties(&index, "shop", None, any),
+        build::applications(&index, &[], any),
+        build::events(&index, "shop", &[], any),
+        build::properties(&index, "shop", Some("page_view"), &[], any),
+        build::properties(&index, "shop", None, &[], any),
         build::property_values(
             &index,
             "shop",
             Some("page_view"),
             &key,
             NonZeroU32::new(5),
+            &[],
             any,
         ),
-        build::property_values(&index, "shop", None, &key, NonZeroU32::new(5), any),
-        build::events_over_time(&index, "shop", &OverTime::new(Span::DAY), any),
+        build::property_values(&index, "shop", None, &key, NonZeroU32::new(5), &[], any),
+        build::events_over_time(&index, "shop", &OverTime::new(Span::DAY), &[], any),
         build::events_over_time(
             &index,
             "shop",
@@ -83,9 +84,10 @@ fn split_work_gives_the_reference_answers() {
                 .event("page_view")
                 .split(Split::Property(key.clone()))
                 .limit(3),
+            &[],
             any,
         ),
-        build::unique_users_over_time(&index, "shop", None, Span::MONTH, any),
+        build::unique_users_over_time(&index, "shop", None, Span::MONTH, &[], any),
     ];
     let windows = [
         Window::default(),

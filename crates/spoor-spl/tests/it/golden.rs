@@ -36,18 +36,18 @@ fn table() -> Vec<Golden> {
         Golden {
             question: "applications",
             python: "search index=sample_analytics | stats count by application",
-            spoor: build::applications(index, window()),
+            spoor: build::applications(index, &[], window()),
         },
         Golden {
             question: "events of an application",
             python: "search index=sample_analytics application=myapp | stats count by event",
-            spoor: build::events(index, "myapp", window()),
+            spoor: build::events(index, "myapp", &[], window()),
         },
         Golden {
             question: "properties of an event",
             python: "search index=sample_analytics application=myapp event=\"login\" \
                      | stats dc(analytics_prop__*) as *",
-            spoor: build::properties(index, "myapp", Some("login"), window()),
+            spoor: build::properties(index, "myapp", Some("login"), &[], window()),
         },
         Golden {
             question: "values of a property (top 10)",
@@ -59,13 +59,14 @@ fn table() -> Vec<Golden> {
                 Some("login"),
                 &key("plan"),
                 NonZeroU32::new(10),
+                &[],
                 window(),
             ),
         },
         Golden {
             question: "properties of all events",
             python: "(none: the original asked per event)",
-            spoor: build::properties(index, "myapp", None, window()),
+            spoor: build::properties(index, "myapp", None, &[], window()),
         },
         Golden {
             question: "values of a property over all events (top 10)",
@@ -76,6 +77,7 @@ fn table() -> Vec<Golden> {
                 None,
                 &key("plan"),
                 NonZeroU32::new(10),
+                &[],
                 window(),
             ),
         },
@@ -83,7 +85,13 @@ fn table() -> Vec<Golden> {
             question: "events over time, split by event",
             python: "search index=sample_analytics application=myapp event=\"*\" \
                      | timechart span=1d count by event | fields - _span*",
-            spoor: build::events_over_time(index, "myapp", &OverTime::new(Span::DAY), window()),
+            spoor: build::events_over_time(
+                index,
+                "myapp",
+                &OverTime::new(Span::DAY),
+                &[],
+                window(),
+            ),
         },
         Golden {
             question: "one event over time, split by a property",
@@ -95,6 +103,7 @@ fn table() -> Vec<Golden> {
                 &OverTime::new(Span::WEEK)
                     .event("login")
                     .split(Split::Property(key("plan"))),
+                &[],
                 window(),
             ),
         },
@@ -106,6 +115,7 @@ fn table() -> Vec<Golden> {
                 index,
                 "myapp",
                 &OverTime::new(Span::DAY).split(Split::Property(key("plan"))),
+                &[],
                 window(),
             ),
         },
@@ -116,13 +126,14 @@ fn table() -> Vec<Golden> {
                 index,
                 "myapp",
                 &OverTime::new(Span::MONTH).event("login").split(Split::None),
+                &[],
                 window(),
             ),
         },
         Golden {
             question: "unique users over time",
             python: "(none)",
-            spoor: build::unique_users_over_time(index, "myapp", None, Span::DAY, window()),
+            spoor: build::unique_users_over_time(index, "myapp", None, Span::DAY, &[], window()),
         },
     ]
 }
@@ -207,7 +218,7 @@ fn totals_print_and_parse_back() {
             "search index=\"spoor\" | stats count, dc(distinct_id) as unique_users",
         ),
     ] {
-        let query = build::totals(&index, application, window());
+        let query = build::totals(&index, application, &[], window());
         assert_eq!(query.to_string(), expected);
         let parsed: Query = expected.parse().expect("it parses");
         assert_eq!(&parsed, query.query());

@@ -101,17 +101,19 @@ impl Question {
 
     fn build(&self, index: &Index, window: TimeWindow) -> WindowedQuery {
         match self {
-            Self::Applications => build::applications(index, window),
-            Self::Events { application } => build::events(index, application, window),
+            Self::Applications => build::applications(index, &[], window),
+            Self::Events { application } => build::events(index, application, &[], window),
             Self::Properties { application, event } => {
-                build::properties(index, application, event.as_deref(), window)
+                build::properties(index, application, event.as_deref(), &[], window)
             }
             Self::Values {
                 application,
                 event,
                 key,
                 top,
-            } => build::property_values(index, application, event.as_deref(), key, *top, window),
+            } => {
+                build::property_values(index, application, event.as_deref(), key, *top, &[], window)
+            }
             Self::OverTime {
                 application,
                 event,
@@ -123,13 +125,20 @@ impl Question {
                 if let Some(event) = event {
                     over = over.event(event.clone());
                 }
-                build::events_over_time(index, application, &over, window)
+                build::events_over_time(index, application, &over, &[], window)
             }
             Self::Users {
                 application,
                 event,
                 span,
-            } => build::unique_users_over_time(index, application, event.as_deref(), *span, window),
+            } => build::unique_users_over_time(
+                index,
+                application,
+                event.as_deref(),
+                *span,
+                &[],
+                window,
+            ),
         }
     }
 }

@@ -838,7 +838,7 @@ fn page_views_are_logged_apart_in_their_own_index() {
     let meta = Retriever::with_index(&site.config(), DEFAULT_META_INDEX).expect("a retriever");
     let window = Window::Last24Hours;
     assert_eq!(
-        meta.applications(&window).expect("applications"),
+        meta.applications(&[], &window).expect("applications"),
         [Application {
             name: META_APPLICATION.to_owned(),
             events: 3,
@@ -846,7 +846,7 @@ fn page_views_are_logged_apart_in_their_own_index() {
         }]
     );
     let names: Vec<(String, u64)> = meta
-        .events(META_APPLICATION, &window)
+        .events(META_APPLICATION, &[], &window)
         .expect("events")
         .into_iter()
         .map(|e| (e.name, e.events))
@@ -860,7 +860,7 @@ fn page_views_are_logged_apart_in_their_own_index() {
         ]
     );
     let keys: Vec<String> = meta
-        .properties(META_APPLICATION, Some("api_app_details"), &window)
+        .properties(META_APPLICATION, Some("api_app_details"), &[], &window)
         .expect("properties")
         .into_iter()
         .map(|p| p.key)
@@ -874,7 +874,7 @@ fn page_views_are_logged_apart_in_their_own_index() {
         ("app_details", "ev_name", "login"),
     ] {
         assert_eq!(
-            meta.values(META_APPLICATION, Some(event), property, None, &window)
+            meta.values(META_APPLICATION, Some(event), property, None, &[], &window)
                 .expect("values"),
             [ValueCount {
                 value: value.to_owned(),

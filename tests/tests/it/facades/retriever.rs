@@ -343,18 +343,22 @@ pub(crate) fn window() -> (Window, (OffsetDateTime, OffsetDateTime)) {
 
 pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
     let (w, _) = window();
-    assert_eq!(r.applications(&w).unwrap(), exp.applications);
-    assert_eq!(r.summary(Some("app-0"), &w).unwrap(), exp.summary_app0);
-    assert_eq!(r.summary(None, &w).unwrap(), exp.summary_all);
-    let all_time = r.summary(Some("app-0"), &Window::AllTime).unwrap();
+    assert_eq!(r.applications(&[], &w).unwrap(), exp.applications);
+    assert_eq!(r.summary(Some("app-0"), &[], &w).unwrap(), exp.summary_app0);
+    assert_eq!(r.summary(None, &[], &w).unwrap(), exp.summary_all);
+    let all_time = r.summary(Some("app-0"), &[], &Window::AllTime).unwrap();
     assert_eq!(all_time.previous, None, "nothing before all time");
-    assert_eq!(r.top_users("app-0", None, None, &w).unwrap(), exp.top_users);
     assert_eq!(
-        r.top_users("app-0", None, NonZeroU32::new(2), &w).unwrap(),
+        r.top_users("app-0", None, None, &[], &w).unwrap(),
+        exp.top_users
+    );
+    assert_eq!(
+        r.top_users("app-0", None, NonZeroU32::new(2), &[], &w)
+            .unwrap(),
         exp.top_users.iter().take(2).cloned().collect::<Vec<_>>()
     );
     assert_eq!(
-        whole_timeline(|page| r.timeline("app-0", "u1", page, &w).unwrap()),
+        whole_timeline(|page| r.timeline("app-0", "u1", page, &[], &w).unwrap()),
         exp.u1_timeline
     );
     for (i, stat) in [Stat::Sum, Stat::Avg, Stat::Min, Stat::Max]
@@ -367,6 +371,7 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
                 &OverTime::new(Span::DAY).split(Split::None),
                 "seats",
                 stat,
+                &[],
                 &w,
             )
             .unwrap();
@@ -396,6 +401,7 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
             &OverTime::new(Span::DAY).limit(0),
             "seats",
             Stat::Sum,
+            &[],
             &w,
         )
         .unwrap();
@@ -406,23 +412,27 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
         .sum();
     let want: f64 = exp.seats_per_day.iter().filter_map(|d| d[0]).sum();
     assert!((total - want).abs() < 1e-9, "{total} {want}");
-    assert_eq!(r.events("app-0", &w).unwrap(), exp.events);
+    assert_eq!(r.events("app-0", &[], &w).unwrap(), exp.events);
     assert_eq!(
-        r.properties("app-0", Some("ev 0"), &w).unwrap(),
+        r.properties("app-0", Some("ev 0"), &[], &w).unwrap(),
         exp.properties
     );
     assert_eq!(
-        r.values("app-0", Some("ev 0"), "plan", None, &w).unwrap(),
+        r.values("app-0", Some("ev 0"), "plan", None, &[], &w)
+            .unwrap(),
         exp.plans
     );
     let top1 = r
-        .values("app-0", Some("ev 0"), "plan", NonZeroU32::new(1), &w)
+        .values("app-0", Some("ev 0"), "plan", NonZeroU32::new(1), &[], &w)
         .unwrap();
     assert_eq!(top1, exp.plans.iter().take(1).cloned().collect::<Vec<_>>());
     // No event: over all events of the application, as the original's `property` alone.
-    assert_eq!(r.properties("app-0", None, &w).unwrap(), exp.all_properties);
     assert_eq!(
-        r.values("app-0", None, "plan", None, &w).unwrap(),
+        r.properties("app-0", None, &[], &w).unwrap(),
+        exp.all_properties
+    );
+    assert_eq!(
+        r.values("app-0", None, "plan", None, &[], &w).unwrap(),
         exp.all_plans
     );
     let by_plan_all = r
@@ -431,6 +441,7 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
             &OverTime::new(Span::DAY)
                 .split(Split::Property("plan".parse().unwrap()))
                 .limit(0),
+            &[],
             &w,
         )
         .unwrap();
@@ -445,12 +456,12 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
         );
     }
     let by_event = r
-        .events_over_time("app-0", &OverTime::new(Span::DAY), &w)
+        .events_over_time("app-0", &OverTime::new(Span::DAY), &[], &w)
         .unwrap();
     check_chart_days(&by_event, exp.by_event_days);
     assert_eq!(by_event.total(), exp.by_event_total);
     let users = r
-        .unique_users_over_time("app-0", None, Span::DAY, &w)
+        .unique_users_over_time("app-0", None, Span::DAY, &[], &w)
         .unwrap();
     check_chart_days(&users, exp.by_event_days);
     assert_eq!(
@@ -467,6 +478,7 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
                 .event("ev 0")
                 .split(Split::Property("plan".parse().unwrap()))
                 .limit(2),
+            &[],
             &w,
         )
         .unwrap();
@@ -481,18 +493,18 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
 
 pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
     let (w, _) = window();
-    assert_eq!(r.applications(&w).await.unwrap(), exp.applications);
+    assert_eq!(r.applications(&[], &w).await.unwrap(), exp.applications);
     assert_eq!(
-        r.summary(Some("app-0"), &w).await.unwrap(),
+        r.summary(Some("app-0"), &[], &w).await.unwrap(),
         exp.summary_app0
     );
-    assert_eq!(r.summary(None, &w).await.unwrap(), exp.summary_all);
+    assert_eq!(r.summary(None, &[], &w).await.unwrap(), exp.summary_all);
     assert_eq!(
-        r.top_users("app-0", None, None, &w).await.unwrap(),
+        r.top_users("app-0", None, None, &[], &w).await.unwrap(),
         exp.top_users
     );
     let mut first = r
-        .timeline("app-0", "u1", Page::new(0, 1000).unwrap(), &w)
+        .timeline("app-0", "u1", Page::new(0, 1000).unwrap(), &[], &w)
         .await
         .unwrap();
     assert!(!first.more);
@@ -501,27 +513,29 @@ pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
     }
     sort_timeline(&mut first.events);
     assert_eq!(first.events, exp.u1_timeline);
-    assert_eq!(r.events("app-0", &w).await.unwrap(), exp.events);
+    assert_eq!(r.events("app-0", &[], &w).await.unwrap(), exp.events);
     assert_eq!(
-        r.properties("app-0", Some("ev 0"), &w).await.unwrap(),
+        r.properties("app-0", Some("ev 0"), &[], &w).await.unwrap(),
         exp.properties
     );
     assert_eq!(
-        r.values("app-0", Some("ev 0"), "plan", None, &w)
+        r.values("app-0", Some("ev 0"), "plan", None, &[], &w)
             .await
             .unwrap(),
         exp.plans
     );
     assert_eq!(
-        r.properties("app-0", None, &w).await.unwrap(),
+        r.properties("app-0", None, &[], &w).await.unwrap(),
         exp.all_properties
     );
     assert_eq!(
-        r.values("app-0", None, "plan", None, &w).await.unwrap(),
+        r.values("app-0", None, "plan", None, &[], &w)
+            .await
+            .unwrap(),
         exp.all_plans
     );
     let users = r
-        .unique_users_over_time("app-0", None, Span::DAY, &w)
+        .unique_users_over_time("app-0", None, Span::DAY, &[], &w)
         .await
         .unwrap();
     assert_eq!(
@@ -569,11 +583,18 @@ fn all_time_reads_every_row_past_the_page_size() {
         .collect();
     backend.store("spoor", &events);
     let r = Retriever::new(&backend.config(false)).unwrap();
-    let apps = r.applications(&Window::AllTime).unwrap();
+    let apps = r.applications(&[], &Window::AllTime).unwrap();
     assert_eq!(apps.len(), 250, "no silent cap at Splunk's 100 rows");
     assert!(apps.iter().all(|a| a.events == 1 && a.unique_users == 1));
     assert!(matches!(
-        r.values("app-000", Some("open"), "bad key!", None, &Window::AllTime),
+        r.values(
+            "app-000",
+            Some("open"),
+            "bad key!",
+            None,
+            &[],
+            &Window::AllTime
+        ),
         Err(spoor::Error::InvalidName(_))
     ));
 }

@@ -85,7 +85,7 @@ proptest! {
 /// How many `login` events of `app` the backend holds, over all time.
 fn stored(backend: &Backend, hec: bool, app: &str) -> u64 {
     let r = Retriever::new(&backend.config(hec)).unwrap();
-    r.events(app, &Window::AllTime)
+    r.events(app, &[], &Window::AllTime)
         .unwrap()
         .iter()
         .map(|e| e.events)
