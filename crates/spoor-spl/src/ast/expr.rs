@@ -342,30 +342,32 @@ impl EvalFunction {
     /// assert!(EvalFunction::Round.takes(1) && EvalFunction::Round.takes(2));
     /// ```
     pub fn takes(self, count: usize) -> bool {
-        match self {
-            Self::Null => count == 0,
-            Self::Abs
-            | Self::Ceiling
-            | Self::Floor
-            | Self::IsNotNull
-            | Self::IsNull
-            | Self::Len
-            | Self::Lower
-            | Self::ToString
-            | Self::Upper => count == 1,
-            Self::Like => count == 2,
-            Self::If => count == 3,
-            Self::Round | Self::ToNumber => (1..=2).contains(&count),
-            Self::Coalesce | Self::Max | Self::Min => count >= 1,
-            Self::In => count >= 2,
-            Self::Case => count >= 2 && count.is_multiple_of(2),
+        match self.arity() {
+            Arity::Exactly(n) => count == n,
+            Arity::OneOrTwo => (1..=2).contains(&count),
+            Arity::AtLeast(n) => count >= n,
+            Arity::Pairs => count >= 2 && count.is_multiple_of(2),
         }
     }
 
     /// How many arguments the function takes, in words, for error messages.
     pub fn arguments(self) -> &'static str {
+        match self.arity() {
+            Arity::Exactly(0) => "no argument",
+            Arity::Exactly(1) => "1 argument",
+            Arity::Exactly(2) => "2 arguments",
+            Arity::Exactly(_) => "3 arguments",
+            Arity::OneOrTwo => "1 or 2 arguments",
+            Arity::AtLeast(1) => "1 argument or more",
+            Arity::AtLeast(_) => "2 arguments or more",
+            Arity::Pairs => "pairs of a condition and a value, at least one pair",
+        }
+    }
+
+    /// The one statement of how many arguments each function takes.
+    fn arity(self) -> Arity {
         match self {
-            Self::Null => "no argument",
+            Self::Null => Arity::Exactly(0),
             Self::Abs
             | Self::Ceiling
             | Self::Floor
@@ -374,15 +376,24 @@ impl EvalFunction {
             | Self::Len
             | Self::Lower
             | Self::ToString
-            | Self::Upper => "1 argument",
-            Self::Like => "2 arguments",
-            Self::If => "3 arguments",
-            Self::Round | Self::ToNumber => "1 or 2 arguments",
-            Self::Coalesce | Self::Max | Self::Min => "1 argument or more",
-            Self::In => "2 arguments or more",
-            Self::Case => "pairs of a condition and a value, at least one pair",
+            | Self::Upper => Arity::Exactly(1),
+            Self::Like => Arity::Exactly(2),
+            Self::If => Arity::Exactly(3),
+            Self::Round | Self::ToNumber => Arity::OneOrTwo,
+            Self::Coalesce | Self::Max | Self::Min => Arity::AtLeast(1),
+            Self::In => Arity::AtLeast(2),
+            Self::Case => Arity::Pairs,
         }
     }
+}
+
+/// How many arguments a function takes (the exact counts are 0 to 3, the minimums 1 or 2).
+#[derive(Debug, Clone, Copy)]
+enum Arity {
+    Exactly(usize),
+    OneOrTwo,
+    AtLeast(usize),
+    Pairs,
 }
 
 impl Expr {
