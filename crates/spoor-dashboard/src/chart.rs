@@ -1305,6 +1305,35 @@ mod tests {
     }
 
     #[test]
+    fn legend_names_link_where_given() {
+        let c = daily(&[("pro", &[1, 2]), ("a&b", &[3, 4]), ("OTHER", &[1, 1])]);
+        let links = [
+            Some("/p?filter=plan%3Dpro".to_owned()),
+            Some("/p?x=1&filter=plan%3Da%26b".to_owned()),
+        ];
+        let svg = render(&Plot {
+            chart: &c,
+            title: "t",
+            unit: "events",
+            stacked: true,
+            partial: Partial::default(),
+            links: &links,
+        })
+        .into_string();
+        let legend = &svg[svg.find("<ul class=\"legend\"").unwrap_or(0)..];
+        assert!(
+            legend.contains("<a href=\"/p?filter=plan%3Dpro\">pro</a>"),
+            "{legend}"
+        );
+        assert!(
+            legend.contains("<a href=\"/p?x=1&amp;filter=plan%3Da%26b\">a&amp;b</a>"),
+            "{legend}"
+        );
+        // A series past the links (Other) is plain text.
+        assert_eq!(legend.matches("<a ").count(), 2, "{legend}");
+    }
+
+    #[test]
     fn hostile_names_are_text() {
         let c = daily(&[("<script>alert(1)</script>", &[1, 2]), ("a\"b&c", &[3, 4])]);
         let svg = render(&Plot {

@@ -340,7 +340,9 @@ impl Dashboard {
             return response;
         }
         match path {
-            "/" => return redirect("/applications"),
+            // The query goes along as it came (its filters, its window).
+            "/" if query.is_empty() => return redirect("/applications"),
+            "/" => return redirect(&format!("/applications?{query}")),
             "/healthz" => return self.health().await,
             "/static/style.css" => return asset(tag, "text/css; charset=utf-8", STYLE),
             "/static/chart.js" => return asset(tag, "text/javascript; charset=utf-8", SCRIPT),

@@ -104,6 +104,12 @@ fn root_redirects_and_health_answers() {
     let root = site.get("/");
     assert_eq!(root.status, 303);
     assert_eq!(root.header("location"), Some("/applications"));
+    let filtered = site.get("/?filter=plan%3Dpro");
+    assert_eq!(
+        filtered.header("location"),
+        Some("/applications?filter=plan%3Dpro"),
+        "the filters go along"
+    );
 
     let health = site.get("/healthz");
     assert_eq!(health.status, 200, "{}", health.body);
