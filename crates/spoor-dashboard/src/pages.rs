@@ -269,7 +269,11 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
             @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
             @if page.apps.is_empty() {
-                p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
+                @if view.filters.is_empty() {
+                    p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
+                } @else {
+                    p.empty { "No events pass the filters in this window: remove one, or choose a longer window." }
+                }
             } @else {
                 div.table-scroll { table.data {
                     caption { "Applications, " (view.window_label()) (filtered_caption(view)) " " (csv_link(view.href("/applications.csv"))) }
@@ -397,7 +401,7 @@ fn events_table(page: &AppPage, path: &str, total: u64) -> Markup {
         section {
             h2 { "Events" }
             @if page.events.is_empty() {
-                p.empty { "No events in this window." }
+                p.empty { "No events in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data {
                     caption { "Events of " (page.name) (filtered_caption(view)) " " (csv_link(view.href(&format!("{path}/events.csv")))) }
@@ -525,7 +529,7 @@ fn users_table(page: &AppPage, users: &[UserCount], path: &str) -> Markup {
                 @if let Some(event) = &view.event { " of " (event) }
             }
             @if users.is_empty() {
-                p.empty { "No events with a user id in this window." }
+                p.empty { "No events with a user id in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data {
                     caption { "The " (users.len()) " users with the most events" (filtered_caption(view)) "; each opens their timeline" }
@@ -570,7 +574,7 @@ pub(crate) fn timeline(page: &TimelinePage) -> Markup {
             p.window { "Events in " (page.name) ", " (view.window_label()) ", newest first" }
             (filter_bar(&here, view))
             @if page.timeline.events.is_empty() {
-                p.empty { "No events of this user in this window." }
+                p.empty { "No events of this user in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data.timeline {
                     caption { "Events " (group(u128::from(offset) + 1)) " to " (group(u128::from(offset) + page.timeline.events.len() as u128)) (filtered_caption(view)) }
@@ -607,7 +611,7 @@ fn values_table(page: &AppPage, values: &[ValueCount], path: &str) -> Markup {
         section {
             h2 { "Values of " (property) }
             @if values.is_empty() {
-                p.empty { "No values in this window." }
+                p.empty { "No values in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data {
                     caption { "Values" (filtered_caption(view)) " " (csv_link(view.href(&format!("{path}/values.csv")))) }
