@@ -153,6 +153,14 @@ fn filters_narrow_every_route_and_the_page_keeps_them() {
         param("plan=enterprise")
     ));
     assert_eq!(counts(&none), []);
+    let (status, page) = dash.get(&format!("/applications/shop?{}", param("plan=enterprise")));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(
+            "No events in this window<span class=\"filtered\"> · plan=enterprise</span>."
+        ),
+        "{page}"
+    );
 
     // A bad filter is a 400 that says which and what to write, on JSON, pages and CSV.
     let (status, body) = dash.get(&format!(
