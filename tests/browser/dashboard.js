@@ -3,12 +3,15 @@
 //
 // It loads an application's page, reads the series of the first chart (events over time),
 // clicks an event in the events table, reads the series again, opens the first top user's
-// timeline, saves screenshots, and prints one JSON line: what it saw, and every page error,
-// console error and failed request.
+// timeline, clicks a property's first value (which adds a filter) and removes its chip, saves
+// screenshots, and prints one JSON line: what it saw, and every page error, console error and
+// failed request.
 //
 // Environment: SPOOR_CHROMIUM (the browser), SPOOR_PAGE_URL (the page), SPOOR_CLICK_EVENT (the
-// event to click), SPOOR_SCREENSHOT (where to save the PNG of the page after the click; the
-// page before it goes beside it, as `…-all-events.png`).
+// event to click), SPOOR_FILTER_PROPERTY (the property whose first value to click; no filter
+// step without it), SPOOR_SCREENSHOT (where to save the PNG of the page after the click; the
+// page before it goes beside it, as `…-all-events.png`, and the others as `…-timeline.png` and
+// `…-filtered.png`).
 'use strict';
 
 const { chromium } = require('playwright-core');
@@ -132,6 +135,40 @@ async function main() {
       first_event: await page.locator('table.timeline tbody tr td:nth-child(2)').first().textContent(),
     };
     await page.screenshot({ path: shot.replace(/\.png$/, '-timeline.png'), fullPage: true });
+
+    // A property's value adds a filter: the page shows its chip and narrows to it, and the chip's
+    // remove link takes it away.
+    let filtered = null;
+    const property = process.env.SPOOR_FILTER_PROPERTY;
+    if (property) {
+      const at = new URL(url);
+      at.searchParams.set('property', property);
+      await page.goto(at.toString(), { waitUntil: 'load' });
+      const values = page.locator('section', { has: page.locator('h2', { hasText: /^Values of / }) });
+      const row = values.locator('tbody tr').first();
+      const value = (await row.locator('a').first().textContent()).trim();
+      const count = (await row.locator('td.num').first().textContent()).trim();
+      await Promise.all([
+        page.waitForURL((u) => u.searchParams.getAll('filter').length === 1),
+        row.locator('a').first().click(),
+      ]);
+      await page.waitForLoadState('load');
+      filtered = {
+        value,
+        count,
+        url: page.url(),
+        chips: (await page.locator('li.chip .chip-text').allTextContents()).map((t) => t.trim()),
+        events: (await page.locator('section.cards .card p.value').first().textContent()).trim(),
+        subtitle: (await page.locator('section.chart-block p.filtered').first().textContent()).trim(),
+      };
+      await page.screenshot({ path: shot.replace(/\.png$/, '-filtered.png'), fullPage: true });
+      await Promise.all([
+        page.waitForURL((u) => u.searchParams.getAll('filter').length === 0),
+        page.locator('li.chip a.chip-remove').first().click(),
+      ]);
+      await page.waitForLoadState('load');
+      filtered.chips_after_remove = await page.locator('li.chip').count();
+    }
     console.log(
       JSON.stringify({
         status,
@@ -146,6 +183,7 @@ async function main() {
         chosen: chosen && chosen.trim(),
         properties,
         timeline,
+        filtered,
         problems,
       }),
     );

@@ -30,6 +30,10 @@ pub struct Plot<'a> {
     pub stacked: bool,
     /// The end buckets the window covers only in part.
     pub partial: Partial,
+    /// Where each series' name in the legend links to, by the series' position (a value's name
+    /// to the page filtered to it); a series without one, or past the slice's end, is plain
+    /// text.
+    pub links: &'a [Option<String>],
 }
 
 /// Which of a chart's end buckets the window covers only in part: their counts are not
@@ -136,7 +140,7 @@ pub fn render(plot: &Plot<'_>) -> Markup {
                     (series_group(series, color, ticks, &buckets, bands.get(i)))
                 }
             }
-            (legend(&chart.series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), &colors, &partial, chart.span))
+            (legend(&chart.series.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), plot.links, &colors, &partial, chart.span))
         }
     }
 }
@@ -243,7 +247,7 @@ pub fn render_numbers(plot: &NumberPlot<'_>) -> Markup {
                     }
                 }
             }
-            (legend(&names, &colors, &partial, chart.span))
+            (legend(&names, &[], &colors, &partial, chart.span))
         }
     }
 }
@@ -344,19 +348,25 @@ impl Scale {
 /// covered in part.
 fn legend(
     names: &[&str],
+    links: &[Option<String>],
     colors: &[&str],
     partial: &[Option<usize>; 2],
     span: spoor::Span,
 ) -> Markup {
     html! {
         ul.legend {
-            @for (name, color) in names.iter().zip(colors) {
+            @for (i, (name, color)) in names.iter().zip(colors).enumerate() {
                 li data-series=(name) {
                     svg.swatch xmlns=(SVG_NS) viewBox="0 0 12 12" width="12" height="12"
                         aria-hidden="true" {
                         rect width="12" height="12" rx="2" fill=(color) {}
                     }
-                    " " (display_name(name))
+                    " "
+                    @if let Some(Some(href)) = links.get(i) {
+                        a href=(href) { (display_name(name)) }
+                    } @else {
+                        (display_name(name))
+                    }
                 }
             }
             @if partial.iter().any(Option::is_some) {
@@ -893,6 +903,7 @@ mod tests {
             unit: "events",
             stacked: false,
             partial: Partial::default(),
+            links: &[],
         })
         .into_string()
     }
@@ -1181,6 +1192,7 @@ mod tests {
             unit: "events",
             stacked: true,
             partial: Partial::default(),
+            links: &[],
         })
         .into_string();
         assert_eq!(
@@ -1205,6 +1217,7 @@ mod tests {
             unit: "events",
             stacked: true,
             partial: Partial::default(),
+            links: &[],
         })
         .into_string();
         assert!(!line.contains("class=\"band\""));
@@ -1222,6 +1235,7 @@ mod tests {
                 first: false,
                 last: true,
             },
+            links: &[],
         })
         .into_string();
         assert_eq!(
@@ -1291,6 +1305,35 @@ mod tests {
     }
 
     #[test]
+    fn legend_names_link_where_given() {
+        let c = daily(&[("pro", &[1, 2]), ("a&b", &[3, 4]), ("OTHER", &[1, 1])]);
+        let links = [
+            Some("/p?filter=plan%3Dpro".to_owned()),
+            Some("/p?x=1&filter=plan%3Da%26b".to_owned()),
+        ];
+        let svg = render(&Plot {
+            chart: &c,
+            title: "t",
+            unit: "events",
+            stacked: true,
+            partial: Partial::default(),
+            links: &links,
+        })
+        .into_string();
+        let legend = &svg[svg.find("<ul class=\"legend\"").unwrap_or(0)..];
+        assert!(
+            legend.contains("<a href=\"/p?filter=plan%3Dpro\">pro</a>"),
+            "{legend}"
+        );
+        assert!(
+            legend.contains("<a href=\"/p?x=1&amp;filter=plan%3Da%26b\">a&amp;b</a>"),
+            "{legend}"
+        );
+        // A series past the links (Other) is plain text.
+        assert_eq!(legend.matches("<a ").count(), 2, "{legend}");
+    }
+
+    #[test]
     fn hostile_names_are_text() {
         let c = daily(&[("<script>alert(1)</script>", &[1, 2]), ("a\"b&c", &[3, 4])]);
         let svg = render(&Plot {
@@ -1299,6 +1342,7 @@ mod tests {
             unit: "<i>",
             stacked: false,
             partial: Partial::default(),
+            links: &[],
         })
         .into_string();
         assert!(

@@ -9,7 +9,7 @@ use std::num::NonZeroU32;
 use spoor::answer::{
     Application, Chart, EventCount, NumberChart, Property, Summary, Timeline, UserCount, ValueCount,
 };
-use spoor::{AsyncRetriever, OverTime, Page, Span, Split, Window};
+use spoor::{AsyncRetriever, Filter, OverTime, Page, Span, Split, Window};
 use time::{Date, Duration, Month, OffsetDateTime, Time, UtcOffset};
 
 use crate::chart::group;
@@ -147,7 +147,8 @@ pub(crate) async fn list(
     if known.is_some() {
         plan::plan(&view, known)?;
     }
-    let mut apps = retriever.applications(&[], &window).await?;
+    let filters = &view.filters;
+    let mut apps = retriever.applications(filters, &window).await?;
     apps.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
     let mut notes = Vec::new();
     keep_rows(&mut apps, "applications", Order::BySize, &mut notes);
@@ -172,8 +173,12 @@ pub(crate) async fn list(
     let covered = match known {
         Some(bounds) => Some(bounds),
         None => {
-            let extents =
-                join_all(drawn.iter().map(|app| extent(retriever, &app.name, None))).await;
+            let extents = join_all(
+                drawn
+                    .iter()
+                    .map(|app| extent(retriever, &app.name, None, filters)),
+            )
+            .await;
             let mut union: Option<(OffsetDateTime, OffsetDateTime)> = None;
             for extent in extents {
                 if let Some((start, end)) = extent? {
@@ -190,7 +195,7 @@ pub(crate) async fn list(
         async move {
             let over = OverTime::new(plan.span()).split(Split::None);
             retriever
-                .events_over_time(&app.name, &over, &[], &plan.window)
+                .events_over_time(&app.name, &over, filters, &plan.window)
                 .await
                 .map(|chart| {
                     chart
@@ -201,7 +206,8 @@ pub(crate) async fn list(
                 })
         }
     });
-    let (trends, summary) = tokio::join!(join_all(trends), retriever.summary(None, &[], &window));
+    let (trends, summary) =
+        tokio::join!(join_all(trends), retriever.summary(None, filters, &window));
     let mut trends = trends.into_iter();
     let mut rows = Vec::with_capacity(apps.len());
     for app in apps {
@@ -268,12 +274,13 @@ pub(crate) async fn application(
     let top = view.top.or(NonZeroU32::new(DEFAULT_TOP));
     let charts = need == Need::Charts;
     let numbers_over = over.clone().split(Split::None);
+    let filters = &view.filters;
     let (events, chart, users, properties, values, summary, top_users, numbers) = tokio::join!(
-        retriever.events(name, &[], &window),
+        retriever.events(name, filters, &window),
         async {
             if charts {
                 retriever
-                    .events_over_time(name, &over, &[], &plan.window)
+                    .events_over_time(name, &over, filters, &plan.window)
                     .await
             } else {
                 Ok(no_chart(span))
@@ -282,17 +289,17 @@ pub(crate) async fn application(
         async {
             if charts {
                 retriever
-                    .unique_users_over_time(name, event, span, &[], &plan.window)
+                    .unique_users_over_time(name, event, span, filters, &plan.window)
                     .await
             } else {
                 Ok(no_chart(span))
             }
         },
-        retriever.properties(name, event, &[], &window),
+        retriever.properties(name, event, filters, &window),
         async {
             match &view.property {
                 Some(p) => retriever
-                    .values(name, event, p, top, &[], &window)
+                    .values(name, event, p, top, filters, &window)
                     .await
                     .map(Some),
                 None => Ok(None),
@@ -300,7 +307,10 @@ pub(crate) async fn application(
         },
         async {
             if charts {
-                retriever.summary(Some(name), &[], &window).await.map(Some)
+                retriever
+                    .summary(Some(name), filters, &window)
+                    .await
+                    .map(Some)
             } else {
                 Ok(None)
             }
@@ -308,7 +318,7 @@ pub(crate) async fn application(
         async {
             if charts {
                 retriever
-                    .top_users(name, event, NonZeroU32::new(TOP_USERS), &[], &window)
+                    .top_users(name, event, NonZeroU32::new(TOP_USERS), filters, &window)
                     .await
                     .map(Some)
             } else {
@@ -318,7 +328,7 @@ pub(crate) async fn application(
         async {
             match (&view.property, charts) {
                 (Some(p), true) => retriever
-                    .numbers(name, &numbers_over, p, view.stat, &[], &plan.window)
+                    .numbers(name, &numbers_over, p, view.stat, filters, &plan.window)
                     .await
                     .map(Some),
                 _ => Ok(None),
@@ -328,7 +338,7 @@ pub(crate) async fn application(
     let mut events = events?;
     // The largest first, as the share column reads best (the backend answers by name).
     events.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.name.cmp(&b.name)));
-    exists(retriever, name, event, &events, &window).await?;
+    exists(retriever, name, event, &events, &view).await?;
     let mut chart = chart?;
     if let (Some(event), None) = (event, &view.property) {
         // One event, not split: its one series is that event (the backend calls it `count`).
@@ -426,14 +436,15 @@ fn non_empty(chart: &Chart) -> Option<(OffsetDateTime, OffsetDateTime)> {
     Some((chart.times[first], chart.times[last]))
 }
 
-/// The instants from the first day with events of `application` (of `event` only, when given)
-/// to the end of the last one; `None` when it has none. Found by charting the events at a
+/// The instants from the first day with events of `application` (of `event` only, when given;
+/// those that pass `filters` only) to the end of the last one; `None` when it has none. Found by charting the events at a
 /// century, then a year, then a day, each time only inside the first and the last non-empty
 /// bucket: at most five questions, none with more than a few hundred buckets.
 async fn extent(
     retriever: &AsyncRetriever,
     application: &str,
     event: Option<&str>,
+    filters: &[Filter],
 ) -> Result<Option<(OffsetDateTime, OffsetDateTime)>, PageError> {
     let ask = |probe: (u32, Probe), window: Window| async move {
         let mut over = OverTime::new(probe_span(probe)).split(Split::None);
@@ -441,7 +452,7 @@ async fn extent(
             over = over.event(event.to_owned());
         }
         retriever
-            .events_over_time(application, &over, &[], &window)
+            .events_over_time(application, &over, filters, &window)
             .await
             .map(|chart| non_empty(&chart))
     };
@@ -472,13 +483,15 @@ async fn extent(
     Ok(Some((start.to_offset(UtcOffset::UTC), end)))
 }
 
-/// 404 unless the application (and the chosen event) has events in the window or ever.
+/// 404 unless the application (and the chosen event) has events in the window or ever;
+/// `in_window` are its events in the view's window, as filtered. Filters that no event passes
+/// are no 404: an application exists whatever its events hold.
 async fn exists(
     retriever: &AsyncRetriever,
     name: &str,
     event: Option<&str>,
     in_window: &[EventCount],
-    window: &Window,
+    view: &View,
 ) -> Result<(), PageError> {
     let found = |events: &[EventCount]| match event {
         Some(e) => events.iter().any(|x| x.name == e),
@@ -487,7 +500,7 @@ async fn exists(
     if found(in_window) {
         return Ok(());
     }
-    let ever = if *window == Window::AllTime {
+    let ever = if view.window() == Window::AllTime && view.filters.is_empty() {
         in_window.to_vec()
     } else {
         retriever.events(name, &[], &Window::AllTime).await?
@@ -518,7 +531,7 @@ fn by_property(property: &str) -> Result<Split, BadParam> {
     Ok(Split::Property(property.parse().map_err(|_| BadParam {
         name: "property",
         value: property.to_owned(),
-        expected: "a property key (letters, digits and `_`, starting with a letter)",
+        expected: "a property key (letters, digits and `_`, starting with a letter)".into(),
     })?))
 }
 
@@ -533,7 +546,9 @@ async fn chart_plan(
     let now = OffsetDateTime::now_utc();
     let covered = match plan::bounds(view, now) {
         Some(bounds) => Some(bounds),
-        None if need == Need::Charts => extent(retriever, name, view.event.as_deref()).await?,
+        None if need == Need::Charts => {
+            extent(retriever, name, view.event.as_deref(), &view.filters).await?
+        }
         None => None,
     };
     let mut plan = plan::plan(view, covered)?;
@@ -558,12 +573,20 @@ pub(crate) async fn numbers(
         over = over.event(event.clone());
     }
     let chart = retriever
-        .numbers(name, &over, property, view.stat, &[], &plan.window)
+        .numbers(
+            name,
+            &over,
+            property,
+            view.stat,
+            &view.filters,
+            &plan.window,
+        )
         .await?;
     if chart.series.is_empty() {
-        let window = view.window();
-        let events = retriever.events(name, &[], &window).await?;
-        exists(retriever, name, view.event.as_deref(), &events, &window).await?;
+        let events = retriever
+            .events(name, &view.filters, &view.window())
+            .await?;
+        exists(retriever, name, view.event.as_deref(), &events, view).await?;
     }
     Ok((plan, chart))
 }
@@ -577,11 +600,17 @@ pub(crate) async fn users(
 ) -> Result<Vec<UserCount>, PageError> {
     let window = view.window();
     let users = retriever
-        .top_users(name, view.event.as_deref(), view.top, &[], &window)
+        .top_users(
+            name,
+            view.event.as_deref(),
+            view.top,
+            &view.filters,
+            &window,
+        )
         .await?;
     if users.is_empty() {
-        let events = retriever.events(name, &[], &window).await?;
-        exists(retriever, name, view.event.as_deref(), &events, &window).await?;
+        let events = retriever.events(name, &view.filters, &window).await?;
+        exists(retriever, name, view.event.as_deref(), &events, view).await?;
     }
     Ok(users)
 }
@@ -608,13 +637,13 @@ pub(crate) async fn timeline(
         name: "offset",
         value: offset.to_string(),
         expected: if matches!(e, spoor::Error::InvalidPage(_)) {
-            "an offset below 9,950 (narrow the window to see older events)"
+            "an offset below 9,950 (narrow the window to see older events)".into()
         } else {
-            "a whole number"
+            "a whole number".into()
         },
     })?;
     let timeline = retriever
-        .timeline(name, distinct_id, page, &[], &view.window())
+        .timeline(name, distinct_id, page, &view.filters, &view.window())
         .await?;
     Ok(TimelinePage {
         name: name.to_owned(),

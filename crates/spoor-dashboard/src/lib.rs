@@ -34,6 +34,11 @@
 //!   them from a web page (page views, custom events, an anonymous id in `localStorage`).
 //! - `/healthz`, `/static/…`.
 //!
+//! Every page, JSON and CSV route takes `filter=` (repeatable, ANDed: `filter=plan=pro`,
+//! `filter=amount>=10`, `filter=plan!=*`…, spoor's [`Filter`](spoor::Filter) syntax); every page
+//! has a filter bar, keeps the filters in each of its links, and adds one when a property's value
+//! is clicked.
+//!
 //! # Limits
 //!
 //! What a request chooses is bounded before anything is asked: a chart has at most 1,000

@@ -11,7 +11,7 @@ use time::macros::format_description;
 
 use crate::chart::{self, NumberPlot, Plot, group};
 use crate::data::{AppPage, ListPage, TimelinePage};
-use crate::params::{SPANS, View, WINDOWS, today};
+use crate::params::{SPANS, View, WINDOWS, equals, today};
 
 /// Partial: the page around the content; the footer names the index read, when given.
 pub(crate) fn layout(title: &str, index: Option<&str>, content: Markup) -> Markup {
@@ -63,15 +63,13 @@ fn picker(path: &str, view: &View) -> Markup {
         div.picker {
             nav.windows aria-label="Time window" {
                 @for (key, label) in WINDOWS {
-                    a href={ (path) (view.with_window(key).query()) }
+                    a href=(view.with_window(key).href(path))
                         aria-current=[(view.window_key == key).then_some("page")] { (label) }
                 }
             }
             form.custom method="get" action=(path) {
                 input type="hidden" name="window" value="custom";
-                @if let Some(event) = &view.event { input type="hidden" name="event" value=(event); }
-                @if let Some(property) = &view.property { input type="hidden" name="property" value=(property); }
-                @if view.span_key != "auto" { input type="hidden" name="span" value=(view.span_key); }
+                (hidden_fields(view, &["window", "from", "to"]))
                 label { "From " input type="date" name="from" required
                     value=(from.to_string()); }
                 label { "to " input type="date" name="to" required
@@ -81,11 +79,83 @@ fn picker(path: &str, view: &View) -> Markup {
             nav.spans aria-label="Span" {
                 "Span: "
                 @for (key, label) in SPANS {
-                    a href={ (path) (view.with_span(key).query()) }
+                    a href=(view.with_span(key).href(path))
                         aria-current=[(view.span_key == key).then_some("page")] { (label) }
                 }
             }
         }
+    }
+}
+
+/// Partial: the fields of a `GET` form that keep the view's parameters but those in `except`
+/// (the ones the form itself sets).
+fn hidden_fields(view: &View, except: &[&str]) -> Markup {
+    html! {
+        @for (name, value) in view.hidden(except) {
+            input type="hidden" name=(name) value=(value);
+        }
+    }
+}
+
+/// Partial: the filter bar: the active filters as chips, each with a link that removes it, a
+/// field that adds one (a `GET` form keeping the rest of the view), and a link that clears
+/// them all. Links go to `path`.
+fn filter_bar(path: &str, view: &View) -> Markup {
+    html! {
+        section.filters aria-label="Filters" {
+            @if !view.filters.is_empty() {
+                ul.chips {
+                    @for filter in &view.filters {
+                        @let text = filter.to_string();
+                        li.chip {
+                            span.chip-text { (text) }
+                            a.chip-remove href=(view.without_filter(filter).href(path))
+                                aria-label={ "Remove the filter " (text) } title="Remove" { "×" }
+                        }
+                    }
+                    li { a.clear href=(view.without_filters().href(path)) { "Clear filters" } }
+                }
+            }
+            form.filter-add method="get" action=(path) {
+                (hidden_fields(view, &[]))
+                label {
+                    "Filter "
+                    input type="text" name="filter" placeholder="plan=pro" autocomplete="off"
+                        spellcheck="false" aria-describedby="filter-help";
+                }
+                button type="submit" { "Add" }
+                small #filter-help {
+                    "key=value, key!=value, key=a|b, amount<10 (<=, >, >=), key=* (has it), key!=* (lacks it)"
+                }
+            }
+        }
+    }
+}
+
+/// Partial: what a chart or table is filtered to, under its heading ("plan=pro · amount>=10");
+/// nothing without filters.
+fn filtered(view: &View) -> Markup {
+    html! {
+        @if let Some(label) = view.filters_label() {
+            p.filtered { "Filtered: " (label) }
+        }
+    }
+}
+
+/// Partial: what a table is filtered to, for its caption (" · plan=pro · amount>=10").
+fn filtered_caption(view: &View) -> Markup {
+    html! {
+        @if let Some(label) = view.filters_label() {
+            span.filtered { " · " (label) }
+        }
+    }
+}
+
+/// A title with the filters after it, for a chart's accessible name.
+fn with_filters(title: &str, view: &View) -> String {
+    match view.filters_label() {
+        Some(label) => format!("{title} ({label})"),
+        None => title.to_owned(),
     }
 }
 
@@ -195,13 +265,18 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
             h1 { "Applications" }
             p.window { (view.window_label()) }
             (picker("/applications", view))
+            (filter_bar("/applications", view))
             @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
             @if page.apps.is_empty() {
-                p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
+                @if view.filters.is_empty() {
+                    p.empty { "No events in this window. Track some with spoor's Tracker, or choose a longer window." }
+                } @else {
+                    p.empty { "No events pass the filters in this window: remove one, or choose a longer window." }
+                }
             } @else {
                 div.table-scroll { table.data {
-                    caption { "Applications, " (view.window_label()) " " (csv_link(format!("/applications.csv{}", view.query()))) }
+                    caption { "Applications, " (view.window_label()) (filtered_caption(view)) " " (csv_link(view.href("/applications.csv"))) }
                     thead { tr { th { "Application" } th.num { "Events" } th.num { "Unique users" } th.num { "Share" } th { "Trend" } } }
                     tbody {
                         @for (app, trend) in &page.apps {
@@ -217,7 +292,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
 fn application_row(app: &Application, trend: &Option<Vec<u64>>, total: u64, view: &View) -> Markup {
     html! {
         tr {
-            td { a href={ (app_path(&app.name)) (view.with_event(None).query()) } { (app.name) } }
+            td { a href=(view.with_event(None).href(&app_path(&app.name))) { (app.name) } }
             td.num { (group(u128::from(app.events))) }
             td.num { (group(u128::from(app.unique_users))) }
             (share_cell(app.events, total))
@@ -253,33 +328,38 @@ pub(crate) fn application(page: &AppPage) -> Markup {
     html! {
         (layout(&title, Some(&page.index), html! {
             nav.crumbs {
-                a href={ "/applications" (view.with_event(None).query()) } { "Applications" }
-                " / " a href={ (path) (view.with_event(None).query()) } { (page.name) }
+                a href=(view.with_event(None).href("/applications")) { "Applications" }
+                " / " a href=(view.with_event(None).href(&path)) { (page.name) }
                 @if let Some(event) = &view.event { " / " span { (event) } }
             }
             h1 { (title) }
             p.window { (view.window_label()) }
             (picker(&path, view))
+            (filter_bar(&path, view))
             @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
             section.chart-block {
                 h2 { (chart_title) }
+                (filtered(view))
                 (chart::render(&Plot {
                     chart: &page.chart,
-                    title: &chart_title,
+                    title: &with_filters(&chart_title, view),
                     unit: "events",
                     stacked: true,
                     partial: page.plan.partial,
+                    links: &series_links(page, &path),
                 }))
             }
             section.chart-block {
                 h2 { (users_title) }
+                (filtered(view))
                 (chart::render(&Plot {
                     chart: &page.users,
-                    title: &users_title,
+                    title: &with_filters(&users_title, view),
                     unit: "users",
                     stacked: false,
                     partial: page.plan.partial,
+                    links: &[],
                 }))
             }
             (events_table(page, &path, total))
@@ -293,23 +373,45 @@ pub(crate) fn application(page: &AppPage) -> Markup {
     }
 }
 
+/// Where each series of the events chart's legend leads: a property's value adds the filter
+/// `property=value`, an event (the chart by event) chooses it; "Other" leads nowhere.
+fn series_links(page: &AppPage, path: &str) -> Vec<Option<String>> {
+    let view = &page.view;
+    page.chart
+        .series
+        .iter()
+        .map(|series| {
+            if series.name == spoor::OTHER {
+                return None;
+            }
+            match (&view.event, &view.property) {
+                (_, Some(property)) => {
+                    equals(property, &series.name).map(|f| view.with_filter(f).href(path))
+                }
+                (None, None) => Some(view.with_event(Some(&series.name)).href(path)),
+                (Some(_), None) => None,
+            }
+        })
+        .collect()
+}
+
 fn events_table(page: &AppPage, path: &str, total: u64) -> Markup {
     let view = &page.view;
     html! {
         section {
             h2 { "Events" }
             @if page.events.is_empty() {
-                p.empty { "No events in this window." }
+                p.empty { "No events in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data {
-                    caption { "Events of " (page.name) " " (csv_link(format!("{path}/events.csv{}", view.query()))) }
+                    caption { "Events of " (page.name) (filtered_caption(view)) " " (csv_link(view.href(&format!("{path}/events.csv")))) }
                     thead { tr { th { "Event" } th.num { "Count" } th.num { "Unique users" } th.num { "Share" } } }
                     tbody {
                         @for e in &page.events { (event_row(e, view, path, total)) }
                     }
                 } }
                 @if view.event.is_some() {
-                    p { a href={ (path) (view.with_event(None).query()) } { "Show all events" } }
+                    p { a href=(view.with_event(None).href(path)) { "Show all events" } }
                 }
             }
         }
@@ -320,7 +422,7 @@ fn event_row(e: &EventCount, view: &View, path: &str, total: u64) -> Markup {
     let chosen = view.event.as_deref() == Some(e.name.as_str());
     html! {
         tr.chosen[chosen] {
-            td { a href={ (path) (view.with_event(Some(&e.name)).query()) } aria-current=[chosen.then_some("true")] { (e.name) } }
+            td { a href=(view.with_event(Some(&e.name)).href(path)) aria-current=[chosen.then_some("true")] { (e.name) } }
             td.num { (group(u128::from(e.events))) }
             td.num { (group(u128::from(e.unique_users))) }
             (share_cell(e.events, total))
@@ -344,13 +446,13 @@ fn properties_table(page: &AppPage, properties: &[Property], path: &str) -> Mark
                 }
             } @else {
                 div.table-scroll { table.data {
-                    caption { "Properties " (csv_link(format!("{path}/properties.csv{}", view.query()))) }
+                    caption { "Properties" (filtered_caption(view)) " " (csv_link(view.href(&format!("{path}/properties.csv")))) }
                     thead { tr { th { "Property" } th.num { "Distinct values" } } }
                     tbody {
                         @for p in properties {
                             @let chosen = view.property.as_deref() == Some(p.key.as_str());
                             tr.chosen[chosen] {
-                                td { a href={ (path) (view.with_property(Some(&p.key)).query()) } aria-current=[chosen.then_some("true")] { (p.key) } }
+                                td { a href=(view.with_property(Some(&p.key)).href(path)) aria-current=[chosen.then_some("true")] { (p.key) } }
                                 td.num { (group(u128::from(p.distinct_values))) }
                             }
                         }
@@ -389,13 +491,14 @@ fn numbers_section(page: &AppPage, numbers: &NumberChart, property: &str, path: 
             h2 { (capitalized(&title)) }
             nav.stats aria-label="Statistic" {
                 @for stat in Stat::ALL {
-                    a href={ (path) (view.with_stat(stat).query()) }
+                    a href=(view.with_stat(stat).href(path))
                         aria-current=[(view.stat == stat).then_some("page")] { (stat.name()) }
                 }
             }
+            (filtered(view))
             (chart::render_numbers(&NumberPlot {
                 chart: numbers,
-                title: &title,
+                title: &with_filters(&title, view),
                 what: &what,
                 partial: page.plan.partial,
             }))
@@ -426,15 +529,15 @@ fn users_table(page: &AppPage, users: &[UserCount], path: &str) -> Markup {
                 @if let Some(event) = &view.event { " of " (event) }
             }
             @if users.is_empty() {
-                p.empty { "No events with a user id in this window." }
+                p.empty { "No events with a user id in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data {
-                    caption { "The " (users.len()) " users with the most events; each opens their timeline" }
+                    caption { "The " (users.len()) " users with the most events" (filtered_caption(view)) "; each opens their timeline" }
                     thead { tr { th { "User" } th.num { "Events" } th.num { "Share" } } }
                     tbody {
                         @for u in users {
                             tr {
-                                td { a href={ (user_path(path, &u.distinct_id)) (view.with_event(None).query()) } { (u.distinct_id) } }
+                                td { a href=(view.with_event(None).href(&user_path(path, &u.distinct_id))) { (u.distinct_id) } }
                                 td.num { (group(u128::from(u.events))) }
                                 (share_cell(u.events, total))
                             }
@@ -454,34 +557,33 @@ pub(crate) fn timeline(page: &TimelinePage) -> Markup {
     let title = format!("{} in {}", page.distinct_id, page.name);
     let (offset, limit) = (page.page.offset(), page.page.limit());
     let link = |offset: u32| {
-        let query = view.query();
-        let sep = if query.is_empty() { '?' } else { '&' };
         if offset == 0 {
-            format!("{here}{query}")
+            view.href(&here)
         } else {
-            format!("{here}{query}{sep}offset={offset}")
+            view.href_with(&here, &[("offset", offset.to_string())])
         }
     };
     html! {
         (layout(&title, None, html! {
             nav.crumbs {
-                a href={ "/applications" (view.query()) } { "Applications" }
-                " / " a href={ (path) (view.query()) } { (page.name) }
+                a href=(view.href("/applications")) { "Applications" }
+                " / " a href=(view.href(&path)) { (page.name) }
                 " / " span { "user " (page.distinct_id) }
             }
             h1 { (page.distinct_id) }
             p.window { "Events in " (page.name) ", " (view.window_label()) ", newest first" }
+            (filter_bar(&here, view))
             @if page.timeline.events.is_empty() {
-                p.empty { "No events of this user in this window." }
+                p.empty { "No events of this user in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data.timeline {
-                    caption { "Events " (group(u128::from(offset) + 1)) " to " (group(u128::from(offset) + page.timeline.events.len() as u128)) }
+                    caption { "Events " (group(u128::from(offset) + 1)) " to " (group(u128::from(offset) + page.timeline.events.len() as u128)) (filtered_caption(view)) }
                     thead { tr { th { "Time (UTC)" } th { "Event" } th { "Properties" } } }
                     tbody {
                         @for e in &page.timeline.events {
                             tr {
                                 td.time { (e.time.format(format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).unwrap_or_default()) }
-                                td { a href={ (path) (view.with_event(Some(&e.name)).query()) } { (e.name) } }
+                                td { a href=(view.with_event(Some(&e.name)).href(&path)) { (e.name) } }
                                 td {
                                     @for (i, (k, v)) in e.properties.iter().enumerate() {
                                         @if i > 0 { ", " }
@@ -504,18 +606,33 @@ pub(crate) fn timeline(page: &TimelinePage) -> Markup {
 fn values_table(page: &AppPage, values: &[ValueCount], path: &str) -> Markup {
     let view = &page.view;
     let total: u64 = values.iter().map(|v| v.count).sum();
+    let property = view.property.as_deref().unwrap_or_default();
     html! {
         section {
-            h2 { "Values of " (view.property.as_deref().unwrap_or_default()) }
+            h2 { "Values of " (property) }
             @if values.is_empty() {
-                p.empty { "No values in this window." }
+                p.empty { "No values in this window" (filtered_caption(view)) "." }
             } @else {
                 div.table-scroll { table.data {
-                    caption { "Values " (csv_link(format!("{path}/values.csv{}", view.query()))) }
+                    caption { "Values" (filtered_caption(view)) " " (csv_link(view.href(&format!("{path}/values.csv")))) }
                     thead { tr { th { "Value" } th.num { "Count" } th.num { "Share" } } }
                     tbody {
                         @for v in values {
-                            tr { td { (v.value) } td.num { (group(u128::from(v.count))) } (share_cell(v.count, total)) }
+                            tr {
+                                td {
+                                    // A value adds the filter `property=value`, escaped so any
+                                    // value (with `|`, `\`, a lone `*`) reads back as itself.
+                                    @match equals(property, &v.value) {
+                                        Some(filter) => {
+                                            a href=(view.with_filter(filter).href(path))
+                                                title="Show only these events" { (v.value) }
+                                        }
+                                        None => { (v.value) }
+                                    }
+                                }
+                                td.num { (group(u128::from(v.count))) }
+                                (share_cell(v.count, total))
+                            }
                         }
                     }
                 } }
@@ -526,6 +643,21 @@ fn values_table(page: &AppPage, values: &[ValueCount], path: &str) -> Markup {
 
 /// An error page: what went wrong and what to do.
 pub(crate) fn error(status: u16, title: &str, detail: &str) -> Markup {
+    error_page(status, title, detail, None)
+}
+
+/// An error page with a link out of the mistake (`(text, href)`), e.g. the same page without
+/// the filter it refused.
+pub(crate) fn error_with_way_out(
+    status: u16,
+    title: &str,
+    detail: &str,
+    way_out: (&str, &str),
+) -> Markup {
+    error_page(status, title, detail, Some(way_out))
+}
+
+fn error_page(status: u16, title: &str, detail: &str, way_out: Option<(&str, &str)>) -> Markup {
     layout(
         title,
         None,
@@ -533,6 +665,9 @@ pub(crate) fn error(status: u16, title: &str, detail: &str) -> Markup {
             section.error {
                 h1 { (status) " · " (title) }
                 p { (detail) }
+                @if let Some((text, href)) = way_out {
+                    p { a href=(href) { (text) } }
+                }
                 p { a href="/applications" { "Back to the applications" } }
             }
         },

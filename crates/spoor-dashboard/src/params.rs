@@ -1,12 +1,13 @@
 //! What a page shows, read from its query string: the time window, the span of the charts, the
-//! chosen event and property. Every value is checked; a bad one is an error naming the
-//! parameter, for a 400 page. Links are written back from the same type, so the URL always
-//! holds the whole state of the page.
+//! chosen event and property, and the filters on properties. Every value is checked; a bad one
+//! is an error naming the parameter, for a 400 page. Links are written back from the same type
+//! ([`View::href`]), so the URL always holds the whole state of the page.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
 
-use spoor::{Stat, Window};
+use spoor::{Filter, FilterError, Stat, Test, Window};
 use spoor_proto::form::{Form, encode_component};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
@@ -32,6 +33,9 @@ pub(crate) const SPANS: [(&str, &str); 6] = [
     ("year", "Year"),
 ];
 
+/// The most filters one request may carry (`filter=`, repeated).
+pub(crate) const MAX_FILTERS: usize = 20;
+
 /// A query parameter with a value the dashboard does not take.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BadParam {
@@ -40,7 +44,7 @@ pub(crate) struct BadParam {
     /// What it was given.
     pub(crate) value: String,
     /// What it takes.
-    pub(crate) expected: &'static str,
+    pub(crate) expected: Cow<'static, str>,
 }
 
 impl fmt::Display for BadParam {
@@ -54,7 +58,7 @@ impl fmt::Display for BadParam {
 }
 
 /// The state of a page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct View {
     /// The window's key (`24h`, `7d`, `30d`, `90d`, `all`, `custom`).
     pub(crate) window_key: String,
@@ -74,6 +78,9 @@ pub(crate) struct View {
     pub(crate) top: Option<NonZeroU32>,
     /// What the numbers chart of the chosen property computes (`agg`; default `sum`).
     pub(crate) stat: Stat,
+    /// Conditions on properties every question of the page holds to, all at once (`filter=`,
+    /// repeated; at most [`MAX_FILTERS`], each once, in the order given).
+    pub(crate) filters: Vec<Filter>,
 }
 
 impl Default for View {
@@ -87,6 +94,7 @@ impl Default for View {
             property: None,
             top: None,
             stat: Stat::Sum,
+            filters: Vec::new(),
         }
     }
 }
@@ -99,7 +107,7 @@ fn date(name: &'static str, value: &str) -> Result<Date, BadParam> {
         .ok_or_else(|| BadParam {
             name,
             value: value.to_owned(),
-            expected: "a date like 2026-11-28 (years 1 to 9999)",
+            expected: "a date like 2026-11-28 (years 1 to 9999)".into(),
         })
 }
 
@@ -115,7 +123,7 @@ impl View {
                 return Err(BadParam {
                     name: "window",
                     value: w.to_owned(),
-                    expected: "24h, 7d, 30d, 90d, all or custom",
+                    expected: "24h, 7d, 30d, 90d, all or custom".into(),
                 });
             }
             view.window_key = w.to_owned();
@@ -130,14 +138,14 @@ impl View {
                 return Err(BadParam {
                     name: if view.from.is_none() { "from" } else { "to" },
                     value: String::new(),
-                    expected: "both `from` and `to` for a custom window",
+                    expected: "both `from` and `to` for a custom window".into(),
                 });
             };
             if from > to {
                 return Err(BadParam {
                     name: "to",
                     value: to.to_string(),
-                    expected: "a day on or after `from`",
+                    expected: "a day on or after `from`".into(),
                 });
             }
         }
@@ -157,7 +165,8 @@ impl View {
                             "time_range"
                         },
                         value: s.to_owned(),
-                        expected: "auto, hour, day, week, month or year (or 1h, 1d, 1w, 1mon)",
+                        expected: "auto, hour, day, week, month or year (or 1h, 1d, 1w, 1mon)"
+                            .into(),
                     });
                 }
             };
@@ -170,14 +179,14 @@ impl View {
             view.stat = Stat::from_name(agg).ok_or_else(|| BadParam {
                 name: "agg",
                 value: agg.to_owned(),
-                expected: "sum, avg, min, max, median, perc90 or perc99",
+                expected: "sum, avg, min, max, median, perc90 or perc99".into(),
             })?;
         }
         if let Some(top) = get("top") {
             let bad = || BadParam {
                 name: "top",
                 value: top.to_owned(),
-                expected: "a whole number of values from 1 to 1000",
+                expected: "a whole number of values from 1 to 1000".into(),
             };
             let n: NonZeroU32 = top.parse().map_err(|_| bad())?;
             if n.get() > MAX_TOP {
@@ -185,6 +194,7 @@ impl View {
             }
             view.top = Some(n);
         }
+        view.filters = filters(&form)?;
         Ok(view)
     }
 
@@ -240,10 +250,10 @@ impl View {
         }
     }
 
-    /// The query string of this view (only what differs from the defaults), `?`-prefixed
-    /// when not empty.
-    pub(crate) fn query(&self) -> String {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
+    /// The parameters of this view that differ from the defaults, in the order links write
+    /// them (the filters last, one `filter` each).
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut pairs: Vec<(&'static str, String)> = Vec::new();
         if self.window_key != "30d" {
             pairs.push(("window", self.window_key.clone()));
         }
@@ -270,14 +280,77 @@ impl View {
         if let Some(top) = self.top {
             pairs.push(("top", top.to_string()));
         }
-        if pairs.is_empty() {
-            return String::new();
-        }
-        let encoded: Vec<String> = pairs
+        pairs.extend(self.filters.iter().map(|f| ("filter", f.to_string())));
+        pairs
+    }
+
+    /// The URL of the page at `path` showing this view (only what differs from the defaults;
+    /// `path` alone when nothing does): the one way the pages write a link, so every link keeps
+    /// the whole state (window, span, event, property, filters…). `href("")` is the query
+    /// string.
+    pub(crate) fn href(&self, path: &str) -> String {
+        self.href_with(path, &[])
+    }
+
+    /// [`href`](Self::href) with parameters of the page's own after the view's (a listing's
+    /// `offset`).
+    pub(crate) fn href_with(&self, path: &str, extra: &[(&str, String)]) -> String {
+        let pairs = self.pairs();
+        let all = pairs
             .iter()
-            .map(|(k, v)| format!("{k}={}", encode_component(v)))
-            .collect();
-        format!("?{}", encoded.join("&"))
+            .map(|(k, v)| (*k, v.as_str()))
+            .chain(extra.iter().map(|(k, v)| (*k, v.as_str())));
+        let mut url = path.to_owned();
+        for (i, (k, v)) in all.enumerate() {
+            url.push(if i == 0 { '?' } else { '&' });
+            url.push_str(k);
+            url.push('=');
+            url.push_str(&encode_component(v));
+        }
+        url
+    }
+
+    /// The parameters of this view but those named in `except`, for the hidden fields of a
+    /// form that changes those (a form's `GET` sends only its fields).
+    pub(crate) fn hidden(&self, except: &[&str]) -> Vec<(&'static str, String)> {
+        let mut pairs = self.pairs();
+        pairs.retain(|(k, _)| !except.contains(k));
+        pairs
+    }
+
+    /// This view with `filter` added (kept once: a filter already there changes nothing).
+    pub(crate) fn with_filter(&self, filter: Filter) -> Self {
+        let mut view = self.clone();
+        if !view.filters.contains(&filter) {
+            view.filters.push(filter);
+        }
+        view
+    }
+
+    /// This view without `filter`.
+    pub(crate) fn without_filter(&self, filter: &Filter) -> Self {
+        let mut view = self.clone();
+        view.filters.retain(|f| f != filter);
+        view
+    }
+
+    /// This view with no filters.
+    pub(crate) fn without_filters(&self) -> Self {
+        Self {
+            filters: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The filters as people write them, `plan=pro · amount>=10`; `None` with none.
+    pub(crate) fn filters_label(&self) -> Option<String> {
+        (!self.filters.is_empty()).then(|| {
+            self.filters
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
     }
 
     /// This view with another window.
@@ -324,6 +397,47 @@ impl View {
     }
 }
 
+/// The filters of a query string: every `filter=` in order, each once; an empty one (a filter
+/// form sent blank) is none. The text is read as it is, spaces and all, so a value with spaces
+/// round-trips.
+fn filters(form: &Form) -> Result<Vec<Filter>, BadParam> {
+    let mut filters: Vec<Filter> = Vec::new();
+    for (_, text) in form.pairs().iter().filter(|(k, _)| k == "filter") {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let filter = text.parse().map_err(|err: FilterError| BadParam {
+            name: "filter",
+            value: text.clone(),
+            expected: format!("a filter such as plan=pro or amount>=10 ({err})").into(),
+        })?;
+        if !filters.contains(&filter) {
+            filters.push(filter);
+        }
+    }
+    if filters.len() > MAX_FILTERS {
+        return Err(BadParam {
+            name: "filter",
+            value: format!("{} filters", filters.len()),
+            expected: format!("at most {MAX_FILTERS} filters; remove some").into(),
+        });
+    }
+    Ok(filters)
+}
+
+/// The filter "`key` is `value`", written so that any value round-trips (`\|`, `\\`, a lone
+/// `*` escaped); `None` when `key` is no property key.
+/// `None` too for an empty value, which no filter's text can say.
+pub(crate) fn equals(key: &str, value: &str) -> Option<Filter> {
+    if value.is_empty() {
+        return None;
+    }
+    Some(Filter::new(
+        key.parse().ok()?,
+        Test::Equals(value.to_owned()),
+    ))
+}
+
 /// Today's date in UTC, for the custom window's inputs.
 pub(crate) fn today() -> Date {
     OffsetDateTime::now_utc().date()
@@ -338,10 +452,10 @@ mod tests {
         let v = View::parse("window=custom&from=2026-11-01&to=2026-11-07&span=day&event=log%20in&property=plan&top=5").unwrap();
         assert_eq!(v.window_key, "custom");
         assert_eq!(v.event.as_deref(), Some("log in"));
-        assert_eq!(View::parse(&v.query()[1..]).unwrap(), v);
+        assert_eq!(View::parse(&v.href("")[1..]).unwrap(), v);
         assert_eq!(crate::plan::preferred(&v), crate::plan::Step::Day);
         assert!(matches!(v.window(), Window::Between { .. }));
-        assert_eq!(View::parse("").unwrap().query(), "");
+        assert_eq!(View::parse("").unwrap().href(""), "");
     }
 
     #[test]
@@ -360,10 +474,10 @@ mod tests {
             (v.event.as_deref(), v.property.as_deref()),
             (None, Some("plan"))
         );
-        assert_eq!(v.query(), "?property=plan");
+        assert_eq!(v.href(""), "?property=plan");
         // Choosing an event starts its own properties afresh; the window keeps the property.
-        assert_eq!(v.with_event(Some("login")).query(), "?event=login");
-        assert_eq!(v.with_window("7d").query(), "?window=7d&property=plan");
+        assert_eq!(v.with_event(Some("login")).href(""), "?event=login");
+        assert_eq!(v.with_window("7d").href(""), "?window=7d&property=plan");
     }
 
     #[test]
@@ -383,6 +497,114 @@ mod tests {
             ("event=x&top=99999999999", "top"),
         ] {
             assert_eq!(View::parse(query).unwrap_err().name, name, "{query}");
+        }
+    }
+
+    #[test]
+    fn filters_are_read_in_order_once_and_written_back() {
+        let v = View::parse(
+            "filter=plan%3Dpro&window=7d&filter=amount%3E%3D10&filter=plan%3Dpro&filter=",
+        )
+        .unwrap();
+        let texts: Vec<String> = v.filters.iter().map(ToString::to_string).collect();
+        assert_eq!(texts, ["plan=pro", "amount>=10"]);
+        assert_eq!(
+            v.href("/applications/shop"),
+            "/applications/shop?window=7d&filter=plan%3Dpro&filter=amount%3E%3D10"
+        );
+        assert_eq!(View::parse(&v.href("")[1..]).unwrap(), v);
+        assert_eq!(v.filters_label().as_deref(), Some("plan=pro · amount>=10"));
+        // Every other link keeps them; removing one keeps the rest.
+        assert!(
+            v.with_window("24h")
+                .href("")
+                .ends_with("&filter=plan%3Dpro&filter=amount%3E%3D10")
+        );
+        assert!(
+            v.with_event(Some("login"))
+                .href("")
+                .contains("filter=plan%3Dpro")
+        );
+        assert_eq!(
+            v.without_filter(&v.filters[0]).href(""),
+            "?window=7d&filter=amount%3E%3D10"
+        );
+        assert_eq!(v.without_filters().href(""), "?window=7d");
+        assert_eq!(
+            v.with_filter(v.filters[1].clone()),
+            v,
+            "a filter is kept once"
+        );
+        assert_eq!(
+            v.href_with("/p", &[("offset", "50".to_owned())]),
+            "/p?window=7d&filter=plan%3Dpro&filter=amount%3E%3D10&offset=50"
+        );
+        // A form that sets the window keeps the rest as hidden fields.
+        let hidden: Vec<&str> = v.hidden(&["window"]).iter().map(|(k, _)| *k).collect();
+        assert_eq!(hidden, ["filter", "filter"]);
+    }
+
+    #[test]
+    fn a_bad_filter_is_a_400_that_says_what_to_write() {
+        for (query, says) in [
+            ("filter=plan", "has no operator: write key=value"),
+            ("filter=amount%3Cten", "not a number"),
+            ("filter=user-agent%3Dx", "filter key"),
+            ("filter=plan%3D", "has no value"),
+        ] {
+            let bad = View::parse(query).unwrap_err();
+            assert_eq!(bad.name, "filter", "{query}");
+            let text = bad.to_string();
+            assert!(text.contains(says), "{query}: {text}");
+            assert!(text.starts_with("invalid value"), "{text}");
+        }
+        let many: String = (0..=MAX_FILTERS)
+            .map(|i| format!("filter=k{i}%3D1&"))
+            .collect();
+        let bad = View::parse(&many).unwrap_err();
+        assert!(bad.to_string().contains("at most 20 filters"), "{bad}");
+    }
+
+    #[test]
+    fn a_values_filter_round_trips_through_its_link() {
+        for value in [
+            "pro",
+            "a|b",
+            r"back\slash",
+            "*",
+            "*pro",
+            " spaced out ",
+            "a&b=c#d?e%f+g",
+            "ünï ✓",
+            r"\",
+            "|",
+        ] {
+            let filter = equals("plan", value).unwrap();
+            let link = View::default()
+                .with_filter(filter)
+                .href("/applications/shop");
+            let query = link.split_once('?').map(|(_, q)| q).unwrap();
+            let back = View::parse(query).unwrap_or_else(|e| panic!("{value:?}: {e}"));
+            assert_eq!(
+                back.filters.iter().map(Filter::test).collect::<Vec<_>>(),
+                [&Test::Equals(value.to_owned())],
+                "{value:?} via {link}"
+            );
+        }
+        assert_eq!(equals("plan", ""), None, "no filter says an empty value");
+        assert_eq!(equals("user-agent", "x"), None, "nor a key that is none");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(spoor_testkit::proptest_config_with_cases(64))]
+
+        /// Any value of any property reads back from the link that filters to it.
+        #[test]
+        fn any_value_round_trips(key in "[a-z][a-z0-9_]{0,8}", value in "\\PC{1,16}") {
+            let filter = equals(&key, &value).unwrap();
+            let view = View::default().with_filter(filter.clone());
+            let back = View::parse(&view.href("")[1..]).unwrap();
+            proptest::prop_assert_eq!(back.filters, vec![filter]);
         }
     }
 

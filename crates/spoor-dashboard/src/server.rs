@@ -185,12 +185,48 @@ fn error_page(err: &PageError) -> Reply {
 
 fn error_json(err: &PageError) -> Reply {
     let (status, text) = match err {
-        PageError::BadParam(bad) => (StatusCode::BAD_REQUEST, bad.to_string()),
+        // Which parameter, and the value it was given (a filter's text), beside the message.
+        PageError::BadParam(bad) => {
+            return json(
+                StatusCode::BAD_REQUEST,
+                &serde_json::json!({
+                    "error": bad.to_string(),
+                    "parameter": bad.name,
+                    "value": bad.value,
+                }),
+            );
+        }
         PageError::TooLong(too_long) => (StatusCode::BAD_REQUEST, too_long.to_string()),
         PageError::NotFound(what) => (StatusCode::NOT_FOUND, what.clone()),
         PageError::Backend(e) => (StatusCode::SERVICE_UNAVAILABLE, reason(e)),
     };
     json(status, &serde_json::json!({ "error": text }))
+}
+
+/// `path` with `query` but the filter `bad` (every filter, when none is `bad`: too many of
+/// them), for the way out of the page that refused it. A query with a bad filter is no view,
+/// so this works on its pairs as they came.
+fn without_filter(path: &str, query: &str, bad: &str) -> String {
+    let form = Form::decode(query);
+    let is_bad = |(k, v): &&(String, String)| k == "filter" && v == bad;
+    let any = form.pairs().iter().any(|pair| is_bad(&pair));
+    let kept: Form = form
+        .pairs()
+        .iter()
+        .filter(|pair| {
+            if any {
+                !is_bad(pair)
+            } else {
+                pair.0 != "filter"
+            }
+        })
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", kept.encode())
+    }
 }
 
 /// Splits `/applications/{name}/users/{distinct_id}`.
@@ -213,7 +249,7 @@ fn offset_param(query: &str) -> Result<u32, BadParam> {
         Some(text) => text.parse().map_err(|_| BadParam {
             name: "offset",
             value: text.to_owned(),
-            expected: "a whole number of events to skip",
+            expected: "a whole number of events to skip".into(),
         }),
     }
 }
@@ -304,7 +340,9 @@ impl Dashboard {
             return response;
         }
         match path {
-            "/" => return redirect("/applications"),
+            // The query goes along as it came (its filters, its window).
+            "/" if query.is_empty() => return redirect("/applications"),
+            "/" => return redirect(&format!("/applications?{query}")),
             "/healthz" => return self.health().await,
             "/static/style.css" => return asset(tag, "text/css; charset=utf-8", STYLE),
             "/static/chart.js" => return asset(tag, "text/javascript; charset=utf-8", SCRIPT),
@@ -325,6 +363,20 @@ impl Dashboard {
         let view = match View::parse(query) {
             Ok(view) => view,
             Err(bad) if path.starts_with("/api/") => return error_json(&PageError::BadParam(bad)),
+            Err(bad) if bad.name == "filter" && !path.ends_with(".csv") => {
+                return html(
+                    StatusCode::BAD_REQUEST,
+                    pages::error_with_way_out(
+                        400,
+                        "Bad request",
+                        &bad.to_string(),
+                        (
+                            "Remove this filter",
+                            &without_filter(path, query, &bad.value),
+                        ),
+                    ),
+                );
+            }
             Err(bad) => return error_page(&PageError::BadParam(bad)),
         };
         match path {
@@ -337,10 +389,10 @@ impl Dashboard {
             }
             "/api/applications" => {
                 // The table and the summary; no trends.
-                let window = view.window();
+                let (window, filters) = (view.window(), view.filters.clone());
                 let (page, summary) = tokio::join!(
                     data::list(&self.retriever, view, Need::Tables),
-                    self.retriever.summary(None, &[], &window)
+                    self.retriever.summary(None, &filters, &window)
                 );
                 match (page, summary) {
                     (Ok(mut page), Ok(summary)) => {
@@ -447,7 +499,7 @@ impl Dashboard {
                 return error_json(&PageError::BadParam(BadParam {
                     name: "property",
                     value: String::new(),
-                    expected: "the numeric property to chart (`property=amount`)",
+                    expected: "the numeric property to chart (`property=amount`)".into(),
                 }));
             };
             return match data::numbers(&self.retriever, &name, &view, &property).await {
@@ -459,6 +511,7 @@ impl Dashboard {
                         "property_name": property,
                         "agg": view.stat.name(),
                         "window": view.window_key,
+                        "filters": filters_json(&view),
                         "span": data::span_name(plan.span()),
                         "span_key": plan.step.key(),
                         "notes": plan.note.iter().collect::<Vec<_>>(),
@@ -477,6 +530,7 @@ impl Dashboard {
                         "application_name": name,
                         "event_name": view.event,
                         "window": view.window_key,
+                        "filters": filters_json(&view),
                         "users": users.iter().map(|u| serde_json::json!({"distinct_id": u.distinct_id, "events": u.events})).collect::<Vec<_>>(),
                     }),
                 ),
@@ -504,6 +558,7 @@ impl Dashboard {
                     "application_name": page.name,
                     "distinct_id": page.distinct_id,
                     "window": page.view.window_key,
+                    "filters": filters_json(&page.view),
                     "offset": page.page.offset(),
                     "limit": page.page.limit(),
                     "more": page.timeline.more,
@@ -558,6 +613,7 @@ impl Dashboard {
                 "event_name": view.event,
                 "property_name": view.property,
                 "window": view.window_key,
+                "filters": filters_json(view),
                 "earliest_ms": earliest,
                 "latest_ms": latest,
                 "span": data::span_name(page.plan.span()),
@@ -769,6 +825,11 @@ fn summary_json(summary: &spoor::answer::Summary) -> serde_json::Value {
     })
 }
 
+/// The filters a reply holds to, as people write them (`["plan=pro", "amount>=10"]`).
+fn filters_json(view: &View) -> Vec<String> {
+    view.filters.iter().map(ToString::to_string).collect()
+}
+
 fn json_error(status: StatusCode, text: &str) -> Reply {
     json(status, &serde_json::json!({ "error": text }))
 }
@@ -788,6 +849,7 @@ fn list_json(page: &data::ListPage) -> Reply {
         &serde_json::json!({
             "index": page.index,
             "window": page.view.window_key,
+            "filters": filters_json(&page.view),
             "notes": page.notes,
             "summary": page.summary.as_ref().map(summary_json),
             "applications": apps,

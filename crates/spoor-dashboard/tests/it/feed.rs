@@ -11,7 +11,7 @@ use serde_json::Value;
 use spoor::Tracker;
 use spoor_testkit::browser::Browser;
 
-use crate::running::{Running, http};
+use crate::running::{Running, counts, http, tally};
 
 /// `/api/application/{app}?window=all{more}` once it counts `want` events (the intake delivers
 /// within a second or two), or what it last said.
@@ -28,23 +28,6 @@ fn events_of(dash: &Running, app: &str, more: &str, want: u64) -> Value {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-}
-
-/// `name → count` of an application's events.
-fn counts(api: &Value) -> Vec<(String, u64)> {
-    let mut counts: Vec<(String, u64)> = api["events"]
-        .as_array()
-        .unwrap_or_else(|| panic!("events in {api}"))
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().expect("name").to_owned(),
-                e["count"].as_u64().expect("count"),
-            )
-        })
-        .collect();
-    counts.sort();
-    counts
 }
 
 /// A site on another origin than the dashboard's: each path a page loading the dashboard's
@@ -198,19 +181,10 @@ fn events_come_in_three_ways_and_are_counted() {
         .unwrap_or(0);
     assert_eq!(users, 1, "one anonymous visitor");
     let plans = events_of(&dash, "webapp", "&event=signup&property=plan", 5);
-    let mut values: Vec<(String, u64)> = plans["values"]
-        .as_array()
-        .unwrap_or_else(|| panic!("values in {plans}"))
-        .iter()
-        .map(|v| {
-            (
-                v["value"].as_str().expect("value").to_owned(),
-                v["count"].as_u64().expect("count"),
-            )
-        })
-        .collect();
-    values.sort();
-    assert_eq!(values, [("free".to_owned(), 1), ("pro".to_owned(), 1)]);
+    assert_eq!(
+        tally(&plans["values"], "value", "count"),
+        [("free".to_owned(), 1), ("pro".to_owned(), 1)]
+    );
     let (status, page) = dash.get("/applications/webapp?window=all");
     assert_eq!(status, 200);
     assert!(

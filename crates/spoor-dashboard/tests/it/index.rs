@@ -143,6 +143,7 @@ fn reads_an_index_written_by_the_original_python_tracker() {
         json!({
             "index": "sample_analytics",
             "window": "30d",
+            "filters": [],
             "notes": [],
             "applications": [
                 {"name": "myapp", "events": 6, "unique_users": 3},

@@ -3,6 +3,7 @@
 //! reached over its REST API like any Splunk).
 
 mod feed;
+mod filters;
 mod index;
 mod intake;
 mod running;

@@ -169,3 +169,25 @@ pub(crate) fn http(
     let body = reply.split_once("\r\n\r\n").map_or("", |(_, b)| b);
     (status, body.to_owned())
 }
+
+/// The rows of a JSON list as `(name, count)`, sorted: `tally(&api["events"], "name", "count")`.
+pub(crate) fn tally(list: &Value, name: &str, count: &str) -> Vec<(String, u64)> {
+    let mut rows: Vec<(String, u64)> = list
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {list}"))
+        .iter()
+        .map(|row| {
+            (
+                row[name].as_str().expect("a name").to_owned(),
+                row[count].as_u64().expect("a count"),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// `name → count` of an application's events, as `/api/application/{name}` lists them.
+pub(crate) fn counts(api: &Value) -> Vec<(String, u64)> {
+    tally(&api["events"], "name", "count")
+}

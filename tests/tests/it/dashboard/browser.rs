@@ -3,9 +3,11 @@
 //!
 //! The script loads the largest application's page, reports the series the first chart draws,
 //! clicks an event in the events table, reports the series again, opens the first top user's
-//! timeline, and saves screenshots (`dashboard-screenshot.png`, `…-all-events.png` and
-//! `…-timeline.png` in the target folder). This test compares what the browser saw with the
-//! page's data from `/api/application/{name}` and `/api/application/{name}/users/{id}`.
+//! timeline, clicks the first value of the application's first property (which adds the filter
+//! `property=value`) and then the chip's remove link, and saves screenshots
+//! (`dashboard-screenshot.png`, `…-all-events.png`, `…-timeline.png` and `…-filtered.png` in the
+//! target folder). This test compares what the browser saw with the page's data from
+//! `/api/application/{name}` (filtered too) and `/api/application/{name}/users/{id}`.
 //!
 //! The tools come from the environment, as `.ci/run` sets it (see `spoor_testkit::browser`).
 
@@ -139,12 +141,19 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
         "choosing {event} changes the data"
     );
 
+    // The property whose first value the browser clicks.
+    let property = api["properties"][0]["name"]
+        .as_str()
+        .expect("a property in the demo")
+        .to_owned();
+
     let screenshot = screenshot_path();
     let _ = std::fs::remove_file(&screenshot);
     let mut command = browser.script("dashboard.js");
     command
         .env("SPOOR_PAGE_URL", format!("http://{}{path}", site.addr()))
         .env("SPOOR_CLICK_EVENT", &event)
+        .env("SPOOR_FILTER_PROPERTY", &property)
         .env("SPOOR_SCREENSHOT", &screenshot);
     let started = Instant::now();
     let outcome = run(command);
@@ -223,6 +232,43 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
         listed[0]["event"].as_str(),
         "newest first, as the API"
     );
+    // Clicking a value added its filter: one chip, saying it as the filter syntax writes it, and
+    // the page's counts are the value's count, as the filtered API gives it.
+    let filtered = &report["filtered"];
+    let value = filtered["value"].as_str().expect("a value was clicked");
+    let key = spoor_event::Key::new(&property).expect("a property key");
+    let filter = spoor::Filter::new(key, spoor::Test::Equals(value.to_owned())).to_string();
+    assert_eq!(filtered["chips"], serde_json::json!([filter]), "{report}");
+    assert_eq!(
+        filtered["subtitle"],
+        format!("Filtered: {filter}"),
+        "{report}"
+    );
+    let narrowed = site.get(&format!(
+        "/api/application/{encoded}?filter={}",
+        spoor_proto::form::encode_component(&filter)
+    ));
+    assert_eq!(narrowed.status, 200, "{}", narrowed.body);
+    let events = narrowed.json()["summary"]["current"]["events"]
+        .as_u64()
+        .expect("a count");
+    let shown = |key: &str| {
+        filtered[key]
+            .as_str()
+            .map(|t| t.replace(',', ""))
+            .unwrap_or_default()
+    };
+    assert_eq!(shown("events"), events.to_string(), "{report}");
+    assert_eq!(
+        shown("count"),
+        events.to_string(),
+        "the value's count: {report}"
+    );
+    assert_eq!(
+        filtered["chips_after_remove"], 0,
+        "the chip removes it: {report}"
+    );
+
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,

@@ -104,6 +104,12 @@ fn root_redirects_and_health_answers() {
     let root = site.get("/");
     assert_eq!(root.status, 303);
     assert_eq!(root.header("location"), Some("/applications"));
+    let filtered = site.get("/?filter=plan%3Dpro");
+    assert_eq!(
+        filtered.header("location"),
+        Some("/applications?filter=plan%3Dpro"),
+        "the filters go along"
+    );
 
     let health = site.get("/healthz");
     assert_eq!(health.status, 200, "{}", health.body);
@@ -476,6 +482,7 @@ fn json_api_with_the_originals_parameters_and_the_new_ones() {
             "event_name": "login",
             "property_name": "plan",
             "window": "custom",
+            "filters": [],
             "earliest_ms": days[0],
             "latest_ms": ms(datetime!(2026-11-05 00:00 UTC)),
             "span": span,
@@ -820,6 +827,7 @@ fn page_views_are_logged_apart_in_their_own_index() {
         json!({
             "index": "spoor",
             "window": "24h",
+            "filters": [],
             "notes": [],
             "applications": [{"name": "live", "events": 1, "unique_users": 1}],
             // Nothing the 24 hours before: no change to state.
@@ -1257,6 +1265,7 @@ fn top_users_and_a_users_timeline() {
             "application_name": "shop",
             "event_name": null,
             "window": "custom",
+            "filters": [],
             "users": [
                 {"distinct_id": "u1", "events": 4},
                 {"distinct_id": "u2", "events": 3},
@@ -1286,6 +1295,7 @@ fn top_users_and_a_users_timeline() {
             "application_name": "shop",
             "distinct_id": "u2",
             "window": "custom",
+            "filters": [],
             "offset": 0,
             "limit": 50,
             "more": false,
