@@ -10,6 +10,14 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::Error;
 
+mod funnel;
+mod retention;
+
+pub(crate) use funnel::funnel;
+pub use funnel::{FunnelGroup, FunnelReport, FunnelStep};
+pub(crate) use retention::retention;
+pub use retention::{Cohort, Retained, RetentionReport};
+
 /// An application: how many events it logged and how many users logged them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Application {
@@ -404,7 +412,8 @@ mod tests {
     use super::*;
     use spoor_proto::search::Value;
 
-    fn row(pairs: &[(&str, &str)]) -> Row {
+    /// A row of `(column, value)` pairs.
+    pub(super) fn row(pairs: &[(&str, &str)]) -> Row {
         Row::new(
             pairs
                 .iter()

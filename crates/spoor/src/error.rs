@@ -14,6 +14,8 @@ pub enum Error {
     InvalidWindow(String),
     /// A page of a listing past what a listing holds ([`Page::MAX_END`](crate::Page::MAX_END)).
     InvalidPage(String),
+    /// A funnel with too few or too many steps, or a conversion window out of bounds.
+    InvalidFunnel(spoor_spl::build::FunnelError),
     /// An event that cannot be stored as given (nothing was queued).
     InvalidEvent(spoor_event::EventError),
     /// Splunk answered with rows of another shape than the question's.
@@ -40,6 +42,7 @@ impl fmt::Display for Error {
                 f.write_str(why)
             }
             Self::InvalidEvent(_) => f.write_str("invalid event; nothing was queued"),
+            Self::InvalidFunnel(_) => f.write_str("invalid funnel"),
             Self::Answer(why) => write!(f, "unexpected answer: {why}"),
             Self::QueueFull => f.write_str(
                 "the tracker's queue is full: the event was dropped (raise the queue size or let the backend catch up)",
@@ -59,6 +62,7 @@ impl std::error::Error for Error {
         match self {
             Self::Splunk(err) => Some(err),
             Self::InvalidEvent(err) => Some(err),
+            Self::InvalidFunnel(err) => Some(err),
             _ => None,
         }
     }
@@ -73,5 +77,11 @@ impl From<spoor_proto::Error> for Error {
 impl From<spoor_event::EventError> for Error {
     fn from(err: spoor_event::EventError) -> Self {
         Self::InvalidEvent(err)
+    }
+}
+
+impl From<spoor_spl::build::FunnelError> for Error {
+    fn from(err: spoor_spl::build::FunnelError) -> Self {
+        Self::InvalidFunnel(err)
     }
 }

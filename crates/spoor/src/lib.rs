@@ -13,8 +13,9 @@
 //!   (applications, events of an application, properties of an event or of all its events,
 //!   values of a property in one event or in all, events over time split by event or by a
 //!   property, unique users over time, and a summary: events, users and events per user beside
-//!   the window of the same length before), over an explicit [`Window`], with typed answers
-//!   ([`answer`]); every row is read, none cut.
+//!   the window of the same length before), funnels ([`Funnel`]: ordered steps within a
+//!   conversion window, with an optional breakdown) and retention cohorts ([`Retention`]),
+//!   over an explicit [`Window`], with typed answers ([`answer`]); every row is read, none cut.
 //!
 //! # The index
 //!
@@ -72,9 +73,11 @@ mod window;
 
 pub use error::Error;
 pub use retriever::{AsyncRetriever, DEFAULT_INDEX, DEFAULT_TOP_USERS, Retriever};
-pub use spoor_event::{Event, Value};
+pub use spoor_event::{Event, Key, Value};
 pub use spoor_spl::ast::Span;
-pub use spoor_spl::build::{OTHER, OverTime, Split, Stat};
+pub use spoor_spl::build::{
+    Funnel, FunnelError, OTHER, OverTime, Period, Retention, Split, Stat, Step,
+};
 pub use spoor_spl::filter::{Filter, FilterError, Test};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};
 pub use window::{Page, Window};

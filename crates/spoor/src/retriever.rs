@@ -7,14 +7,14 @@ use spoor_event::Key;
 use spoor_proto::Config;
 use spoor_proto::search::{Row, SearchParams};
 use spoor_spl::ast::Span;
-use spoor_spl::build::{self, Index, OverTime, Stat, WindowedQuery};
+use spoor_spl::build::{self, Funnel, Index, OverTime, Retention, Stat, WindowedQuery};
 use spoor_spl::filter::Filter;
 
 use time::OffsetDateTime;
 
 use crate::answer::{
-    self, Application, Chart, EventCount, NumberChart, Property, Summary, Timeline, UserCount,
-    ValueCount,
+    self, Application, Chart, EventCount, FunnelReport, NumberChart, Property, RetentionReport,
+    Summary, Timeline, UserCount, ValueCount,
 };
 use crate::{Error, Page, Window};
 
@@ -205,6 +205,47 @@ macro_rules! questions {
         ) -> Result<Chart, Error> {
             let query = build::events_over_time(&self.index, application, over, filters, window.time_window());
             answer::chart(self.ask(Question::new(&query, window))$(.$await)??, over.span())
+        }
+
+        /// The users of `application` who went through `funnel`'s steps in order within its
+        /// conversion window, step by step, and per breakdown value when it has one (see
+        /// [`FunnelReport`] for an example, and `spoor_spl::build::funnel` for the exact
+        /// semantics: ClickHouse's `windowFunnel`). `filters` apply to every event read;
+        /// each step's own filters to its events only.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn funnel(
+            &self,
+            application: &str,
+            funnel: &Funnel,
+            filters: &[Filter],
+            window: &Window,
+        ) -> Result<FunnelReport, Error> {
+            let query = build::funnel(&self.index, application, funnel, filters, window.time_window());
+            answer::funnel(self.ask(Question::new(&query, window))$(.$await)??, funnel)
+        }
+
+        /// The cohorts of `application`'s users by the period of their first `question.start`
+        /// event in the window, and who of each did `question.back` in each period from then
+        /// on, to the last period the window reaches (see [`RetentionReport`] for an example,
+        /// and `spoor_spl::build::retention` for the exact semantics). Periods are in UTC.
+        ///
+        /// # Errors
+        ///
+        /// As [`applications`](Self::applications).
+        pub $($kw)? fn retention(
+            &self,
+            application: &str,
+            question: &Retention,
+            filters: &[Filter],
+            window: &Window,
+        ) -> Result<RetentionReport, Error> {
+            let query = build::retention(&self.index, application, question, filters, window.time_window());
+            let rows = self.ask(Question::new(&query, window))$(.$await)??;
+            let end = window.instants(OffsetDateTime::now_utc()).map(|(_, latest)| latest);
+            answer::retention(rows, question.period, end)
         }
 
         /// Unique users of `application` (of `event` only, when given) per bucket.

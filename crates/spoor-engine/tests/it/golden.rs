@@ -21,6 +21,8 @@ use time::macros::datetime;
 use crate::reference;
 use crate::support::TempDir;
 
+mod journeys;
+
 /// spoor's lines and some others, for index `analytics` with sourcetype `spoor`.
 const EVENTS: &str = include_str!("../../../../fixtures/engine/events.log");
 /// Lines for index `main` with sourcetype `legacy`, which has no props.
@@ -1692,10 +1694,10 @@ fn all_cases() -> Vec<Case> {
     cases
 }
 
-/// Runs every case through `evaluate`, and fails listing every case whose results differ.
-fn check(what: &str, evaluate: impl Fn(&Query, &Window) -> Option<Results>) {
+/// Runs `cases` through `evaluate`, and fails listing every case whose results differ.
+fn check(what: &str, cases: Vec<Case>, evaluate: impl Fn(&Query, &Window) -> Option<Results>) {
     let mut failures = String::new();
-    for case in all_cases() {
+    for case in cases {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| evaluate(&case.query, &case.window)));
         let actual = match outcome {
             Ok(Some(actual)) => actual,
@@ -1725,25 +1727,44 @@ fn check(what: &str, evaluate: impl Fn(&Query, &Window) -> Option<Results>) {
     assert!(failures.is_empty(), "{failures}");
 }
 
+/// What the reference evaluator gives for `query` over the data set.
+fn reference_results(data: &DataSet, query: &Query, window: &Window) -> Option<Results> {
+    Some(reference::evaluate(
+        &data.records,
+        &data.props,
+        &data.indexes,
+        query,
+        window,
+    ))
+}
+
 #[test]
 fn the_reference_gives_the_golden_results() {
     let data = load();
-    check("reference", |query, window| {
-        Some(reference::evaluate(
-            &data.records,
-            &data.props,
-            &data.indexes,
-            query,
-            window,
-        ))
+    check("reference", all_cases(), |q, w| {
+        reference_results(&data, q, w)
     });
 }
 
 #[test]
 fn the_engine_gives_the_golden_results() {
     let data = load();
-    check("engine", |query, window| {
-        engine_results(&data, query, window)
+    check("engine", all_cases(), |q, w| engine_results(&data, q, w));
+}
+
+#[test]
+fn the_reference_gives_the_golden_journeys() {
+    let data = journeys::load();
+    check("reference", journeys::cases(), |q, w| {
+        reference_results(&data, q, w)
+    });
+}
+
+#[test]
+fn the_engine_gives_the_golden_journeys() {
+    let data = journeys::load();
+    check("engine", journeys::cases(), |q, w| {
+        engine_results(&data, q, w)
     });
 }
 

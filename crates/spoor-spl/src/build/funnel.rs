@@ -2,42 +2,57 @@
 //!
 //! # Semantics
 //!
-//! Those of ClickHouse's `windowFunnel` and PostHog's "ordered" funnels. A user reaches step
-//! `k` when some chain of their events `e1, e2, …, ek` has `ei` matching step `i`, times
-//! `t1 ≤ t2 ≤ … ≤ tk`, and `tk − t1 ≤ within`; other events may come between, and each event
-//! stands for one step of a chain. The chain need not start at the user's first step-1 event: a
-//! later start that still converts counts. For each step the answer has the users who reached
-//! it and, from step 2, the median over those users of the time from step `k − 1` to step `k`
-//! (of the first time they reached step `k`, on the chain with the latest start, from its latest
-//! step-`k − 1` event). With a breakdown, each user is counted under the value the property had
-//! on their first step-1 event in the window (first touch).
+//! Those of ClickHouse's `windowFunnel` and PostHog's "ordered" funnels, over each user's events
+//! of some step in the funnel's order of events (below). A user reaches step `k` when some chain
+//! of their events `e1, e2, …, ek` in that order has `ei` matching step `i` and `tk − t1 ≤
+//! within`; other events may come between, and each event stands for one step of a chain. The
+//! chain need not start at the user's first step-1 event: a later start that still converts
+//! counts. For each step the answer has the users who reached it and, from step 2, the median
+//! over those users of the time from step `k − 1` to step `k` (of the first event at which they
+//! reached step `k`, on the chain with the latest start, from its latest step-`k − 1` event).
 //!
-//! Events at the same instant are taken in the order of the first step they match, then in the
-//! order the search gives them.
+//! **The order of events** is by time, oldest first; events at the same instant come in the
+//! order of the first step they match, then of the set of steps they match read as a binary
+//! number (step `k` worth `2^(k−1)`), so that an event matching only step 2 comes before one
+//! matching steps 2 and 3. Events at one instant that match the same steps are interchangeable,
+//! so the order the search gives them changes no count and no time: the answer depends only on
+//! the events, never on the order they were written or are read in.
+//!
+//! **Breakdown.** With a breakdown, each user is counted under the value the property had on
+//! their first step-1 event in the window (first touch); when several step-1 events share that
+//! first instant, under the least of their values (byte-wise), a value before none.
 //!
 //! # The SPL
 //!
-//! The events of the steps, oldest first, then one `streamstats` per step carrying by user the
-//! latest start of a chain that reached the step before (a running `max`: a later start leaves
-//! the most time to finish), the `windowFunnel` recurrence written as SPL:
+//! The events of the steps in the funnel's order, then one `streamstats` per step carrying by
+//! user the latest start of a chain that reached the step before (a running `max`: a later start
+//! leaves the most time to finish), the `windowFunnel` recurrence written as SPL:
 //!
 //! ```text
 //! search index=… application=… | where application=…
-//! | eval spoor_rank=case(C1, 1, C2, 2, …) | where isnotnull(spoor_rank) | sort 0 _time, spoor_rank
+//! | eval spoor_rank=case(C1, 1, C2, 2, …), spoor_mask=if(C1, 1, 0) + if(C2, 2, 0) + …
+//! | where isnotnull(spoor_rank) | sort 0 _time, spoor_rank, spoor_mask
 //! | eval spoor_s1=if(C1, _time, null())
-//! | streamstats current=f max(spoor_s1) as spoor_c1 by distinct_id
-//! | eval spoor_s2=if(C2 AND _time-spoor_c1<=W, spoor_c1, null())
+//! | streamstats current=f max(spoor_s1) as spoor_c1 [, min(spoor_s1) as spoor_m1] by distinct_id
+//! | eval spoor_s2=if(C2 AND _time-spoor_c1<=W, spoor_c1, null()) [, spoor_b=<first touch>]
 //! | eval spoor_t2=if(isnotnull(spoor_s2), _time, null()), spoor_d2=if(isnotnull(spoor_s2), _time-spoor_c1, null())
 //! | streamstats current=f max(spoor_s2) as spoor_c2, max(spoor_t2) as spoor_p2 by distinct_id
 //! | …
-//! | stats count(spoor_s1) as spoor_n1, first(spoor_d2) as spoor_d2, … by distinct_id
+//! | stats count(spoor_s1) as spoor_n1, first(spoor_d2) as spoor_d2, … [, min(spoor_b) as breakdown] by distinct_id
 //! | where spoor_n1>0
-//! | stats count as step1, count(spoor_d2) as step2, …, median(spoor_d2) as time2, … [by breakdown]
+//! [| eventstats median(spoor_d2) as spoor_a2, …]
+//! | stats count as step1, count(spoor_d2) as step2, …, median(spoor_d2) as time2, … [, max(spoor_a2) as overall_time2, … by breakdown]
 //! ```
+//!
+//! The first touch is `=` and the property's value (`~` without it) on a step-1 row at the
+//! user's first step-1 instant (`spoor_m1`, the earliest start before the row, is null or that
+//! instant): never a number, so `min` compares the values as strings.
 //!
 //! Why each command means what the semantics say, from Splunk's pages:
 //! - `sort 0` sorts every row (`0`: no limit), ascending on each key
-//!   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/sort>).
+//!   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/sort>);
+//!   rows equal on every key are interchangeable (above), so whether the sort is stable does
+//!   not matter.
 //! - `streamstats current=f … by distinct_id` gives each row the aggregate of the earlier rows of
 //!   its user, in the order the rows come, without the row itself; with no `window` every
 //!   earlier row counts
@@ -47,7 +62,11 @@
 //! - `stats first(x)` is the value of the first row having `x` in the order the rows reach it:
 //!   after the sort, the earliest
 //!   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/statistical-and-charting-functions/event-order-functions>);
-//!   `count(x)` counts the rows having `x`; `median` is the middle number.
+//!   `count(x)` counts the rows having `x`; `median` is the middle number; `min` of values that
+//!   are not numbers is the least in lexicographic order
+//!   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/statistical-and-charting-functions/aggregate-functions>).
+//! - `eventstats` without `by` gives every row the aggregate over all the rows
+//!   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/eventstats>).
 //!
 //! The starts reaching a step never go down from one row to the next (each is a running `max`
 //! of the step before), so the latest row that reached step `k − 1` is on the chain with the
@@ -60,8 +79,8 @@ use spoor_event::Key;
 use spoor_event::field::{APPLICATION, DISTINCT_ID, EVENT};
 
 use crate::ast::{
-    Aggregation, BinaryOp, Command, Eval, EvalFunction, Expr, Field, Function, Number, Query, Sort,
-    SortKey, Stats, Streamstats,
+    Aggregation, BinaryOp, Command, Eval, EvalFunction, Eventstats, Expr, Field, Function, Number,
+    Query, Sort, SortKey, Stats, Streamstats,
 };
 use crate::filter::Filter;
 use crate::modifier::TimeWindow;
@@ -87,9 +106,21 @@ pub fn time_column(k: usize) -> String {
     format!("time{k}")
 }
 
-/// The column of a breakdown's value: `+` and the property's value on the user's first step-1
-/// event, or `-` when that event lacks the property.
+/// The column of the median seconds from step `k − 1` to step `k` over every user, beside each
+/// breakdown value's (from 2): `overall_time2`, …; only with a breakdown.
+pub fn overall_time_column(k: usize) -> String {
+    format!("overall_time{k}")
+}
+
+/// The column of a breakdown's value: [`TOUCHED`] and the property's value on the user's first
+/// step-1 event, or [`UNTOUCHED`] when that event lacks the property.
 pub const BREAKDOWN: &str = "breakdown";
+
+/// What starts a [`BREAKDOWN`] value the user's first step-1 event had (`=pro`).
+pub const TOUCHED: &str = "=";
+
+/// The [`BREAKDOWN`] of users whose first step-1 event lacks the property.
+pub const UNTOUCHED: &str = "~";
 
 /// One step of a funnel (or the start or return of a retention): an event, with conditions on
 /// its properties.
@@ -246,7 +277,8 @@ impl Funnel {
 ///
 /// Columns: [`BREAKDOWN`] when the funnel has one (one row per value), then `step1`…`stepN`
 /// ([`users_column`]) and `time2`…`timeN` ([`time_column`], absent when no user reached the
-/// step). Without a breakdown, one row (none when no user did step 1).
+/// step), and with a breakdown `overall_time2`…`overall_timeN` ([`overall_time_column`], the
+/// same in every row). Without a breakdown, one row (all zero when no user did step 1).
 ///
 /// ```
 /// use std::time::Duration;
@@ -262,8 +294,9 @@ impl Funnel {
 ///     query.to_string(),
 ///     concat!(
 ///         r#"search index="spoor" application="shop" | where application="shop""#,
-///         r#" | eval spoor_rank=case(event="signup", 1, event="purchase", 2)"#,
-///         r#" | where isnotnull(spoor_rank) | sort limit=0 +_time, +spoor_rank"#,
+///         r#" | eval spoor_rank=case(event="signup", 1, event="purchase", 2),"#,
+///         r#" spoor_mask=if(event="signup", 1, 0) + if(event="purchase", 2, 0)"#,
+///         r#" | where isnotnull(spoor_rank) | sort limit=0 +_time, +spoor_rank, +spoor_mask"#,
 ///         r#" | eval spoor_s1=if(event="signup", _time, null())"#,
 ///         r#" | streamstats current=false max(spoor_s1) as spoor_c1 by distinct_id"#,
 ///         r#" | eval spoor_s2=if(event="purchase" AND _time - spoor_c1<=86400, spoor_c1, null())"#,
@@ -290,66 +323,56 @@ pub fn funnel(
     let is_set = |field: Expr| Expr::call(EvalFunction::IsNotNull, [field]);
     let number = |n: usize| Expr::number(Number::from(u32::try_from(n).unwrap_or(u32::MAX)));
     let rank = Field::known("spoor_rank");
+    let mask = Field::known("spoor_mask");
     let user = Field::known(DISTINCT_ID);
     let steps = &funnel.steps;
 
-    // The events of some step, oldest first.
+    // The events of some step, oldest first; at one instant by the first step they match, then
+    // by the set of steps they match.
     let ranks = steps
         .iter()
         .enumerate()
         .flat_map(|(i, step)| [step.condition(), number(i + 1)]);
+    let bits = steps.iter().enumerate().map(|(i, step)| {
+        Expr::call(
+            EvalFunction::If,
+            [step.condition(), number(1 << i), Expr::number(0)],
+        )
+    });
+    let sum = bits
+        .reduce(|a, b| Expr::binary(BinaryOp::Add, a, b))
+        .unwrap_or_else(|| Expr::number(0));
+    let key = |field: &Field| SortKey {
+        field: field.clone(),
+        descending: false,
+    };
     commands.extend([
-        Command::Eval(Eval::new([(
-            rank.clone(),
-            Expr::call(EvalFunction::Case, ranks),
-        )])),
+        Command::Eval(Eval::new([
+            (rank.clone(), Expr::call(EvalFunction::Case, ranks)),
+            (mask.clone(), sum),
+        ])),
         Command::where_(is_set(Expr::field(rank.clone()))),
         Command::Sort(Sort {
             limit: Some(0),
-            keys: vec![
-                SortKey {
-                    field: Field::known("_time"),
-                    descending: false,
-                },
-                SortKey {
-                    field: rank,
-                    descending: false,
-                },
-            ],
+            keys: vec![key(&Field::known("_time")), key(&rank), key(&mask)],
         }),
+        Command::Eval(Eval::new([(
+            name("s", 1),
+            Expr::call(EvalFunction::If, [steps[0].condition(), time(), null()]),
+        )])),
     ]);
-
-    // Step 1: every event of it starts a chain; its breakdown value is kept for first touch.
-    let mut first = vec![(
-        name("s", 1),
-        Expr::call(EvalFunction::If, [steps[0].condition(), time(), null()]),
-    )];
-    if let Some(key) = &funnel.breakdown {
-        let property = || Expr::field(Field::from(key));
-        let touch = Expr::call(
-            EvalFunction::If,
-            [
-                Expr::call(EvalFunction::IsNull, [property()]),
-                Expr::string("-"),
-                Expr::binary(BinaryOp::Concat, Expr::string("+"), property()),
-            ],
-        );
-        first.push((
-            Field::known("spoor_b"),
-            Expr::call(EvalFunction::If, [steps[0].condition(), touch, null()]),
-        ));
-    }
-    commands.push(Command::Eval(Eval::new(first)));
 
     let within = u32::try_from(funnel.within.as_secs()).unwrap_or(u32::MAX);
     for k in 2..=steps.len() {
-        // The latest start of a chain at step k − 1 before this row, and (from step 3) the
-        // latest time such a chain got there.
+        // The latest start of a chain at step k − 1 before this row, (from step 3) the latest
+        // time such a chain got there, and (at step 2, for a breakdown) the first start.
         let mut carried =
             vec![Aggregation::apply(Function::Max, name("s", k - 1)).alias(name("c", k - 1))];
         if k > 2 {
             carried
                 .push(Aggregation::apply(Function::Max, name("t", k - 1)).alias(name("p", k - 1)));
+        } else if funnel.breakdown.is_some() {
+            carried.push(Aggregation::apply(Function::Min, name("s", 1)).alias(name("m", 1)));
         }
         commands.push(Command::Streamstats(Streamstats {
             current: Some(false),
@@ -364,10 +387,14 @@ pub fn funnel(
             Expr::number(within),
         );
         let reached = Expr::all([steps[k - 1].condition(), in_time]).unwrap_or_else(null);
-        commands.push(Command::Eval(Eval::new([(
+        let mut reach = vec![(
             name("s", k),
             Expr::call(EvalFunction::If, [reached, value("c", k - 1), null()]),
-        )])));
+        )];
+        if let (2, Some(key)) = (k, &funnel.breakdown) {
+            reach.push((Field::known("spoor_b"), first_touch(&steps[0], key)));
+        }
+        commands.push(Command::Eval(Eval::new(reach)));
         // At step 2 the chain's step-1 time is its start.
         let before = if k == 2 { "c" } else { "p" };
         let mut marks = Vec::new();
@@ -400,7 +427,7 @@ pub fn funnel(
     let breakdown = funnel.breakdown.as_ref().map(|_| Field::known(BREAKDOWN));
     if breakdown.is_some() {
         per_user.push(
-            Aggregation::apply(Function::First, Field::known("spoor_b"))
+            Aggregation::apply(Function::Min, Field::known("spoor_b"))
                 .alias(Field::known(BREAKDOWN)),
         );
     }
@@ -421,11 +448,51 @@ pub fn funnel(
     totals.extend((2..=steps.len()).map(|k| {
         Aggregation::apply(Function::Median, name("d", k)).alias(Field::known(&time_column(k)))
     }));
+    if breakdown.is_some() {
+        // The medians over all the users, beside each group's.
+        commands.push(Command::Eventstats(Eventstats {
+            aggregations: (2..=steps.len())
+                .map(|k| Aggregation::apply(Function::Median, name("d", k)).alias(name("a", k)))
+                .collect(),
+            by: Vec::new(),
+        }));
+        totals.extend((2..=steps.len()).map(|k| {
+            Aggregation::apply(Function::Max, name("a", k))
+                .alias(Field::known(&overall_time_column(k)))
+        }));
+    }
     commands.push(Command::Stats(Stats {
         aggregations: totals,
         by: breakdown.into_iter().collect(),
     }));
     WindowedQuery::new(Query { search, commands }, window)
+}
+
+/// On a step-1 row at the user's first step-1 instant, the breakdown's value: [`TOUCHED`] and
+/// the property's value, or [`UNTOUCHED`] without it.
+fn first_touch(first: &Step, key: &Key) -> Expr {
+    let time = || Expr::field(Field::known("_time"));
+    let earliest = Expr::field(Field::known("spoor_m1"));
+    let at_first = Expr::any([
+        Expr::call(EvalFunction::IsNull, [earliest.clone()]),
+        Expr::binary(BinaryOp::Eq, earliest, time()),
+    ])
+    .unwrap_or_else(|| Expr::call(EvalFunction::Null, []));
+    let property = || Expr::field(Field::from(key));
+    let touch = Expr::call(
+        EvalFunction::If,
+        [
+            Expr::call(EvalFunction::IsNull, [property()]),
+            Expr::string(UNTOUCHED),
+            Expr::binary(BinaryOp::Concat, Expr::string(TOUCHED), property()),
+        ],
+    );
+    let condition = Expr::all([first.condition(), at_first])
+        .unwrap_or_else(|| Expr::call(EvalFunction::Null, []));
+    Expr::call(
+        EvalFunction::If,
+        [condition, touch, Expr::call(EvalFunction::Null, [])],
+    )
 }
 
 #[cfg(test)]
@@ -483,7 +550,12 @@ mod tests {
         assert!(text.starts_with(
             r#"search index="spoor" application="shop" analytics_prop__country="fr" | where application="shop" AND analytics_prop__country="fr""#
         ), "{text}");
-        assert!(text.contains(r#"spoor_b=if(event="visit", if(isnull(analytics_prop__source), "-", "+" . analytics_prop__source), null())"#), "{text}");
+        assert!(text.contains(r#"spoor_mask=if(event="visit", 1, 0) + if(event="signup" AND in(analytics_prop__plan, "pro", "team"), 2, 0) + if(event="purchase" AND tonumber(analytics_prop__amount)>=10, 4, 0) | where isnotnull(spoor_rank) | sort limit=0 +_time, +spoor_rank, +spoor_mask"#), "{text}");
+        assert!(
+            text.contains("max(spoor_s1) as spoor_c1, min(spoor_s1) as spoor_m1 by distinct_id"),
+            "{text}"
+        );
+        assert!(text.contains(r#"spoor_b=if(event="visit" AND (isnull(spoor_m1) OR spoor_m1=_time), if(isnull(analytics_prop__source), "~", "=" . analytics_prop__source), null())"#), "{text}");
         assert!(
             text.contains("max(spoor_s2) as spoor_c2, max(spoor_t2) as spoor_p2"),
             "{text}"
@@ -493,7 +565,7 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with(
-            "| stats count as step1, count(spoor_d2) as step2, count(spoor_d3) as step3, median(spoor_d2) as time2, median(spoor_d3) as time3 by breakdown"
+            "min(spoor_b) as breakdown by distinct_id | where spoor_n1>0 | eventstats median(spoor_d2) as spoor_a2, median(spoor_d3) as spoor_a3 | stats count as step1, count(spoor_d2) as step2, count(spoor_d3) as step3, median(spoor_d2) as time2, median(spoor_d3) as time3, max(spoor_a2) as overall_time2, max(spoor_a3) as overall_time3 by breakdown"
         ), "{text}");
         let parsed: Query = text.parse().unwrap();
         assert_eq!(&parsed, query.query());
