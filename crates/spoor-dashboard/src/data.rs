@@ -653,3 +653,43 @@ pub(crate) async fn timeline(
         timeline,
     })
 }
+
+/// What a page of one question with parameters of its own (a funnel, a retention) shows: the
+/// question as its parameters state it, its answer, and the application's events for the
+/// form's suggestions.
+pub(crate) struct QuestionPage<P, R> {
+    /// The application.
+    pub(crate) name: String,
+    /// The index read.
+    pub(crate) index: String,
+    /// The window and the filters (every event counted passes them), with the question's own
+    /// parameters in [`View::page`].
+    pub(crate) view: View,
+    /// The question; none before the page is told one.
+    pub(crate) params: Option<P>,
+    /// The application's events in the window.
+    pub(crate) events: Vec<String>,
+    /// The answer.
+    pub(crate) report: Option<R>,
+}
+
+/// The page of a question: its answer (`report`, asked over `view`'s window and filters) and
+/// the application's events in the window beside it.
+pub(crate) async fn question<P, R>(
+    retriever: &AsyncRetriever,
+    name: &str,
+    view: View,
+    params: Option<P>,
+    report: impl std::future::Future<Output = Result<Option<R>, spoor::Error>>,
+) -> Result<QuestionPage<P, R>, PageError> {
+    let window = view.window();
+    let (events, report) = tokio::join!(retriever.events(name, &[], &window), report);
+    Ok(QuestionPage {
+        name: name.to_owned(),
+        index: retriever.index().to_owned(),
+        events: events?.into_iter().map(|e| e.name).collect(),
+        report: report?,
+        params,
+        view,
+    })
+}

@@ -55,10 +55,12 @@ pub mod chart;
 mod csv;
 mod data;
 pub mod demo;
+mod funnel;
 mod indexes;
 mod pages;
 mod params;
 mod plan;
+mod retention;
 mod server;
 mod track;
 

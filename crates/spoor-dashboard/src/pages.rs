@@ -46,8 +46,9 @@ pub(crate) fn app_path(name: &str) -> String {
     format!("/applications/{}", encode_component(name))
 }
 
-/// Partial: the time-window and span pickers, linking to `path` with the view changed.
-fn picker(path: &str, view: &View) -> Markup {
+/// Partial: the time-window and span pickers, linking to `path` with the view changed (the
+/// span picker only for pages with charts over time, `spans`).
+pub(crate) fn picker(path: &str, view: &View, spans: bool) -> Markup {
     // The date fields show the window in effect: a preset's first and last day, or the custom
     // days; over all time, the last 30 days as a starting point.
     let (from, to) = match crate::plan::bounds(view, time::OffsetDateTime::now_utc()) {
@@ -76,20 +77,20 @@ fn picker(path: &str, view: &View) -> Markup {
                     value=(to.to_string()); }
                 button type="submit" aria-current=[(view.window_key == "custom").then_some("page")] { "Apply" }
             }
-            nav.spans aria-label="Span" {
+            @if spans { nav.spans aria-label="Span" {
                 "Span: "
                 @for (key, label) in SPANS {
                     a href=(view.with_span(key).href(path))
                         aria-current=[(view.span_key == key).then_some("page")] { (label) }
                 }
-            }
+            } }
         }
     }
 }
 
 /// Partial: the fields of a `GET` form that keep the view's parameters but those in `except`
 /// (the ones the form itself sets).
-fn hidden_fields(view: &View, except: &[&str]) -> Markup {
+pub(crate) fn hidden_fields(view: &View, except: &[&str]) -> Markup {
     html! {
         @for (name, value) in view.hidden(except) {
             input type="hidden" name=(name) value=(value);
@@ -100,7 +101,7 @@ fn hidden_fields(view: &View, except: &[&str]) -> Markup {
 /// Partial: the filter bar: the active filters as chips, each with a link that removes it, a
 /// field that adds one (a `GET` form keeping the rest of the view), and a link that clears
 /// them all. Links go to `path`.
-fn filter_bar(path: &str, view: &View) -> Markup {
+pub(crate) fn filter_bar(path: &str, view: &View) -> Markup {
     html! {
         section.filters aria-label="Filters" {
             @if !view.filters.is_empty() {
@@ -134,7 +135,7 @@ fn filter_bar(path: &str, view: &View) -> Markup {
 
 /// Partial: what a chart or table is filtered to, under its heading ("plan=pro · amount>=10");
 /// nothing without filters.
-fn filtered(view: &View) -> Markup {
+pub(crate) fn filtered(view: &View) -> Markup {
     html! {
         @if let Some(label) = view.filters_label() {
             p.filtered { "Filtered: " (label) }
@@ -250,7 +251,7 @@ fn share_cell(part: u64, total: u64) -> Markup {
 }
 
 /// Partial: a link to download a table.
-fn csv_link(href: String) -> Markup {
+pub(crate) fn csv_link(href: String) -> Markup {
     html! { a.csv href=(href) download { "CSV" } }
 }
 
@@ -264,7 +265,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
         html! {
             h1 { "Applications" }
             p.window { (view.window_label()) }
-            (picker("/applications", view))
+            (picker("/applications", view, true))
             (filter_bar("/applications", view))
             @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))
@@ -333,8 +334,13 @@ pub(crate) fn application(page: &AppPage) -> Markup {
                 @if let Some(event) = &view.event { " / " span { (event) } }
             }
             h1 { (title) }
+            @let plain = view.with_event(None).with_property(None);
+            nav.questions aria-label="Questions" {
+                a href=(plain.href(&crate::funnel::path(&page.name))) { "Funnel" }
+                a href=(plain.href(&crate::retention::path(&page.name))) { "Retention" }
+            }
             p.window { (view.window_label()) }
-            (picker(&path, view))
+            (picker(&path, view, true))
             (filter_bar(&path, view))
             @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
             (notes(&page.notes))

@@ -81,6 +81,10 @@ pub(crate) struct View {
     /// Conditions on properties every question of the page holds to, all at once (`filter=`,
     /// repeated; at most [`MAX_FILTERS`], each once, in the order given).
     pub(crate) filters: Vec<Filter>,
+    /// The parameters of the page's own question (a funnel's steps, a retention's events),
+    /// set by that page after [`parse`](Self::parse) and kept by every link it makes; none on
+    /// the other pages.
+    pub(crate) page: Vec<(&'static str, String)>,
 }
 
 impl Default for View {
@@ -95,6 +99,7 @@ impl Default for View {
             top: None,
             stat: Stat::Sum,
             filters: Vec::new(),
+            page: Vec::new(),
         }
     }
 }
@@ -281,6 +286,7 @@ impl View {
             pairs.push(("top", top.to_string()));
         }
         pairs.extend(self.filters.iter().map(|f| ("filter", f.to_string())));
+        pairs.extend(self.page.iter().cloned());
         pairs
     }
 
@@ -316,6 +322,14 @@ impl View {
         let mut pairs = self.pairs();
         pairs.retain(|(k, _)| !except.contains(k));
         pairs
+    }
+
+    /// This view without the page's own parameters ([`page`](Self::page)): for links to other
+    /// pages, and the hidden fields of a form that sets them.
+    pub(crate) fn without_page(&self) -> Self {
+        let mut view = self.clone();
+        view.page.clear();
+        view
     }
 
     /// This view with `filter` added (kept once: a filter already there changes nothing).

@@ -21,9 +21,9 @@ use tokio::task::JoinSet;
 
 use crate::csv;
 use crate::data::{self, Need, PageError};
-use crate::pages;
 use crate::params::{BadParam, View};
 use crate::track::{self, Admission, Intake, TrackOptions};
+use crate::{funnel, pages, retention};
 
 /// The application the dashboard logs its own page views under.
 pub const META_APPLICATION: &str = "spoor-dashboard";
@@ -229,6 +229,36 @@ fn without_filter(path: &str, query: &str, bad: &str) -> String {
     }
 }
 
+/// A question with a page of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Question {
+    Funnel,
+    Retention,
+}
+
+impl Question {
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "funnel" => Some(Self::Funnel),
+            "retention" => Some(Self::Retention),
+            _ => None,
+        }
+    }
+}
+
+/// Splits `/applications/{name}/funnel[.csv]` and `/applications/{name}/retention[.csv]`.
+fn question_route(path: &str) -> Option<(String, Question, bool)> {
+    let rest = path.strip_prefix("/applications/")?;
+    let (name, tail) = rest.split_once('/')?;
+    let (tail, as_csv) = match tail.strip_suffix(".csv") {
+        Some(tail) => (tail, true),
+        None => (tail, false),
+    };
+    let question = Question::from_name(tail)?;
+    let name = decode_path_segment(name).filter(|n| !n.is_empty())?;
+    Some((name, question, as_csv))
+}
+
 /// Splits `/applications/{name}/users/{distinct_id}`.
 fn user_route(path: &str) -> Option<(String, String)> {
     let rest = path.strip_prefix("/applications/")?;
@@ -425,6 +455,9 @@ impl Dashboard {
                 {
                     return self.api_people(name, tail, query, view).await;
                 }
+                if let Some((name, question, as_csv)) = question_route(path) {
+                    return self.question(&name, question, as_csv, query, view).await;
+                }
                 if let Some((name, id)) = user_route(path) {
                     self.track("user_details", Some(&name), &view);
                     let offset = match offset_param(query) {
@@ -471,6 +504,85 @@ impl Dashboard {
                 }
             }
         }
+    }
+
+    /// The page of a funnel or a retention question, or its CSV.
+    async fn question(
+        &self,
+        name: &str,
+        question: Question,
+        as_csv: bool,
+        query: &str,
+        view: View,
+    ) -> Reply {
+        match question {
+            Question::Funnel => {
+                if !as_csv {
+                    self.track("funnel", Some(name), &view);
+                }
+                match funnel::fetch(&self.retriever, name, view, query).await {
+                    Ok(page) if as_csv => csv_reply(&format!("{name}-funnel"), funnel::csv(&page)),
+                    Ok(page) => html(StatusCode::OK, funnel::render(&page)),
+                    Err(err) => error_page(&err),
+                }
+            }
+            Question::Retention => {
+                if !as_csv {
+                    self.track("retention", Some(name), &view);
+                }
+                match retention::fetch(&self.retriever, name, view, query).await {
+                    Ok(page) if as_csv => {
+                        csv_reply(&format!("{name}-retention"), retention::csv(&page))
+                    }
+                    Ok(page) => html(StatusCode::OK, retention::render(&page)),
+                    Err(err) => error_page(&err),
+                }
+            }
+        }
+    }
+
+    /// `/api/application/{name}/funnel` and `/api/application/{name}/retention`.
+    async fn question_json(
+        &self,
+        name: &str,
+        question: Question,
+        query: &str,
+        view: View,
+    ) -> Reply {
+        let (missing, reply) = match question {
+            Question::Funnel => {
+                self.track("api_funnel", Some(name), &view);
+                match funnel::fetch(&self.retriever, name, view, query).await {
+                    Ok(page) => (page.params.is_none(), funnel::json(&page)),
+                    Err(err) => return error_json(&err),
+                }
+            }
+            Question::Retention => {
+                self.track("api_retention", Some(name), &view);
+                match retention::fetch(&self.retriever, name, view, query).await {
+                    Ok(page) => (page.params.is_none(), retention::json(&page)),
+                    Err(err) => return error_json(&err),
+                }
+            }
+        };
+        if missing {
+            let (param, expected) = match question {
+                Question::Funnel => (
+                    "steps",
+                    "the funnel's steps, in order: steps=visit,signup,purchase",
+                ),
+                Question::Retention => (
+                    "start",
+                    "the event that starts a cohort: start=signup (and return=login)",
+                ),
+            };
+            return error_json(&PageError::BadParam(BadParam {
+                name: param,
+                value: String::new(),
+                expected: expected.into(),
+            }));
+        }
+        json(StatusCode::OK, &reply)
     }
 
     async fn health(&self) -> Reply {
@@ -520,6 +632,9 @@ impl Dashboard {
                 ),
                 Err(err) => error_json(&err),
             };
+        }
+        if let Some(question) = Question::from_name(tail) {
+            return self.question_json(&name, question, query, view).await;
         }
         if tail == "users" {
             self.track("api_users", Some(&name), &view);

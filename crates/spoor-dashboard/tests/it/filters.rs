@@ -3,7 +3,7 @@
 //! each form of filter and with none, a 400 that says what to write for a bad one, and the
 //! page's filter bar: chips, links that keep the filters, and values that add one.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use spoor::Tracker;
@@ -65,18 +65,7 @@ fn send(dash: &Running) {
     tracker
         .shutdown(Duration::from_secs(10))
         .expect("delivered");
-    // Stored once delivered; searched as soon as indexed.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, body) = dash.get("/api/application/shop");
-        let api: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-        let total: u64 = counts(&api).iter().map(|(_, n)| n).sum();
-        if status == 200 && total == EVENTS.len() as u64 {
-            return;
-        }
-        assert!(Instant::now() < deadline, "never counted: {body}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    dash.wait_for("shop", EVENTS.len() as u64);
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod feed;
 mod filters;
 mod index;
 mod intake;
+mod journeys;
 mod running;
 mod siege;
 

@@ -104,6 +104,25 @@ impl Running {
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {target}: {e}: {body}"))
     }
 
+    /// Waits until the application `app` counts `events` events (delivered and indexed), at
+    /// most 30 seconds.
+    pub(crate) fn wait_for(&self, app: &str, events: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (status, body) = self.get(&format!("/api/application/{app}"));
+            let api: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+            let total: u64 = counts(&api).iter().map(|(_, n)| n).sum();
+            if status == 200 && total == events {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never counted: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// A `POST` to the engine's REST API with the admin's Basic credentials.
     pub(crate) fn post(&self, target: &str, body: &str) -> (u16, String) {
         let (username, password) = self.credentials();
