@@ -3,13 +3,14 @@
 //
 // It loads an application's page, reads the series of the first chart (events over time),
 // clicks an event in the events table, reads the series again, opens the first top user's
-// timeline, clicks a property's first value (which adds a filter) and removes its chip, saves
-// screenshots, and prints one JSON line: what it saw, and every page error, console error and
-// failed request.
+// timeline, clicks a property's first value (which adds a filter) and removes its chip, builds a
+// funnel with the funnel page's form and clicks a value of its breakdown, saves screenshots, and
+// prints one JSON line: what it saw, and every page error, console error and failed request.
 //
 // Environment: SPOOR_CHROMIUM (the browser), SPOOR_PAGE_URL (the page), SPOOR_CLICK_EVENT (the
 // event to click), SPOOR_FILTER_PROPERTY (the property whose first value to click; no filter
-// step without it), SPOOR_SCREENSHOT (where to save the PNG of the page after the click; the
+// step without it), SPOOR_FUNNEL_STEPS (the funnel's events, comma-separated; no funnel step
+// without it; SPOOR_FUNNEL_BREAKDOWN its breakdown), SPOOR_SCREENSHOT (where to save the PNG of the page after the click; the
 // page before it goes beside it, as `…-all-events.png`, and the others as `…-timeline.png` and
 // `…-filtered.png`).
 'use strict';
@@ -169,6 +170,57 @@ async function main() {
       await page.waitForLoadState('load');
       filtered.chips_after_remove = await page.locator('li.chip').count();
     }
+    // A funnel built with the page's form: the application page's "Funnel" link, the steps
+    // typed in, a breakdown; then a value of the breakdown, which keeps step 1 to it.
+    let funnel = null;
+    const steps = process.env.SPOOR_FUNNEL_STEPS;
+    if (steps) {
+      await page.goto(url, { waitUntil: 'load' });
+      await Promise.all([
+        page.waitForURL((u) => u.pathname.endsWith('/funnel')),
+        page.locator('nav.questions a', { hasText: 'Funnel' }).click(),
+      ]);
+      await page.waitForLoadState('load');
+      const names = steps.split(',');
+      const fields = page.locator('form.funnel-form input[name="step"]');
+      for (let i = 0; i < names.length; i += 1) {
+        await fields.nth(i).fill(names[i]);
+      }
+      await page.locator('form.funnel-form input[name="within"]').fill('30d');
+      await page.locator('form.funnel-form input[name="breakdown"]').fill(process.env.SPOOR_FUNNEL_BREAKDOWN || '');
+      await Promise.all([
+        page.waitForURL((u) => u.searchParams.getAll('step').length > 0),
+        page.locator('form.funnel-form button[type="submit"]').click(),
+      ]);
+      await page.waitForLoadState('load');
+      await page.locator('figure.funnel-chart svg').waitFor({ state: 'visible', timeout: 30000 });
+      const users = async () =>
+        (await page.locator('table.funnel tbody tr td:nth-child(2)').allTextContents()).map((t) =>
+          Number(t.trim().replace(/,/g, '')),
+        );
+      funnel = {
+        url: page.url(),
+        bars: await page.locator('figure.funnel-chart rect.kept').count(),
+        users: await users(),
+      };
+      await page.screenshot({ path: shot.replace(/\.png$/, '-funnel.png'), fullPage: true });
+      const value = page.locator('table.funnel-groups tbody tr td a').first();
+      if ((await value.count()) > 0) {
+        funnel.value = (await value.textContent()).trim();
+        await Promise.all([
+          page.waitForURL((u) => u.searchParams.getAll('filter.1').length === 1),
+          value.click(),
+        ]);
+        await page.waitForLoadState('load');
+        funnel.filtered_url = page.url();
+        funnel.step_1_filters = await page
+          .locator('form.funnel-form ol.steps li')
+          .first()
+          .locator('input[name="filter.1"]')
+          .evaluateAll((fields) => fields.map((f) => f.value).filter((v) => v !== ''));
+        funnel.filtered_users = await users();
+      }
+    }
     console.log(
       JSON.stringify({
         status,
@@ -184,6 +236,7 @@ async function main() {
         properties,
         timeline,
         filtered,
+        funnel,
         problems,
       }),
     );

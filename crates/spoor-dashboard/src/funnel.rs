@@ -463,7 +463,7 @@ pub(crate) fn render(page: &FunnelPage) -> Markup {
                         }, &labels, &report.steps))
                     }
                     @if let Some(key) = &params.breakdown {
-                        (groups(view, &here, key, &report.groups))
+                        (groups(view, &here, params, key, &report.groups))
                     }
                 }
                 _ => {
@@ -475,8 +475,25 @@ pub(crate) fn render(page: &FunnelPage) -> Markup {
 }
 
 /// The breakdown: a row a value (of step 1's first event), the users at each step and the
-/// conversion from step 1 to the last; each value adds its filter.
-fn groups(view: &View, here: &str, key: &Key, groups: &[FunnelGroup]) -> Markup {
+/// conversion from step 1 to the last; each value adds its filter to step 1.
+fn groups(
+    view: &View,
+    here: &str,
+    params: &FunnelParams,
+    key: &Key,
+    groups: &[FunnelGroup],
+) -> Markup {
+    let on_step_1 = |filter: Filter| {
+        let mut params = params.clone();
+        if let Some((_, filters)) = params.steps.first_mut()
+            && !filters.contains(&filter)
+        {
+            filters.push(filter);
+        }
+        let mut view = view.clone();
+        view.page = params.pairs();
+        view.href(here)
+    };
     let steps = groups.first().map_or(0, |g| g.steps.len());
     html! {
         section {
@@ -485,7 +502,7 @@ fn groups(view: &View, here: &str, key: &Key, groups: &[FunnelGroup]) -> Markup 
                 p.empty { "No user did step 1 in this window." }
             } @else {
                 div.table-scroll { table.data.funnel-groups {
-                    caption { "Users by the value of " (key.as_str()) " on their first step-1 event; a value filters the page to it" }
+                    caption { "Users by the value of " (key.as_str()) " on their first step-1 event; a value keeps step 1 to the events with it" }
                     thead { tr {
                         th { (key.as_str()) }
                         @for i in 0..steps { th.num { "Step " (i + 1) } }
@@ -500,9 +517,9 @@ fn groups(view: &View, here: &str, key: &Key, groups: &[FunnelGroup]) -> Markup 
                             tr {
                                 td {
                                     @match (&g.value, filter) {
-                                        (Some(value), Some(f)) => { a href=(view.with_filter(f).href(here)) { (value) } }
+                                        (Some(value), Some(f)) => { a href=(on_step_1(f)) { (value) } }
                                         (Some(value), None) => { (value) }
-                                        (None, Some(f)) => { a.none href=(view.with_filter(f).href(here)) { "(none)" } }
+                                        (None, Some(f)) => { a.none href=(on_step_1(f)) { "(none)" } }
                                         (None, None) => { "(none)" }
                                     }
                                 }

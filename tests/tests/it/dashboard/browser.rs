@@ -4,9 +4,10 @@
 //! The script loads the largest application's page, reports the series the first chart draws,
 //! clicks an event in the events table, reports the series again, opens the first top user's
 //! timeline, clicks the first value of the application's first property (which adds the filter
-//! `property=value`) and then the chip's remove link, and saves screenshots
-//! (`dashboard-screenshot.png`, `…-all-events.png`, `…-timeline.png` and `…-filtered.png` in the
-//! target folder). This test compares what the browser saw with the page's data from
+//! `property=value`) and then the chip's remove link, builds a funnel of the two most frequent
+//! events with the funnel page's form (broken down by a property of the first) and clicks its first value,
+//! and saves screenshots (`dashboard-screenshot.png`, `…-all-events.png`, `…-timeline.png`,
+//! `…-filtered.png` and `…-funnel.png` in the target folder). This test compares what the browser saw with the page's data from
 //! `/api/application/{name}` (filtered too) and `/api/application/{name}/users/{id}`.
 //!
 //! The tools come from the environment, as `.ci/run` sets it (see `spoor_testkit::browser`).
@@ -147,6 +148,20 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
         .expect("a property in the demo")
         .to_owned();
 
+    // The funnel the browser builds: the application's two most frequent events, in order,
+    // broken down by a property of the first.
+    let first = api["events"][0]["name"].as_str().expect("a first event");
+    let funnel_steps = format!("{first},{event}");
+    let of_first = site.get(&format!(
+        "/api/application/{encoded}?event={}",
+        spoor_proto::form::encode_component(first)
+    ));
+    assert_eq!(of_first.status, 200, "{}", of_first.body);
+    let breakdown = of_first.json()["properties"][0]["name"]
+        .as_str()
+        .expect("a property of the first event")
+        .to_owned();
+
     let screenshot = screenshot_path();
     let _ = std::fs::remove_file(&screenshot);
     let mut command = browser.script("dashboard.js");
@@ -154,6 +169,8 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
         .env("SPOOR_PAGE_URL", format!("http://{}{path}", site.addr()))
         .env("SPOOR_CLICK_EVENT", &event)
         .env("SPOOR_FILTER_PROPERTY", &property)
+        .env("SPOOR_FUNNEL_STEPS", &funnel_steps)
+        .env("SPOOR_FUNNEL_BREAKDOWN", &breakdown)
         .env("SPOOR_SCREENSHOT", &screenshot);
     let started = Instant::now();
     let outcome = run(command);
@@ -237,7 +254,7 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
     let filtered = &report["filtered"];
     let value = filtered["value"].as_str().expect("a value was clicked");
     let key = spoor_event::Key::new(&property).expect("a property key");
-    let filter = spoor::Filter::new(key, spoor::Test::Equals(value.to_owned())).to_string();
+    let filter = spoor::Filter::new(key.clone(), spoor::Test::Equals(value.to_owned())).to_string();
     assert_eq!(filtered["chips"], serde_json::json!([filter]), "{report}");
     assert_eq!(
         filtered["subtitle"],
@@ -267,6 +284,63 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
     assert_eq!(
         filtered["chips_after_remove"], 0,
         "the chip removes it: {report}"
+    );
+
+    // The funnel built with the form: a bar a step, and the users the funnel's API gives;
+    // then a value of its breakdown keeps step 1 to it, and the users are the API's so
+    // filtered.
+    let funnel = &report["funnel"];
+    let users = |api: &Value| -> Vec<u64> {
+        api["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| s["users"].as_u64().expect("users"))
+            .collect()
+    };
+    let asked = format!(
+        "/api/application/{encoded}/funnel?steps={}&within=30d&breakdown={}",
+        spoor_proto::form::encode_component(&funnel_steps),
+        spoor_proto::form::encode_component(&breakdown)
+    );
+    let whole = site.get(&asked);
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    let whole = whole.json();
+    assert_eq!(funnel["bars"], 2, "{report}");
+    assert_eq!(
+        funnel["users"],
+        serde_json::json!(users(&whole)),
+        "{report}"
+    );
+    assert!(
+        users(&whole)[0] > 0,
+        "the demo has users at step 1: {whole}"
+    );
+    let value = funnel["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a breakdown value to click: {report}"));
+    let by = spoor_event::Key::new(&breakdown).expect("a property key");
+    let filter = match whole["groups"][0]["value"].as_str() {
+        Some(first) => {
+            assert_eq!(value, first, "the values come as the API lists them");
+            spoor::Filter::new(by, spoor::Test::Equals(value.to_owned())).to_string()
+        }
+        None => format!("{breakdown}!=*"),
+    };
+    assert_eq!(
+        funnel["step_1_filters"],
+        serde_json::json!([filter]),
+        "{report}"
+    );
+    let narrowed = site.get(&format!(
+        "{asked}&filter.1={}",
+        spoor_proto::form::encode_component(&filter)
+    ));
+    assert_eq!(narrowed.status, 200, "{}", narrowed.body);
+    assert_eq!(
+        funnel["filtered_users"],
+        serde_json::json!(users(&narrowed.json())),
+        "{report}"
     );
 
     let png = std::fs::read(&screenshot).expect("the screenshot was saved");
