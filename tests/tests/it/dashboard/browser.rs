@@ -254,7 +254,7 @@ fn a_browser_draws_the_chart_and_choosing_an_event_changes_it() {
     let filtered = &report["filtered"];
     let value = filtered["value"].as_str().expect("a value was clicked");
     let key = spoor_event::Key::new(&property).expect("a property key");
-    let filter = spoor::Filter::new(key.clone(), spoor::Test::Equals(value.to_owned())).to_string();
+    let filter = spoor::Filter::new(key, spoor::Test::Equals(value.to_owned())).to_string();
     assert_eq!(filtered["chips"], serde_json::json!([filter]), "{report}");
     assert_eq!(
         filtered["subtitle"],
