@@ -4,6 +4,8 @@
 //! - for arbitrary (hostile) application, event and property values and arbitrary valid keys,
 //!   every builder's query prints and parses back to the same tree;
 //! - the tree's shape, and the query's text outside its literals, do not depend on the strings;
+//! - likewise for funnels and retention (hostile step events and filter values, any breakdown
+//!   key, window and period) and for filters on any builder;
 //! - quotes are balanced, and the `where` filter holds each string exactly;
 //! - any syntax tree prints and parses back to itself, expressions and every command included;
 //! - strings and field names in expressions, however hostile, stay what they are: the query
@@ -22,7 +24,8 @@ use std::num::NonZeroU32;
 use proptest::prelude::*;
 use spoor_event::Key;
 use spoor_spl::ast::{Command, Expr, FieldName, Percentile, Span};
-use spoor_spl::build::{self, Index, OverTime, Split};
+use spoor_spl::build::{self, Funnel, Index, OverTime, Period, Retention, Split, Step};
+use spoor_spl::filter::{Filter, Test};
 use spoor_spl::modifier::{Relative, TimeModifier, TimeWindow};
 use spoor_spl::{Query, WindowedQuery, parse};
 
@@ -100,20 +103,35 @@ impl Question {
     }
 
     fn build(&self, index: &Index, window: TimeWindow) -> WindowedQuery {
+        self.build_filtered(index, &[], window)
+    }
+
+    fn build_filtered(
+        &self,
+        index: &Index,
+        filters: &[Filter],
+        window: TimeWindow,
+    ) -> WindowedQuery {
         match self {
-            Self::Applications => build::applications(index, &[], window),
-            Self::Events { application } => build::events(index, application, &[], window),
+            Self::Applications => build::applications(index, filters, window),
+            Self::Events { application } => build::events(index, application, filters, window),
             Self::Properties { application, event } => {
-                build::properties(index, application, event.as_deref(), &[], window)
+                build::properties(index, application, event.as_deref(), filters, window)
             }
             Self::Values {
                 application,
                 event,
                 key,
                 top,
-            } => {
-                build::property_values(index, application, event.as_deref(), key, *top, &[], window)
-            }
+            } => build::property_values(
+                index,
+                application,
+                event.as_deref(),
+                key,
+                *top,
+                filters,
+                window,
+            ),
             Self::OverTime {
                 application,
                 event,
@@ -125,7 +143,7 @@ impl Question {
                 if let Some(event) = event {
                     over = over.event(event.clone());
                 }
-                build::events_over_time(index, application, &over, &[], window)
+                build::events_over_time(index, application, &over, filters, window)
             }
             Self::Users {
                 application,
@@ -136,7 +154,7 @@ impl Question {
                 application,
                 event.as_deref(),
                 *span,
-                &[],
+                filters,
                 window,
             ),
         }
@@ -182,6 +200,61 @@ fn question() -> impl Strategy<Value = Question> {
             }
         }),
     ]
+}
+
+/// A filter of any form on any key, its strings hostile.
+fn filter() -> impl Strategy<Value = Filter> {
+    let s = hostile_string;
+    let number = prop_oneof![Just(0.0), -1e9..1e9f64, Just(0.001), Just(-2.5)];
+    let test = prop_oneof![
+        s().prop_map(Test::Equals),
+        s().prop_map(Test::NotEquals),
+        prop::collection::vec(s(), 2..4).prop_map(Test::OneOf),
+        number.clone().prop_map(Test::Less),
+        number.clone().prop_map(Test::AtMost),
+        number.clone().prop_map(Test::Greater),
+        number.prop_map(Test::AtLeast),
+        Just(Test::Exists),
+        Just(Test::Missing),
+    ];
+    (key(), test).prop_map(|(key, test)| Filter::new(key, test))
+}
+
+/// The same filter with its strings made ordinary (`x`), its form kept.
+fn ordinary_filter(filter: &Filter) -> Filter {
+    let x = || "x".to_owned();
+    let test = match filter.test() {
+        Test::Equals(_) => Test::Equals(x()),
+        Test::NotEquals(_) => Test::NotEquals(x()),
+        Test::OneOf(values) => Test::OneOf(values.iter().map(|_| x()).collect()),
+        other => other.clone(),
+    };
+    Filter::new(filter.key().clone(), test)
+}
+
+/// A step: a hostile event name and up to two filters.
+fn step() -> impl Strategy<Value = Step> {
+    (hostile_string(), prop::collection::vec(filter(), 0..3))
+        .prop_map(|(event, filters)| filters.into_iter().fold(Step::new(event), Step::filter))
+}
+
+fn ordinary_step(step: &Step) -> Step {
+    step.filters()
+        .iter()
+        .map(ordinary_filter)
+        .fold(Step::new("x"), Step::filter)
+}
+
+/// Prints and parses back to the same tree, with balanced quotes, and its text outside the
+/// literals is that of `ordinary`'s.
+fn holds_its_shape(built: &WindowedQuery, ordinary: &WindowedQuery) -> Result<(), TestCaseError> {
+    let spl = built.to_string();
+    let parsed = parse(&spl);
+    prop_assert_eq!(parsed.as_ref(), Ok(built.query()), "{}", spl);
+    let text = skeleton(&spl);
+    prop_assert!(text.is_some(), "unbalanced quote in {}", spl);
+    prop_assert_eq!(text, skeleton(&ordinary.to_string()), "{}", spl);
+    Ok(())
 }
 
 fn window() -> impl Strategy<Value = TimeWindow> {
@@ -313,6 +386,66 @@ proptest! {
         // The window travels beside the query and reads back.
         prop_assert_eq!(built.window().earliest_time().parse::<TimeModifier>(), Ok(window.earliest()));
         prop_assert_eq!(built.window().latest_time().parse::<TimeModifier>(), Ok(window.latest()));
+    }
+
+    #[test]
+    fn funnels_keep_their_shape_whatever_their_names(
+        application in hostile_string(),
+        steps in prop::collection::vec(step(), 2..=10),
+        within in 60..=(90 * 86_400u64),
+        breakdown in prop::option::of(key()),
+        filters in prop::collection::vec(filter(), 0..3),
+        index in index(),
+        window in window(),
+    ) {
+        let within = std::time::Duration::from_secs(within);
+        let ordinary_steps: Vec<Step> = steps.iter().map(ordinary_step).collect();
+        let mut funnel = Funnel::new(steps, within).expect("2 to 10 steps, a window in bounds");
+        let mut ordinary = Funnel::new(ordinary_steps, within).expect("the same bounds");
+        if let Some(key) = breakdown {
+            funnel = funnel.breakdown(key.clone());
+            ordinary = ordinary.breakdown(key);
+        }
+        let ordinary_filters: Vec<Filter> = filters.iter().map(ordinary_filter).collect();
+        holds_its_shape(
+            &build::funnel(&index, &application, &funnel, &filters, window),
+            &build::funnel(&index, "x", &ordinary, &ordinary_filters, window),
+        )?;
+    }
+
+    #[test]
+    fn retention_keeps_its_shape_whatever_its_names(
+        application in hostile_string(),
+        start in step(),
+        back in step(),
+        period in prop::sample::select(Period::ALL.to_vec()),
+        filters in prop::collection::vec(filter(), 0..3),
+        index in index(),
+        window in window(),
+    ) {
+        let ordinary = Retention { start: ordinary_step(&start), back: ordinary_step(&back), period };
+        let question = Retention { start, back, period };
+        let ordinary_filters: Vec<Filter> = filters.iter().map(ordinary_filter).collect();
+        holds_its_shape(
+            &build::retention(&index, &application, &question, &filters, window),
+            &build::retention(&index, "x", &ordinary, &ordinary_filters, window),
+        )?;
+    }
+
+    #[test]
+    fn filters_keep_any_builder_s_shape(
+        question in question(),
+        filters in prop::collection::vec(filter(), 1..4),
+        index in index(),
+        window in window(),
+    ) {
+        // Filters on an ordinary question: the same shape as ordinary filters.
+        let ordinary = question.ordinary();
+        let ordinary_filters: Vec<Filter> = filters.iter().map(ordinary_filter).collect();
+        holds_its_shape(
+            &ordinary.build_filtered(&index, &filters, window),
+            &ordinary.build_filtered(&index, &ordinary_filters, window),
+        )?;
     }
 
     #[test]
