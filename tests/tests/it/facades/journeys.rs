@@ -14,8 +14,11 @@ use time::macros::datetime;
 
 use super::Backend;
 
-/// The funnels' events are within hours of this; the retention's within months.
+/// The funnels' events are within an hour of this.
 const START: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
+/// The retention's events are within months of this, all in the past (periods that have not
+/// begun are not listed, so a window ending in the future would end now).
+const RETENTION_START: OffsetDateTime = datetime!(2026-03-01 00:00 UTC);
 /// Funnel events fall on half minutes over 45 minutes: many at one instant.
 const HALF_MINUTES: u32 = 90;
 /// Retention events fall on 4-hour marks over 130 days (past three month ends).
@@ -71,8 +74,8 @@ fn spec(marks: u32) -> impl Strategy<Value = Spec> {
         })
 }
 
-fn event(application: &str, s: &Spec, unit: time::Duration) -> Event {
-    let mut b = Event::builder(application, NAMES[usize::from(s.name)], START + unit * s.at);
+fn event(application: &str, s: &Spec, start: OffsetDateTime, unit: time::Duration) -> Event {
+    let mut b = Event::builder(application, NAMES[usize::from(s.name)], start + unit * s.at);
     if let Some(u) = s.user {
         b = b.distinct_id(format!("u{u}"));
     }
@@ -100,7 +103,7 @@ fn step(name: u8, filter: Option<usize>) -> (spoor::Step, reference::Step) {
 }
 
 /// A question: its steps (name, filter), the filter on every event, the window (in units from
-/// [`START`], `None`: all time), and the funnel's conversion window and breakdown or the
+/// the start of its events, `None`: all time), and the funnel's conversion window and breakdown or the
 /// retention's period.
 #[derive(Debug, Clone)]
 struct Question {
@@ -141,11 +144,12 @@ fn question(steps: std::ops::Range<usize>, marks: u32) -> impl Strategy<Value = 
 /// The retriever's window, and the reference's.
 fn windows(
     q: &Question,
+    start: OffsetDateTime,
     unit: time::Duration,
 ) -> (Window, Option<(OffsetDateTime, OffsetDateTime)>) {
     match q.window {
         Some((a, b)) => {
-            let bounds = (START + unit * a, START + unit * b);
+            let bounds = (start + unit * a, start + unit * b);
             (
                 Window::between(bounds.0, bounds.1).expect("a window"),
                 Some(bounds),
@@ -182,7 +186,7 @@ fn funnel_case(events: &[Event], q: &Question) -> FunnelCase {
         funnel = funnel.breakdown(key.parse().expect("a key"));
     }
     let (filters, tests) = filters(q);
-    let (window, bounds) = windows(q, unit);
+    let (window, bounds) = windows(q, START, unit);
     let users = reference::by_user(events, "f", bounds, &tests);
     FunnelCase {
         funnel,
@@ -206,9 +210,9 @@ fn retention_case(events: &[Event], q: &Question) -> RetentionCase {
     let (start, start_plain) = step(q.steps[0].0, q.steps[0].1);
     let (back, back_plain) = step(q.steps[1].0, q.steps[1].1);
     let (filters, tests) = filters(q);
-    let (window, bounds) = windows(q, unit);
+    let (window, bounds) = windows(q, RETENTION_START, unit);
     let users = reference::by_user(events, "r", bounds, &tests);
-    let end = bounds.map(|(_, end)| end);
+    let end = bounds.map(|(_, end)| end.min(OffsetDateTime::now_utc()));
     RetentionCase {
         question: Retention {
             start,
@@ -236,9 +240,9 @@ proptest! {
         let backend = Backend::start(if v2 { "9.4.0" } else { "8.2.0" });
         let half_minute = time::Duration::seconds(30);
         let mut events: Vec<Event> =
-            funnel_specs.iter().map(|s| event("f", s, half_minute)).collect();
+            funnel_specs.iter().map(|s| event("f", s, START, half_minute)).collect();
         let four_hours = time::Duration::hours(4);
-        events.extend(retention_specs.iter().map(|s| event("r", s, four_hours)));
+        events.extend(retention_specs.iter().map(|s| event("r", s, RETENTION_START, four_hours)));
         backend.store("spoor", &events);
         let funnels: Vec<FunnelCase> = funnels.iter().map(|q| funnel_case(&events, q)).collect();
         let retentions: Vec<RetentionCase> =
