@@ -457,3 +457,7 @@ mod tests {
         assert!(properties(Vec::new()).unwrap().is_empty());
     }
 }
+
+/// Rows of any shape are read without a panic: an answer or [`Error::Answer`].
+#[cfg(test)]
+mod any_rows;

@@ -229,8 +229,9 @@ macro_rules! questions {
 
         /// The cohorts of `application`'s users by the period of their first `question.start`
         /// event in the window, and who of each did `question.back` in each period from then
-        /// on, to the last period the window reaches (see [`RetentionReport`] for an example,
-        /// and `spoor_spl::build::retention` for the exact semantics). Periods are in UTC.
+        /// on, to the last period the window reaches, or to the current one when the window
+        /// ends later (see [`RetentionReport`] for an example, and `spoor_spl::build::retention`
+        /// for the exact semantics). Periods are in UTC.
         ///
         /// # Errors
         ///
@@ -244,7 +245,9 @@ macro_rules! questions {
         ) -> Result<RetentionReport, Error> {
             let query = build::retention(&self.index, application, question, filters, window.time_window());
             let rows = self.ask(Question::new(&query, window))$(.$await)??;
-            let end = window.instants(OffsetDateTime::now_utc()).map(|(_, latest)| latest);
+            // Periods that have not begun are not listed, whatever the window's end.
+            let now = OffsetDateTime::now_utc();
+            let end = window.instants(now).map(|(_, latest)| latest.min(now));
             answer::retention(rows, question.period, end)
         }
 

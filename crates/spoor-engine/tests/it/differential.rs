@@ -23,7 +23,7 @@ use spoor_spl::ast::{
     Percentile, Query, Rename, Renaming, Search, SearchTerm, Sort, SortKey, Span, SpanUnit, Stats,
     Streamstats, Timechart, UnaryOp, Where,
 };
-use spoor_spl::build::{self, Index, OverTime, Split};
+use spoor_spl::build::{self, Funnel, Index, OverTime, Period, Retention, Split, Step};
 use spoor_spl::modifier::{Relative, TimeModifier, TimeWindow};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
@@ -509,6 +509,69 @@ fn builder_query() -> impl Strategy<Value = (Query, Window)> {
                     .clone(),
                 window
             )),
+    ]
+}
+
+/// Conditions a funnel's or a retention's step may have.
+const STEP_FILTERS: &[&str] = &["plan=pro", "plan!=pro", "seats>=2", "plan=*", "amount<10"];
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        name_from(EVENT_NAMES),
+        prop::option::weighted(0.3, prop::sample::select(STEP_FILTERS)),
+    )
+        .prop_map(|(event, filter)| {
+            filter.into_iter().fold(Step::new(event), |step, f| {
+                step.filter(f.parse().expect("a filter"))
+            })
+        })
+}
+
+/// The funnels and retention questions of the builders.
+fn journey_query() -> impl Strategy<Value = (Query, Window)> {
+    let w = any_time_window;
+    let within = prop::sample::select(&[60u64, 3_600, 86_400, 30 * 86_400][..]);
+    prop_oneof![
+        (
+            index(),
+            name_from(APPLICATIONS),
+            prop::collection::vec(step(), 2..5),
+            within,
+            prop::option::of(key()),
+            window()
+        )
+            .prop_map(move |(i, a, steps, within, key, window)| {
+                let mut funnel =
+                    Funnel::new(steps, std::time::Duration::from_secs(within)).expect("a funnel");
+                if let Some(key) = key {
+                    funnel = funnel.breakdown(key);
+                }
+                (
+                    build::funnel(&i, &a, &funnel, &[], w()).query().clone(),
+                    window,
+                )
+            }),
+        (
+            index(),
+            name_from(APPLICATIONS),
+            step(),
+            step(),
+            prop::sample::select(&Period::ALL[..]),
+            window()
+        )
+            .prop_map(move |(i, a, start, back, period, window)| {
+                let question = Retention {
+                    start,
+                    back,
+                    period,
+                };
+                (
+                    build::retention(&i, &a, &question, &[], w())
+                        .query()
+                        .clone(),
+                    window,
+                )
+            }),
     ]
 }
 
@@ -1113,6 +1176,15 @@ proptest! {
     fn the_builders_queries_agree_with_the_reference(
         (analytics, main) in data_set(),
         queries in prop::collection::vec(builder_query(), 1..8),
+    ) {
+        let loaded = load(&analytics, &main);
+        check(&loaded, &queries)?;
+    }
+
+    #[test]
+    fn funnels_and_retention_agree_with_the_reference(
+        (analytics, main) in data_set(),
+        queries in prop::collection::vec(journey_query(), 1..6),
     ) {
         let loaded = load(&analytics, &main);
         check(&loaded, &queries)?;

@@ -9,7 +9,8 @@
 //! chain need not start at the user's first step-1 event: a later start that still converts
 //! counts. For each step the answer has the users who reached it and, from step 2, the median
 //! over those users of the time from step `k − 1` to step `k` (of the first event at which they
-//! reached step `k`, on the chain with the latest start, from its latest step-`k − 1` event).
+//! reached step `k`, on the chain with the latest start, from its latest step-`k − 1` event;
+//! of an even count of users, the larger middle time, as Splunk's `median`).
 //!
 //! **The order of events** is by time, oldest first; events at the same instant come in the
 //! order of the first step they match, then of the set of steps they match read as a binary

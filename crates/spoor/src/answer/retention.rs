@@ -71,9 +71,9 @@ pub struct Cohort {
     pub start: OffsetDateTime,
     /// Its users.
     pub size: u64,
-    /// Period 0 (the cohort's own), 1, … up to the last the window reaches (whole or in part;
-    /// for all time, the latest period any cohort has data in), each with the users who came
-    /// back in it (`0` when nobody did).
+    /// Period 0 (the cohort's own), 1, … up to the last the window reaches, whole or in part
+    /// (the current one when the window ends later; for all time, the latest period any cohort
+    /// has data in), each with the users who came back in it (`0` when nobody did).
     pub periods: Vec<Retained>,
 }
 
@@ -126,7 +126,10 @@ pub(crate) fn retention(
     }
     // The last period: the one holding the window's last instant, or the latest with data.
     let last = match end {
-        Some(end) => Some(snap(end - Duration::NANOSECOND, period)?),
+        Some(end) => Some(snap(
+            end.checked_sub(Duration::NANOSECOND).unwrap_or(end),
+            period,
+        )?),
         None => read
             .iter()
             .map(|(start, cohort)| {
