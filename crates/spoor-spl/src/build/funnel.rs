@@ -58,6 +58,12 @@
 //!   its user, in the order the rows come, without the row itself; with no `window` every
 //!   earlier row counts
 //!   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/streamstats>).
+//!   The 9.4 page also says that without `window` or `time_window` the `max_stream_window` of
+//!   `limits.conf` (10,000 events) applies. spoor's engine has no such bound. Where a Splunk
+//!   does bound it, a funnel whose search reads more events than `max_stream_window` loses
+//!   chains that began further back. To avoid that, raise `max_stream_window` above the events
+//!   a funnel reads (the events of its steps in the window), or narrow the window or the
+//!   filters. This has not been checked on a live Splunk.
 //! - In `eval`, a comparison with a null value is not true, so `if` takes its third argument
 //!   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/eval>).
 //! - `stats first(x)` is the value of the first row having `x` in the order the rows reach it:
