@@ -126,7 +126,7 @@ pub(crate) fn filter_bar(path: &str, view: &View) -> Markup {
                 }
                 button type="submit" { "Add" }
                 small #filter-help {
-                    "key=value, key!=value, key=a|b, amount<10 (<=, >, >=), key=* (has it), key!=* (lacks it)"
+                    "key=value, key!=value, key=a|b (one of), key!=a|b (none of), amount<10 (<=, >, >=), key=* (has it), key!=* (lacks it)"
                 }
             }
         }

@@ -8,6 +8,7 @@
 //! | `plan=pro` | equals, byte for byte | `analytics_prop__plan="pro"` | `analytics_prop__plan="pro"` |
 //! | `plan!=pro` | has the property, and another value | `analytics_prop__plan="*"` | `analytics_prop__plan!="pro"` |
 //! | `plan=pro\|team` | one of the values | `analytics_prop__plan=*` | `in(analytics_prop__plan, "pro", "team")` |
+//! | `plan!=free\|trial` | has the property, and none of the values | `analytics_prop__plan=*` | `NOT in(analytics_prop__plan, "free", "trial")` |
 //! | `amount<10` (`<=`, `>`, `>=`) | a number, compared as one | `analytics_prop__amount=*` | `tonumber(analytics_prop__amount)<10` |
 //! | `plan=*` | has the property | `analytics_prop__plan=*` | none |
 //! | `plan!=*` | lacks the property | `NOT analytics_prop__plan=*` | none |
@@ -33,6 +34,8 @@ pub enum Test {
     NotEquals(String),
     /// The value is one of these (two or more).
     OneOf(Vec<String>),
+    /// The property is there, with none of these values (two or more).
+    NoneOf(Vec<String>),
     /// The value is a number below this one.
     Less(f64),
     /// The value is a number at most this one.
@@ -200,6 +203,13 @@ impl Filter {
                 EvalFunction::In,
                 std::iter::once(field()).chain(values.iter().cloned().map(Expr::string)),
             )),
+            Test::NoneOf(values) => Some(Expr::unary(
+                UnaryOp::Not,
+                Expr::call(
+                    EvalFunction::In,
+                    std::iter::once(field()).chain(values.iter().cloned().map(Expr::string)),
+                ),
+            )),
             Test::Less(n) => compare(BinaryOp::Lt, *n),
             Test::AtMost(n) => compare(BinaryOp::Le, *n),
             Test::Greater(n) => compare(BinaryOp::Gt, *n),
@@ -284,13 +294,17 @@ impl FromStr for Filter {
             _ if value.is_empty() => return Err(FilterError::Empty(text.to_owned())),
             "=" if value == "*" => Test::Exists,
             "!=" if value == "*" => Test::Missing,
-            "!=" => Test::NotEquals(values(value).concat()),
             _ => {
+                // No value is empty once read (`plan=\`, `plan=a|`): none could be written back.
                 let mut all = values(value);
-                if all.len() == 1 {
-                    Test::Equals(all.pop().unwrap_or_default())
-                } else {
-                    Test::OneOf(all)
+                if all.iter().any(String::is_empty) {
+                    return Err(FilterError::Empty(text.to_owned()));
+                }
+                match (op, all.len()) {
+                    ("!=", 1) => Test::NotEquals(all.pop().unwrap_or_default()),
+                    ("!=", _) => Test::NoneOf(all),
+                    (_, 1) => Test::Equals(all.pop().unwrap_or_default()),
+                    _ => Test::OneOf(all),
                 }
             }
         };
@@ -307,6 +321,10 @@ impl fmt::Display for Filter {
             Test::OneOf(vs) => {
                 let joined: Vec<String> = vs.iter().map(|v| escape(v)).collect();
                 write!(f, "{key}={}", joined.join("|"))
+            }
+            Test::NoneOf(vs) => {
+                let joined: Vec<String> = vs.iter().map(|v| escape(v)).collect();
+                write!(f, "{key}!={}", joined.join("|"))
             }
             Test::Less(n) => write!(f, "{key}<{n}"),
             Test::AtMost(n) => write!(f, "{key}<={n}"),
@@ -361,6 +379,18 @@ mod tests {
         }
         let escaped: Filter = r"plan=a\|b\\c".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(escaped.test(), &Test::Equals(r"a|b\c".to_owned()));
+        // `!=` with several values: none of them (not the values run together).
+        let none: Filter = "plan!=free|trial".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            none.test(),
+            &Test::NoneOf(vec!["free".into(), "trial".into()])
+        );
+        assert_eq!(none.to_string(), "plan!=free|trial");
+        assert_eq!(none.term().to_string(), r#"analytics_prop__plan="*""#);
+        assert_eq!(
+            none.condition().map(|c| c.to_string()).as_deref(),
+            Some(r#"NOT in(analytics_prop__plan, "free", "trial")"#)
+        );
         let star: Filter = r"plan=\*".parse().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(star.test(), &Test::Equals("*".to_owned()));
         assert_eq!(
@@ -378,6 +408,10 @@ mod tests {
             ("amount<ten", "not a number"),
             ("amount<inf", "not a number"),
             ("plan=", "has no value"),
+            // Empty once read: nothing could write it back.
+            (r"plan=\", "has no value"),
+            ("plan=a|", "has no value"),
+            ("plan!=|b", "has no value"),
         ] {
             let err = text.parse::<Filter>().expect_err(text).to_string();
             assert!(err.contains(says), "{text}: {err}");
@@ -389,7 +423,8 @@ mod tests {
         prop_oneof![
             value.prop_map(Test::Equals),
             value.prop_map(Test::NotEquals),
-            proptest::collection::vec(value, 2..4).prop_map(Test::OneOf),
+            proptest::collection::vec(value.clone(), 2..4).prop_map(Test::OneOf),
+            proptest::collection::vec(value, 2..4).prop_map(Test::NoneOf),
             (-1e6..1e6f64).prop_map(Test::Less),
             (-1e6..1e6f64).prop_map(Test::AtLeast),
             Just(Test::Exists),

@@ -79,6 +79,7 @@ fn filters_narrow_every_route_and_the_page_keeps_them() {
         (&["plan=pro"], &[("purchase", 3), ("login", 1)]),
         (&["plan!=pro"], &[("purchase", 2), ("login", 2)]),
         (&["plan=pro|team"], &[("purchase", 4), ("login", 1)]),
+        (&["plan!=pro|free"], &[("purchase", 1), ("login", 1)]),
         (&["amount<10"], &[("purchase", 2)]),
         (&["amount>=10"], &[("purchase", 4)]),
         (&["plan=*"], &[("purchase", 5), ("login", 3)]),

@@ -210,6 +210,7 @@ fn filter() -> impl Strategy<Value = Filter> {
         s().prop_map(Test::Equals),
         s().prop_map(Test::NotEquals),
         prop::collection::vec(s(), 2..4).prop_map(Test::OneOf),
+        prop::collection::vec(s(), 2..4).prop_map(Test::NoneOf),
         number.clone().prop_map(Test::Less),
         number.clone().prop_map(Test::AtMost),
         number.clone().prop_map(Test::Greater),
@@ -227,6 +228,7 @@ fn ordinary_filter(filter: &Filter) -> Filter {
         Test::Equals(_) => Test::Equals(x()),
         Test::NotEquals(_) => Test::NotEquals(x()),
         Test::OneOf(values) => Test::OneOf(values.iter().map(|_| x()).collect()),
+        Test::NoneOf(values) => Test::NoneOf(values.iter().map(|_| x()).collect()),
         other => other.clone(),
     };
     Filter::new(filter.key().clone(), test)
