@@ -91,7 +91,7 @@ impl fmt::Display for FilterError {
         match self {
             Self::NoOperator(text) => write!(
                 f,
-                "filter {text:?} has no operator: write key=value, key!=value, key=a|b, \
+                "filter {text:?} has no operator: write key=value, key!=value, key=a|b, key!=a|b, \
                  key<n (or <=, >, >=), key=* or key!=*"
             ),
             Self::Key(why) => write!(f, "filter key: {why}"),
@@ -423,7 +423,7 @@ mod tests {
         prop_oneof![
             value.prop_map(Test::Equals),
             value.prop_map(Test::NotEquals),
-            proptest::collection::vec(value.clone(), 2..4).prop_map(Test::OneOf),
+            proptest::collection::vec(value, 2..4).prop_map(Test::OneOf),
             proptest::collection::vec(value, 2..4).prop_map(Test::NoneOf),
             (-1e6..1e6f64).prop_map(Test::Less),
             (-1e6..1e6f64).prop_map(Test::AtLeast),
