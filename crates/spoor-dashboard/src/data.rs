@@ -33,13 +33,19 @@ pub(crate) enum PageError {
     NotFound(String),
     /// The window is too long for any span to chart it in few enough points: 400.
     TooLong(TooLong),
+    /// The answer would be larger than a page shows (a retention of too many cohorts and
+    /// periods): 400, saying what to ask instead.
+    TooLarge(String),
     /// The backend failed or is unreachable: 503.
     Backend(spoor::Error),
 }
 
 impl From<spoor::Error> for PageError {
     fn from(err: spoor::Error) -> Self {
-        Self::Backend(err)
+        match err {
+            spoor::Error::TooLarge(why) => Self::TooLarge(why),
+            err => Self::Backend(err),
+        }
     }
 }
 
@@ -684,10 +690,13 @@ pub(crate) async fn question<P, R>(
 ) -> Result<QuestionPage<P, R>, PageError> {
     let window = view.window();
     let (events, report) = tokio::join!(retriever.events(name, &[], &window), report);
+    let events = events?;
+    // An application never tracked is a 404, as its page is.
+    exists(retriever, name, None, &events, &view).await?;
     Ok(QuestionPage {
         name: name.to_owned(),
         index: retriever.index().to_owned(),
-        events: events?.into_iter().map(|e| e.name).collect(),
+        events: events.into_iter().map(|e| e.name).collect(),
         report: report?,
         params,
         view,

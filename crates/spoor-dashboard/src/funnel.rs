@@ -21,7 +21,7 @@ use spoor_proto::form::Form;
 
 use crate::chart::group;
 use crate::data::{self, PageError, QuestionPage};
-use crate::params::{self, BadParam, View};
+use crate::params::{self, BadParam, View, bad, filter_list};
 use crate::{csv, pages};
 
 /// The most steps a funnel has (`spoor`'s funnels refuse more; a test holds the two together).
@@ -46,19 +46,6 @@ const STEPS: &str = "2 to 10 steps, each an event, in order: steps=visit,signup,
 
 /// What `within` takes.
 const WITHIN: &str = "a conversion window from 1 minute to 90 days: a number and m, h, d or w, like 30m, 12h, 7d or 2w";
-
-/// A [`BadParam`] for the funnel's and the retention's parameters.
-pub(crate) fn bad(
-    name: &'static str,
-    value: impl Into<String>,
-    expected: impl Into<std::borrow::Cow<'static, str>>,
-) -> BadParam {
-    BadParam {
-        name,
-        value: value.into(),
-        expected: expected.into(),
-    }
-}
 
 /// The conversion window unless one is asked for.
 pub(crate) const DEFAULT_WITHIN: &str = "7d";
@@ -148,22 +135,29 @@ impl FunnelParams {
             let names: Vec<&str> = numbered.iter().map(|(_, e)| e.as_str()).collect();
             return Err(bad("steps", names.join(","), STEPS));
         }
+        // A step filter names a step position the query has.
+        if let Some((key, _)) = form.pairs().iter().find(|(k, _)| {
+            k.starts_with("filter.") && !STEP_FILTERS[..numbered.len()].contains(&k.as_str())
+        }) {
+            return Err(bad(
+                "filter.N",
+                key.clone(),
+                format!(
+                    "filter.1 to filter.{} (a filter on a step the funnel has: it has {} \
+                     step positions)",
+                    numbered.len(),
+                    numbered.len()
+                ),
+            ));
+        }
         for ((_, event), name) in numbered.iter().zip(STEP_FILTERS) {
             let event = event.trim();
             if event.is_empty() {
                 continue;
             }
-            let i = params.steps.len();
-            let mut filters = Vec::new();
-            for (_, text) in form.pairs().iter().filter(|(k, _)| *k == name) {
-                if text.trim().is_empty() {
-                    continue;
-                }
-                filters.push(text.trim().parse().map_err(|e: spoor::FilterError| {
-                    bad("filter.N", text, format!("a filter on step {}: {e}", i + 1))
-                })?);
-            }
-            params.steps.push((event.to_owned(), filters));
+            params
+                .steps
+                .push((event.to_owned(), filter_list(&form, name)?));
         }
         if let Some(within) = form.get("within").map(str::trim).filter(|v| !v.is_empty()) {
             params.within = duration(within).ok_or_else(|| bad("within", within, WITHIN))?;
@@ -427,6 +421,26 @@ pub(crate) async fn fetch(
 
 /// The funnel page: the window, the filters, the builder, and the answer as a chart, a table
 /// and, with a breakdown, a table of the values.
+/// What the page says beside the answer: each step whose event the application has none of in
+/// the window (a typo reads as a drop to no one otherwise).
+pub(crate) fn notes(page: &FunnelPage) -> Vec<String> {
+    let Some(params) = &page.params else {
+        return Vec::new();
+    };
+    params
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, (event, _))| !page.events.contains(event))
+        .map(|(i, (event, _))| {
+            format!(
+                "No event named “{event}” in this window: step {} reaches no one.",
+                i + 1
+            )
+        })
+        .collect()
+}
+
 pub(crate) fn render(page: &FunnelPage) -> Markup {
     let view = &page.view;
     let here = path(&page.name);
@@ -450,6 +464,7 @@ pub(crate) fn render(page: &FunnelPage) -> Markup {
             (pages::picker(&here, view, false))
             (pages::filter_bar(&here, view))
             (form(&here, view, page.params.as_ref(), &page.events))
+            @for note in notes(page) { p.note role="note" { (note) } }
             @match (&page.report, &page.params) {
                 (Some(report), Some(params)) => {
                     @let chart_title = format!("Users through {} steps within {}", params.steps.len(), params.within_key);
@@ -473,6 +488,10 @@ pub(crate) fn render(page: &FunnelPage) -> Markup {
         }))
     }
 }
+
+/// The most values of a breakdown the page lists (a property of many values, a URL or an id,
+/// would make a table of thousands of rows).
+const MAX_GROUPS: usize = 50;
 
 /// The breakdown: a row a value (of step 1's first event), the users at each step and the
 /// conversion from step 1 to the last; each value adds its filter to step 1.
@@ -502,14 +521,19 @@ fn groups(
                 p.empty { "No user did step 1 in this window." }
             } @else {
                 div.table-scroll { table.data.funnel-groups {
-                    caption { "Users by the value of " (key.as_str()) " on their first step-1 event; a value keeps step 1 to the events with it" }
+                    caption {
+                        "Users by the value of " (key.as_str()) " on their first step-1 event; a value keeps step 1 to the events with it"
+                        @if groups.len() > MAX_GROUPS {
+                            " (the " (MAX_GROUPS) " values with the most users of " (group(groups.len() as u128)) "; all of them in the CSV and JSON)"
+                        }
+                    }
                     thead { tr {
                         th { (key.as_str()) }
                         @for i in 0..steps { th.num { "Step " (i + 1) } }
                         th.num { "Converted" }
                     } }
                     tbody {
-                        @for g in groups {
+                        @for g in groups.iter().take(MAX_GROUPS) {
                             @let filter = match &g.value {
                                 Some(value) => params::equals(key.as_str(), value),
                                 None => format!("{}!=*", key.as_str()).parse().ok(),
@@ -561,6 +585,7 @@ pub(crate) fn json(page: &FunnelPage) -> serde_json::Value {
     };
     serde_json::json!({
         "application_name": page.name,
+        "notes": notes(page),
         "window": page.view.window_key,
         "filters": page.view.filters.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "within": params.within_key,
@@ -677,10 +702,18 @@ mod tests {
         let unit = FunnelParams::parse("steps=a,b&within=7y").unwrap_err();
         assert!(unit.to_string().contains("like 30m"), "{unit}");
         let filter = FunnelParams::parse("steps=a,b&filter.2=amount%3Cten").unwrap_err();
-        assert!(
-            filter.to_string().contains("a filter on step 2"),
-            "{filter}"
-        );
+        assert_eq!(filter.name, "filter.2");
+        assert!(filter.to_string().contains("not a number"), "{filter}");
+        // A filter on a step the funnel does not have is refused, not dropped.
+        let past = FunnelParams::parse("steps=a,b&filter.3=amount%3E1").unwrap_err();
+        assert!(past.to_string().contains("filter.1 to filter.2"), "{past}");
+        let zero = FunnelParams::parse("steps=a,b&filter.0=amount%3E1").unwrap_err();
+        assert_eq!(zero.value, "filter.0");
+        // A value's spaces are kept, as in `filter=`.
+        let spaced = FunnelParams::parse("steps=a,b&filter.1=plan%3Dpro%20")
+            .unwrap()
+            .unwrap();
+        assert_eq!(spaced.steps[0].1[0].to_string(), "plan=pro ");
     }
 
     #[test]

@@ -411,32 +411,53 @@ impl View {
     }
 }
 
-/// The filters of a query string: every `filter=` in order, each once; an empty one (a filter
-/// form sent blank) is none. The text is read as it is, spaces and all, so a value with spaces
-/// round-trips.
+/// The filters of a query string: every `filter=` in order, each once.
 fn filters(form: &Form) -> Result<Vec<Filter>, BadParam> {
+    filter_list(form, "filter")
+}
+
+/// The filters of the parameter `name` (`filter`, a funnel step's `filter.2`, a retention's
+/// `filter.start`), in order, each once, at most [`MAX_FILTERS`]; an empty one (a filter field
+/// sent blank) is none. The text is read as it is, spaces and all, so a value with spaces
+/// round-trips.
+pub(crate) fn filter_list(form: &Form, name: &'static str) -> Result<Vec<Filter>, BadParam> {
     let mut filters: Vec<Filter> = Vec::new();
-    for (_, text) in form.pairs().iter().filter(|(k, _)| k == "filter") {
+    for (_, text) in form.pairs().iter().filter(|(k, _)| k == name) {
         if text.trim().is_empty() {
             continue;
         }
-        let filter = text.parse().map_err(|err: FilterError| BadParam {
-            name: "filter",
-            value: text.clone(),
-            expected: format!("a filter such as plan=pro or amount>=10 ({err})").into(),
+        let filter = text.parse().map_err(|err: FilterError| {
+            bad(
+                name,
+                text.clone(),
+                format!("a filter such as plan=pro or amount>=10 ({err})"),
+            )
         })?;
         if !filters.contains(&filter) {
             filters.push(filter);
         }
     }
     if filters.len() > MAX_FILTERS {
-        return Err(BadParam {
-            name: "filter",
-            value: format!("{} filters", filters.len()),
-            expected: format!("at most {MAX_FILTERS} filters; remove some").into(),
-        });
+        return Err(bad(
+            name,
+            format!("{} filters", filters.len()),
+            format!("at most {MAX_FILTERS} filters; remove some"),
+        ));
     }
     Ok(filters)
+}
+
+/// A [`BadParam`]: the parameter, the value it was given, and what it takes.
+pub(crate) fn bad(
+    name: &'static str,
+    value: impl Into<String>,
+    expected: impl Into<Cow<'static, str>>,
+) -> BadParam {
+    BadParam {
+        name,
+        value: value.into(),
+        expected: expected.into(),
+    }
 }
 
 /// The filter "`key` is `value`", written so that any value round-trips (`\|`, `\\`, a lone

@@ -17,8 +17,7 @@ use time::macros::format_description;
 
 use crate::chart::group;
 use crate::data::{self, PageError, QuestionPage};
-use crate::funnel::bad;
-use crate::params::{BadParam, View};
+use crate::params::{BadParam, View, bad, filter_list};
 use crate::{csv, pages};
 
 /// A retention question as the page's parameters state it.
@@ -30,18 +29,6 @@ pub(crate) struct RetentionParams {
     pub(crate) back: (String, Vec<Filter>),
     /// The period.
     pub(crate) period: Period,
-}
-
-fn filters(form: &Form, name: &'static str) -> Result<Vec<Filter>, BadParam> {
-    form.pairs()
-        .iter()
-        .filter(|(k, v)| k == name && !v.trim().is_empty())
-        .map(|(_, text)| {
-            text.trim()
-                .parse()
-                .map_err(|e: spoor::FilterError| bad(name, text, format!("a filter ({e})")))
-        })
-        .collect()
 }
 
 impl RetentionParams {
@@ -58,11 +45,18 @@ impl RetentionParams {
         let Some(start) = get("start") else {
             return Ok(None);
         };
-        // Coming back is doing the start event again unless another is named.
-        let back = get("return").unwrap_or(start);
+        // Coming back is doing the start event again, with its filters, unless another is
+        // named.
+        let start = (start.to_owned(), filter_list(&form, "filter.start")?);
+        let back = match get("return") {
+            Some(back) if back != start.0 || form.get("filter.return").is_some() => {
+                (back.to_owned(), filter_list(&form, "filter.return")?)
+            }
+            _ => start.clone(),
+        };
         Ok(Some(Self {
-            start: (start.to_owned(), filters(&form, "filter.start")?),
-            back: (back.to_owned(), filters(&form, "filter.return")?),
+            start,
+            back,
             period,
         }))
     }
@@ -86,14 +80,15 @@ impl RetentionParams {
     /// keeps them.
     pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs = vec![("start", self.start.0.clone())];
-        if self.back.0 != self.start.0 {
+        pairs.extend(self.start.1.iter().map(|f| ("filter.start", f.to_string())));
+        // Coming back to the start event with its filters is what no `return` says.
+        if self.back != self.start {
             pairs.push(("return", self.back.0.clone()));
+            pairs.extend(self.back.1.iter().map(|f| ("filter.return", f.to_string())));
         }
         if self.period != Period::Week {
             pairs.push(("period", self.period.name().to_owned()));
         }
-        pairs.extend(self.start.1.iter().map(|f| ("filter.start", f.to_string())));
-        pairs.extend(self.back.1.iter().map(|f| ("filter.return", f.to_string())));
         pairs
     }
 }
@@ -333,23 +328,43 @@ pub(crate) fn csv(page: &RetentionPage) -> String {
 mod tests {
     use super::*;
 
+    /// The question read back from the query its links write.
+    fn reread(params: &RetentionParams) -> RetentionParams {
+        let query: Form = params
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        RetentionParams::parse(&query.encode()).unwrap().unwrap()
+    }
+
     #[test]
     fn parameters_round_trip() {
         let query = "start=signup&return=login&period=month&filter.return=plan%3Dpro";
         let params = RetentionParams::parse(query).unwrap().unwrap();
         assert_eq!(params.period, Period::Month);
         assert_eq!(params.back.1[0].to_string(), "plan=pro");
-        let query: Form = params
-            .pairs()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        assert_eq!(
-            RetentionParams::parse(&query.encode()).unwrap().unwrap(),
-            params
-        );
+        assert_eq!(reread(&params), params);
         let same = RetentionParams::parse("start=login").unwrap().unwrap();
         assert_eq!(same.back.0, "login");
+        // Coming back to the start event keeps its filters, and says so by no `return`.
+        let pro = RetentionParams::parse("start=buy&filter.start=plan%3Dpro")
+            .unwrap()
+            .unwrap();
+        assert_eq!(pro.back, pro.start);
+        assert!(
+            !pro.pairs()
+                .iter()
+                .any(|(k, _)| *k == "return" || *k == "filter.return")
+        );
+        // Another return event, or the same one with other filters, is written out.
+        let any = RetentionParams::parse(
+            "start=buy&filter.start=plan%3Dpro&return=buy&filter.return=plan%3D*",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(any.back.1[0].to_string(), "plan=*");
+        assert_eq!(reread(&any), any);
         assert_eq!(same.period, Period::Week);
         assert_eq!(RetentionParams::parse("period=day").unwrap(), None);
     }

@@ -166,6 +166,10 @@ fn error_page(err: &PageError) -> Reply {
             StatusCode::BAD_REQUEST,
             pages::error(400, "Bad request", &too_long.to_string()),
         ),
+        PageError::TooLarge(why) => html(
+            StatusCode::BAD_REQUEST,
+            pages::error(400, "Bad request", why),
+        ),
         PageError::NotFound(what) => {
             html(StatusCode::NOT_FOUND, pages::error(404, "Not found", what))
         }
@@ -197,6 +201,7 @@ fn error_json(err: &PageError) -> Reply {
             );
         }
         PageError::TooLong(too_long) => (StatusCode::BAD_REQUEST, too_long.to_string()),
+        PageError::TooLarge(why) => (StatusCode::BAD_REQUEST, why.clone()),
         PageError::NotFound(what) => (StatusCode::NOT_FOUND, what.clone()),
         PageError::Backend(e) => (StatusCode::SERVICE_UNAVAILABLE, reason(e)),
     };
@@ -515,27 +520,41 @@ impl Dashboard {
         query: &str,
         view: View,
     ) -> Reply {
+        // A question the page cannot take: its message, and a way back to the page's form (the
+        // window and the filters kept) rather than a dead end.
+        let refused = |err: &PageError, page: &str| match err {
+            PageError::BadParam(bad) if !as_csv => html(
+                StatusCode::BAD_REQUEST,
+                pages::error_with_way_out(
+                    400,
+                    "Bad request",
+                    &bad.to_string(),
+                    ("Back to the form", &view.href(page)),
+                ),
+            ),
+            err => error_page(err),
+        };
         match question {
             Question::Funnel => {
                 if !as_csv {
                     self.track("funnel", Some(name), &view);
                 }
-                match funnel::fetch(&self.retriever, name, view, query).await {
+                match funnel::fetch(&self.retriever, name, view.clone(), query).await {
                     Ok(page) if as_csv => csv_reply(&format!("{name}-funnel"), funnel::csv(&page)),
                     Ok(page) => html(StatusCode::OK, funnel::render(&page)),
-                    Err(err) => error_page(&err),
+                    Err(err) => refused(&err, &funnel::path(name)),
                 }
             }
             Question::Retention => {
                 if !as_csv {
                     self.track("retention", Some(name), &view);
                 }
-                match retention::fetch(&self.retriever, name, view, query).await {
+                match retention::fetch(&self.retriever, name, view.clone(), query).await {
                     Ok(page) if as_csv => {
                         csv_reply(&format!("{name}-retention"), retention::csv(&page))
                     }
                     Ok(page) => html(StatusCode::OK, retention::render(&page)),
-                    Err(err) => error_page(&err),
+                    Err(err) => refused(&err, &retention::path(name)),
                 }
             }
         }

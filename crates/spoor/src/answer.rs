@@ -16,7 +16,7 @@ mod retention;
 pub(crate) use funnel::funnel;
 pub use funnel::{FunnelGroup, FunnelReport, FunnelStep};
 pub(crate) use retention::retention;
-pub use retention::{Cohort, Retained, RetentionReport};
+pub use retention::{Cohort, MAX_RETENTION_CELLS, Retained, RetentionReport};
 
 /// An application: how many events it logged and how many users logged them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

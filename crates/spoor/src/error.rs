@@ -20,6 +20,10 @@ pub enum Error {
     InvalidEvent(spoor_event::EventError),
     /// Splunk answered with rows of another shape than the question's.
     Answer(String),
+    /// The answer is larger than a retriever builds (a retention of more cohorts and periods
+    /// than [`MAX_RETENTION_CELLS`](crate::answer::MAX_RETENTION_CELLS)); the message says what
+    /// to ask instead.
+    TooLarge(String),
     /// The tracker's queue was full and its policy is to drop (the event is counted as
     /// dropped), or it stayed full longer than the policy waits.
     QueueFull,
@@ -44,6 +48,7 @@ impl fmt::Display for Error {
             Self::InvalidEvent(_) => f.write_str("invalid event; nothing was queued"),
             Self::InvalidFunnel(_) => f.write_str("invalid funnel"),
             Self::Answer(why) => write!(f, "unexpected answer: {why}"),
+            Self::TooLarge(why) => f.write_str(why),
             Self::QueueFull => f.write_str(
                 "the tracker's queue is full: the event was dropped (raise the queue size or let the backend catch up)",
             ),

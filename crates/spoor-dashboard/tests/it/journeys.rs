@@ -229,8 +229,13 @@ fn funnels_and_retention_answer_exactly_on_every_route() {
         ),
         (
             "/api/application/shop/funnel?steps=a,b&filter.2=amount%3Cten",
+            "filter.2",
+            "not a number",
+        ),
+        (
+            "/api/application/shop/funnel?steps=a,b&filter.3=amount%3E1",
             "filter.N",
-            "step 2",
+            "filter.1 to filter.2",
         ),
         (
             "/api/application/shop/funnel?steps=a,b&breakdown=a%20b",
@@ -253,6 +258,34 @@ fn funnels_and_retention_answer_exactly_on_every_route() {
             "{target}: {body}"
         );
     }
-    let (status, page) = dash.get("/applications/shop/funnel?steps=visit&within=1d");
+    let (status, page) =
+        dash.get("/applications/shop/funnel?steps=visit&within=1d&filter=plan%3Dpro");
     assert_eq!(status, 400, "{page}");
+    // The way back keeps the window and the filters.
+    assert!(
+        page.contains("href=\"/applications/shop/funnel?filter=plan%3Dpro\""),
+        "{page}"
+    );
+    // An application never tracked: a 404, as its page.
+    for target in [
+        "/api/application/nosuchapp/funnel?steps=a,b",
+        "/api/application/nosuchapp/retention?start=a",
+        "/applications/nosuchapp/funnel",
+    ] {
+        let (status, body) = dash.get(target);
+        assert_eq!(status, 404, "{target}: {body}");
+        assert!(
+            body.contains("no event was ever tracked"),
+            "{target}: {body}"
+        );
+    }
+    // A step event the window has none of is said, not left to read as a drop.
+    let (_, page) = dash.get("/applications/shop/funnel?steps=visit,sigup");
+    assert!(page.contains("No event named “sigup”"), "{page}");
+    let typo = dash.json("/api/application/shop/funnel?steps=visit,sigup");
+    assert_eq!(
+        typo["notes"],
+        serde_json::json!(["No event named “sigup” in this window: step 2 reaches no one."]),
+        "{typo}"
+    );
 }

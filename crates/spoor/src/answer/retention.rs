@@ -92,6 +92,10 @@ struct Read {
     users: BTreeMap<u64, u64>,
 }
 
+/// The most cells of a retention's table, cohorts × the longest cohort's periods, that an answer
+/// holds (a year of daily cohorts is 365 × 365 = 133,225: too many; of weekly ones, 52 × 52).
+pub const MAX_RETENTION_CELLS: usize = 100_000;
+
 /// The cohorts of `rows`, their periods running to the one holding the last instant before
 /// `end` (`None`, all time: to the latest period of any row).
 pub(crate) fn retention(
@@ -138,12 +142,31 @@ pub(crate) fn retention(
             })
             .max(),
     };
+    // Each cohort's periods, counted before anything is built: one stray event of 1970 would
+    // otherwise make tens of thousands of daily periods for every cohort.
+    let counts: Vec<u64> = read
+        .iter()
+        .map(|(start, cohort)| {
+            let reached = last.map_or(0, |last| periods_between(*start, last, period));
+            let latest = cohort.users.keys().next_back().copied().unwrap_or(0);
+            reached.max(latest).saturating_add(1)
+        })
+        .collect();
+    // The table a page draws: a row a cohort, a column a period of the longest.
+    let longest = counts.iter().max().copied().unwrap_or(0);
+    let cells = longest.saturating_mul(counts.len() as u64);
+    if cells > MAX_RETENTION_CELLS as u64 {
+        return Err(Error::TooLarge(format!(
+            "a retention of {} cohorts over up to {longest} periods ({cells} cells) is more than \
+             the {MAX_RETENTION_CELLS} cells a retriever builds: choose a longer period than a \
+             {period} or a shorter window",
+            counts.len()
+        )));
+    }
     let cohorts = read
         .into_iter()
-        .map(|(start, cohort)| {
-            let reached = last.map_or(0, |last| periods_between(start, last, period));
-            let latest = cohort.users.keys().next_back().copied().unwrap_or(0);
-            let count = reached.max(latest) + 1;
+        .zip(counts)
+        .map(|((start, cohort), count)| {
             let periods = (0..count)
                 .map(|p| {
                     let users = cohort.users.get(&p).copied().unwrap_or(0);
@@ -298,6 +321,30 @@ mod tests {
             advance(start, 2, Period::Week),
             datetime!(2028-02-13 0:00 UTC)
         );
+    }
+
+    #[test]
+    fn a_stray_old_event_is_refused_not_built() {
+        // A cohort of 1970 (a client's clock at zero) and five of January 2028, by day: a table
+        // of 6 rows of over 21,000 periods.
+        let rows = rows(&[
+            ["0", "0", "1", "1"],
+            ["1830297600", "0", "1", "1"],
+            ["1830384000", "0", "1", "1"],
+            ["1830470400", "0", "1", "1"],
+            ["1830556800", "0", "1", "1"],
+            ["1830643200", "0", "1", "1"],
+        ]);
+        let end = datetime!(2028-02-01 0:00 UTC);
+        let err = retention(rows.clone(), Period::Day, Some(end)).unwrap_err();
+        assert!(matches!(err, Error::TooLarge(_)), "{err:?}");
+        assert!(
+            err.to_string()
+                .contains("choose a longer period than a day"),
+            "{err}"
+        );
+        // By month it fits.
+        assert!(retention(rows, Period::Month, Some(end)).is_ok());
     }
 
     #[test]
