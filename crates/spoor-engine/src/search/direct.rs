@@ -8,6 +8,16 @@
 //! its slot or set in its slot's bitset over the field's dictionary. A chart's buckets are
 //! ranges of rows, the times being sorted. Large windows are read in two halves on two
 //! threads, whose states are then merged.
+//!
+//! The funnel and the retention of the builders, whole queries of their own shape, have paths
+//! of their own ([`funnel`], [`retention`]), over the window's rows decided by code as
+//! [`steps`] says.
+
+#[cfg(test)]
+mod differential;
+mod funnel;
+mod retention;
+mod steps;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -33,6 +43,28 @@ const MAX_BITSET_WORDS: usize = 1 << 21;
 /// with rows); a chart of many buckets over a large by field goes the frame's way, whose work
 /// grows with its rows and cells instead.
 const MAX_CHART_WORDS: usize = 1 << 26;
+
+/// The builders' funnel or retention (the whole of `commands`, after the search of one index
+/// and its exact `where`s) from the columns of an index whose times are sorted; `None` when
+/// `commands` are neither.
+pub(crate) fn shaped<'a>(
+    columns: &'a Columns,
+    filter: &Filter<'a, '_>,
+    window: &Window,
+    commands: &[Command],
+) -> Option<Result<Frame<'a>, SearchError>> {
+    if !columns.sorted {
+        return None;
+    }
+    let (earliest, latest) = window_micros(window);
+    let search = steps::Search {
+        columns,
+        filter,
+        rows: columns.window_rows(earliest, latest),
+        window,
+    };
+    funnel::answer(&search, commands).or_else(|| retention::answer(&search, commands))
+}
 
 /// `command` (a `stats` or `timechart` right after the search) over the rows of `columns` in
 /// `window` that pass `filter`; `None` when it is not one this path takes.

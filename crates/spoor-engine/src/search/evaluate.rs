@@ -62,6 +62,12 @@ pub(crate) fn evaluate(
             (name, columns, Filter::new(columns, &terms, &exact))
         })
         .collect();
+    // The builders' funnel and retention over one index are answered from its columns.
+    if let [(_, columns, filter)] = filters.as_slice()
+        && let Some(frame) = direct::shaped(columns, filter, window, commands)
+    {
+        return results(frame?, messages, keep);
+    }
     // A `stats` or `timechart` straight after the search of one index is aggregated from the
     // index's columns where it can be.
     if let ([(_, columns, filter)], [first, rest @ ..], Some(0)) =
