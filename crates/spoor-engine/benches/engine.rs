@@ -372,7 +372,7 @@ fn measure(dir: &Path) {
         (
             "funnel_3_steps",
             build::funnel(&index, APPLICATION, &funnel, &[], tw),
-            w.clone(),
+            w,
         ),
         (
             "retention_12_weeks",
@@ -390,17 +390,17 @@ fn measure(dir: &Path) {
                 &[],
                 tw,
             ),
-            w.clone(),
+            w,
         ),
         (
             "top_users",
             build::top_users(&index, APPLICATION, None, top, &[], tw),
-            w.clone(),
+            w,
         ),
         (
             "summary_totals",
             build::totals(&index, Some(APPLICATION), &[], tw),
-            w.clone(),
+            w,
         ),
         (
             "user_timeline",
@@ -412,7 +412,7 @@ fn measure(dir: &Path) {
                 &[],
                 tw,
             ),
-            w.clone(),
+            w,
         ),
     ];
     // The memory a funnel takes while it runs: the peak resident set above the loaded index's
@@ -429,9 +429,12 @@ fn measure(dir: &Path) {
     );
     let questions = questions
         .into_iter()
-        .map(|(name, query)| (name, query, w.clone()))
+        .map(|(name, query)| (name, query, w))
         .chain(issue_14);
-    for (name, query, w) in questions {
+    // `SPOOR_BENCH_ONLY`: only the questions whose names contain it (for profiling
+    // `--measure <dir>/store`).
+    let only = std::env::var("SPOOR_BENCH_ONLY").unwrap_or_default();
+    for (name, query, w) in questions.filter(|(name, _, _)| name.contains(&only)) {
         let runs = std::env::var("SPOOR_BENCH_RUNS")
             .ok()
             .and_then(|v| v.parse().ok())

@@ -33,7 +33,6 @@
 //! Two threads: the window's two halves are counted and placed by user, then the users split
 //! in two halves of about as many rows.
 
-use std::ops::Range;
 use std::time::Duration;
 
 use spoor_event::Key;
@@ -41,7 +40,7 @@ use spoor_event::field::{DISTINCT_ID, PROPERTY_PREFIX};
 use spoor_spl::ast::{Aggregate, BinaryOp, Command, EvalFunction, Expr, Function, LogicOp, Stats};
 use spoor_spl::build::{self, Funnel};
 
-use crate::columns::{Column, Columns};
+use crate::columns::Column;
 use crate::hash::FxHashMap;
 use crate::search::aggregate::percentile;
 use crate::search::filter::window_bounds;
@@ -50,7 +49,7 @@ use crate::search::halves::in_halves;
 use crate::search::text::format_number;
 use crate::search::{SearchError, Window};
 
-use super::steps::{Masks, Search, built, leading_wheres, offset, step_of};
+use super::steps::{Masks, Part, Search, built, leading_wheres, step_of};
 
 /// The funnel's answer, when `commands` (after `search`) are a funnel's; `None` otherwise.
 pub(super) fn answer<'a>(
@@ -60,53 +59,40 @@ pub(super) fn answer<'a>(
     let (columns, range, window) = (search.columns, &search.rows, search.window);
     let shape = Shape::of(commands)?;
     let masks = Masks::new(columns, search.filter, &shape.wheres, &shape.conditions)?;
-    let users = columns.column(DISTINCT_ID);
     let breakdown = shape
         .breakdown
         .as_ref()
-        .map(|key| columns.column(&key.field_name()));
-    let placed = match users {
+        .and_then(|key| columns.column(&key.field_name()));
+    let n = shape.conditions.len();
+    let steps = (1u16 << n) - 1;
+    let tally = match columns.column(DISTINCT_ID) {
+        // Two threads, each over the whole window for half the users.
         Some(users) => in_halves(range.len(), |half| {
-            Placed::new(
-                columns,
-                &masks,
-                users,
-                breakdown.flatten(),
-                offset(range, half),
-            )
-        }),
-        None => Vec::new(),
+            let part = Part::of(&half, range.len());
+            let mut run = Run::new(n, shape.within, users.dict.len() + 1);
+            let mut instant: Vec<StepRow> = Vec::new();
+            let each = |row: usize, mask: u16, user: u32, code: u32| {
+                let time = columns.times[row];
+                if instant.last().is_some_and(|r| r.time != time) {
+                    run.instant(&mut instant);
+                }
+                instant.push(StepRow {
+                    time,
+                    user,
+                    code,
+                    mask,
+                });
+            };
+            masks.scan(range.clone(), steps, users, part, breakdown, each);
+            run.instant(&mut instant);
+            run.tally(part)
+        })
+        .into_iter()
+        .reduce(Tally::merge)
+        .unwrap_or_default(),
+        None => Tally::default(),
     };
-    let run = Run {
-        steps: shape.conditions.len(),
-        within: shape.within,
-        placed: &placed,
-    };
-    let users = users.map_or(0, |u| u.dict.len());
-    // Each user's rows in both halves, and the users split where half the rows are before.
-    let before: Vec<usize> = std::iter::once(0)
-        .chain((1..=users).scan(0usize, |n, user| {
-            *n += placed.iter().map(|p| p.rows(user).len()).sum::<usize>();
-            Some(*n)
-        }))
-        .collect();
-    let total = before.last().copied().unwrap_or(0);
-    let tally = in_halves(total, |half| {
-        // User `u`'s rows are `before[u - 1]..before[u]`.
-        let first = before.partition_point(|&n| n < half.start) + 1;
-        let last = before.partition_point(|&n| n < half.end) + 1;
-        let mut tally = Tally::default();
-        let mut scratch = Vec::new();
-        for user in first..last.min(users + 1) {
-            run.user(user, &mut scratch, &mut tally);
-        }
-        tally
-    })
-    .into_iter()
-    .reduce(Tally::merge)
-    .unwrap_or_default();
-    let column = breakdown.flatten();
-    Some(Ok(output(&shape, &tally, column, window)))
+    Some(Ok(output(&shape, &tally, breakdown, window)))
 }
 
 /// Whether `commands` are the builder's (for the tests: the query goes this way over an index of
@@ -218,10 +204,11 @@ impl<'q> Shape<'q> {
     }
 }
 
-/// One row of a step: its time, the steps it matches, and its breakdown code.
+/// One row of a step: its time, user, breakdown code and the steps it matches.
 #[derive(Debug, Clone, Copy)]
 struct StepRow {
     time: i64,
+    user: u32,
     code: u32,
     mask: u16,
 }
@@ -229,149 +216,110 @@ struct StepRow {
 impl StepRow {
     /// The first step it matches, from 0.
     fn rank(self) -> u32 {
-        (self.mask & !super::steps::PASSES).trailing_zeros()
+        self.mask.trailing_zeros()
     }
 }
 
-/// The rows of some step of a part of the window, placed by user (a counting sort, so each
-/// user's rows stay in row order).
-struct Placed {
-    /// Where each user's rows start in `rows` (indexed by user code; one more at the end).
-    starts: Vec<u32>,
-    rows: Vec<StepRow>,
-}
-
-impl Placed {
-    fn new(
-        columns: &Columns,
-        masks: &Masks<'_>,
-        users: &Column,
-        breakdown: Option<&Column>,
-        rows: Range<usize>,
-    ) -> Self {
-        let steps = !super::steps::PASSES;
-        let mut starts = vec![0u32; users.dict.len() + 2];
-        masks.scan(rows.clone(), users, None, |_, mask, user, _| {
-            if mask & steps != 0 {
-                starts[user as usize + 1] += 1;
-            }
-        });
-        for i in 1..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut next = starts.clone();
-        let mut placed = vec![
-            StepRow {
-                time: 0,
-                code: 0,
-                mask: 0
-            };
-            starts.last().copied().unwrap_or(0) as usize
-        ];
-        masks.scan(rows, users, breakdown, |row, mask, user, code| {
-            if mask & steps != 0 {
-                let at = &mut next[user as usize];
-                placed[*at as usize] = StepRow {
-                    time: columns.times[row],
-                    code,
-                    mask,
-                };
-                *at += 1;
-            }
-        });
-        Self {
-            starts,
-            rows: placed,
-        }
-    }
-
-    /// The rows of `user`.
-    fn rows(&self, user: usize) -> &[StepRow] {
-        &self.rows[self.starts[user] as usize..self.starts[user + 1] as usize]
-    }
-}
-
-/// The recurrence over each user's rows.
-struct Run<'p> {
-    steps: usize,
+/// The recurrence's state for each user: the running maxima of `spoor_s{k}` (the latest start
+/// of a chain at step `k`, `k < n`) and of `spoor_t{k}` (`1 < k < n`), and the first
+/// `spoor_d{k}` (`k > 1`), `NaN` for none; and the breakdown code of the first step-1 row.
+struct Run {
+    n: usize,
     within: f64,
-    placed: &'p [Placed],
+    /// `3n − 4` numbers a user: starts from step 1, reached from step 2, firsts from step 2.
+    state: Vec<f64>,
+    /// `u32::MAX` until the user's first step-1 row.
+    codes: Vec<u32>,
 }
 
-impl Run<'_> {
-    /// Runs user `user`'s rows and adds them to `tally` when the user did step 1.
-    fn user(&self, user: usize, scratch: &mut Vec<StepRow>, tally: &mut Tally) {
-        scratch.clear();
-        for part in self.placed {
-            scratch.extend_from_slice(part.rows(user));
+impl Run {
+    fn new(n: usize, within: f64, users: usize) -> Self {
+        Self {
+            n,
+            within,
+            state: vec![f64::NAN; users * (3 * n - 4)],
+            codes: vec![u32::MAX; users],
         }
-        // Rows of one instant in the order of the first step they match (stably).
-        if scratch
-            .windows(2)
-            .any(|w| w[0].time == w[1].time && w[0].rank() > w[1].rank())
-        {
-            scratch.sort_by_key(|r| (r.time, r.rank()));
+    }
+
+    /// Runs the rows of one instant: in the order of the first step they match, then in row
+    /// order (a stable sort), as `sort 0 _time, spoor_rank` leaves them.
+    fn instant(&mut self, rows: &mut Vec<StepRow>) {
+        if rows.windows(2).any(|w| w[0].rank() > w[1].rank()) {
+            rows.sort_by_key(|r| r.rank());
         }
-        let n = self.steps;
-        // Indexed by step from 1: the running maxima of `spoor_s{k}` and `spoor_t{k}`, and
-        // the first `spoor_d{k}`.
-        let mut starts = [None::<f64>; 11];
-        let mut reached = [None::<f64>; 11];
-        let mut first = [None::<f64>; 11];
-        let (mut did_first, mut code) = (false, 0u32);
-        let mut s = [None::<f64>; 11];
-        for row in scratch.iter() {
-            let time = row.time as f64 / 1_000_000.0;
-            s[1] = (row.mask & 1 != 0).then_some(time);
-            if s[1].is_some() && !did_first {
-                did_first = true;
-                code = row.code;
+        for &row in rows.iter() {
+            self.row(row);
+        }
+        rows.clear();
+    }
+
+    /// One row of a step: what `eval` and `streamstats` give it, and the user's state after.
+    fn row(&mut self, row: StepRow) {
+        let n = self.n;
+        let stride = 3 * n - 4;
+        let user = row.user as usize;
+        let state = &mut self.state[user * stride..(user + 1) * stride];
+        let (starts, rest) = state.split_at_mut(n - 1);
+        let (reached, firsts) = rest.split_at_mut(n - 2);
+        let time = row.time as f64 / 1_000_000.0;
+        // `spoor_s{k}` of this row, from the state before it.
+        let mut s = [f64::NAN; 11];
+        if row.mask & 1 != 0 {
+            s[1] = time;
+            if self.codes[user] == u32::MAX {
+                self.codes[user] = row.code;
             }
-            for k in 2..=n {
-                s[k] = match starts[k - 1] {
-                    Some(start) if row.mask >> (k - 1) & 1 != 0 => {
-                        let since = finite(time - start);
-                        since.filter(|&d| d <= self.within).map(|_| start)
+        }
+        for k in 2..=n {
+            let start = starts[k - 2];
+            if row.mask >> (k - 1) & 1 == 0 || start.is_nan() {
+                continue;
+            }
+            if finite(time - start).is_some_and(|d| d <= self.within) {
+                s[k] = start;
+                if firsts[k - 2].is_nan() {
+                    let before = if k == 2 { starts[0] } else { reached[k - 3] };
+                    if let Some(d) = finite(time - before) {
+                        firsts[k - 2] = d;
                     }
-                    _ => None,
-                };
-                if s[k].is_some() && first[k].is_none() {
-                    let before = if k == 2 { starts[1] } else { reached[k - 1] };
-                    first[k] = before.and_then(|b| finite(time - b));
-                }
-            }
-            for k in 1..n {
-                starts[k] = max(starts[k], s[k]);
-                if k >= 2 && s[k].is_some() {
-                    reached[k] = max(reached[k], Some(time));
                 }
             }
         }
-        if !did_first {
-            return;
-        }
-        let group = tally.groups.entry(code).or_default();
-        group.users += 1;
-        for (k, d) in first.iter().enumerate().take(n + 1).skip(2) {
-            if let Some(d) = *d {
-                group.reached[k] += 1;
-                group.times[k].push(d);
+        for k in 1..n {
+            // `f64::max` takes the number over a NaN.
+            starts[k - 1] = starts[k - 1].max(s[k]);
+            if k >= 2 && !s[k].is_nan() {
+                reached[k - 2] = reached[k - 2].max(time);
             }
         }
+    }
+
+    /// The users of `part` who did step 1, by breakdown code.
+    fn tally(&self, part: Part) -> Tally {
+        let stride = 3 * self.n - 4;
+        let mut tally = Tally::default();
+        for (user, &code) in self.codes.iter().enumerate() {
+            if code == u32::MAX || !part.has(user as u32) {
+                continue;
+            }
+            let group = tally.groups.entry(code).or_default();
+            group.users += 1;
+            let firsts = &self.state[user * stride + 2 * self.n - 3..(user + 1) * stride];
+            for (k, &d) in (2..).zip(firsts) {
+                if !d.is_nan() {
+                    group.reached[k] += 1;
+                    group.times[k].push(d);
+                }
+            }
+        }
+        tally
     }
 }
 
 /// `a - b` as expressions give it: a number only when finite.
 fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
-}
-
-/// The larger of two optional numbers (a running `max`).
-fn max(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
 }
 
 /// The users who did step 1, by breakdown code.

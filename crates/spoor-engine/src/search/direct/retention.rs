@@ -51,7 +51,7 @@ use crate::search::halves::in_halves;
 use crate::search::text::format_number;
 use crate::search::{SearchError, Window};
 
-use super::steps::{Masks, Search, built, leading_wheres, offset, step_of};
+use super::steps::{Masks, PASSES, Part, Search, built, leading_wheres, offset, step_of};
 
 /// The most words the users' bitsets may take (on each of two threads).
 const MAX_WORDS: usize = 1 << 24;
@@ -78,11 +78,18 @@ pub(super) fn answer<'a>(
     // Each user's first start row.
     let firsts = in_halves(range.len(), |half| {
         let mut first = vec![u32::MAX; n_users];
-        masks.scan(offset(range, half), users, None, |row, mask, user, _| {
-            if mask & START != 0 && first[user as usize] == u32::MAX {
-                first[user as usize] = row as u32;
-            }
-        });
+        masks.scan(
+            offset(range, half),
+            START,
+            users,
+            Part::ALL,
+            None,
+            |row, _, user, _| {
+                if first[user as usize] == u32::MAX {
+                    first[user as usize] = row as u32;
+                }
+            },
+        );
         first
     });
     let first: Vec<u32> = firsts
@@ -127,25 +134,32 @@ pub(super) fn answer<'a>(
         let rows = offset(range, half);
         let mut bits = vec![0u64; words * n_users];
         let mut run = runs.of_row(rows.start);
-        masks.scan(rows, users, None, |row, mask, user, _| {
-            let user = user as usize;
-            let first = first_time[user];
-            if first.is_nan() {
-                return;
-            }
-            let time = seconds(row);
-            let bit = if mask & BACK != 0 && time >= first {
-                while runs.starts.get(run + 1).is_some_and(|&s| s <= row) {
-                    run += 1;
+        masks.scan(
+            rows,
+            PASSES,
+            users,
+            Part::ALL,
+            None,
+            |row, mask, user, _| {
+                let user = user as usize;
+                let first = first_time[user];
+                if first.is_nan() {
+                    return;
                 }
-                1 + run - first_run[user] as usize
-            } else if time == first {
-                0
-            } else {
-                return;
-            };
-            bits[user * words + bit / 64] |= 1 << (bit % 64);
-        });
+                let time = seconds(row);
+                let bit = if mask & BACK != 0 && time >= first {
+                    while runs.starts.get(run + 1).is_some_and(|&s| s <= row) {
+                        run += 1;
+                    }
+                    1 + run - first_run[user] as usize
+                } else if time == first {
+                    0
+                } else {
+                    return;
+                };
+                bits[user * words + bit / 64] |= 1 << (bit % 64);
+            },
+        );
         bits
     })
     .into_iter()

@@ -263,12 +263,15 @@ impl<'c> Masks<'c> {
     }
 
     /// Calls `each(row, mask, user, code)` for the rows of `rows`, in order, that pass the
-    /// search and have a `user` code (`users`: the column of the user field), with their code
-    /// in the column `extra` (`0` without one).
+    /// search, some condition of `wanted` (any row that passes with [`PASSES`] among them) and
+    /// have a `user` code of `part` (`users`: the column of the
+    /// user field), with their code in the column `extra` (`0` without one).
     pub(super) fn scan(
         &self,
         rows: Range<usize>,
+        wanted: u16,
         users: &Column,
+        part: Part,
         extra: Option<&Column>,
         mut each: impl FnMut(usize, u16, u32, u32),
     ) {
@@ -276,15 +279,12 @@ impl<'c> Masks<'c> {
         let mut codes = vec![0u32; BLOCK];
         let mut user_codes = vec![0u32; BLOCK];
         let mut extra_codes = vec![0u32; BLOCK];
+        let mut kept = [0u16; BLOCK];
         let mut start = rows.start;
         while start < rows.end {
             let n = BLOCK.min(rows.end - start);
-            let (masks, codes, user_codes, extra_codes) = (
-                &mut masks[..n],
-                &mut codes[..n],
-                &mut user_codes[..n],
-                &mut extra_codes[..n],
-            );
+            let (masks, codes, user_codes) =
+                (&mut masks[..n], &mut codes[..n], &mut user_codes[..n]);
             masks.fill(self.constant);
             for (column, table) in &self.tests {
                 column.codes_into(start, codes);
@@ -293,16 +293,52 @@ impl<'c> Masks<'c> {
                 }
             }
             users.codes_into(start, user_codes);
-            if let Some(column) = extra {
-                column.codes_into(start, extra_codes);
-            }
+            // The positions of the rows kept, written without a branch.
+            let mut k = 0;
             for (i, (&mask, &user)) in masks.iter().zip(user_codes.iter()).enumerate() {
-                if mask & PASSES != 0 && user != 0 {
-                    each(start + i, mask, user, extra_codes[i]);
+                kept[k % BLOCK] = i as u16;
+                let passes =
+                    (mask & PASSES != 0) & (mask & wanted != 0) & (user != 0) & part.has(user);
+                k += usize::from(passes);
+            }
+            if k > 0 {
+                if let Some(column) = extra {
+                    column.codes_into(start, &mut extra_codes[..n]);
+                }
+                for &i in &kept[..k] {
+                    let i = usize::from(i);
+                    each(start + i, masks[i], user_codes[i], extra_codes[i]);
                 }
             }
             start += n;
         }
+    }
+}
+
+/// The users one thread takes: those whose code has `value` in the bits of `mask`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Part {
+    mask: u32,
+    value: u32,
+}
+
+impl Part {
+    /// Every user.
+    pub(super) const ALL: Self = Self { mask: 0, value: 0 };
+
+    /// The users of the thread working on `half` of `0..len` (see `in_halves`): all when it is
+    /// the whole, else those of even codes for the first half, of odd codes for the second.
+    pub(super) fn of(half: &Range<usize>, len: usize) -> Self {
+        match (half.start, half.end) {
+            (0, end) if end == len => Self::ALL,
+            (0, _) => Self { mask: 1, value: 0 },
+            _ => Self { mask: 1, value: 1 },
+        }
+    }
+
+    #[inline]
+    pub(super) fn has(self, user: u32) -> bool {
+        user & self.mask == self.value
     }
 }
 
