@@ -11,13 +11,16 @@
 //!
 //! The funnel and the retention of the builders, whole queries of their own shape, have paths
 //! of their own ([`funnel`], [`retention`]), over the window's rows decided by code as
-//! [`steps`] says.
+//! [`steps`] says; so has a `stats count by f` followed by its top values ([`top`]), and a
+//! listing cut by `head` reads only the rows that can be kept ([`listing`]).
 
 #[cfg(test)]
 mod differential;
 mod funnel;
+mod listing;
 mod retention;
 mod steps;
+mod top;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -44,15 +47,20 @@ const MAX_BITSET_WORDS: usize = 1 << 21;
 /// grows with its rows and cells instead.
 const MAX_CHART_WORDS: usize = 1 << 26;
 
-/// The builders' funnel or retention (the whole of `commands`, after the search of one index
-/// and its exact `where`s) from the columns of an index whose times are sorted; `None` when
-/// `commands` are neither.
+pub(crate) use listing::newest;
+
+/// The builders' top values by count, funnel or retention (the whole of `commands`, after the
+/// search of one index and its exact `where`s) from the index's columns (whose times are
+/// sorted, for the funnel and the retention); `None` when `commands` are none of them.
 pub(crate) fn shaped<'a>(
     columns: &'a Columns,
     filter: &Filter<'a, '_>,
     window: &Window,
     commands: &[Command],
 ) -> Option<Result<Frame<'a>, SearchError>> {
+    if let Some(answer) = top::answer(columns, filter, window, commands) {
+        return Some(answer);
+    }
     if !columns.sorted {
         return None;
     }

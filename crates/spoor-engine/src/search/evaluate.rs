@@ -83,7 +83,14 @@ pub(crate) fn evaluate(
         ..Frame::default()
     };
     for (name, columns, filter) in &filters {
-        let rows = filter.rows(columns, name, store, window)?;
+        // A listing cut by `head` over one index reads only the rows it can keep.
+        let newest = (filters.len() == 1)
+            .then(|| direct::newest(columns, filter, window, commands))
+            .flatten();
+        let rows = match newest {
+            Some(rows) => rows,
+            None => filter.rows(columns, name, store, window)?,
+        };
         let part = gather(columns, name, store, &rows, &wanted, times)?;
         frame.append(part);
     }

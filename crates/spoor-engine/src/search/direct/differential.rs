@@ -1,4 +1,5 @@
-//! The funnel's and the retention's direct paths against the generic path: random events
+//! The funnel's, the retention's, the top users' and the timeline's direct paths against the
+//! generic path: random events
 //! (few instants, so many rows share a time; few users; properties some steps filter on),
 //! random funnels (2 to 10 steps, filters, windows, breakdowns) and retentions (each period),
 //! with random filters and time windows, each answered both ways, rows compared exactly.
@@ -25,7 +26,7 @@ use crate::{Engine, EventMeta, Window};
 const START: OffsetDateTime = datetime!(2028-01-30 22:00 UTC);
 const APPLICATIONS: &[&str] = &["shop", "shop", "shop", "Shop", "blog"];
 const EVENTS: &[&str] = &["a", "b", "c", "d"];
-const USERS: &[&str] = &["u1", "u2", "u3", "U1", "u 4", "u5", "u6", "u7"];
+const USERS: &[&str] = &["u1", "u2", "u3", "U1", "u 4", "u5", "9", "10"];
 const FILTERS: &[&str] = &[
     "plan=pro",
     "plan!=pro",
@@ -168,10 +169,55 @@ fn retention() -> impl Strategy<Value = Query> {
         })
 }
 
-/// Whether the direct path takes `query` (over a sorted index).
-fn taken(query: &Query) -> bool {
+fn top_users() -> impl Strategy<Value = Query> {
+    (
+        prop::sample::select(APPLICATIONS),
+        prop::option::of(prop::sample::select(EVENTS)),
+        1..6u32,
+        filters(),
+    )
+        .prop_map(|(app, event, top, filters)| {
+            let top = std::num::NonZeroU32::new(top).expect("not zero");
+            build::top_users(&index(), app, event, top, &filters, any_window())
+                .query()
+                .clone()
+        })
+}
+
+fn timeline() -> impl Strategy<Value = Query> {
+    (
+        prop::sample::select(APPLICATIONS),
+        prop::sample::select(USERS),
+        1..8u32,
+        filters(),
+    )
+        .prop_map(|(app, user, count, filters)| {
+            let count = std::num::NonZeroU32::new(count).expect("not zero");
+            build::user_events(&index(), app, user, count, &filters, any_window())
+                .query()
+                .clone()
+        })
+}
+
+/// Whether `query` goes the way it should over a sorted index: a funnel and a retention always
+/// the direct way (the `where` of their filters is decided by code), the top users and a
+/// timeline when their filters are exact as search terms and `where` comparisons (else they
+/// go the generic way either way).
+fn as_expected(query: &Query) -> bool {
     let (_, commands) = exact_wheres(&query.commands);
-    super::funnel::recognises(commands) || super::retention::recognises(commands)
+    if matches!(
+        commands,
+        [Command::WhereExpr(_), Command::Stats(_), Command::Sort(_)]
+            | [Command::WhereExpr(_), Command::Head(_)]
+    ) {
+        return true;
+    }
+    super::funnel::recognises(commands)
+        || super::retention::recognises(commands)
+        || matches!(
+            commands,
+            [Command::Stats(_), Command::Sort(_)] | [Command::Head(_)]
+        )
 }
 
 /// `query` with a command after it that changes nothing, so that it goes the generic way.
@@ -212,7 +258,7 @@ fn check(events: &[Event], sorted: bool, queries: &[(Query, Window)]) -> Result<
     }
     let result = (|| {
         for (query, window) in queries {
-            prop_assert!(taken(query), "not taken: {}", query);
+            prop_assert!(as_expected(query), "not taken: {}", query);
             let direct = engine.search(query, window);
             let generic = engine.search(&generic(query), window);
             match (direct, generic) {
@@ -241,7 +287,13 @@ proptest! {
     fn funnels_and_retentions_agree_with_the_generic_path(
         events in events(),
         sorted in prop::bool::weighted(0.9),
-        queries in prop::collection::vec((prop_oneof![funnel(), retention()], window()), 1..6),
+        queries in prop::collection::vec(
+            (
+                prop_oneof![2 => funnel(), 2 => retention(), 1 => top_users(), 1 => timeline()],
+                window(),
+            ),
+            1..6,
+        ),
     ) {
         check(&events, sorted, &queries)?;
     }
@@ -255,7 +307,7 @@ fn every_period_and_a_ten_step_funnel_are_taken() {
         .breakdown(Key::new("plan").unwrap());
     let filters: Vec<PropertyFilter> =
         vec!["amount<5".parse().unwrap(), "plan=pro".parse().unwrap()];
-    assert!(taken(
+    assert!(as_expected(
         build::funnel(&index(), "shop", &funnel, &filters, any_window()).query()
     ));
     for period in Period::ALL {
@@ -264,7 +316,7 @@ fn every_period_and_a_ten_step_funnel_are_taken() {
             back: Step::new("b").filter("note!=*".parse().unwrap()),
             period,
         };
-        assert!(taken(
+        assert!(as_expected(
             build::retention(&index(), "shop", &question, &[], any_window()).query()
         ));
     }
