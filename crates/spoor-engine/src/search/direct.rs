@@ -82,22 +82,7 @@ pub(crate) fn aggregate<'a>(
     window: &Window,
     command: &Command,
 ) -> Option<Result<Frame<'a>, SearchError>> {
-    if !filter.slow.is_empty() {
-        return None;
-    }
-    let (earliest, latest) = window_micros(window);
-    let rows = Rows {
-        columns,
-        range: if filter.nothing {
-            0..0
-        } else {
-            columns.window_rows(earliest, latest)
-        },
-        // A window is a range of rows exactly when the times are sorted; else check each.
-        check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
-        conditions: &filter.by_code,
-        window: window_bounds(window),
-    };
+    let rows = Rows::of(columns, filter, window)?;
     match command {
         Command::Stats(stats) => aggregate_stats(rows, stats).map(Ok),
         Command::Timechart(chart) if columns.sorted => chart_rows(rows, chart),
@@ -128,16 +113,7 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
     // Rows without the by field have no group, but are counted in slot 1 (never a group's
     // slot when there is a by field): their fields are fields of the input rows.
     let plan = Plan::new(rows, by, true, &bound)?;
-    let tally = in_halves(plan.rows.range.len(), |half| {
-        let mut tally = Tally::new(&plan);
-        plan.tally(plan.rows.part(half), &mut tally, &mut Block::default());
-        tally
-    })
-    .into_iter()
-    .reduce(|mut into, from| {
-        into.merge(&from, &plan);
-        into
-    })?;
+    let tally = plan.tally_all()?;
     // Without a by field, every row is in the one group (slot 1); with one, a group is a by
     // value some row has.
     let slots: Vec<usize> = match by {
@@ -307,6 +283,29 @@ struct Rows<'c, 'f> {
     window: (Option<i64>, Option<i64>),
 }
 
+impl<'c, 'f> Rows<'c, 'f> {
+    /// The rows of `window` in `columns` to aggregate, narrowed by the search's `filter`;
+    /// `None` when a term is decided row by row (on `_time` or `_raw`).
+    fn of(columns: &'c Columns, filter: &'f Filter<'c, '_>, window: &Window) -> Option<Self> {
+        if !filter.slow.is_empty() {
+            return None;
+        }
+        let (earliest, latest) = window_micros(window);
+        Some(Rows {
+            columns,
+            range: if filter.nothing {
+                0..0
+            } else {
+                columns.window_rows(earliest, latest)
+            },
+            // A window is a range of rows exactly when the times are sorted; else check each.
+            check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
+            conditions: &filter.by_code,
+            window: window_bounds(window),
+        })
+    }
+}
+
 impl Rows<'_, '_> {
     /// The rows of the part `part` (counted from the range's start) of the range.
     fn part(&self, part: Range<usize>) -> Range<usize> {
@@ -464,6 +463,20 @@ impl<'c, 'f> Plan<'c, 'f> {
             }
             start += n;
         }
+    }
+
+    /// What all its rows add up to, in two halves on two threads.
+    fn tally_all(&self) -> Option<Tally> {
+        in_halves(self.rows.range.len(), |half| {
+            let mut tally = Tally::new(self);
+            self.tally(self.rows.part(half), &mut tally, &mut Block::default());
+            tally
+        })
+        .into_iter()
+        .reduce(|mut into, from| {
+            into.merge(&from, self);
+            into
+        })
     }
 
     /// The times of the first and last rows the search keeps (whatever their by value).
