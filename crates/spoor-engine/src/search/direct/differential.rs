@@ -321,3 +321,41 @@ fn every_period_and_a_ten_step_funnel_are_taken() {
         ));
     }
 }
+
+/// Over more rows than one thread takes (two threads, half the users each for the funnel, half
+/// the window each for the retention and the counts), on the benchmark's generated events.
+#[test]
+fn two_threads_agree_with_the_generic_path() {
+    use crate::generate::{Generator, Spec};
+    let spec = Spec {
+        users: 2_000,
+        ..Spec::benchmark(140_000, START)
+    };
+    let events: Vec<Event> = Generator::new(spec).collect();
+    let steps = ["page_view", "add_to_cart", "purchase"].map(Step::new);
+    let funnel = Funnel::new(steps, Duration::from_secs(86_400)).expect("a funnel");
+    let by_plan = funnel.clone().breakdown(Key::new("plan").expect("a key"));
+    let retention = |period| Retention {
+        start: Step::new("signup"),
+        back: Step::new("login"),
+        period,
+    };
+    let top = std::num::NonZeroU32::new(5).expect("not zero");
+    let queries: Vec<(Query, Window)> = [
+        build::funnel(&index(), "shop", &funnel, &[], any_window()),
+        build::funnel(&index(), "shop", &by_plan, &[], any_window()),
+        build::retention(
+            &index(),
+            "shop",
+            &retention(Period::Week),
+            &[],
+            any_window(),
+        ),
+        build::retention(&index(), "shop", &retention(Period::Day), &[], any_window()),
+        build::top_users(&index(), "shop", None, top, &[], any_window()),
+    ]
+    .into_iter()
+    .map(|q| (q.query().clone(), Window::default()))
+    .collect();
+    check(&events, true, &queries).expect("the same rows both ways");
+}
