@@ -71,7 +71,7 @@ pub(super) fn answer<'a>(
         // Two threads, each over the whole window for half the users.
         Some(users) => in_halves(range.len(), |half| {
             let part = Part::of(&half, range.len());
-            let mut run = Run::new(n, shape.within, users.dict.len() + 1);
+            let mut run = Run::new(n, shape.within, part.slots(users.dict.len() + 1));
             let mut instant: Vec<StepRow> = Vec::new();
             let each = |row: usize, mask: u16, user: u32, code: u32| {
                 let time = columns.times[row];
@@ -80,14 +80,14 @@ pub(super) fn answer<'a>(
                 }
                 instant.push(StepRow {
                     time,
-                    user,
+                    user: part.slot(user),
                     code,
                     mask,
                 });
             };
             masks.scan(range.clone(), steps, users, part, breakdown, each);
             run.instant(&mut instant);
-            run.tally(part)
+            run.tally()
         })
         .into_iter()
         .reduce(Tally::merge)
@@ -206,7 +206,8 @@ impl<'q> Shape<'q> {
     }
 }
 
-/// One row of a step: its time, user, breakdown code and the steps it matches.
+/// One row of a step: its time, user (its slot among the thread's users), breakdown code and
+/// the steps it matches.
 #[derive(Debug, Clone, Copy)]
 struct StepRow {
     time: i64,
@@ -297,12 +298,12 @@ impl Run {
         }
     }
 
-    /// The users of `part` who did step 1, by breakdown code.
-    fn tally(&self, part: Part) -> Tally {
+    /// The users who did step 1, by breakdown code.
+    fn tally(&self) -> Tally {
         let stride = 3 * self.n - 4;
         let mut tally = Tally::default();
         for (user, &code) in self.codes.iter().enumerate() {
-            if code == u32::MAX || !part.has(user as u32) {
+            if code == u32::MAX {
                 continue;
             }
             let group = tally.groups.entry(code).or_default();

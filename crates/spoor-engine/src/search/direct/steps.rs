@@ -329,6 +329,7 @@ impl Part {
     /// The users of the thread working on `half` of `0..len` (see `in_halves`): all when it is
     /// the whole, else those of even codes for the first half, of odd codes for the second.
     pub(super) fn of(half: &Range<usize>, len: usize) -> Self {
+        debug_assert!(half.start == 0 || half.end == len, "two halves at most");
         match (half.start, half.end) {
             (0, end) if end == len => Self::ALL,
             (0, _) => Self { mask: 1, value: 0 },
@@ -339,6 +340,18 @@ impl Part {
     #[inline]
     pub(super) fn has(self, user: u32) -> bool {
         user & self.mask == self.value
+    }
+
+    /// The place of one of its users among them (`0..slots`): the code without the bit that
+    /// chose the part (the mask is that bit, or none).
+    #[inline]
+    pub(super) fn slot(self, user: u32) -> u32 {
+        user >> self.mask
+    }
+
+    /// How many places its users of codes below `users` take.
+    pub(super) fn slots(self, users: usize) -> usize {
+        (users >> self.mask) + 1
     }
 }
 
