@@ -438,7 +438,21 @@ fn measure(dir: &Path) {
     // `SPOOR_BENCH_ONLY`: only the questions whose names contain it (for profiling
     // `--measure <dir>/store`).
     let only = std::env::var("SPOOR_BENCH_ONLY").unwrap_or_default();
+    // `SPOOR_BENCH_GENERIC`: every question with a last command that changes nothing, so that
+    // none is a shape a direct path takes (to measure what those paths save).
+    let generic = std::env::var_os("SPOOR_BENCH_GENERIC").is_some();
     for (name, query, w) in questions.filter(|(name, _, _)| name.contains(&only)) {
+        let mut query = query.query().clone();
+        if generic {
+            query
+                .commands
+                .push(spoor_spl::ast::Command::Fields(spoor_spl::ast::Fields {
+                    mode: spoor_spl::ast::FieldsMode::Remove,
+                    fields: vec![
+                        spoor_spl::ast::FieldPattern::new("spoor_generic_path").expect("a pattern"),
+                    ],
+                }));
+        }
         let runs = std::env::var("SPOOR_BENCH_RUNS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -447,7 +461,7 @@ fn measure(dir: &Path) {
         let times: Vec<f64> = (0..runs)
             .map(|_| {
                 let start = Instant::now();
-                let results = engine.search(query.query(), &w).expect("search");
+                let results = engine.search(&query, &w).expect("search");
                 let elapsed = start.elapsed().as_secs_f64();
                 last = Some(results);
                 elapsed
