@@ -5,7 +5,11 @@
 //! writes the same events as CSV, then in a fresh process reopens the store (replay and index),
 //! measures the index's resident memory and times each question; DuckDB (the `duckdb` Python
 //! package, `threads=2`, the CSV loaded into an in-memory table) answers the same questions on
-//! the same data. Medians of 5 runs. Results go in `BENCHMARKS.md`.
+//! the same data. Medians of 5 runs. The questions of issue 14 (a 3-step funnel over the 90
+//! days, 12 weekly retention cohorts, a numeric property's sum by day, the top users, the
+//! summary's totals, one user's timeline) are answered by both in the same form and compared:
+//! the bench fails when they differ. It also states the peak memory of a funnel above the
+//! loaded index. Results go in `BENCHMARKS.md`.
 //!
 //! Needs `python3` with `duckdb` installed (`pip install duckdb`).
 
@@ -25,13 +29,13 @@ use std::io::{BufWriter, Write};
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use spoor_engine::generate::{Generator, Spec};
-use spoor_engine::{Engine, EventMeta, Window};
+use spoor_engine::{Engine, EventMeta, Results, Window};
 use spoor_event::{Key, Value};
 use spoor_spl::ast::Span;
-use spoor_spl::build::{self, Index, OverTime, Split};
+use spoor_spl::build::{self, Funnel, Index, OverTime, Period, Retention, Split, Stat, Step};
 use spoor_spl::modifier::{TimeModifier, TimeWindow};
 use time::OffsetDateTime;
 use time::macros::datetime;
@@ -43,6 +47,19 @@ const APPLICATION: &str = "shop";
 const EVENT: &str = "purchase";
 const PROPERTY: &str = "browser";
 const END: OffsetDateTime = datetime!(2026-11-28 0:00 UTC);
+/// The funnel: the steps, in order, and the conversion window.
+const FUNNEL: [&str; 3] = ["page_view", "add_to_cart", "purchase"];
+const FUNNEL_WITHIN: Duration = Duration::from_secs(7 * 86_400);
+/// The retention: start and return events, over the 12 whole weeks (Sunday to Sunday) before
+/// the data's last Sunday.
+const RETENTION: (&str, &str) = ("signup", "login");
+const RETENTION_START: OffsetDateTime = datetime!(2026-08-30 0:00 UTC);
+const RETENTION_END: OffsetDateTime = datetime!(2026-11-22 0:00 UTC);
+/// The user of the timeline question, the numeric property of the numbers question, and how
+/// many top users.
+const USER: &str = "user-000042";
+const NUMBER: &str = "amount";
+const TOP: u32 = 10;
 
 /// All the property keys the generator uses, for the CSV's columns.
 fn property_keys(events: &[spoor_event::Event]) -> Vec<String> {
@@ -173,7 +190,8 @@ fn main() {
         "{}",
         String::from_utf8_lossy(&child.stderr)
     );
-    let spoor: BTreeMap<String, f64> = parse_lines(&String::from_utf8_lossy(&child.stdout));
+    let spoor_out = String::from_utf8_lossy(&child.stdout).into_owned();
+    let spoor: BTreeMap<String, f64> = parse_lines(&spoor_out);
 
     let (_, w) = window();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_questions.py");
@@ -183,6 +201,12 @@ fn main() {
         .arg((w.earliest.expect("set").unix_timestamp_nanos() / 1000).to_string())
         .arg((w.latest.expect("set").unix_timestamp_nanos() / 1000).to_string())
         .args([APPLICATION, EVENT, PROPERTY, &RUNS.to_string()])
+        .arg(FUNNEL.join(","))
+        .arg(FUNNEL_WITHIN.as_secs().to_string())
+        .args([RETENTION.0, RETENTION.1])
+        .arg((RETENTION_START.unix_timestamp_nanos() / 1000).to_string())
+        .arg((RETENTION_END.unix_timestamp_nanos() / 1000).to_string())
+        .args([USER, NUMBER, &TOP.to_string()])
         .output()
         .expect("python3 runs");
     assert!(
@@ -190,7 +214,18 @@ fn main() {
         "duckdb failed (pip install duckdb): {}",
         String::from_utf8_lossy(&duck.stderr)
     );
-    let duck: BTreeMap<String, f64> = parse_lines(&String::from_utf8_lossy(&duck.stdout));
+    let duck_out = String::from_utf8_lossy(&duck.stdout).into_owned();
+    let duck: BTreeMap<String, f64> = parse_lines(&duck_out);
+    // Both must give the same answers to the questions whose answers are compared.
+    let (ours, theirs) = (answers(&spoor_out), answers(&duck_out));
+    assert!(!theirs.is_empty(), "DuckDB gave no answers to compare");
+    for (name, answer) in &theirs {
+        assert_eq!(
+            ours.get(name),
+            Some(answer),
+            "spoor-engine and DuckDB disagree on {name}"
+        );
+    }
 
     let mut report = String::new();
     let _ = writeln!(report, "\n{events} events\n");
@@ -211,6 +246,16 @@ fn main() {
     }
     let _ = writeln!(
         report,
+        "\nanswers compared with DuckDB's, all equal: {}",
+        theirs.keys().cloned().collect::<Vec<_>>().join(", ")
+    );
+    let _ = writeln!(
+        report,
+        "memory during the funnel: peak resident set {:.1} MB above the loaded index",
+        spoor["funnel_peak_rss_delta"] / 1e6
+    );
+    let _ = writeln!(
+        report,
         "\ndurable ingest, batches of 1,000: {:.0} events/s",
         events as f64 / ingest
     );
@@ -229,6 +274,16 @@ fn main() {
     if keep.is_none() {
         let _ = fs::remove_dir_all(&dir);
     }
+}
+
+/// The `answer <name> <canonical answer>` lines.
+fn answers(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| {
+            let (name, answer) = l.strip_prefix("answer ")?.split_once(' ')?;
+            Some((name.to_owned(), answer.to_owned()))
+        })
+        .collect()
 }
 
 fn parse_lines(text: &str) -> BTreeMap<String, f64> {
@@ -298,19 +353,222 @@ fn measure(dir: &Path) {
             build::unique_users_over_time(&index, APPLICATION, None, Span::DAY, &[], tw),
         ),
     ];
-    for (name, query) in questions {
+    let steps = FUNNEL.map(Step::new);
+    let funnel = Funnel::new(steps, FUNNEL_WITHIN).expect("a funnel");
+    let retention = Retention {
+        start: Step::new(RETENTION.0),
+        back: Step::new(RETENTION.1),
+        period: Period::Week,
+    };
+    let (retention_tw, retention_w) = (
+        TimeWindow::new(
+            TimeModifier::at(RETENTION_START),
+            TimeModifier::at(RETENTION_END),
+        ),
+        Window {
+            earliest: Some(RETENTION_START),
+            latest: Some(RETENTION_END),
+        },
+    );
+    let number = Key::new(NUMBER).expect("key");
+    let top = NonZeroU32::new(TOP).expect("not zero");
+    let issue_14 = [
+        (
+            "funnel_3_steps",
+            build::funnel(&index, APPLICATION, &funnel, &[], tw),
+            w,
+        ),
+        (
+            "retention_12_weeks",
+            build::retention(&index, APPLICATION, &retention, &[], retention_tw),
+            retention_w,
+        ),
+        (
+            "numbers_sum_by_day",
+            build::numbers(
+                &index,
+                APPLICATION,
+                &OverTime::new(Span::DAY).event(EVENT).split(Split::None),
+                &number,
+                Stat::Sum,
+                &[],
+                tw,
+            ),
+            w,
+        ),
+        (
+            "top_users",
+            build::top_users(&index, APPLICATION, None, top, &[], tw),
+            w,
+        ),
+        (
+            "summary_totals",
+            build::totals(&index, Some(APPLICATION), &[], tw),
+            w,
+        ),
+        (
+            "user_timeline",
+            build::user_events(
+                &index,
+                APPLICATION,
+                USER,
+                NonZeroU32::new(50).expect("not zero"),
+                &[],
+                tw,
+            ),
+            w,
+        ),
+    ];
+    // The memory a funnel takes while it runs: the peak resident set above the loaded index's
+    // (Linux resets the peak when "5" is written to `clear_refs`).
+    let _ = fs::write("/proc/self/clear_refs", "5");
+    let resident = rss_bytes();
+    let results = engine
+        .search(issue_14[0].1.query(), &issue_14[0].2)
+        .expect("funnel");
+    std::hint::black_box(results);
+    println!(
+        "funnel_peak_rss_delta {}",
+        peak_rss_bytes().saturating_sub(resident)
+    );
+    let questions = questions
+        .into_iter()
+        .map(|(name, query)| (name, query, w))
+        .chain(issue_14);
+    // `SPOOR_BENCH_ONLY`: only the questions whose names contain it (for profiling
+    // `--measure <dir>/store`).
+    let only = std::env::var("SPOOR_BENCH_ONLY").unwrap_or_default();
+    // `SPOOR_BENCH_GENERIC`: every question with a last command that changes nothing, so that
+    // none is a shape a direct path takes (to measure what those paths save).
+    let generic = std::env::var_os("SPOOR_BENCH_GENERIC").is_some();
+    for (name, query, w) in questions.filter(|(name, _, _)| name.contains(&only)) {
+        let mut query = query.query().clone();
+        if generic {
+            query
+                .commands
+                .push(spoor_spl::ast::Command::Fields(spoor_spl::ast::Fields {
+                    mode: spoor_spl::ast::FieldsMode::Remove,
+                    fields: vec![
+                        spoor_spl::ast::FieldPattern::new("spoor_generic_path").expect("a pattern"),
+                    ],
+                }));
+        }
         let runs = std::env::var("SPOOR_BENCH_RUNS")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(RUNS);
+        let mut last = None;
         let times: Vec<f64> = (0..runs)
             .map(|_| {
                 let start = Instant::now();
-                let results = engine.search(query.query(), &w).expect("search");
-                std::hint::black_box(results);
-                start.elapsed().as_secs_f64()
+                let results = engine.search(&query, &w).expect("search");
+                let elapsed = start.elapsed().as_secs_f64();
+                last = Some(results);
+                elapsed
             })
             .collect();
         println!("{name} {}", median(times));
+        if let Some(answer) = last.and_then(|results| canonical(name, &results)) {
+            println!("answer {name} {answer}");
+        }
+    }
+}
+
+/// The peak resident set size (`VmHWM`).
+fn peak_rss_bytes() -> u64 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The answer to a question whose answers are compared with DuckDB's, in the form
+/// `duckdb_questions.py` prints them.
+fn canonical(name: &str, results: &Results) -> Option<String> {
+    let column = |field: &str| results.fields.iter().position(|f| f == field);
+    let cell = |row: &[Option<String>], field: &str| -> String {
+        column(field)
+            .and_then(|i| row[i].clone())
+            .unwrap_or_default()
+    };
+    let rows = &results.rows;
+    let joined = |f: &dyn Fn(&[Option<String>]) -> String| -> String {
+        rows.iter().map(|r| f(r)).collect::<Vec<_>>().join(";")
+    };
+    match name {
+        "funnel_3_steps" => {
+            let row = rows.first()?;
+            let micros = |field: &str| {
+                let text = cell(row, field);
+                text.parse::<f64>()
+                    .map_or(String::new(), |s| format!("{}", (s * 1e6).round() as i64))
+            };
+            Some(format!(
+                "{},{},{},{},{}",
+                cell(row, "step1"),
+                cell(row, "step2"),
+                cell(row, "step3"),
+                micros("time2"),
+                micros("time3")
+            ))
+        }
+        "retention_12_weeks" => {
+            let mut sizes: Vec<(String, String)> = rows
+                .iter()
+                .map(|r| (cell(r, "cohort"), cell(r, "size")))
+                .collect();
+            sizes.dedup();
+            let mut kept: Vec<(i64, i64, String)> = rows
+                .iter()
+                .filter(|r| cell(r, "period") != "-1")
+                .map(|r| {
+                    (
+                        cell(r, "cohort").parse().unwrap_or(0),
+                        cell(r, "period").parse().unwrap_or(0),
+                        cell(r, "users"),
+                    )
+                })
+                .collect();
+            kept.sort();
+            let sizes: Vec<String> = sizes.iter().map(|(c, s)| format!("{c}:{s}")).collect();
+            let kept: Vec<String> = kept
+                .iter()
+                .map(|(c, p, u)| format!("{c}:{p}:{u}"))
+                .collect();
+            Some(format!("{}|{}", sizes.join(";"), kept.join(";")))
+        }
+        "numbers_sum_by_day" => {
+            let with_value: Vec<String> = rows
+                .iter()
+                .filter(|r| !cell(r, "value").is_empty())
+                .map(|r| {
+                    let day: String = cell(r, "_time").chars().take(10).collect();
+                    let sum: f64 = cell(r, "value").parse().unwrap_or(f64::NAN);
+                    format!("{day}:{sum:.2}")
+                })
+                .collect();
+            Some(with_value.join(";"))
+        }
+        "top_users" => Some(joined(&|r| {
+            format!("{}:{}", cell(r, "distinct_id"), cell(r, "count"))
+        })),
+        "summary_totals" => {
+            let row = rows.first()?;
+            Some(format!(
+                "{},{}",
+                cell(row, "count"),
+                cell(row, "unique_users")
+            ))
+        }
+        "user_timeline" => Some(joined(&|r| {
+            cell(r, "_raw")
+                .split(' ')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })),
+        _ => None,
     }
 }

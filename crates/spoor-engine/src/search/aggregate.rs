@@ -341,7 +341,7 @@ fn keeps_all(function: Function) -> bool {
 /// `round(p / 100 × (n − 1))` (halves rounded up, ranks from 0) of the numbers in ascending
 /// order; so the median of an even count is the larger of the two middle numbers. `None`
 /// when there is no number.
-fn percentile(numbers: &[f64], p: f64) -> Option<f64> {
+pub(crate) fn percentile(numbers: &[f64], p: f64) -> Option<f64> {
     let mut sorted = numbers.to_vec();
     sorted.sort_unstable_by(f64::total_cmp);
     let last = sorted.len().checked_sub(1)?;

@@ -8,6 +8,19 @@
 //! its slot or set in its slot's bitset over the field's dictionary. A chart's buckets are
 //! ranges of rows, the times being sorted. Large windows are read in two halves on two
 //! threads, whose states are then merged.
+//!
+//! The funnel and the retention of the builders, whole queries of their own shape, have paths
+//! of their own ([`funnel`], [`retention`]), over the window's rows decided by code as
+//! [`steps`] says; so has a `stats count by f` followed by its top values ([`top`]), and a
+//! listing cut by `head` reads only the rows that can be kept ([`listing`]).
+
+#[cfg(test)]
+mod differential;
+mod funnel;
+mod listing;
+mod retention;
+mod steps;
+mod top;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -34,6 +47,33 @@ const MAX_BITSET_WORDS: usize = 1 << 21;
 /// grows with its rows and cells instead.
 const MAX_CHART_WORDS: usize = 1 << 26;
 
+pub(crate) use listing::newest;
+
+/// The builders' top values by count, funnel or retention (the whole of `commands`, after the
+/// search of one index and its exact `where`s) from the index's columns (whose times are
+/// sorted, for the funnel and the retention); `None` when `commands` are none of them.
+pub(crate) fn shaped<'a>(
+    columns: &'a Columns,
+    filter: &Filter<'a, '_>,
+    window: &Window,
+    commands: &[Command],
+) -> Option<Result<Frame<'a>, SearchError>> {
+    if let Some(answer) = top::answer(columns, filter, window, commands) {
+        return Some(answer);
+    }
+    if !columns.sorted {
+        return None;
+    }
+    let (earliest, latest) = window_micros(window);
+    let search = steps::Search {
+        columns,
+        filter,
+        rows: columns.window_rows(earliest, latest),
+        window,
+    };
+    funnel::answer(&search, commands).or_else(|| retention::answer(&search, commands))
+}
+
 /// `command` (a `stats` or `timechart` right after the search) over the rows of `columns` in
 /// `window` that pass `filter`; `None` when it is not one this path takes.
 pub(crate) fn aggregate<'a>(
@@ -42,22 +82,7 @@ pub(crate) fn aggregate<'a>(
     window: &Window,
     command: &Command,
 ) -> Option<Result<Frame<'a>, SearchError>> {
-    if !filter.slow.is_empty() {
-        return None;
-    }
-    let (earliest, latest) = window_micros(window);
-    let rows = Rows {
-        columns,
-        range: if filter.nothing {
-            0..0
-        } else {
-            columns.window_rows(earliest, latest)
-        },
-        // A window is a range of rows exactly when the times are sorted; else check each.
-        check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
-        conditions: &filter.by_code,
-        window: window_bounds(window),
-    };
+    let rows = Rows::of(columns, filter, window)?;
     match command {
         Command::Stats(stats) => aggregate_stats(rows, stats).map(Ok),
         Command::Timechart(chart) if columns.sorted => chart_rows(rows, chart),
@@ -88,16 +113,7 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
     // Rows without the by field have no group, but are counted in slot 1 (never a group's
     // slot when there is a by field): their fields are fields of the input rows.
     let plan = Plan::new(rows, by, true, &bound)?;
-    let tally = in_halves(plan.rows.range.len(), |half| {
-        let mut tally = Tally::new(&plan);
-        plan.tally(plan.rows.part(half), &mut tally, &mut Block::default());
-        tally
-    })
-    .into_iter()
-    .reduce(|mut into, from| {
-        into.merge(&from, &plan);
-        into
-    })?;
+    let tally = plan.tally_all()?;
     // Without a by field, every row is in the one group (slot 1); with one, a group is a by
     // value some row has.
     let slots: Vec<usize> = match by {
@@ -267,6 +283,29 @@ struct Rows<'c, 'f> {
     window: (Option<i64>, Option<i64>),
 }
 
+impl<'c, 'f> Rows<'c, 'f> {
+    /// The rows of `window` in `columns` to aggregate, narrowed by the search's `filter`;
+    /// `None` when a term is decided row by row (on `_time` or `_raw`).
+    fn of(columns: &'c Columns, filter: &'f Filter<'c, '_>, window: &Window) -> Option<Self> {
+        if !filter.slow.is_empty() {
+            return None;
+        }
+        let (earliest, latest) = window_micros(window);
+        Some(Rows {
+            columns,
+            range: if filter.nothing {
+                0..0
+            } else {
+                columns.window_rows(earliest, latest)
+            },
+            // A window is a range of rows exactly when the times are sorted; else check each.
+            check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
+            conditions: &filter.by_code,
+            window: window_bounds(window),
+        })
+    }
+}
+
 impl Rows<'_, '_> {
     /// The rows of the part `part` (counted from the range's start) of the range.
     fn part(&self, part: Range<usize>) -> Range<usize> {
@@ -424,6 +463,20 @@ impl<'c, 'f> Plan<'c, 'f> {
             }
             start += n;
         }
+    }
+
+    /// What all its rows add up to, in two halves on two threads.
+    fn tally_all(&self) -> Option<Tally> {
+        in_halves(self.rows.range.len(), |half| {
+            let mut tally = Tally::new(self);
+            self.tally(self.rows.part(half), &mut tally, &mut Block::default());
+            tally
+        })
+        .into_iter()
+        .reduce(|mut into, from| {
+            into.merge(&from, self);
+            into
+        })
     }
 
     /// The times of the first and last rows the search keeps (whatever their by value).

@@ -62,6 +62,12 @@ pub(crate) fn evaluate(
             (name, columns, Filter::new(columns, &terms, &exact))
         })
         .collect();
+    // The builders' funnel and retention over one index are answered from its columns.
+    if let [(_, columns, filter)] = filters.as_slice()
+        && let Some(frame) = direct::shaped(columns, filter, window, commands)
+    {
+        return results(frame?, messages, keep);
+    }
     // A `stats` or `timechart` straight after the search of one index is aggregated from the
     // index's columns where it can be.
     if let ([(_, columns, filter)], [first, rest @ ..], Some(0)) =
@@ -77,7 +83,14 @@ pub(crate) fn evaluate(
         ..Frame::default()
     };
     for (name, columns, filter) in &filters {
-        let rows = filter.rows(columns, name, store, window)?;
+        // A listing cut by `head` over one index reads only the rows it can keep.
+        let newest = (filters.len() == 1)
+            .then(|| direct::newest(columns, filter, window, commands))
+            .flatten();
+        let rows = match newest {
+            Some(rows) => rows,
+            None => filter.rows(columns, name, store, window)?,
+        };
         let part = gather(columns, name, store, &rows, &wanted, times)?;
         frame.append(part);
     }

@@ -91,7 +91,29 @@ impl<'c, 'q> Filter<'c, 'q> {
         terms: &[&'q SearchTerm],
         exact: &[&Condition],
     ) -> Self {
-        // Terms on columns are decided once per distinct value, then per row by code.
+        // Terms on columns are decided once per distinct value, then per row by code. On a
+        // column whose value a `where` fixes, only that value's code can pass: the other
+        // conditions on the column are decided for it alone (a user's id among many).
+        let fixed = |column: &Column| -> Option<Option<u32>> {
+            exact.iter().find_map(|c| {
+                (c.op == CompareOp::Eq
+                    && columns
+                        .column(c.field.as_str())
+                        .is_some_and(|other| std::ptr::eq(other, column)))
+                .then(|| column.dict.find(&c.value))
+            })
+        };
+        let each_code = |column: &Column, holds: &dyn Fn(Option<&str>) -> bool| match fixed(column)
+        {
+            Some(code) => {
+                let mut table = vec![false; column.dict.len() + 1];
+                if let Some(code) = code {
+                    table[code as usize] = holds(Some(column.dict.get(code)));
+                }
+                table
+            }
+            None => each_code(column, holds),
+        };
         let mut by_code: Vec<(&Column, Vec<bool>)> = Vec::new();
         let mut slow: Vec<&SearchTerm> = Vec::new();
         let mut nothing = false;
@@ -99,7 +121,10 @@ impl<'c, 'q> Filter<'c, 'q> {
             let pattern = Pattern::new(&term.value);
             let field = term.field.as_str();
             if let Some(column) = columns.column(field) {
-                by_code.push((column, each_code(column, |v| term_holds(term, v, &pattern))));
+                by_code.push((
+                    column,
+                    each_code(column, &|v| term_holds(term, v, &pattern)),
+                ));
             } else if field == "_time" || field == "_raw" {
                 slow.push(term);
             } else if !term_holds(term, None, &pattern) {
@@ -113,7 +138,7 @@ impl<'c, 'q> Filter<'c, 'q> {
                 nothing = true;
                 continue;
             };
-            by_code.push((column, each_code(column, |v| where_::holds(condition, v))));
+            by_code.push((column, each_code(column, &|v| where_::holds(condition, v))));
         }
         // Conditions on one column (a search term and the `where` that makes it exact) are
         // one pass.
@@ -197,7 +222,7 @@ impl<'c, 'q> Filter<'c, 'q> {
 }
 
 /// Whether `holds` of each code of `column`, indexed by code (`0`: no value).
-fn each_code(column: &Column, holds: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
+fn each_code(column: &Column, holds: &dyn Fn(Option<&str>) -> bool) -> Vec<bool> {
     std::iter::once(holds(None))
         .chain(column.dict.iter().map(|(_, value)| holds(Some(value))))
         .collect()

@@ -193,7 +193,8 @@
 
 // The evaluator, in the order a query runs: `evaluate` takes it from its search to its results;
 // `filter` chooses the indexes and decides the terms (and the `where`s that repeat them) by code;
-// `direct` answers a first `stats` or `timechart` from the columns; otherwise `gather` reads the
+// `direct` answers a first `stats` or `timechart` from the columns (and, in its own modules, the
+// builders' funnel, retention, top users and the rows a `head` keeps); otherwise `gather` reads the
 // rows into a `Frame` and `command` runs the commands over it, one module a command. `aggregate`
 // serves `stats`, `timechart` and `direct`; `expr` evaluates the expressions of `eval` and
 // `where`; `frame`, `text` and `halves` serve them all.
