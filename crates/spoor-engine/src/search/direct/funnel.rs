@@ -11,25 +11,28 @@
 //!
 //! # Why it is the generic answer
 //!
-//! The generic path gives each row the first step it matches (`spoor_rank`), keeps the rows of
-//! some step, sorts them by time then rank (stably: in the order the search gives them, which
-//! is the rows' order for events of one time), then runs, per user (`by distinct_id`; rows
+//! The generic path gives each row the first step it matches (`spoor_rank`) and the set of steps
+//! it matches (`spoor_mask`), keeps the rows of some step, sorts them by time, rank and mask
+//! (rows equal on all three match the same steps, so their order changes nothing), then runs, per user (`by distinct_id`; rows
 //! without one are in no group and dropped by `stats … by distinct_id`), one `streamstats` a
 //! step: `spoor_c{k}` is the running `max` of `spoor_s{k}` over the user's earlier rows,
 //! `spoor_p{k}` that of `spoor_t{k}`. Here the rows of the window that pass the search and some
 //! step ([`Masks`]: every condition decided once per code) are read once, in row order (so in
-//! time order: the index's times are sorted), the rows of one instant put in rank order when
-//! they are not (a stable sort, so in row order within a rank, as `sort` leaves them), and each
+//! time order: the index's times are sorted), the rows of one instant put in rank and mask
+//! order when they are not, and each
 //! row updates its user's state by the same recurrence, with the same numbers: `_time` as
 //! `micros / 10⁶` in `f64` (what expressions read), `_time - spoor_c{k-1} <= W` and the times
 //! to each step as the same subtractions. Every value the generic path carries from one
 //! command to the next is a number printed in its shortest round-trip form and read back, so
 //! carrying the `f64` itself is the same. Per user: whether a step-1 row came
-//! (`count(spoor_s1)>0`), the first `spoor_d{k}` in that order, and the breakdown of the first
-//! step-1 row; the users with a step-1 row are then counted per breakdown value (`+value`, or
-//! `-` without the property, groups in byte order) with the counts of `spoor_d{k}` and their
-//! medians (the same nearest-rank percentile), printed as `stats` prints them. Without a
-//! breakdown there is one row, as `stats` without `by` gives.
+//! (`count(spoor_s1)>0`), the first `spoor_d{k}` in that order, and the breakdown: the least,
+//! byte-wise, of the `spoor_b` of the step-1 rows at the user's first step-1 instant (`=value`,
+//! or `~` without the property, after every value: `min(spoor_b)`); the users with a step-1 row
+//! are then counted per breakdown value (groups in byte order) with the counts of `spoor_d{k}`
+//! and their medians (the same nearest-rank percentile), and, with a breakdown, the median over
+//! every user in each group's row (`eventstats median(spoor_d{k}) as spoor_a{k}`, then
+//! `max(spoor_a{k})`), printed as `stats` prints them. Without a breakdown there is one row, as
+//! `stats` without `by` gives.
 //!
 //! Two threads, each reading the whole window for half the users (even and odd codes): a user's
 //! rows must be run in order, and the state of 100,000 users (`3n − 4` numbers each) stays in
@@ -67,11 +70,12 @@ pub(super) fn answer<'a>(
         .and_then(|key| columns.column(&key.field_name()));
     let n = shape.conditions.len();
     let steps = (1u16 << n) - 1;
+    let order = breakdown.map(byte_order).unwrap_or_default();
     let tally = match columns.column(DISTINCT_ID) {
         // Two threads, each over the whole window for half the users.
         Some(users) => in_halves(range.len(), |half| {
             let part = Part::of(&half, range.len());
-            let mut run = Run::new(n, shape.within, part.slots(users.dict.len() + 1));
+            let mut run = Run::new(n, shape.within, part.slots(users.dict.len() + 1), &order);
             let mut instant: Vec<StepRow> = Vec::new();
             let each = |row: usize, mask: u16, user: u32, code: u32| {
                 let time = columns.times[row];
@@ -163,8 +167,9 @@ impl<'q> Shape<'q> {
             return None;
         };
         let within: u64 = within.as_str().parse().ok()?;
-        // `spoor_b=if(C1, if(isnull(P), "-", "+" . P), null())`.
-        let breakdown = match assignment(commands.get(3)?, 1) {
+        // `spoor_b=if(C1 AND (isnull(spoor_m1) OR spoor_m1=_time), if(isnull(P), "~", "=" . P),
+        // null())`, beside `spoor_s2`.
+        let breakdown = match assignment(commands.get(5)?, 1) {
             None => None,
             Some(Expr::Call {
                 function: EvalFunction::If,
@@ -225,31 +230,40 @@ impl StepRow {
 
 /// The recurrence's state for each user: the running maxima of `spoor_s{k}` (the latest start
 /// of a chain at step `k`, `k < n`) and of `spoor_t{k}` (`1 < k < n`), and the first
-/// `spoor_d{k}` (`k > 1`), `NaN` for none; and the breakdown code of the first step-1 row.
-struct Run {
+/// `spoor_d{k}` (`k > 1`), `NaN` for none; and the breakdown: the least code (by `order`) of
+/// the step-1 rows at the user's first step-1 instant.
+struct Run<'o> {
     n: usize,
     within: f64,
     /// `3n − 4` numbers a user: starts from step 1, reached from step 2, firsts from step 2.
     state: Vec<f64>,
     /// `u32::MAX` until the user's first step-1 row.
     codes: Vec<u32>,
+    /// The time of the user's first step-1 row.
+    first_times: Vec<i64>,
+    /// The breakdown's codes ranked (see [`byte_order`]); empty without a breakdown.
+    order: &'o [u32],
 }
 
-impl Run {
-    fn new(n: usize, within: f64, users: usize) -> Self {
+impl<'o> Run<'o> {
+    fn new(n: usize, within: f64, users: usize, order: &'o [u32]) -> Self {
         Self {
             n,
             within,
             state: vec![f64::NAN; users * (3 * n - 4)],
             codes: vec![u32::MAX; users],
+            first_times: vec![0; users],
+            order,
         }
     }
 
-    /// Runs the rows of one instant: in the order of the first step they match, then in row
-    /// order (a stable sort), as `sort 0 _time, spoor_rank` leaves them.
+    /// Runs the rows of one instant: in the order of the first step they match, then of the
+    /// set of steps they match, then in row order (a stable sort), as `sort 0 _time,
+    /// spoor_rank, spoor_mask` leaves them (rows equal on all three are interchangeable).
     fn instant(&mut self, rows: &mut Vec<StepRow>) {
-        if rows.windows(2).any(|w| w[0].rank() > w[1].rank()) {
-            rows.sort_by_key(|r| r.rank());
+        let key = |r: &StepRow| (r.rank(), r.mask);
+        if rows.windows(2).any(|w| key(&w[0]) > key(&w[1])) {
+            rows.sort_by_key(key);
         }
         for &row in rows.iter() {
             self.row(row);
@@ -262,6 +276,17 @@ impl Run {
         let n = self.n;
         let stride = 3 * n - 4;
         let user = row.user as usize;
+        if row.mask & 1 != 0 {
+            // The breakdown: the least value at the first step-1 instant (`min(spoor_b)`).
+            let current = self.codes[user];
+            let rank = |code: u32| self.order.get(code as usize).copied().unwrap_or(u32::MAX);
+            if current == u32::MAX {
+                self.codes[user] = row.code;
+                self.first_times[user] = row.time;
+            } else if self.first_times[user] == row.time && rank(row.code) < rank(current) {
+                self.codes[user] = row.code;
+            }
+        }
         let state = &mut self.state[user * stride..(user + 1) * stride];
         let (starts, rest) = state.split_at_mut(n - 1);
         let (reached, firsts) = rest.split_at_mut(n - 2);
@@ -270,9 +295,6 @@ impl Run {
         let mut s = [f64::NAN; 11];
         if row.mask & 1 != 0 {
             s[1] = time;
-            if self.codes[user] == u32::MAX {
-                self.codes[user] = row.code;
-            }
         }
         for k in 2..=n {
             let start = starts[k - 2];
@@ -318,6 +340,25 @@ impl Run {
         }
         tally
     }
+}
+
+/// Each code of `column` ranked by its value's bytes (`min` of the `=value` strings); code 0, no
+/// value (`~`, after every `=`), last.
+fn byte_order(column: &Column) -> Vec<u32> {
+    let len = u32::try_from(column.dict.len()).unwrap_or(u32::MAX);
+    let mut codes: Vec<u32> = (1..=len).collect();
+    codes.sort_by(|a, b| {
+        column
+            .dict
+            .get(*a)
+            .as_bytes()
+            .cmp(column.dict.get(*b).as_bytes())
+    });
+    let mut order = vec![u32::MAX; codes.len() + 1];
+    for (rank, code) in codes.into_iter().enumerate() {
+        order[code as usize] = u32::try_from(rank).unwrap_or(u32::MAX);
+    }
+    order
 }
 
 /// `a - b` as expressions give it: a number only when finite.
@@ -368,8 +409,10 @@ fn output<'a>(
             .iter()
             .map(|(&code, group)| {
                 let value = match (code, breakdown) {
-                    (0, _) | (_, None) => "-".to_owned(),
-                    (code, Some(column)) => format!("+{}", column.dict.get(code)),
+                    (0, _) | (_, None) => build::funnel::UNTOUCHED.to_owned(),
+                    (code, Some(column)) => {
+                        format!("{}{}", build::funnel::TOUCHED, column.dict.get(code))
+                    }
                 };
                 (Some(value), group)
             })
@@ -387,10 +430,19 @@ fn output<'a>(
             groups.iter().map(|(value, _)| value.as_deref()),
         ));
     }
+    // The medians over every user (`eventstats median(spoor_d{k}) as spoor_a{k}`, then
+    // `max(spoor_a{k})` in each group: the same number in all).
+    let mut everyone: [Vec<f64>; 11] = Default::default();
+    for (_, group) in &groups {
+        for (all, times) in everyone.iter_mut().zip(&group.times) {
+            all.extend_from_slice(times);
+        }
+    }
     for aggregation in &shape.totals.aggregations {
         let step = |field: &str| -> usize {
             field
                 .strip_prefix("spoor_d")
+                .or_else(|| field.strip_prefix("spoor_a"))
                 .and_then(|k| k.parse().ok())
                 .unwrap_or(0)
         };
@@ -402,6 +454,10 @@ fn output<'a>(
                     function: Function::Count,
                     field,
                 } => Some(group.reached[step(field.as_str())].to_string()),
+                Aggregate::Apply {
+                    function: Function::Max,
+                    field,
+                } => percentile(&everyone[step(field.as_str())], 50.0).map(format_number),
                 Aggregate::Apply { field, .. } => {
                     percentile(&group.times[step(field.as_str())], 50.0).map(format_number)
                 }
