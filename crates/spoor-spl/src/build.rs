@@ -562,7 +562,8 @@ impl Stat {
 /// property's top values as `over` says (the rest as [`OTHER`]).
 ///
 /// Columns: `_time`, then [`VALUE`] when not split, else one per series. A bucket with no number
-/// has no value.
+/// has no value, except of [`Stat::Min`] and [`Stat::Max`], which there give the least or
+/// greatest text, as Splunk's `min` and `max` do (the Retriever reads that as no number).
 pub fn numbers(
     index: &Index,
     application: &str,

@@ -4,7 +4,7 @@
 use spoor_event::field::{APPLICATION, DISTINCT_ID, EVENT, PROPERTY_PREFIX};
 use spoor_proto::search::Row;
 use spoor_spl::ast::Span;
-use spoor_spl::build::{COUNT, OTHER, UNIQUE_USERS, VALUE};
+use spoor_spl::build::{COUNT, OTHER, Stat, UNIQUE_USERS, VALUE};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -249,14 +249,19 @@ pub(crate) fn totals(rows: Vec<Row>) -> Result<Totals, Error> {
     })
 }
 
-pub(crate) fn number_chart(rows: Vec<Row>, span: Span) -> Result<NumberChart, Error> {
+pub(crate) fn number_chart(rows: Vec<Row>, span: Span, stat: Stat) -> Result<NumberChart, Error> {
+    // Where a bucket has no number, `min` and `max` give its least or greatest text instead
+    // (Splunk's stats, and the engine's): that bucket has no number.
+    let text_is_none = matches!(stat, Stat::Min | Stat::Max);
     let (times, columns) = columns(&rows, "numbers", None, |row, name| {
         let text = text(row, name, "numbers")?;
-        text.parse::<f64>().map(Some).map_err(|_| {
-            Error::Answer(format!(
+        match text.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ if text_is_none => Ok(None),
+            _ => Err(Error::Answer(format!(
                 "the numbers answer's `{name}` is {text:?}, not a number"
-            ))
-        })
+            ))),
+        }
     })?;
     Ok(NumberChart {
         span,

@@ -98,7 +98,7 @@ macro_rules! questions {
         ) -> Result<NumberChart, Error> {
             let key = parse_key(key)?;
             let query = build::numbers(&self.index, application, over, &key, stat, filters, window.time_window());
-            answer::number_chart(self.ask(Question::new(&query, window))$(.$await)??, over.span())
+            answer::number_chart(self.ask(Question::new(&query, window))$(.$await)??, over.span(), stat)
         }
 
         /// The users of `application` with the most events in the window (of `event` only,

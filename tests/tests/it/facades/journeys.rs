@@ -2,7 +2,7 @@
 //! stored ([`reference`]): random events with many ties and repeated names, random steps with
 //! random filters, random windows.
 
-mod reference;
+pub(crate) mod reference;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! spoor's façades (Tracker, Retriever) end to end, against spoor's engine started in-process
 //! behind its REST API.
 
+mod filtered;
 mod journeys;
 mod proxy;
 mod retriever;

@@ -6,17 +6,57 @@ use std::num::NonZeroU32;
 
 use proptest::prelude::*;
 use spoor::answer::{
-    Application, Chart, EventCount, Property, Summary, Totals, UserCount, UserEvent, ValueCount,
+    Application, Chart, EventCount, NumberChart, Property, Series, Summary, Totals, UserCount,
+    UserEvent, ValueCount,
 };
-use spoor::{AsyncRetriever, OverTime, Page, Retriever, Span, Split, Stat, Window};
+use spoor::{AsyncRetriever, Filter, OverTime, Page, Retriever, Span, Split, Stat, Window};
 use spoor_event::{Event, Value};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use super::Backend;
+use super::journeys::reference;
 
 const START: OffsetDateTime = datetime!(2026-11-01 00:00 UTC);
 const DAYS: i64 = 5;
+
+/// The plans events have: mixed case, spaces, and the characters a filter's text escapes (`|`,
+/// `\`, `*`) or SPL quotes (`"`).
+pub(crate) const PLANS: [&str; 10] = [
+    "free",
+    "pro",
+    "Pro",
+    "<team>",
+    "a|b",
+    r"a\b",
+    "*",
+    " pro",
+    "Free Trial",
+    r#"a"b"#,
+];
+
+/// The amounts events have: numbers of each kind, and text that is a number or not as Splunk
+/// reads it ([`reference::number`]).
+fn amount(i: u8) -> Value {
+    match i {
+        0 => Value::Int(3),
+        1 => Value::Int(-2),
+        2 => Value::Int(10),
+        3 => Value::Float(2.5),
+        4 => Value::Float(-0.5),
+        5 => Value::Float(1000.0),
+        6 => Value::from("7"),
+        7 => Value::from(" 8 "),
+        8 => Value::from("1e1"),
+        9 => Value::from("+4"),
+        10 => Value::from("3x"),
+        11 => Value::from("abc"),
+        12 => Value::from("1.2.3"),
+        13 => Value::from("-"),
+        14 => Value::from("inf"),
+        _ => Value::Bool(true),
+    }
+}
 
 #[derive(Debug, Clone)]
 pub(crate) struct Spec {
@@ -25,7 +65,7 @@ pub(crate) struct Spec {
     user: Option<u8>,
     minute: i64,
     plan: Option<u8>,
-    seats: Option<u8>,
+    amount: Option<u8>,
 }
 
 pub(crate) fn spec() -> impl Strategy<Value = Spec> {
@@ -34,16 +74,16 @@ pub(crate) fn spec() -> impl Strategy<Value = Spec> {
         0u8..4,
         proptest::option::weighted(0.9, 0u8..12),
         0i64..DAYS * 24 * 60,
-        proptest::option::of(0u8..4),
-        proptest::option::of(1u8..4),
+        proptest::option::of(0..PLANS.len() as u8),
+        proptest::option::of(0u8..16),
     )
-        .prop_map(|(app, event, user, minute, plan, seats)| Spec {
+        .prop_map(|(app, event, user, minute, plan, amount)| Spec {
             app,
             event,
             user,
             minute,
             plan,
-            seats,
+            amount,
         })
 }
 
@@ -57,16 +97,16 @@ pub(crate) fn event(s: &Spec) -> Event {
         b = b.distinct_id(format!("u{u}"));
     }
     if let Some(p) = s.plan {
-        b = b.property("plan", ["free", "pro", "Pro", "<team>"][usize::from(p)]);
+        b = b.property("plan", PLANS[usize::from(p)]);
     }
-    if let Some(n) = s.seats {
-        b = b.property("seats", Value::Int(i64::from(n)));
+    if let Some(n) = s.amount {
+        b = b.property("amount", amount(n));
     }
     b.build().expect("valid event")
 }
 
 /// Counts and distinct users by a key.
-fn counts<K: Ord + Clone>(
+pub(crate) fn counts<K: Ord + Clone>(
     events: &[&Event],
     key: impl Fn(&Event) -> K,
 ) -> BTreeMap<K, (u64, BTreeSet<String>)> {
@@ -81,14 +121,6 @@ fn counts<K: Ord + Clone>(
     out
 }
 
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Int(n) => n.to_string(),
-        other => format!("{other:?}"),
-    }
-}
-
 pub(crate) struct Expected {
     applications: Vec<Application>,
     events: Vec<EventCount>,
@@ -97,9 +129,12 @@ pub(crate) struct Expected {
     /// Over all events of `app-0`, not only `ev 0`.
     all_properties: Vec<Property>,
     all_plans: Vec<ValueCount>,
-    by_event_total: u64,
+    /// `app-0`'s events per day, by event, and by `plan` (every value).
+    by_event: Chart,
+    by_plan_all: Chart,
     by_event_days: usize,
-    users_per_day: Vec<u64>,
+    /// `app-0`'s unique users per day.
+    users: Chart,
     /// Of `app-0`, and of every application, beside the window of the same length before.
     summary_app0: Summary,
     summary_all: Summary,
@@ -107,18 +142,19 @@ pub(crate) struct Expected {
     top_users: Vec<UserCount>,
     /// `u1`'s events in `app-0`, newest first (ties sorted, as the check sorts them).
     u1_timeline: Vec<UserEvent>,
-    /// `app-0`'s `seats` per day: sum, avg, min, max of the numbers (`None`: no number).
-    seats_per_day: Vec<[Option<f64>; 4]>,
+    /// `app-0`'s `amount` per day: sum, avg, min, max, median of the values that are numbers
+    /// ([`reference::number`]; `None`: no number).
+    amounts_per_day: Vec<[Option<f64>; 5]>,
 }
 
 /// Events and distinct users in `[from, to)`, of `app` (all when `None`).
-fn totals(
-    events: &[Event],
+fn totals<'e>(
+    events: impl IntoIterator<Item = &'e Event>,
     app: Option<&str>,
     (from, to): (OffsetDateTime, OffsetDateTime),
 ) -> Totals {
     let inside: Vec<&Event> = events
-        .iter()
+        .into_iter()
         .filter(|e| e.time() >= from && e.time() < to && app.is_none_or(|a| e.application() == a))
         .collect();
     let users: BTreeSet<&str> = inside.iter().filter_map(|e| e.distinct_id()).collect();
@@ -128,6 +164,33 @@ fn totals(
     }
 }
 
+/// A chart of `events` per day of `window`: one series per `key` (events without one left out),
+/// by name.
+fn daily_chart(
+    events: &[&Event],
+    (from, to): (OffsetDateTime, OffsetDateTime),
+    key: impl Fn(&Event) -> Option<String>,
+) -> Chart {
+    let days = (to - from).whole_days() as usize;
+    let mut series: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for e in events {
+        if let Some(name) = key(e) {
+            let day = (e.time() - from).whole_days() as usize;
+            series.entry(name).or_insert_with(|| vec![0; days])[day] += 1;
+        }
+    }
+    Chart {
+        span: Span::DAY,
+        times: (0..days).map(|i| from + Duration::days(i as i64)).collect(),
+        series: series
+            .into_iter()
+            .map(|(name, values)| Series { name, values })
+            .collect(),
+    }
+}
+
+/// What every question asks of `events` (all of them: the caller leaves out what its filters
+/// would) over `window` (whole days, a day or more after the events start).
 pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime)) -> Expected {
     // The window of the same length before (the events start a day before the window).
     let previous = (window.0 - (window.1 - window.0), window.0);
@@ -163,11 +226,10 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
         .collect();
     let properties = |events: &[&Event]| {
         let mut properties = Vec::new();
-        for key in ["plan", "seats"] {
+        for key in ["amount", "plan"] {
             let distinct: BTreeSet<String> = events
                 .iter()
-                .filter_map(|e| e.property(key))
-                .map(value_text)
+                .filter_map(|e| reference::text(e, key))
                 .collect();
             if !distinct.is_empty() {
                 properties.push(Property {
@@ -185,7 +247,7 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
                 .copied()
                 .filter(|e| e.property("plan").is_some())
                 .collect::<Vec<_>>(),
-            |e| value_text(e.property("plan").expect("filtered")),
+            |e| reference::text(e, "plan").expect("filtered"),
         )
         .into_iter()
         .map(|(value, (count, _))| ValueCount { value, count })
@@ -194,11 +256,11 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
         plans
     };
     let days = ((window.1 - window.0).whole_days()) as usize;
-    let mut users_per_day = vec![BTreeSet::new(); days];
+    let mut users_per_day = vec![BTreeSet::<&str>::new(); days];
     for e in &app0 {
         let day = ((e.time() - window.0).whole_days()) as usize;
         if let Some(u) = e.distinct_id() {
-            users_per_day[day].insert(u.to_owned());
+            users_per_day[day].insert(u);
         }
     }
     Expected {
@@ -208,9 +270,16 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
         plans: plans(&ev0),
         all_properties: properties(&app0),
         all_plans: plans(&app0),
-        by_event_total: app0.len() as u64,
+        by_event: daily_chart(&app0, window, |e| Some(e.name().to_owned())),
+        by_plan_all: daily_chart(&app0, window, |e| reference::text(e, "plan")),
         by_event_days: days,
-        users_per_day: users_per_day.iter().map(|s| s.len() as u64).collect(),
+        users: Chart {
+            series: vec![Series {
+                name: "unique_users".to_owned(),
+                values: users_per_day.iter().map(|s| s.len() as u64).collect(),
+            }],
+            ..daily_chart(&[], window, |_| None)
+        },
         summary_app0: Summary {
             current: totals(events, Some("app-0"), window),
             previous: Some(totals(events, Some("app-0"), previous)),
@@ -241,19 +310,20 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
             });
             users
         },
-        seats_per_day: {
-            let mut days_seats: Vec<Vec<f64>> = vec![Vec::new(); days];
+        amounts_per_day: {
+            let mut amounts: Vec<Vec<f64>> = vec![Vec::new(); days];
             for e in &app0 {
-                if let Some(Value::Int(n)) = e.property("seats") {
+                let amount = reference::text(e, "amount");
+                if let Some(n) = amount.as_deref().and_then(reference::number) {
                     let day = ((e.time() - window.0).whole_days()) as usize;
-                    days_seats[day].push(*n as f64);
+                    amounts[day].push(n);
                 }
             }
-            days_seats
-                .iter()
+            amounts
+                .into_iter()
                 .map(|v| {
                     if v.is_empty() {
-                        return [None; 4];
+                        return [None; 5];
                     }
                     let sum: f64 = v.iter().sum();
                     [
@@ -261,6 +331,7 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
                         Some(sum / v.len() as f64),
                         v.iter().copied().reduce(f64::min),
                         v.iter().copied().reduce(f64::max),
+                        reference::median_by(v, f64::total_cmp),
                     ]
                 })
                 .collect()
@@ -276,7 +347,7 @@ pub(crate) fn expected(events: &[Event], window: (OffsetDateTime, OffsetDateTime
                         let mut p: Vec<(String, String)> = e
                             .properties()
                             .iter()
-                            .map(|(k, v)| (k.as_str().to_owned(), value_text(v)))
+                            .map(|(k, v)| (k.as_str().to_owned(), v.to_string()))
                             .collect();
                         p.sort();
                         p
@@ -325,10 +396,6 @@ fn whole_timeline(mut page_of: impl FnMut(Page) -> spoor::answer::Timeline) -> V
     all
 }
 
-fn check_chart_days(chart: &Chart, days: usize) {
-    check_chart_times(&chart.times, days);
-}
-
 fn check_chart_times(times: &[OffsetDateTime], days: usize) {
     assert_eq!(times.len(), days, "one bucket a day, empty ones kept");
     for (i, t) in times.iter().enumerate() {
@@ -341,136 +408,123 @@ pub(crate) fn window() -> (Window, (OffsetDateTime, OffsetDateTime)) {
     (Window::between(from, to).expect("window"), (from, to))
 }
 
-pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
-    let (w, _) = window();
-    assert_eq!(r.applications(&[], &w).unwrap(), exp.applications);
-    assert_eq!(r.summary(Some("app-0"), &[], &w).unwrap(), exp.summary_app0);
-    assert_eq!(r.summary(None, &[], &w).unwrap(), exp.summary_all);
-    let all_time = r.summary(Some("app-0"), &[], &Window::AllTime).unwrap();
-    assert_eq!(all_time.previous, None, "nothing before all time");
-    assert_eq!(
-        r.top_users("app-0", None, None, &[], &w).unwrap(),
-        exp.top_users
-    );
-    assert_eq!(
-        r.top_users("app-0", None, NonZeroU32::new(2), &[], &w)
-            .unwrap(),
-        exp.top_users.iter().take(2).cloned().collect::<Vec<_>>()
-    );
-    assert_eq!(
-        whole_timeline(|page| r.timeline("app-0", "u1", page, &[], &w).unwrap()),
-        exp.u1_timeline
-    );
-    for (i, stat) in [Stat::Sum, Stat::Avg, Stat::Min, Stat::Max]
-        .into_iter()
-        .enumerate()
-    {
-        let chart = r
-            .numbers(
-                "app-0",
-                &OverTime::new(Span::DAY).split(Split::None),
-                "seats",
-                stat,
-                &[],
-                &w,
-            )
-            .unwrap();
-        check_chart_times(&chart.times, exp.by_event_days);
-        let want: Vec<Option<f64>> = exp.seats_per_day.iter().map(|d| d[i]).collect();
-        let got: Vec<Option<f64>> = chart
-            .series
-            .iter()
-            .find(|s| s.name == "value")
-            .map(|s| s.values.clone())
-            .unwrap_or_else(|| vec![None; want.len()]);
-        assert_eq!(got.len(), want.len(), "{stat:?}");
-        for (g, w) in got.iter().zip(&want) {
-            match (g, w) {
-                (Some(g), Some(w)) => assert!(
-                    (g - w).abs() <= 1e-9 * w.abs().max(1.0),
-                    "{stat:?}: {got:?} {want:?}"
-                ),
-                (g, w) => assert_eq!(g, w, "{stat:?}: {got:?} {want:?}"),
-            }
+/// The statistics [`Expected::amounts_per_day`] holds, in its order.
+const STATS: [Stat; 5] = [Stat::Sum, Stat::Avg, Stat::Min, Stat::Max, Stat::Median];
+
+/// The unsplit chart of `amount`'s `STATS[i]` against the expected days (sums and averages to
+/// rounding; the others exact).
+fn check_numbers(chart: &NumberChart, exp: &Expected, i: usize) {
+    let stat = STATS[i];
+    check_chart_times(&chart.times, exp.by_event_days);
+    let want: Vec<Option<f64>> = exp.amounts_per_day.iter().map(|d| d[i]).collect();
+    let got: Vec<Option<f64>> = chart
+        .series
+        .iter()
+        .find(|s| s.name == "value")
+        .map(|s| s.values.clone())
+        .unwrap_or_else(|| vec![None; want.len()]);
+    assert_eq!(got.len(), want.len(), "{stat:?}");
+    for (g, w) in got.iter().zip(&want) {
+        match (g, w) {
+            (Some(g), Some(w)) if matches!(stat, Stat::Sum | Stat::Avg) => assert!(
+                (g - w).abs() <= 1e-9 * w.abs().max(1.0),
+                "{stat:?}: {got:?} {want:?}"
+            ),
+            (g, w) => assert_eq!(g, w, "{stat:?}: {got:?} {want:?}"),
         }
     }
-    // Split by event, summed: every event's seats counted once.
-    let by_event = r
-        .numbers(
-            "app-0",
-            &OverTime::new(Span::DAY).limit(0),
-            "seats",
-            Stat::Sum,
-            &[],
-            &w,
-        )
-        .unwrap();
-    let total: f64 = by_event
+}
+
+/// The chart of `amount`'s sum split by event: every event's number counted once.
+fn check_sum_by_event(chart: &NumberChart, exp: &Expected) {
+    let total: f64 = chart
         .series
         .iter()
         .flat_map(|s| s.values.iter().flatten())
         .sum();
-    let want: f64 = exp.seats_per_day.iter().filter_map(|d| d[0]).sum();
-    assert!((total - want).abs() < 1e-9, "{total} {want}");
-    assert_eq!(r.events("app-0", &[], &w).unwrap(), exp.events);
+    let want: f64 = exp.amounts_per_day.iter().filter_map(|d| d[0]).sum();
+    assert!(
+        (total - want).abs() < 1e-9 * want.abs().max(1.0),
+        "{total} {want}"
+    );
+}
+
+fn unsplit() -> OverTime {
+    OverTime::new(Span::DAY).split(Split::None)
+}
+
+fn by_plan() -> OverTime {
+    OverTime::new(Span::DAY)
+        .split(Split::Property("plan".parse().expect("a key")))
+        .limit(0)
+}
+
+pub(crate) fn check_blocking(r: &Retriever, exp: &Expected, filters: &[Filter]) {
+    let (w, _) = window();
+    assert_eq!(r.applications(filters, &w).unwrap(), exp.applications);
     assert_eq!(
-        r.properties("app-0", Some("ev 0"), &[], &w).unwrap(),
+        r.summary(Some("app-0"), filters, &w).unwrap(),
+        exp.summary_app0
+    );
+    assert_eq!(r.summary(None, filters, &w).unwrap(), exp.summary_all);
+    let all_time = r.summary(Some("app-0"), filters, &Window::AllTime).unwrap();
+    assert_eq!(all_time.previous, None, "nothing before all time");
+    assert_eq!(
+        r.top_users("app-0", None, None, filters, &w).unwrap(),
+        exp.top_users
+    );
+    assert_eq!(
+        r.top_users("app-0", None, NonZeroU32::new(2), filters, &w)
+            .unwrap(),
+        exp.top_users.iter().take(2).cloned().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        whole_timeline(|page| r.timeline("app-0", "u1", page, filters, &w).unwrap()),
+        exp.u1_timeline
+    );
+    for (i, stat) in STATS.into_iter().enumerate() {
+        let chart = r.numbers("app-0", &unsplit(), "amount", stat, filters, &w);
+        check_numbers(&chart.unwrap(), exp, i);
+    }
+    let by_event = OverTime::new(Span::DAY).limit(0);
+    let chart = r.numbers("app-0", &by_event, "amount", Stat::Sum, filters, &w);
+    check_sum_by_event(&chart.unwrap(), exp);
+    assert_eq!(r.events("app-0", filters, &w).unwrap(), exp.events);
+    assert_eq!(
+        r.properties("app-0", Some("ev 0"), filters, &w).unwrap(),
         exp.properties
     );
     assert_eq!(
-        r.values("app-0", Some("ev 0"), "plan", None, &[], &w)
+        r.values("app-0", Some("ev 0"), "plan", None, filters, &w)
             .unwrap(),
         exp.plans
     );
     let top1 = r
-        .values("app-0", Some("ev 0"), "plan", NonZeroU32::new(1), &[], &w)
+        .values(
+            "app-0",
+            Some("ev 0"),
+            "plan",
+            NonZeroU32::new(1),
+            filters,
+            &w,
+        )
         .unwrap();
     assert_eq!(top1, exp.plans.iter().take(1).cloned().collect::<Vec<_>>());
     // No event: over all events of the application, as the original's `property` alone.
     assert_eq!(
-        r.properties("app-0", None, &[], &w).unwrap(),
+        r.properties("app-0", None, filters, &w).unwrap(),
         exp.all_properties
     );
     assert_eq!(
-        r.values("app-0", None, "plan", None, &[], &w).unwrap(),
+        r.values("app-0", None, "plan", None, filters, &w).unwrap(),
         exp.all_plans
     );
-    let by_plan_all = r
-        .events_over_time(
-            "app-0",
-            &OverTime::new(Span::DAY)
-                .split(Split::Property("plan".parse().unwrap()))
-                .limit(0),
-            &[],
-            &w,
-        )
-        .unwrap();
-    for value in &exp.all_plans {
-        assert_eq!(
-            by_plan_all
-                .series(&value.value)
-                .map(|s| s.values.iter().sum::<u64>()),
-            Some(value.count),
-            "the series of {} over all events",
-            value.value
-        );
-    }
-    let by_event = r
-        .events_over_time("app-0", &OverTime::new(Span::DAY), &[], &w)
-        .unwrap();
-    check_chart_days(&by_event, exp.by_event_days);
-    assert_eq!(by_event.total(), exp.by_event_total);
-    let users = r
-        .unique_users_over_time("app-0", None, Span::DAY, &[], &w)
-        .unwrap();
-    check_chart_days(&users, exp.by_event_days);
-    assert_eq!(
-        users
-            .series("unique_users")
-            .map(|s| s.values.clone())
-            .unwrap_or_default(),
-        exp.users_per_day
-    );
+    let chart = r.events_over_time("app-0", &by_plan(), filters, &w);
+    assert_eq!(chart.unwrap(), exp.by_plan_all);
+    let chart = r.events_over_time("app-0", &OverTime::new(Span::DAY), filters, &w);
+    assert_eq!(chart.unwrap(), exp.by_event);
+    let users = r.unique_users_over_time("app-0", None, Span::DAY, filters, &w);
+    assert_eq!(users.unwrap(), exp.users);
     let by_plan = r
         .events_over_time(
             "app-0",
@@ -478,7 +532,7 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
                 .event("ev 0")
                 .split(Split::Property("plan".parse().unwrap()))
                 .limit(2),
-            &[],
+            filters,
             &w,
         )
         .unwrap();
@@ -491,20 +545,20 @@ pub(crate) fn check_blocking(r: &Retriever, exp: &Expected) {
     assert!(by_plan.series.len() <= 3);
 }
 
-pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
+pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected, filters: &[Filter]) {
     let (w, _) = window();
-    assert_eq!(r.applications(&[], &w).await.unwrap(), exp.applications);
+    assert_eq!(r.applications(filters, &w).await.unwrap(), exp.applications);
     assert_eq!(
-        r.summary(Some("app-0"), &[], &w).await.unwrap(),
+        r.summary(Some("app-0"), filters, &w).await.unwrap(),
         exp.summary_app0
     );
-    assert_eq!(r.summary(None, &[], &w).await.unwrap(), exp.summary_all);
+    assert_eq!(r.summary(None, filters, &w).await.unwrap(), exp.summary_all);
     assert_eq!(
-        r.top_users("app-0", None, None, &[], &w).await.unwrap(),
+        r.top_users("app-0", None, None, filters, &w).await.unwrap(),
         exp.top_users
     );
     let mut first = r
-        .timeline("app-0", "u1", Page::new(0, 1000).unwrap(), &[], &w)
+        .timeline("app-0", "u1", Page::new(0, 1000).unwrap(), filters, &w)
         .await
         .unwrap();
     assert!(!first.more);
@@ -513,38 +567,46 @@ pub(crate) async fn check_async(r: &AsyncRetriever, exp: &Expected) {
     }
     sort_timeline(&mut first.events);
     assert_eq!(first.events, exp.u1_timeline);
-    assert_eq!(r.events("app-0", &[], &w).await.unwrap(), exp.events);
+    for (i, stat) in STATS.into_iter().enumerate() {
+        let chart = r
+            .numbers("app-0", &unsplit(), "amount", stat, filters, &w)
+            .await;
+        check_numbers(&chart.unwrap(), exp, i);
+    }
+    let by_event = OverTime::new(Span::DAY).limit(0);
+    let chart = r.numbers("app-0", &by_event, "amount", Stat::Sum, filters, &w);
+    check_sum_by_event(&chart.await.unwrap(), exp);
+    assert_eq!(r.events("app-0", filters, &w).await.unwrap(), exp.events);
     assert_eq!(
-        r.properties("app-0", Some("ev 0"), &[], &w).await.unwrap(),
+        r.properties("app-0", Some("ev 0"), filters, &w)
+            .await
+            .unwrap(),
         exp.properties
     );
     assert_eq!(
-        r.values("app-0", Some("ev 0"), "plan", None, &[], &w)
+        r.values("app-0", Some("ev 0"), "plan", None, filters, &w)
             .await
             .unwrap(),
         exp.plans
     );
     assert_eq!(
-        r.properties("app-0", None, &[], &w).await.unwrap(),
+        r.properties("app-0", None, filters, &w).await.unwrap(),
         exp.all_properties
     );
     assert_eq!(
-        r.values("app-0", None, "plan", None, &[], &w)
+        r.values("app-0", None, "plan", None, filters, &w)
             .await
             .unwrap(),
         exp.all_plans
     );
-    let users = r
-        .unique_users_over_time("app-0", None, Span::DAY, &[], &w)
-        .await
-        .unwrap();
-    assert_eq!(
-        users
-            .series("unique_users")
-            .map(|s| s.values.clone())
-            .unwrap_or_default(),
-        exp.users_per_day
-    );
+    let chart = r.events_over_time("app-0", &by_plan(), filters, &w).await;
+    assert_eq!(chart.unwrap(), exp.by_plan_all);
+    let chart = r
+        .events_over_time("app-0", &OverTime::new(Span::DAY), filters, &w)
+        .await;
+    assert_eq!(chart.unwrap(), exp.by_event);
+    let users = r.unique_users_over_time("app-0", None, Span::DAY, filters, &w);
+    assert_eq!(users.await.unwrap(), exp.users);
 }
 
 proptest! {
@@ -560,12 +622,12 @@ proptest! {
         let config = backend.config(false);
         let blocking = Retriever::new(&config).unwrap();
         blocking.connect().unwrap();
-        check_blocking(&blocking, &exp);
+        check_blocking(&blocking, &exp, &[]);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
             let r = AsyncRetriever::new(&config).unwrap();
             r.connect().await.unwrap();
-            check_async(&r, &exp).await;
+            check_async(&r, &exp, &[]).await;
         });
     }
 }
@@ -597,4 +659,32 @@ fn all_time_reads_every_row_past_the_page_size() {
         ),
         Err(spoor::Error::InvalidName(_))
     ));
+}
+
+/// `min` and `max` of a bucket without a number: none, as the other statistics say (Splunk's
+/// `min` and `max`, and the engine's, give the least or greatest text there instead); numbers
+/// win over text where a bucket has both.
+#[test]
+fn min_and_max_without_a_number_are_none() {
+    let backend = Backend::start("9.4.0");
+    let at = |day: i64, amount: &str| {
+        Event::builder("app-0", "ev 0", START + Duration::hours(day * 24 + 1))
+            .property("amount", amount)
+            .build()
+            .unwrap()
+    };
+    let events = [at(1, "-"), at(2, "abc"), at(2, "5"), at(3, "7"), at(3, "x")];
+    backend.store("spoor", &events);
+    let r = Retriever::new(&backend.config(false)).unwrap();
+    let (w, _) = window();
+    for stat in [Stat::Min, Stat::Max] {
+        let chart = r.numbers("app-0", &unsplit(), "amount", stat, &[], &w);
+        let values: Vec<Vec<Option<f64>>> = chart
+            .unwrap()
+            .series
+            .into_iter()
+            .map(|s| s.values)
+            .collect();
+        assert_eq!(values, [[None, Some(5.0), Some(7.0), None]], "{stat:?}");
+    }
 }

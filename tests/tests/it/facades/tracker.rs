@@ -74,10 +74,10 @@ proptest! {
             }
         }
         let retriever = Retriever::new(&config).unwrap();
-        check_blocking(&retriever, &exp);
+        check_blocking(&retriever, &exp, &[]);
         runtime.block_on(async {
             let r = AsyncRetriever::new(&config).unwrap();
-            check_async(&r, &exp).await;
+            check_async(&r, &exp, &[]).await;
         });
     }
 }

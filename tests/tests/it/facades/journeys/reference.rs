@@ -2,11 +2,12 @@
 //! docs of `spoor_spl::build::funnel` and `spoor_spl::build::retention`, sharing nothing with
 //! the SPL: every chain's possible starts kept as sets, periods found with calendar dates.
 
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use spoor::answer::{Cohort, FunnelGroup, FunnelReport, FunnelStep, Retained, RetentionReport};
-use spoor::{Event, Period, Value};
+use spoor::{Event, Filter, Period};
 use time::{Date, Month, OffsetDateTime};
 
 /// A condition on an event, as a reference sees it.
@@ -25,13 +26,65 @@ impl Step {
     }
 }
 
-/// A property's text, as Splunk extracts it.
+/// A property's text, as Splunk extracts it (`Value`'s `Display`: strings as they are, numbers
+/// and booleans as written on the line).
 pub(crate) fn text(e: &Event, key: &str) -> Option<String> {
-    e.property(key).map(|v| match v {
-        Value::String(s) => s.clone(),
-        Value::Int(n) => n.to_string(),
-        other => format!("{other:?}"),
-    })
+    e.property(key).map(ToString::to_string)
+}
+
+/// A property's text read as a number, as `tonumber` and the numeric aggregations (`sum`,
+/// `median`, …) read it: spoor-engine's `search::text::number`, which takes the text with its
+/// surrounding whitespace trimmed when it is only ASCII digits, `.`, `e`, `E`, `+` and `-` with
+/// at least one digit, and reads as a finite `f64` (`" 3 "`, `+4`, `1e1`, `2.`, `.5` are
+/// numbers; `3x`, `1.2.3`, `inf`, `1e999`, `true`, `-` are not).
+pub(crate) fn number(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let plausible = text.bytes().any(|b| b.is_ascii_digit())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+    plausible
+        .then(|| text.parse::<f64>().ok())
+        .flatten()
+        .filter(|x| x.is_finite())
+}
+
+/// Whether `e` passes `filter`, read plainly from the table in `spoor_spl::filter`'s module doc:
+/// values compared byte for byte (case and spaces count, `*` is no wildcard), `!=` and "none of"
+/// only of events that have the property, comparisons only of values that are numbers.
+pub(crate) fn holds(filter: &Filter, e: &Event) -> bool {
+    use spoor::Test;
+    let value = text(e, filter.key().as_str());
+    let compare = |wanted: fn(Ordering) -> bool, n: f64| {
+        value
+            .as_deref()
+            .and_then(number)
+            .and_then(|x| x.partial_cmp(&n))
+            .is_some_and(wanted)
+    };
+    match filter.test() {
+        Test::Equals(v) => value.as_deref() == Some(v.as_str()),
+        Test::NotEquals(v) => value.is_some_and(|x| x != *v),
+        Test::OneOf(vs) => value.is_some_and(|x| vs.contains(&x)),
+        Test::NoneOf(vs) => value.is_some_and(|x| !vs.contains(&x)),
+        Test::Less(n) => compare(Ordering::is_lt, *n),
+        Test::AtMost(n) => compare(Ordering::is_le, *n),
+        Test::Greater(n) => compare(Ordering::is_gt, *n),
+        Test::AtLeast(n) => compare(Ordering::is_ge, *n),
+        Test::Exists => value.is_some(),
+        Test::Missing => value.is_none(),
+        other => panic!("no reference for {other:?}"),
+    }
+}
+
+/// Splunk's median: of `n` values, the one at rank `round((n − 1) / 2)`, halves up (the upper
+/// middle of an even count).
+pub(crate) fn median_by<T: Copy>(
+    mut values: Vec<T>,
+    order: impl FnMut(&T, &T) -> Ordering,
+) -> Option<T> {
+    values.sort_by(order);
+    values.get(values.len() / 2).copied()
 }
 
 /// The events of each user (with an id) in `[from, to)` passing `filters`, in written order.
@@ -58,11 +111,9 @@ fn micros(t: OffsetDateTime) -> i128 {
     t.unix_timestamp_nanos() / 1_000
 }
 
-/// Splunk's median: of `n` values, the one at rank `round((n − 1) / 2)`, halves up.
-fn median(mut values: Vec<i128>) -> Option<Duration> {
-    values.sort_unstable();
-    let rank = values.len() / 2;
-    let micros = *values.get(rank)?;
+/// The median of durations in microseconds ([`median_by`]).
+fn median(values: Vec<i128>) -> Option<Duration> {
+    let micros = median_by(values, Ord::cmp)?;
     Some(Duration::from_micros(
         u64::try_from(micros).expect("not negative"),
     ))
