@@ -541,7 +541,7 @@ fn groups(
                             tr {
                                 td {
                                     @match (&g.value, filter) {
-                                        (Some(value), Some(f)) => { a href=(on_step_1(f)) { (value) } }
+                                        (Some(value), Some(f)) => { a href=(on_step_1(f)) title="The same funnel with step 1 kept to its events with this value (any of them, not only a user's first)" { (value) } }
                                         (Some(value), None) => { (value) }
                                         (None, Some(f)) => { a.none href=(on_step_1(f)) { "(none)" } }
                                         (None, None) => { "(none)" }

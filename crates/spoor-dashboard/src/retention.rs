@@ -117,16 +117,20 @@ fn unit(period: Period) -> &'static str {
     }
 }
 
-/// The cohorts as a table: one row a cohort, its size, then a cell a period with the share
-/// retained, shaded by it (the count in the cell's title); periods past the window's end are
-/// blank.
+/// The cohorts as a table: first all of them together (with more than one), then one row a
+/// cohort, its size, then a cell a period with the share retained, shaded by it, and the count
+/// under it; periods past the window's end are blank.
 fn table(caption: Markup, report: &RetentionReport) -> Markup {
-    let periods = report
-        .cohorts
-        .iter()
-        .map(|c| c.periods.len())
-        .max()
-        .unwrap_or(0);
+    let periods = longest(report);
+    let all: u64 = report.cohorts.iter().map(|c| c.size).sum();
+    let cell = |users: u64, of: u64, percent: f64| {
+        html! {
+            td.num.cell style=(shade(percent)) title={ (group(u128::from(users))) " of " (group(u128::from(of))) " users" } {
+                (format!("{percent:.1}")) " %"
+                small.count { (group(u128::from(users))) }
+            }
+        }
+    };
     html! {
         div.table-scroll { table.data.retention {
             caption { (caption) }
@@ -135,15 +139,22 @@ fn table(caption: Markup, report: &RetentionReport) -> Markup {
                 @for p in 0..periods { th.num { (unit(report.period)) " " (p) } }
             } }
             tbody {
+                @if report.cohorts.len() > 1 {
+                    tr.average {
+                        td.time { "All cohorts" }
+                        td.num { (group(u128::from(all))) }
+                        @for (users, of) in average(report) {
+                            (cell(users, of, share(users, of)))
+                        }
+                    }
+                }
                 @for cohort in &report.cohorts {
                     tr {
                         td.time { (day(cohort)) }
                         td.num { (group(u128::from(cohort.size))) }
                         @for p in 0..periods {
                             @if let Some(kept) = cohort.periods.get(p) {
-                                td.num.cell style=(shade(kept.percent)) title={ (group(u128::from(kept.users))) " of " (group(u128::from(cohort.size))) " users" } {
-                                    (format!("{:.1}", kept.percent)) " %"
-                                }
+                                (cell(kept.users, cohort.size, kept.percent))
                             } @else {
                                 td.num.future {}
                             }
@@ -152,6 +163,41 @@ fn table(caption: Markup, report: &RetentionReport) -> Markup {
                 }
             }
         } }
+    }
+}
+
+/// The periods of the longest cohort: the table's columns.
+fn longest(report: &RetentionReport) -> usize {
+    report
+        .cohorts
+        .iter()
+        .map(|c| c.periods.len())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The cohorts taken together, period by period: the users retained of every cohort that has
+/// reached the period, and those cohorts' users (a weighted average, as Mixpanel's and
+/// PostHog's first row).
+fn average(report: &RetentionReport) -> Vec<(u64, u64)> {
+    let periods = longest(report);
+    (0..periods)
+        .map(|p| {
+            report
+                .cohorts
+                .iter()
+                .filter_map(|c| c.periods.get(p).map(|kept| (kept.users, c.size)))
+                .fold((0u64, 0u64), |(u, s), (users, size)| (u + users, s + size))
+        })
+        .collect()
+}
+
+/// `part` of `whole` in percent; `0` of nothing.
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
     }
 }
 
@@ -301,6 +347,7 @@ pub(crate) fn json(page: &RetentionPage) -> serde_json::Value {
             "retained": c.periods.iter().map(|p| p.users).collect::<Vec<_>>(),
             "percent": c.periods.iter().map(|p| p.percent).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "average_percent": average(report).into_iter().map(|(users, of)| share(users, of)).collect::<Vec<_>>(),
     })
 }
 
@@ -404,6 +451,10 @@ mod tests {
             cohorts: vec![cohort(0, 4, &[4, 1]), cohort(7, 0, &[0])],
         };
         let html = table(html! { "t" }, &report).into_string();
+        // The cohorts together: week 0 is 4 of 4 users (the second cohort has none), week 1 is
+        // 1 of the 4 of the only cohort that reached it.
+        assert_eq!(average(&report), [(4, 4), (1, 4)]);
+        assert!(html.contains("All cohorts"), "{html}");
         assert!(html.contains("Week 1"), "{html}");
         assert!(html.contains("2026-11-08"), "{html}");
         assert!(html.contains("25.0 %"), "{html}");
