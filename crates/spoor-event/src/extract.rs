@@ -12,7 +12,7 @@
 //! - An unquoted value runs to the next white space, `,` or `;`; an empty one yields nothing.
 //! - A quoted stretch of text that is not a value is skipped whole, so `=` inside it starts no
 //!   pair.
-//! - Keys are cleaned as Splunk's `CLEAN_KEYS` does ([`clean_key`](crate::clean_key)); a key
+//! - Keys are cleaned as Splunk's `CLEAN_KEYS` does ([`clean_key`]); a key
 //!   that cleans to nothing yields nothing.
 //! - With `KV_TRIM_SPACES` (Splunk's default), spaces (not tabs) around a value are trimmed.
 //!   spoor's sourcetype turns this off so values keep their spaces.
