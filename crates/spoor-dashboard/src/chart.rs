@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 
 use maud::{Markup, html};
+use spoor::OTHER;
 use spoor::answer::{Chart, NumberChart, Series};
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
@@ -46,9 +47,6 @@ pub struct Partial {
     /// filling).
     pub last: bool,
 }
-
-/// The name of the series of events cut by the limit, summed (spoor's `OTHER`).
-const OTHER: &str = "OTHER";
 
 /// The colours of the series, in order; chosen to keep at least 3:1 contrast on white.
 const PALETTE: [&str; 10] = [

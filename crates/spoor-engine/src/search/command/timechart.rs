@@ -6,6 +6,7 @@
 //! to the end of 9999; and a split chart holds at most [`MAX_CHART_CELLS`] values.
 
 use spoor_spl::ast::{Span, SpanUnit, Timechart};
+use spoor_spl::build::OTHER;
 
 use crate::hash::FxHashMap;
 
@@ -415,7 +416,7 @@ pub(crate) fn output<'a>(
                     into.merge(from, bound);
                 }
             }
-            out.cols.push(column("OTHER", &other));
+            out.cols.push(column(OTHER, &other));
         }
     }
 
