@@ -23,9 +23,7 @@ use crate::chart::group;
 use crate::data::{self, PageError, QuestionPage};
 use crate::params::{self, BadParam, View, bad, filter_list};
 use crate::{csv, pages};
-
-/// The most steps a funnel has (`spoor`'s funnels refuse more; a test holds the two together).
-const MAX_STEPS: usize = 10;
+use spoor::MAX_FUNNEL_STEPS as MAX_STEPS;
 
 /// The parameters of the steps' filters, step by step.
 const STEP_FILTERS: [&str; MAX_STEPS] = [
@@ -40,6 +38,11 @@ const STEP_FILTERS: [&str; MAX_STEPS] = [
     "filter.9",
     "filter.10",
 ];
+
+/// A step of `event` holding to `filters` (a funnel's, or a retention's start or return).
+pub(crate) fn step(event: &str, filters: &[Filter]) -> Step {
+    filters.iter().cloned().fold(Step::new(event), Step::filter)
+}
 
 /// What `steps` takes.
 const STEPS: &str = "2 to 10 steps, each an event, in order: steps=visit,signup,purchase";
@@ -182,12 +185,10 @@ impl FunnelParams {
 
     /// The funnel to ask.
     pub(crate) fn funnel(&self) -> Result<Funnel, BadParam> {
-        let steps = self.steps.iter().map(|(event, filters)| {
-            filters
-                .iter()
-                .cloned()
-                .fold(Step::new(event.clone()), Step::filter)
-        });
+        let steps = self
+            .steps
+            .iter()
+            .map(|(event, filters)| step(event, filters));
         let funnel = Funnel::new(steps, self.within).map_err(|e| match e {
             FunnelError::Steps(_) => bad("steps", self.steps_text(), STEPS),
             _ => bad("within", &self.within_key, WITHIN),

@@ -231,7 +231,8 @@ fn notes(notes: &[String]) -> Markup {
     }
 }
 
-fn share(part: u64, total: u64) -> f64 {
+/// `part` of `total` in percent; `0` of nothing.
+pub(crate) fn share(part: u64, total: u64) -> f64 {
     if total == 0 {
         0.0
     } else {

@@ -11,14 +11,15 @@
 
 use maud::{Markup, html};
 use spoor::answer::{Cohort, RetentionReport};
-use spoor::{AsyncRetriever, Filter, Period, Retention, Step};
+use spoor::{AsyncRetriever, Filter, Period, Retention};
 use spoor_proto::form::Form;
 use time::macros::format_description;
 
 use crate::chart::group;
 use crate::data::{self, PageError, QuestionPage};
+use crate::pages::share;
 use crate::params::{BadParam, View, bad, filter_list};
-use crate::{csv, pages};
+use crate::{csv, funnel, pages};
 
 /// A retention question as the page's parameters state it.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,15 +64,9 @@ impl RetentionParams {
 
     /// The question to ask.
     pub(crate) fn question(&self) -> Retention {
-        let step = |(event, filters): &(String, Vec<Filter>)| {
-            filters
-                .iter()
-                .cloned()
-                .fold(Step::new(event.clone()), Step::filter)
-        };
         Retention {
-            start: step(&self.start),
-            back: step(&self.back),
+            start: funnel::step(&self.start.0, &self.start.1),
+            back: funnel::step(&self.back.0, &self.back.1),
             period: self.period,
         }
     }
@@ -190,15 +185,6 @@ fn average(report: &RetentionReport) -> Vec<(u64, u64)> {
                 .fold((0u64, 0u64), |(u, s), (users, size)| (u + users, s + size))
         })
         .collect()
-}
-
-/// `part` of `whole` in percent; `0` of nothing.
-fn share(part: u64, whole: u64) -> f64 {
-    if whole == 0 {
-        0.0
-    } else {
-        part as f64 * 100.0 / whole as f64
-    }
 }
 
 /// The question's form, a GET to `path` keeping the rest of the view.

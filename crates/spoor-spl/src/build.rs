@@ -197,6 +197,17 @@ pub enum Split {
     Property(Key),
 }
 
+impl Split {
+    /// The field a chart splits by: none, `event`, or the property's field.
+    fn by(&self) -> Option<Field> {
+        match self {
+            Self::None => None,
+            Self::Event => Some(Field::known(EVENT)),
+            Self::Property(key) => Some(Field::from(key)),
+        }
+    }
+}
+
 /// The options of [`events_over_time`]: bucket span, event filter, split and series limit.
 ///
 /// ```
@@ -470,11 +481,7 @@ pub fn events_over_time(
     window: TimeWindow,
 ) -> WindowedQuery {
     let exact = application_and_event(application, over.event.as_deref());
-    let by = match &over.split {
-        Split::None => None,
-        Split::Event => Some(Field::known(EVENT)),
-        Split::Property(key) => Some(Field::from(key)),
-    };
+    let by = over.split.by();
     chart(
         index,
         (&exact, filters),
@@ -574,11 +581,7 @@ pub fn numbers(
     window: TimeWindow,
 ) -> WindowedQuery {
     let exact = application_and_event(application, over.event.as_deref());
-    let by = match &over.split {
-        Split::None => None,
-        Split::Event => Some(Field::known(EVENT)),
-        Split::Property(by) => Some(Field::from(by)),
-    };
+    let by = over.split.by();
     let mut aggregation = Aggregation::apply(stat.function(), Field::from(key));
     if by.is_none() {
         aggregation = aggregation.alias(Field::known(VALUE));

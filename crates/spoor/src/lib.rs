@@ -76,7 +76,8 @@ pub use retriever::{AsyncRetriever, DEFAULT_INDEX, DEFAULT_TOP_USERS, Retriever}
 pub use spoor_event::{Event, Key, Value};
 pub use spoor_spl::ast::Span;
 pub use spoor_spl::build::{
-    Funnel, FunnelError, OTHER, OverTime, Period, Retention, Split, Stat, Step,
+    Funnel, FunnelError, MAX_STEPS as MAX_FUNNEL_STEPS, OTHER, OverTime, Period, Retention, Split,
+    Stat, Step,
 };
 pub use spoor_spl::filter::{Filter, FilterError, Test};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};
