@@ -804,19 +804,13 @@ impl Columns {
             .into_iter()
             .zip(&block.meta[1..])
         {
-            column.append_coded(
-                sealed.values.iter().map(String::as_str),
-                sealed.present(),
-                offset,
-            );
+            column.append_coded(sealed.values.iter(), sealed.present(), offset);
         }
         for (name, sealed) in &block.fields {
             let index = self.field(name);
-            self.fields[index].1.append_coded(
-                sealed.values.iter().map(String::as_str),
-                sealed.present(),
-                offset,
-            );
+            self.fields[index]
+                .1
+                .append_coded(sealed.values.iter(), sealed.present(), offset);
         }
         self.recent.clear();
     }

@@ -161,7 +161,7 @@ impl Engine {
                         let extractor = match extractors.get(sourcetype) {
                             Some(extractor) => *extractor,
                             None => *extractors
-                                .entry(sourcetype.clone())
+                                .entry(sourcetype.to_owned())
                                 .or_insert_with(|| Parsing::of(props.get(sourcetype)).extractor),
                         };
                         extractor == *sealed
@@ -173,7 +173,7 @@ impl Engine {
                 }
                 let Some(name) = name else { return false };
                 index
-                    .entry(name.clone())
+                    .entry(name.to_owned())
                     .or_default()
                     .append_block(segment, block);
                 true

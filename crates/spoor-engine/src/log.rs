@@ -66,7 +66,7 @@ use crate::record::{
     Frame, HEADER_LEN, MARKER_LEN, MAX_PAYLOAD, Marker, Record, RecordRef, V1_HEADER_LEN,
     read_frame, read_v1_frame, seal, v1_plausible,
 };
-use crate::sealed::{self, BLOCK_ROWS, Block, BlockBuilder, Found};
+use crate::sealed::{self, BLOCK_ROWS, Block, BlockBuilder, Chunk, ChunkRecords};
 
 /// A segment is closed and the next begun once it holds this many bytes, unless the store's
 /// options say otherwise.
@@ -318,12 +318,12 @@ pub(crate) struct Log {
     segments: Mutex<BTreeMap<u64, Segment>>,
     state: Mutex<State>,
     synced: Condvar,
-    /// Sealed blocks read lately, most recent first.
-    blocks: Mutex<VecDeque<(u64, usize, Arc<Block>)>>,
+    /// Chunks of sealed records read lately, most recent first.
+    chunks: Mutex<VecDeque<(u64, usize, Arc<ChunkRecords>)>>,
 }
 
-/// How many sealed blocks a log keeps read, for reads of neighbouring records.
-const CACHED_BLOCKS: usize = 4;
+/// How many chunks of sealed records a log keeps read, for reads of neighbouring records.
+const CACHED_CHUNKS: usize = 8;
 
 struct Segment {
     format: Format,
@@ -332,11 +332,11 @@ struct Segment {
     sealed: Option<Arc<Sealed>>,
 }
 
-/// A sealed segment's file and its blocks.
+/// A sealed segment's file and where its records are.
 struct Sealed {
     file: File,
-    /// Each valid block's place in the file and header, in order.
-    blocks: Vec<(u64, sealed::Header)>,
+    /// The chunks of its valid blocks, in order.
+    chunks: Vec<Chunk>,
 }
 
 /// What sealing a segment did.
@@ -550,7 +550,7 @@ impl Log {
                 last_write: Instant::now(),
             }),
             synced: Condvar::new(),
-            blocks: Mutex::new(VecDeque::new()),
+            chunks: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -752,49 +752,41 @@ impl Log {
             )
         };
         let i = sealed
-            .blocks
-            .partition_point(|(_, header)| header.last < at.offset);
-        let Some(&(pos, header)) = sealed.blocks.get(i) else {
-            return Err(missing());
-        };
-        let block = self.block(at.segment, i, pos, header, sealed)?;
-        let row = block.row_at(at.offset).ok_or_else(missing)?;
-        block.record(row)
+            .chunks
+            .partition_point(|chunk| chunk.first <= at.offset)
+            .checked_sub(1)
+            .ok_or_else(missing)?;
+        let records = self.chunk(at.segment, i, sealed)?;
+        let record = records.at(at.offset).ok_or_else(missing)??;
+        Ok(record.to_record())
     }
 
-    /// A sealed block, read from the cache or from its file.
-    fn block(
-        &self,
-        segment: u64,
-        i: usize,
-        pos: u64,
-        header: sealed::Header,
-        sealed: &Sealed,
-    ) -> io::Result<Arc<Block>> {
-        let mut cache = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = cache.iter().position(|(s, b, _)| (*s, *b) == (segment, i)) {
+    /// A chunk's records, from the cache or from the sealed file.
+    fn chunk(&self, segment: u64, i: usize, sealed: &Sealed) -> io::Result<Arc<ChunkRecords>> {
+        let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = cache.iter().position(|(s, c, _)| (*s, *c) == (segment, i)) {
             let entry = cache.remove(at).expect("found");
-            let block = Arc::clone(&entry.2);
+            let records = Arc::clone(&entry.2);
             cache.push_front(entry);
-            return Ok(block);
+            return Ok(records);
         }
         drop(cache);
-        let mut body = vec![0; header.len];
-        read_exact_at(&sealed.file, &mut body, pos + sealed::HEADER_LEN as u64)?;
-        if crc32fast::hash(&body) != header.crc() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
+        let chunk = &sealed.chunks[i];
+        let mut bytes = vec![0; chunk.len as usize];
+        read_exact_at(&sealed.file, &mut bytes, chunk.pos)?;
+        let records = Arc::new(ChunkRecords::read(chunk, &bytes).map_err(|err| {
+            io::Error::new(
+                err.kind(),
                 format!(
-                    "block {i} of sealed segment {segment} in {} is damaged since the engine opened it; restart the engine to set it aside",
+                    "sealed segment {segment} in {}: {err}; restart the engine to set the damaged block aside",
                     self.dir.display()
                 ),
-            ));
-        }
-        let block = Arc::new(Block::decode(&body, true)?);
-        let mut cache = self.blocks.lock().unwrap_or_else(|e| e.into_inner());
-        cache.push_front((segment, i, Arc::clone(&block)));
-        cache.truncate(CACHED_BLOCKS);
-        Ok(block)
+            )
+        })?);
+        let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
+        cache.push_front((segment, i, Arc::clone(&records)));
+        cache.truncate(CACHED_CHUNKS);
+        Ok(records)
     }
 
     /// Closes the segment being written and begins the next, when it holds at least
@@ -841,16 +833,15 @@ impl Log {
         let path = self.dir.join(segment_name(segment, format));
         let before = fs::metadata(&path)?.len();
         let mut out = Vec::new();
-        let mut blocks = Vec::new();
+        let mut chunks = Vec::new();
         let mut builder = BlockBuilder::default();
         let mut extractors: HashMap<String, Extractor> = HashMap::new();
         let mut failed = None;
         let mut records = 0u64;
         let mut finish = |builder: &mut BlockBuilder, out: &mut Vec<u8>| -> io::Result<()> {
             let bytes = builder.finish(&marker)?;
-            if let Found::Block(header) = sealed::read_block(&bytes, &marker) {
-                blocks.push((out.len() as u64, header));
-            }
+            let pos = (out.len() + sealed::HEADER_LEN) as u64;
+            chunks.extend(sealed::chunks(&bytes[sealed::HEADER_LEN..], pos)?);
             out.extend_from_slice(&bytes);
             Ok(())
         };
@@ -864,11 +855,15 @@ impl Log {
                     .entry(record.sourcetype.to_owned())
                     .or_insert_with(|| extractor(record.sourcetype)),
             };
-            builder.push(at.offset, &record, extractor);
             records += 1;
-            if builder.rows() == BLOCK_ROWS
-                && let Err(err) = finish(&mut builder, &mut out)
-            {
+            let pushed = builder.push(at.offset, &record, extractor);
+            if let Err(err) = pushed.and_then(|()| {
+                if builder.rows() == BLOCK_ROWS {
+                    finish(&mut builder, &mut out)
+                } else {
+                    Ok(())
+                }
+            }) {
                 failed = Some(err);
             }
         })?;
@@ -899,7 +894,7 @@ impl Log {
             .unwrap_or_else(|e| e.into_inner())
             .get_mut(&segment)
         {
-            entry.sealed = Some(Arc::new(Sealed { file, blocks }));
+            entry.sealed = Some(Arc::new(Sealed { file, chunks }));
             entry.format = Format::V2(marker);
             // Reads under way keep their handle to the log file until they finish.
             entry.reader = None;
@@ -983,6 +978,16 @@ impl<'f> Window<'f> {
     }
 
     /// Lets go of the bytes before `keep`, and reads on.
+    /// Reads on until the window holds the `n` bytes from `at` (`at` in the window), or the
+    /// file's end.
+    fn fill(&mut self, at: u64, n: usize) -> io::Result<()> {
+        let want = (at + n as u64).min(self.file_len);
+        while self.end() < want {
+            self.read_on(at)?;
+        }
+        Ok(())
+    }
+
     fn read_on(&mut self, keep: u64) -> io::Result<()> {
         self.buf
             .drain(..usize::try_from(keep - self.start).expect("within the buffer"));
@@ -1218,53 +1223,42 @@ fn replay_sealed(
 ) -> io::Result<Replayed> {
     let path = dir.join(sealed_name(segment, marker));
     let file = File::open(&path)?;
-    let bytes = fs::read(&path)?;
-    let mut blocks = Vec::new();
+    let file_len = file.metadata()?.len();
+    // Read a block at a time through one buffer, reused.
+    let mut window = Window::new(&file, file_len);
+    let mut chunks = Vec::new();
     let mut ranges: Vec<Range> = Vec::new();
     let mut damaged: Option<Range> = None;
-    let mut pos = 0usize;
-    while pos < bytes.len() {
-        let at = &bytes[pos..];
-        let (header, whole) = match sealed::read_block(at, &marker) {
-            Found::Block(header) => (Some(header), true),
-            Found::Damaged(header) => (Some(header), false),
-            Found::Nothing => (None, false),
+    let mut pos = 0u64;
+    while pos < file_len {
+        window.fill(pos, sealed::HEADER_LEN)?;
+        let header = sealed::read_header(window.from(pos), &marker);
+        let whole = match header {
+            Some(header) => {
+                window.fill(pos, sealed::HEADER_LEN + header.len)?;
+                sealed::body_ok(window.from(pos), &header)
+            }
+            None => false,
         };
-        let good = whole
-            && header.is_some_and(|header| {
+        let good = match header {
+            Some(header) if whole => {
+                let at = window.from(pos);
                 let body = &at[sealed::HEADER_LEN..sealed::HEADER_LEN + header.len];
-                match Block::decode(body, false) {
-                    Ok(sealed) if sealed.rows() == header.rows => {
-                        if !block(segment, &sealed) {
-                            let Ok(sealed) = Block::decode(body, true) else {
-                                return false;
-                            };
-                            for row in 0..sealed.rows() {
-                                let Ok(record) = sealed.record(row) else {
-                                    continue;
-                                };
-                                let at = Location {
-                                    segment,
-                                    offset: sealed.offsets[row],
-                                };
-                                visit(at, record.as_ref());
-                            }
-                        }
-                        true
-                    }
-                    _ => false,
-                }
-            });
-        if good && let Some(header) = header {
+                let body_at = pos + sealed::HEADER_LEN as u64;
+                read_sealed_block(body, body_at, header, segment, visit, block)
+            }
+            _ => None,
+        };
+        if let (Some(mut found), Some(header)) = (good, header) {
             if let Some(range) = damaged.take() {
                 ranges.push(range);
             }
-            blocks.push((pos as u64, header));
-            pos += sealed::HEADER_LEN + header.len;
+            chunks.append(&mut found);
+            pos += (sealed::HEADER_LEN + header.len) as u64;
             continue;
         }
         let range = damaged.get_or_insert(Range {
-            offset: pos as u64,
+            offset: pos,
             bytes: 0,
             lost: Some(0),
         });
@@ -1276,9 +1270,11 @@ fn replay_sealed(
             Some(header) if whole => sealed::HEADER_LEN + header.len,
             _ => 1,
         };
-        pos = find_marker(&bytes[(pos + skip).min(bytes.len())..], &marker)
-            .map_or(bytes.len(), |found| pos + skip + found);
-        range.bytes = pos as u64 - range.offset;
+        pos = (pos + skip as u64).min(file_len);
+        if pos < file_len {
+            pos = next_candidate(&mut window, Format::V2(marker), pos)?;
+        }
+        range.bytes = pos - range.offset;
     }
     ranges.extend(damaged);
     let mut damage = Vec::with_capacity(ranges.len());
@@ -1287,19 +1283,56 @@ fn replay_sealed(
             path: path.clone(),
             offset: range.offset,
             bytes: range.bytes,
-            to_end: range.offset + range.bytes == bytes.len() as u64,
+            to_end: range.offset + range.bytes == file_len,
             records_lost: range.lost,
             kind: DamageKind::Skipped,
             quarantine: Some(quarantine(&file, &path, range.offset, range.bytes)?),
         });
     }
     Ok(Replayed {
-        len: bytes.len() as u64,
+        len: file_len,
         next_seq: 0,
         appendable: false,
         damage,
-        sealed: Some(Sealed { file, blocks }),
+        sealed: Some(Sealed { file, chunks }),
     })
+}
+
+/// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
+/// take them, its records to `visit`. Its chunks, or `None` when what the checksum let through
+/// cannot be read (the block is then damage like any other).
+fn read_sealed_block(
+    body: &[u8],
+    body_at: u64,
+    header: sealed::Header,
+    segment: u64,
+    visit: &mut dyn FnMut(Location, RecordRef<'_>),
+    block: &mut BlockVisit<'_>,
+) -> Option<Vec<Chunk>> {
+    let columns = Block::decode(body)
+        .ok()
+        .filter(|b| b.rows() == header.rows)?;
+    let chunks = sealed::chunks(body, body_at).ok()?;
+    if !block(segment, &columns) {
+        let mut read = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            let at = usize::try_from(chunk.pos - body_at).ok()?;
+            let bytes = body.get(at..at + chunk.len as usize)?;
+            let records = ChunkRecords::read(chunk, bytes).ok()?;
+            for i in 0..records.len() {
+                records.get(i).ok()?;
+            }
+            read.push(records);
+        }
+        for records in &read {
+            for i in 0..records.len() {
+                if let Ok((offset, record)) = records.get(i) {
+                    visit(Location { segment, offset }, record);
+                }
+            }
+        }
+    }
+    Some(chunks)
 }
 
 /// The offset, from `from` on, of the next place a frame may start: one beginning with the

@@ -16,41 +16,36 @@
 //! crc: u32 LE          crc32 of the body
 //! head: u32 LE         crc32 of the 36 bytes before it
 //! body:
-//!   version: u8 (1)
-//!   columns: u32 LE length + a zstd frame     (read on open, to index the block)
-//!   literal: u32 LE length + a zstd frame     (read only when a line that is kept whole is read)
+//!   version: u8 (2)
+//!   columns: u32 LE length + a zstd frame      read on open, to index the block
+//!   chunks: u32 LE count, then per chunk:      read when a record's text is read
+//!     first: u64 LE, len: u32 LE, crc: u32 LE  its first record's offset in the log file,
+//!                                              its bytes and their crc32
+//!   then the chunks' bytes, each a zstd frame of up to CHUNK_ROWS records:
+//!     offset step: varint | payload length: varint | payload (as in a log frame)
 //! ```
 //!
-//! # Raw text as templates
-//!
-//! The columns a block keeps for the index (times, metadata, every extracted field) already
-//! hold almost every byte of a spoor line; what is left is the same few shapes again and
-//! again: `<time> application="…" event="…" distinct_id="…"`. So a line is kept as its
-//! *template*, the text between its field values with a hole for each value and one for its
-//! timestamp, interned once a block, and the number of its template. A line is rebuilt from
-//! its template and the row's values, and a line whose rebuild would not give back every byte
-//! (a key seen twice, an escaped or trimmed value, a timestamp in another form, a value of a
-//! built-in field) is kept whole, compressed apart: nothing is ever changed, and lines that
-//! are not spoor's cost what zstd makes of them.
-//!
-//! Records keep the location they had in the log (segment and byte offset), so rows indexed
-//! before their segment was sealed find their text in the sealed file.
+//! Opening reads a block's columns (times, metadata, every extracted field as a dictionary
+//! and codes) straight into the index, so no text is read or parsed again. A record's text is
+//! found through its chunk, a few kilobytes read and decompressed, so reading any record, or
+//! a thousand consecutive ones, stays cheap. Records keep the location they had in the log
+//! (segment and byte offset), so rows indexed before their segment was sealed find their text
+//! in the sealed file.
 //!
 //! # Why zstd
 //!
-//! Measured on the benchmark generator's lines in 1 MiB chunks (see `BENCHMARKS.md`): zstd at
-//! level 3 keeps 27 bytes a line and at 9, 21; lz4 about twice zstd's size. Templates leave
-//! the columns, which zstd at level 3 makes small at hundreds of MB/s, so sealing keeps up
-//! with ingest.
+//! Measured on the benchmark generator's lines (see `BENCHMARKS.md`): zstd at level 3 keeps a
+//! line in 27 bytes when given a megabyte at a time, at hundreds of MB/s on one core, so
+//! sealing keeps up with ingest; lz4 keeps about twice that. Chunks are smaller than that, for
+//! reads; what that costs is in `BENCHMARKS.md`.
 
 use std::collections::HashMap;
 use std::io;
 
 use spoor_event::extract::Extractor;
-use time::OffsetDateTime;
 
 use crate::columns::BUILT_IN;
-use crate::record::{MARKER_LEN, Marker, Record, RecordRef};
+use crate::record::{MARKER_LEN, Marker, RecordRef};
 
 /// The most records a block holds.
 pub(crate) const BLOCK_ROWS: usize = 65_536;
@@ -58,13 +53,11 @@ pub(crate) const BLOCK_ROWS: usize = 65_536;
 pub(crate) const HEADER_LEN: usize = 40;
 /// The largest body accepted, a guard against reading a corrupt length as real.
 const MAX_BODY: usize = 1 << 30;
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 /// zstd's level for sealing: fast enough to keep up with ingest.
 const LEVEL: i32 = 3;
-/// The most templates a block interns; lines past it are kept whole.
-const MAX_TEMPLATES: usize = 4_096;
-/// The length of `2026-11-28T12:00:00.123456Z`.
-const TIME_LEN: usize = 27;
+/// The most records of a chunk, the unit a record's text is read in.
+pub(crate) const CHUNK_ROWS: usize = 128;
 
 /// A block's header, read and checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,14 +69,8 @@ pub(crate) struct Header {
     crc: u32,
 }
 
-impl Header {
-    /// The checksum of the body.
-    pub(crate) fn crc(&self) -> u32 {
-        self.crc
-    }
-}
-
 /// What is at the start of some bytes of a sealed file.
+#[cfg(test)]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Found {
     /// A whole block with a valid header and body.
@@ -103,12 +90,22 @@ fn u64_at(bytes: &[u8], at: usize) -> u64 {
 }
 
 /// Reads the block at the start of `bytes`, which must begin with `marker`.
+#[cfg(test)]
 pub(crate) fn read_block(bytes: &[u8], marker: &Marker) -> Found {
+    match read_header(bytes, marker) {
+        None => Found::Nothing,
+        Some(header) if body_ok(bytes, &header) => Found::Block(header),
+        Some(header) => Found::Damaged(header),
+    }
+}
+
+/// The header at the start of `bytes`, if it begins with `marker` and checks out.
+pub(crate) fn read_header(bytes: &[u8], marker: &Marker) -> Option<Header> {
     if bytes.len() < HEADER_LEN || bytes[..MARKER_LEN] != marker[..] {
-        return Found::Nothing;
+        return None;
     }
     if crc32fast::hash(&bytes[..HEADER_LEN - 4]) != u32_at(bytes, HEADER_LEN - 4) {
-        return Found::Nothing;
+        return None;
     }
     let header = Header {
         len: u32_at(bytes, 8) as usize,
@@ -117,24 +114,14 @@ pub(crate) fn read_block(bytes: &[u8], marker: &Marker) -> Found {
         last: u64_at(bytes, 24),
         crc: u32_at(bytes, 32),
     };
-    if header.len > MAX_BODY || header.rows == 0 || header.rows > BLOCK_ROWS {
-        return Found::Nothing;
-    }
-    match bytes.get(HEADER_LEN..HEADER_LEN + header.len) {
-        Some(body) if crc32fast::hash(body) == header.crc => Found::Block(header),
-        _ => Found::Damaged(header),
-    }
+    (header.len <= MAX_BODY && header.rows > 0 && header.rows <= BLOCK_ROWS).then_some(header)
 }
 
-/// One piece of a line's template.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Piece {
-    /// Text kept as it is.
-    Text(String),
-    /// The record's time as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-    Time,
-    /// The value of the block's field of that number.
-    Field(u32),
+/// Whether the body `header` announces follows it whole in `bytes`, its checksum matching.
+pub(crate) fn body_ok(bytes: &[u8], header: &Header) -> bool {
+    bytes
+        .get(HEADER_LEN..HEADER_LEN + header.len)
+        .is_some_and(|body| crc32fast::hash(body) == header.crc)
 }
 
 /// A column being built: distinct values and the rows that have one.
@@ -202,11 +189,11 @@ pub(crate) struct BlockBuilder {
     extractors: HashMap<u32, Extractor>,
     fields: Vec<(String, Building)>,
     field_index: HashMap<String, u32>,
-    templates: HashMap<Vec<Piece>, u32>,
-    template_list: Vec<Vec<Piece>>,
-    template_of: Vec<u32>,
-    literal: Vec<u8>,
-    literal_lens: Vec<u32>,
+    /// The chunk being filled, and the chunks made: (first offset, compressed bytes).
+    chunk: Vec<u8>,
+    chunk_rows: usize,
+    chunk_first: u64,
+    chunks: Vec<(u64, Vec<u8>)>,
 }
 
 impl BlockBuilder {
@@ -217,8 +204,20 @@ impl BlockBuilder {
 
     /// Adds a record stored at `offset` of its log segment, extracting its fields with
     /// `extractor` (its sourcetype's).
-    pub(crate) fn push(&mut self, offset: u64, record: &RecordRef<'_>, extractor: Extractor) {
+    pub(crate) fn push(
+        &mut self,
+        offset: u64,
+        record: &RecordRef<'_>,
+        extractor: Extractor,
+    ) -> io::Result<()> {
         let row = self.offsets.len() as u32;
+        let step = match self.offsets.last() {
+            Some(&previous) if self.chunk_rows > 0 => offset.wrapping_sub(previous),
+            _ => 0,
+        };
+        if self.chunk_rows == 0 {
+            self.chunk_first = offset;
+        }
         self.offsets.push(offset);
         self.times.push(record.time_micros);
         for (column, value) in
@@ -230,21 +229,11 @@ impl BlockBuilder {
         }
         let sourcetype = *self.meta[1].codes.last().expect("just pushed");
         self.extractors.entry(sourcetype).or_insert(extractor);
-
-        let raw = record.raw;
-        let mut pieces = Vec::new();
-        let mut cursor = 0;
-        let mut whole = false;
-        let mut stamp = [0; TIME_LEN];
-        if format_time(record.time_micros, &mut stamp) && raw.as_bytes().starts_with(&stamp) {
-            pieces.push(Piece::Time);
-            cursor = TIME_LEN;
-        }
         let mut seen: Vec<u32> = Vec::new();
-        for field in extractor.fields(raw) {
+        for field in extractor.fields(record.raw) {
             let key: &str = &field.key;
+            // Built-in fields are never replaced; the first value of a key is the field's.
             if BUILT_IN.contains(&key) {
-                whole = true;
                 continue;
             }
             let index = match self.field_index.get(key) {
@@ -256,58 +245,40 @@ impl BlockBuilder {
                     i
                 }
             };
-            if seen.contains(&index) {
-                // A key seen twice: the first value is the field's; the line is kept whole.
-                whole = true;
-                continue;
-            }
-            seen.push(index);
-            self.fields[index as usize].1.push(row, &field.value);
-            // The value's place in the line, when it is the line's own bytes.
-            let start = (field.value.as_ptr() as usize).wrapping_sub(raw.as_ptr() as usize);
-            match raw.get(start..start.wrapping_add(field.value.len())) {
-                Some(text)
-                    if !whole
-                        && start >= cursor
-                        && text.as_ptr() == field.value.as_ptr()
-                        && text == field.value =>
-                {
-                    if start > cursor {
-                        pieces.push(Piece::Text(raw[cursor..start].to_owned()));
-                    }
-                    pieces.push(Piece::Field(index));
-                    cursor = start + text.len();
-                }
-                _ => whole = true,
+            if !seen.contains(&index) {
+                seen.push(index);
+                self.fields[index as usize].1.push(row, &field.value);
             }
         }
-        if cursor < raw.len() {
-            pieces.push(Piece::Text(raw[cursor..].to_owned()));
+        let mut framed = Vec::new();
+        record
+            .to_record()
+            .encode(&mut framed)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let payload = &framed[crate::record::HEADER_LEN..];
+        put(&mut self.chunk, step);
+        put(&mut self.chunk, payload.len() as u64);
+        self.chunk.extend_from_slice(payload);
+        self.chunk_rows += 1;
+        if self.chunk_rows == CHUNK_ROWS {
+            self.close_chunk()?;
         }
-        let template = if whole {
-            None
-        } else if let Some(&t) = self.templates.get(&pieces) {
-            Some(t)
-        } else if self.template_list.len() < MAX_TEMPLATES {
-            self.template_list.push(pieces.clone());
-            let t = self.template_list.len() as u32;
-            self.templates.insert(pieces, t);
-            Some(t)
-        } else {
-            None
-        };
-        match template {
-            Some(t) => self.template_of.push(t),
-            None => {
-                self.template_of.push(0);
-                self.literal.extend_from_slice(raw.as_bytes());
-                self.literal_lens.push(raw.len() as u32);
-            }
+        Ok(())
+    }
+
+    fn close_chunk(&mut self) -> io::Result<()> {
+        if self.chunk_rows > 0 {
+            let compressed = zstd::bulk::compress(&self.chunk, LEVEL)?;
+            self.chunks.push((self.chunk_first, compressed));
+            self.chunk.clear();
+            self.chunk_rows = 0;
         }
+        Ok(())
     }
 
     /// The block, framed with `marker`; the builder is emptied for the next one.
     pub(crate) fn finish(&mut self, marker: &Marker) -> io::Result<Vec<u8>> {
+        self.close_chunk()?;
         let built = std::mem::take(self);
         let rows = built.offsets.len();
         let mut columns = Vec::with_capacity(rows * 16);
@@ -334,42 +305,35 @@ impl BlockBuilder {
             put_str(&mut columns, name);
             column.write(rows, &mut columns);
         }
-        put(&mut columns, built.template_list.len() as u64);
-        for template in &built.template_list {
-            put(&mut columns, template.len() as u64);
-            for piece in template {
-                match piece {
-                    Piece::Text(text) => {
-                        columns.push(0);
-                        put_str(&mut columns, text);
-                    }
-                    Piece::Time => columns.push(1),
-                    Piece::Field(f) => {
-                        columns.push(2);
-                        put(&mut columns, u64::from(*f));
-                    }
-                }
-            }
-        }
-        for &t in &built.template_of {
-            put(&mut columns, u64::from(t));
-        }
-        for &len in &built.literal_lens {
-            put(&mut columns, u64::from(len));
-        }
         let columns = zstd::bulk::compress(&columns, LEVEL)?;
-        let literal = zstd::bulk::compress(&built.literal, LEVEL)?;
-        let mut body = Vec::with_capacity(9 + columns.len() + literal.len());
+        let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "block too large");
+        let chunk_bytes: usize = built.chunks.iter().map(|(_, c)| c.len()).sum();
+        let mut body =
+            Vec::with_capacity(9 + columns.len() + 16 * built.chunks.len() + chunk_bytes);
         body.push(VERSION);
-        for part in [&columns, &literal] {
-            let len = u32::try_from(part.len())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "block too large"))?;
-            body.extend_from_slice(&len.to_le_bytes());
-            body.extend_from_slice(part);
+        body.extend_from_slice(
+            &u32::try_from(columns.len())
+                .map_err(|_| too_large())?
+                .to_le_bytes(),
+        );
+        body.extend_from_slice(&columns);
+        body.extend_from_slice(&(built.chunks.len() as u32).to_le_bytes());
+        for (first, chunk) in &built.chunks {
+            body.extend_from_slice(&first.to_le_bytes());
+            body.extend_from_slice(
+                &u32::try_from(chunk.len())
+                    .map_err(|_| too_large())?
+                    .to_le_bytes(),
+            );
+            body.extend_from_slice(&crc32fast::hash(chunk).to_le_bytes());
         }
+        for (_, chunk) in &built.chunks {
+            body.extend_from_slice(chunk);
+        }
+        let body_len = u32::try_from(body.len()).map_err(|_| too_large())?;
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(marker);
-        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(&body_len.to_le_bytes());
         out.extend_from_slice(&(rows as u32).to_le_bytes());
         out.extend_from_slice(&built.offsets.first().copied().unwrap_or(0).to_le_bytes());
         out.extend_from_slice(&built.offsets.last().copied().unwrap_or(0).to_le_bytes());
@@ -381,11 +345,129 @@ impl BlockBuilder {
     }
 }
 
+/// Where a chunk of records is in a sealed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    /// Its first record's offset in the segment's log file.
+    pub(crate) first: u64,
+    /// Its bytes' place in the sealed file.
+    pub(crate) pos: u64,
+    pub(crate) len: u32,
+    pub(crate) crc: u32,
+}
+
+/// The chunks of a block whose body starts at `pos` of its file.
+pub(crate) fn chunks(body: &[u8], pos: u64) -> io::Result<Vec<Chunk>> {
+    let mut r = Reader(body);
+    if r.byte()? != VERSION {
+        return Err(damaged("unknown version"));
+    }
+    r.take_len()?;
+    let count = u32::from_le_bytes(r.bytes(4)?.try_into().expect("4 bytes")) as usize;
+    if count > BLOCK_ROWS {
+        return Err(damaged("too many chunks"));
+    }
+    let table = r.bytes(count * 16)?;
+    let mut at = pos + (body.len() - r.0.len()) as u64;
+    let mut chunks = Vec::with_capacity(count);
+    for entry in table.chunks_exact(16) {
+        let chunk = Chunk {
+            first: u64_at(entry, 0),
+            pos: at,
+            len: u32_at(entry, 8),
+            crc: u32_at(entry, 12),
+        };
+        at += u64::from(chunk.len);
+        chunks.push(chunk);
+    }
+    if at != pos + body.len() as u64 {
+        return Err(damaged("the chunks do not add up"));
+    }
+    Ok(chunks)
+}
+
+/// A chunk's records, decompressed: each read when asked for.
+#[derive(Debug)]
+pub(crate) struct ChunkRecords {
+    plain: Vec<u8>,
+    /// Each record's offset in the log file, and its payload's place in `plain`.
+    rows: Vec<(u64, usize, usize)>,
+}
+
+impl ChunkRecords {
+    /// The records of a chunk's bytes, checked against its crc.
+    pub(crate) fn read(chunk: &Chunk, bytes: &[u8]) -> io::Result<Self> {
+        if crc32fast::hash(bytes) != chunk.crc {
+            return Err(damaged("a chunk's checksum does not match"));
+        }
+        let plain = zstd::stream::decode_all(bytes)?;
+        let mut r = Reader(&plain);
+        let mut rows = Vec::with_capacity(CHUNK_ROWS);
+        let mut offset = chunk.first;
+        while !r.0.is_empty() {
+            offset = offset.wrapping_add(r.var()?);
+            let len = r.count(crate::record::MAX_PAYLOAD)?;
+            let start = plain.len() - r.0.len();
+            r.bytes(len)?;
+            rows.push((offset, start, len));
+        }
+        Ok(Self { plain, rows })
+    }
+
+    /// How many records it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The `i`-th record and its offset in the log file.
+    pub(crate) fn get(&self, i: usize) -> io::Result<(u64, RecordRef<'_>)> {
+        let (offset, start, len) = self.rows[i];
+        let record = RecordRef::decode(&self.plain[start..start + len])
+            .ok_or_else(|| damaged("a record"))?;
+        Ok((offset, record))
+    }
+
+    /// The record stored at `offset` of the log file.
+    pub(crate) fn at(&self, offset: u64) -> Option<io::Result<RecordRef<'_>>> {
+        let i = self.rows.binary_search_by_key(&offset, |row| row.0).ok()?;
+        Some(self.get(i).map(|(_, record)| record))
+    }
+}
+
 /// A column of a sealed block: its distinct values and each row's code (`0`: no value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SealedColumn {
-    pub(crate) values: Vec<String>,
+    pub(crate) values: Values,
     pub(crate) codes: SealedCodes,
+}
+
+/// Distinct values, in one string (so reading a block makes a few allocations, not one a
+/// value, and leaves no scattered holes in the heap once dropped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Values {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Values {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The value of code `k` (from 1) is the `k - 1`-th.
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..end)
+    }
+
+    pub(crate) fn first(&self) -> Option<&str> {
+        self.get(0)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
 }
 
 /// The codes of a [`SealedColumn`].
@@ -399,6 +481,7 @@ pub(crate) enum SealedCodes {
 
 impl SealedColumn {
     /// The code of `row` (`0`: no value).
+    #[cfg(test)]
     pub(crate) fn code(&self, row: usize) -> u32 {
         match &self.codes {
             SealedCodes::Dense(codes) => codes.get(row).copied().unwrap_or(0),
@@ -409,10 +492,11 @@ impl SealedColumn {
     }
 
     /// The value of `row`, if it has one.
+    #[cfg(test)]
     pub(crate) fn value(&self, row: usize) -> Option<&str> {
         match self.code(row) {
             0 => None,
-            code => self.values.get(code as usize - 1).map(String::as_str),
+            code => self.values.get(code as usize - 1),
         }
     }
 
@@ -433,7 +517,7 @@ impl SealedColumn {
     }
 }
 
-/// A sealed block, read back.
+/// A sealed block's columns, read back.
 #[derive(Debug, Clone)]
 pub(crate) struct Block {
     /// Each record's offset in its segment's log file.
@@ -444,12 +528,6 @@ pub(crate) struct Block {
     /// The extraction the fields were made with, by sourcetype code (from 1).
     pub(crate) extractors: Vec<Extractor>,
     pub(crate) fields: Vec<(String, SealedColumn)>,
-    templates: Vec<Vec<Piece>>,
-    template_of: Vec<u32>,
-    /// Each line kept whole: its start in `literal` and length, by row (`None` for a rebuilt one).
-    literal_at: Vec<Option<(usize, usize)>>,
-    /// The lines kept whole, when read.
-    literal: Option<Vec<u8>>,
 }
 
 fn damaged(what: &str) -> io::Error {
@@ -460,20 +538,13 @@ fn damaged(what: &str) -> io::Error {
 }
 
 impl Block {
-    /// Reads a block's body (checked by [`read_block`]); with `raw`, the lines kept whole too.
-    pub(crate) fn decode(body: &[u8], raw: bool) -> io::Result<Self> {
+    /// Reads a block's columns from its body (checked by [`read_block`]).
+    pub(crate) fn decode(body: &[u8]) -> io::Result<Self> {
         let mut body = Reader(body);
         if body.byte()? != VERSION {
             return Err(damaged("unknown version"));
         }
-        let columns = body.take_len()?;
-        let literal = body.take_len()?;
-        let columns = zstd::stream::decode_all(columns)?;
-        let literal = if raw {
-            Some(zstd::stream::decode_all(literal)?)
-        } else {
-            None
-        };
+        let columns = zstd::stream::decode_all(body.take_len()?)?;
         let mut r = Reader(&columns);
         let rows = r.count(BLOCK_ROWS)?;
         let mut offsets = Vec::with_capacity(rows);
@@ -510,54 +581,12 @@ impl Block {
             let name = r.string()?;
             fields.push((name, r.column(rows)?));
         }
-        let count = r.count(MAX_TEMPLATES)?;
-        let mut templates = Vec::with_capacity(count);
-        for _ in 0..count {
-            let pieces = r.count(1 << 20)?;
-            let mut template = Vec::with_capacity(pieces);
-            for _ in 0..pieces {
-                template.push(match r.byte()? {
-                    0 => Piece::Text(r.string()?),
-                    1 => Piece::Time,
-                    2 => {
-                        let f = r.count(fields.len().saturating_sub(1))?;
-                        Piece::Field(f as u32)
-                    }
-                    _ => return Err(damaged("unknown template piece")),
-                });
-            }
-            templates.push(template);
-        }
-        let mut template_of = Vec::with_capacity(rows);
-        for _ in 0..rows {
-            template_of.push(r.count(templates.len())? as u32);
-        }
-        let mut literal_at = Vec::with_capacity(rows);
-        let mut start = 0usize;
-        for &t in &template_of {
-            if t == 0 {
-                let len = r.count(MAX_BODY)?;
-                literal_at.push(Some((start, len)));
-                start += len;
-            } else {
-                literal_at.push(None);
-            }
-        }
-        if let Some(literal) = &literal
-            && literal.len() != start
-        {
-            return Err(damaged("the lines kept whole do not add up"));
-        }
         Ok(Self {
             offsets,
             times,
             meta,
             extractors,
             fields,
-            templates,
-            template_of,
-            literal_at,
-            literal,
         })
     }
 
@@ -565,100 +594,6 @@ impl Block {
     pub(crate) fn rows(&self) -> usize {
         self.offsets.len()
     }
-
-    /// The row of the record stored at `offset` of the log file.
-    pub(crate) fn row_at(&self, offset: u64) -> Option<usize> {
-        self.offsets.binary_search(&offset).ok()
-    }
-
-    /// The raw text of `row`, rebuilt (the block must have been read with its raw text for a
-    /// line kept whole).
-    pub(crate) fn raw(&self, row: usize) -> io::Result<String> {
-        if let Some((start, len)) = self.literal_at[row] {
-            let literal = self
-                .literal
-                .as_ref()
-                .ok_or_else(|| io::Error::other("block read without its raw text"))?;
-            let bytes = literal
-                .get(start..start + len)
-                .ok_or_else(|| damaged("a line kept whole is cut"))?;
-            return String::from_utf8(bytes.to_vec()).map_err(|_| damaged("a line is not utf-8"));
-        }
-        let template = &self.templates[self.template_of[row] as usize - 1];
-        let mut out = String::new();
-        for piece in template {
-            match piece {
-                Piece::Text(text) => out.push_str(text),
-                Piece::Time => {
-                    let mut stamp = [0; TIME_LEN];
-                    if !format_time(self.times[row], &mut stamp) {
-                        return Err(damaged("a time out of range"));
-                    }
-                    out.push_str(std::str::from_utf8(&stamp).map_err(|_| damaged("time"))?);
-                }
-                Piece::Field(f) => {
-                    let value = self.fields[*f as usize]
-                        .1
-                        .value(row)
-                        .ok_or_else(|| damaged("a template's field has no value"))?;
-                    out.push_str(value);
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// The record of `row`, rebuilt.
-    pub(crate) fn record(&self, row: usize) -> io::Result<Record> {
-        let meta = |i: usize| {
-            self.meta[i]
-                .value(row)
-                .map(str::to_owned)
-                .ok_or_else(|| damaged("a record without its metadata"))
-        };
-        Ok(Record {
-            time_micros: self.times[row],
-            index: meta(0)?,
-            sourcetype: meta(1)?,
-            source: meta(2)?,
-            host: meta(3)?,
-            raw: self.raw(row)?,
-        })
-    }
-}
-
-/// Writes `micros` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`; `false` outside the years 0000 to 9999.
-fn format_time(micros: i64, out: &mut [u8; TIME_LEN]) -> bool {
-    fn digits(out: &mut [u8], mut n: u32) {
-        for slot in out.iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-    }
-    let Ok(time) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000) else {
-        return false;
-    };
-    let Ok(year) = u32::try_from(time.year()) else {
-        return false;
-    };
-    if year > 9999 {
-        return false;
-    }
-    digits(&mut out[0..4], year);
-    out[4] = b'-';
-    digits(&mut out[5..7], u32::from(u8::from(time.month())));
-    out[7] = b'-';
-    digits(&mut out[8..10], u32::from(time.day()));
-    out[10] = b'T';
-    digits(&mut out[11..13], u32::from(time.hour()));
-    out[13] = b':';
-    digits(&mut out[14..16], u32::from(time.minute()));
-    out[16] = b':';
-    digits(&mut out[17..19], u32::from(time.second()));
-    out[19] = b'.';
-    digits(&mut out[20..26], time.microsecond());
-    out[26] = b'Z';
-    true
 }
 
 fn put(out: &mut Vec<u8>, mut n: u64) {
@@ -737,9 +672,18 @@ impl<'a> Reader<'a> {
 
     fn column(&mut self, rows: usize) -> io::Result<SealedColumn> {
         let count = self.count(rows)?;
-        let mut values = Vec::with_capacity(count);
+        let mut values = Values {
+            text: String::new(),
+            ends: Vec::with_capacity(count),
+        };
         for _ in 0..count {
-            values.push(self.string()?);
+            let len = self.count(MAX_BODY)?;
+            let text = std::str::from_utf8(self.bytes(len)?)
+                .map_err(|_| damaged("a value is not utf-8"))?;
+            values.text.push_str(text);
+            values
+                .ends
+                .push(u32::try_from(values.text.len()).map_err(|_| damaged("values too long"))?);
         }
         let codes = match self.byte()? {
             0 => {
@@ -799,60 +743,69 @@ mod tests {
     }
 
     #[test]
-    fn lines_come_back_byte_for_byte() {
-        let lines = [
-            (
-                1_764_331_200_000_000,
-                "2025-11-28T12:00:00.000000Z application=\"shop\" event=\"login\" distinct_id=\"u1\"",
-            ),
-            (
-                1_764_331_200_000_001,
-                "2025-11-28T12:00:00.000001Z application=\"shop\" event=\"buy\" analytics_prop__n=3",
-            ),
-            // Escapes, a repeated key, a built-in field, another time form, no time at all.
-            (5, "2025-11-28T12:00:00.000001Z event=\"say \\\"hi\\\"\""),
-            (6, "a=1 a=2"),
-            (7, "host=evil a=1"),
-            (8, "Nov 28 12:00:00 a=1"),
-            (9, ""),
-            (10, "x=\"\" y= z=\"unclosed"),
-            (11, "ünï=cødé 名前=\"値\""),
-        ];
+    fn records_and_columns_come_back() {
+        let lines: Vec<String> = (0..300)
+            .map(|i| match i % 4 {
+                0 => format!("2025-11-28T12:00:00.000000Z application=\"shop\" event=\"e{i}\""),
+                1 => format!("a={i} a=2 host=evil"),
+                2 => format!("ünï=cødé 名前=\"値{i}\""),
+                _ => String::new(),
+            })
+            .collect();
         let mut builder = BlockBuilder::default();
-        for (i, (time, raw)) in lines.iter().enumerate() {
-            builder.push(i as u64 * 100, &record(*time, raw), Extractor::spoor());
+        for (i, raw) in lines.iter().enumerate() {
+            builder
+                .push(i as u64 * 100, &record(i as i64, raw), Extractor::spoor())
+                .unwrap();
         }
         let marker = *b"\x01\x02\x03\x04\x05\x06\x07\x08";
         let bytes = builder.finish(&marker).unwrap();
         let Found::Block(header) = read_block(&bytes, &marker) else {
             panic!("no block");
         };
-        assert_eq!((header.rows, header.first, header.last), (9, 0, 800));
-        let block = Block::decode(&bytes[HEADER_LEN..], true).unwrap();
-        for (i, (time, raw)) in lines.iter().enumerate() {
-            let record = block.record(i).unwrap();
-            assert_eq!(record.raw, *raw, "row {i}");
-            assert_eq!(record.time_micros, *time);
-            assert_eq!(record.host, "web-1");
-            assert_eq!(block.row_at(i as u64 * 100), Some(i));
+        assert_eq!((header.rows, header.first, header.last), (300, 0, 29_900));
+        let body = &bytes[HEADER_LEN..];
+        let block = Block::decode(body).unwrap();
+        assert_eq!(block.rows(), 300);
+        let event = block.fields.iter().find(|(n, _)| n == "event").unwrap();
+        assert_eq!(event.1.value(4), Some("e4"));
+        let a = block.fields.iter().find(|(n, _)| n == "a").unwrap();
+        assert_eq!(a.1.value(1), Some("1"), "the first value of a key");
+        assert!(block.fields.iter().all(|(n, _)| n != "host"));
+        let chunks = chunks(body, HEADER_LEN as u64).unwrap();
+        assert_eq!(chunks.len(), 300usize.div_ceil(CHUNK_ROWS));
+        let mut read = Vec::new();
+        for chunk in &chunks {
+            let at = chunk.pos as usize;
+            let records = ChunkRecords::read(chunk, &bytes[at..at + chunk.len as usize]).unwrap();
+            for i in 0..records.len() {
+                let (offset, record) = records.get(i).unwrap();
+                read.push((offset, record.to_record()));
+            }
         }
-        // The two spoor lines share nothing but were rebuilt; only odd lines are kept whole.
-        assert!(block.literal_at[0].is_none() && block.literal_at[1].is_none());
-        assert!(block.literal_at[2].is_some() && block.literal_at[3].is_some());
+        assert_eq!(read.len(), 300);
+        for (i, (offset, record)) in read.iter().enumerate() {
+            assert_eq!(*offset, i as u64 * 100);
+            assert_eq!(record.raw, lines[i]);
+            assert_eq!(record.host, "web-1");
+            assert_eq!(record.time_micros, i as i64);
+        }
     }
 
     #[test]
     fn damage_is_found_and_never_panics() {
         let mut builder = BlockBuilder::default();
         for i in 0..100 {
-            builder.push(
-                i * 90,
-                &record(
-                    1_764_331_200_000_000 + i as i64,
-                    "application=\"a\" event=\"b\"",
-                ),
-                Extractor::spoor(),
-            );
+            builder
+                .push(
+                    i * 90,
+                    &record(
+                        1_764_331_200_000_000 + i as i64,
+                        "application=\"a\" event=\"b\"",
+                    ),
+                    Extractor::spoor(),
+                )
+                .unwrap();
         }
         let marker = [7; 8];
         let bytes = builder.finish(&marker).unwrap();
@@ -874,8 +827,17 @@ mod tests {
             Found::Damaged(_)
         ));
         // Bodies that are not what a builder wrote give errors.
-        for len in 0..40 {
-            let _ = Block::decode(&bytes[HEADER_LEN..HEADER_LEN + len], true);
+        for len in 0..60 {
+            let body = &bytes[HEADER_LEN..HEADER_LEN + len];
+            let _ = Block::decode(body);
+            let _ = chunks(body, 0);
         }
+        let chunk = Chunk {
+            first: 0,
+            pos: 0,
+            len: 10,
+            crc: crc32fast::hash(&[1; 10]),
+        };
+        assert!(ChunkRecords::read(&chunk, &[1; 10]).is_err());
     }
 }

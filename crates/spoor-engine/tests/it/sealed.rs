@@ -146,7 +146,7 @@ fn sealed_segments_answer_as_their_logs_did() {
         .map(|p| fs::metadata(p).expect("size").len())
         .sum();
     assert!(
-        sealed_bytes * 4 < log_bytes,
+        sealed_bytes * 3 < log_bytes,
         "sealed {sealed_bytes} bytes against {log_bytes} in logs"
     );
     assert_eq!(stored, records(dir.path()), "records rebuilt byte for byte");
