@@ -81,6 +81,7 @@ fn no_crate_depends_on_a_crate_above_it() {
         "spoor-engine",
         "spoor",
         "spoor-dashboard",
+        "spoor-examples",
         "spoor-tests",
     ];
     for (name, deps) in dependencies() {
