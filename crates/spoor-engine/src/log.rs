@@ -320,6 +320,8 @@ pub(crate) struct Log {
     synced: Condvar,
     /// Chunks of sealed records read lately, most recent first.
     chunks: Mutex<VecDeque<(u64, usize, Arc<ChunkRecords>)>>,
+    /// Held while a segment is sealed, so one segment is never sealed twice at once.
+    sealing: Mutex<()>,
 }
 
 /// How many chunks of sealed records a log keeps read, for reads of neighbouring records.
@@ -551,6 +553,7 @@ impl Log {
             }),
             synced: Condvar::new(),
             chunks: Mutex::new(VecDeque::new()),
+            sealing: Mutex::new(()),
         })
     }
 
@@ -814,6 +817,7 @@ impl Log {
         extractor: &dyn Fn(&str) -> Extractor,
         stop: &AtomicBool,
     ) -> io::Result<Option<Sealing>> {
+        let _sealing = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
         let started = Instant::now();
         let current = self.lock().segment;
         let next = self

@@ -830,6 +830,53 @@ impl Store {
         Ok(locations.into_iter().zip(records).collect())
     }
 
+    /// Seals every index's data now instead of when the background sealer would: closes each
+    /// segment being written that holds anything and seals every closed segment (see
+    /// [`StoreOptions::seal`]). Returns how many segments were sealed.
+    ///
+    /// ```
+    /// use spoor_engine::{EventMeta, Store};
+    /// use time::macros::datetime;
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("spoor-doc-seal-{}", std::process::id()));
+    /// let (store, _) = Store::open(&dir, |_, _| {})?;
+    /// let meta = EventMeta::new("spoor", "app.log", "web-1");
+    /// store.ingest("main", &meta, "2026-11-28T12:00:00.000000Z event=\"login\"", datetime!(2026-11-28 12:00 UTC))?;
+    /// assert_eq!(store.seal_all()?, 1);
+    /// drop(store);
+    /// let mut raws = Vec::new();
+    /// Store::open(&dir, |_, record| raws.push(record.raw))?;
+    /// assert_eq!(raws, ["2026-11-28T12:00:00.000000Z event=\"login\""]);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn seal_all(&self) -> Result<u64, StoreError> {
+        let logs: Vec<(String, Arc<Log>)> = self
+            .logs
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(name, log)| (name.clone(), Arc::clone(log)))
+            .collect();
+        let never = AtomicBool::new(false);
+        let extractor = |sourcetype: &str| self.parsing(sourcetype).extractor;
+        let mut sealed = 0;
+        for (name, log) in logs {
+            let io = |source| StoreError::Io {
+                context: format!("cannot seal index {name:?}"),
+                source,
+            };
+            log.roll_if_idle(Duration::ZERO, 1).map_err(io)?;
+            while let Some(sealing) = log.seal_next(&extractor, &never).map_err(io)? {
+                for damage in &sealing.damage {
+                    tracing::warn!(index = %name, "{damage}");
+                }
+                sealed += 1;
+            }
+        }
+        Ok(sealed)
+    }
+
     /// The bytes an index's log holds on disk (`0` for an unknown index).
     pub fn disk_bytes(&self, index: &str) -> u64 {
         self.log(index).map_or(0, |log| log.disk_bytes())

@@ -1,4 +1,5 @@
-//! A child process ingests with several threads and is killed with SIGKILL at random moments;
+//! A child process ingests with several threads, its small segments sealed in the background as
+//! they fill, and is killed with SIGKILL at random moments (while writing and while sealing);
 //! after each restart every acknowledged event is present exactly once.
 
 use std::collections::HashMap;
@@ -8,7 +9,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use spoor_engine::{DamageKind, EventMeta, Store};
+use spoor_engine::{DamageKind, EventMeta, Store, StoreOptions};
 use time::OffsetDateTime;
 
 use crate::support::{Lcg, TempDir};
@@ -31,7 +32,11 @@ fn child_ingests_until_killed() {
         return;
     };
     let run = run.to_str().expect("run number").to_owned();
-    let (store, _) = Store::open(&dir, |_, _| {}).expect("opens");
+    // Small segments, sealed as soon as they are closed: kills land in the middle of sealing.
+    let options = StoreOptions::default()
+        .segment_bytes(16 * 1024)
+        .seal_idle(Duration::from_millis(1));
+    let (store, _) = Store::open_with(&dir, &options, |_, _| {}).expect("opens");
     store.create_index("crash").expect("index");
     let meta = EventMeta::new("crash", "test", "localhost");
     let stdout = std::sync::Mutex::new(std::io::stdout());
@@ -133,6 +138,17 @@ fn acknowledged_events_survive_sigkill() {
         let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
         assert!(doubled.is_empty(), "run {run}: stored twice: {doubled:?}");
     }
+    let sealed = std::fs::read_dir(dir.path().join("indexes").join("crash"))
+        .expect("index folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.file_name().to_string_lossy().ends_with(".sealed"))
+        })
+        .count();
+    assert!(
+        sealed > 0,
+        "no segment was sealed: the kills proved nothing of sealing"
+    );
     assert!(
         acked.len() > KILLS as usize * 10,
         "the children wrote too little to prove anything: {}",
@@ -140,7 +156,8 @@ fn acknowledged_events_survive_sigkill() {
     );
     // Every record after a cut was never acknowledged (checked above); report for the note.
     println!(
-        "{} acknowledged events over {KILLS} kills; {cut_bytes} bytes of torn tails cut",
+        "{} acknowledged events over {KILLS} kills; {cut_bytes} bytes of torn tails cut; \
+         {sealed} segments sealed",
         acked.len()
     );
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 
 use proptest::prelude::*;
-use spoor_engine::{Engine, EventMeta, Record, Window};
+use spoor_engine::{Engine, EventMeta, Record, StoreOptions, Window};
 use spoor_event::{Event, Key, Value};
 use spoor_spl::ast::{
     Aggregation, Bin, BinSpan, BinaryOp, Command, CompareOp, Condition, Dedup, Eval, EvalFunction,
@@ -235,9 +235,13 @@ struct Loaded {
     indexes: Vec<String>,
 }
 
+/// The data loaded into an engine: the first half of each index's lines sealed (and the
+/// engine reopened, so those are read from the sealed blocks' columns), the rest in the logs.
 fn load(analytics: &[Line], main: &[Line]) -> Loaded {
     let dir = TempDir::new("differential");
-    let (engine, _) = Engine::open(dir.path()).expect("opens");
+    // Small segments, so the sealed half is several blocks' worth of segments.
+    let options = StoreOptions::default().segment_bytes(2048).seal(false);
+    let (engine, _) = Engine::open_with(dir.path(), &options).expect("opens");
     engine
         .store()
         .create_index("analytics")
@@ -256,12 +260,25 @@ fn load(analytics: &[Line], main: &[Line]) -> Loaded {
         ("main", EventMeta::new("legacy", "old", "web-2"), main),
     ] {
         let text: Vec<String> = lines.iter().map(Line::text).collect();
-        let stored = engine
-            .ingest(index, &meta, &text.join("\n"), ARRIVAL)
-            .expect("ingests");
-        assert_eq!(stored.records.len(), lines.len(), "one event per line");
-        records.extend(stored.records.into_iter().map(|(_, record)| record));
+        let half = text.len() / 2;
+        for (i, part) in [&text[..half], &text[half..]].into_iter().enumerate() {
+            if part.is_empty() {
+                continue;
+            }
+            let stored = engine
+                .ingest(index, &meta, &part.join("\n"), ARRIVAL)
+                .expect("ingests");
+            assert_eq!(stored.records.len(), part.len(), "one event per line");
+            records.extend(stored.records.into_iter().map(|(_, record)| record));
+            if i == 0 {
+                let sealed = engine.store().seal_all().expect("seals");
+                assert!(sealed > 0, "nothing was sealed");
+            }
+        }
     }
+    // Reopened: the sealed half is indexed from its blocks, the rest replayed from the logs.
+    drop(engine);
+    let (engine, _) = Engine::open_with(dir.path(), &options).expect("reopens");
     let props = engine.store().props();
     let indexes = engine.store().indexes();
     Loaded {

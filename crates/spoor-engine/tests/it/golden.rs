@@ -72,8 +72,16 @@ fn load() -> DataSet {
     ] {
         let stored = engine.ingest(index, &meta, text, ARRIVAL).expect("ingests");
         records.extend(stored.records.into_iter().map(|(_, record)| record));
+        // `analytics` is sealed; `main` stays in its log.
+        if index == "analytics" {
+            assert_eq!(engine.store().seal_all().expect("seals"), 1);
+        }
     }
     assert_eq!(records.len(), 21, "every fixture line is one event");
+    // Reopened, so the sealed index is read from its blocks' columns.
+    drop(engine);
+    let (engine, _) = Engine::open(dir.path()).expect("reopens");
+    let store = engine.store();
     let props = store.props();
     let indexes = store.indexes();
     DataSet {
