@@ -131,6 +131,46 @@ impl Codes {
         }
     }
 
+    /// Sets the code of each `(row, code)` (rows ascending, from the end on; rows skipped get
+    /// no value), every code at most `max`.
+    fn put_rows(&mut self, pairs: &[(u32, u32)], max: u32) {
+        fn go<T: Copy + Default + TryFrom<u32>>(v: &mut Vec<T>, pairs: &[(u32, u32)]) {
+            if let Some(&(last, _)) = pairs.last() {
+                v.reserve((last as usize + 1).saturating_sub(v.len()));
+            }
+            for &(row, code) in pairs {
+                v.resize(row as usize, T::default());
+                v.push(T::try_from(code).unwrap_or_default());
+            }
+        }
+        self.widen(max.max(1));
+        match self {
+            Self::U8(v) => go(v, pairs),
+            Self::U16(v) => go(v, pairs),
+            Self::U32(v) => go(v, pairs),
+            Self::Same { .. } => {
+                for &(row, code) in pairs {
+                    self.resize(row as usize);
+                    self.push(code);
+                }
+            }
+        }
+    }
+
+    /// Appends codes, every one at most `max`.
+    fn extend_codes(&mut self, codes: impl Iterator<Item = u32>, max: u32) {
+        fn go<T: Default + TryFrom<u32>>(v: &mut Vec<T>, codes: impl Iterator<Item = u32>) {
+            v.extend(codes.map(|c| T::try_from(c).unwrap_or_default()));
+        }
+        self.widen(max.max(1));
+        match self {
+            Self::U8(v) => go(v, codes),
+            Self::U16(v) => go(v, codes),
+            Self::U32(v) => go(v, codes),
+            Self::Same { .. } => codes.for_each(|c| self.push(c)),
+        }
+    }
+
     fn push(&mut self, code: u32) {
         if let Self::Same { code: same, len } = self
             && *same == code
@@ -487,14 +527,39 @@ impl Column {
         let remap: Vec<u32> = std::iter::once(0)
             .chain(values.map(|value| self.dict.code_of(value)))
             .collect();
-        for (row, code) in codes {
-            if let Some(&code) = remap.get(code as usize).filter(|&&c| c != 0) {
-                let row = offset + row;
-                self.store(row, code, row as usize + 1);
-                self.last_row = Some(row);
+        let max = remap.iter().copied().max().unwrap_or(0);
+        let pairs: Vec<(u32, u32)> = codes
+            .filter_map(|(row, code)| {
+                let code = *remap.get(code as usize)?;
+                (code != 0).then_some((offset + row, code))
+            })
+            .collect();
+        self.last_code = 0;
+        let Some(&(last, _)) = pairs.last() else {
+            return;
+        };
+        self.last_row = Some(last);
+        // All at once: each column widened once, then filled in one loop.
+        match &mut self.storage {
+            Storage::Dense(codes) => codes.put_rows(&pairs, max),
+            Storage::Sparse {
+                rows: present,
+                codes,
+            } => {
+                present.extend(pairs.iter().map(|&(row, _)| row));
+                codes.extend_codes(pairs.iter().map(|&(_, code)| code), max);
+                // Dense when that is the smaller, as `store` decides row by row.
+                let rows = last as usize + 1;
+                let width = codes.width();
+                if present.len() * (4 + width) > rows * width {
+                    let mut dense = Codes::zeros(rows, self.dict.len() as u32);
+                    for (i, &r) in present.iter().enumerate() {
+                        dense.set(r as usize, codes.get(i));
+                    }
+                    self.storage = Storage::Dense(dense);
+                }
             }
         }
-        self.last_code = 0;
     }
 
     fn heap_bytes(&self) -> usize {

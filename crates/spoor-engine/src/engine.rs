@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
 
 use spoor_event::extract::Extractor;
 use spoor_spl::ast::Query;
@@ -130,11 +132,65 @@ impl Engine {
         let dir = dir.as_ref();
         // Each run indexes into its own columns (its lock is only ever taken by its thread).
         let parts: Vec<Mutex<Part>> = (0..PARTS).map(|_| Mutex::default()).collect();
-        let (store, report) = Store::open_in_parts_with_props(
+        // How far the open has got, said every few seconds while it lasts.
+        let indexed = AtomicU64::new(0);
+        let done = (Mutex::new(false), Condvar::new());
+        let opened = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let started = Instant::now();
+                let (finished, wake) = &done;
+                let mut guard = finished.lock().unwrap_or_else(|e| e.into_inner());
+                while !*guard {
+                    guard = wake
+                        .wait_timeout(guard, Duration::from_secs(2))
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                    if !*guard {
+                        tracing::info!(
+                            data = %dir.display(),
+                            events = indexed.load(Ordering::Relaxed),
+                            seconds = started.elapsed().as_secs(),
+                            "opening the data folder"
+                        );
+                    }
+                }
+            });
+            let opened = Self::open_parts(dir, options, &parts, &indexed);
+            let (finished, wake) = &done;
+            *finished.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            wake.notify_all();
+            opened
+        });
+        let (store, report) = opened?;
+        let mut index: BTreeMap<String, Columns> = BTreeMap::new();
+        for part in parts {
+            let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
+            for (name, columns) in part.index {
+                index.entry(name).or_default().append(columns);
+            }
+        }
+        for columns in index.values_mut() {
+            columns.shrink();
+        }
+        let index = Arc::new(RwLock::new(index));
+        store.set_adopter(Box::new(Adopter(Arc::clone(&index))));
+        let engine = Self { store, index };
+        Ok((engine, report))
+    }
+
+    /// Opens the store, indexing its records and blocks into `parts`, counting them in `indexed`.
+    fn open_parts(
+        dir: &Path,
+        options: &StoreOptions,
+        parts: &[Mutex<Part>],
+        indexed: &AtomicU64,
+    ) -> Result<(Store, OpenReport), StoreError> {
+        Store::open_in_parts_with_props(
             dir,
             options,
-            PARTS,
+            parts.len(),
             |props, part, location, record| {
+                indexed.fetch_add(1, Ordering::Relaxed);
                 let mut part = parts[part].lock().unwrap_or_else(|e| e.into_inner());
                 let Part { index, extractors } = &mut *part;
                 let extractor = match extractors.get(record.sourcetype) {
@@ -176,23 +232,10 @@ impl Engine {
                     .entry(name.to_owned())
                     .or_default()
                     .append_block(segment, block);
+                indexed.fetch_add(block.rows() as u64, Ordering::Relaxed);
                 true
             },
-        )?;
-        let mut index: BTreeMap<String, Columns> = BTreeMap::new();
-        for part in parts {
-            let part = part.into_inner().unwrap_or_else(|e| e.into_inner());
-            for (name, columns) in part.index {
-                index.entry(name).or_default().append(columns);
-            }
-        }
-        for columns in index.values_mut() {
-            columns.shrink();
-        }
-        let index = Arc::new(RwLock::new(index));
-        store.set_adopter(Box::new(Adopter(Arc::clone(&index))));
-        let engine = Self { store, index };
-        Ok((engine, report))
+        )
     }
 
     /// The store, for indexes and props.

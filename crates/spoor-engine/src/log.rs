@@ -1313,11 +1313,16 @@ fn read_sealed_block(
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
 ) -> Option<Vec<Chunk>> {
-    let columns = Block::decode(body)
-        .ok()
-        .filter(|b| b.rows() == header.rows)?;
+    thread_local! {
+        /// A block's columns and their decompressed bytes, reused block after block.
+        static SCRATCH: std::cell::RefCell<(Block, Vec<u8>)> = std::cell::RefCell::default();
+    }
     let chunks = sealed::chunks(body, body_at).ok()?;
-    if !block(segment, &columns) {
+    let taken = SCRATCH.with_borrow_mut(|(columns, buf)| {
+        columns.decode_into(body, buf).ok()?;
+        (columns.rows() == header.rows).then(|| block(segment, columns))
+    })?;
+    if !taken {
         let mut read = Vec::with_capacity(chunks.len());
         for chunk in &chunks {
             let at = usize::try_from(chunk.pos - body_at).ok()?;

@@ -435,7 +435,7 @@ impl ChunkRecords {
 }
 
 /// A column of a sealed block: its distinct values and each row's code (`0`: no value).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SealedColumn {
     pub(crate) values: Values,
     pub(crate) codes: SealedCodes,
@@ -470,24 +470,26 @@ impl Values {
     }
 }
 
-/// The codes of a [`SealedColumn`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SealedCodes {
-    /// A code a row.
-    Dense(Vec<u32>),
-    /// The rows that have a value (ascending), and their codes.
-    Sparse { rows: Vec<u32>, codes: Vec<u32> },
+/// The codes of a [`SealedColumn`]: a code a row (dense), or the rows that have a value
+/// (ascending) and their codes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SealedCodes {
+    dense: bool,
+    rows: Vec<u32>,
+    codes: Vec<u32>,
 }
 
 impl SealedColumn {
     /// The code of `row` (`0`: no value).
     #[cfg(test)]
     pub(crate) fn code(&self, row: usize) -> u32 {
-        match &self.codes {
-            SealedCodes::Dense(codes) => codes.get(row).copied().unwrap_or(0),
-            SealedCodes::Sparse { rows, codes } => {
-                rows.binary_search(&(row as u32)).map_or(0, |i| codes[i])
-            }
+        if self.codes.dense {
+            self.codes.codes.get(row).copied().unwrap_or(0)
+        } else {
+            self.codes
+                .rows
+                .binary_search(&(row as u32))
+                .map_or(0, |i| self.codes.codes[i])
         }
     }
 
@@ -502,23 +504,29 @@ impl SealedColumn {
 
     /// Every `(row, code)` with a value, rows ascending.
     pub(crate) fn present(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
-        match &self.codes {
-            SealedCodes::Dense(codes) => Box::new(
-                codes
+        if self.codes.dense {
+            Box::new(
+                self.codes
+                    .codes
                     .iter()
                     .enumerate()
                     .filter(|(_, c)| **c != 0)
                     .map(|(r, c)| (r as u32, *c)),
-            ),
-            SealedCodes::Sparse { rows, codes } => {
-                Box::new(rows.iter().copied().zip(codes.iter().copied()))
-            }
+            )
+        } else {
+            Box::new(
+                self.codes
+                    .rows
+                    .iter()
+                    .copied()
+                    .zip(self.codes.codes.iter().copied()),
+            )
         }
     }
 }
 
 /// A sealed block's columns, read back.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Block {
     /// Each record's offset in its segment's log file.
     pub(crate) offsets: Vec<u64>,
@@ -539,55 +547,61 @@ fn damaged(what: &str) -> io::Error {
 
 impl Block {
     /// Reads a block's columns from its body (checked by [`read_block`]).
+    #[cfg(test)]
     pub(crate) fn decode(body: &[u8]) -> io::Result<Self> {
+        let mut block = Self::default();
+        block.decode_into(body, &mut Vec::new())?;
+        Ok(block)
+    }
+
+    /// Reads a block's columns from its body into this one, reusing its room and `buf`'s (so
+    /// reading block after block allocates once).
+    pub(crate) fn decode_into(&mut self, body: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
         let mut body = Reader(body);
         if body.byte()? != VERSION {
             return Err(damaged("unknown version"));
         }
-        let columns = zstd::stream::decode_all(body.take_len()?)?;
-        let mut r = Reader(&columns);
+        buf.clear();
+        zstd::stream::copy_decode(body.take_len()?, &mut *buf)?;
+        let mut r = Reader(buf);
         let rows = r.count(BLOCK_ROWS)?;
-        let mut offsets = Vec::with_capacity(rows);
+        self.offsets.clear();
         let mut previous = 0u64;
         for _ in 0..rows {
             previous = previous.wrapping_add(r.var()?);
-            offsets.push(previous);
+            self.offsets.push(previous);
         }
-        let mut times = Vec::with_capacity(rows);
+        self.times.clear();
         let mut previous = 0i64;
         for _ in 0..rows {
             previous = previous.wrapping_add(unzigzag(r.var()?));
-            times.push(previous);
+            self.times.push(previous);
         }
-        let meta = [
-            r.column(rows)?,
-            r.column(rows)?,
-            r.column(rows)?,
-            r.column(rows)?,
-        ];
-        let mut extractors = Vec::with_capacity(meta[1].values.len());
-        for _ in 0..meta[1].values.len() {
+        for column in &mut self.meta {
+            r.column_into(rows, column)?;
+        }
+        self.extractors.clear();
+        for _ in 0..self.meta[1].values.len() {
             let flags = r.byte()?;
             let base = if flags & 1 == 1 {
                 Extractor::auto_escaped()
             } else {
                 Extractor::auto()
             };
-            extractors.push(base.trim_spaces(flags & 2 == 2));
+            self.extractors.push(base.trim_spaces(flags & 2 == 2));
         }
         let count = r.count(1 << 20)?;
-        let mut fields = Vec::with_capacity(count);
-        for _ in 0..count {
+        self.fields.truncate(count);
+        for i in 0..count {
             let name = r.string()?;
-            fields.push((name, r.column(rows)?));
+            if i == self.fields.len() {
+                self.fields.push((String::new(), SealedColumn::default()));
+            }
+            let (field, column) = &mut self.fields[i];
+            *field = name;
+            r.column_into(rows, column)?;
         }
-        Ok(Self {
-            offsets,
-            times,
-            meta,
-            extractors,
-            fields,
-        })
+        Ok(())
     }
 
     /// How many records it holds.
@@ -670,12 +684,11 @@ impl<'a> Reader<'a> {
         String::from_utf8(bytes.to_vec()).map_err(|_| damaged("a string is not utf-8"))
     }
 
-    fn column(&mut self, rows: usize) -> io::Result<SealedColumn> {
+    fn column_into(&mut self, rows: usize, out: &mut SealedColumn) -> io::Result<()> {
         let count = self.count(rows)?;
-        let mut values = Values {
-            text: String::new(),
-            ends: Vec::with_capacity(count),
-        };
+        let values = &mut out.values;
+        values.text.clear();
+        values.ends.clear();
         for _ in 0..count {
             let len = self.count(MAX_BODY)?;
             let text = std::str::from_utf8(self.bytes(len)?)
@@ -685,17 +698,19 @@ impl<'a> Reader<'a> {
                 .ends
                 .push(u32::try_from(values.text.len()).map_err(|_| damaged("values too long"))?);
         }
-        let codes = match self.byte()? {
+        let codes = &mut out.codes;
+        codes.rows.clear();
+        codes.codes.clear();
+        match self.byte()? {
             0 => {
-                let mut codes = Vec::with_capacity(rows);
+                codes.dense = true;
                 for _ in 0..rows {
-                    codes.push(self.count(count)? as u32);
+                    codes.codes.push(self.count(count)? as u32);
                 }
-                SealedCodes::Dense(codes)
             }
             1 => {
+                codes.dense = false;
                 let n = self.count(rows)?;
-                let mut present = Vec::with_capacity(n);
                 let mut row = 0u64;
                 for i in 0..n {
                     let step = self.var()?;
@@ -706,24 +721,19 @@ impl<'a> Reader<'a> {
                     if row >= rows as u64 {
                         return Err(damaged("a row out of range"));
                     }
-                    present.push(row as u32);
+                    codes.rows.push(row as u32);
                 }
-                let mut codes = Vec::with_capacity(n);
                 for _ in 0..n {
                     let code = self.count(count)? as u32;
                     if code == 0 {
                         return Err(damaged("a present value without a code"));
                     }
-                    codes.push(code);
-                }
-                SealedCodes::Sparse {
-                    rows: present,
-                    codes,
+                    codes.codes.push(code);
                 }
             }
             _ => return Err(damaged("unknown column form")),
-        };
-        Ok(SealedColumn { values, codes })
+        }
+        Ok(())
     }
 }
 

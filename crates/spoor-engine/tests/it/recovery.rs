@@ -5,12 +5,21 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::thread;
 
-use spoor_engine::{DamageKind, EventMeta, Location, OpenReport, Store, StoreError};
+use spoor_engine::{DamageKind, EventMeta, Location, OpenReport, Store, StoreError, StoreOptions};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
 use crate::segments::{self, frame, marker, quarantined, record, v1_frame};
 use crate::support::{Lcg, TempDir};
+
+/// Opens the store without sealing: these tests are about the logs themselves, and sealing
+/// would replace a closed segment (damage and all) while they look at it.
+fn open_log(
+    dir: &std::path::Path,
+    visit: impl FnMut(Location, spoor_engine::RecordRef<'_>),
+) -> Result<(Store, OpenReport), StoreError> {
+    Store::open_with(dir, &StoreOptions::default().seal(false), visit)
+}
 
 fn meta() -> EventMeta {
     EventMeta::new("test", "test", "localhost")
@@ -18,7 +27,7 @@ fn meta() -> EventMeta {
 
 fn raws(dir: &TempDir) -> (Vec<String>, OpenReport) {
     let mut raws = Vec::new();
-    let (_, report) = Store::open(dir.path(), |_, record| raws.push(record.raw)).expect("opens");
+    let (_, report) = open_log(dir.path(), |_, record| raws.push(record.raw)).expect("opens");
     (raws, report)
 }
 
@@ -30,7 +39,7 @@ fn last_segment(dir: &TempDir, index: &str) -> PathBuf {
 
 /// `n` events, written one at a time.
 fn fill(dir: &TempDir, n: usize) -> Vec<String> {
-    let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    let (store, _) = open_log(dir.path(), |_, _| {}).expect("opens");
     let lines: Vec<String> = (0..n).map(|i| format!("event number {i}")).collect();
     for line in &lines {
         store
@@ -42,7 +51,7 @@ fn fill(dir: &TempDir, n: usize) -> Vec<String> {
 
 /// `n` events, written a thousand at a time, with where each went.
 fn fill_batched(dir: &TempDir, n: usize) -> (Vec<String>, Vec<Location>) {
-    let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    let (store, _) = open_log(dir.path(), |_, _| {}).expect("opens");
     let lines: Vec<String> = (0..n).map(|i| format!("event number {i}")).collect();
     let mut locations = Vec::new();
     for chunk in lines.chunks(1000) {
@@ -60,7 +69,7 @@ fn fill_batched(dir: &TempDir, n: usize) -> (Vec<String>, Vec<Location>) {
 }
 
 fn write_one(dir: &TempDir, raw: &str) {
-    let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    let (store, _) = open_log(dir.path(), |_, _| {}).expect("opens");
     store
         .ingest("main", &meta(), raw, datetime!(2026-11-28 12:00 UTC))
         .expect("stores");
@@ -248,7 +257,7 @@ fn event_text_laid_out_as_a_frame_is_never_taken_for_a_record() {
     // Damage at the host event's header, and just before the forged frames in its text.
     for damage_at in ["header", "before the text"] {
         let dir = TempDir::new("forged");
-        let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+        let (store, _) = open_log(dir.path(), |_, _| {}).expect("opens");
         let at = OffsetDateTime::UNIX_EPOCH;
         let before = store
             .append("main", &meta(), (0..5).map(|i| (at, format!("before {i}"))))
@@ -346,7 +355,7 @@ fn segments_of_the_first_format_are_read_and_the_log_goes_on_in_a_new_one() {
     // The store reads records back from segments of both formats.
     let mut at = Vec::new();
     let (store, _) =
-        Store::open(dir.path(), |location, record| at.push((location, record))).expect("opens");
+        open_log(dir.path(), |location, record| at.push((location, record))).expect("opens");
     for (location, record) in at {
         assert_eq!(store.read("main", location).expect("reads"), record);
     }
@@ -397,7 +406,7 @@ fn damage_in_a_segment_of_the_first_format_is_skipped_best_effort() {
 #[test]
 fn concurrent_writers_all_land_exactly_once() {
     let dir = TempDir::new("concurrent");
-    let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    let (store, _) = open_log(dir.path(), |_, _| {}).expect("opens");
     thread::scope(|scope| {
         for t in 0..8 {
             let store = &store;
@@ -428,7 +437,7 @@ fn concurrent_writers_all_land_exactly_once() {
 #[test]
 fn indexes_and_props_persist() {
     let dir = TempDir::new("catalog");
-    let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    let (store, _) = open_log(dir.path(), |_, _| {}).expect("opens");
     assert!(store.create_index("shop").expect("creates"));
     assert!(!store.create_index("shop").expect("exists"));
     assert!(matches!(
@@ -460,7 +469,7 @@ fn indexes_and_props_persist() {
     let location = stored.records[0].0;
     drop(store);
 
-    let (store, report) = Store::open(dir.path(), |_, _| {}).expect("reopens");
+    let (store, report) = open_log(dir.path(), |_, _| {}).expect("reopens");
     assert_eq!(report.records, 2);
     assert_eq!(store.indexes(), ["main", "shop"]);
     assert_eq!(
@@ -480,7 +489,7 @@ fn a_frame_copied_from_another_segment_is_not_read() {
     let dir = TempDir::new("copied");
     let (store, _) = Store::open_with(
         dir.path(),
-        &spoor_engine::StoreOptions::default().segment_bytes(600),
+        &StoreOptions::default().segment_bytes(600).seal(false),
         |_, _| {},
     )
     .expect("opens");
@@ -530,7 +539,7 @@ fn a_damaged_range_of_megabytes_is_skipped() {
     let lines: Vec<String> = (0..200).map(|i| format!("event {i}")).collect();
 
     let dir = TempDir::new("large-damage");
-    let (store, _) = Store::open(dir.path(), |_, _| {}).expect("opens");
+    let (store, _) = open_log(dir.path(), |_, _| {}).expect("opens");
     let at = OffsetDateTime::UNIX_EPOCH;
     let stored = store
         .append("main", &meta(), lines.iter().map(|l| (at, l.clone())))
