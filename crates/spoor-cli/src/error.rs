@@ -80,7 +80,7 @@ impl CliError {
                 | spoor_proto::Error::Timeout { .. },
             ) => Self::Connect {
                 what: format!(
-                    "cannot reach {base_url} while {what}; is Splunk (or spoor's engine) \
+                    "cannot reach {base_url} while {what}; is splunk (or spoor's engine) \
                      running there? check --splunk, SPLUNK_HOST and SPLUNK_PORT, or use \
                      --data DIR for a local data folder"
                 ),

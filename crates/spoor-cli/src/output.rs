@@ -70,14 +70,7 @@ impl Table {
             }
             Format::Json => {
                 for row in &self.rows {
-                    let object: serde_json::Map<String, Json> = self
-                        .columns
-                        .iter()
-                        .cloned()
-                        .zip(row.iter().cloned())
-                        .collect();
-                    serde_json::to_writer(&mut *out, &object)?;
-                    out.write_all(b"\n")?;
+                    json_line(out, self.columns.iter().map(String::as_str).zip(row))?;
                 }
                 Ok(())
             }
@@ -148,4 +141,32 @@ fn one_line(cell: &str) -> String {
     } else {
         cell.to_owned()
     }
+}
+
+/// Writes one JSON object on a line, its keys in the order given (as Splunk gives fields).
+///
+/// ```
+/// let mut out = Vec::new();
+/// spoor_cli::output::json_line(&mut out, [("b", &serde_json::json!(1)), ("a", &serde_json::json!("x"))])?;
+/// assert_eq!(out, b"{\"b\":1,\"a\":\"x\"}\n");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// The writer's.
+pub fn json_line<'a>(
+    out: &mut impl Write,
+    pairs: impl IntoIterator<Item = (&'a str, &'a Json)>,
+) -> io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (key, value)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        serde_json::to_writer(&mut *out, value)?;
+    }
+    out.write_all(b"}\n")
 }

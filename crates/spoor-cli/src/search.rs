@@ -9,6 +9,7 @@ use spoor_proto::search::{ExportItem, Row, SearchParams, Value};
 use crate::CliError;
 use crate::connect::Backend;
 use crate::output::Table;
+use spoor_engine::cli::Failure;
 
 /// The query as a search job takes it: `search ` put in front unless it starts with a
 /// command (`search`, `|`), as Splunk's CLI does.
@@ -116,7 +117,7 @@ pub fn export(
     for item in rows {
         match item.map_err(|e| backend.error("reading the export", e))? {
             ExportItem::Row(row) => {
-                let object: serde_json::Map<String, Json> = row
+                let fields: Vec<(String, Json)> = row
                     .into_fields()
                     .into_iter()
                     .map(|(k, v)| {
@@ -127,14 +128,17 @@ pub fn export(
                         (k, v)
                     })
                     .collect();
-                serde_json::to_writer(&mut *out, &object)
-                    .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
-                    .map_err(|e| {
-                        CliError::Failed(spoor_engine::cli::Failure::caused(
+                match crate::output::json_line(out, fields.iter().map(|(k, v)| (k.as_str(), v))) {
+                    Ok(()) => {}
+                    // A reader that has gone (`| head`) ends the export, no failure.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(count),
+                    Err(e) => {
+                        return Err(CliError::Failed(Failure::caused(
                             "cannot write the export",
                             e,
-                        ))
-                    })?;
+                        )));
+                    }
+                }
                 count += 1;
             }
             ExportItem::Message(message) => {
