@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spoor::{Event, Tracker, Value};
 use spoor_cli::ask::Question;
 use spoor_cli::connect::{Backend, ConnectArgs};
-use spoor_cli::import::{ImportOptions, InputFormat};
+use spoor_cli::import::{ImportOptions, InputFormat, Via};
 use spoor_cli::output::Format;
 use spoor_cli::{CliError, exit};
 use spoor_engine::cli::{Failure, Report, say, tell};
@@ -116,6 +116,9 @@ Examples:
         /// Where the import's progress is kept.
         #[arg(long, value_name = "DIR")]
         state_dir: Option<PathBuf>,
+        /// Which of Splunk's intakes to send to.
+        #[arg(long, value_enum, default_value_t)]
+        via: Via,
         #[command(flatten, next_help_heading = "Connection")]
         connect: ConnectArgs,
     },
@@ -188,6 +191,7 @@ fn run(command: Command) -> Result<(), CliError> {
             batch_lines,
             jobs,
             state_dir,
+            via,
             connect,
         } => {
             let backend = Backend::open(&connect)?;
@@ -200,6 +204,7 @@ fn run(command: Command) -> Result<(), CliError> {
                 batch_lines: batch_lines as usize,
                 jobs: jobs as usize,
                 state_dir,
+                via,
             };
             let done = import(&backend, &options);
             backend.close();

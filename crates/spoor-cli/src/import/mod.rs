@@ -48,6 +48,21 @@ pub struct ImportOptions {
     pub jobs: usize,
     /// Where the state files are kept.
     pub state_dir: PathBuf,
+    /// Which of Splunk's intakes the events go to.
+    pub via: Via,
+}
+
+/// Which of Splunk's intakes an import sends to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Via {
+    /// `receivers/simple` for a local data folder (raw lines, the engine's fastest intake);
+    /// for Splunk, HEC when it is configured, else `receivers/simple`.
+    #[default]
+    Auto,
+    /// The HTTP Event Collector (needs an HEC URL and token).
+    Hec,
+    /// `receivers/simple`: raw lines over the REST API (the admin's credentials).
+    Simple,
 }
 
 /// A line that is no event.
@@ -188,7 +203,19 @@ pub fn import(
     backend.setup()?;
     let client = spoor_splunk::blocking::Client::new(&backend.config)
         .map_err(|e| backend.error("making a client", e))?;
-    let transport = if backend.config.hec().is_some() {
+    let hec = match options.via {
+        Via::Hec if backend.config.hec().is_none() => {
+            return Err(CliError::Usage(
+                "--via hec needs an HEC URL and token (--hec-url and --hec-token, or \
+                 SPLUNK_HEC_URL and SPLUNK_HEC_TOKEN)"
+                    .to_owned(),
+            ));
+        }
+        Via::Hec => true,
+        Via::Simple => false,
+        Via::Auto => backend.data().is_none() && backend.config.hec().is_some(),
+    };
+    let transport = if hec {
         Transport::Hec
     } else {
         Transport::Simple(SubmitTarget {
@@ -414,7 +441,7 @@ impl Shared<'_> {
             .source(&input.name);
         let mut batcher = Batcher::new(REQUEST_BYTES);
         let mut requests = Vec::new();
-        let mut lines_text: Vec<String> = Vec::new();
+        let mut raw = Vec::new();
         let mut envelope = Vec::with_capacity(512);
         let mut result = Done {
             seq: chunk.seq,
@@ -474,9 +501,10 @@ impl Shared<'_> {
                             }
                         }
                         Transport::Simple(_) => {
-                            let mut raw = Vec::new();
+                            if !raw.is_empty() {
+                                raw.push(b'\n');
+                            }
                             event.encode_line(&mut raw);
-                            lines_text.push(String::from_utf8(raw).unwrap_or_default());
                         }
                     }
                 }
@@ -499,10 +527,11 @@ impl Shared<'_> {
             Transport::Hec => requests
                 .into_iter()
                 .try_for_each(|request| self.client.hec_send(request).map(drop)),
-            Transport::Simple(target) if !lines_text.is_empty() => self
-                .client
-                .submit(target, lines_text.iter().map(String::as_str))
-                .map(drop),
+            Transport::Simple(target) if !raw.is_empty() => {
+                // Lines spoor-event wrote: UTF-8, one event each, newline-joined.
+                let body = String::from_utf8(raw).unwrap_or_default();
+                self.client.submit(target, [body.as_str()]).map(drop)
+            }
             Transport::Simple(_) => Ok(()),
         };
         match sent {
