@@ -1,6 +1,6 @@
 //! `spoor-dashboard`: spoor's web dashboard, on the embedded engine (default) or on Splunk.
 
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spoor::{AsyncRetriever, Tracker};
 use spoor_dashboard::{
     DEFAULT_META_INDEX, Dashboard, META_APPLICATION, TrackOptions, allowed_origin, demo, index_name,
@@ -169,18 +170,24 @@ fn shell_quote(text: &str) -> String {
 
 fn seed_demo(config: &spoor_proto::Config, index: &str, events: usize) -> Result<(), Failure> {
     let started = std::time::Instant::now();
-    let mut stderr = io::stderr();
-    let sent = demo::seed(config, index, events, |done| {
-        let pct = done * 100 / events.max(1);
-        let bar: String = (0..40)
-            .map(|i| if i * 100 / 40 < pct { '#' } else { '.' })
-            .collect();
-        let _ = write!(stderr, "\rseeding demo data [{bar}] {done}/{events}");
-        let _ = stderr.flush();
-    })
-    .context("cannot seed the demo data")?;
+    // A bar on a terminal; nothing when standard error is a file or a pipe.
+    let bar = if io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(events as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "seeding demo data [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#>."),
+    );
+    let sent = demo::seed(config, index, events, |done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    let sent = sent.context("cannot seed the demo data")?;
     tell(format_args!(
-        "\nseeded {sent} demo events in {:.1} s",
+        "seeded {sent} demo events in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
     Ok(())

@@ -559,7 +559,8 @@ impl Shared<'_> {
                 .wait(next)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        if *next != seq {
+        // A bad line before this chunk, or a failure, stops it.
+        if *next != seq || self.halt.load(Ordering::Relaxed) {
             return false;
         }
         *next += 1;

@@ -192,7 +192,7 @@ fn a_bad_line_is_reported_with_its_file_and_number() {
     lines.remove(4);
     let name = input.to_str().unwrap();
 
-    let out = run(engine.spoor(&["import", "--strict", name]));
+    let out = run(engine.spoor(&["import", "--strict", "--batch-lines", "2", name]));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let expected = format!("spoor: {name}:5: not a spoor line: ");
     assert!(stderr(&out).starts_with(&expected), "{}", stderr(&out));
