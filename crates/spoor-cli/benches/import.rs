@@ -79,7 +79,7 @@ fn main() {
             &options,
             &AtomicBool::new(false),
             |_| {},
-            |_, _| {},
+            |_, _, _| {},
         )
         .expect("the import");
         let seconds = started.elapsed().as_secs_f64();

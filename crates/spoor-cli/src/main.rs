@@ -389,14 +389,8 @@ fn interrupt_flag() -> Arc<AtomicBool> {
 
 fn import(backend: &Backend, options: &ImportOptions) -> Result<(), CliError> {
     let interrupt = interrupt_flag();
-    let total: u64 = options
-        .files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
     let bar = if std::io::stderr().is_terminal() {
-        ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+        ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr())
     } else {
         ProgressBar::hidden()
     };
@@ -413,7 +407,8 @@ fn import(backend: &Backend, options: &ImportOptions) -> Result<(), CliError> {
         options,
         &interrupt,
         |bad| bar.suspend(|| tell(format_args!("{bad}"))),
-        |bytes, events| {
+        |bytes, total, events| {
+            bar.set_length(total);
             bar.set_position(bytes);
             bar.set_message(format!(
                 "{events} events, {:.0} events/s",

@@ -163,7 +163,7 @@ enum Transport {
 }
 
 /// Imports `options.files` into `backend`, reporting each bad line to `on_bad` and progress
-/// (bytes done, events acknowledged) to `on_progress`. `interrupt` stops it cleanly: what was
+/// (bytes done, bytes to do, events acknowledged; in this run) to `on_progress`. `interrupt` stops it cleanly: what was
 /// acknowledged is kept, and running it again goes on from there.
 ///
 /// # Errors
@@ -175,7 +175,7 @@ pub fn import(
     options: &ImportOptions,
     interrupt: &AtomicBool,
     mut on_bad: impl FnMut(&BadLine),
-    mut on_progress: impl FnMut(u64, u64),
+    mut on_progress: impl FnMut(u64, u64, u64),
 ) -> Result<Summary, CliError> {
     let target = format!("{} index={}", backend.describe(), backend.index);
     let mut inputs = Vec::new();
@@ -586,7 +586,7 @@ fn collect(
     done: &Receiver<Done>,
     summary: &mut Summary,
     on_bad: &mut impl FnMut(&BadLine),
-    on_progress: &mut impl FnMut(u64, u64),
+    on_progress: &mut impl FnMut(u64, u64, u64),
 ) -> Result<(), CliError> {
     let mut kept: Vec<Kept> = shared
         .inputs
@@ -596,12 +596,22 @@ fn collect(
             ahead: BTreeMap::new(),
         })
         .collect();
+    let total_bytes: u64 = shared
+        .inputs
+        .iter()
+        .filter_map(|i| {
+            let length = std::fs::metadata(i.path.as_ref()?).ok()?.len();
+            Some(length.saturating_sub(i.start.bytes))
+        })
+        .sum();
     let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
     let mut next = 0;
     // Once a chunk is not acknowledged, the prefix stops there; later acknowledged chunks
     // are kept as ranges.
     let mut broken = false;
     let mut first_error = None;
+    // Bytes read this run, in every input, for the progress bar (whose total is the inputs'
+    // sizes less what earlier runs did).
     let mut bytes_done = 0;
     let mut events_done = 0;
     for result in done {
@@ -638,6 +648,7 @@ fn collect(
             if result.acked || result.events == 0 {
                 summary.events += result.events;
                 k.prefix.lines += result.lines;
+                bytes_done += result.bytes_end - k.prefix.bytes;
                 k.prefix.bytes = result.bytes_end;
                 k.prefix.crc = result.crc;
                 k.prefix.events += result.events;
@@ -653,7 +664,6 @@ fn collect(
                     k.prefix.blank += r.blank;
                 }
                 k.prefix.ranges = rest;
-                bytes_done = result.bytes_end;
                 events_done += result.events;
             } else {
                 broken = true;
@@ -681,7 +691,7 @@ fn collect(
             }
             shared.halt_all();
         }
-        on_progress(bytes_done, events_done);
+        on_progress(bytes_done, total_bytes, events_done);
         save(&shared.inputs[input], &kept[input], false)?;
     }
     for (input, k) in shared.inputs.iter().zip(&kept) {
