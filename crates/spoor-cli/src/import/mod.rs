@@ -639,13 +639,15 @@ fn collect(
             }
             let k = &mut kept[result.input];
             k.ahead.remove(&result.seq);
-            for bad in &result.bad {
-                on_bad(bad);
-            }
-            summary.lines += result.lines - result.skipped;
-            summary.blank += result.blank;
-            summary.bad += result.bad.len() as u64;
             if result.acked || result.events == 0 {
+                // Done: counted and its bad lines reported (a chunk not sent is read again,
+                // and its bad lines reported then).
+                for bad in &result.bad {
+                    on_bad(bad);
+                }
+                summary.lines += result.lines - result.skipped;
+                summary.blank += result.blank;
+                summary.bad += result.bad.len() as u64;
                 summary.events += result.events;
                 k.prefix.lines += result.lines;
                 bytes_done += result.bytes_end - k.prefix.bytes;
