@@ -292,3 +292,27 @@ fn a_data_folder_end_to_end_and_export_round_trip() {
         assert_eq!(got, want);
     }
 }
+
+#[test]
+fn a_data_folder_held_by_another_process_says_what_to_do() {
+    let home = TempDir::new("held");
+    let data = home.path().join("spoor-data");
+    // This test process holds the folder, as a running dashboard would.
+    let (_engine, _) = spoor_engine::Engine::open(&data).unwrap();
+    let out = run({
+        let mut c = spoor(home.path());
+        // No --data: the default folder, ./spoor-data.
+        c.args(["ask", "applications"]);
+        c
+    });
+    assert_eq!(out.status.code(), Some(4));
+    let message = stderr(&out);
+    assert!(
+        message.starts_with("spoor: the data folder spoor-data is open in another process (id "),
+        "{message}"
+    );
+    assert!(
+        message.contains("--splunk http://127.0.0.1:8089"),
+        "{message}"
+    );
+}
