@@ -241,13 +241,23 @@ pub fn import(
     let (done_tx, done_rx) = sync_channel::<Done>(options.jobs.max(1) * 2);
     let shared = &shared;
     let collected = std::thread::scope(|scope| {
-        // The reader owns the sender: when it ends, the workers run out of chunks and end.
-        let reader = scope.spawn(move || shared.read(&chunks_tx));
         for _ in 0..options.jobs.max(1) {
             let done_tx = done_tx.clone();
             let chunks_rx = &chunks_rx;
-            scope.spawn(move || shared.work(chunks_rx, &done_tx));
+            let spawned = std::thread::Builder::new()
+                .name("spoor-import".to_owned())
+                .spawn_scoped(scope, move || shared.work(chunks_rx, &done_tx));
+            if let Err(err) = spawned {
+                // The workers started end when the chunks' sender is gone.
+                drop(chunks_tx);
+                return Err(Failure::caused("cannot start the import's workers", err).into());
+            }
         }
+        // The reader owns the sender: when it ends, the workers run out of chunks and end.
+        let reader = std::thread::Builder::new()
+            .name("spoor-import-read".to_owned())
+            .spawn_scoped(scope, move || shared.read(&chunks_tx))
+            .context("cannot start the import's reader")?;
         drop(done_tx);
         let collected = collect(
             shared,
