@@ -107,6 +107,9 @@ pub struct Summary {
 
 /// Lines of a chunk at most, by bytes (a worker cuts its requests at HEC's batch size anyway).
 const CHUNK_BYTES: usize = 4 << 20;
+/// The longest line read: past it a line is reported bad without being held (no event's line
+/// is a sixteenth of it, JSON included).
+const MAX_LINE_READ: u64 = 4 << 20;
 /// The most bytes one request holds (below the engine's and Splunk's 1 MB default).
 const REQUEST_BYTES: usize = spoor_proto::hec::DEFAULT_BATCH_CAP;
 
@@ -133,6 +136,43 @@ struct Chunk {
     start_bytes: u64,
     hasher: crc32fast::Hasher,
     data: Vec<u8>,
+    /// A line longer than [`MAX_LINE_READ`] (its length and the CRC after it), in place of
+    /// `data`.
+    too_long: Option<(u64, u32)>,
+}
+
+/// Where the reader is in an input.
+struct Position {
+    seq: u64,
+    line: u64,
+    bytes: u64,
+    hasher: crc32fast::Hasher,
+}
+
+impl Position {
+    /// The chunk of `lines` lines in `data`, starting here; moves past it.
+    fn chunk(
+        &mut self,
+        input: usize,
+        data: Vec<u8>,
+        lines: usize,
+        too_long: Option<(u64, u32)>,
+    ) -> Chunk {
+        let chunk = Chunk {
+            seq: self.seq,
+            input,
+            first_line: self.line,
+            start_bytes: self.bytes,
+            hasher: self.hasher.clone(),
+            data,
+            too_long,
+        };
+        self.hasher.update(&chunk.data);
+        self.seq += 1;
+        self.line += lines as u64;
+        self.bytes += chunk.data.len() as u64;
+        chunk
+    }
 }
 
 /// What a worker made of a chunk.
@@ -389,43 +429,80 @@ impl Shared<'_> {
                 None => Box::new(std::io::stdin()),
             };
             let mut reader = BufReader::with_capacity(1 << 20, source);
-            let mut hasher = input.hasher.clone();
-            let mut line_no = input.start.lines + 1;
-            let mut bytes = input.start.bytes;
+            let mut at = Position {
+                seq,
+                line: input.start.lines + 1,
+                bytes: input.start.bytes,
+                hasher: input.hasher.clone(),
+            };
+            let cannot_read = || format!("cannot read {}", input.name);
+            let mut data = Vec::with_capacity(CHUNK_BYTES + 4096);
+            let mut lines = 0;
             loop {
                 if self.stopped() {
                     return Ok(());
                 }
-                let mut data = Vec::with_capacity(CHUNK_BYTES + 4096);
-                let mut lines = 0;
-                while lines < self.options.batch_lines && data.len() < CHUNK_BYTES {
-                    let n = reader
-                        .read_until(b'\n', &mut data)
-                        .with_context(|| format!("cannot read {}", input.name))?;
-                    if n == 0 {
-                        break;
-                    }
+                let before = data.len();
+                let n = (&mut reader)
+                    .take(MAX_LINE_READ)
+                    .read_until(b'\n', &mut data)
+                    .with_context(cannot_read)?;
+                let long = n as u64 == MAX_LINE_READ && data.last() != Some(&b'\n');
+                if n > 0 && !long {
                     lines += 1;
                 }
-                if lines == 0 {
+                let full = lines >= self.options.batch_lines || data.len() >= CHUNK_BYTES;
+                if (n == 0 || long || full) && lines > 0 {
+                    // The chunk so far, without the long line's start.
+                    let mut rest = data.split_off(if long { before } else { data.len() });
+                    let chunk = at.chunk(index, std::mem::take(&mut data), lines, None);
+                    data = std::mem::take(&mut rest);
+                    lines = 0;
+                    if chunks.send(chunk).is_err() {
+                        return Ok(());
+                    }
+                }
+                if long {
+                    // A line no event can be: read through, never held, reported bad.
+                    let before = at.hasher.clone();
+                    at.hasher.update(&data);
+                    let mut length = data.len() as u64;
+                    data.clear();
+                    loop {
+                        let buf = reader.fill_buf().with_context(cannot_read)?;
+                        if buf.is_empty() {
+                            break;
+                        }
+                        let end = buf.iter().position(|b| *b == b'\n').map(|i| i + 1);
+                        let take = end.unwrap_or(buf.len());
+                        at.hasher.update(&buf[..take]);
+                        length += take as u64;
+                        reader.consume(take);
+                        if end.is_some() {
+                            break;
+                        }
+                    }
+                    let chunk = Chunk {
+                        seq: at.seq,
+                        input: index,
+                        first_line: at.line,
+                        start_bytes: at.bytes,
+                        hasher: before,
+                        data: Vec::new(),
+                        too_long: Some((length, at.hasher.clone().finalize())),
+                    };
+                    at.seq += 1;
+                    at.line += 1;
+                    at.bytes += length;
+                    if chunks.send(chunk).is_err() {
+                        return Ok(());
+                    }
+                }
+                if n == 0 {
                     break;
                 }
-                let chunk = Chunk {
-                    seq,
-                    input: index,
-                    first_line: line_no,
-                    start_bytes: bytes,
-                    hasher: hasher.clone(),
-                    data,
-                };
-                hasher.update(&chunk.data);
-                line_no += lines as u64;
-                bytes += chunk.data.len() as u64;
-                seq += 1;
-                if chunks.send(chunk).is_err() {
-                    return Ok(());
-                }
             }
+            seq = at.seq;
         }
         Ok(())
     }
@@ -468,6 +545,9 @@ impl Shared<'_> {
             acked: false,
             error: None,
         };
+        if let Some((length, crc_after)) = chunk.too_long {
+            return self.too_long(chunk, result, length, crc_after);
+        }
         let mut consumed = 0;
         for (i, line) in chunk.data.split_inclusive(|b| *b == b'\n').enumerate() {
             let number = chunk.first_line + i as u64;
@@ -552,6 +632,36 @@ impl Shared<'_> {
             }
         }
         result
+    }
+
+    /// The result of a line longer than [`MAX_LINE_READ`]: bad, or done by an earlier run.
+    fn too_long(&self, chunk: &Chunk, mut result: Done, length: u64, crc_after: u32) -> Done {
+        let input = &self.inputs[chunk.input];
+        let number = chunk.first_line;
+        let earlier = input.start.ranges.iter().any(|r| r.holds(number));
+        let bad = BadLine {
+            file: input.name.clone(),
+            line: number,
+            reason: format!(
+                "longer than {} MiB, which no event's line is",
+                MAX_LINE_READ >> 20
+            ),
+        };
+        if self.options.strict && !earlier {
+            result.crc = chunk.hasher.clone().finalize();
+            result.acked = self.pass_gate(chunk.seq, true);
+            result.stop = Some(bad);
+            return result;
+        }
+        Done {
+            lines: 1,
+            skipped: u64::from(earlier),
+            bad: if earlier { Vec::new() } else { vec![bad] },
+            bytes_end: chunk.start_bytes + length,
+            crc: crc_after,
+            acked: true,
+            ..result
+        }
     }
 
     /// Waits for chunk `seq`'s turn; false when the import stops before it. A chunk that

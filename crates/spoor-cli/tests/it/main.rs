@@ -316,3 +316,45 @@ fn a_data_folder_held_by_another_process_says_what_to_do() {
         "{message}"
     );
 }
+
+#[test]
+fn a_line_past_four_mebibytes_is_reported_not_held_and_the_file_resumes_when_it_grows() {
+    let engine = TestEngine::start("long");
+    let input = engine.dir.path().join("long.log");
+    let lines = write_mixed(&input, 4, "long");
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    let mut parts: Vec<&str> = text.lines().collect();
+    let long = format!("x{}", "y".repeat(5 << 20));
+    parts.insert(2, &long);
+    text = parts.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&input, &text).unwrap();
+    let name = input.to_str().unwrap();
+    let out = run(engine.spoor(&["import", "--batch-lines", "2", name]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!("{name}:3: longer than 4 MiB, which no event's line is\n")
+    );
+    assert!(
+        stdout(&out).contains("imported 4 events from 5 lines"),
+        "{}",
+        stdout(&out)
+    );
+    // The file grows: only the new line is sent (the kept CRC covers the long line too).
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&input)
+        .unwrap();
+    std::io::Write::write_all(&mut file, format!("{}\n", lines[0]).as_bytes()).unwrap();
+    let out = run(engine.spoor(&["import", name]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("imported 1 events from 1 lines"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        engine.count("index=spoor application=long | stats count"),
+        5
+    );
+}
