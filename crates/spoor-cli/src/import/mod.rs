@@ -454,9 +454,12 @@ impl Shared<'_> {
                 let full = lines >= self.options.batch_lines || data.len() >= CHUNK_BYTES;
                 if (n == 0 || long || full) && lines > 0 {
                     // The chunk so far, without the long line's start.
-                    let mut rest = data.split_off(if long { before } else { data.len() });
-                    let chunk = at.chunk(index, std::mem::take(&mut data), lines, None);
-                    data = std::mem::take(&mut rest);
+                    let mut next = Vec::with_capacity(CHUNK_BYTES + 4096);
+                    if long {
+                        next.extend_from_slice(&data[before..]);
+                        data.truncate(before);
+                    }
+                    let chunk = at.chunk(index, std::mem::replace(&mut data, next), lines, None);
                     lines = 0;
                     if chunks.send(chunk).is_err() {
                         return Ok(());
