@@ -461,7 +461,7 @@ pub(crate) fn render(page: &FunnelPage) -> Markup {
                 " / " span { "Funnel" }
             }
             h1 { "Funnel" }
-            p.window { (view.window_label()) }
+            p.window { (view.period.label()) }
             (pages::picker(&here, view, false))
             (pages::filter_bar(&here, view))
             (form(&here, view, page.params.as_ref(), &page.events))
@@ -587,7 +587,7 @@ pub(crate) fn json(page: &FunnelPage) -> serde_json::Value {
     serde_json::json!({
         "application_name": page.name,
         "notes": notes(page),
-        "window": page.view.window_key,
+        "window": page.view.period.key(),
         "filters": page.view.filters.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "within": params.within_key,
         "within_seconds": params.within.as_secs(),

@@ -11,7 +11,7 @@ use time::macros::format_description;
 
 use crate::chart::{self, NumberPlot, Plot, group};
 use crate::data::{AppPage, ListPage, TimelinePage};
-use crate::params::{SPANS, View, WINDOWS, equals, today};
+use crate::params::{Period, SpanChoice, View, equals, today};
 
 /// Partial: the page around the content; the footer names the index read, when given.
 pub(crate) fn layout(title: &str, index: Option<&str>, content: Markup) -> Markup {
@@ -63,9 +63,9 @@ pub(crate) fn picker(path: &str, view: &View, spans: bool) -> Markup {
     html! {
         div.picker {
             nav.windows aria-label="Time window" {
-                @for (key, label) in WINDOWS {
-                    a href=(view.with_window(key).href(path))
-                        aria-current=[(view.window_key == key).then_some("page")] { (label) }
+                @for period in Period::PRESETS {
+                    a href=(view.with_period(period).href(path))
+                        aria-current=[(view.period == period).then_some("page")] { (period.label()) }
                 }
             }
             form.custom method="get" action=(path) {
@@ -75,13 +75,13 @@ pub(crate) fn picker(path: &str, view: &View, spans: bool) -> Markup {
                     value=(from.to_string()); }
                 label { "to " input type="date" name="to" required
                     value=(to.to_string()); }
-                button type="submit" aria-current=[(view.window_key == "custom").then_some("page")] { "Apply" }
+                button type="submit" aria-current=[view.period.is_custom().then_some("page")] { "Apply" }
             }
             @if spans { nav.spans aria-label="Span" {
                 "Span: "
-                @for (key, label) in SPANS {
-                    a href=(view.with_span(key).href(path))
-                        aria-current=[(view.span_key == key).then_some("page")] { (label) }
+                @for span in SpanChoice::ALL {
+                    a href=(view.with_span(span).href(path))
+                        aria-current=[(view.span == span).then_some("page")] { (span.label()) }
                 }
             } }
         }
@@ -203,7 +203,7 @@ fn summary_cards(summary: &Summary, view: &View) -> Markup {
                                 Some(_) => { span.same { "no change" } " · " }
                                 None => {}
                             }
-                            (previous) " in the " (view.previous_label())
+                            (previous) " in the " (view.period.previous_label())
                         }
                     }
                 }
@@ -265,7 +265,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
         Some(&page.index),
         html! {
             h1 { "Applications" }
-            p.window { (view.window_label()) }
+            p.window { (view.period.label()) }
             (picker("/applications", view, true))
             (filter_bar("/applications", view))
             @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
@@ -278,7 +278,7 @@ pub(crate) fn applications(page: &ListPage) -> Markup {
                 }
             } @else {
                 div.table-scroll { table.data {
-                    caption { "Applications, " (view.window_label()) (filtered_caption(view)) " " (csv_link(view.href("/applications.csv"))) }
+                    caption { "Applications, " (view.period.label()) (filtered_caption(view)) " " (csv_link(view.href("/applications.csv"))) }
                     thead { tr { th { "Application" } th.num { "Events" } th.num { "Unique users" } th.num { "Share" } th { "Trend" } } }
                     tbody {
                         @for (app, trend) in &page.apps {
@@ -340,7 +340,7 @@ pub(crate) fn application(page: &AppPage) -> Markup {
                 a href=(plain.href(&crate::funnel::path(&page.name))) { "Funnel" }
                 a href=(plain.href(&crate::retention::path(&page.name))) { "Retention" }
             }
-            p.window { (view.window_label()) }
+            p.window { (view.period.label()) }
             (picker(&path, view, true))
             (filter_bar(&path, view))
             @if let Some(summary) = &page.summary { (summary_cards(summary, view)) }
@@ -578,7 +578,7 @@ pub(crate) fn timeline(page: &TimelinePage) -> Markup {
                 " / " span { "user " (page.distinct_id) }
             }
             h1 { (page.distinct_id) }
-            p.window { "Events in " (page.name) ", " (view.window_label()) ", newest first" }
+            p.window { "Events in " (page.name) ", " (view.period.label()) ", newest first" }
             (filter_bar(&here, view))
             @if page.timeline.events.is_empty() {
                 p.empty { "No events of this user in this window" (filtered_caption(view)) "." }

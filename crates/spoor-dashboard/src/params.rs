@@ -12,26 +12,188 @@ use spoor_proto::form::{Form, encode_component};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, Time};
 
-use crate::plan::MAX_TOP;
+use crate::plan::{MAX_TOP, Step};
 
-/// The window presets, as they appear in URLs.
-pub(crate) const WINDOWS: [(&str, &str); 5] = [
-    ("24h", "Last 24 hours"),
-    ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"),
-    ("90d", "Last 90 days"),
-    ("all", "All time"),
-];
+/// The time window a page shows: a preset, or whole days of the calendar (`window=custom` with
+/// `from` and `to`). [`Display`](fmt::Display) writes the `window` parameter's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Period {
+    /// `24h`.
+    Last24Hours,
+    /// `7d`.
+    Last7Days,
+    /// `30d`, the default.
+    #[default]
+    Last30Days,
+    /// `90d`.
+    Last90Days,
+    /// `all`.
+    AllTime,
+    /// `custom`: the days `from` to `to`, both included (`from` ≤ `to`, each a day with a
+    /// next day, in the years 1 to 9999, as [`View::parse`] checks).
+    Custom {
+        /// The first day.
+        from: Date,
+        /// The last day.
+        to: Date,
+    },
+}
 
-/// The spans, as they appear in URLs.
-pub(crate) const SPANS: [(&str, &str); 6] = [
-    ("auto", "Auto"),
-    ("hour", "Hour"),
-    ("day", "Day"),
-    ("week", "Week"),
-    ("month", "Month"),
-    ("year", "Year"),
-];
+impl Period {
+    /// The presets, in the order the window picker lists them.
+    pub(crate) const PRESETS: [Self; 5] = [
+        Self::Last24Hours,
+        Self::Last7Days,
+        Self::Last30Days,
+        Self::Last90Days,
+        Self::AllTime,
+    ];
+
+    /// The preset a `window` parameter names (`custom` is none: it needs its days).
+    pub(crate) fn preset(key: &str) -> Option<Self> {
+        Self::PRESETS.into_iter().find(|p| p.key() == key)
+    }
+
+    /// The `window` parameter's value.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::Last24Hours => "24h",
+            Self::Last7Days => "7d",
+            Self::Last30Days => "30d",
+            Self::Last90Days => "90d",
+            Self::AllTime => "all",
+            Self::Custom { .. } => "custom",
+        }
+    }
+
+    /// Whether it is a custom window.
+    pub(crate) fn is_custom(self) -> bool {
+        matches!(self, Self::Custom { .. })
+    }
+
+    /// The window to ask over.
+    pub(crate) fn window(self) -> Window {
+        match self {
+            Self::Last24Hours => Window::Last24Hours,
+            Self::Last7Days => Window::Last7Days,
+            Self::Last30Days => Window::Last30Days,
+            Self::Last90Days => Window::Last90Days,
+            Self::AllTime => Window::AllTime,
+            Self::Custom { from, to } => {
+                let start = from.with_time(Time::MIDNIGHT).assume_utc();
+                // `View::parse` took only days with a next day.
+                let end = to
+                    .next_day()
+                    .unwrap_or(to)
+                    .with_time(Time::MIDNIGHT)
+                    .assume_utc();
+                Window::between(start, end).unwrap_or(Window::Last30Days)
+            }
+        }
+    }
+
+    /// A human name of the window.
+    pub(crate) fn label(self) -> String {
+        match self {
+            Self::Last24Hours => "Last 24 hours".to_owned(),
+            Self::Last7Days => "Last 7 days".to_owned(),
+            Self::Last30Days => "Last 30 days".to_owned(),
+            Self::Last90Days => "Last 90 days".to_owned(),
+            Self::AllTime => "All time".to_owned(),
+            Self::Custom { from, to } => format!("{from} to {to}"),
+        }
+    }
+
+    /// What the window before this one is called: "previous 24 hours", "previous 8 days"
+    /// (a custom window of 8 days), for the summary's comparison.
+    pub(crate) fn previous_label(self) -> String {
+        match self {
+            Self::Last24Hours => "previous 24 hours".to_owned(),
+            Self::Last7Days => "previous 7 days".to_owned(),
+            Self::Last30Days => "previous 30 days".to_owned(),
+            Self::Last90Days => "previous 90 days".to_owned(),
+            Self::Custom { from, to } => {
+                let days = (to - from).whole_days() + 1;
+                if days == 1 {
+                    "day before".to_owned()
+                } else {
+                    format!("previous {days} days")
+                }
+            }
+            Self::AllTime => "previous window".to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// The span of a page's charts as chosen (`span`): `auto`, or a step, which the charts may
+/// still coarsen (see [`plan`](crate::plan)). [`Display`](fmt::Display) writes the `span`
+/// parameter's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum SpanChoice {
+    /// `auto`, the default: one that reads well over the window.
+    #[default]
+    Auto,
+    /// `hour`, `day`, `week`, `month` or `year`.
+    Fixed(Step),
+}
+
+impl SpanChoice {
+    /// Every choice, in the order the span picker lists them.
+    pub(crate) const ALL: [Self; 6] = [
+        Self::Auto,
+        Self::Fixed(Step::Hour),
+        Self::Fixed(Step::Day),
+        Self::Fixed(Step::Week),
+        Self::Fixed(Step::Month),
+        Self::Fixed(Step::Year),
+    ];
+
+    /// The choice a `span` parameter names, or the original dashboard's `time_range` (`1h`,
+    /// `1d`, `1w`, `1mon`).
+    pub(crate) fn from_param(text: &str) -> Option<Self> {
+        let step = match text {
+            "auto" => return Some(Self::Auto),
+            "1h" => Step::Hour,
+            "1d" => Step::Day,
+            "1w" => Step::Week,
+            "1mon" => Step::Month,
+            key => Step::of_key(key)?,
+        };
+        Some(Self::Fixed(step))
+    }
+
+    /// The `span` parameter's value.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Fixed(step) => step.key(),
+        }
+    }
+
+    /// Its name on the page.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::Auto => "Auto",
+            Self::Fixed(Step::Hour) => "Hour",
+            Self::Fixed(Step::Day) => "Day",
+            Self::Fixed(Step::Week) => "Week",
+            Self::Fixed(Step::Month) => "Month",
+            Self::Fixed(Step::Year) => "Year",
+        }
+    }
+}
+
+impl fmt::Display for SpanChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
 
 /// The most filters one request may carry (`filter=`, repeated).
 pub(crate) const MAX_FILTERS: usize = 20;
@@ -60,15 +222,10 @@ impl fmt::Display for BadParam {
 /// The state of a page.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct View {
-    /// The window's key (`24h`, `7d`, `30d`, `90d`, `all`, `custom`).
-    pub(crate) window_key: String,
-    /// Custom window's first day.
-    pub(crate) from: Option<Date>,
-    /// Custom window's last day (included).
-    pub(crate) to: Option<Date>,
-    /// The span's key (`auto`, `hour`, `day`, `week`, `month`, `year`): the one chosen, which
-    /// the charts may coarsen (see [`plan`](crate::plan)).
-    pub(crate) span_key: String,
+    /// The time window (`window`, and `from` and `to` for a custom one).
+    pub(crate) period: Period,
+    /// The span chosen (`span`), which the charts may coarsen (see [`plan`](crate::plan)).
+    pub(crate) span: SpanChoice,
     /// The chosen event.
     pub(crate) event: Option<String>,
     /// The chosen property (of the chosen event; with none chosen, of all events, as the
@@ -90,10 +247,8 @@ pub(crate) struct View {
 impl Default for View {
     fn default() -> Self {
         Self {
-            window_key: "30d".to_owned(),
-            from: None,
-            to: None,
-            span_key: "auto".to_owned(),
+            period: Period::default(),
+            span: SpanChoice::default(),
             event: None,
             property: None,
             top: None,
@@ -123,25 +278,23 @@ impl View {
         let form = Form::decode(query);
         let mut view = Self::default();
         let get = |k: &str| form.get(k).map(str::trim).filter(|v| !v.is_empty());
-        if let Some(w) = get("window") {
-            if w != "custom" && !WINDOWS.iter().any(|(k, _)| *k == w) {
-                return Err(BadParam {
-                    name: "window",
-                    value: w.to_owned(),
-                    expected: "24h, 7d, 30d, 90d, all or custom".into(),
-                });
-            }
-            view.window_key = w.to_owned();
+        let window = get("window");
+        if let Some(w) = window
+            && w != "custom"
+            && Period::preset(w).is_none()
+        {
+            return Err(BadParam {
+                name: "window",
+                value: w.to_owned(),
+                expected: "24h, 7d, 30d, 90d, all or custom".into(),
+            });
         }
-        view.from = get("from").map(|v| date("from", v)).transpose()?;
-        view.to = get("to").map(|v| date("to", v)).transpose()?;
-        if view.from.is_some() || view.to.is_some() {
-            view.window_key = "custom".to_owned();
-        }
-        if view.window_key == "custom" {
-            let (Some(from), Some(to)) = (view.from, view.to) else {
+        let from = get("from").map(|v| date("from", v)).transpose()?;
+        let to = get("to").map(|v| date("to", v)).transpose()?;
+        view.period = if from.is_some() || to.is_some() || window == Some("custom") {
+            let (Some(from), Some(to)) = (from, to) else {
                 return Err(BadParam {
-                    name: if view.from.is_none() { "from" } else { "to" },
+                    name: if from.is_none() { "from" } else { "to" },
                     value: String::new(),
                     expected: "both `from` and `to` for a custom window".into(),
                 });
@@ -153,28 +306,20 @@ impl View {
                     expected: "a day on or after `from`".into(),
                 });
             }
-        }
-        let span = get("span").or_else(|| get("time_range"));
+            Period::Custom { from, to }
+        } else {
+            window.and_then(Period::preset).unwrap_or_default()
+        };
+        let (span_name, span) = match get("span") {
+            Some(span) => ("span", Some(span)),
+            None => ("time_range", get("time_range")),
+        };
         if let Some(s) = span {
-            view.span_key = match s {
-                "auto" | "hour" | "day" | "week" | "month" | "year" => s.to_owned(),
-                "1h" => "hour".to_owned(),
-                "1d" => "day".to_owned(),
-                "1w" => "week".to_owned(),
-                "1mon" => "month".to_owned(),
-                _ => {
-                    return Err(BadParam {
-                        name: if get("span").is_some() {
-                            "span"
-                        } else {
-                            "time_range"
-                        },
-                        value: s.to_owned(),
-                        expected: "auto, hour, day, week, month or year (or 1h, 1d, 1w, 1mon)"
-                            .into(),
-                    });
-                }
-            };
+            view.span = SpanChoice::from_param(s).ok_or_else(|| BadParam {
+                name: span_name,
+                value: s.to_owned(),
+                expected: "auto, hour, day, week, month or year (or 1h, 1d, 1w, 1mon)".into(),
+            })?;
         }
         view.event = get("event")
             .or_else(|| get("event_name"))
@@ -205,73 +350,22 @@ impl View {
 
     /// The window to ask over.
     pub(crate) fn window(&self) -> Window {
-        match (self.window_key.as_str(), self.from, self.to) {
-            ("24h", ..) => Window::Last24Hours,
-            ("7d", ..) => Window::Last7Days,
-            ("90d", ..) => Window::Last90Days,
-            ("all", ..) => Window::AllTime,
-            ("custom", Some(from), Some(to)) => {
-                let start = from.with_time(Time::MIDNIGHT).assume_utc();
-                // `parse` took only days with a next day.
-                let end = to
-                    .next_day()
-                    .unwrap_or(to)
-                    .with_time(Time::MIDNIGHT)
-                    .assume_utc();
-                Window::between(start, end).unwrap_or(Window::Last30Days)
-            }
-            _ => Window::Last30Days,
-        }
-    }
-
-    /// A human name of the window.
-    pub(crate) fn window_label(&self) -> String {
-        match (self.window_key.as_str(), self.from, self.to) {
-            ("custom", Some(from), Some(to)) => format!("{from} to {to}"),
-            (key, ..) => WINDOWS
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map_or_else(|| key.to_owned(), |(_, label)| (*label).to_owned()),
-        }
-    }
-
-    /// What the window before this one is called: "previous 24 hours", "previous 8 days"
-    /// (a custom window of 8 days), for the summary's comparison.
-    pub(crate) fn previous_label(&self) -> String {
-        match (self.window_key.as_str(), self.from, self.to) {
-            ("24h", ..) => "previous 24 hours".to_owned(),
-            ("7d", ..) => "previous 7 days".to_owned(),
-            ("30d", ..) => "previous 30 days".to_owned(),
-            ("90d", ..) => "previous 90 days".to_owned(),
-            ("custom", Some(from), Some(to)) => {
-                let days = (to - from).whole_days() + 1;
-                if days == 1 {
-                    "day before".to_owned()
-                } else {
-                    format!("previous {days} days")
-                }
-            }
-            _ => "previous window".to_owned(),
-        }
+        self.period.window()
     }
 
     /// The parameters of this view that differ from the defaults, in the order links write
     /// them (the filters last, one `filter` each).
     fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut pairs: Vec<(&'static str, String)> = Vec::new();
-        if self.window_key != "30d" {
-            pairs.push(("window", self.window_key.clone()));
+        if self.period != Period::default() {
+            pairs.push(("window", self.period.to_string()));
         }
-        if self.window_key == "custom" {
-            if let Some(from) = self.from {
-                pairs.push(("from", from.to_string()));
-            }
-            if let Some(to) = self.to {
-                pairs.push(("to", to.to_string()));
-            }
+        if let Period::Custom { from, to } = self.period {
+            pairs.push(("from", from.to_string()));
+            pairs.push(("to", to.to_string()));
         }
-        if self.span_key != "auto" {
-            pairs.push(("span", self.span_key.clone()));
+        if self.span != SpanChoice::default() {
+            pairs.push(("span", self.span.to_string()));
         }
         if let Some(event) = &self.event {
             pairs.push(("event", event.clone()));
@@ -368,19 +462,17 @@ impl View {
     }
 
     /// This view with another window.
-    pub(crate) fn with_window(&self, key: &str) -> Self {
+    pub(crate) fn with_period(&self, period: Period) -> Self {
         Self {
-            window_key: key.to_owned(),
-            from: None,
-            to: None,
+            period,
             ..self.clone()
         }
     }
 
     /// This view with another span.
-    pub(crate) fn with_span(&self, key: &str) -> Self {
+    pub(crate) fn with_span(&self, span: SpanChoice) -> Self {
         Self {
-            span_key: key.to_owned(),
+            span,
             ..self.clone()
         }
     }
@@ -485,21 +577,47 @@ mod tests {
     #[test]
     fn reads_and_writes_back_every_parameter() {
         let v = View::parse("window=custom&from=2026-11-01&to=2026-11-07&span=day&event=log%20in&property=plan&top=5").unwrap();
-        assert_eq!(v.window_key, "custom");
+        assert!(v.period.is_custom());
+        assert_eq!(v.span, SpanChoice::Fixed(Step::Day));
         assert_eq!(v.event.as_deref(), Some("log in"));
         assert_eq!(View::parse(&v.href("")[1..]).unwrap(), v);
-        assert_eq!(crate::plan::preferred(&v), crate::plan::Step::Day);
+        assert_eq!(crate::plan::preferred(&v), Step::Day);
         assert!(matches!(v.window(), Window::Between { .. }));
         assert_eq!(View::parse("").unwrap().href(""), "");
+    }
+
+    #[test]
+    fn windows_and_spans_read_back_from_what_they_write() {
+        for period in Period::PRESETS {
+            assert_eq!(Period::preset(&period.to_string()), Some(period));
+            let view = View::default().with_period(period);
+            assert_eq!(View::parse(&view.href("").replace('?', "")).unwrap(), view);
+        }
+        assert_eq!(Period::preset("custom"), None);
+        assert_eq!(View::parse("").unwrap().period, Period::Last30Days);
+        for span in SpanChoice::ALL {
+            assert_eq!(SpanChoice::from_param(&span.to_string()), Some(span));
+            let view = View::default().with_span(span);
+            assert_eq!(View::parse(&view.href("").replace('?', "")).unwrap(), view);
+        }
+        let custom = View::parse("window=7d&from=2026-11-01&to=2026-11-08").unwrap();
+        assert_eq!(custom.period.label(), "2026-11-01 to 2026-11-08");
+        assert_eq!(custom.period.previous_label(), "previous 8 days");
+        assert_eq!(
+            custom.href(""),
+            "?window=custom&from=2026-11-01&to=2026-11-08"
+        );
+        assert_eq!(custom.with_period(Period::AllTime).href(""), "?window=all");
     }
 
     #[test]
     fn the_originals_names_are_read() {
         let v = View::parse("event_name=login&property=plan&time_range=1w").unwrap();
         assert_eq!(
-            (v.event.as_deref(), v.span_key.as_str()),
-            (Some("login"), "week")
+            (v.event.as_deref(), v.span),
+            (Some("login"), SpanChoice::Fixed(Step::Week))
         );
+        assert_eq!(v.href(""), "?span=week&event=login&property=plan");
     }
 
     #[test]
@@ -512,7 +630,10 @@ mod tests {
         assert_eq!(v.href(""), "?property=plan");
         // Choosing an event starts its own properties afresh; the window keeps the property.
         assert_eq!(v.with_event(Some("login")).href(""), "?event=login");
-        assert_eq!(v.with_window("7d").href(""), "?window=7d&property=plan");
+        assert_eq!(
+            v.with_period(Period::Last7Days).href(""),
+            "?window=7d&property=plan"
+        );
     }
 
     #[test]
@@ -551,7 +672,7 @@ mod tests {
         assert_eq!(v.filters_label().as_deref(), Some("plan=pro · amount>=10"));
         // Every other link keeps them; removing one keeps the rest.
         assert!(
-            v.with_window("24h")
+            v.with_period(Period::Last24Hours)
                 .href("")
                 .ends_with("&filter=plan%3Dpro&filter=amount%3E%3D10")
         );

@@ -12,7 +12,7 @@ use spoor::{Span, Window};
 use time::{Duration, OffsetDateTime, UtcOffset};
 
 use crate::chart::{Partial, group};
-use crate::params::View;
+use crate::params::{Period, SpanChoice, View};
 
 /// The most points (time buckets) a chart asks for.
 pub(crate) const MAX_POINTS: u64 = 1_000;
@@ -198,20 +198,20 @@ pub(crate) fn bounds(view: &View, now: OffsetDateTime) -> Option<(OffsetDateTime
 
 /// The span a view prefers: as chosen, or for `auto` one that reads well over its window.
 pub(crate) fn preferred(view: &View) -> Step {
-    if let Some(step) = Step::of_key(&view.span_key) {
+    if let SpanChoice::Fixed(step) = view.span {
         return step;
     }
-    match (view.window_key.as_str(), view.from, view.to) {
-        ("24h", ..) => Step::Hour,
-        ("all", ..) => Step::Week,
-        ("custom", Some(from), Some(to)) => match (to - from).whole_days() {
+    match view.period {
+        Period::Last24Hours => Step::Hour,
+        Period::AllTime => Step::Week,
+        Period::Custom { from, to } => match (to - from).whole_days() {
             ..=2 => Step::Hour,
             3..=120 => Step::Day,
             121..=730 => Step::Week,
             731..=36_500 => Step::Month,
             _ => Step::Year,
         },
-        _ => Step::Day,
+        Period::Last7Days | Period::Last30Days | Period::Last90Days => Step::Day,
     }
 }
 
@@ -244,13 +244,13 @@ pub(crate) fn plan(
         .find(|s| s.points(start, end) <= MAX_POINTS);
     let Some(step) = fits else {
         return Err(TooLong {
-            window: view.window_label(),
+            window: view.period.label(),
             points: Step::Year.points(start, end),
-            custom: view.window_key == "custom",
+            custom: view.period.is_custom(),
         });
     };
     // A chosen span is named when it had to give way; `auto` chose none.
-    let note = (step != wanted && view.span_key != "auto").then(|| {
+    let note = (step != wanted && view.span != SpanChoice::Auto).then(|| {
         format!(
             "Shown by {}: by {} would be {} points, more than {}.",
             step.key(),

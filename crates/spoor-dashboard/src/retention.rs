@@ -283,7 +283,7 @@ pub(crate) fn render(page: &RetentionPage) -> Markup {
                 " / " span { "Retention" }
             }
             h1 { "Retention" }
-            p.window { (view.window_label()) }
+            p.window { (view.period.label()) }
             (pages::picker(&here, view, false))
             (pages::filter_bar(&here, view))
             (form(&here, view, page.params.as_ref(), &page.events))
@@ -321,7 +321,7 @@ pub(crate) fn json(page: &RetentionPage) -> serde_json::Value {
     let filters = |f: &[Filter]| f.iter().map(ToString::to_string).collect::<Vec<_>>();
     serde_json::json!({
         "application_name": page.name,
-        "window": page.view.window_key,
+        "window": page.view.period.key(),
         "filters": filters(&page.view.filters),
         "start": { "event": params.start.0, "filters": filters(&params.start.1) },
         "return": { "event": params.back.0, "filters": filters(&params.back.1) },

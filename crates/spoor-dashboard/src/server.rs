@@ -323,7 +323,7 @@ impl Dashboard {
 
     fn track(&self, name: &str, app: Option<&str>, view: &View) {
         let Some(tracker) = &self.tracker else { return };
-        let mut props: Vec<(&str, String)> = vec![("window", view.window_key.clone())];
+        let mut props: Vec<(&str, String)> = vec![("window", view.period.to_string())];
         if let Some(app) = app {
             props.push(("application", app.to_owned()));
         }
@@ -640,7 +640,7 @@ impl Dashboard {
                         "event_name": view.event,
                         "property_name": property,
                         "agg": view.stat.name(),
-                        "window": view.window_key,
+                        "window": view.period.key(),
                         "filters": filters_json(&view),
                         "span": data::span_name(plan.span()),
                         "span_key": plan.step.key(),
@@ -662,7 +662,7 @@ impl Dashboard {
                     &serde_json::json!({
                         "application_name": name,
                         "event_name": view.event,
-                        "window": view.window_key,
+                        "window": view.period.key(),
                         "filters": filters_json(&view),
                         "users": users.iter().map(|u| serde_json::json!({"distinct_id": u.distinct_id, "events": u.events})).collect::<Vec<_>>(),
                     }),
@@ -690,7 +690,7 @@ impl Dashboard {
                 &serde_json::json!({
                     "application_name": page.name,
                     "distinct_id": page.distinct_id,
-                    "window": page.view.window_key,
+                    "window": page.view.period.key(),
                     "filters": filters_json(&page.view),
                     "offset": page.page.offset(),
                     "limit": page.page.limit(),
@@ -745,13 +745,13 @@ impl Dashboard {
                 "application_name": page.name,
                 "event_name": view.event,
                 "property_name": view.property,
-                "window": view.window_key,
+                "window": view.period.key(),
                 "filters": filters_json(view),
                 "earliest_ms": earliest,
                 "latest_ms": latest,
                 "span": data::span_name(page.plan.span()),
                 "span_key": page.plan.step.key(),
-                "span_requested": view.span_key,
+                "span_requested": view.span.key(),
                 "notes": page.notes,
                 "summary": page.summary.as_ref().map(summary_json),
                 "numbers": page.numbers.as_ref().map(numbers_json),
@@ -981,7 +981,7 @@ fn list_json(page: &data::ListPage) -> Reply {
         StatusCode::OK,
         &serde_json::json!({
             "index": page.index,
-            "window": page.view.window_key,
+            "window": page.view.period.key(),
             "filters": filters_json(&page.view),
             "notes": page.notes,
             "summary": page.summary.as_ref().map(summary_json),

@@ -177,8 +177,20 @@ fn main() {
         engine.ingest(INDEX, &meta, text, END).expect("ingest");
     }
     let ingest = start.elapsed().as_secs_f64();
+    // Sealing runs in the background: wait until every closed segment is sealed and the
+    // segment being written was closed once idle, as a store left alone ends up.
+    let sealing = Instant::now();
+    while !all_sealed(&store_dir.join("indexes").join(INDEX)) {
+        assert!(
+            sealing.elapsed() < Duration::from_secs(1200),
+            "sealing never ended"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sealed_after = sealing.elapsed().as_secs_f64();
     drop(engine);
     drop(generated);
+    let disk_bytes = folder_bytes(&store_dir);
 
     let exe = std::env::current_exe().expect("bench binary");
     let child = Command::new(exe)
@@ -261,8 +273,26 @@ fn main() {
     );
     let _ = writeln!(
         report,
-        "reopen (replay and index): {:.0} events/s",
-        events as f64 / spoor["reopen_seconds"]
+        "sealing done {sealed_after:.1} s after the last write"
+    );
+    let _ = writeln!(
+        report,
+        "on disk: {:.1} bytes/event (the data folder, raw text included; the CSV: {:.1})",
+        disk_bytes as f64 / events as f64,
+        fs::metadata(&csv).map_or(0, |m| m.len()) as f64 / events as f64
+    );
+    let _ = writeln!(
+        report,
+        "reopen: {:.3} s ({:.0} events/s); peak resident during it {:.1} bytes/event, {:.1} % above the resident set after it",
+        spoor["reopen_seconds"],
+        events as f64 / spoor["reopen_seconds"],
+        spoor["open_peak_bytes"] / events as f64,
+        (spoor["open_peak_bytes"] / spoor["open_rss_bytes"] - 1.0) * 100.0
+    );
+    let _ = writeln!(
+        report,
+        "a listing of 1,000 events with their _raw, mid-store: {:.2} ms",
+        spoor["listing_1000"] * 1e3
     );
     let _ = writeln!(
         report,
@@ -303,6 +333,8 @@ fn measure(dir: &Path) {
     let reopen = start.elapsed().as_secs_f64();
     let after = rss_bytes();
     println!("reopen_seconds {reopen}");
+    println!("open_peak_bytes {}", peak_rss_bytes());
+    println!("open_rss_bytes {after}");
     println!("index_bytes {}", after.saturating_sub(before));
     println!("index_heap_bytes {}", engine.index_bytes());
     assert!(report.records > 0);
@@ -431,6 +463,32 @@ fn measure(dir: &Path) {
         "funnel_peak_rss_delta {}",
         peak_rss_bytes().saturating_sub(resident)
     );
+    // A listing of 1,000 events with their text, each run from another place in the store
+    // (so no run finds the blocks it reads already read).
+    let listing: spoor_spl::ast::Query = format!("search index={INDEX} | head 1000")
+        .parse()
+        .expect("a query");
+    let times: Vec<f64> = (0..RUNS)
+        .map(|run| {
+            let day = END - time::Duration::days(80 - 15 * run as i64);
+            let at = Window {
+                earliest: Some(day),
+                latest: Some(day + time::Duration::days(1)),
+            };
+            let start = Instant::now();
+            let results = engine.search(&listing, &at).expect("listing");
+            let elapsed = start.elapsed().as_secs_f64();
+            let raw = results
+                .fields
+                .iter()
+                .position(|f| f == "_raw")
+                .expect("_raw");
+            assert_eq!(results.rows.len(), 1000);
+            assert!(results.rows.iter().all(|row| row[raw].is_some()));
+            elapsed
+        })
+        .collect();
+    println!("listing_1000 {}", median(times));
     let questions = questions
         .into_iter()
         .map(|(name, query)| (name, query, w))
@@ -472,6 +530,35 @@ fn measure(dir: &Path) {
             println!("answer {name} {answer}");
         }
     }
+}
+
+/// Whether every closed segment of an index's folder is sealed and the one being written is
+/// empty.
+fn all_sealed(folder: &Path) -> bool {
+    let logs: Vec<u64> = fs::read_dir(folder)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".seg")))
+                .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+                .collect()
+        })
+        .unwrap_or_default();
+    logs == [0]
+}
+
+/// The bytes of every file under a folder.
+fn folder_bytes(dir: &Path) -> u64 {
+    fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => folder_bytes(&e.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    })
 }
 
 /// The peak resident set size (`VmHWM`).

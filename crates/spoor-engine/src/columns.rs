@@ -8,6 +8,7 @@ use spoor_event::extract::Extractor;
 use crate::hash::FxHashMap;
 use crate::log::Location;
 use crate::record::RecordRef;
+use crate::sealed::Block;
 
 /// Distinct strings of one column; code `k` (from 1) stands for `values[k - 1]`, `0` for none.
 #[derive(Debug, Clone, Default)]
@@ -460,26 +461,37 @@ impl Column {
 
     /// Appends `other`'s values, for rows numbered from `offset` on.
     fn append(&mut self, other: &Self, offset: u32) {
-        let remap: Vec<u32> = std::iter::once(0)
-            .chain(other.dict.iter().map(|(_, value)| self.dict.code_of(value)))
-            .collect();
-        let mut put = |row: u32, code: u32| {
-            if code != 0 {
-                let row = offset + row;
-                self.store(row, remap[code as usize], row as usize + 1);
-                self.last_row = Some(row);
-            }
-        };
+        let values = other.dict.iter().map(|(_, value)| value);
         match &other.storage {
-            Storage::Dense(codes) => {
-                for row in 0..codes.len() {
-                    put(row as u32, codes.get(row));
-                }
-            }
-            Storage::Sparse { rows, codes } => {
-                for (i, &row) in rows.iter().enumerate() {
-                    put(row, codes.get(i));
-                }
+            Storage::Dense(codes) => self.append_coded(
+                values,
+                (0..codes.len()).map(|row| (row as u32, codes.get(row))),
+                offset,
+            ),
+            Storage::Sparse { rows, codes } => self.append_coded(
+                values,
+                rows.iter().enumerate().map(|(i, &row)| (row, codes.get(i))),
+                offset,
+            ),
+        }
+    }
+
+    /// Appends values given as a dictionary (code `k` from 1 is the `k`-th value) and
+    /// `(row, code)` pairs, rows ascending, numbered from `offset` on.
+    fn append_coded<'v>(
+        &mut self,
+        values: impl Iterator<Item = &'v str>,
+        codes: impl Iterator<Item = (u32, u32)>,
+        offset: u32,
+    ) {
+        let remap: Vec<u32> = std::iter::once(0)
+            .chain(values.map(|value| self.dict.code_of(value)))
+            .collect();
+        for (row, code) in codes {
+            if let Some(&code) = remap.get(code as usize).filter(|&&c| c != 0) {
+                let row = offset + row;
+                self.store(row, code, row as usize + 1);
+                self.last_row = Some(row);
             }
         }
         self.last_code = 0;
@@ -756,17 +768,64 @@ impl Columns {
         self.source.append(&other.source, offset);
         self.host.append(&other.host, offset);
         for (name, column) in &other.fields {
-            let index = match self.field_index.get(name.as_str()) {
-                Some(&i) => i,
-                None => {
-                    self.fields.push((name.clone(), Column::default()));
-                    self.field_index.insert(name.clone(), self.fields.len() - 1);
-                    self.fields.len() - 1
-                }
-            };
+            let index = self.field(name);
             self.fields[index].1.append(column, offset);
         }
         self.recent.clear();
+    }
+
+    /// Appends the rows of a sealed block of `segment`, stored after all of this index's,
+    /// with the fields the block was indexed with.
+    pub(crate) fn append_block(&mut self, segment: u64, block: &Block) {
+        if block.rows() == 0 {
+            return;
+        }
+        let offset = u32::try_from(self.times.len()).expect("fewer than 2^32 events per index");
+        if self.times.is_empty() {
+            self.sorted = true;
+        }
+        self.sorted = self.sorted
+            && self
+                .times
+                .last()
+                .is_none_or(|&last| block.times.first().is_some_and(|&t| last <= t))
+            && block.times.windows(2).all(|w| w[0] <= w[1]);
+        for (i, &at) in block.offsets.iter().enumerate() {
+            self.locations.push(
+                offset + i as u32,
+                Location {
+                    segment,
+                    offset: at,
+                },
+            );
+        }
+        self.times.extend_from_slice(&block.times);
+        for (column, sealed) in [&mut self.sourcetype, &mut self.source, &mut self.host]
+            .into_iter()
+            .zip(&block.meta[1..])
+        {
+            column.append_coded(sealed.values.iter(), sealed.present(), offset);
+        }
+        for (name, sealed) in &block.fields {
+            let index = self.field(name);
+            self.fields[index]
+                .1
+                .append_coded(sealed.values.iter(), sealed.present(), offset);
+        }
+        self.recent.clear();
+    }
+
+    /// Where the field `name` is in `fields`, added if new.
+    fn field(&mut self, name: &str) -> usize {
+        match self.field_index.get(name) {
+            Some(&i) => i,
+            None => {
+                self.fields.push((name.to_owned(), Column::default()));
+                self.field_index
+                    .insert(name.to_owned(), self.fields.len() - 1);
+                self.fields.len() - 1
+            }
+        }
     }
 
     /// The extracted fields and their columns.

@@ -151,6 +151,33 @@ impl Engine {
                         .push(location, &record, extractor),
                 }
             },
+            |props, part, segment, block| {
+                // A block is taken whole when its fields were extracted as its sourcetypes'
+                // props say today; else its records are indexed again one by one.
+                let mut part = parts[part].lock().unwrap_or_else(|e| e.into_inner());
+                let Part { index, extractors } = &mut *part;
+                let current = block.meta[1].values.iter().zip(&block.extractors).all(
+                    |(sourcetype, sealed)| {
+                        let extractor = match extractors.get(sourcetype) {
+                            Some(extractor) => *extractor,
+                            None => *extractors
+                                .entry(sourcetype.to_owned())
+                                .or_insert_with(|| Parsing::of(props.get(sourcetype)).extractor),
+                        };
+                        extractor == *sealed
+                    },
+                );
+                let name = block.meta[0].values.first();
+                if !current || block.meta[0].values.len() != 1 {
+                    return false;
+                }
+                let Some(name) = name else { return false };
+                index
+                    .entry(name.to_owned())
+                    .or_default()
+                    .append_block(segment, block);
+                true
+            },
         )?;
         let mut index: BTreeMap<String, Columns> = BTreeMap::new();
         for part in parts {

@@ -31,6 +31,7 @@ mod hash;
 mod ingest;
 mod log;
 mod record;
+mod sealed;
 pub mod search;
 pub mod server;
 mod store;

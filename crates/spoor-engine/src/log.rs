@@ -51,17 +51,22 @@
 //! duplicated range is read twice. They are never appended to: a log whose last segment is of
 //! the first format goes on in a new segment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use spoor_event::extract::Extractor;
 
 use crate::record::{
     Frame, HEADER_LEN, MARKER_LEN, MAX_PAYLOAD, Marker, Record, RecordRef, V1_HEADER_LEN,
     read_frame, read_v1_frame, seal, v1_plausible,
 };
+use crate::sealed::{self, BLOCK_ROWS, Block, BlockBuilder, Chunk, ChunkRecords};
 
 /// A segment is closed and the next begun once it holds this many bytes, unless the store's
 /// options say otherwise.
@@ -100,6 +105,19 @@ fn segment_name(segment: u64, format: Format) -> String {
     }
 }
 
+/// The name of a segment's sealed file (see [`sealed`]).
+fn sealed_name(segment: u64, marker: Marker) -> String {
+    format!("{segment:020}-{:016x}.sealed", u64::from_be_bytes(marker))
+}
+
+/// The sealed segment a file name is of, if it is one.
+fn parse_sealed_name(name: &str) -> Option<(u64, Marker)> {
+    match parse_segment_name(&format!("{}.seg", name.strip_suffix(".sealed")?))? {
+        (segment, Format::V2(marker)) => Some((segment, marker)),
+        (_, Format::V1) => None,
+    }
+}
+
 /// The segment a file name is of, if it is one.
 fn parse_segment_name(name: &str) -> Option<(u64, Format)> {
     let stem = name.strip_suffix(".seg")?;
@@ -119,12 +137,11 @@ fn parse_segment_name(name: &str) -> Option<(u64, Format)> {
     Some((number.parse().ok()?, format))
 }
 
-/// Whether `path` names a segment file, of either format.
+/// Whether `path` names a segment file, of either format, or a sealed segment.
 pub(crate) fn is_segment_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
-        .and_then(parse_segment_name)
-        .is_some()
+        .is_some_and(|name| parse_segment_name(name).is_some() || parse_sealed_name(name).is_some())
 }
 
 /// Whether `path` names a copy of a segment's damaged bytes (`<segment>.damaged-…`).
@@ -132,29 +149,73 @@ pub(crate) fn is_quarantine_copy(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
         .and_then(|name| name.split_once(".damaged-"))
-        .is_some_and(|(segment, _)| parse_segment_name(segment).is_some())
+        .is_some_and(|(segment, _)| {
+            parse_segment_name(segment).is_some() || parse_sealed_name(segment).is_some()
+        })
 }
 
-/// The segments in `dir` (created if missing), in order.
-fn list_segments(dir: &Path) -> io::Result<Vec<(u64, Format)>> {
+/// A segment as found in its folder: its log file, or its sealed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnDisk {
+    Log(Format),
+    Sealed(Marker),
+}
+
+/// The segments in `dir` (created if missing), in order. A segment both sealed and still in
+/// its log file is one whose sealing was cut short after the sealed file was complete (it is
+/// renamed into place only once synced): the log file is removed. Sealed files never renamed
+/// into place are removed.
+fn list_segments(dir: &Path) -> io::Result<Vec<(u64, OnDisk)>> {
     crate::files::create_dir(dir)?;
-    let mut segments: Vec<(u64, Format)> = fs::read_dir(dir)?
-        .filter_map(|entry| parse_segment_name(entry.ok()?.file_name().to_str()?))
-        .collect();
-    segments.sort_unstable_by_key(|(segment, _)| *segment);
-    if let Some(pair) = segments.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "{} holds two segments numbered {}: {} and {}; move the one that does not belong out of the folder",
-                dir.display(),
-                pair[0].0,
-                segment_name(pair[0].0, pair[0].1),
-                segment_name(pair[1].0, pair[1].1)
-            ),
-        ));
+    let mut segments: Vec<(u64, OnDisk)> = Vec::new();
+    let mut removed = false;
+    for entry in fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some((segment, format)) = parse_segment_name(name) {
+            segments.push((segment, OnDisk::Log(format)));
+        } else if let Some((segment, marker)) = parse_sealed_name(name) {
+            segments.push((segment, OnDisk::Sealed(marker)));
+        } else if name
+            .strip_suffix(".tmp")
+            .is_some_and(|sealed| parse_sealed_name(sealed).is_some())
+        {
+            fs::remove_file(entry.path())?;
+            removed = true;
+        }
     }
-    Ok(segments)
+    // Sealed before log for the same number.
+    segments.sort_unstable_by_key(|(segment, found)| (*segment, matches!(found, OnDisk::Log(_))));
+    let mut kept: Vec<(u64, OnDisk)> = Vec::with_capacity(segments.len());
+    for (segment, found) in segments {
+        match (kept.last(), found) {
+            (Some(&(last, OnDisk::Sealed(_))), OnDisk::Log(format)) if last == segment => {
+                fs::remove_file(dir.join(segment_name(segment, format)))?;
+                removed = true;
+            }
+            (Some(&(last, other)), _) if last == segment => {
+                let name = |found: OnDisk| match found {
+                    OnDisk::Log(format) => segment_name(segment, format),
+                    OnDisk::Sealed(marker) => sealed_name(segment, marker),
+                };
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "{} holds two segments numbered {segment}: {} and {}; move the one that does not belong out of the folder",
+                        dir.display(),
+                        name(other),
+                        name(found)
+                    ),
+                ));
+            }
+            _ => kept.push((segment, found)),
+        }
+    }
+    if removed {
+        sync_dir(dir)?;
+    }
+    Ok(kept)
 }
 
 /// A fresh sync marker.
@@ -257,12 +318,44 @@ pub(crate) struct Log {
     segments: Mutex<BTreeMap<u64, Segment>>,
     state: Mutex<State>,
     synced: Condvar,
+    /// Chunks of sealed records read lately, most recent first.
+    chunks: Mutex<VecDeque<(u64, usize, Arc<ChunkRecords>)>>,
 }
+
+/// How many chunks of sealed records a log keeps read, for reads of neighbouring records.
+const CACHED_CHUNKS: usize = 8;
 
 struct Segment {
     format: Format,
     reader: Option<Arc<File>>,
+    /// Set once the segment is sealed: its sealed file replaces its log file.
+    sealed: Option<Arc<Sealed>>,
 }
+
+/// A sealed segment's file and where its records are.
+struct Sealed {
+    file: File,
+    /// The chunks of its valid blocks, in order.
+    chunks: Vec<Chunk>,
+}
+
+/// What sealing a segment did.
+#[derive(Debug)]
+pub(crate) struct Sealing {
+    /// The segment's log file, now removed.
+    pub(crate) path: PathBuf,
+    pub(crate) records: u64,
+    /// The bytes of its log file, and of its sealed file.
+    pub(crate) before: u64,
+    pub(crate) after: u64,
+    pub(crate) took: Duration,
+    /// Damage found in the log file while reading it (each already copied beside it).
+    pub(crate) damage: Vec<Damage>,
+}
+
+/// Given a sealed block while a log is opened: `true` if it took the block whole, `false` to
+/// be given its records one by one instead.
+pub(crate) type BlockVisit<'a> = dyn FnMut(u64, &Block) -> bool + 'a;
 
 struct State {
     /// The segment being appended to, its marker, length and next record number.
@@ -277,6 +370,8 @@ struct State {
     syncing: bool,
     /// Set when a sync failed: nothing more can be acknowledged.
     poisoned: Option<String>,
+    /// When the last append was written.
+    last_write: Instant,
 }
 
 /// Makes a directory entry (a new or renamed file) durable.
@@ -294,6 +389,8 @@ struct Replayed {
     /// damage.
     appendable: bool,
     damage: Vec<Damage>,
+    /// The sealed file, for a sealed segment.
+    sealed: Option<Sealed>,
 }
 
 impl Log {
@@ -304,17 +401,25 @@ impl Log {
         dir: &Path,
         segment_bytes: u64,
         visit: &mut dyn FnMut(Location, RecordRef<'_>),
+        block: &mut BlockVisit<'_>,
     ) -> io::Result<(Self, Vec<Damage>)> {
         let segments = list_segments(dir)?;
         let last = segments.last().map(|(segment, _)| *segment);
         let mut damage = Vec::new();
         let mut tail = None;
-        for &(segment, format) in &segments {
-            let mut replayed = replay_segment(dir, segment, format, Some(segment) == last, visit)?;
+        let mut sealed = BTreeMap::new();
+        for &(segment, found) in &segments {
+            let mut replayed = replay(dir, segment, found, Some(segment) == last, visit, block)?;
             damage.append(&mut replayed.damage);
+            if let Some(file) = replayed.sealed.take() {
+                sealed.insert(segment, file);
+            }
             tail = Some(replayed);
         }
-        Ok((Self::resume(dir, segment_bytes, segments, tail)?, damage))
+        Ok((
+            Self::resume(dir, segment_bytes, segments, tail, sealed)?,
+            damage,
+        ))
     }
 
     /// Like [`open`](Log::open), replaying the segments in `parts` runs of consecutive
@@ -325,26 +430,29 @@ impl Log {
         segment_bytes: u64,
         parts: usize,
         visit: &(dyn Fn(usize, Location, RecordRef<'_>) + Sync),
+        block: &(dyn Fn(usize, u64, &Block) -> bool + Sync),
     ) -> io::Result<(Self, Vec<Damage>)> {
         let segments = list_segments(dir)?;
         let last = segments.last().map(|(segment, _)| *segment);
         let per_part = segments.len().div_ceil(parts.max(1)).max(1);
-        let runs: Vec<&[(u64, Format)]> = segments.chunks(per_part).collect();
-        let replayed: Vec<io::Result<Vec<Replayed>>> = std::thread::scope(|scope| {
+        let runs: Vec<&[(u64, OnDisk)]> = segments.chunks(per_part).collect();
+        let replayed: Vec<io::Result<Vec<(u64, Replayed)>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = runs
                 .iter()
                 .enumerate()
                 .map(|(part, run)| {
                     scope.spawn(move || {
                         run.iter()
-                            .map(|&(segment, format)| {
-                                replay_segment(
+                            .map(|&(segment, found)| {
+                                let replayed = replay(
                                     dir,
                                     segment,
-                                    format,
+                                    found,
                                     Some(segment) == last,
                                     &mut |at, record| visit(part, at, record),
-                                )
+                                    &mut |segment, sealed| block(part, segment, sealed),
+                                )?;
+                                Ok((segment, replayed))
                             })
                             .collect::<io::Result<Vec<_>>>()
                     })
@@ -360,13 +468,20 @@ impl Log {
         });
         let mut damage = Vec::new();
         let mut tail = None;
+        let mut sealed = BTreeMap::new();
         for run in replayed {
-            for mut replayed in run? {
+            for (segment, mut replayed) in run? {
                 damage.append(&mut replayed.damage);
+                if let Some(file) = replayed.sealed.take() {
+                    sealed.insert(segment, file);
+                }
                 tail = Some(replayed);
             }
         }
-        Ok((Self::resume(dir, segment_bytes, segments, tail)?, damage))
+        Ok((
+            Self::resume(dir, segment_bytes, segments, tail, sealed)?,
+            damage,
+        ))
     }
 
     /// The log, ready to append after its last segment, or in a new one when there is none,
@@ -374,23 +489,30 @@ impl Log {
     fn resume(
         dir: &Path,
         segment_bytes: u64,
-        segments: Vec<(u64, Format)>,
+        segments: Vec<(u64, OnDisk)>,
         tail: Option<Replayed>,
+        mut sealed: BTreeMap<u64, Sealed>,
     ) -> io::Result<Self> {
         let mut map: BTreeMap<u64, Segment> = segments
             .iter()
-            .map(|&(segment, format)| {
+            .map(|&(segment, found)| {
+                let format = match found {
+                    OnDisk::Log(format) => format,
+                    OnDisk::Sealed(marker) => Format::V2(marker),
+                };
+                let sealed = sealed.remove(&segment).map(Arc::new);
                 (
                     segment,
                     Segment {
                         format,
                         reader: None,
+                        sealed,
                     },
                 )
             })
             .collect();
         let current = match (segments.last(), tail) {
-            (Some(&(segment, Format::V2(marker))), Some(tail)) if tail.appendable => {
+            (Some(&(segment, OnDisk::Log(Format::V2(marker)))), Some(tail)) if tail.appendable => {
                 let file = OpenOptions::new()
                     .append(true)
                     .open(dir.join(segment_name(segment, Format::V2(marker))))?;
@@ -404,6 +526,7 @@ impl Log {
                     Segment {
                         format: Format::V2(marker),
                         reader: None,
+                        sealed: None,
                     },
                 );
                 (file, segment, marker, 0, 0)
@@ -424,8 +547,10 @@ impl Log {
                 durable: 0,
                 syncing: false,
                 poisoned: None,
+                last_write: Instant::now(),
             }),
             synced: Condvar::new(),
+            chunks: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -491,6 +616,7 @@ impl Log {
         state.len += frames.len() as u64;
         state.next_seq += count;
         state.written += 1;
+        state.last_write = Instant::now();
         let mine = state.written;
 
         let mut offset = start;
@@ -547,6 +673,7 @@ impl Log {
                 Segment {
                     format: Format::V2(marker),
                     reader: None,
+                    sealed: None,
                 },
             );
         state.file = Arc::new(file);
@@ -559,7 +686,10 @@ impl Log {
 
     /// Reads the record at `at` back from disk.
     pub(crate) fn read(&self, at: Location) -> io::Result<Record> {
-        let (format, file) = self.reader(at.segment)?;
+        let (format, file) = match self.reader(at.segment)? {
+            Reader::Log(format, file) => (format, file),
+            Reader::Sealed(sealed) => return self.read_sealed(at, &sealed),
+        };
         let header_len = match format {
             Format::V1 => V1_HEADER_LEN,
             Format::V2(_) => HEADER_LEN,
@@ -587,7 +717,7 @@ impl Log {
     }
 
     /// A segment's format and a handle to read it with, kept open for the next reads.
-    fn reader(&self, segment: u64) -> io::Result<(Format, Arc<File>)> {
+    fn reader(&self, segment: u64) -> io::Result<Reader> {
         let mut segments = self.segments.lock().unwrap_or_else(|e| e.into_inner());
         let Some(entry) = segments.get_mut(&segment) else {
             return Err(io::Error::new(
@@ -595,15 +725,197 @@ impl Log {
                 format!("no segment {segment} in {}", self.dir.display()),
             ));
         };
+        if let Some(sealed) = &entry.sealed {
+            return Ok(Reader::Sealed(Arc::clone(sealed)));
+        }
         if let Some(file) = &entry.reader {
-            return Ok((entry.format, Arc::clone(file)));
+            return Ok(Reader::Log(entry.format, Arc::clone(file)));
         }
         let file = Arc::new(File::open(
             self.dir.join(segment_name(segment, entry.format)),
         )?);
         entry.reader = Some(Arc::clone(&file));
-        Ok((entry.format, file))
+        Ok(Reader::Log(entry.format, file))
     }
+
+    /// Reads the record at `at` from its segment's sealed file.
+    fn read_sealed(&self, at: Location, sealed: &Sealed) -> io::Result<Record> {
+        let missing = || {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!(
+                    "no record at offset {} of sealed segment {} in {}",
+                    at.offset,
+                    at.segment,
+                    self.dir.display()
+                ),
+            )
+        };
+        let i = sealed
+            .chunks
+            .partition_point(|chunk| chunk.first <= at.offset)
+            .checked_sub(1)
+            .ok_or_else(missing)?;
+        let records = self.chunk(at.segment, i, sealed)?;
+        let record = records.at(at.offset).ok_or_else(missing)??;
+        Ok(record.to_record())
+    }
+
+    /// A chunk's records, from the cache or from the sealed file.
+    fn chunk(&self, segment: u64, i: usize, sealed: &Sealed) -> io::Result<Arc<ChunkRecords>> {
+        let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = cache.iter().position(|(s, c, _)| (*s, *c) == (segment, i)) {
+            let entry = cache.remove(at).expect("found");
+            let records = Arc::clone(&entry.2);
+            cache.push_front(entry);
+            return Ok(records);
+        }
+        drop(cache);
+        let chunk = &sealed.chunks[i];
+        let mut bytes = vec![0; chunk.len as usize];
+        read_exact_at(&sealed.file, &mut bytes, chunk.pos)?;
+        let records = Arc::new(ChunkRecords::read(chunk, &bytes).map_err(|err| {
+            io::Error::new(
+                err.kind(),
+                format!(
+                    "sealed segment {segment} in {}: {err}; restart the engine to set the damaged block aside",
+                    self.dir.display()
+                ),
+            )
+        })?);
+        let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
+        cache.push_front((segment, i, Arc::clone(&records)));
+        cache.truncate(CACHED_CHUNKS);
+        Ok(records)
+    }
+
+    /// Closes the segment being written and begins the next, when it holds at least
+    /// `min_bytes` and nothing was written to it for `idle`: so the segment can be sealed.
+    pub(crate) fn roll_if_idle(&self, idle: Duration, min_bytes: u64) -> io::Result<bool> {
+        let mut state = self.lock();
+        if state.len < min_bytes.max(1)
+            || state.last_write.elapsed() < idle
+            || state.syncing
+            || state.poisoned.is_some()
+        {
+            return Ok(false);
+        }
+        self.roll(&mut state)?;
+        Ok(true)
+    }
+
+    /// Seals the oldest closed segment not sealed yet (see [`sealed`]): reads its records,
+    /// writes them as blocks to a new file (synced, then renamed into place), then reads it
+    /// from there and removes its log file. `None` when every closed segment is sealed.
+    /// Fields are extracted as `extractor` says for each sourcetype. Gives up, changing
+    /// nothing, once `stop` is set.
+    pub(crate) fn seal_next(
+        &self,
+        extractor: &dyn Fn(&str) -> Extractor,
+        stop: &AtomicBool,
+    ) -> io::Result<Option<Sealing>> {
+        let started = Instant::now();
+        let current = self.lock().segment;
+        let next = self
+            .segments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(segment, entry)| **segment < current && entry.sealed.is_none())
+            .map(|(segment, entry)| (*segment, entry.format));
+        let Some((segment, format)) = next else {
+            return Ok(None);
+        };
+        let marker = match format {
+            Format::V2(marker) => marker,
+            Format::V1 => new_marker()?,
+        };
+        let path = self.dir.join(segment_name(segment, format));
+        let before = fs::metadata(&path)?.len();
+        let mut out = Vec::new();
+        let mut chunks = Vec::new();
+        let mut builder = BlockBuilder::default();
+        let mut extractors: HashMap<String, Extractor> = HashMap::new();
+        let mut failed = None;
+        let mut records = 0u64;
+        let mut finish = |builder: &mut BlockBuilder, out: &mut Vec<u8>| -> io::Result<()> {
+            let bytes = builder.finish(&marker)?;
+            let pos = (out.len() + sealed::HEADER_LEN) as u64;
+            chunks.extend(sealed::chunks(&bytes[sealed::HEADER_LEN..], pos)?);
+            out.extend_from_slice(&bytes);
+            Ok(())
+        };
+        let replayed = replay_segment(&self.dir, segment, format, false, &mut |at, record| {
+            if failed.is_some() || stop.load(Ordering::Relaxed) {
+                return;
+            }
+            let extractor = match extractors.get(record.sourcetype) {
+                Some(&e) => e,
+                None => *extractors
+                    .entry(record.sourcetype.to_owned())
+                    .or_insert_with(|| extractor(record.sourcetype)),
+            };
+            records += 1;
+            let pushed = builder.push(at.offset, &record, extractor);
+            if let Err(err) = pushed.and_then(|()| {
+                if builder.rows() == BLOCK_ROWS {
+                    finish(&mut builder, &mut out)
+                } else {
+                    Ok(())
+                }
+            }) {
+                failed = Some(err);
+            }
+        })?;
+        if builder.rows() > 0 && failed.is_none() {
+            finish(&mut builder, &mut out)?;
+        }
+        if let Some(err) = failed {
+            return Err(err);
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let name = sealed_name(segment, marker);
+        let tmp = self.dir.join(format!("{name}.tmp"));
+        let mut file = crate::files::open_private(
+            OpenOptions::new().write(true).create(true).truncate(true),
+            &tmp,
+        )?;
+        file.write_all(&out)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, self.dir.join(&name))?;
+        sync_dir(&self.dir)?;
+        let file = File::open(self.dir.join(&name))?;
+        if let Some(entry) = self
+            .segments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&segment)
+        {
+            entry.sealed = Some(Arc::new(Sealed { file, chunks }));
+            entry.format = Format::V2(marker);
+            // Reads under way keep their handle to the log file until they finish.
+            entry.reader = None;
+        }
+        fs::remove_file(&path)?;
+        sync_dir(&self.dir)?;
+        Ok(Some(Sealing {
+            path,
+            records,
+            before,
+            after: out.len() as u64,
+            took: started.elapsed(),
+            damage: replayed.damage,
+        }))
+    }
+}
+
+/// How a segment is read.
+enum Reader {
+    Log(Format, Arc<File>),
+    Sealed(Arc<Sealed>),
 }
 
 /// Creates segment `segment` of the current format with a fresh marker, durably.
@@ -666,6 +978,16 @@ impl<'f> Window<'f> {
     }
 
     /// Lets go of the bytes before `keep`, and reads on.
+    /// Reads on until the window holds the `n` bytes from `at` (`at` in the window), or the
+    /// file's end.
+    fn fill(&mut self, at: u64, n: usize) -> io::Result<()> {
+        let want = (at + n as u64).min(self.file_len);
+        while self.end() < want {
+            self.read_on(at)?;
+        }
+        Ok(())
+    }
+
     fn read_on(&mut self, keep: u64) -> io::Result<()> {
         self.buf
             .drain(..usize::try_from(keep - self.start).expect("within the buffer"));
@@ -870,7 +1192,147 @@ fn replay_segment(
         next_seq: seqs.next,
         appendable: matches!(format, Format::V2(_)) && len == tail_from,
         damage,
+        sealed: None,
     })
+}
+
+/// Replays a segment from its log file or its sealed file.
+fn replay(
+    dir: &Path,
+    segment: u64,
+    found: OnDisk,
+    last: bool,
+    visit: &mut dyn FnMut(Location, RecordRef<'_>),
+    block: &mut BlockVisit<'_>,
+) -> io::Result<Replayed> {
+    match found {
+        OnDisk::Log(format) => replay_segment(dir, segment, format, last, visit),
+        OnDisk::Sealed(marker) => replay_sealed(dir, segment, marker, visit, block),
+    }
+}
+
+/// Reads a sealed segment block by block, handing each to `block` (or, when it will not take
+/// it whole, its records to `visit`). A damaged block is skipped, copied beside the file and
+/// reported with its records, and reading goes on at the next block that checks out.
+fn replay_sealed(
+    dir: &Path,
+    segment: u64,
+    marker: Marker,
+    visit: &mut dyn FnMut(Location, RecordRef<'_>),
+    block: &mut BlockVisit<'_>,
+) -> io::Result<Replayed> {
+    let path = dir.join(sealed_name(segment, marker));
+    let file = File::open(&path)?;
+    let file_len = file.metadata()?.len();
+    // Read a block at a time through one buffer, reused.
+    let mut window = Window::new(&file, file_len);
+    let mut chunks = Vec::new();
+    let mut ranges: Vec<Range> = Vec::new();
+    let mut damaged: Option<Range> = None;
+    let mut pos = 0u64;
+    while pos < file_len {
+        window.fill(pos, sealed::HEADER_LEN)?;
+        let header = sealed::read_header(window.from(pos), &marker);
+        let whole = match header {
+            Some(header) => {
+                window.fill(pos, sealed::HEADER_LEN + header.len)?;
+                sealed::body_ok(window.from(pos), &header)
+            }
+            None => false,
+        };
+        let good = match header {
+            Some(header) if whole => {
+                let at = window.from(pos);
+                let body = &at[sealed::HEADER_LEN..sealed::HEADER_LEN + header.len];
+                let body_at = pos + sealed::HEADER_LEN as u64;
+                read_sealed_block(body, body_at, header, segment, visit, block)
+            }
+            _ => None,
+        };
+        if let (Some(mut found), Some(header)) = (good, header) {
+            if let Some(range) = damaged.take() {
+                ranges.push(range);
+            }
+            chunks.append(&mut found);
+            pos += (sealed::HEADER_LEN + header.len) as u64;
+            continue;
+        }
+        let range = damaged.get_or_insert(Range {
+            offset: pos,
+            bytes: 0,
+            lost: Some(0),
+        });
+        range.lost = match (range.lost, header) {
+            (Some(lost), Some(header)) => Some(lost + header.rows as u64),
+            _ => None,
+        };
+        let skip = match header {
+            Some(header) if whole => sealed::HEADER_LEN + header.len,
+            _ => 1,
+        };
+        pos = (pos + skip as u64).min(file_len);
+        if pos < file_len {
+            pos = next_candidate(&mut window, Format::V2(marker), pos)?;
+        }
+        range.bytes = pos - range.offset;
+    }
+    ranges.extend(damaged);
+    let mut damage = Vec::with_capacity(ranges.len());
+    for range in ranges {
+        damage.push(Damage {
+            path: path.clone(),
+            offset: range.offset,
+            bytes: range.bytes,
+            to_end: range.offset + range.bytes == file_len,
+            records_lost: range.lost,
+            kind: DamageKind::Skipped,
+            quarantine: Some(quarantine(&file, &path, range.offset, range.bytes)?),
+        });
+    }
+    Ok(Replayed {
+        len: file_len,
+        next_seq: 0,
+        appendable: false,
+        damage,
+        sealed: Some(Sealed { file, chunks }),
+    })
+}
+
+/// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
+/// take them, its records to `visit`. Its chunks, or `None` when what the checksum let through
+/// cannot be read (the block is then damage like any other).
+fn read_sealed_block(
+    body: &[u8],
+    body_at: u64,
+    header: sealed::Header,
+    segment: u64,
+    visit: &mut dyn FnMut(Location, RecordRef<'_>),
+    block: &mut BlockVisit<'_>,
+) -> Option<Vec<Chunk>> {
+    let columns = Block::decode(body)
+        .ok()
+        .filter(|b| b.rows() == header.rows)?;
+    let chunks = sealed::chunks(body, body_at).ok()?;
+    if !block(segment, &columns) {
+        let mut read = Vec::with_capacity(chunks.len());
+        for chunk in &chunks {
+            let at = usize::try_from(chunk.pos - body_at).ok()?;
+            let bytes = body.get(at..at + chunk.len as usize)?;
+            let records = ChunkRecords::read(chunk, bytes).ok()?;
+            for i in 0..records.len() {
+                records.get(i).ok()?;
+            }
+            read.push(records);
+        }
+        for records in &read {
+            for i in 0..records.len() {
+                if let Ok((offset, record)) = records.get(i) {
+                    visit(Location { segment, offset }, record);
+                }
+            }
+        }
+    }
+    Some(chunks)
 }
 
 /// The offset, from `from` on, of the next place a frame may start: one beginning with the

@@ -22,8 +22,9 @@ use std::fmt;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, RwLock};
+use std::time::Duration;
 
 use spoor_event::extract::Extractor;
 use spoor_spl::build::Index;
@@ -36,6 +37,7 @@ use crate::log::{Damage, Location, Log};
 // The server's credentials file, kept in the data folder: made owner-only on open like the
 // store's own files.
 use crate::record::{Record, RecordError, RecordRef};
+use crate::sealed::Block;
 use crate::server::CREDENTIALS_FILE;
 
 /// `props.conf` as the catalog keeps it: stanza → setting → value.
@@ -74,11 +76,13 @@ const INDEXES: &str = "indexes";
 /// ```
 #[derive(Debug)]
 pub struct Store {
+    /// Seals closed segments in the background; stopped first when the store is dropped.
+    _sealer: Sealer,
     dir: PathBuf,
     options: StoreOptions,
-    catalog: Mutex<Catalog>,
-    logs: RwLock<BTreeMap<String, Arc<Log>>>,
-    parsing: RwLock<HashMap<String, Arc<Parsing>>>,
+    catalog: Arc<Mutex<Catalog>>,
+    logs: Arc<RwLock<BTreeMap<String, Arc<Log>>>>,
+    parsing: Arc<RwLock<HashMap<String, Arc<Parsing>>>>,
     /// Takes in the events of an index created over a folder that already holds segments.
     adopter: OnceLock<Box<dyn Adopt>>,
     /// Held for the store's life (declared last, so released after the logs are closed).
@@ -113,12 +117,20 @@ pub struct StoreOptions {
     /// A log segment is closed, and the next begun, once it holds this many bytes (128 MiB by
     /// default). Smaller segments replay in more parallel runs; larger ones mean fewer files.
     pub segment_bytes: u64,
+    /// Whether closed segments are sealed in the background (on by default): rewritten as
+    /// compressed blocks of columns that open without reading their text again.
+    pub seal: bool,
+    /// The segment being written is closed, so it can be sealed, once nothing was written to
+    /// it for this long and it holds at least a sixteenth of `segment_bytes` (5 s by default).
+    pub seal_idle: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             segment_bytes: crate::log::SEGMENT_BYTES,
+            seal: true,
+            seal_idle: Duration::from_secs(5),
         }
     }
 }
@@ -130,6 +142,170 @@ impl StoreOptions {
         self.segment_bytes = bytes.max(1);
         self
     }
+
+    /// Sets whether closed segments are sealed in the background.
+    #[must_use]
+    pub fn seal(mut self, seal: bool) -> Self {
+        self.seal = seal;
+        self
+    }
+
+    /// Sets how long the segment being written must be idle to be closed and sealed.
+    #[must_use]
+    pub fn seal_idle(mut self, idle: Duration) -> Self {
+        self.seal_idle = idle;
+        self
+    }
+}
+
+/// The background thread that seals closed segments (see [`crate::sealed`]).
+#[derive(Debug)]
+struct Sealer {
+    stop: Arc<(AtomicBool, Mutex<()>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the sealer reads of the store.
+struct Sealing {
+    logs: Arc<RwLock<BTreeMap<String, Arc<Log>>>>,
+    catalog: Arc<Mutex<Catalog>>,
+    parsing: Arc<RwLock<HashMap<String, Arc<Parsing>>>>,
+    options: StoreOptions,
+}
+
+impl Sealer {
+    fn none() -> Self {
+        Self {
+            stop: Arc::new((AtomicBool::new(false), Mutex::new(()), Condvar::new())),
+            thread: None,
+        }
+    }
+
+    fn start(sealing: Sealing) -> Self {
+        let mut sealer = Self::none();
+        if !sealing.options.seal {
+            return sealer;
+        }
+        let stop = Arc::clone(&sealer.stop);
+        let thread = std::thread::Builder::new()
+            .name("spoor-sealer".into())
+            .spawn(move || sealing.run(&stop));
+        match thread {
+            Ok(thread) => sealer.thread = Some(thread),
+            Err(err) => tracing::warn!(
+                error = %err,
+                "cannot start the thread that seals segments: they stay in their logs"
+            ),
+        }
+        sealer
+    }
+}
+
+impl Drop for Sealer {
+    fn drop(&mut self) {
+        let (stop, lock, wake) = &*self.stop;
+        stop.store(true, Ordering::Relaxed);
+        drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
+        wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Sealing {
+    /// Seals every closed segment, then looks again every second, until stopped.
+    fn run(&self, stop: &(AtomicBool, Mutex<()>, Condvar)) {
+        let (stopped, lock, wake) = stop;
+        // A log whose sealing failed is left alone for a while, so one bad folder does not
+        // fill the log with the same warning.
+        let mut failed: HashMap<String, std::time::Instant> = HashMap::new();
+        let extractor =
+            |sourcetype: &str| parsing_of(&self.catalog, &self.parsing, sourcetype).extractor;
+        while !stopped.load(Ordering::Relaxed) {
+            let logs: Vec<(String, Arc<Log>)> = self
+                .logs
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .map(|(name, log)| (name.clone(), Arc::clone(log)))
+                .collect();
+            for (name, log) in logs {
+                if failed
+                    .get(&name)
+                    .is_some_and(|at| at.elapsed() < Duration::from_secs(60))
+                {
+                    continue;
+                }
+                let min = self.options.segment_bytes / 16;
+                let sealed = log.roll_if_idle(self.options.seal_idle, min).and_then(|_| {
+                    loop {
+                        if stopped.load(Ordering::Relaxed) {
+                            break Ok(());
+                        }
+                        match log.seal_next(&extractor, stopped)? {
+                            Some(sealing) => {
+                                for damage in &sealing.damage {
+                                    tracing::warn!(index = %name, "{damage}");
+                                }
+                                tracing::debug!(
+                                    index = %name,
+                                    segment = %sealing.path.display(),
+                                    records = sealing.records,
+                                    bytes_before = sealing.before,
+                                    bytes_after = sealing.after,
+                                    ms = sealing.took.as_millis() as u64,
+                                    "sealed a segment"
+                                );
+                            }
+                            None => break Ok(()),
+                        }
+                    }
+                });
+                if let Err(err) = sealed {
+                    tracing::warn!(
+                        index = %name,
+                        error = %err,
+                        "cannot seal a segment of this index; its records stay in its log,                          and sealing is tried again in a minute"
+                    );
+                    failed.insert(name, std::time::Instant::now());
+                }
+            }
+            let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+            if stopped.load(Ordering::Relaxed) {
+                break;
+            }
+            let _ = wake.wait_timeout(guard, Duration::from_secs(1));
+        }
+    }
+}
+
+/// How text of `sourcetype` is cut into events and its fields extracted: from the cache, or
+/// made from the catalog's props.
+fn parsing_of(
+    catalog: &Mutex<Catalog>,
+    parsing: &RwLock<HashMap<String, Arc<Parsing>>>,
+    sourcetype: &str,
+) -> Arc<Parsing> {
+    if let Some(parsing) = parsing
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(sourcetype)
+    {
+        return Arc::clone(parsing);
+    }
+    let made = Arc::new(Parsing::of(
+        catalog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .props
+            .get(sourcetype),
+    ));
+    parsing
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(sourcetype.to_owned(), Arc::clone(&made));
+    made
 }
 
 /// What opening a store found.
@@ -296,10 +472,15 @@ impl Store {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir.as_ref(), options, |path, _| {
             let mut records = 0;
-            let (log, damage) = Log::open(path, segment_bytes, &mut |location, record| {
-                records += 1;
-                visit(location, record);
-            })?;
+            let (log, damage) = Log::open(
+                path,
+                segment_bytes,
+                &mut |location, record| {
+                    records += 1;
+                    visit(location, record);
+                },
+                &mut |_, _| false,
+            )?;
             Ok((log, damage, records))
         })
     }
@@ -313,26 +494,44 @@ impl Store {
         parts: usize,
         visit: impl Fn(usize, Location, RecordRef<'_>) + Sync,
     ) -> Result<(Self, OpenReport), StoreError> {
-        Self::open_in_parts_with_props(dir.as_ref(), options, parts, |_, part, location, record| {
-            visit(part, location, record);
-        })
+        Self::open_in_parts_with_props(
+            dir.as_ref(),
+            options,
+            parts,
+            |_, part, location, record| visit(part, location, record),
+            |_, _, _, _| false,
+        )
     }
 
-    /// Like [`open_in_parts`](Store::open_in_parts), also lending `visit` the catalog's props.
+    /// Like [`open_in_parts`](Store::open_in_parts), also lending `visit` the catalog's props,
+    /// and offering `block` each sealed block whole (when it answers `false`, the block's
+    /// records go to `visit`).
     pub(crate) fn open_in_parts_with_props(
         dir: &Path,
         options: &StoreOptions,
         parts: usize,
         visit: impl Fn(&Props, usize, Location, RecordRef<'_>) + Sync,
+        block: impl Fn(&Props, usize, u64, &Block) -> bool + Sync,
     ) -> Result<(Self, OpenReport), StoreError> {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir, options, |path, props| {
             let records = AtomicU64::new(0);
-            let (log, damage) =
-                Log::open_parts(path, segment_bytes, parts, &|part, location, record| {
+            let (log, damage) = Log::open_parts(
+                path,
+                segment_bytes,
+                parts,
+                &|part, location, record| {
                     records.fetch_add(1, Ordering::Relaxed);
                     visit(props, part, location, record);
-                })?;
+                },
+                &|part, segment, sealed| {
+                    let taken = block(props, part, segment, sealed);
+                    if taken {
+                        records.fetch_add(sealed.rows() as u64, Ordering::Relaxed);
+                    }
+                    taken
+                },
+            )?;
             Ok((log, damage, records.into_inner()))
         })
     }
@@ -402,12 +601,22 @@ impl Store {
         for repair in &report.repairs {
             tracing::warn!(data = %dir.display(), "{repair}");
         }
+        let catalog = Arc::new(Mutex::new(catalog));
+        let logs = Arc::new(RwLock::new(logs));
+        let parsing = Arc::new(RwLock::new(HashMap::new()));
+        let sealer = Sealer::start(Sealing {
+            logs: Arc::clone(&logs),
+            catalog: Arc::clone(&catalog),
+            parsing: Arc::clone(&parsing),
+            options: options.clone(),
+        });
         let store = Self {
+            _sealer: sealer,
             dir,
             options: options.clone(),
-            catalog: Mutex::new(catalog),
-            logs: RwLock::new(logs),
-            parsing: RwLock::new(HashMap::new()),
+            catalog,
+            logs,
+            parsing,
             adopter: OnceLock::new(),
             _lock: lock,
         };
@@ -473,6 +682,7 @@ impl Store {
                 };
                 adopting.record(location, record, extractor);
             },
+            &mut |_, _| false,
         )
         .map_err(|source| StoreError::Io {
             context: format!("cannot create the log of index {name:?}"),
@@ -553,20 +763,7 @@ impl Store {
 
     /// How text of `sourcetype` is cut into events and its fields extracted.
     pub(crate) fn parsing(&self, sourcetype: &str) -> Arc<Parsing> {
-        if let Some(parsing) = self
-            .parsing
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(sourcetype)
-        {
-            return Arc::clone(parsing);
-        }
-        let parsing = Arc::new(Parsing::of(self.catalog().props.get(sourcetype)));
-        self.parsing
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(sourcetype.to_owned(), Arc::clone(&parsing));
-        parsing
+        parsing_of(&self.catalog, &self.parsing, sourcetype)
     }
 
     fn log(&self, index: &str) -> Result<Arc<Log>, StoreError> {

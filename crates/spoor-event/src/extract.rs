@@ -99,6 +99,30 @@ impl Extractor {
         self
     }
 
+    /// Whether `\"` and `\\` are honoured inside quoted values (`KV_MODE = auto_escaped`).
+    ///
+    /// ```
+    /// use spoor_event::extract::Extractor;
+    ///
+    /// assert!(Extractor::spoor().escapes());
+    /// assert!(!Extractor::auto().escapes());
+    /// ```
+    pub const fn escapes(&self) -> bool {
+        self.escapes
+    }
+
+    /// Whether spaces around values are trimmed (`KV_TRIM_SPACES`).
+    ///
+    /// ```
+    /// use spoor_event::extract::Extractor;
+    ///
+    /// assert!(!Extractor::spoor().trims_spaces());
+    /// assert!(Extractor::auto().trims_spaces());
+    /// ```
+    pub const fn trims_spaces(&self) -> bool {
+        self.trim_spaces
+    }
+
     /// The pairs of `raw`, in order.
     pub fn fields<'a>(&self, raw: &'a str) -> Fields<'a> {
         Fields {

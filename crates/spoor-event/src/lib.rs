@@ -63,3 +63,8 @@ pub use encode::{HecMeta, MAX_LINE_BYTES, encode_lines};
 pub use event::{Event, EventBuilder, EventError};
 pub use key::{Key, KeyError, clean_key};
 pub use value::Value;
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -46,7 +46,7 @@
 //! assert_eq!(login.uri(), "https://splunk.example:8089/services/auth/login");
 //! assert_eq!(login.body(), b"username=admin&password=changeme");
 //!
-//! // What Splunk answers (fixtures/splunk/login.xml):
+//! // What Splunk answers (the crate's tests/fixtures/login.xml):
 //! let reply = http::Response::new("<response>\n  <sessionKey>6b347a02a1ef527c3e55e23cb1a3e3a0</sessionKey>\n</response>\n");
 //! let key = rest::parse_login(&reply)?;
 //! service.set_session_key(&key)?;
@@ -118,3 +118,8 @@ mod test_util {
             .unwrap()
     }
 }
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

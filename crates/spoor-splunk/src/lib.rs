@@ -71,3 +71,8 @@ pub use env::load_config;
 #[cfg(any(feature = "blocking", feature = "tokio"))]
 pub use shared::SearchResults;
 pub use spoor_proto::{self as proto, Config, Error, Machine};
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -84,3 +84,8 @@ pub use spoor_spl::build::{
 pub use spoor_spl::filter::{Filter, FilterError, Test};
 pub use tracker::{AsyncTracker, DEFAULT_SOURCETYPE, OnFull, Stats, Tracker, TrackerBuilder};
 pub use window::{Page, Window};
+
+/// The README's examples, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

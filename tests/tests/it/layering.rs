@@ -82,6 +82,7 @@ fn no_crate_depends_on_a_crate_above_it() {
         "spoor",
         "spoor-cli",
         "spoor-dashboard",
+        "spoor-examples",
         "spoor-tests",
     ];
     for (name, deps) in dependencies() {

@@ -4,3 +4,4 @@ mod dashboard;
 mod external_clients;
 mod facades;
 mod layering;
+mod packaging;

@@ -23,7 +23,8 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use spoor_proto::reply::{self as wire, Content, Entry, ExportWriter, Item, OutputMode, Table};
+use spoor_proto::reply::{self as wire, Entry, ExportWriter, OutputMode, Table};
+use spoor_proto::search::DispatchState;
 use spoor_proto::{Level, Message};
 use spoor_spl::ast::{Command, Head, Query};
 use spoor_spl::modifier::TimeModifier;
@@ -831,23 +832,19 @@ pub(crate) fn job(state: &State, req: &Req, api: Api, sid: &str) -> Response {
     )
 }
 
+/// The job's entry: its values, in the shape [`wire::Job`] gives them.
 fn job_entry(state: &State, job: &Job, api: Api, mode: OutputMode) -> Entry {
-    let path = format!("{}/{}", jobs_path(api), job.sid);
     let outcome = job.outcome.borrow().clone();
-    let (dispatch, done, failed, rows, seconds, messages) = match &outcome {
-        None => ("RUNNING", false, false, 0, 0.0, Vec::new()),
+    let (dispatch, rows, seconds, messages) = match &outcome {
+        None => (DispatchState::Running, 0, 0.0, Vec::new()),
         Some(Outcome::Done { kept, seconds }) => (
-            "DONE",
-            true,
-            false,
+            DispatchState::Done,
             kept.results.rows.len(),
             *seconds,
             messages_of(&kept.results),
         ),
         Some(Outcome::Failed(text) | Outcome::TooLarge(text)) => (
-            "FAILED",
-            true,
-            true,
+            DispatchState::Failed,
             0,
             0.0,
             vec![Message::new(Level::Fatal, text.clone())],
@@ -859,118 +856,37 @@ fn job_entry(state: &State, job: &Job, api: Api, mode: OutputMode) -> Entry {
         .iter()
         .any(|c| matches!(c, Command::Stats(_) | Command::Timechart(_)));
     let events = if transforming { 0 } else { rows };
-    let time = |t: Option<OffsetDateTime>| t.map_or(Item::Null, |t| Item::Text(job_time(t)));
-    let messages = match mode {
-        OutputMode::Json => Item::List(
-            messages
-                .iter()
-                .map(|m| {
-                    Item::Dict(vec![
-                        ("type".into(), Item::from(m.level.as_str())),
-                        ("text".into(), Item::from(m.text.as_str())),
-                    ])
-                })
-                .collect(),
-        ),
-        OutputMode::Xml => {
-            let mut levels: Vec<(String, Item)> = Vec::new();
-            for m in &messages {
-                let level = m.level.as_str().to_ascii_lowercase();
-                match levels.iter_mut().find(|(l, _)| *l == level) {
-                    Some((_, Item::List(texts))) => texts.push(Item::from(m.text.as_str())),
-                    _ => levels.push((level, Item::List(vec![Item::from(m.text.as_str())]))),
-                }
-            }
-            Item::Dict(levels)
-        }
-    };
-    let ttl = state.options.limits.job_ttl.as_secs();
-    let links = [
-        "search.log",
-        "events",
-        "results",
-        "results_preview",
-        "timeline",
-        "summary",
-        "control",
-    ];
-    let mut all_links = vec![("alternate".to_owned(), path.clone())];
-    all_links.extend(
-        links
-            .iter()
-            .map(|l| ((*l).to_owned(), format!("{path}/{l}"))),
-    );
-    Entry {
-        name: job.search.clone(),
-        id: format!("{}://{}{path}", state.scheme(), state.addr),
-        updated: job_time(OffsetDateTime::now_utc()),
-        published: Some(job_time(job.published)),
-        author: state.options.credentials.username.clone(),
-        links: all_links,
-        content: Content::Dict(vec![
-            ("cursorTime".into(), time(Some(OffsetDateTime::UNIX_EPOCH))),
-            ("defaultSaveTTL".into(), Item::from("604800")),
-            ("defaultTTL".into(), Item::from(ttl.to_string())),
-            // Splunk's size of the job's results; here the memory they take.
-            ("diskUsage".into(), Item::from(job.bytes() as u64)),
-            ("dispatchState".into(), Item::from(dispatch)),
-            (
-                "doneProgress".into(),
-                Item::Num(if done { 1.0 } else { 0.0 }),
-            ),
-            ("eai:acl".into(), job_acl(state, ttl)),
-            ("earliestTime".into(), time(job.window.earliest)),
-            ("eventCount".into(), Item::from(events as u64)),
-            ("isDone".into(), Item::Bool(done)),
-            ("isFailed".into(), Item::Bool(failed)),
-            ("isFinalized".into(), Item::Bool(false)),
-            ("isPaused".into(), Item::Bool(false)),
-            ("isSaved".into(), Item::Bool(false)),
-            ("isZombie".into(), Item::Bool(false)),
-            ("latestTime".into(), time(job.window.latest)),
-            ("messages".into(), messages),
-            (
-                "request".into(),
-                Item::Dict(vec![
-                    (
-                        "earliest_time".into(),
-                        Item::from(job.earliest_time.as_str()),
-                    ),
-                    ("latest_time".into(), Item::from(job.latest_time.as_str())),
-                    ("search".into(), Item::from(job.search.as_str())),
-                ]),
-            ),
-            ("resultCount".into(), Item::from(rows as u64)),
-            ("runDuration".into(), Item::Num(seconds)),
-            ("sid".into(), Item::from(job.sid.as_str())),
-            (
-                "ttl".into(),
-                Item::Int(i64::try_from(ttl).unwrap_or(i64::MAX)),
-            ),
-        ]),
+    let base = format!("{}://{}", state.scheme(), state.addr);
+    let [published, updated, cursor_time] = [
+        job.published,
+        OffsetDateTime::now_utc(),
+        OffsetDateTime::UNIX_EPOCH,
+    ]
+    .map(job_time);
+    let [earliest, latest] = [job.window.earliest, job.window.latest].map(|t| t.map(job_time));
+    wire::Job {
+        sid: &job.sid,
+        search: &job.search,
+        base: &base,
+        collection: jobs_path(api),
+        owner: &state.options.credentials.username,
+        published: &published,
+        updated: &updated,
+        cursor_time: &cursor_time,
+        earliest_time: earliest.as_deref(),
+        latest_time: latest.as_deref(),
+        requested_earliest: &job.earliest_time,
+        requested_latest: &job.latest_time,
+        state: dispatch,
+        result_count: rows as u64,
+        event_count: events as u64,
+        run_duration: seconds,
+        messages: &messages,
+        // Splunk's size of the job's results; here the memory they take.
+        disk_usage: job.bytes() as u64,
+        ttl: state.options.limits.job_ttl.as_secs(),
     }
-}
-
-/// A job's `eai:acl`, as Splunk gives it: owned by the user who ran it, in app `search`,
-/// shared globally. The Python SDK needs it: once a job's status was read, the job's later
-/// requests (`results`, `control`) take their namespace from it (`state.access.owner`).
-fn job_acl(state: &State, ttl: u64) -> Item {
-    let owner = state.options.credentials.username.as_str();
-    Item::Dict(vec![
-        ("app".into(), Item::from("search")),
-        ("can_write".into(), Item::Bool(true)),
-        ("modifiable".into(), Item::Bool(true)),
-        ("owner".into(), Item::from(owner)),
-        (
-            "perms".into(),
-            Item::Dict(vec![
-                ("read".into(), Item::List(vec![Item::from(owner)])),
-                ("write".into(), Item::List(vec![Item::from(owner)])),
-            ]),
-        ),
-        ("sharing".into(), Item::from("global")),
-        ("ttl".into(), Item::from(ttl.to_string())),
-    ])
+    .entry(mode)
 }
 
 /// `search/jobs/{sid}/results`: a page of the results (204 while the job runs).

@@ -163,7 +163,10 @@ fn meta() -> EventMeta {
 }
 
 fn options() -> StoreOptions {
-    StoreOptions::default().segment_bytes(SEGMENT_BYTES)
+    // The logs themselves are damaged here: sealing would replace them.
+    StoreOptions::default()
+        .segment_bytes(SEGMENT_BYTES)
+        .seal(false)
 }
 
 /// Opens the store, replaying in two parts, as the engine does.

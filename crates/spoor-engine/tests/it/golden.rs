@@ -24,9 +24,9 @@ use crate::support::TempDir;
 mod journeys;
 
 /// spoor's lines and some others, for index `analytics` with sourcetype `spoor`.
-const EVENTS: &str = include_str!("../../../../fixtures/engine/events.log");
+const EVENTS: &str = include_str!("../fixtures/events.log");
 /// Lines for index `main` with sourcetype `legacy`, which has no props.
-const OTHER: &str = include_str!("../../../../fixtures/engine/other.log");
+const OTHER: &str = include_str!("../fixtures/other.log");
 /// When the fixture's lines arrive: the time of a line without one.
 const ARRIVAL: OffsetDateTime = datetime!(2028-04-15 00:00 UTC);
 /// A cell without a value, in the expected rows below.

@@ -16,6 +16,7 @@ mod hostile;
 mod parallel;
 mod recovery;
 mod reference;
+mod sealed;
 mod segments;
 mod server;
 mod server_fuzz;

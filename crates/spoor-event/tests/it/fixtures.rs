@@ -5,9 +5,9 @@ use spoor_event::{Event, Value};
 use time::macros::datetime;
 
 /// Lines exactly as the original Python tracker (`AnalyticsTracker.track`) wrote them.
-const PYTHON_TRACKER: &str = include_str!("../../../../fixtures/events/python-tracker.log");
+const PYTHON_TRACKER: &str = include_str!("../fixtures/python-tracker.log");
 /// spoor's own lines, one per kind of case.
-const SPOOR: &str = include_str!("../../../../fixtures/events/spoor.log");
+const SPOOR: &str = include_str!("../fixtures/spoor.log");
 
 #[test]
 fn every_python_tracker_line_decodes() {

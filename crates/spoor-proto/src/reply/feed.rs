@@ -377,14 +377,15 @@ fn json_item(out: &mut String, item: &Item) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::eai::{self, Field};
 
-    fn sample() -> (Feed<'static>, Entry) {
-        let feed = Feed {
-            title: "conf-props",
-            origin: "https://127.0.0.1:8089/services/configs/conf-props".into(),
+    /// A feed of one entry, for the tests of the bodies that are feeds.
+    pub(in crate::reply) fn feed(title: &'static str, origin: String) -> Feed<'static> {
+        Feed {
+            title,
+            origin,
             updated: "2026-11-28T12:00:00+00:00",
             version: "9.1.2",
             build: "spoor",
@@ -393,7 +394,14 @@ mod tests {
             per_page: 30,
             offset: 0,
             messages: &[],
-        };
+        }
+    }
+
+    fn sample() -> (Feed<'static>, Entry) {
+        let feed = feed(
+            "conf-props",
+            "https://127.0.0.1:8089/services/configs/conf-props".into(),
+        );
         let entry = Entry {
             name: "spoor <&> \"x\"".into(),
             id: "https://127.0.0.1:8089/servicesNS/nobody/search/configs/conf-props/spoor".into(),

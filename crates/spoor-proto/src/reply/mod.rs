@@ -21,11 +21,13 @@
 //! ```
 
 mod feed;
+mod job;
 mod results;
 
 use std::fmt::Write as _;
 
 pub use feed::{Content, Entry, Feed, job_entry};
+pub use job::Job;
 pub use results::{ExportWriter, Table, results};
 
 use crate::error::Message;

@@ -229,6 +229,27 @@ pub enum DispatchState {
 }
 
 impl DispatchState {
+    /// The state as Splunk writes it (`DONE`); [`Other`](Self::Other) as received.
+    ///
+    /// ```
+    /// use spoor_proto::search::DispatchState;
+    ///
+    /// assert_eq!(DispatchState::Running.as_str(), "RUNNING");
+    /// assert_eq!(DispatchState::Other("BAD".into()).as_str(), "BAD");
+    /// ```
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Queued => "QUEUED",
+            Self::Parsing => "PARSING",
+            Self::Running => "RUNNING",
+            Self::Paused => "PAUSED",
+            Self::Finalizing => "FINALIZING",
+            Self::Failed => "FAILED",
+            Self::Done => "DONE",
+            Self::Other(other) => other,
+        }
+    }
+
     fn parse(s: &str) -> Self {
         match s {
             "QUEUED" => Self::Queued,

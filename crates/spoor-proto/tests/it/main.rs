@@ -8,7 +8,7 @@ mod parsers;
 /// A fixture body, compiled in.
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../../../../fixtures/splunk/", $name))
+        include_str!(concat!("../fixtures/", $name))
     };
 }
 pub(crate) use fixture;

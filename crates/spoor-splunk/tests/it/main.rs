@@ -18,7 +18,7 @@ use spoor_splunk::SearchResults;
 /// A fake Splunk's fixture body, compiled in.
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../../../../fixtures/splunk/", $name))
+        include_str!(concat!("../fixtures/", $name))
     };
 }
 pub(crate) use fixture;

@@ -24,7 +24,7 @@ use super::{ALL_TIME, Case, DataSet, NONE, any_window, case};
 use crate::support::TempDir;
 
 /// The journeys, for index `journeys` with spoor's sourcetype.
-const JOURNEYS: &str = include_str!("../../../../../fixtures/engine/journeys.log");
+const JOURNEYS: &str = include_str!("../../fixtures/journeys.log");
 /// When the lines arrive (every line has its own time).
 const ARRIVAL: OffsetDateTime = datetime!(2029-06-01 00:00 UTC);
 

@@ -1,0 +1,843 @@
+//! Sealed segments: a closed log segment rewritten as immutable, compressed, checksummed
+//! blocks that hold both the index's columns and, rebuilt from them, the raw text.
+//!
+//! ```text
+//! <index dir>/00000000000000000001-3f9c0e21a4b7d865.sealed   blocks of up to BLOCK_ROWS records
+//! ```
+//!
+//! A block is a 40-byte header and a body:
+//!
+//! ```text
+//! sync: [u8; 8]        the segment's sync marker (as its log frames had)
+//! len: u32 LE          the body's length
+//! rows: u32 LE         its records
+//! first: u64 LE        the first record's offset in the segment's log file
+//! last: u64 LE         the last record's offset there
+//! crc: u32 LE          crc32 of the body
+//! head: u32 LE         crc32 of the 36 bytes before it
+//! body:
+//!   version: u8 (2)
+//!   columns: u32 LE length + a zstd frame      read on open, to index the block
+//!   chunks: u32 LE count, then per chunk:      read when a record's text is read
+//!     first: u64 LE, len: u32 LE, crc: u32 LE  its first record's offset in the log file,
+//!                                              its bytes and their crc32
+//!   then the chunks' bytes, each a zstd frame of up to CHUNK_ROWS records:
+//!     offset step: varint | payload length: varint | payload (as in a log frame)
+//! ```
+//!
+//! Opening reads a block's columns (times, metadata, every extracted field as a dictionary
+//! and codes) straight into the index, so no text is read or parsed again. A record's text is
+//! found through its chunk, a few kilobytes read and decompressed, so reading any record, or
+//! a thousand consecutive ones, stays cheap. Records keep the location they had in the log
+//! (segment and byte offset), so rows indexed before their segment was sealed find their text
+//! in the sealed file.
+//!
+//! # Why zstd
+//!
+//! Measured on the benchmark generator's lines (see `BENCHMARKS.md`): zstd at level 3 keeps a
+//! line in 27 bytes when given a megabyte at a time, at hundreds of MB/s on one core, so
+//! sealing keeps up with ingest; lz4 keeps about twice that. Chunks are smaller than that, for
+//! reads; what that costs is in `BENCHMARKS.md`.
+
+use std::collections::HashMap;
+use std::io;
+
+use spoor_event::extract::Extractor;
+
+use crate::columns::BUILT_IN;
+use crate::record::{MARKER_LEN, Marker, RecordRef};
+
+/// The most records a block holds.
+pub(crate) const BLOCK_ROWS: usize = 65_536;
+/// The bytes of a block's header.
+pub(crate) const HEADER_LEN: usize = 40;
+/// The largest body accepted, a guard against reading a corrupt length as real.
+const MAX_BODY: usize = 1 << 30;
+const VERSION: u8 = 2;
+/// zstd's level for sealing: fast enough to keep up with ingest.
+const LEVEL: i32 = 3;
+/// The most records of a chunk, the unit a record's text is read in.
+pub(crate) const CHUNK_ROWS: usize = 128;
+
+/// A block's header, read and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) len: usize,
+    pub(crate) rows: usize,
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+    crc: u32,
+}
+
+/// What is at the start of some bytes of a sealed file.
+#[cfg(test)]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// A whole block with a valid header and body.
+    Block(Header),
+    /// A valid header whose body is damaged or cut short.
+    Damaged(Header),
+    /// No valid header.
+    Nothing,
+}
+
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Reads the block at the start of `bytes`, which must begin with `marker`.
+#[cfg(test)]
+pub(crate) fn read_block(bytes: &[u8], marker: &Marker) -> Found {
+    match read_header(bytes, marker) {
+        None => Found::Nothing,
+        Some(header) if body_ok(bytes, &header) => Found::Block(header),
+        Some(header) => Found::Damaged(header),
+    }
+}
+
+/// The header at the start of `bytes`, if it begins with `marker` and checks out.
+pub(crate) fn read_header(bytes: &[u8], marker: &Marker) -> Option<Header> {
+    if bytes.len() < HEADER_LEN || bytes[..MARKER_LEN] != marker[..] {
+        return None;
+    }
+    if crc32fast::hash(&bytes[..HEADER_LEN - 4]) != u32_at(bytes, HEADER_LEN - 4) {
+        return None;
+    }
+    let header = Header {
+        len: u32_at(bytes, 8) as usize,
+        rows: u32_at(bytes, 12) as usize,
+        first: u64_at(bytes, 16),
+        last: u64_at(bytes, 24),
+        crc: u32_at(bytes, 32),
+    };
+    (header.len <= MAX_BODY && header.rows > 0 && header.rows <= BLOCK_ROWS).then_some(header)
+}
+
+/// Whether the body `header` announces follows it whole in `bytes`, its checksum matching.
+pub(crate) fn body_ok(bytes: &[u8], header: &Header) -> bool {
+    bytes
+        .get(HEADER_LEN..HEADER_LEN + header.len)
+        .is_some_and(|body| crc32fast::hash(body) == header.crc)
+}
+
+/// A column being built: distinct values and the rows that have one.
+#[derive(Debug, Default)]
+struct Building {
+    codes_of: HashMap<String, u32>,
+    values: Vec<String>,
+    rows: Vec<u32>,
+    codes: Vec<u32>,
+}
+
+impl Building {
+    fn push(&mut self, row: u32, value: &str) {
+        let code = match self.codes_of.get(value) {
+            Some(&code) => code,
+            None => {
+                self.values.push(value.to_owned());
+                let code = self.values.len() as u32;
+                self.codes_of.insert(value.to_owned(), code);
+                code
+            }
+        };
+        self.rows.push(row);
+        self.codes.push(code);
+    }
+
+    fn write(&self, rows: usize, out: &mut Vec<u8>) {
+        put(out, self.values.len() as u64);
+        for value in &self.values {
+            put_str(out, value);
+        }
+        // Dense (a code a row, `0` for none) when at least a quarter of the rows have a value.
+        if self.rows.len() * 4 >= rows {
+            out.push(0);
+            let mut codes = self.codes.iter().zip(&self.rows).peekable();
+            for row in 0..rows as u32 {
+                match codes.next_if(|(_, r)| **r == row) {
+                    Some((code, _)) => put(out, u64::from(*code)),
+                    None => put(out, 0),
+                }
+            }
+        } else {
+            out.push(1);
+            put(out, self.rows.len() as u64);
+            let mut previous = 0;
+            for &row in &self.rows {
+                put(out, u64::from(row - previous));
+                previous = row;
+            }
+            for &code in &self.codes {
+                put(out, u64::from(code));
+            }
+        }
+    }
+}
+
+/// Builds one block from records given in their log's order.
+#[derive(Debug, Default)]
+pub(crate) struct BlockBuilder {
+    offsets: Vec<u64>,
+    times: Vec<i64>,
+    /// `index`, `sourcetype`, `source`, `host`.
+    meta: [Building; 4],
+    /// The extraction used, by sourcetype code.
+    extractors: HashMap<u32, Extractor>,
+    fields: Vec<(String, Building)>,
+    field_index: HashMap<String, u32>,
+    /// The chunk being filled, and the chunks made: (first offset, compressed bytes).
+    chunk: Vec<u8>,
+    chunk_rows: usize,
+    chunk_first: u64,
+    chunks: Vec<(u64, Vec<u8>)>,
+}
+
+impl BlockBuilder {
+    /// How many records it holds.
+    pub(crate) fn rows(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Adds a record stored at `offset` of its log segment, extracting its fields with
+    /// `extractor` (its sourcetype's).
+    pub(crate) fn push(
+        &mut self,
+        offset: u64,
+        record: &RecordRef<'_>,
+        extractor: Extractor,
+    ) -> io::Result<()> {
+        let row = self.offsets.len() as u32;
+        let step = match self.offsets.last() {
+            Some(&previous) if self.chunk_rows > 0 => offset.wrapping_sub(previous),
+            _ => 0,
+        };
+        if self.chunk_rows == 0 {
+            self.chunk_first = offset;
+        }
+        self.offsets.push(offset);
+        self.times.push(record.time_micros);
+        for (column, value) in
+            self.meta
+                .iter_mut()
+                .zip([record.index, record.sourcetype, record.source, record.host])
+        {
+            column.push(row, value);
+        }
+        let sourcetype = *self.meta[1].codes.last().expect("just pushed");
+        self.extractors.entry(sourcetype).or_insert(extractor);
+        let mut seen: Vec<u32> = Vec::new();
+        for field in extractor.fields(record.raw) {
+            let key: &str = &field.key;
+            // Built-in fields are never replaced; the first value of a key is the field's.
+            if BUILT_IN.contains(&key) {
+                continue;
+            }
+            let index = match self.field_index.get(key) {
+                Some(&i) => i,
+                None => {
+                    self.fields.push((key.to_owned(), Building::default()));
+                    let i = (self.fields.len() - 1) as u32;
+                    self.field_index.insert(key.to_owned(), i);
+                    i
+                }
+            };
+            if !seen.contains(&index) {
+                seen.push(index);
+                self.fields[index as usize].1.push(row, &field.value);
+            }
+        }
+        let mut framed = Vec::new();
+        record
+            .to_record()
+            .encode(&mut framed)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let payload = &framed[crate::record::HEADER_LEN..];
+        put(&mut self.chunk, step);
+        put(&mut self.chunk, payload.len() as u64);
+        self.chunk.extend_from_slice(payload);
+        self.chunk_rows += 1;
+        if self.chunk_rows == CHUNK_ROWS {
+            self.close_chunk()?;
+        }
+        Ok(())
+    }
+
+    fn close_chunk(&mut self) -> io::Result<()> {
+        if self.chunk_rows > 0 {
+            let compressed = zstd::bulk::compress(&self.chunk, LEVEL)?;
+            self.chunks.push((self.chunk_first, compressed));
+            self.chunk.clear();
+            self.chunk_rows = 0;
+        }
+        Ok(())
+    }
+
+    /// The block, framed with `marker`; the builder is emptied for the next one.
+    pub(crate) fn finish(&mut self, marker: &Marker) -> io::Result<Vec<u8>> {
+        self.close_chunk()?;
+        let built = std::mem::take(self);
+        let rows = built.offsets.len();
+        let mut columns = Vec::with_capacity(rows * 16);
+        put(&mut columns, rows as u64);
+        let mut previous = 0u64;
+        for &offset in &built.offsets {
+            put(&mut columns, offset.wrapping_sub(previous));
+            previous = offset;
+        }
+        let mut previous = 0i64;
+        for &time in &built.times {
+            put(&mut columns, zigzag(time.wrapping_sub(previous)));
+            previous = time;
+        }
+        for column in &built.meta {
+            column.write(rows, &mut columns);
+        }
+        for code in 1..=built.meta[1].values.len() as u32 {
+            let extractor = built.extractors.get(&code).copied().unwrap_or_default();
+            columns.push(u8::from(extractor.escapes()) | u8::from(extractor.trims_spaces()) << 1);
+        }
+        put(&mut columns, built.fields.len() as u64);
+        for (name, column) in &built.fields {
+            put_str(&mut columns, name);
+            column.write(rows, &mut columns);
+        }
+        let columns = zstd::bulk::compress(&columns, LEVEL)?;
+        let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "block too large");
+        let chunk_bytes: usize = built.chunks.iter().map(|(_, c)| c.len()).sum();
+        let mut body =
+            Vec::with_capacity(9 + columns.len() + 16 * built.chunks.len() + chunk_bytes);
+        body.push(VERSION);
+        body.extend_from_slice(
+            &u32::try_from(columns.len())
+                .map_err(|_| too_large())?
+                .to_le_bytes(),
+        );
+        body.extend_from_slice(&columns);
+        body.extend_from_slice(&(built.chunks.len() as u32).to_le_bytes());
+        for (first, chunk) in &built.chunks {
+            body.extend_from_slice(&first.to_le_bytes());
+            body.extend_from_slice(
+                &u32::try_from(chunk.len())
+                    .map_err(|_| too_large())?
+                    .to_le_bytes(),
+            );
+            body.extend_from_slice(&crc32fast::hash(chunk).to_le_bytes());
+        }
+        for (_, chunk) in &built.chunks {
+            body.extend_from_slice(chunk);
+        }
+        let body_len = u32::try_from(body.len()).map_err(|_| too_large())?;
+        let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+        out.extend_from_slice(marker);
+        out.extend_from_slice(&body_len.to_le_bytes());
+        out.extend_from_slice(&(rows as u32).to_le_bytes());
+        out.extend_from_slice(&built.offsets.first().copied().unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&built.offsets.last().copied().unwrap_or(0).to_le_bytes());
+        out.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+        let head = crc32fast::hash(&out);
+        out.extend_from_slice(&head.to_le_bytes());
+        out.extend_from_slice(&body);
+        Ok(out)
+    }
+}
+
+/// Where a chunk of records is in a sealed file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    /// Its first record's offset in the segment's log file.
+    pub(crate) first: u64,
+    /// Its bytes' place in the sealed file.
+    pub(crate) pos: u64,
+    pub(crate) len: u32,
+    pub(crate) crc: u32,
+}
+
+/// The chunks of a block whose body starts at `pos` of its file.
+pub(crate) fn chunks(body: &[u8], pos: u64) -> io::Result<Vec<Chunk>> {
+    let mut r = Reader(body);
+    if r.byte()? != VERSION {
+        return Err(damaged("unknown version"));
+    }
+    r.take_len()?;
+    let count = u32::from_le_bytes(r.bytes(4)?.try_into().expect("4 bytes")) as usize;
+    if count > BLOCK_ROWS {
+        return Err(damaged("too many chunks"));
+    }
+    let table = r.bytes(count * 16)?;
+    let mut at = pos + (body.len() - r.0.len()) as u64;
+    let mut chunks = Vec::with_capacity(count);
+    for entry in table.chunks_exact(16) {
+        let chunk = Chunk {
+            first: u64_at(entry, 0),
+            pos: at,
+            len: u32_at(entry, 8),
+            crc: u32_at(entry, 12),
+        };
+        at += u64::from(chunk.len);
+        chunks.push(chunk);
+    }
+    if at != pos + body.len() as u64 {
+        return Err(damaged("the chunks do not add up"));
+    }
+    Ok(chunks)
+}
+
+/// A chunk's records, decompressed: each read when asked for.
+#[derive(Debug)]
+pub(crate) struct ChunkRecords {
+    plain: Vec<u8>,
+    /// Each record's offset in the log file, and its payload's place in `plain`.
+    rows: Vec<(u64, usize, usize)>,
+}
+
+impl ChunkRecords {
+    /// The records of a chunk's bytes, checked against its crc.
+    pub(crate) fn read(chunk: &Chunk, bytes: &[u8]) -> io::Result<Self> {
+        if crc32fast::hash(bytes) != chunk.crc {
+            return Err(damaged("a chunk's checksum does not match"));
+        }
+        let plain = zstd::stream::decode_all(bytes)?;
+        let mut r = Reader(&plain);
+        let mut rows = Vec::with_capacity(CHUNK_ROWS);
+        let mut offset = chunk.first;
+        while !r.0.is_empty() {
+            offset = offset.wrapping_add(r.var()?);
+            let len = r.count(crate::record::MAX_PAYLOAD)?;
+            let start = plain.len() - r.0.len();
+            r.bytes(len)?;
+            rows.push((offset, start, len));
+        }
+        Ok(Self { plain, rows })
+    }
+
+    /// How many records it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The `i`-th record and its offset in the log file.
+    pub(crate) fn get(&self, i: usize) -> io::Result<(u64, RecordRef<'_>)> {
+        let (offset, start, len) = self.rows[i];
+        let record = RecordRef::decode(&self.plain[start..start + len])
+            .ok_or_else(|| damaged("a record"))?;
+        Ok((offset, record))
+    }
+
+    /// The record stored at `offset` of the log file.
+    pub(crate) fn at(&self, offset: u64) -> Option<io::Result<RecordRef<'_>>> {
+        let i = self.rows.binary_search_by_key(&offset, |row| row.0).ok()?;
+        Some(self.get(i).map(|(_, record)| record))
+    }
+}
+
+/// A column of a sealed block: its distinct values and each row's code (`0`: no value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SealedColumn {
+    pub(crate) values: Values,
+    pub(crate) codes: SealedCodes,
+}
+
+/// Distinct values, in one string (so reading a block makes a few allocations, not one a
+/// value, and leaves no scattered holes in the heap once dropped).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Values {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Values {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// The value of code `k` (from 1) is the `k - 1`-th.
+    pub(crate) fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        self.text.get(start..end)
+    }
+
+    pub(crate) fn first(&self) -> Option<&str> {
+        self.get(0)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// The codes of a [`SealedColumn`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SealedCodes {
+    /// A code a row.
+    Dense(Vec<u32>),
+    /// The rows that have a value (ascending), and their codes.
+    Sparse { rows: Vec<u32>, codes: Vec<u32> },
+}
+
+impl SealedColumn {
+    /// The code of `row` (`0`: no value).
+    #[cfg(test)]
+    pub(crate) fn code(&self, row: usize) -> u32 {
+        match &self.codes {
+            SealedCodes::Dense(codes) => codes.get(row).copied().unwrap_or(0),
+            SealedCodes::Sparse { rows, codes } => {
+                rows.binary_search(&(row as u32)).map_or(0, |i| codes[i])
+            }
+        }
+    }
+
+    /// The value of `row`, if it has one.
+    #[cfg(test)]
+    pub(crate) fn value(&self, row: usize) -> Option<&str> {
+        match self.code(row) {
+            0 => None,
+            code => self.values.get(code as usize - 1),
+        }
+    }
+
+    /// Every `(row, code)` with a value, rows ascending.
+    pub(crate) fn present(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
+        match &self.codes {
+            SealedCodes::Dense(codes) => Box::new(
+                codes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c != 0)
+                    .map(|(r, c)| (r as u32, *c)),
+            ),
+            SealedCodes::Sparse { rows, codes } => {
+                Box::new(rows.iter().copied().zip(codes.iter().copied()))
+            }
+        }
+    }
+}
+
+/// A sealed block's columns, read back.
+#[derive(Debug, Clone)]
+pub(crate) struct Block {
+    /// Each record's offset in its segment's log file.
+    pub(crate) offsets: Vec<u64>,
+    pub(crate) times: Vec<i64>,
+    /// `index`, `sourcetype`, `source`, `host`.
+    pub(crate) meta: [SealedColumn; 4],
+    /// The extraction the fields were made with, by sourcetype code (from 1).
+    pub(crate) extractors: Vec<Extractor>,
+    pub(crate) fields: Vec<(String, SealedColumn)>,
+}
+
+fn damaged(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("sealed block is damaged: {what}"),
+    )
+}
+
+impl Block {
+    /// Reads a block's columns from its body (checked by [`read_block`]).
+    pub(crate) fn decode(body: &[u8]) -> io::Result<Self> {
+        let mut body = Reader(body);
+        if body.byte()? != VERSION {
+            return Err(damaged("unknown version"));
+        }
+        let columns = zstd::stream::decode_all(body.take_len()?)?;
+        let mut r = Reader(&columns);
+        let rows = r.count(BLOCK_ROWS)?;
+        let mut offsets = Vec::with_capacity(rows);
+        let mut previous = 0u64;
+        for _ in 0..rows {
+            previous = previous.wrapping_add(r.var()?);
+            offsets.push(previous);
+        }
+        let mut times = Vec::with_capacity(rows);
+        let mut previous = 0i64;
+        for _ in 0..rows {
+            previous = previous.wrapping_add(unzigzag(r.var()?));
+            times.push(previous);
+        }
+        let meta = [
+            r.column(rows)?,
+            r.column(rows)?,
+            r.column(rows)?,
+            r.column(rows)?,
+        ];
+        let mut extractors = Vec::with_capacity(meta[1].values.len());
+        for _ in 0..meta[1].values.len() {
+            let flags = r.byte()?;
+            let base = if flags & 1 == 1 {
+                Extractor::auto_escaped()
+            } else {
+                Extractor::auto()
+            };
+            extractors.push(base.trim_spaces(flags & 2 == 2));
+        }
+        let count = r.count(1 << 20)?;
+        let mut fields = Vec::with_capacity(count);
+        for _ in 0..count {
+            let name = r.string()?;
+            fields.push((name, r.column(rows)?));
+        }
+        Ok(Self {
+            offsets,
+            times,
+            meta,
+            extractors,
+            fields,
+        })
+    }
+
+    /// How many records it holds.
+    pub(crate) fn rows(&self) -> usize {
+        self.offsets.len()
+    }
+}
+
+fn put(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+/// Reads what [`BlockBuilder::finish`] wrote; every read is checked, so damaged bytes that
+/// pass the checksum still give an error, never a panic.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> io::Result<u8> {
+        let (&b, rest) = self.0.split_first().ok_or_else(|| damaged("cut short"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+
+    fn var(&mut self) -> io::Result<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(damaged("a number too long"))
+    }
+
+    /// A number of at most `max`.
+    fn count(&mut self, max: usize) -> io::Result<usize> {
+        let n = self.var()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= max)
+            .ok_or_else(|| damaged("a count out of range"))
+    }
+
+    fn bytes(&mut self, n: usize) -> io::Result<&'a [u8]> {
+        if n > self.0.len() {
+            return Err(damaged("cut short"));
+        }
+        let (taken, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(taken)
+    }
+
+    fn take_len(&mut self) -> io::Result<&'a [u8]> {
+        let len = self.bytes(4)?;
+        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        self.bytes(len)
+    }
+
+    fn string(&mut self) -> io::Result<String> {
+        let len = self.count(MAX_BODY)?;
+        let bytes = self.bytes(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| damaged("a string is not utf-8"))
+    }
+
+    fn column(&mut self, rows: usize) -> io::Result<SealedColumn> {
+        let count = self.count(rows)?;
+        let mut values = Values {
+            text: String::new(),
+            ends: Vec::with_capacity(count),
+        };
+        for _ in 0..count {
+            let len = self.count(MAX_BODY)?;
+            let text = std::str::from_utf8(self.bytes(len)?)
+                .map_err(|_| damaged("a value is not utf-8"))?;
+            values.text.push_str(text);
+            values
+                .ends
+                .push(u32::try_from(values.text.len()).map_err(|_| damaged("values too long"))?);
+        }
+        let codes = match self.byte()? {
+            0 => {
+                let mut codes = Vec::with_capacity(rows);
+                for _ in 0..rows {
+                    codes.push(self.count(count)? as u32);
+                }
+                SealedCodes::Dense(codes)
+            }
+            1 => {
+                let n = self.count(rows)?;
+                let mut present = Vec::with_capacity(n);
+                let mut row = 0u64;
+                for i in 0..n {
+                    let step = self.var()?;
+                    if i > 0 && step == 0 {
+                        return Err(damaged("rows out of order"));
+                    }
+                    row = row.saturating_add(step);
+                    if row >= rows as u64 {
+                        return Err(damaged("a row out of range"));
+                    }
+                    present.push(row as u32);
+                }
+                let mut codes = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let code = self.count(count)? as u32;
+                    if code == 0 {
+                        return Err(damaged("a present value without a code"));
+                    }
+                    codes.push(code);
+                }
+                SealedCodes::Sparse {
+                    rows: present,
+                    codes,
+                }
+            }
+            _ => return Err(damaged("unknown column form")),
+        };
+        Ok(SealedColumn { values, codes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record<'a>(time: i64, raw: &'a str) -> RecordRef<'a> {
+        RecordRef {
+            time_micros: time,
+            index: "main",
+            sourcetype: "spoor",
+            source: "app",
+            host: "web-1",
+            raw,
+        }
+    }
+
+    #[test]
+    fn records_and_columns_come_back() {
+        let lines: Vec<String> = (0..300)
+            .map(|i| match i % 4 {
+                0 => format!("2025-11-28T12:00:00.000000Z application=\"shop\" event=\"e{i}\""),
+                1 => format!("a={i} a=2 host=evil"),
+                2 => format!("ünï=cødé 名前=\"値{i}\""),
+                _ => String::new(),
+            })
+            .collect();
+        let mut builder = BlockBuilder::default();
+        for (i, raw) in lines.iter().enumerate() {
+            builder
+                .push(i as u64 * 100, &record(i as i64, raw), Extractor::spoor())
+                .unwrap();
+        }
+        let marker = *b"\x01\x02\x03\x04\x05\x06\x07\x08";
+        let bytes = builder.finish(&marker).unwrap();
+        let Found::Block(header) = read_block(&bytes, &marker) else {
+            panic!("no block");
+        };
+        assert_eq!((header.rows, header.first, header.last), (300, 0, 29_900));
+        let body = &bytes[HEADER_LEN..];
+        let block = Block::decode(body).unwrap();
+        assert_eq!(block.rows(), 300);
+        let event = block.fields.iter().find(|(n, _)| n == "event").unwrap();
+        assert_eq!(event.1.value(4), Some("e4"));
+        let a = block.fields.iter().find(|(n, _)| n == "a").unwrap();
+        assert_eq!(a.1.value(1), Some("1"), "the first value of a key");
+        assert!(block.fields.iter().all(|(n, _)| n != "host"));
+        let chunks = chunks(body, HEADER_LEN as u64).unwrap();
+        assert_eq!(chunks.len(), 300usize.div_ceil(CHUNK_ROWS));
+        let mut read = Vec::new();
+        for chunk in &chunks {
+            let at = chunk.pos as usize;
+            let records = ChunkRecords::read(chunk, &bytes[at..at + chunk.len as usize]).unwrap();
+            for i in 0..records.len() {
+                let (offset, record) = records.get(i).unwrap();
+                read.push((offset, record.to_record()));
+            }
+        }
+        assert_eq!(read.len(), 300);
+        for (i, (offset, record)) in read.iter().enumerate() {
+            assert_eq!(*offset, i as u64 * 100);
+            assert_eq!(record.raw, lines[i]);
+            assert_eq!(record.host, "web-1");
+            assert_eq!(record.time_micros, i as i64);
+        }
+    }
+
+    #[test]
+    fn damage_is_found_and_never_panics() {
+        let mut builder = BlockBuilder::default();
+        for i in 0..100 {
+            builder
+                .push(
+                    i * 90,
+                    &record(
+                        1_764_331_200_000_000 + i as i64,
+                        "application=\"a\" event=\"b\"",
+                    ),
+                    Extractor::spoor(),
+                )
+                .unwrap();
+        }
+        let marker = [7; 8];
+        let bytes = builder.finish(&marker).unwrap();
+        assert!(matches!(read_block(&bytes, &[8; 8]), Found::Nothing));
+        for at in [0, 9, 20, 39] {
+            let mut bad = bytes.clone();
+            bad[at] ^= 0x40;
+            assert_eq!(
+                read_block(&bad, &marker),
+                Found::Nothing,
+                "header byte {at}"
+            );
+        }
+        let mut bad = bytes.clone();
+        bad[HEADER_LEN + 10] ^= 1;
+        assert!(matches!(read_block(&bad, &marker), Found::Damaged(_)));
+        assert!(matches!(
+            read_block(&bytes[..bytes.len() - 1], &marker),
+            Found::Damaged(_)
+        ));
+        // Bodies that are not what a builder wrote give errors.
+        for len in 0..60 {
+            let body = &bytes[HEADER_LEN..HEADER_LEN + len];
+            let _ = Block::decode(body);
+            let _ = chunks(body, 0);
+        }
+        let chunk = Chunk {
+            first: 0,
+            pos: 0,
+            len: 10,
+            crc: crc32fast::hash(&[1; 10]),
+        };
+        assert!(ChunkRecords::read(&chunk, &[1; 10]).is_err());
+    }
+}
