@@ -21,8 +21,8 @@ use spoor_proto::form::Form;
 
 use crate::chart::group;
 use crate::data::{self, PageError, QuestionPage};
+use crate::pages;
 use crate::params::{self, BadParam, View, bad, filter_list};
-use crate::{csv, pages};
 use spoor::MAX_FUNNEL_STEPS as MAX_STEPS;
 
 /// The parameters of the steps' filters, step by step.
@@ -605,7 +605,7 @@ pub(crate) fn json(page: &FunnelPage) -> serde_json::Value {
 /// those whose first step-1 event lacked the property).
 pub(crate) fn csv(page: &FunnelPage) -> String {
     let (Some(params), Some(report)) = (&page.params, &page.report) else {
-        return csv::table(&COLUMNS, std::iter::empty::<[String; 8]>());
+        return spoor::csv::table(&COLUMNS, std::iter::empty::<[String; 8]>());
     };
     let row = |users: &str, value: &str, i: usize, s: &FunnelStep| {
         let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
@@ -636,7 +636,7 @@ pub(crate) fn csv(page: &FunnelPage) -> String {
             .map(|(i, s)| row(users, value, i, s))
             .collect::<Vec<_>>()
     });
-    csv::table(&COLUMNS, overall.chain(by_value))
+    spoor::csv::table(&COLUMNS, overall.chain(by_value))
 }
 
 /// The CSV's columns.

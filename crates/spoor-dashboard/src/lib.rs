@@ -52,7 +52,6 @@
 //! retention.
 
 pub mod chart;
-mod csv;
 mod data;
 pub mod demo;
 mod funnel;

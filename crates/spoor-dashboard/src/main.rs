@@ -1,6 +1,6 @@
 //! `spoor-dashboard`: spoor's web dashboard, on the embedded engine (default) or on Splunk.
 
-use std::io::{self, Write as _};
+use std::io::{self, IsTerminal as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,16 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spoor::{AsyncRetriever, Tracker};
 use spoor_dashboard::{
     DEFAULT_META_INDEX, Dashboard, META_APPLICATION, TrackOptions, allowed_origin, demo, index_name,
 };
 use spoor_engine::Engine;
-use spoor_engine::cli::{Context as _, Failure, Report, say, tell};
+use spoor_engine::cli::{Context as _, Failure, Report, SplunkArgs, say, tell};
 use spoor_engine::server::{
     Credentials, Listeners, Running, Server, ServerOptions, shutdown_signal,
 };
-use spoor_proto::ConfigBuilder;
 
 /// spoor's dashboard. With no `--splunk` it runs spoor's embedded engine on a local data
 /// folder, seeded with demo data when empty.
@@ -43,31 +43,8 @@ struct Args {
     /// Do not seed demo data.
     #[arg(long)]
     no_demo: bool,
-    /// Use this Splunk deployment (`https://host:8089`) instead of the embedded engine.
-    /// Credentials come from the flags below, `SPLUNK_*` variables or `~/.splunkrc`.
-    #[arg(long, value_name = "URL")]
-    splunk: Option<String>,
-    /// Splunk user name.
-    #[arg(long)]
-    username: Option<String>,
-    /// Splunk password (better given as SPLUNK_PASSWORD).
-    #[arg(long)]
-    password: Option<String>,
-    /// Splunk bearer token (better given as SPLUNK_TOKEN).
-    #[arg(long)]
-    token: Option<String>,
-    /// HEC URL for the dashboard's own page views (`https://host:8088`).
-    #[arg(long, value_name = "URL")]
-    hec_url: Option<String>,
-    /// HEC token (better given as SPLUNK_HEC_TOKEN).
-    #[arg(long)]
-    hec_token: Option<String>,
-    /// PEM file of a CA to trust for Splunk's certificate (e.g. Splunk's cacert.pem).
-    #[arg(long, value_name = "FILE")]
-    ca: Option<PathBuf>,
-    /// Do not verify Splunk's TLS certificate (only for a test deployment).
-    #[arg(long)]
-    insecure: bool,
+    #[command(flatten)]
+    splunk: SplunkArgs,
     /// The index the dashboard reads; on the embedded engine it is created at start, and
     /// seeded with the demo data when empty.
     #[arg(long, env = "SPOOR_INDEX", default_value = spoor::DEFAULT_INDEX, value_name = "NAME", value_parser = index_name)]
@@ -106,56 +83,8 @@ struct Backend {
     embedded: Option<(Running, Arc<Engine>)>,
 }
 
-fn splunk_config(args: &Args, url: &str) -> Result<spoor_proto::Config, Failure> {
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-        Failure::new(format!(
-            "--splunk {url:?} is not a URL like https://splunk.example:8089"
-        ))
-    })?;
-    let scheme = match scheme {
-        "https" => spoor_proto::config::Scheme::Https,
-        "http" => spoor_proto::config::Scheme::Http,
-        other => {
-            return Err(Failure::new(format!(
-                "--splunk: unknown scheme {other:?}; use https or http"
-            )));
-        }
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) => (
-            host,
-            port.parse::<u16>()
-                .map_err(|_| Failure::new(format!("--splunk: bad port {port:?}")))?,
-        ),
-        None => (authority, 8089),
-    };
-    let mut builder = ConfigBuilder::new();
-    builder.scheme(scheme).host(host).port(port);
-    if let Some(u) = &args.username {
-        builder.username(u.clone());
-    }
-    if let Some(p) = &args.password {
-        builder.password(p.clone());
-    }
-    if let Some(t) = &args.token {
-        builder.token(t.clone());
-    }
-    if let Some(h) = &args.hec_url {
-        builder.hec_url(h.clone());
-    }
-    if let Some(t) = &args.hec_token {
-        builder.hec_token(t.clone());
-    }
-    if let Some(ca) = &args.ca {
-        let pem = std::fs::read_to_string(ca)
-            .with_context(|| format!("cannot read --ca {}", ca.display()))?;
-        builder.ca_pem(pem);
-    }
-    if args.insecure {
-        builder.verify_tls(false);
-    }
-    spoor_splunk::load_config(&builder).context("splunk configuration")
+fn splunk_config(args: &Args) -> Result<spoor_proto::Config, Failure> {
+    spoor_splunk::load_config(&args.splunk.layer()?).context("splunk configuration")
 }
 
 fn embedded(args: &Args, listeners: Listeners) -> Result<Backend, Failure> {
@@ -241,18 +170,24 @@ fn shell_quote(text: &str) -> String {
 
 fn seed_demo(config: &spoor_proto::Config, index: &str, events: usize) -> Result<(), Failure> {
     let started = std::time::Instant::now();
-    let mut stderr = io::stderr();
-    let sent = demo::seed(config, index, events, |done| {
-        let pct = done * 100 / events.max(1);
-        let bar: String = (0..40)
-            .map(|i| if i * 100 / 40 < pct { '#' } else { '.' })
-            .collect();
-        let _ = write!(stderr, "\rseeding demo data [{bar}] {done}/{events}");
-        let _ = stderr.flush();
-    })
-    .context("cannot seed the demo data")?;
+    // A bar on a terminal; nothing when standard error is a file or a pipe.
+    let bar = if io::stderr().is_terminal() {
+        ProgressBar::with_draw_target(Some(events as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "seeding demo data [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("#>."),
+    );
+    let sent = demo::seed(config, index, events, |done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    let sent = sent.context("cannot seed the demo data")?;
     tell(format_args!(
-        "\nseeded {sent} demo events in {:.1} s",
+        "seeded {sent} demo events in {:.1} s",
         started.elapsed().as_secs_f64()
     ));
     Ok(())
@@ -276,9 +211,9 @@ fn run(args: &Args) -> Result<(), Failure> {
                 args.listen
             )
         })?;
-    let backend = match &args.splunk {
-        Some(url) => Backend {
-            config: splunk_config(args, url)?,
+    let backend = match &args.splunk.splunk {
+        Some(_) => Backend {
+            config: splunk_config(args)?,
             embedded: None,
         },
         None => {

@@ -19,7 +19,7 @@ use crate::chart::group;
 use crate::data::{self, PageError, QuestionPage};
 use crate::pages::share;
 use crate::params::{BadParam, View, bad, filter_list};
-use crate::{csv, funnel, pages};
+use crate::{funnel, pages};
 
 /// A retention question as the page's parameters state it.
 #[derive(Debug, Clone, PartialEq)]
@@ -341,7 +341,7 @@ pub(crate) fn json(page: &RetentionPage) -> serde_json::Value {
 pub(crate) fn csv(page: &RetentionPage) -> String {
     const COLUMNS: [&str; 5] = ["cohort", "size", "period", "retained", "percent"];
     let Some(report) = &page.report else {
-        return csv::table(&COLUMNS, std::iter::empty::<[String; 5]>());
+        return spoor::csv::table(&COLUMNS, std::iter::empty::<[String; 5]>());
     };
     let rows = report.cohorts.iter().flat_map(|c| {
         c.periods.iter().enumerate().map(|(p, kept)| {
@@ -354,7 +354,7 @@ pub(crate) fn csv(page: &RetentionPage) -> String {
             ]
         })
     });
-    csv::table(&COLUMNS, rows)
+    spoor::csv::table(&COLUMNS, rows)
 }
 
 #[cfg(test)]

@@ -19,7 +19,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::csv;
 use crate::data::{self, Need, PageError};
 use crate::params::{BadParam, View};
 use crate::track::{self, Admission, Intake, TrackOptions};
@@ -441,7 +440,7 @@ impl Dashboard {
             "/applications.csv" => match data::list(&self.retriever, view, Need::Tables).await {
                 Ok(page) => csv_reply(
                     "applications",
-                    csv::table(
+                    spoor::csv::table(
                         &["application", "events", "unique_users"],
                         page.apps.iter().map(|(a, _)| {
                             [
@@ -994,7 +993,7 @@ fn list_json(page: &data::ListPage) -> Reply {
 fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
     let file = format!("{}-{table}", page.name);
     let body = match table {
-        "events" => csv::table(
+        "events" => spoor::csv::table(
             &["event", "count", "unique_users"],
             page.events.iter().map(|e| {
                 [
@@ -1004,13 +1003,13 @@ fn table_csv(page: &data::AppPage, table: &str) -> Option<Reply> {
                 ]
             }),
         ),
-        "properties" => csv::table(
+        "properties" => spoor::csv::table(
             &["property", "distinct_values"],
             page.properties
                 .iter()
                 .map(|p| [p.key.clone(), p.distinct_values.to_string()]),
         ),
-        "values" => csv::table(
+        "values" => spoor::csv::table(
             &["value", "count"],
             page.values
                 .iter()

@@ -27,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use spoor::{Event, Tracker, Value};
+use spoor::{Event, Tracker};
+use spoor_event::json::{JsonEvent, unix_seconds};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// The script, as served at `/spoor.js`.
 pub(crate) const SCRIPT: &str = include_str!("../../../web/spoor.js");
@@ -136,111 +136,9 @@ impl fmt::Display for BadBatch {
     }
 }
 
-/// One event as sent, before spoor-event's checks.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Incoming {
-    application: String,
-    event: String,
-    #[serde(default)]
-    distinct_id: Option<String>,
-    #[serde(default)]
-    properties: Properties,
-    #[serde(default)]
-    time: Option<When>,
-}
-
-/// A time as sent: Unix seconds or RFC 3339.
-#[derive(Debug, Deserialize)]
-#[serde(untagged, expecting = "a time: Unix seconds, or RFC 3339 text")]
-enum When {
-    Seconds(f64),
-    Text(String),
-}
-
-/// Properties in the order sent, keys given twice kept (spoor-event refuses them, by name).
-#[derive(Debug, Default)]
-struct Properties(Vec<(String, Value)>);
-
-impl<'de> Deserialize<'de> for Properties {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Props;
-        impl<'de> Visitor<'de> for Props {
-            type Value = Properties;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of properties")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Properties, A::Error> {
-                let mut props = Vec::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    let value = map
-                        .next_value::<Scalar>()
-                        .map_err(|e| de::Error::custom(format!("property {key:?}: {e}")))?;
-                    props.push((key, value.0));
-                }
-                Ok(Properties(props))
-            }
-        }
-        deserializer.deserialize_map(Props)
-    }
-}
-
-/// A property's value: a string, a number or a boolean.
-struct Scalar(Value);
-
-impl<'de> Deserialize<'de> for Scalar {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Scalars;
-        impl<'de> Visitor<'de> for Scalars {
-            type Value = Scalar;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, a number or a boolean")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
-                Ok(Scalar(Value::String(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
-                Ok(Scalar(Value::String(v)))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(Value::Bool(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(Value::Int(v)))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                i64::try_from(v).map(|v| Scalar(Value::Int(v))).map_err(|_| {
-                    E::custom(format!(
-                        "{v} is past the largest whole number spoor keeps (2^63 - 1); send it as a string"
-                    ))
-                })
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(Value::Float(v)))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
-                Err(E::custom(
-                    "null is not a value; leave the property out instead",
-                ))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<Scalar, A::Error> {
-                Err(de::Error::custom(
-                    "a list is not a value; send a string, a number or a boolean",
-                ))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Scalar, A::Error> {
-                Err(de::Error::custom(
-                    "an object is not a value; send a string, a number or a boolean (or flatten it into keys)",
-                ))
-            }
-        }
-        deserializer.deserialize_any(Scalars)
-    }
-}
-
-/// One event or an array of them, each read as an [`Incoming`] with its place in the batch
+/// One event or an array of them, each read as a [`JsonEvent`] with its place in the batch
 /// named in any error.
-struct Batch(Vec<Incoming>);
+struct Batch(Vec<JsonEvent>);
 
 impl<'de> Deserialize<'de> for Batch {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -263,7 +161,7 @@ impl<'de> Deserialize<'de> for Batch {
                         break;
                     }
                     let at = events.len();
-                    match seq.next_element::<Incoming>() {
+                    match seq.next_element::<JsonEvent>() {
                         Ok(Some(event)) => events.push(event),
                         Ok(None) => break,
                         Err(e) => return Err(de::Error::custom(format!("event {at}: {e}"))),
@@ -272,7 +170,7 @@ impl<'de> Deserialize<'de> for Batch {
                 Ok(Batch(events))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Batch, A::Error> {
-                Incoming::deserialize(de::value::MapAccessDeserializer::new(map))
+                JsonEvent::deserialize(de::value::MapAccessDeserializer::new(map))
                     .map(|event| Batch(vec![event]))
             }
         }
@@ -297,11 +195,15 @@ pub(crate) fn parse_batch(
     let skew = match sent_at {
         None => time::Duration::ZERO,
         Some(text) => {
-            let sent = text.parse::<f64>().ok().and_then(seconds).ok_or_else(|| {
-                BadBatch(format!(
-                    "sent_at {text:?} is not a time in Unix seconds (like 1764331200.5)"
-                ))
-            })?;
+            let sent = text
+                .parse::<f64>()
+                .ok()
+                .and_then(unix_seconds)
+                .ok_or_else(|| {
+                    BadBatch(format!(
+                        "sent_at {text:?} is not a time in Unix seconds (like 1764331200.5)"
+                    ))
+                })?;
             now - sent
         }
     };
@@ -323,56 +225,22 @@ pub(crate) fn parse_batch(
         .collect()
 }
 
-/// The [`Event`] an incoming one makes, or why it makes none.
-fn event(incoming: Incoming, now: OffsetDateTime, skew: time::Duration) -> Result<Event, String> {
+/// The [`Event`] an incoming one makes (spoor-event's reading, with the intake's bound on
+/// names), or why it makes none.
+fn event(incoming: JsonEvent, now: OffsetDateTime, skew: time::Duration) -> Result<Event, String> {
     for (field, text) in [
-        ("application", Some(&incoming.application)),
-        ("event", Some(&incoming.event)),
-        ("distinct_id", incoming.distinct_id.as_ref()),
+        ("application", Some(incoming.application())),
+        ("event", Some(incoming.event())),
+        ("distinct_id", incoming.distinct_id()),
     ] {
-        let Some(text) = text else { continue };
-        if text.is_empty() {
-            return Err(format!("`{field}` is empty; give it a name"));
-        }
-        if text.len() > MAX_NAME_BYTES {
+        if let Some(text) = text.filter(|t| t.len() > MAX_NAME_BYTES) {
             return Err(format!(
                 "`{field}` has {} bytes, more than {MAX_NAME_BYTES}",
                 text.len()
             ));
         }
     }
-    let time = match incoming.time {
-        None => now,
-        Some(When::Seconds(s)) => seconds(s)
-            .ok_or_else(|| format!("`time` {s} is not a time in Unix seconds"))?
-            .checked_add(skew)
-            .ok_or("`time` is out of range")?,
-        Some(When::Text(text)) => OffsetDateTime::parse(&text, &Rfc3339)
-            .map_err(|_| format!("`time` {text:?} is not RFC 3339 (like 2026-11-28T12:00:00.5Z)"))?
-            .checked_add(skew)
-            .ok_or("`time` is out of range")?,
-    };
-    let mut builder = Event::builder(incoming.application, incoming.event, time)
-        .properties(incoming.properties.0);
-    if let Some(id) = incoming.distinct_id {
-        builder = builder.distinct_id(id);
-    }
-    builder.build().map_err(|e| e.to_string())
-}
-
-/// The instant `s` Unix seconds name, to the microsecond, if RFC 3339 can write it.
-fn seconds(s: f64) -> Option<OffsetDateTime> {
-    // Years 1970 to 9999: the range of Unix seconds an event line can hold.
-    const MAX: f64 = 253_402_300_799.0;
-    if !(0.0..=MAX).contains(&s) {
-        return None;
-    }
-    #[allow(
-        clippy::cast_possible_truncation,
-        reason = "within 0 and 253,402,300,799 seconds, the microseconds fit an i128 exactly"
-    )]
-    let micros = (s * 1e6).round() as i128;
-    OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).ok()
+    incoming.into_event(now, skew).map_err(|e| e.to_string())
 }
 
 /// Requests per client address: a token bucket each, in a bounded table.
@@ -487,6 +355,7 @@ impl Intake {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spoor::Value;
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);

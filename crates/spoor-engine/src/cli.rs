@@ -1,6 +1,6 @@
 //! What spoor's command-line programs share: an error printed with its whole chain of causes,
-//! logging that writes colour only to a terminal, and a plain error type with context for a
-//! program's own failures.
+//! logging that writes colour only to a terminal, a plain error type with context for a
+//! program's own failures, and the flags that reach a Splunk deployment ([`SplunkArgs`]).
 //!
 //! ```
 //! use std::io;
@@ -114,6 +114,93 @@ impl<T, E: Error + Send + Sync + 'static> Context<T> for Result<T, E> {
 
     fn with_context<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, Failure> {
         self.map_err(|e| Failure::caused(what(), e))
+    }
+}
+
+/// The flags that reach a Splunk deployment, as every spoor program takes them (flattened
+/// into its own with `#[command(flatten)]`): the layer of settings above `SPLUNK_*` variables
+/// and `~/.splunkrc`.
+///
+/// ```
+/// use clap::Parser;
+/// use spoor_engine::cli::SplunkArgs;
+///
+/// #[derive(Parser)]
+/// struct Args {
+///     #[command(flatten)]
+///     splunk: SplunkArgs,
+/// }
+///
+/// let args = Args::parse_from(["prog", "--splunk", "http://127.0.0.1:18089", "--username", "me", "--password", "pw"]);
+/// let config = args.splunk.layer()?.build()?;
+/// assert_eq!(config.base_url(), "http://127.0.0.1:18089");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct SplunkArgs {
+    /// Use this Splunk deployment (`https://host:8089`) instead of the embedded engine.
+    /// Credentials come from the flags below, `SPLUNK_*` variables or `~/.splunkrc`.
+    #[arg(long, value_name = "URL")]
+    pub splunk: Option<String>,
+    /// Splunk user name.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Splunk password (better given as SPLUNK_PASSWORD).
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Splunk bearer token (better given as SPLUNK_TOKEN).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// HEC URL (`https://host:8088`).
+    #[arg(long, value_name = "URL")]
+    pub hec_url: Option<String>,
+    /// HEC token (better given as SPLUNK_HEC_TOKEN).
+    #[arg(long)]
+    pub hec_token: Option<String>,
+    /// PEM file of a CA to trust for Splunk's certificate (e.g. Splunk's cacert.pem).
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Do not verify Splunk's TLS certificate (only for a test deployment).
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl SplunkArgs {
+    /// The settings the flags give (`--splunk`'s URL, when given, for the scheme, host and
+    /// port), to be layered over the environment's (`spoor_splunk::load_config`).
+    ///
+    /// # Errors
+    ///
+    /// A [`Failure`] for a malformed `--splunk` URL or a `--ca` file that cannot be read.
+    pub fn layer(&self) -> Result<spoor_proto::ConfigBuilder, Failure> {
+        let mut builder = spoor_proto::ConfigBuilder::new();
+        if let Some(url) = &self.splunk {
+            builder.url(url).context("--splunk")?;
+        }
+        if let Some(u) = &self.username {
+            builder.username(u.clone());
+        }
+        if let Some(p) = &self.password {
+            builder.password(p.clone());
+        }
+        if let Some(t) = &self.token {
+            builder.token(t.clone());
+        }
+        if let Some(h) = &self.hec_url {
+            builder.hec_url(h.clone());
+        }
+        if let Some(t) = &self.hec_token {
+            builder.hec_token(t.clone());
+        }
+        if let Some(ca) = &self.ca {
+            let pem = std::fs::read_to_string(ca)
+                .with_context(|| format!("cannot read --ca {}", ca.display()))?;
+            builder.ca_pem(pem);
+        }
+        if self.insecure {
+            builder.verify_tls(false);
+        }
+        Ok(builder)
     }
 }
 

@@ -19,7 +19,8 @@
 //! - the raw line and HEC encodings, appending into the caller's buffer;
 //! - the strict decoder, which also reads the lines of the original Python tracker;
 //! - Splunk's `KV_MODE = auto | auto_escaped` extraction and `CLEAN_KEYS` key cleaning;
-//! - the [`props`] settings Splunk needs to read the lines.
+//! - the [`props`] settings Splunk needs to read the lines;
+//! - with the feature `json`, events written as JSON objects (`json`).
 //!
 //! Out of scope: all I/O. There is no clock (the caller gives every event's time), no network,
 //! no files and no environment; sending events is the `spoor` crate's work.
@@ -50,6 +51,8 @@ mod encode;
 mod event;
 pub mod extract;
 pub mod field;
+#[cfg(feature = "json")]
+pub mod json;
 mod key;
 pub mod props;
 pub mod timestamp;

@@ -354,6 +354,52 @@ impl ConfigBuilder {
         request_timeout(Duration) => |v| v;
     }
 
+    /// Sets the scheme, host and port from a management URL, `https://splunk.example:8089`
+    /// (the port 8089 when left out; a path is ignored).
+    ///
+    /// ```
+    /// let mut builder = spoor_proto::ConfigBuilder::new();
+    /// builder.url("http://127.0.0.1:18089/")?;
+    /// assert_eq!(builder.build()?.base_url(), "http://127.0.0.1:18089");
+    /// assert!(spoor_proto::ConfigBuilder::new().url("splunk.example").is_err());
+    /// # Ok::<(), spoor_proto::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for text that is not an `http` or `https` URL with a host and an
+    /// optional port.
+    pub fn url(&mut self, url: &str) -> Result<&mut Self, Error> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            Error::config(format!(
+                "{url:?} is not a URL like https://splunk.example:8089"
+            ))
+        })?;
+        let scheme = match scheme.to_ascii_lowercase().as_str() {
+            "https" => Scheme::Https,
+            "http" => Scheme::Http,
+            other => {
+                return Err(Error::config(format!(
+                    "unknown scheme {other:?} in {url:?}; use https or http"
+                )));
+            }
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>()
+                    .map_err(|_| Error::config(format!("bad port {port:?} in {url:?}")))?,
+            ),
+            None => (authority, 8089),
+        };
+        if host.is_empty() {
+            return Err(Error::config(format!("{url:?} names no host")));
+        }
+        self.scheme(scheme).host(host).port(port);
+        Ok(self)
+    }
+
     /// Reads the `SPLUNK_*` variables from the pairs given (pass `std::env::vars()` at the
     /// edge of the program). Empty or blank values count as unset; other values are taken
     /// as they are (a password may end in a space); other names are ignored.

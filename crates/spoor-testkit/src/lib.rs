@@ -1,7 +1,8 @@
 //! Test support shared by spoor's crates (a dev-dependency only): the settings their property
 //! tests run with, the hostile HTTP clients ([`hostile`]) their servers' robustness tests
 //! send, a real browser ([`browser`]) for the tests of what runs in one, and programs
-//! from outside Rust run to their end or a time limit ([`process`]).
+//! from outside Rust run to their end or a time limit ([`process`]), and temporary folders
+//! ([`TempDir`]).
 //!
 //! Out of scope: anything a crate's own tests alone need; strategies stay with the tests that
 //! know their domain.
@@ -14,6 +15,9 @@ use proptest::test_runner::Config;
 pub mod browser;
 pub mod hostile;
 pub mod process;
+mod temp;
+
+pub use temp::TempDir;
 
 /// The property-test settings: proptest's defaults (so `PROPTEST_CASES` sets the number of
 /// cases), with shrinking turned off on CI, where it only costs time; on a developer's machine

@@ -63,9 +63,11 @@
 //!
 //! - Wire formats and the HTTP drivers (`spoor-proto`, `spoor-splunk`), the SPL text
 //!   (`spoor-spl`), encoding events (`spoor-event`).
-//! - Charts and pages: the dashboard's.
+//! - Charts and pages: the dashboard's (beside [`csv`], the tables both it and the command
+//!   line write as CSV).
 
 pub mod answer;
+pub mod csv;
 mod error;
 mod retriever;
 mod tracker;

@@ -80,6 +80,7 @@ fn no_crate_depends_on_a_crate_above_it() {
         "spoor-splunk",
         "spoor-engine",
         "spoor",
+        "spoor-cli",
         "spoor-dashboard",
         "spoor-examples",
         "spoor-tests",

@@ -1,9 +1,15 @@
 //! Tables as CSV (RFC 4180), safe to open in a spreadsheet: a cell that a spreadsheet would
 //! read as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is
-//! prefixed with `'`, so an event or value named `=HYPERLINK(…)` stays text.
+//! prefixed with `'`, so an event or value named `=HYPERLINK(…)` stays text. The dashboard's
+//! downloads and the command line's `--format csv` write them.
 
 /// A CSV document: a header row, then rows; lines end with CRLF.
-pub(crate) fn table<R, C>(header: &[&str], rows: R) -> String
+///
+/// ```
+/// let csv = spoor::csv::table(&["event", "count"], [["login".to_owned(), "3".to_owned()]]);
+/// assert_eq!(csv, "event,count\r\nlogin,3\r\n");
+/// ```
+pub fn table<R, C>(header: &[&str], rows: R) -> String
 where
     R: IntoIterator<Item = C>,
     C: IntoIterator<Item = String>,
