@@ -16,9 +16,11 @@ use crate::support::{Lcg, TempDir};
 /// would replace a closed segment (damage and all) while they look at it.
 fn open_log(
     dir: &std::path::Path,
-    visit: impl FnMut(Location, spoor_engine::RecordRef<'_>),
+    mut visit: impl FnMut(Location, spoor_engine::Record),
 ) -> Result<(Store, OpenReport), StoreError> {
-    Store::open_with(dir, &StoreOptions::default().seal(false), visit)
+    Store::open_with(dir, &StoreOptions::default().seal(false), |at, record| {
+        visit(at, record.to_record());
+    })
 }
 
 fn meta() -> EventMeta {
