@@ -485,16 +485,26 @@ impl Column {
             } => {
                 present.push(row);
                 codes.push(code);
-                // Dense costs a code a row, sparse a code and a 4-byte row per value: switch
-                // when dense is the smaller.
-                let width = codes.width();
-                if present.len() * (4 + width) > rows * width {
-                    let mut dense = Codes::zeros(rows, self.dict.len() as u32);
-                    for (i, &r) in present.iter().enumerate() {
-                        dense.set(r as usize, codes.get(i));
-                    }
-                    self.storage = Storage::Dense(dense);
+                self.densify_if_smaller(rows);
+            }
+        }
+    }
+
+    /// Makes a sparse column of `rows` rows dense when that is the smaller: dense costs a code
+    /// a row, sparse a code and a 4-byte row per value.
+    fn densify_if_smaller(&mut self, rows: usize) {
+        if let Storage::Sparse {
+            rows: present,
+            codes,
+        } = &self.storage
+        {
+            let width = codes.width();
+            if present.len() * (4 + width) > rows * width {
+                let mut dense = Codes::zeros(rows, self.dict.len() as u32);
+                for (i, &r) in present.iter().enumerate() {
+                    dense.set(r as usize, codes.get(i));
                 }
+                self.storage = Storage::Dense(dense);
             }
         }
     }
@@ -548,16 +558,7 @@ impl Column {
             } => {
                 present.extend(pairs.iter().map(|&(row, _)| row));
                 codes.extend_codes(pairs.iter().map(|&(_, code)| code), max);
-                // Dense when that is the smaller, as `store` decides row by row.
-                let rows = last as usize + 1;
-                let width = codes.width();
-                if present.len() * (4 + width) > rows * width {
-                    let mut dense = Codes::zeros(rows, self.dict.len() as u32);
-                    for (i, &r) in present.iter().enumerate() {
-                        dense.set(r as usize, codes.get(i));
-                    }
-                    self.storage = Storage::Dense(dense);
-                }
+                self.densify_if_smaller(last as usize + 1);
             }
         }
     }

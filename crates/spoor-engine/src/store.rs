@@ -223,14 +223,7 @@ impl Sealing {
         let extractor =
             |sourcetype: &str| parsing_of(&self.catalog, &self.parsing, sourcetype).extractor;
         while !stopped.load(Ordering::Relaxed) {
-            let logs: Vec<(String, Arc<Log>)> = self
-                .logs
-                .read()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .map(|(name, log)| (name.clone(), Arc::clone(log)))
-                .collect();
-            for (name, log) in logs {
+            for (name, log) in every_log(&self.logs) {
                 if failed
                     .get(&name)
                     .is_some_and(|at| at.elapsed() < Duration::from_secs(60))
@@ -238,35 +231,15 @@ impl Sealing {
                     continue;
                 }
                 let min = self.options.segment_bytes / 16;
-                let sealed = log.roll_if_idle(self.options.seal_idle, min).and_then(|_| {
-                    loop {
-                        if stopped.load(Ordering::Relaxed) {
-                            break Ok(());
-                        }
-                        match log.seal_next(&extractor, stopped)? {
-                            Some(sealing) => {
-                                for damage in &sealing.damage {
-                                    tracing::warn!(index = %name, "{damage}");
-                                }
-                                tracing::debug!(
-                                    index = %name,
-                                    segment = %sealing.path.display(),
-                                    records = sealing.records,
-                                    bytes_before = sealing.before,
-                                    bytes_after = sealing.after,
-                                    ms = sealing.took.as_millis() as u64,
-                                    "sealed a segment"
-                                );
-                            }
-                            None => break Ok(()),
-                        }
-                    }
-                });
+                let sealed = log
+                    .roll_if_idle(self.options.seal_idle, min)
+                    .and_then(|_| seal_closed(&name, &log, &extractor, stopped));
                 if let Err(err) = sealed {
                     tracing::warn!(
                         index = %name,
                         error = %err,
-                        "cannot seal a segment of this index; its records stay in its log,                          and sealing is tried again in a minute"
+                        "cannot seal a segment of this index; its records stay in its log, \
+                         and sealing is tried again in a minute"
                     );
                     failed.insert(name, std::time::Instant::now());
                 }
@@ -278,6 +251,44 @@ impl Sealing {
             let _ = wake.wait_timeout(guard, Duration::from_secs(1));
         }
     }
+}
+
+/// Every index's log, as they are now.
+fn every_log(logs: &RwLock<BTreeMap<String, Arc<Log>>>) -> Vec<(String, Arc<Log>)> {
+    logs.read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|(name, log)| (name.clone(), Arc::clone(log)))
+        .collect()
+}
+
+/// Seals every closed segment of index `name`'s log, until `stop` is set; how many.
+fn seal_closed(
+    name: &str,
+    log: &Log,
+    extractor: &dyn Fn(&str) -> Extractor,
+    stop: &AtomicBool,
+) -> io::Result<u64> {
+    let mut sealed = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let Some(sealing) = log.seal_next(extractor, stop)? else {
+            break;
+        };
+        for damage in &sealing.damage {
+            tracing::warn!(index = %name, "{damage}");
+        }
+        tracing::debug!(
+            index = %name,
+            segment = %sealing.path.display(),
+            records = sealing.records,
+            bytes_before = sealing.before,
+            bytes_after = sealing.after,
+            ms = sealing.took.as_millis() as u64,
+            "sealed a segment"
+        );
+        sealed += 1;
+    }
+    Ok(sealed)
 }
 
 /// How text of `sourcetype` is cut into events and its fields extracted: from the cache, or
@@ -851,28 +862,16 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn seal_all(&self) -> Result<u64, StoreError> {
-        let logs: Vec<(String, Arc<Log>)> = self
-            .logs
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .map(|(name, log)| (name.clone(), Arc::clone(log)))
-            .collect();
         let never = AtomicBool::new(false);
         let extractor = |sourcetype: &str| self.parsing(sourcetype).extractor;
         let mut sealed = 0;
-        for (name, log) in logs {
+        for (name, log) in every_log(&self.logs) {
             let io = |source| StoreError::Io {
                 context: format!("cannot seal index {name:?}"),
                 source,
             };
             log.roll_if_idle(Duration::ZERO, 1).map_err(io)?;
-            while let Some(sealing) = log.seal_next(&extractor, &never).map_err(io)? {
-                for damage in &sealing.damage {
-                    tracing::warn!(index = %name, "{damage}");
-                }
-                sealed += 1;
-            }
+            sealed += seal_closed(&name, &log, &extractor, &never).map_err(io)?;
         }
         Ok(sealed)
     }
