@@ -1,6 +1,6 @@
 //! The engine: the durable store and its in-memory index, searched together.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -11,7 +11,7 @@ use spoor_spl::ast::Query;
 use time::OffsetDateTime;
 
 use crate::columns::Columns;
-use crate::ingest::Parsing;
+use crate::ingest::{Parsing, cached_extractor};
 use crate::log::Location;
 use crate::record::{Record, RecordRef};
 use crate::search::{self, Results, SearchError, Window};
@@ -26,7 +26,7 @@ type Index = RwLock<BTreeMap<String, Columns>>;
 #[derive(Debug, Default)]
 struct Part {
     index: BTreeMap<String, Columns>,
-    extractors: BTreeMap<String, Extractor>,
+    extractors: HashMap<String, Extractor>,
 }
 
 /// What an index holds, in short.
@@ -193,12 +193,9 @@ impl Engine {
                 indexed.fetch_add(1, Ordering::Relaxed);
                 let mut part = parts[part].lock().unwrap_or_else(|e| e.into_inner());
                 let Part { index, extractors } = &mut *part;
-                let extractor = match extractors.get(record.sourcetype) {
-                    Some(extractor) => *extractor,
-                    None => *extractors
-                        .entry(record.sourcetype.to_owned())
-                        .or_insert_with(|| Parsing::of(props.get(record.sourcetype)).extractor),
-                };
+                let extractor = cached_extractor(extractors, record.sourcetype, || {
+                    Parsing::of(props.get(record.sourcetype)).extractor
+                });
                 match index.get_mut(record.index) {
                     Some(columns) => columns.push(location, &record, extractor),
                     None => index
@@ -214,20 +211,17 @@ impl Engine {
                 let Part { index, extractors } = &mut *part;
                 let current = block.meta[1].values.iter().zip(&block.extractors).all(
                     |(sourcetype, sealed)| {
-                        let extractor = match extractors.get(sourcetype) {
-                            Some(extractor) => *extractor,
-                            None => *extractors
-                                .entry(sourcetype.to_owned())
-                                .or_insert_with(|| Parsing::of(props.get(sourcetype)).extractor),
-                        };
-                        extractor == *sealed
+                        let today = cached_extractor(extractors, sourcetype, || {
+                            Parsing::of(props.get(sourcetype)).extractor
+                        });
+                        today == *sealed
                     },
                 );
-                let name = block.meta[0].values.first();
-                if !current || block.meta[0].values.len() != 1 {
+                // Records of one index only, as every log holds.
+                let names = &block.meta[0].values;
+                let (true, 1, Some(name)) = (current, names.len(), names.first()) else {
                     return false;
-                }
-                let Some(name) = name else { return false };
+                };
                 index
                     .entry(name.to_owned())
                     .or_default()

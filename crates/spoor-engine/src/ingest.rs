@@ -1,6 +1,6 @@
 //! Turning received text into events: line breaking and timestamp recognition, per sourcetype.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use regex::Regex;
@@ -202,6 +202,19 @@ fn parse_zone(zone: &str) -> Option<UtcOffset> {
         minutes.parse().ok()?
     };
     UtcOffset::from_hms(sign * hours, sign * minutes, 0).ok()
+}
+
+/// The extraction of `sourcetype` from `cache`, made by `make` the first time it is asked for
+/// (the sourcetypes of a run of records are few; their props are read once each).
+pub(crate) fn cached_extractor(
+    cache: &mut HashMap<String, Extractor>,
+    sourcetype: &str,
+    make: impl FnOnce() -> Extractor,
+) -> Extractor {
+    if let Some(&extractor) = cache.get(sourcetype) {
+        return extractor;
+    }
+    *cache.entry(sourcetype.to_owned()).or_insert_with(make)
 }
 
 #[cfg(test)]

@@ -62,6 +62,7 @@ use std::time::{Duration, Instant};
 
 use spoor_event::extract::Extractor;
 
+use crate::ingest::cached_extractor;
 use crate::record::{
     Frame, HEADER_LEN, MARKER_LEN, MAX_PAYLOAD, Marker, Record, RecordRef, V1_HEADER_LEN,
     read_frame, read_v1_frame, seal, v1_plausible,
@@ -112,7 +113,7 @@ fn sealed_name(segment: u64, marker: Marker) -> String {
 
 /// The sealed segment a file name is of, if it is one.
 fn parse_sealed_name(name: &str) -> Option<(u64, Marker)> {
-    match parse_segment_name(&format!("{}.seg", name.strip_suffix(".sealed")?))? {
+    match parse_stem(name.strip_suffix(".sealed")?)? {
         (segment, Format::V2(marker)) => Some((segment, marker)),
         (_, Format::V1) => None,
     }
@@ -120,7 +121,17 @@ fn parse_sealed_name(name: &str) -> Option<(u64, Marker)> {
 
 /// The segment a file name is of, if it is one.
 fn parse_segment_name(name: &str) -> Option<(u64, Format)> {
-    let stem = name.strip_suffix(".seg")?;
+    parse_stem(name.strip_suffix(".seg")?)
+}
+
+/// Whether a file name is a segment's, its log file or its sealed file.
+fn names_segment(name: &str) -> bool {
+    parse_segment_name(name).is_some() || parse_sealed_name(name).is_some()
+}
+
+/// A segment's number and format from its file name without the suffix: `<n>` or
+/// `<n>-<marker in hex>`.
+fn parse_stem(stem: &str) -> Option<(u64, Format)> {
     let (number, format) = match stem.split_once('-') {
         None => (stem, Format::V1),
         Some((number, marker)) => {
@@ -141,7 +152,7 @@ fn parse_segment_name(name: &str) -> Option<(u64, Format)> {
 pub(crate) fn is_segment_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
-        .is_some_and(|name| parse_segment_name(name).is_some() || parse_sealed_name(name).is_some())
+        .is_some_and(names_segment)
 }
 
 /// Whether `path` names a copy of a segment's damaged bytes (`<segment>.damaged-…`).
@@ -149,9 +160,7 @@ pub(crate) fn is_quarantine_copy(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
         .and_then(|name| name.split_once(".damaged-"))
-        .is_some_and(|(segment, _)| {
-            parse_segment_name(segment).is_some() || parse_sealed_name(segment).is_some()
-        })
+        .is_some_and(|(segment, _)| names_segment(segment))
 }
 
 /// A segment as found in its folder: its log file, or its sealed file.
@@ -407,21 +416,14 @@ impl Log {
     ) -> io::Result<(Self, Vec<Damage>)> {
         let segments = list_segments(dir)?;
         let last = segments.last().map(|(segment, _)| *segment);
-        let mut damage = Vec::new();
-        let mut tail = None;
-        let mut sealed = BTreeMap::new();
-        for &(segment, found) in &segments {
-            let mut replayed = replay(dir, segment, found, Some(segment) == last, visit, block)?;
-            damage.append(&mut replayed.damage);
-            if let Some(file) = replayed.sealed.take() {
-                sealed.insert(segment, file);
-            }
-            tail = Some(replayed);
-        }
-        Ok((
-            Self::resume(dir, segment_bytes, segments, tail, sealed)?,
-            damage,
-        ))
+        let replayed = segments
+            .iter()
+            .map(|&(segment, found)| {
+                let replayed = replay(dir, segment, found, Some(segment) == last, visit, block)?;
+                Ok((segment, replayed))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        Self::resume(dir, segment_bytes, segments, replayed)
     }
 
     /// Like [`open`](Log::open), replaying the segments in `parts` runs of consecutive
@@ -468,33 +470,33 @@ impl Log {
                 })
                 .collect()
         });
-        let mut damage = Vec::new();
-        let mut tail = None;
-        let mut sealed = BTreeMap::new();
+        let mut all = Vec::with_capacity(segments.len());
         for run in replayed {
-            for (segment, mut replayed) in run? {
-                damage.append(&mut replayed.damage);
-                if let Some(file) = replayed.sealed.take() {
-                    sealed.insert(segment, file);
-                }
-                tail = Some(replayed);
-            }
+            all.extend(run?);
         }
-        Ok((
-            Self::resume(dir, segment_bytes, segments, tail, sealed)?,
-            damage,
-        ))
+        Self::resume(dir, segment_bytes, segments, all)
     }
 
     /// The log, ready to append after its last segment, or in a new one when there is none,
     /// or the last is of the first format or ends in damage.
+    /// Also gathers what replaying each segment found: the damage, returned, and the sealed
+    /// files.
     fn resume(
         dir: &Path,
         segment_bytes: u64,
         segments: Vec<(u64, OnDisk)>,
-        tail: Option<Replayed>,
-        mut sealed: BTreeMap<u64, Sealed>,
-    ) -> io::Result<Self> {
+        replayed: Vec<(u64, Replayed)>,
+    ) -> io::Result<(Self, Vec<Damage>)> {
+        let mut damage = Vec::new();
+        let mut tail = None;
+        let mut sealed = BTreeMap::new();
+        for (segment, mut replayed) in replayed {
+            damage.append(&mut replayed.damage);
+            if let Some(file) = replayed.sealed.take() {
+                sealed.insert(segment, file);
+            }
+            tail = Some(replayed);
+        }
         let mut map: BTreeMap<u64, Segment> = segments
             .iter()
             .map(|&(segment, found)| {
@@ -535,7 +537,7 @@ impl Log {
             }
         };
         let (file, segment, marker, len, next_seq) = current;
-        Ok(Self {
+        let log = Self {
             dir: dir.to_owned(),
             segment_bytes,
             segments: Mutex::new(map),
@@ -554,7 +556,8 @@ impl Log {
             synced: Condvar::new(),
             chunks: Mutex::new(VecDeque::new()),
             sealing: Mutex::new(()),
-        })
+        };
+        Ok((log, damage))
     }
 
     /// The bytes its segment files hold on disk (copies of damaged bytes not counted).
@@ -853,12 +856,9 @@ impl Log {
             if failed.is_some() || stop.load(Ordering::Relaxed) {
                 return;
             }
-            let extractor = match extractors.get(record.sourcetype) {
-                Some(&e) => e,
-                None => *extractors
-                    .entry(record.sourcetype.to_owned())
-                    .or_insert_with(|| extractor(record.sourcetype)),
-            };
+            let extractor = cached_extractor(&mut extractors, record.sourcetype, || {
+                extractor(record.sourcetype)
+            });
             records += 1;
             let pushed = builder.push(at.offset, &record, extractor);
             if let Err(err) = pushed.and_then(|()| {

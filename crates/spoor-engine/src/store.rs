@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 
 use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
 use crate::files::{self, FolderLock, LockError};
-use crate::ingest::{Parsing, PropsError};
+use crate::ingest::{Parsing, PropsError, cached_extractor};
 use crate::log::{Damage, Location, Log};
 // The server's credentials file, kept in the data folder: made owner-only on open like the
 // store's own files.
@@ -683,14 +683,9 @@ impl Store {
                 let Some(adopting) = &mut adopting else {
                     return;
                 };
-                let extractor = match extractors.get(record.sourcetype) {
-                    Some(extractor) => *extractor,
-                    None => *extractors
-                        .entry(record.sourcetype.to_owned())
-                        .or_insert_with(|| {
-                            Parsing::of(catalog.props.get(record.sourcetype)).extractor
-                        }),
-                };
+                let extractor = cached_extractor(&mut extractors, record.sourcetype, || {
+                    Parsing::of(catalog.props.get(record.sourcetype)).extractor
+                });
                 adopting.record(location, record, extractor);
             },
             &mut |_, _| false,
