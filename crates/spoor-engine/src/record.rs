@@ -72,6 +72,49 @@ pub struct RecordRef<'a> {
 }
 
 impl RecordRef<'_> {
+    /// Appends the record's frame to `out`, its sync marker, sequence number and header
+    /// checksum still to be set by [`seal`] once its place in a segment is known.
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), RecordError> {
+        let start = out.len();
+        out.extend_from_slice(&[0; HEADER_LEN]);
+        out.push(VERSION);
+        out.extend_from_slice(&self.time_micros.to_le_bytes());
+        for (field, value) in [
+            ("index", self.index),
+            ("sourcetype", self.sourcetype),
+            ("source", self.source),
+            ("host", self.host),
+        ] {
+            let Ok(len) = u16::try_from(value.len()) else {
+                out.truncate(start);
+                return Err(RecordError::FieldTooLong {
+                    field,
+                    len: value.len(),
+                });
+            };
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(value.as_bytes());
+        }
+        let raw_len = u32::try_from(self.raw.len())
+            .ok()
+            .filter(|_| out.len() - start - HEADER_LEN + 4 + self.raw.len() <= MAX_PAYLOAD);
+        let Some(raw_len) = raw_len else {
+            out.truncate(start);
+            return Err(RecordError::RawTooLong {
+                len: self.raw.len(),
+            });
+        };
+        out.extend_from_slice(&raw_len.to_le_bytes());
+        out.extend_from_slice(self.raw.as_bytes());
+
+        let payload = &out[start + HEADER_LEN..];
+        let len = u32::try_from(payload.len()).expect("bounded by MAX_PAYLOAD");
+        let crc = crc32fast::hash(payload);
+        out[start + 8..start + 12].copy_from_slice(&len.to_le_bytes());
+        out[start + 16..start + 20].copy_from_slice(&crc.to_le_bytes());
+        Ok(())
+    }
+
     /// An owned copy.
     pub fn to_record(&self) -> Record {
         Record {
@@ -122,44 +165,7 @@ impl Record {
     /// Appends the record's frame to `out`, its sync marker, sequence number and header
     /// checksum still to be set by [`seal`] once its place in a segment is known.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), RecordError> {
-        let start = out.len();
-        out.extend_from_slice(&[0; HEADER_LEN]);
-        out.push(VERSION);
-        out.extend_from_slice(&self.time_micros.to_le_bytes());
-        for (field, value) in [
-            ("index", &self.index),
-            ("sourcetype", &self.sourcetype),
-            ("source", &self.source),
-            ("host", &self.host),
-        ] {
-            let Ok(len) = u16::try_from(value.len()) else {
-                out.truncate(start);
-                return Err(RecordError::FieldTooLong {
-                    field,
-                    len: value.len(),
-                });
-            };
-            out.extend_from_slice(&len.to_le_bytes());
-            out.extend_from_slice(value.as_bytes());
-        }
-        let raw_len = u32::try_from(self.raw.len())
-            .ok()
-            .filter(|_| out.len() - start - HEADER_LEN + 4 + self.raw.len() <= MAX_PAYLOAD);
-        let Some(raw_len) = raw_len else {
-            out.truncate(start);
-            return Err(RecordError::RawTooLong {
-                len: self.raw.len(),
-            });
-        };
-        out.extend_from_slice(&raw_len.to_le_bytes());
-        out.extend_from_slice(self.raw.as_bytes());
-
-        let payload = &out[start + HEADER_LEN..];
-        let len = u32::try_from(payload.len()).expect("bounded by MAX_PAYLOAD");
-        let crc = crc32fast::hash(payload);
-        out[start + 8..start + 12].copy_from_slice(&len.to_le_bytes());
-        out[start + 16..start + 20].copy_from_slice(&crc.to_le_bytes());
-        Ok(())
+        self.as_ref().encode(out)
     }
 
     /// A view of the record.

@@ -252,7 +252,6 @@ impl BlockBuilder {
         }
         let mut framed = Vec::new();
         record
-            .to_record()
             .encode(&mut framed)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         let payload = &framed[crate::record::HEADER_LEN..];
