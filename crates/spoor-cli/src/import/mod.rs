@@ -610,10 +610,18 @@ impl Shared<'_> {
         hasher.update(&chunk.data[..consumed]);
         result.crc = hasher.finalize();
         result.bytes_end = chunk.start_bytes + consumed as u64;
-        if self.options.strict && !self.pass_gate(chunk.seq, result.stop.is_some()) {
+        let passed = self.options.strict;
+        if passed && !self.pass_gate(chunk.seq, result.stop.is_some()) {
             return result;
         }
-        if self.stopped() && result.stop.is_none() {
+        // A chunk that has had its turn is sent even when a later chunk's bad line stopped the
+        // import since: every line before the bad one goes. Only an interrupt stops it then.
+        let halted = if passed {
+            self.interrupt.load(Ordering::Relaxed)
+        } else {
+            self.stopped()
+        };
+        if halted && result.stop.is_none() {
             return result;
         }
         let sent = match &self.transport {
