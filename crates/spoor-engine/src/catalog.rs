@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::files;
+use crate::retention::Retention;
 
 /// The catalog's file name in the data folder.
 pub(crate) const FILE: &str = "catalog.json";
@@ -26,6 +27,9 @@ pub(crate) struct Catalog {
     pub(crate) indexes: Vec<String>,
     /// `props.conf`: stanza name → setting → value.
     pub(crate) props: BTreeMap<String, BTreeMap<String, String>>,
+    /// The retention of each index whose retention was set (the others keep the default).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) retention: BTreeMap<String, Retention>,
 }
 
 /// Why the catalog could not be read.
@@ -52,6 +56,11 @@ impl Catalog {
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|err| LoadError::Damaged(path, format!("is not a valid catalog ({err})")))
+    }
+
+    /// The retention of index `name`.
+    pub(crate) fn retention(&self, name: &str) -> Retention {
+        self.retention.get(name).copied().unwrap_or_default()
     }
 
     pub(crate) fn save(&self, dir: &Path) -> io::Result<()> {

@@ -563,6 +563,44 @@ impl Column {
         }
     }
 
+    /// The column of the rows `kept` (ascending), numbered from `0` in that order; its
+    /// dictionary holds only the values those rows have, in the order they had.
+    fn keep_rows(&self, kept: &[u32]) -> Self {
+        let codes = self.gather(kept);
+        let mut used = vec![false; self.dict.len() + 1];
+        for &code in &codes {
+            used[code as usize] = true;
+        }
+        let mut remap = vec![0; self.dict.len() + 1];
+        let mut values = Vec::new();
+        for (code, value) in self.dict.iter() {
+            if used[code as usize] {
+                values.push(value);
+                remap[code as usize] = values.len() as u32;
+            }
+        }
+        let mut column = Self::default();
+        column.append_coded(
+            values.into_iter(),
+            codes
+                .iter()
+                .enumerate()
+                .map(|(row, &code)| (row as u32, remap[code as usize])),
+            0,
+        );
+        column.densify_if_smaller(kept.len());
+        column.shrink();
+        column
+    }
+
+    /// Whether no row has a value.
+    fn is_empty(&self) -> bool {
+        match &self.storage {
+            Storage::Dense(codes) => codes.present() == 0,
+            Storage::Sparse { rows, .. } => rows.is_empty(),
+        }
+    }
+
     fn heap_bytes(&self) -> usize {
         let storage = match &self.storage {
             Storage::Dense(codes) => codes.heap_bytes(),
@@ -879,6 +917,58 @@ impl Columns {
                 .append_coded(sealed.values.iter(), sealed.present(), offset);
         }
         self.recent.clear();
+    }
+
+    /// Forgets the rows whose records are in `gone`: `(segment, first offset, last offset)`
+    /// ranges, sorted. The rows left keep their order; dictionaries keep only the values still
+    /// held, and fields no row has any more are dropped. Returns how many rows went.
+    pub(crate) fn forget(&mut self, gone: &[(u64, u64, u64)]) -> usize {
+        let goes = |at: Location| {
+            let i = gone.partition_point(|&(segment, first, _)| {
+                (segment, first) <= (at.segment, at.offset)
+            });
+            i > 0 && {
+                let (segment, _, last) = gone[i - 1];
+                segment == at.segment && at.offset <= last
+            }
+        };
+        let rows = self.times.len();
+        let mut kept = Vec::with_capacity(rows);
+        let mut locations = Locations::default();
+        for (row, at) in self.locations.iter(rows).enumerate() {
+            if !goes(at) {
+                locations.push(kept.len() as u32, at);
+                kept.push(row as u32);
+            }
+        }
+        if kept.len() == rows {
+            return 0;
+        }
+        let times: Vec<i64> = kept.iter().map(|&row| self.times[row as usize]).collect();
+        let fields: Vec<(String, Column)> = self
+            .fields
+            .iter()
+            .map(|(name, column)| (name.clone(), column.keep_rows(&kept)))
+            .filter(|(_, column)| !column.is_empty())
+            .collect();
+        let mut next = Self {
+            sorted: times.windows(2).all(|w| w[0] <= w[1]),
+            times,
+            locations,
+            sourcetype: self.sourcetype.keep_rows(&kept),
+            source: self.source.keep_rows(&kept),
+            host: self.host.keep_rows(&kept),
+            field_index: fields
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| (name.clone(), i))
+                .collect(),
+            fields,
+            recent: Vec::new(),
+        };
+        next.locations.shrink();
+        *self = next;
+        rows - kept.len()
     }
 
     /// Where the field `name` is in `fields`, added if new.

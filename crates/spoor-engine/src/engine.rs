@@ -12,11 +12,11 @@ use time::OffsetDateTime;
 
 use crate::columns::Columns;
 use crate::ingest::{Parsing, cached_extractor};
-use crate::log::Location;
+use crate::log::{Dropped, Location};
 use crate::record::{Record, RecordRef};
 use crate::search::{self, Results, SearchError, Window};
 use crate::store::{
-    Adopt, Adopting, EventMeta, OpenReport, Store, StoreError, StoreOptions, Stored,
+    Adopt, Adopting, EventMeta, OpenReport, Retire, Store, StoreError, StoreOptions, Stored,
 };
 
 /// The in-memory index: columns per engine index.
@@ -109,6 +109,30 @@ impl Adopting for Taking<'_> {
     }
 }
 
+/// Forgets the events of the blocks retention deletes, holding the index meanwhile.
+#[derive(Debug)]
+struct Retirer(Arc<Index>);
+
+impl Retire for Retirer {
+    fn retire(
+        &self,
+        name: &str,
+        commit: &mut dyn FnMut() -> (Dropped, Option<std::io::Error>),
+    ) -> (Dropped, Option<std::io::Error>) {
+        let mut index = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let (dropped, failed) = commit();
+        let mut gone: Vec<(u64, u64, u64)> = dropped
+            .iter()
+            .map(|(segment, block)| (*segment, block.first, block.last))
+            .collect();
+        gone.sort_unstable();
+        if let Some(columns) = index.get_mut(name) {
+            columns.forget(&gone);
+        }
+        (dropped, failed)
+    }
+}
+
 impl Engine {
     /// Opens the engine's data folder (creating it if needed), replaying and indexing every
     /// stored event.
@@ -174,6 +198,8 @@ impl Engine {
         }
         let index = Arc::new(RwLock::new(index));
         store.set_adopter(Box::new(Adopter(Arc::clone(&index))));
+        store.set_retirer(Box::new(Retirer(Arc::clone(&index))));
+        store.start();
         let engine = Self { store, index };
         Ok((engine, report))
     }

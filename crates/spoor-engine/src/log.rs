@@ -327,8 +327,9 @@ pub(crate) struct Log {
     segments: Mutex<BTreeMap<u64, Segment>>,
     state: Mutex<State>,
     synced: Condvar,
-    /// Chunks of sealed records read lately, most recent first.
-    chunks: Mutex<VecDeque<(u64, usize, Arc<ChunkRecords>)>>,
+    /// Chunks of sealed records read lately, most recent first: (segment, the chunk's first
+    /// record's offset, its records).
+    chunks: Mutex<VecDeque<(u64, u64, Arc<ChunkRecords>)>>,
     /// Held while a segment is sealed, so one segment is never sealed twice at once.
     sealing: Mutex<()>,
 }
@@ -348,6 +349,33 @@ struct Sealed {
     file: File,
     /// The chunks of its valid blocks, in order.
     chunks: Vec<Chunk>,
+    /// Its valid blocks, in order.
+    blocks: Vec<BlockSpan>,
+}
+
+/// A valid block of a sealed file: where it is, which records it holds and over what time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockSpan {
+    /// Where its header starts in the sealed file, and its bytes (header and body).
+    pub(crate) pos: u64,
+    pub(crate) len: u64,
+    /// Its first and last record's offsets in the segment's log file.
+    pub(crate) first: u64,
+    pub(crate) last: u64,
+    pub(crate) rows: u64,
+    /// Its oldest and newest event's times, in microseconds since the epoch.
+    pub(crate) earliest: i64,
+    pub(crate) latest: i64,
+}
+
+/// Blocks deleted from a log's sealed files (see [`Log::drop_blocks`]): `(segment, block)`.
+pub(crate) type Dropped = Vec<(u64, BlockSpan)>;
+
+/// The oldest and newest of some times (`(0, 0)` for none).
+pub(crate) fn time_range(times: &[i64]) -> (i64, i64) {
+    let earliest = times.iter().copied().min().unwrap_or(0);
+    let latest = times.iter().copied().max().unwrap_or(0);
+    (earliest, latest)
 }
 
 /// What sealing a segment did.
@@ -383,6 +411,8 @@ struct State {
     poisoned: Option<String>,
     /// When the last append was written.
     last_write: Instant,
+    /// The newest event's time in the segment (`None` while it holds none).
+    latest: Option<i64>,
 }
 
 /// Makes a directory entry (a new or renamed file) durable.
@@ -402,6 +432,8 @@ struct Replayed {
     damage: Vec<Damage>,
     /// The sealed file, for a sealed segment.
     sealed: Option<Sealed>,
+    /// Its newest event's time, for a log file (`None` if it holds none).
+    latest: Option<i64>,
 }
 
 impl Log {
@@ -520,7 +552,7 @@ impl Log {
                 let file = OpenOptions::new()
                     .append(true)
                     .open(dir.join(segment_name(segment, Format::V2(marker))))?;
-                (file, segment, marker, tail.len, tail.next_seq)
+                (file, segment, marker, tail.len, tail.next_seq, tail.latest)
             }
             (last, _) => {
                 let segment = last.map_or(1, |(segment, _)| segment + 1);
@@ -533,10 +565,10 @@ impl Log {
                         sealed: None,
                     },
                 );
-                (file, segment, marker, 0, 0)
+                (file, segment, marker, 0, 0, None)
             }
         };
-        let (file, segment, marker, len, next_seq) = current;
+        let (file, segment, marker, len, next_seq, latest) = current;
         let log = Self {
             dir: dir.to_owned(),
             segment_bytes,
@@ -552,6 +584,7 @@ impl Log {
                 syncing: false,
                 poisoned: None,
                 last_write: Instant::now(),
+                latest,
             }),
             synced: Condvar::new(),
             chunks: Mutex::new(VecDeque::new()),
@@ -579,10 +612,16 @@ impl Log {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends records framed by [`Record::encode`] (`frames`, whose frame lengths are `lens`)
-    /// and returns once they are durable, with each record's location. The frames are sealed
-    /// here with their segment's marker and their numbers.
-    pub(crate) fn append(&self, frames: &mut [u8], lens: &[usize]) -> io::Result<Vec<Location>> {
+    /// Appends records framed by [`Record::encode`] (`frames`, whose frame lengths are `lens`;
+    /// `latest` the newest of their times) and returns once they are durable, with each
+    /// record's location. The frames are sealed here with their segment's marker and their
+    /// numbers.
+    pub(crate) fn append(
+        &self,
+        frames: &mut [u8],
+        lens: &[usize],
+        latest: i64,
+    ) -> io::Result<Vec<Location>> {
         let mut state = self.lock();
         if let Some(reason) = &state.poisoned {
             return Err(io::Error::other(format!(
@@ -623,6 +662,7 @@ impl Log {
         state.next_seq += count;
         state.written += 1;
         state.last_write = Instant::now();
+        state.latest = state.latest.max(Some(latest));
         let mine = state.written;
 
         let mut offset = start;
@@ -687,6 +727,7 @@ impl Log {
         state.marker = marker;
         state.len = 0;
         state.next_seq = 0;
+        state.latest = None;
         Ok(())
     }
 
@@ -769,15 +810,18 @@ impl Log {
 
     /// A chunk's records, from the cache or from the sealed file.
     fn chunk(&self, segment: u64, i: usize, sealed: &Sealed) -> io::Result<Arc<ChunkRecords>> {
+        let chunk = &sealed.chunks[i];
         let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = cache.iter().position(|(s, c, _)| (*s, *c) == (segment, i)) {
+        // Known by its first record's offset, which stays the same when retention writes the
+        // file again.
+        let key = (segment, chunk.first);
+        if let Some(at) = cache.iter().position(|(s, c, _)| (*s, *c) == key) {
             let entry = cache.remove(at).expect("found");
             let records = Arc::clone(&entry.2);
             cache.push_front(entry);
             return Ok(records);
         }
         drop(cache);
-        let chunk = &sealed.chunks[i];
         let mut bytes = vec![0; chunk.len as usize];
         read_exact_at(&sealed.file, &mut bytes, chunk.pos)?;
         let records = Arc::new(ChunkRecords::read(chunk, &bytes).map_err(|err| {
@@ -790,16 +834,25 @@ impl Log {
             )
         })?);
         let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-        cache.push_front((segment, i, Arc::clone(&records)));
+        cache.push_front((segment, chunk.first, Arc::clone(&records)));
         cache.truncate(CACHED_CHUNKS);
         Ok(records)
     }
 
-    /// Closes the segment being written and begins the next, when it holds at least
-    /// `min_bytes` and nothing was written to it for `idle`: so the segment can be sealed.
-    pub(crate) fn roll_if_idle(&self, idle: Duration, min_bytes: u64) -> io::Result<bool> {
+    /// Closes the segment being written and begins the next, when nothing was written to it
+    /// for `idle` and it holds at least `min_bytes`, or anything when its newest event is older
+    /// than `expired` (microseconds since the epoch): so the segment can be sealed (and its
+    /// events dropped by retention).
+    pub(crate) fn roll_if_idle(
+        &self,
+        idle: Duration,
+        min_bytes: u64,
+        expired: i64,
+    ) -> io::Result<bool> {
         let mut state = self.lock();
-        if state.len < min_bytes.max(1)
+        let enough = state.len >= min_bytes.max(1) || state.latest.is_some_and(|t| t < expired);
+        if state.len == 0
+            || !enough
             || state.last_write.elapsed() < idle
             || state.syncing
             || state.poisoned.is_some()
@@ -845,10 +898,23 @@ impl Log {
         let mut extractors: HashMap<String, Extractor> = HashMap::new();
         let mut failed = None;
         let mut records = 0u64;
+        let mut blocks = Vec::new();
         let mut finish = |builder: &mut BlockBuilder, out: &mut Vec<u8>| -> io::Result<()> {
+            let (earliest, latest) = builder.time_range();
+            let (first, last, rows) = builder.offset_range();
             let bytes = builder.finish(&marker)?;
-            let pos = (out.len() + sealed::HEADER_LEN) as u64;
-            chunks.extend(sealed::chunks(&bytes[sealed::HEADER_LEN..], pos)?);
+            let pos = out.len() as u64;
+            let body_at = pos + sealed::HEADER_LEN as u64;
+            chunks.extend(sealed::chunks(&bytes[sealed::HEADER_LEN..], body_at)?);
+            blocks.push(BlockSpan {
+                pos,
+                len: bytes.len() as u64,
+                first,
+                last,
+                rows,
+                earliest,
+                latest,
+            });
             out.extend_from_slice(&bytes);
             Ok(())
         };
@@ -898,7 +964,11 @@ impl Log {
             .unwrap_or_else(|e| e.into_inner())
             .get_mut(&segment)
         {
-            entry.sealed = Some(Arc::new(Sealed { file, chunks }));
+            entry.sealed = Some(Arc::new(Sealed {
+                file,
+                chunks,
+                blocks,
+            }));
             entry.format = Format::V2(marker);
             // Reads under way keep their handle to the log file until they finish.
             entry.reader = None;
@@ -913,6 +983,207 @@ impl Log {
             took: started.elapsed(),
             damage: replayed.damage,
         }))
+    }
+}
+
+/// Blocks being deleted from a log's sealed files: each file that loses blocks written again
+/// without them (a temporary file, synced), or removed when it loses them all; nothing is in
+/// place until [`commit`](Retiring::commit). Holds the log's sealing lock meanwhile.
+pub(crate) struct Retiring<'l> {
+    log: &'l Log,
+    _sealing: MutexGuard<'l, ()>,
+    files: Vec<Rewrite>,
+}
+
+/// One sealed file losing blocks.
+struct Rewrite {
+    segment: u64,
+    path: PathBuf,
+    /// The file written again, or `None` when no block is left and the file goes.
+    tmp: Option<PathBuf>,
+    chunks: Vec<Chunk>,
+    /// The blocks it keeps, where they are in the new file.
+    kept: Vec<BlockSpan>,
+    gone: Vec<BlockSpan>,
+}
+
+impl Log {
+    /// Every valid block of the sealed segments, in the order written: `(segment, block)`.
+    pub(crate) fn sealed_blocks(&self) -> Vec<(u64, BlockSpan)> {
+        let segments = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        segments
+            .iter()
+            .filter_map(|(&segment, entry)| Some((segment, entry.sealed.as_ref()?)))
+            .flat_map(|(segment, sealed)| sealed.blocks.iter().map(move |b| (segment, *b)))
+            .collect()
+    }
+
+    /// Begins deleting whole sealed blocks (`(segment, block)` as [`sealed_blocks`] gave them;
+    /// blocks no longer there are passed over): writes each file that loses blocks again
+    /// without them, every other byte kept as it was, to a temporary file, synced. Nothing
+    /// changes until the result is committed; dropped, it removes its temporary files.
+    ///
+    /// [`sealed_blocks`]: Log::sealed_blocks
+    pub(crate) fn drop_blocks(&self, gone: &[(u64, BlockSpan)]) -> io::Result<Retiring<'_>> {
+        let sealing = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut retiring = Retiring {
+            log: self,
+            _sealing: sealing,
+            files: Vec::new(),
+        };
+        let mut by_segment: BTreeMap<u64, Vec<BlockSpan>> = BTreeMap::new();
+        for &(segment, block) in gone {
+            by_segment.entry(segment).or_default().push(block);
+        }
+        for (segment, gone) in by_segment {
+            let found = {
+                let segments = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+                segments.get(&segment).and_then(|entry| match entry.format {
+                    Format::V2(marker) => Some((marker, Arc::clone(entry.sealed.as_ref()?))),
+                    Format::V1 => None,
+                })
+            };
+            let Some((marker, sealed)) = found else {
+                continue;
+            };
+            let gone: Vec<BlockSpan> = sealed
+                .blocks
+                .iter()
+                .filter(|b| gone.contains(b))
+                .copied()
+                .collect();
+            if gone.is_empty() {
+                continue;
+            }
+            let path = self.dir.join(sealed_name(segment, marker));
+            let mut rewrite = Rewrite {
+                segment,
+                path,
+                tmp: None,
+                chunks: Vec::new(),
+                kept: Vec::new(),
+                gone,
+            };
+            if rewrite.gone.len() < sealed.blocks.len() {
+                rewrite.write(&sealed)?;
+            }
+            retiring.files.push(rewrite);
+        }
+        Ok(retiring)
+    }
+}
+
+impl Rewrite {
+    /// Writes the sealed file again without the blocks that go, to a temporary file, synced.
+    fn write(&mut self, sealed: &Sealed) -> io::Result<()> {
+        let len = sealed.file.metadata()?.len();
+        let mut old = vec![0; usize::try_from(len).map_err(io::Error::other)?];
+        read_exact_at(&sealed.file, &mut old, 0)?;
+        let mut out = Vec::with_capacity(old.len());
+        let mut at = 0u64;
+        for block in &sealed.blocks {
+            if self.gone.contains(block) {
+                out.extend_from_slice(&old[at as usize..block.pos as usize]);
+                at = block.pos + block.len;
+                continue;
+            }
+            // Damage between blocks is kept where it was found.
+            out.extend_from_slice(&old[at as usize..block.pos as usize]);
+            let pos = out.len() as u64;
+            out.extend_from_slice(&old[block.pos as usize..(block.pos + block.len) as usize]);
+            at = block.pos + block.len;
+            let body = &out[(pos as usize + sealed::HEADER_LEN)..];
+            self.chunks
+                .extend(sealed::chunks(body, pos + sealed::HEADER_LEN as u64)?);
+            self.kept.push(BlockSpan { pos, ..*block });
+        }
+        out.extend_from_slice(&old[at as usize..]);
+        let tmp = self.path.with_extension("sealed.tmp");
+        let mut file = crate::files::open_private(
+            OpenOptions::new().write(true).create(true).truncate(true),
+            &tmp,
+        )?;
+        self.tmp = Some(tmp);
+        file.write_all(&out)?;
+        file.sync_all()
+    }
+}
+
+impl Retiring<'_> {
+    /// Puts each rewritten file in place of its old one and removes the files that lost every
+    /// block, then syncs the folder. Returns the blocks now gone, and the error that stopped
+    /// it if one did (the blocks of the files done before it are gone all the same).
+    pub(crate) fn commit(mut self) -> (Dropped, Option<io::Error>) {
+        let mut dropped = Vec::new();
+        let files = std::mem::take(&mut self.files);
+        let mut failed = None;
+        for rewrite in files {
+            if failed.is_some() {
+                if let Some(tmp) = &rewrite.tmp {
+                    let _ = fs::remove_file(tmp);
+                }
+                continue;
+            }
+            match self.log.put_in_place(&rewrite) {
+                Ok(()) => dropped.extend(rewrite.gone.iter().map(|b| (rewrite.segment, *b))),
+                Err(err) => failed = Some(err),
+            }
+        }
+        if !dropped.is_empty()
+            && let Err(err) = sync_dir(&self.log.dir)
+        {
+            failed.get_or_insert(err);
+        }
+        (dropped, failed)
+    }
+}
+
+impl Drop for Retiring<'_> {
+    fn drop(&mut self) {
+        for rewrite in &self.files {
+            if let Some(tmp) = &rewrite.tmp {
+                let _ = fs::remove_file(tmp);
+            }
+        }
+    }
+}
+
+impl Log {
+    /// Puts a rewritten sealed file in place (or removes one that lost every block), and reads
+    /// the segment from there on.
+    fn put_in_place(&self, rewrite: &Rewrite) -> io::Result<()> {
+        let file = match &rewrite.tmp {
+            Some(tmp) => {
+                fs::rename(tmp, &rewrite.path)?;
+                Some(File::open(&rewrite.path)?)
+            }
+            None => {
+                fs::remove_file(&rewrite.path)?;
+                None
+            }
+        };
+        let mut segments = self.segments.lock().unwrap_or_else(|e| e.into_inner());
+        match file {
+            Some(file) => {
+                if let Some(entry) = segments.get_mut(&rewrite.segment) {
+                    // Reads under way keep their handle to the old file until they finish.
+                    entry.sealed = Some(Arc::new(Sealed {
+                        file,
+                        chunks: rewrite.chunks.clone(),
+                        blocks: rewrite.kept.clone(),
+                    }));
+                }
+            }
+            None => {
+                segments.remove(&rewrite.segment);
+            }
+        }
+        drop(segments);
+        self.chunks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(segment, _, _)| *segment != rewrite.segment);
+        Ok(())
     }
 }
 
@@ -1197,6 +1468,7 @@ fn replay_segment(
         appendable: matches!(format, Format::V2(_)) && len == tail_from,
         damage,
         sealed: None,
+        latest: None,
     })
 }
 
@@ -1210,7 +1482,15 @@ fn replay(
     block: &mut BlockVisit<'_>,
 ) -> io::Result<Replayed> {
     match found {
-        OnDisk::Log(format) => replay_segment(dir, segment, format, last, visit),
+        OnDisk::Log(format) => {
+            let mut latest = None;
+            let mut replayed = replay_segment(dir, segment, format, last, &mut |at, record| {
+                latest = latest.max(Some(record.time_micros));
+                visit(at, record);
+            })?;
+            replayed.latest = latest;
+            Ok(replayed)
+        }
         OnDisk::Sealed(marker) => replay_sealed(dir, segment, marker, visit, block),
     }
 }
@@ -1231,6 +1511,7 @@ fn replay_sealed(
     // Read a block at a time through one buffer, reused.
     let mut window = Window::new(&file, file_len);
     let mut chunks = Vec::new();
+    let mut blocks = Vec::new();
     let mut ranges: Vec<Range> = Vec::new();
     let mut damaged: Option<Range> = None;
     let mut pos = 0u64;
@@ -1253,12 +1534,22 @@ fn replay_sealed(
             }
             _ => None,
         };
-        if let (Some(mut found), Some(header)) = (good, header) {
+        if let (Some((mut found, (earliest, latest))), Some(header)) = (good, header) {
             if let Some(range) = damaged.take() {
                 ranges.push(range);
             }
             chunks.append(&mut found);
-            pos += (sealed::HEADER_LEN + header.len) as u64;
+            let len = (sealed::HEADER_LEN + header.len) as u64;
+            blocks.push(BlockSpan {
+                pos,
+                len,
+                first: header.first,
+                last: header.last,
+                rows: header.rows as u64,
+                earliest,
+                latest,
+            });
+            pos += len;
             continue;
         }
         let range = damaged.get_or_insert(Range {
@@ -1298,13 +1589,18 @@ fn replay_sealed(
         next_seq: 0,
         appendable: false,
         damage,
-        sealed: Some(Sealed { file, chunks }),
+        sealed: Some(Sealed {
+            file,
+            chunks,
+            blocks,
+        }),
+        latest: None,
     })
 }
 
 /// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
-/// take them, its records to `visit`. Its chunks, or `None` when what the checksum let through
-/// cannot be read (the block is then damage like any other).
+/// take them, its records to `visit`. Its chunks and its events' time range, or `None` when
+/// what the checksum let through cannot be read (the block is then damage like any other).
 fn read_sealed_block(
     body: &[u8],
     body_at: u64,
@@ -1312,15 +1608,16 @@ fn read_sealed_block(
     segment: u64,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
-) -> Option<Vec<Chunk>> {
+) -> Option<(Vec<Chunk>, (i64, i64))> {
     thread_local! {
         /// A block's columns and their decompressed bytes, reused block after block.
         static SCRATCH: std::cell::RefCell<(Block, Vec<u8>)> = std::cell::RefCell::default();
     }
     let chunks = sealed::chunks(body, body_at).ok()?;
-    let taken = SCRATCH.with_borrow_mut(|(columns, buf)| {
+    let (taken, times) = SCRATCH.with_borrow_mut(|(columns, buf)| {
         columns.decode_into(body, buf).ok()?;
-        (columns.rows() == header.rows).then(|| block(segment, columns))
+        (columns.rows() == header.rows)
+            .then(|| (block(segment, columns), time_range(&columns.times)))
     })?;
     if !taken {
         let mut read = Vec::with_capacity(chunks.len());
@@ -1341,7 +1638,7 @@ fn read_sealed_block(
             }
         }
     }
-    Some(chunks)
+    Some((chunks, times))
 }
 
 /// The offset, from `from` on, of the next place a frame may start: one beginning with the

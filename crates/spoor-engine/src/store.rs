@@ -33,10 +33,11 @@ use time::OffsetDateTime;
 use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
 use crate::files::{self, FolderLock, LockError};
 use crate::ingest::{Parsing, PropsError, cached_extractor};
-use crate::log::{Damage, Location, Log};
+use crate::log::{BlockSpan, Damage, Dropped, Location, Log, Retiring};
 // The server's credentials file, kept in the data folder: made owner-only on open like the
 // store's own files.
 use crate::record::{Record, RecordError, RecordRef};
+use crate::retention::{self, Candidate, Retention};
 use crate::sealed::Block;
 use crate::server::CREDENTIALS_FILE;
 
@@ -76,8 +77,9 @@ const INDEXES: &str = "indexes";
 /// ```
 #[derive(Debug)]
 pub struct Store {
-    /// Seals closed segments in the background; stopped first when the store is dropped.
-    _sealer: Sealer,
+    /// Seals closed segments and keeps each index's retention in the background, once started
+    /// ([`Store::start`]); stopped first when the store is dropped.
+    sealer: OnceLock<Sealer>,
     dir: PathBuf,
     options: StoreOptions,
     catalog: Arc<Mutex<Catalog>>,
@@ -85,6 +87,8 @@ pub struct Store {
     parsing: Arc<RwLock<HashMap<String, Arc<Parsing>>>>,
     /// Takes in the events of an index created over a folder that already holds segments.
     adopter: OnceLock<Box<dyn Adopt>>,
+    /// Forgets the events of blocks that retention deletes (the engine's index).
+    retirer: Arc<OnceLock<Box<dyn Retire>>>,
     /// Held for the store's life (declared last, so released after the logs are closed).
     _lock: FolderLock,
 }
@@ -94,6 +98,31 @@ pub struct Store {
 pub(crate) trait Adopt: fmt::Debug + Send + Sync {
     /// Begins taking in one index's records.
     fn start(&self) -> Box<dyn Adopting + '_>;
+}
+
+/// Forgets the events of sealed blocks deleted by retention, so that no search sees half a
+/// deletion (the engine, whose in-memory index holds them).
+pub(crate) trait Retire: fmt::Debug + Send + Sync {
+    /// Runs `commit`, which deletes blocks of index `name` from disk and says which are gone
+    /// (and the error that stopped it, if one did), while no search runs, and forgets the
+    /// events of the blocks gone before any search runs again.
+    fn retire(
+        &self,
+        name: &str,
+        commit: &mut dyn FnMut() -> (Dropped, Option<io::Error>),
+    ) -> (Dropped, Option<io::Error>);
+}
+
+/// What retention deleted from an index at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Retired {
+    /// Sealed blocks deleted.
+    pub blocks: u64,
+    /// Events they held.
+    pub events: u64,
+    /// Bytes they took on disk.
+    pub bytes: u64,
 }
 
 /// One index's records being taken in.
@@ -170,6 +199,7 @@ struct Sealing {
     logs: Arc<RwLock<BTreeMap<String, Arc<Log>>>>,
     catalog: Arc<Mutex<Catalog>>,
     parsing: Arc<RwLock<HashMap<String, Arc<Parsing>>>>,
+    retirer: Arc<OnceLock<Box<dyn Retire>>>,
     options: StoreOptions,
 }
 
@@ -214,7 +244,8 @@ impl Drop for Sealer {
 }
 
 impl Sealing {
-    /// Seals every closed segment, then looks again every second, until stopped.
+    /// Seals every closed segment and deletes what is past each index's retention, then looks
+    /// again every second, until stopped.
     fn run(&self, stop: &(AtomicBool, Mutex<()>, Condvar)) {
         let (stopped, lock, wake) = stop;
         // A log whose sealing failed is left alone for a while, so one bad folder does not
@@ -231,8 +262,14 @@ impl Sealing {
                     continue;
                 }
                 let min = self.options.segment_bytes / 16;
+                let retention = self
+                    .catalog
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .retention(&name);
+                let now = time_micros(OffsetDateTime::now_utc());
                 let sealed = log
-                    .roll_if_idle(self.options.seal_idle, min)
+                    .roll_if_idle(self.options.seal_idle, min, retention.cutoff(now))
                     .and_then(|_| seal_closed(&name, &log, &extractor, stopped));
                 if let Err(err) = sealed {
                     tracing::warn!(
@@ -240,6 +277,17 @@ impl Sealing {
                         error = %err,
                         "cannot seal a segment of this index; its records stay in its log, \
                          and sealing is tried again in a minute"
+                    );
+                    failed.insert(name, std::time::Instant::now());
+                    continue;
+                }
+                let retirer = self.retirer.get().map(|r| &**r);
+                if let Err(err) = retire(&name, &log, &retention, retirer, now) {
+                    tracing::warn!(
+                        index = %name,
+                        error = %err,
+                        "cannot delete what is past this index's retention; it is tried \
+                         again in a minute"
                     );
                     failed.insert(name, std::time::Instant::now());
                 }
@@ -289,6 +337,62 @@ fn seal_closed(
         sealed += 1;
     }
     Ok(sealed)
+}
+
+/// Deletes the sealed blocks of index `name` that are past `retention` at `now` (see
+/// [`crate::retention`]), telling `retirer` (the engine) so that no search sees half of it.
+fn retire(
+    name: &str,
+    log: &Log,
+    retention: &Retention,
+    retirer: Option<&dyn Retire>,
+    now: i64,
+) -> io::Result<Retired> {
+    let blocks = log.sealed_blocks();
+    if blocks.is_empty() {
+        return Ok(Retired::default());
+    }
+    let candidates: Vec<Candidate> = blocks
+        .iter()
+        .map(|(_, block)| Candidate {
+            latest: block.latest,
+            bytes: block.len,
+        })
+        .collect();
+    let gone: Vec<(u64, BlockSpan)> =
+        retention::plan(&candidates, log.disk_bytes(), retention, now)
+            .into_iter()
+            .map(|i| blocks[i])
+            .collect();
+    if gone.is_empty() {
+        return Ok(Retired::default());
+    }
+    let mut retiring = Some(log.drop_blocks(&gone)?);
+    let mut commit = || retiring.take().map_or((Vec::new(), None), Retiring::commit);
+    let (dropped, failed) = match retirer {
+        Some(retirer) => retirer.retire(name, &mut commit),
+        None => commit(),
+    };
+    let retired = Retired {
+        blocks: dropped.len() as u64,
+        events: dropped.iter().map(|(_, b)| b.rows).sum(),
+        bytes: dropped.iter().map(|(_, b)| b.len).sum(),
+    };
+    if retired.blocks > 0 {
+        tracing::info!(
+            index = %name,
+            events = retired.events,
+            blocks = retired.blocks,
+            bytes = retired.bytes,
+            frozen_time_period_in_secs = retention.frozen_time_period_in_secs,
+            max_total_data_size_mb = retention.max_total_data_size_mb,
+            "deleted events past the index's retention"
+        );
+    }
+    match failed {
+        Some(err) => Err(err),
+        None => Ok(retired),
+    }
 }
 
 /// How text of `sourcetype` is cut into events and its fields extracted: from the cache, or
@@ -481,7 +585,7 @@ impl Store {
         mut visit: impl FnMut(Location, RecordRef<'_>),
     ) -> Result<(Self, OpenReport), StoreError> {
         let segment_bytes = options.segment_bytes;
-        Self::open_logs(dir.as_ref(), options, |path, _| {
+        let (store, report) = Self::open_logs(dir.as_ref(), options, |path, _| {
             let mut records = 0;
             let (log, damage) = Log::open(
                 path,
@@ -493,7 +597,9 @@ impl Store {
                 &mut |_, _| false,
             )?;
             Ok((log, damage, records))
-        })
+        })?;
+        store.start();
+        Ok((store, report))
     }
 
     /// Like [`open_with`](Store::open_with), replaying each index's segments in `parts` runs
@@ -505,18 +611,20 @@ impl Store {
         parts: usize,
         visit: impl Fn(usize, Location, RecordRef<'_>) + Sync,
     ) -> Result<(Self, OpenReport), StoreError> {
-        Self::open_in_parts_with_props(
+        let (store, report) = Self::open_in_parts_with_props(
             dir.as_ref(),
             options,
             parts,
             |_, part, location, record| visit(part, location, record),
             |_, _, _, _| false,
-        )
+        )?;
+        store.start();
+        Ok((store, report))
     }
 
     /// Like [`open_in_parts`](Store::open_in_parts), also lending `visit` the catalog's props,
     /// and offering `block` each sealed block whole (when it answers `false`, the block's
-    /// records go to `visit`).
+    /// records go to `visit`). Nothing runs in the background until [`start`](Store::start).
     pub(crate) fn open_in_parts_with_props(
         dir: &Path,
         options: &StoreOptions,
@@ -612,26 +720,42 @@ impl Store {
         for repair in &report.repairs {
             tracing::warn!(data = %dir.display(), "{repair}");
         }
-        let catalog = Arc::new(Mutex::new(catalog));
-        let logs = Arc::new(RwLock::new(logs));
-        let parsing = Arc::new(RwLock::new(HashMap::new()));
-        let sealer = Sealer::start(Sealing {
-            logs: Arc::clone(&logs),
-            catalog: Arc::clone(&catalog),
-            parsing: Arc::clone(&parsing),
-            options: options.clone(),
-        });
         let store = Self {
-            _sealer: sealer,
+            sealer: OnceLock::new(),
             dir,
             options: options.clone(),
-            catalog,
-            logs,
-            parsing,
+            catalog: Arc::new(Mutex::new(catalog)),
+            logs: Arc::new(RwLock::new(logs)),
+            parsing: Arc::new(RwLock::new(HashMap::new())),
             adopter: OnceLock::new(),
+            retirer: Arc::new(OnceLock::new()),
             _lock: lock,
         };
         Ok((store, report))
+    }
+
+    /// Deletes what is past each index's retention, then starts the background work: sealing
+    /// and retention (when [`StoreOptions::seal`] is on). Once; later calls do nothing.
+    pub(crate) fn start(&self) {
+        if self.sealer.get().is_some() {
+            return;
+        }
+        if let Err(err) = self.enforce_retention() {
+            tracing::warn!(data = %self.dir.display(), "{err}");
+        }
+        let _ = self.sealer.set(Sealer::start(Sealing {
+            logs: Arc::clone(&self.logs),
+            catalog: Arc::clone(&self.catalog),
+            parsing: Arc::clone(&self.parsing),
+            retirer: Arc::clone(&self.retirer),
+            options: self.options.clone(),
+        }));
+    }
+
+    /// Has `retirer` forget the events of blocks retention deletes (set once, by the engine,
+    /// before [`start`](Store::start)).
+    pub(crate) fn set_retirer(&self, retirer: Box<dyn Retire>) {
+        let _ = self.retirer.set(retirer);
     }
 
     /// Has `adopter` take in the events of an index created over a folder that already holds
@@ -667,6 +791,16 @@ impl Store {
     /// If the index's folder already holds segments (restored from a backup, say), their events
     /// belong to the new index: an [`Engine`](crate::Engine) makes them searchable at once.
     pub fn create_index(&self, name: &str) -> Result<bool, StoreError> {
+        self.create(name, None)
+    }
+
+    /// Creates an index with its retention (see [`Retention`]); `false`, changing nothing, if
+    /// it already existed.
+    pub fn create_index_with(&self, name: &str, retention: Retention) -> Result<bool, StoreError> {
+        self.create(name, Some(retention))
+    }
+
+    fn create(&self, name: &str, retention: Option<Retention>) -> Result<bool, StoreError> {
         check_index_name(name)?;
         let mut catalog = self.catalog();
         if self.has_index(name) {
@@ -696,6 +830,9 @@ impl Store {
         })?;
         let mut next = catalog.clone();
         next.indexes.push(name.to_owned());
+        if let Some(retention) = retention {
+            next.retention.insert(name.to_owned(), retention);
+        }
         self.save(&next)?;
         *catalog = next;
         if let Some(adopting) = adopting {
@@ -723,6 +860,61 @@ impl Store {
             context: format!("cannot save the catalog in {}", self.dir.display()),
             source,
         })
+    }
+
+    /// An index's retention (see [`Retention`]); `None` for an unknown index.
+    pub fn retention(&self, name: &str) -> Option<Retention> {
+        let catalog = self.catalog();
+        self.has_index(name).then(|| catalog.retention(name))
+    }
+
+    /// Sets an index's retention, kept in the catalog. What it puts past the limits is deleted
+    /// within a second (see [`Retention`]), or at once by [`enforce_retention`].
+    ///
+    /// [`enforce_retention`]: Store::enforce_retention
+    pub fn set_retention(&self, name: &str, retention: Retention) -> Result<(), StoreError> {
+        let mut catalog = self.catalog();
+        if !self.has_index(name) {
+            return Err(StoreError::UnknownIndex(name.to_owned()));
+        }
+        let mut next = catalog.clone();
+        next.retention.insert(name.to_owned(), retention);
+        self.save(&next)?;
+        *catalog = next;
+        drop(catalog);
+        self.wake_sealer();
+        Ok(())
+    }
+
+    /// Deletes now, in every index, the sealed blocks past its retention (the background work
+    /// does it every second when sealing is on). What was deleted, by index (indexes that lost
+    /// nothing left out).
+    pub fn enforce_retention(&self) -> Result<BTreeMap<String, Retired>, StoreError> {
+        let now = time_micros(OffsetDateTime::now_utc());
+        let retirer = self.retirer.get().map(|r| &**r);
+        let mut retired = BTreeMap::new();
+        for (name, log) in every_log(&self.logs) {
+            let retention = self.catalog().retention(&name);
+            let done =
+                retire(&name, &log, &retention, retirer, now).map_err(|source| StoreError::Io {
+                    context: format!(
+                        "cannot delete what is past the retention of index {name:?}; it is \
+                         tried again within a minute"
+                    ),
+                    source,
+                })?;
+            if done.blocks > 0 {
+                retired.insert(name, done);
+            }
+        }
+        Ok(retired)
+    }
+
+    /// Has the background work look at the indexes now rather than within a second.
+    fn wake_sealer(&self) {
+        if let Some(sealer) = self.sealer.get() {
+            sealer.stop.2.notify_all();
+        }
     }
 
     /// Every `props.conf` stanza created at run time, with its settings.
@@ -810,6 +1002,7 @@ impl Store {
         let mut frames = Vec::new();
         let mut lens = Vec::new();
         let mut records = Vec::new();
+        let mut latest = i64::MIN;
         for (time, raw) in events {
             let record = Record {
                 time_micros: time_micros(time),
@@ -819,6 +1012,7 @@ impl Store {
                 host: meta.host.clone(),
                 raw,
             };
+            latest = latest.max(record.time_micros);
             let before = frames.len();
             record.encode(&mut frames).map_err(StoreError::Record)?;
             lens.push(frames.len() - before);
@@ -827,12 +1021,12 @@ impl Store {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let locations = log
-            .append(&mut frames, &lens)
-            .map_err(|source| StoreError::Io {
-                context: format!("cannot write to index {index:?}"),
-                source,
-            })?;
+        let locations =
+            log.append(&mut frames, &lens, latest)
+                .map_err(|source| StoreError::Io {
+                    context: format!("cannot write to index {index:?}"),
+                    source,
+                })?;
         Ok(locations.into_iter().zip(records).collect())
     }
 
@@ -865,7 +1059,7 @@ impl Store {
                 context: format!("cannot seal index {name:?}"),
                 source,
             };
-            log.roll_if_idle(Duration::ZERO, 1).map_err(io)?;
+            log.roll_if_idle(Duration::ZERO, 1, i64::MIN).map_err(io)?;
             sealed += seal_closed(&name, &log, &extractor, &never).map_err(io)?;
         }
         Ok(sealed)

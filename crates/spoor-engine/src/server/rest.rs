@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::State;
 use super::auth::Login;
 use super::reply::{self, Paging, Req, Response, error, feed_time, respond};
-use crate::StoreError;
+use crate::{Retention, RetentionError, StoreError};
 
 /// The build `server/info` reports.
 pub(crate) const BUILD: &str = concat!("spoor-", env!("CARGO_PKG_VERSION"));
@@ -199,6 +199,7 @@ pub(crate) fn server_info(state: &State, req: &Req) -> Response {
 fn index_entry(state: &State, name: &str, updated: &str) -> Entry {
     let mut entry = state.entry("system", "data/indexes", name, updated);
     let summary = state.engine.index_summary(name).unwrap_or_default();
+    let retention = state.engine.store().retention(name).unwrap_or_default();
     let time = |t: Option<OffsetDateTime>| t.map_or(Item::Null, |t| Item::Text(feed_time(t)));
     entry.content = Content::Dict(vec![
         ("assureUTF8".into(), Item::Bool(false)),
@@ -207,21 +208,52 @@ fn index_entry(state: &State, name: &str, updated: &str) -> Entry {
         ("defaultDatabase".into(), Item::from("main")),
         ("disabled".into(), Item::Bool(false)),
         ("eai:acl".into(), acl("system", "global")),
-        ("frozenTimePeriodInSecs".into(), Item::Int(188_697_600)),
+        (
+            "frozenTimePeriodInSecs".into(),
+            Item::from(retention.frozen_time_period_in_secs),
+        ),
         (
             "homePath".into(),
             Item::Text(format!("$SPLUNK_DB/{name}/db")),
         ),
         ("isInternal".into(), Item::Bool(false)),
         ("maxTime".into(), time(summary.latest)),
-        ("maxTotalDataSizeMB".into(), Item::Int(500_000)),
+        (
+            "maxTotalDataSizeMB".into(),
+            Item::from(retention.max_total_data_size_mb),
+        ),
         ("minTime".into(), time(summary.earliest)),
         ("totalEventCount".into(), Item::from(summary.events)),
     ]);
     entry
 }
 
-/// `data/indexes`: `GET` lists, `POST name=…` creates (201 with the new entry).
+/// The retention a form sets over `base`: `frozenTimePeriodInSecs` and `maxTotalDataSizeMB`
+/// (other settings of Splunk's indexes are taken and have no effect here). `None` if none is
+/// given.
+fn retention_of(req: &Req, base: Retention) -> Result<Option<Retention>, RetentionError> {
+    let mut retention = base;
+    let mut given = false;
+    for (key, value) in req.form().pairs() {
+        if Retention::SETTINGS.contains(&key.as_str()) {
+            retention.set(key, value)?;
+            given = true;
+        }
+    }
+    Ok(given.then_some(retention))
+}
+
+fn bad_retention(mode: OutputMode, err: &RetentionError) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        mode,
+        Level::Error,
+        format!("In handler 'indexes': {err}"),
+    )
+}
+
+/// `data/indexes`: `GET` lists, `POST name=…` creates (201 with the new entry), with its
+/// retention when the form gives one.
 pub(crate) fn indexes(state: &State, req: &Req) -> Response {
     let now = feed_time(OffsetDateTime::now_utc());
     let mut feed = state.feed("indexes", "/services/data/indexes", &now);
@@ -245,7 +277,16 @@ pub(crate) fn indexes(state: &State, req: &Req) -> Response {
                     "In handler 'indexes': Argument \"name\" is required: give the index's name",
                 );
             };
-            match state.engine.store().create_index(name) {
+            let retention = match retention_of(req, Retention::default()) {
+                Ok(retention) => retention,
+                Err(err) => return bad_retention(req.mode, &err),
+            };
+            let store = state.engine.store();
+            let created = match retention {
+                Some(retention) => store.create_index_with(name, retention),
+                None => store.create_index(name),
+            };
+            match created {
                 Ok(true) => {
                     tracing::info!(index = name, "index created");
                     feed.total = 1;
@@ -269,13 +310,32 @@ pub(crate) fn indexes(state: &State, req: &Req) -> Response {
     }
 }
 
-/// `data/indexes/{name}`: `GET` one index; `POST` (edit) accepted and changes nothing.
+/// `data/indexes/{name}`: `GET` one index; `POST` edits its retention (Splunk's other
+/// settings of an index are taken and change nothing).
 pub(crate) fn index(state: &State, req: &Req, name: &str) -> Response {
-    if !state.engine.store().has_index(name) {
+    let store = state.engine.store();
+    let Some(current) = store.retention(name) else {
         return not_found(req.mode, "indexes", name);
-    }
+    };
     if req.method != Method::GET && req.method != Method::POST {
         return reply::wrong_method(req.mode, &req.method);
+    }
+    if req.method == Method::POST {
+        match retention_of(req, current) {
+            Ok(Some(retention)) if retention != current => {
+                if let Err(err) = store.set_retention(name, retention) {
+                    return store_error(req.mode, &err);
+                }
+                tracing::info!(
+                    index = name,
+                    frozen_time_period_in_secs = retention.frozen_time_period_in_secs,
+                    max_total_data_size_mb = retention.max_total_data_size_mb,
+                    "index retention set"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => return bad_retention(req.mode, &err),
+        }
     }
     let now = feed_time(OffsetDateTime::now_utc());
     let mut feed = state.feed("indexes", "/services/data/indexes", &now);

@@ -1,15 +1,19 @@
 //! A child process ingests with several threads, its small segments sealed in the background as
-//! they fill, and is killed with SIGKILL at random moments (while writing and while sealing);
-//! after each restart every acknowledged event is present exactly once.
+//! they fill, and is killed with SIGKILL at random moments (while writing, while sealing, and
+//! while retention deletes): after each restart every acknowledged event is present exactly
+//! once, and nothing past retention comes back.
+//!
+//! Half the writers write events of today to index `crash`; the other half write events of 1970
+//! to index `frozen`, which keeps a day: each of its segments is deleted soon after it is sealed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use spoor_engine::{DamageKind, EventMeta, Store, StoreOptions};
+use spoor_engine::{DamageKind, EventMeta, Retention, Store, StoreOptions};
 use time::OffsetDateTime;
 
 use crate::support::{Lcg, TempDir};
@@ -38,6 +42,9 @@ fn child_ingests_until_killed() {
         .seal_idle(Duration::from_millis(1));
     let (store, _) = Store::open_with(&dir, &options, |_, _| {}).expect("opens");
     store.create_index("crash").expect("index");
+    let mut day = Retention::default();
+    day.set("frozenTimePeriodInSecs", "86400").expect("a day");
+    store.create_index_with("frozen", day).expect("index");
     let meta = EventMeta::new("crash", "test", "localhost");
     let stdout = std::sync::Mutex::new(std::io::stdout());
     thread::scope(|scope| {
@@ -46,8 +53,14 @@ fn child_ingests_until_killed() {
             scope.spawn(move || {
                 for batch in 0u64.. {
                     let size = 1 + (batch % 7);
+                    let frozen = writer % 2 == 1;
+                    let (index, arrival) = if frozen {
+                        ("frozen", OffsetDateTime::UNIX_EPOCH)
+                    } else {
+                        ("crash", OffsetDateTime::now_utc())
+                    };
                     let ids: Vec<String> = (0..size)
-                        .map(|i| format!("r{run}-w{writer}-b{batch}-e{i}"))
+                        .map(|i| format!("{index}-r{run}-w{writer}-b{batch}-e{i}"))
                         .collect();
                     let text = ids
                         .iter()
@@ -55,7 +68,7 @@ fn child_ingests_until_killed() {
                         .collect::<Vec<_>>()
                         .join("\n");
                     store
-                        .ingest("crash", meta, &text, OffsetDateTime::UNIX_EPOCH)
+                        .ingest(index, meta, &text, arrival)
                         .expect("durable write");
                     // Acknowledged: tell the parent.
                     let mut out = stdout.lock().expect("stdout");
@@ -77,6 +90,9 @@ fn acknowledged_events_survive_sigkill() {
     let mut rng = Lcg(0x5eed);
     let mut acked: Vec<String> = Vec::new();
     let mut cut_bytes = 0;
+    // The events of `frozen` left after the last restart's retention, and all ever written.
+    let mut frozen_left: HashSet<String> = HashSet::new();
+    let mut frozen_written = 0usize;
 
     for run in 0..KILLS {
         let mut child = Command::new(&exe)
@@ -112,7 +128,16 @@ fn acknowledged_events_survive_sigkill() {
         child.kill().expect("SIGKILL");
         child.wait().expect("reaped");
         reader.join().expect("reader");
+        let before = acked.len();
         acked.extend(rx.try_iter());
+        // What this run wrote to `frozen` (acknowledged or not, the kill may have come between
+        // the write and the acknowledgement) may appear now, besides what was left last time.
+        let this_run = format!("frozen-r{run}-");
+        let fresh = acked[before - 1..]
+            .iter()
+            .filter(|id| id.starts_with(&this_run))
+            .count();
+        frozen_written += fresh;
 
         let mut seen: HashMap<String, u32> = HashMap::new();
         let (_, report) = Store::open(dir.path(), |_, record| {
@@ -130,13 +155,36 @@ fn acknowledged_events_survive_sigkill() {
             cut_bytes += damage.bytes;
         }
 
-        let missing: Vec<_> = acked.iter().filter(|id| !seen.contains_key(*id)).collect();
+        let missing: Vec<_> = acked
+            .iter()
+            .filter(|id| id.starts_with("crash-") && !seen.contains_key(*id))
+            .collect();
         assert!(
             missing.is_empty(),
             "run {run}: acknowledged but lost: {missing:?}"
         );
         let doubled: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
         assert!(doubled.is_empty(), "run {run}: stored twice: {doubled:?}");
+        let back: Vec<_> = seen
+            .keys()
+            .filter(|id| id.starts_with("frozen-"))
+            .filter(|id| !frozen_left.contains(*id) && !id.starts_with(&this_run))
+            .collect();
+        assert!(back.is_empty(), "run {run}: deleted, and back: {back:?}");
+        // The open above deleted what is past retention before it returned: what is left now.
+        frozen_left.clear();
+        Store::open(dir.path(), |_, record| {
+            if record.index == "frozen" {
+                frozen_left.insert(
+                    record.raw["id=".len()..]
+                        .split(' ')
+                        .next()
+                        .expect("id")
+                        .to_owned(),
+                );
+            }
+        })
+        .expect("reopens");
     }
     let sealed = std::fs::read_dir(dir.path().join("indexes").join("crash"))
         .expect("index folder")
@@ -154,10 +202,16 @@ fn acknowledged_events_survive_sigkill() {
         "the children wrote too little to prove anything: {}",
         acked.len()
     );
+    assert!(
+        frozen_left.len() < frozen_written / 2,
+        "retention deleted too little to prove anything: {} of {frozen_written} left",
+        frozen_left.len()
+    );
     // Every record after a cut was never acknowledged (checked above); report for the note.
     println!(
         "{} acknowledged events over {KILLS} kills; {cut_bytes} bytes of torn tails cut; \
-         {sealed} segments sealed",
-        acked.len()
+         {sealed} segments sealed; {} of {frozen_written} events past retention left",
+        acked.len(),
+        frozen_left.len()
     );
 }

@@ -3,7 +3,7 @@
 //! lost silently); the evaluator checked against hand-written results and, on random data and
 //! queries, against a plain reference evaluator; the Splunk-compatible server driven by
 //! `spoor-splunk`'s two drivers, fuzzed, under load, within its memory for search results, and
-//! refusing HEC clients' mistakes with 4xx; and the bounds every search is held to.
+//! refusing HEC clients' mistakes with 4xx; the bounds every search is held to; and retention.
 
 mod binary;
 mod bounds;
@@ -16,6 +16,7 @@ mod hostile;
 mod parallel;
 mod recovery;
 mod reference;
+mod retention;
 mod sealed;
 mod segments;
 mod server;

@@ -197,6 +197,74 @@ fn login_info_and_indexes<D: Driver>() {
     }
 }
 
+/// Retention over REST as Splunk's clients set it: at creation and by editing the index, read
+/// back in both modes; a bad value changes nothing.
+fn index_retention<D: Driver>() {
+    let harness = Harness::start("srv-retention");
+    let client = connect::<D>(&harness);
+    let created = client
+        .create_index("kept", &form(&[("frozenTimePeriodInSecs", "86400")]))
+        .expect("create");
+    assert_eq!(
+        created.entry.get_u64("frozenTimePeriodInSecs"),
+        Some(86_400)
+    );
+    assert_eq!(created.entry.get_u64("maxTotalDataSizeMB"), Some(500_000));
+
+    let refused = client
+        .create_index("bad", &form(&[("maxTotalDataSizeMB", "lots")]))
+        .expect_err("not a number");
+    assert_eq!(refused.status(), Some(StatusCode::BAD_REQUEST));
+    assert_eq!(
+        refused.messages()[0].text,
+        "In handler 'indexes': maxTotalDataSizeMB=\"lots\" is not a whole number of MiB: give \
+         one from 0 to 18446744073709551615"
+    );
+    let missing = client.send(client.service().get_index_request("bad").expect("request"));
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // Edited: the setting given changes, the other stays; other settings of Splunk's are taken.
+    let edited = client.rest(
+        Method::POST,
+        "/services/data/indexes/kept?output_mode=json",
+        Some("maxTotalDataSizeMB=10&maxHotBuckets=3"),
+    );
+    assert_eq!(edited.status(), StatusCode::OK, "{}", body_text(&edited));
+    let (json, xml) = both_modes(
+        &client,
+        &client.service().get_index_request("kept").expect("request"),
+    );
+    for response in [&json, &xml] {
+        let index = parse_index(response).expect("an index");
+        assert_eq!(index.entry.get_u64("maxTotalDataSizeMB"), Some(10));
+        assert_eq!(index.entry.get_u64("frozenTimePeriodInSecs"), Some(86_400));
+    }
+    let bad = client.rest(
+        Method::POST,
+        "/services/data/indexes/kept?output_mode=json",
+        Some("frozenTimePeriodInSecs=-1&maxTotalDataSizeMB=20"),
+    );
+    assert_error(
+        &bad,
+        400,
+        &Level::Error,
+        "In handler 'indexes': frozenTimePeriodInSecs=\"-1\" is not a whole number of seconds: \
+         give one from 0 to 18446744073709551615",
+    );
+    let index =
+        parse_index(&client.send(client.service().get_index_request("kept").expect("request")))
+            .expect("an index");
+    assert_eq!(index.entry.get_u64("maxTotalDataSizeMB"), Some(10));
+    assert_eq!(
+        harness
+            .engine
+            .store()
+            .retention("kept")
+            .map(|r| r.max_total_data_size_mb),
+        Some(10)
+    );
+}
+
 fn props_and_line_breaking<D: Driver>() {
     let harness = Harness::start("srv-props");
     let client = connect::<D>(&harness);
@@ -1072,6 +1140,7 @@ macro_rules! with_both_drivers {
 
 with_both_drivers! {
     login_server_info_and_indexes => login_info_and_indexes;
+    index_retention => index_retention;
     props_and_line_breaking => props_and_line_breaking;
     receivers_simple_and_stream => receivers;
     hec_without_acks => hec_without_acks;
