@@ -8,6 +8,7 @@
 //! [`search`]: crate::search
 //! [`server`]: crate::server
 //! [`Store`]: crate::Store
+//! [`Retention`]: crate::Retention
 #![doc = include_str!("../README.md")]
 
 mod catalog;
