@@ -16,7 +16,8 @@ It runs the original tracker's and retriever's calls, unchanged in shape:
    events over time) with `jobs.create(q, exec_mode="blocking")`, reading every job with both
    `results.ResultsReader` (XML) and `results.JSONResultsReader` (`output_mode=json`), and the
    same searches through `jobs.oneshot(...)` and `jobs.export(...)` in both output modes;
-6. compares every answer with the counts computed here from the events sent.
+6. compares every answer with the counts computed here from the events sent;
+7. sets an index's retention at creation and with `Index.update`, and reads it back.
 
 It needs a fresh server (the counts are exact). Any mismatch ends the script with exit
 status 1 and a message saying what differed; an SDK error ends it with its traceback.
@@ -428,6 +429,29 @@ def stream_events(service, index, events):
         time.sleep(0.1)
 
 
+def check_retention(service):
+    """Retention set as a Splunk admin sets it with the SDK: at creation (`indexes.create`
+    with settings) and later (`Index.update`), read back from the entity; a bad value refused
+    with HTTP 400 and changing nothing."""
+    name = INDEX + "_retention"
+    created = service.indexes.create(name, frozenTimePeriodInSecs=86400)
+    expect("frozenTimePeriodInSecs set at creation", "86400", str(created["frozenTimePeriodInSecs"]))
+    expect("maxTotalDataSizeMB by default", "500000", str(created["maxTotalDataSizeMB"]))
+    created.update(maxTotalDataSizeMB=10)
+    created.refresh()
+    expect("maxTotalDataSizeMB after update", "10", str(created["maxTotalDataSizeMB"]))
+    expect("frozenTimePeriodInSecs after update", "86400", str(created["frozenTimePeriodInSecs"]))
+    try:
+        created.update(frozenTimePeriodInSecs="a week")
+    except client.HTTPError as err:
+        expect("status of a bad retention value", 400, err.status)
+    else:
+        raise Mismatch("frozenTimePeriodInSecs='a week' was accepted")
+    again = service.indexes[name]
+    expect("frozenTimePeriodInSecs after a refused update", "86400", str(again["frozenTimePeriodInSecs"]))
+    log(f"index {name}: retention set at creation and by update, a bad value refused")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -533,6 +557,8 @@ def main():
                 check_over_time(searcher, expected, application, name, prop)
     # An application nobody tracked: no rows, not an error.
     expect("events(nobody)", {}, counts(searcher.run(q_events("nobody")), EVENT_KEY))
+
+    check_retention(service)
 
     log(
         f"OK: {searcher.searches} searches, each read 6 ways (job XML/JSON, oneshot XML/JSON, "
