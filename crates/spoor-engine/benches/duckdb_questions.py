@@ -7,6 +7,7 @@ Prints one line per question: "<name> <median seconds>", and for the questions w
 the benchmark checks, "answer <name> <canonical answer>" (the same form the bench makes of
 spoor-engine's rows).
 """
+import os
 import statistics
 import sys
 import time
@@ -19,9 +20,17 @@ runs = int(runs)
 steps = funnel_steps.split(",")
 within_us = int(within) * 1_000_000
 
-con = duckdb.connect(":memory:", config={"threads": 2})
+# In memory, or in a database file when SPOOR_BENCH_DUCKDB_FILE names one (at 100 M events
+# the in-memory table would not fit beside everything else).
+database = os.environ.get("SPOOR_BENCH_DUCKDB_FILE")
+if database and os.path.exists(database):
+    os.remove(database)
+con = duckdb.connect(database or ":memory:", config={"threads": 2})
 con.execute(f"CREATE TABLE events AS SELECT * FROM read_csv('{csv}', header=true, all_varchar=true)")
 con.execute("ALTER TABLE events ALTER ts TYPE BIGINT")
+if database:
+    con.execute("CHECKPOINT")
+    print(f"bytes_duckdb_file {os.path.getsize(database)}", flush=True)
 props = [c for (c,) in con.execute(
     "SELECT column_name FROM information_schema.columns WHERE table_name='events' AND column_name LIKE 'p_%'"
 ).fetchall()]

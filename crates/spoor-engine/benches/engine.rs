@@ -61,15 +61,32 @@ const USER: &str = "user-000042";
 const NUMBER: &str = "amount";
 const TOP: u32 = 10;
 
-/// All the property keys the generator uses, for the CSV's columns.
-fn property_keys(events: &[spoor_event::Event]) -> Vec<String> {
-    let mut keys: Vec<String> = events
-        .iter()
-        .flat_map(|e| e.properties().iter().map(|(k, _)| k.as_str().to_owned()))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys
+/// One event as a row of the CSV: time, application, event, user, then each key's value.
+fn write_csv_row(out: &mut impl Write, event: &spoor_event::Event, keys: &[&str]) {
+    let micros = event.time().unix_timestamp_nanos() / 1000;
+    write!(out, "{micros},").expect("csv");
+    csv_field(out, event.application());
+    out.write_all(b",").expect("csv");
+    csv_field(out, event.name());
+    out.write_all(b",").expect("csv");
+    csv_field(out, event.distinct_id().unwrap_or(""));
+    for (key, _) in event.properties() {
+        assert!(
+            keys.contains(&key.as_str()),
+            "the generator gave a key it does not list: {key}"
+        );
+    }
+    for key in keys {
+        out.write_all(b",").expect("csv");
+        if let Some(value) = event.property(key) {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            csv_field(out, &text);
+        }
+    }
+    writeln!(out).expect("csv");
 }
 
 fn csv_field(out: &mut impl Write, value: &str) {
@@ -127,39 +144,15 @@ fn main() {
     fs::create_dir_all(&dir).expect("bench folder");
     let csv = dir.join("events.csv");
 
-    println!("generating {events} events…");
-    let generated: Vec<_> = Generator::new(Spec::benchmark(events, END)).collect();
-    let keys = property_keys(&generated);
-
+    // The events are generated, written as CSV and ingested a request at a time, so that
+    // none is held longer than its request (100 M events would not fit in memory at once).
+    let keys = spoor_engine::generate::property_keys();
     let mut out = BufWriter::new(fs::File::create(&csv).expect("csv"));
     write!(out, "ts,application,event,distinct_id").expect("csv");
     for key in &keys {
         write!(out, ",p_{key}").expect("csv");
     }
     writeln!(out).expect("csv");
-    for event in &generated {
-        let micros = event.time().unix_timestamp_nanos() / 1000;
-        write!(out, "{micros},").expect("csv");
-        csv_field(&mut out, event.application());
-        out.write_all(b",").expect("csv");
-        csv_field(&mut out, event.name());
-        out.write_all(b",").expect("csv");
-        csv_field(&mut out, event.distinct_id().unwrap_or(""));
-        for key in &keys {
-            out.write_all(b",").expect("csv");
-            if let Some(value) = event.property(key) {
-                let text = match value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                csv_field(&mut out, &text);
-            }
-        }
-        writeln!(out).expect("csv");
-    }
-    out.flush().expect("csv");
-
-    // Durable ingest, 1,000 events per request, as the tracker sends them.
     let store_dir = dir.join("store");
     let (engine, _) = Engine::open(&store_dir).expect("opens");
     engine.store().create_index(INDEX).expect("index");
@@ -168,15 +161,28 @@ fn main() {
         .set_props(SOURCETYPE, spoor_event::props::SETTINGS.iter().copied())
         .expect("props");
     let meta = EventMeta::new(SOURCETYPE, "bench", "localhost");
-    let start = Instant::now();
+    println!("generating and ingesting {events} events…");
+    // Durable ingest, 1,000 events per request, as the tracker sends them: only the ingest
+    // calls are timed.
+    let mut ingest = 0.0;
     let mut body = Vec::new();
-    for chunk in generated.chunks(1000) {
+    let mut chunk = Vec::with_capacity(1000);
+    let mut generator = Generator::new(Spec::benchmark(events, END)).peekable();
+    while generator.peek().is_some() {
+        chunk.clear();
+        chunk.extend(generator.by_ref().take(1000));
+        for event in &chunk {
+            write_csv_row(&mut out, event, &keys);
+        }
         body.clear();
-        spoor_event::encode_lines(chunk, &mut body);
+        spoor_event::encode_lines(&chunk, &mut body);
         let text = std::str::from_utf8(&body).expect("UTF-8");
+        let start = Instant::now();
         engine.ingest(INDEX, &meta, text, END).expect("ingest");
+        ingest += start.elapsed().as_secs_f64();
     }
-    let ingest = start.elapsed().as_secs_f64();
+    out.flush().expect("csv");
+    drop(out);
     // Sealing runs in the background: wait until every closed segment is sealed and the
     // segment being written was closed once idle, as a store left alone ends up.
     let sealing = Instant::now();
@@ -189,7 +195,6 @@ fn main() {
     }
     let sealed_after = sealing.elapsed().as_secs_f64();
     drop(engine);
-    drop(generated);
     let disk_bytes = folder_bytes(&store_dir);
 
     let exe = std::env::current_exe().expect("bench binary");
@@ -207,7 +212,12 @@ fn main() {
 
     let (_, w) = window();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_questions.py");
-    let duck = Command::new("python3")
+    let mut python = Command::new("python3");
+    // Past 20 M events DuckDB keeps its table in a database file.
+    if events > 20_000_000 {
+        python.env("SPOOR_BENCH_DUCKDB_FILE", dir.join("events.duckdb"));
+    }
+    let duck = python
         .arg(&script)
         .arg(&csv)
         .arg((w.earliest.expect("set").unix_timestamp_nanos() / 1000).to_string())
@@ -227,7 +237,8 @@ fn main() {
         String::from_utf8_lossy(&duck.stderr)
     );
     let duck_out = String::from_utf8_lossy(&duck.stdout).into_owned();
-    let duck: BTreeMap<String, f64> = parse_lines(&duck_out);
+    let mut duck: BTreeMap<String, f64> = parse_lines(&duck_out);
+    let duck_file = duck.remove("bytes_duckdb_file");
     // Both must give the same answers to the questions whose answers are compared.
     let (ours, theirs) = (answers(&spoor_out), answers(&duck_out));
     assert!(!theirs.is_empty(), "DuckDB gave no answers to compare");
@@ -281,6 +292,13 @@ fn main() {
         disk_bytes as f64 / events as f64,
         fs::metadata(&csv).map_or(0, |m| m.len()) as f64 / events as f64
     );
+    if let Some(bytes) = duck_file {
+        let _ = writeln!(
+            report,
+            "DuckDB's database file: {:.1} bytes/event",
+            bytes / events as f64
+        );
+    }
     let _ = writeln!(
         report,
         "reopen: {:.3} s ({:.0} events/s); peak resident during it {:.1} bytes/event, {:.1} % above the resident set after it",

@@ -52,6 +52,17 @@ const COMMON_KEYS: [(&str, u32); 10] = [
     ("version", 30),
     ("campaign", 15),
 ];
+/// Every property key the generator can give an event, sorted.
+pub fn property_keys() -> Vec<&'static str> {
+    let mut keys: Vec<&str> = COMMON_KEYS
+        .iter()
+        .chain(&RARE_KEYS)
+        .map(|(key, _)| *key)
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
 /// Keys few events carry.
 const RARE_KEYS: [(&str, u32); 20] = [
     ("coupon", 50),
