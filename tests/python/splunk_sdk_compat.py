@@ -449,7 +449,13 @@ def check_retention(service):
         raise Mismatch("frozenTimePeriodInSecs='a week' was accepted")
     again = service.indexes[name]
     expect("frozenTimePeriodInSecs after a refused update", "86400", str(again["frozenTimePeriodInSecs"]))
-    log(f"index {name}: retention set at creation and by update, a bad value refused")
+    # Events of 2001, past the day it keeps: searchable until its hot data is rolled.
+    again.submit("2001-01-01T00:00:00.000000Z n=1", sourcetype="spoor")
+    expect("events before the roll", 1, int(service.indexes[name]["totalEventCount"]))
+    again.roll_hot_buckets()
+    expect("events past retention after the roll", 0, int(service.indexes[name]["totalEventCount"]))
+    log(f"index {name}: retention set at creation and by update, a bad value refused, "
+        "old events gone once rolled")
 
 
 def main():

@@ -1043,7 +1043,156 @@ impl Columns {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// What a row holds, read back: time, location, metadata and every field's value.
+    type Row = (i64, Location, Vec<Option<String>>, BTreeMap<String, String>);
+
+    fn rows(columns: &Columns) -> Vec<Row> {
+        let value = |column: &Column, row: u32| {
+            let code = column.gather(&[row])[0];
+            (code != 0).then(|| column.dict.get(code).to_owned())
+        };
+        (0..columns.times.len() as u32)
+            .map(|row| {
+                let meta = [&columns.sourcetype, &columns.source, &columns.host]
+                    .into_iter()
+                    .map(|c| value(c, row))
+                    .collect();
+                let fields = columns
+                    .fields()
+                    .filter_map(|(name, c)| Some((name.to_owned(), value(c, row)?)))
+                    .collect();
+                (
+                    columns.times[row as usize],
+                    columns.location(row),
+                    meta,
+                    fields,
+                )
+            })
+            .collect()
+    }
+
+    /// Every column's dictionary holds exactly the values its rows have.
+    fn dictionaries_are_tight(columns: &Columns) -> Result<(), TestCaseError> {
+        let all: Vec<u32> = (0..columns.times.len() as u32).collect();
+        for (name, column) in [
+            ("sourcetype", &columns.sourcetype),
+            ("source", &columns.source),
+            ("host", &columns.host),
+        ]
+        .into_iter()
+        .chain(columns.fields())
+        {
+            let mut used: Vec<u32> = column
+                .gather(&all)
+                .into_iter()
+                .filter(|&c| c != 0)
+                .collect();
+            used.sort_unstable();
+            used.dedup();
+            prop_assert_eq!(used.len(), column.dict.len(), "{}", name);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(spoor_testkit::proptest_config_with_cases(64))]
+
+        /// Forgetting ranges of records leaves exactly the index that the records kept would
+        /// have made, dictionaries and all.
+        #[test]
+        fn forgetting_records_leaves_the_index_of_the_others(
+            records in prop::collection::vec(
+                (0u64..4, 1u32..300, -5i64..5, 0usize..4, prop::collection::vec((0usize..6, 0u8..8), 0..5)),
+                0..300,
+            ),
+            cuts in prop::collection::vec((0usize..300, 0usize..40), 0..6),
+        ) {
+            const KEYS: [&str; 6] = ["a", "b", "c", "user", "plan", "n"];
+            // Records in their log's order: segments ascending, offsets growing by each frame.
+            let mut records = records;
+            records.sort_by_key(|r| r.0);
+            let (mut segment, mut offset, mut time) = (u64::MAX, 0u64, 0i64);
+            let mut stored = Vec::new();
+            for (seg, step, dt, host, pairs) in &records {
+                if *seg != segment {
+                    (segment, offset) = (*seg, 0);
+                }
+                offset += u64::from(*step);
+                time += dt;
+                let raw: Vec<String> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}={v}", KEYS[*k]))
+                    .collect();
+                stored.push((Location { segment, offset }, time, format!("h{host}"), raw.join(" ")));
+            }
+            let index = |records: &[&(Location, i64, String, String)]| {
+                let mut columns = Columns::default();
+                for (at, time, host, raw) in records {
+                    let record = RecordRef {
+                        time_micros: *time,
+                        index: "main",
+                        sourcetype: "st",
+                        source: "",
+                        host,
+                        raw,
+                    };
+                    columns.push(*at, &record, Extractor::default());
+                }
+                columns.shrink();
+                columns
+            };
+            // Ranges of consecutive records of one segment, as whole blocks are.
+            let mut gone: Vec<(u64, u64, u64)> = Vec::new();
+            for (start, len) in cuts {
+                let Some(first) = stored.get(start) else { continue };
+                let last = stored[start..]
+                    .iter()
+                    .take(len.max(1))
+                    .take_while(|r| r.0.segment == first.0.segment)
+                    .last()
+                    .expect("one at least");
+                gone.push((first.0.segment, first.0.offset, last.0.offset));
+            }
+            gone.sort_unstable();
+            gone.dedup();
+            // Overlapping ranges are merged, as blocks never overlap.
+            let mut merged: Vec<(u64, u64, u64)> = Vec::new();
+            for range in gone {
+                match merged.last_mut() {
+                    Some(last) if last.0 == range.0 && range.1 <= last.2 => last.2 = last.2.max(range.2),
+                    _ => merged.push(range),
+                }
+            }
+            let goes = |at: &Location| merged
+                .iter()
+                .any(|&(s, first, last)| s == at.segment && (first..=last).contains(&at.offset));
+            let kept: Vec<_> = stored.iter().filter(|r| !goes(&r.0)).collect();
+            let all: Vec<_> = stored.iter().collect();
+
+            let mut columns = index(&all);
+            let forgot = columns.forget(&merged);
+            prop_assert_eq!(forgot, stored.len() - kept.len());
+            let expected = index(&kept);
+            prop_assert_eq!(rows(&columns), rows(&expected));
+            prop_assert_eq!(columns.sorted, expected.sorted);
+            let names = |c: &Columns| {
+                let mut n: Vec<String> = c.fields().map(|(n, _)| n.to_owned()).collect();
+                n.sort();
+                n
+            };
+            prop_assert_eq!(names(&columns), names(&expected));
+            for name in names(&columns) {
+                prop_assert!(columns.column(&name).is_some());
+            }
+            dictionaries_are_tight(&columns)?;
+        }
+    }
 
     #[test]
     fn locations_give_back_what_was_stored() {

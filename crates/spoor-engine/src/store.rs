@@ -890,19 +890,9 @@ impl Store {
     /// does it every second when sealing is on). What was deleted, by index (indexes that lost
     /// nothing left out).
     pub fn enforce_retention(&self) -> Result<BTreeMap<String, Retired>, StoreError> {
-        let now = time_micros(OffsetDateTime::now_utc());
-        let retirer = self.retirer.get().map(|r| &**r);
         let mut retired = BTreeMap::new();
         for (name, log) in every_log(&self.logs) {
-            let retention = self.catalog().retention(&name);
-            let done =
-                retire(&name, &log, &retention, retirer, now).map_err(|source| StoreError::Io {
-                    context: format!(
-                        "cannot delete what is past the retention of index {name:?}; it is \
-                         tried again within a minute"
-                    ),
-                    source,
-                })?;
+            let done = self.retire_now(&name, &log)?;
             if done.blocks > 0 {
                 retired.insert(name, done);
             }
@@ -1051,17 +1041,47 @@ impl Store {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn seal_all(&self) -> Result<u64, StoreError> {
-        let never = AtomicBool::new(false);
-        let extractor = |sourcetype: &str| self.parsing(sourcetype).extractor;
         let mut sealed = 0;
         for (name, log) in every_log(&self.logs) {
-            let io = |source| StoreError::Io {
-                context: format!("cannot seal index {name:?}"),
-                source,
-            };
-            log.roll_if_idle(Duration::ZERO, 1, i64::MIN).map_err(io)?;
-            sealed += seal_closed(&name, &log, &extractor, &never).map_err(io)?;
+            sealed += self.seal_now(&name, &log)?;
         }
+        Ok(sealed)
+    }
+
+    /// Closes the segment of `log` being written if it holds anything, and seals every closed
+    /// one; how many.
+    fn seal_now(&self, name: &str, log: &Log) -> Result<u64, StoreError> {
+        let never = AtomicBool::new(false);
+        let extractor = |sourcetype: &str| self.parsing(sourcetype).extractor;
+        let io = |source| StoreError::Io {
+            context: format!("cannot seal index {name:?}"),
+            source,
+        };
+        log.roll_if_idle(Duration::ZERO, 1, i64::MIN).map_err(io)?;
+        seal_closed(name, log, &extractor, &never).map_err(io)
+    }
+
+    /// Deletes now what is past index `name`'s retention.
+    fn retire_now(&self, name: &str, log: &Log) -> Result<Retired, StoreError> {
+        let retention = self.catalog().retention(name);
+        let retirer = self.retirer.get().map(|r| &**r);
+        let now = time_micros(OffsetDateTime::now_utc());
+        retire(name, log, &retention, retirer, now).map_err(|source| StoreError::Io {
+            context: format!(
+                "cannot delete what is past the retention of index {name:?}; it is tried \
+                 again within a minute"
+            ),
+            source,
+        })
+    }
+
+    /// Seals index `name`'s data now, as Splunk rolls an index's hot buckets: closes the
+    /// segment being written if it holds anything, seals every closed segment, then deletes
+    /// what is past the index's retention. Returns how many segments were sealed.
+    pub fn roll_hot_buckets(&self, name: &str) -> Result<u64, StoreError> {
+        let log = self.log(name)?;
+        let sealed = self.seal_now(name, &log)?;
+        self.retire_now(name, &log)?;
         Ok(sealed)
     }
 

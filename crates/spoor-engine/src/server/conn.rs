@@ -796,6 +796,7 @@ async fn dispatch(state: Arc<State>, route: Route, req: Req) -> Response {
         Route::ServerInfo => rest::server_info(state_ref, &req),
         Route::Indexes => rest::indexes(state_ref, &req),
         Route::Index(name) => rest::index(state_ref, &req, name),
+        Route::RollHotBuckets(name) => rest::roll_hot_buckets(state_ref, &req, name),
         Route::Conf(file) => rest::conf(state_ref, &req, file),
         Route::ConfStanza(file, stanza) => rest::conf_stanza(state_ref, &req, file, stanza),
         Route::Properties => rest::properties(state_ref, &req),

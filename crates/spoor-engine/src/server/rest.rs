@@ -344,6 +344,28 @@ pub(crate) fn index(state: &State, req: &Req, name: &str) -> Response {
     respond(StatusCode::OK, req.mode, feed.write(req.mode, &[entry]))
 }
 
+/// `data/indexes/{name}/roll-hot-buckets` (`POST`): closes the segment being written and seals
+/// every closed one of the index now, then deletes what is past its retention, as Splunk rolls
+/// an index's hot buckets to warm. Answers with the index's entry once done.
+pub(crate) fn roll_hot_buckets(state: &State, req: &Req, name: &str) -> Response {
+    let store = state.engine.store();
+    if !store.has_index(name) {
+        return not_found(req.mode, "indexes", name);
+    }
+    if req.method != Method::POST {
+        return reply::wrong_method(req.mode, &req.method);
+    }
+    match store.roll_hot_buckets(name) {
+        Ok(sealed) => tracing::info!(index = name, sealed, "hot data rolled"),
+        Err(err) => return store_error(req.mode, &err),
+    }
+    let now = feed_time(OffsetDateTime::now_utc());
+    let mut feed = state.feed("indexes", "/services/data/indexes", &now);
+    feed.total = 1;
+    let entry = index_entry(state, name, &now);
+    respond(StatusCode::OK, req.mode, feed.write(req.mode, &[entry]))
+}
+
 fn not_found(mode: OutputMode, handler: &str, name: &str) -> Response {
     error(
         StatusCode::NOT_FOUND,

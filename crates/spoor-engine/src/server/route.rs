@@ -15,6 +15,8 @@ pub(crate) enum Route {
     ServerInfo,
     Indexes,
     Index(String),
+    /// `data/indexes/{name}/roll-hot-buckets`.
+    RollHotBuckets(String),
     /// `configs/conf-{file}`.
     Conf(String),
     /// `configs/conf-{file}/{stanza}`.
@@ -71,6 +73,7 @@ pub(crate) fn route(path: &str) -> Option<Route> {
         ["server", "info"] => Route::ServerInfo,
         ["data", "indexes"] => Route::Indexes,
         ["data", "indexes", name] => Route::Index(owned(name)),
+        ["data", "indexes", name, "roll-hot-buckets"] => Route::RollHotBuckets(owned(name)),
         ["configs", file] => Route::Conf(owned(file.strip_prefix("conf-")?)),
         ["configs", file, stanza] => {
             Route::ConfStanza(owned(file.strip_prefix("conf-")?), owned(stanza))
@@ -137,6 +140,10 @@ mod tests {
             Some(Route::Export(Api::V1))
         );
         assert_eq!(route("/services/collector"), Some(Route::HecEvent));
+        assert_eq!(
+            route("/servicesNS/nobody/search/data/indexes/web/roll-hot-buckets/"),
+            Some(Route::RollHotBuckets("web".into()))
+        );
         assert_eq!(route("/services/collector/raw/1.0"), Some(Route::HecRaw));
         for none in [
             "/",

@@ -263,6 +263,35 @@ fn index_retention<D: Driver>() {
             .map(|r| r.max_total_data_size_mb),
         Some(10)
     );
+
+    // Events of 2001 in an index keeping a year go once its hot data is rolled.
+    client
+        .submit(
+            &target("kept", "spoor"),
+            &["2001-01-01T00:00:00.000000Z n=1\n2001-01-02T00:00:00.000000Z n=2"],
+        )
+        .expect("submit");
+    let year = client.rest(
+        Method::POST,
+        "/services/data/indexes/kept?output_mode=json",
+        Some("frozenTimePeriodInSecs=31536000"),
+    );
+    assert_eq!(year.status(), StatusCode::OK, "{}", body_text(&year));
+    assert_eq!(count(&client, "search index=kept | stats count"), "2");
+    let rolled = client.rest(
+        Method::POST,
+        "/services/data/indexes/kept/roll-hot-buckets?output_mode=json",
+        None,
+    );
+    assert_eq!(rolled.status(), StatusCode::OK, "{}", body_text(&rolled));
+    assert_eq!(parse_index(&rolled).expect("the index").name, "kept");
+    assert_eq!(count(&client, "search index=kept | stats count"), "0");
+    let unknown = client.rest(
+        Method::POST,
+        "/services/data/indexes/nope/roll-hot-buckets",
+        None,
+    );
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
 }
 
 fn props_and_line_breaking<D: Driver>() {
