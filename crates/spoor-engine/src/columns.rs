@@ -534,33 +534,44 @@ impl Column {
         codes: impl Iterator<Item = (u32, u32)>,
         offset: u32,
     ) {
+        /// Codes are stored this many at a time: few enough to keep the scratch small when a
+        /// whole column is appended, many enough that each batch is one tight loop.
+        const BATCH: usize = 1 << 16;
         let remap: Vec<u32> = std::iter::once(0)
             .chain(values.map(|value| self.dict.code_of(value)))
             .collect();
         let max = remap.iter().copied().max().unwrap_or(0);
-        let pairs: Vec<(u32, u32)> = codes
-            .filter_map(|(row, code)| {
-                let code = *remap.get(code as usize)?;
-                (code != 0).then_some((offset + row, code))
-            })
-            .collect();
         self.last_code = 0;
-        let Some(&(last, _)) = pairs.last() else {
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        let mut last = None;
+        let mut codes = codes.filter_map(|(row, code)| {
+            let code = *remap.get(code as usize)?;
+            (code != 0).then_some((offset + row, code))
+        });
+        loop {
+            pairs.clear();
+            pairs.extend(codes.by_ref().take(BATCH));
+            let Some(&(row, _)) = pairs.last() else {
+                break;
+            };
+            last = Some(row);
+            // A batch at once: the column widened once, then filled in one loop.
+            match &mut self.storage {
+                Storage::Dense(codes) => codes.put_rows(&pairs, max),
+                Storage::Sparse {
+                    rows: present,
+                    codes,
+                } => {
+                    present.extend(pairs.iter().map(|&(row, _)| row));
+                    codes.extend_codes(pairs.iter().map(|&(_, code)| code), max);
+                }
+            }
+        }
+        let Some(last) = last else {
             return;
         };
         self.last_row = Some(last);
-        // All at once: each column widened once, then filled in one loop.
-        match &mut self.storage {
-            Storage::Dense(codes) => codes.put_rows(&pairs, max),
-            Storage::Sparse {
-                rows: present,
-                codes,
-            } => {
-                present.extend(pairs.iter().map(|&(row, _)| row));
-                codes.extend_codes(pairs.iter().map(|&(_, code)| code), max);
-                self.densify_if_smaller(last as usize + 1);
-            }
-        }
+        self.densify_if_smaller(last as usize + 1);
     }
 
     /// The column of the rows `kept` (ascending), numbered from `0` in that order; its
@@ -864,16 +875,32 @@ impl Columns {
         }
         let offset = u32::try_from(self.times.len()).expect("fewer than 2^32 events per index");
         self.sorted = self.sorted && other.sorted && self.times.last() <= other.times.first();
-        for (i, at) in other.locations.iter(other.times.len()).enumerate() {
+        // Each part of `other` is freed once appended, so that joining two halves of an index
+        // never holds both whole beside the joined one.
+        let Self {
+            times,
+            locations,
+            sourcetype,
+            source,
+            host,
+            fields,
+            ..
+        } = other;
+        for (i, at) in locations.iter(times.len()).enumerate() {
             self.locations.push(offset + i as u32, at);
         }
-        self.times.extend_from_slice(&other.times);
-        self.sourcetype.append(&other.sourcetype, offset);
-        self.source.append(&other.source, offset);
-        self.host.append(&other.host, offset);
-        for (name, column) in &other.fields {
-            let index = self.field(name);
-            self.fields[index].1.append(column, offset);
+        drop(locations);
+        self.times.extend_from_slice(&times);
+        drop(times);
+        for (column, theirs) in [&mut self.sourcetype, &mut self.source, &mut self.host]
+            .into_iter()
+            .zip([sourcetype, source, host])
+        {
+            column.append(&theirs, offset);
+        }
+        for (name, column) in fields {
+            let index = self.field(&name);
+            self.fields[index].1.append(&column, offset);
         }
         self.recent.clear();
     }
