@@ -219,7 +219,10 @@ impl Sealer {
         let stop = Arc::clone(&sealer.stop);
         let thread = std::thread::Builder::new()
             .name("spoor-sealer".into())
-            .spawn(move || sealing.run(&stop));
+            .spawn(move || {
+                lower_priority();
+                sealing.run(&stop);
+            });
         match thread {
             Ok(thread) => sealer.thread = Some(thread),
             Err(err) => tracing::warn!(
@@ -298,6 +301,17 @@ impl Sealing {
             }
             let _ = wake.wait_timeout(guard, Duration::from_secs(1));
         }
+    }
+}
+
+/// Gives the calling thread (the sealer's) a lower CPU priority than the threads that ingest
+/// and search (a nice value of 10), so that on a busy machine sealing takes what they leave
+/// instead of a share of their time. Sealing falls behind under a sustained load and catches
+/// up when it eases; the unsealed segments wait on disk meanwhile. Linux only.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(err) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!(error = %err, "cannot lower the sealer's priority");
     }
 }
 
