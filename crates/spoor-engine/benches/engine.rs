@@ -501,7 +501,8 @@ fn measure(dir: &Path) {
                 .iter()
                 .position(|f| f == "_raw")
                 .expect("_raw");
-            assert_eq!(results.rows.len(), 1000);
+            // A day holds fewer than 1,000 events only in a small run.
+            assert!((1..=1000).contains(&results.rows.len()));
             assert!(results.rows.iter().all(|row| row[raw].is_some()));
             elapsed
         })
@@ -550,8 +551,8 @@ fn measure(dir: &Path) {
     }
 }
 
-/// Whether every closed segment of an index's folder is sealed and the one being written is
-/// empty.
+/// Whether an index's folder is as a store left alone ends up: every closed segment sealed, and
+/// the one being written empty, or too small to be closed when idle.
 fn all_sealed(folder: &Path) -> bool {
     let logs: Vec<u64> = fs::read_dir(folder)
         .map(|entries| {
@@ -562,7 +563,10 @@ fn all_sealed(folder: &Path) -> bool {
                 .collect()
         })
         .unwrap_or_default();
-    logs == [0]
+    // The segment being written is closed once idle only when it holds a sixteenth of a
+    // segment: a smaller one stays in its log, as it would in a store left alone.
+    let rolled_from = spoor_engine::StoreOptions::default().segment_bytes / 16;
+    matches!(logs[..], [tail] if tail < rolled_from)
 }
 
 /// The bytes of every file under a folder.
