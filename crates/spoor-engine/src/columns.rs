@@ -1018,6 +1018,18 @@ impl Columns {
             .map(|(name, column)| (name.as_str(), column))
     }
 
+    /// Every column by its field's name: `sourcetype`, `source`, `host`, then the extracted
+    /// fields.
+    pub(crate) fn named(&self) -> impl Iterator<Item = (&str, &Column)> {
+        [
+            ("sourcetype", &self.sourcetype),
+            ("source", &self.source),
+            ("host", &self.host),
+        ]
+        .into_iter()
+        .chain(self.fields())
+    }
+
     /// About how many bytes of memory the index holds: columns, dictionaries and their maps.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.times.capacity() * 8
@@ -1107,14 +1119,7 @@ mod tests {
     /// Every column's dictionary holds exactly the values its rows have.
     fn dictionaries_are_tight(columns: &Columns) -> Result<(), TestCaseError> {
         let all: Vec<u32> = (0..columns.times.len() as u32).collect();
-        for (name, column) in [
-            ("sourcetype", &columns.sourcetype),
-            ("source", &columns.source),
-            ("host", &columns.host),
-        ]
-        .into_iter()
-        .chain(columns.fields())
-        {
+        for (name, column) in columns.named() {
             let mut used: Vec<u32> = column
                 .gather(&all)
                 .into_iter()

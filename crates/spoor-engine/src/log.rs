@@ -363,19 +363,30 @@ pub(crate) struct BlockSpan {
     pub(crate) first: u64,
     pub(crate) last: u64,
     pub(crate) rows: u64,
-    /// Its oldest and newest event's times, in microseconds since the epoch.
-    pub(crate) earliest: i64,
+    /// Its newest event's time, in microseconds since the epoch.
     pub(crate) latest: i64,
+}
+
+impl BlockSpan {
+    /// The block at `pos` of a sealed file, by its header, whose newest event is at `latest`.
+    fn of(pos: u64, header: &sealed::Header, latest: i64) -> Self {
+        Self {
+            pos,
+            len: (sealed::HEADER_LEN + header.len) as u64,
+            first: header.first,
+            last: header.last,
+            rows: header.rows as u64,
+            latest,
+        }
+    }
 }
 
 /// Blocks deleted from a log's sealed files (see [`Log::drop_blocks`]): `(segment, block)`.
 pub(crate) type Dropped = Vec<(u64, BlockSpan)>;
 
-/// The oldest and newest of some times (`(0, 0)` for none).
-pub(crate) fn time_range(times: &[i64]) -> (i64, i64) {
-    let earliest = times.iter().copied().min().unwrap_or(0);
-    let latest = times.iter().copied().max().unwrap_or(0);
-    (earliest, latest)
+/// The newest of some times (`i64::MIN` for none).
+pub(crate) fn latest_time(times: &[i64]) -> i64 {
+    times.iter().copied().max().unwrap_or(i64::MIN)
 }
 
 /// What sealing a segment did.
@@ -900,21 +911,15 @@ impl Log {
         let mut records = 0u64;
         let mut blocks = Vec::new();
         let mut finish = |builder: &mut BlockBuilder, out: &mut Vec<u8>| -> io::Result<()> {
-            let (earliest, latest) = builder.time_range();
-            let (first, last, rows) = builder.offset_range();
+            let latest = builder.latest_time();
             let bytes = builder.finish(&marker)?;
             let pos = out.len() as u64;
             let body_at = pos + sealed::HEADER_LEN as u64;
             chunks.extend(sealed::chunks(&bytes[sealed::HEADER_LEN..], body_at)?);
-            blocks.push(BlockSpan {
-                pos,
-                len: bytes.len() as u64,
-                first,
-                last,
-                rows,
-                earliest,
-                latest,
-            });
+            let header = sealed::read_header(&bytes, &marker).ok_or_else(|| {
+                io::Error::other("a sealed block's header does not read back as written")
+            })?;
+            blocks.push(BlockSpan::of(pos, &header, latest));
             out.extend_from_slice(&bytes);
             Ok(())
         };
@@ -1534,22 +1539,14 @@ fn replay_sealed(
             }
             _ => None,
         };
-        if let (Some((mut found, (earliest, latest))), Some(header)) = (good, header) {
+        if let (Some((mut found, latest)), Some(header)) = (good, header) {
             if let Some(range) = damaged.take() {
                 ranges.push(range);
             }
             chunks.append(&mut found);
-            let len = (sealed::HEADER_LEN + header.len) as u64;
-            blocks.push(BlockSpan {
-                pos,
-                len,
-                first: header.first,
-                last: header.last,
-                rows: header.rows as u64,
-                earliest,
-                latest,
-            });
-            pos += len;
+            let block = BlockSpan::of(pos, &header, latest);
+            blocks.push(block);
+            pos += block.len;
             continue;
         }
         let range = damaged.get_or_insert(Range {
@@ -1599,7 +1596,7 @@ fn replay_sealed(
 }
 
 /// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
-/// take them, its records to `visit`. Its chunks and its events' time range, or `None` when
+/// take them, its records to `visit`. Its chunks and its newest event's time, or `None` when
 /// what the checksum let through cannot be read (the block is then damage like any other).
 fn read_sealed_block(
     body: &[u8],
@@ -1608,7 +1605,7 @@ fn read_sealed_block(
     segment: u64,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
-) -> Option<(Vec<Chunk>, (i64, i64))> {
+) -> Option<(Vec<Chunk>, i64)> {
     thread_local! {
         /// A block's columns and their decompressed bytes, reused block after block.
         static SCRATCH: std::cell::RefCell<(Block, Vec<u8>)> = std::cell::RefCell::default();
@@ -1617,7 +1614,7 @@ fn read_sealed_block(
     let (taken, times) = SCRATCH.with_borrow_mut(|(columns, buf)| {
         columns.decode_into(body, buf).ok()?;
         (columns.rows() == header.rows)
-            .then(|| (block(segment, columns), time_range(&columns.times)))
+            .then(|| (block(segment, columns), latest_time(&columns.times)))
     })?;
     if !taken {
         let mut read = Vec::with_capacity(chunks.len());

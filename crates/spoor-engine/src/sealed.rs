@@ -202,16 +202,9 @@ impl BlockBuilder {
         self.offsets.len()
     }
 
-    /// Its records' oldest and newest times (see [`time_range`](crate::log::time_range)).
-    pub(crate) fn time_range(&self) -> (i64, i64) {
-        crate::log::time_range(&self.times)
-    }
-
-    /// Its first and last record's offsets, and how many records it holds.
-    pub(crate) fn offset_range(&self) -> (u64, u64, u64) {
-        let first = self.offsets.first().copied().unwrap_or(0);
-        let last = self.offsets.last().copied().unwrap_or(0);
-        (first, last, self.offsets.len() as u64)
+    /// Its newest record's time (see [`latest_time`](crate::log::latest_time)).
+    pub(crate) fn latest_time(&self) -> i64 {
+        crate::log::latest_time(&self.times)
     }
 
     /// Adds a record stored at `offset` of its log segment, extracting its fields with

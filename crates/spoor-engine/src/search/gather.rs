@@ -125,14 +125,7 @@ pub(crate) fn gather<'a>(
             .cols
             .push(Col::from_values("index", rows.iter().map(|_| Some(index))));
     }
-    for (name, column) in [
-        ("sourcetype", &columns.sourcetype),
-        ("source", &columns.source),
-        ("host", &columns.host),
-    ]
-    .into_iter()
-    .chain(columns.fields())
-    {
+    for (name, column) in columns.named() {
         if wanted.wants(name) {
             let codes: Vec<u32> = in_halves(rows.len(), |half| column.gather(&rows[half])).concat();
             // A field none of these rows has is no column of theirs.
