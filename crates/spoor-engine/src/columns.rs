@@ -1,61 +1,13 @@
 //! The in-memory columnar index of one engine index: a time column, and a dictionary-encoded
 //! column per field, dense for common fields and sparse for rare ones.
 
-use std::sync::Arc;
-
 use spoor_event::extract::Extractor;
 
+use crate::dictionary::{Dict, Dictionary};
 use crate::hash::FxHashMap;
 use crate::log::Location;
 use crate::record::RecordRef;
-use crate::sealed::Block;
-
-/// Distinct strings of one column; code `k` (from 1) stands for `values[k - 1]`, `0` for none.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Dict {
-    values: Vec<Arc<str>>,
-    codes: FxHashMap<Arc<str>, u32>,
-}
-
-impl Dict {
-    pub(crate) fn code_of(&mut self, value: &str) -> u32 {
-        if let Some(&code) = self.codes.get(value) {
-            return code;
-        }
-        let value: Arc<str> = Arc::from(value);
-        self.values.push(Arc::clone(&value));
-        let code = u32::try_from(self.values.len()).expect("fewer than 2^32 distinct values");
-        self.codes.insert(value, code);
-        code
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    /// The strings (with their reference counts) and the lookup map's slots.
-    fn heap_bytes(&self) -> usize {
-        let strings: usize = self.values.iter().map(|v| v.len() + 16).sum();
-        strings + self.values.capacity() * 16 + self.codes.capacity() * 24
-    }
-
-    pub(crate) fn find(&self, value: &str) -> Option<u32> {
-        self.codes.get(value).copied()
-    }
-
-    /// The string of a non-zero code.
-    pub(crate) fn get(&self, code: u32) -> &str {
-        &self.values[code as usize - 1]
-    }
-
-    /// Every (code, value), in code order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
-        self.values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (i as u32 + 1, &**v))
-    }
-}
+use crate::sealed::{Block, SealedColumn};
 
 /// Codes in the narrowest form that holds them: one code for all rows (a column of one value,
 /// such as a sourcetype, stores none), else the narrowest integer, so a column of a few
@@ -436,6 +388,9 @@ pub(crate) struct Column {
     /// The last row given a value, and that value's code.
     last_row: Option<u32>,
     last_code: u32,
+    /// While sealed blocks are read: the dictionary (by id) their codes are of, and each of its
+    /// codes as this column's (`0`: not met yet), so each value is looked up once.
+    translation: Option<(u64, Vec<u32>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -534,36 +489,84 @@ impl Column {
         codes: impl Iterator<Item = (u32, u32)>,
         offset: u32,
     ) {
-        /// Codes are stored this many at a time: few enough to keep the scratch small when a
-        /// whole column is appended, many enough that each batch is one tight loop.
-        const BATCH: usize = 1 << 16;
         let remap: Vec<u32> = std::iter::once(0)
             .chain(values.map(|value| self.dict.code_of(value)))
             .collect();
-        let max = remap.iter().copied().max().unwrap_or(0);
-        self.last_code = 0;
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
-        let mut last = None;
-        let mut codes = codes.filter_map(|(row, code)| {
+        self.append_pairs(codes.filter_map(|(row, code)| {
             let code = *remap.get(code as usize)?;
             (code != 0).then_some((offset + row, code))
-        });
+        }));
+    }
+
+    /// Appends a sealed column coded against `source`, the values of this field in the
+    /// dictionary of id `id` (every code of the column at most `source.len()`), for rows
+    /// numbered from `offset` on.
+    fn append_translated(&mut self, sealed: &SealedColumn, id: u64, source: &Dict, offset: u32) {
+        let mut remap = match self.translation.take() {
+            Some((of, remap)) if of == id => remap,
+            _ => Vec::new(),
+        };
+        if remap.len() <= source.len() {
+            remap.resize(source.len() + 1, 0);
+        }
+        let mut meet = |code: u32| {
+            let to = &mut remap[code as usize];
+            if *to == 0 && code != 0 {
+                *to = self.dict.code_of(source.get(code));
+            }
+        };
+        match sealed.dense() {
+            Some(codes) => codes.iter().for_each(|&code| meet(code)),
+            None => sealed.present().for_each(|(_, code)| meet(code)),
+        }
+        match (&mut self.storage, sealed.dense()) {
+            (Storage::Dense(codes), Some(dense)) => {
+                // A code a row on both sides: one widening copy through the table.
+                if let Some(last) = dense.iter().rposition(|&code| code != 0) {
+                    codes.resize(offset as usize);
+                    codes.extend_codes(
+                        dense[..=last].iter().map(|&code| remap[code as usize]),
+                        self.dict.len() as u32,
+                    );
+                    self.last_code = 0;
+                    self.last_row = Some(offset + last as u32);
+                }
+            }
+            _ => self.append_pairs(
+                sealed
+                    .present()
+                    .map(|(row, code)| (offset + row, remap[code as usize])),
+            ),
+        }
+        self.translation = Some((id, remap));
+    }
+
+    /// Appends `(row, code)` pairs of this column's codes, rows ascending and past its last.
+    fn append_pairs(&mut self, pairs: impl Iterator<Item = (u32, u32)>) {
+        /// Codes are stored this many at a time: few enough to keep the scratch small when a
+        /// whole column is appended, many enough that each batch is one tight loop.
+        const BATCH: usize = 1 << 16;
+        self.last_code = 0;
+        let mut batch: Vec<(u32, u32)> = Vec::new();
+        let mut last = None;
+        let mut pairs = pairs;
         loop {
-            pairs.clear();
-            pairs.extend(codes.by_ref().take(BATCH));
-            let Some(&(row, _)) = pairs.last() else {
+            batch.clear();
+            batch.extend(pairs.by_ref().take(BATCH));
+            let Some(&(row, _)) = batch.last() else {
                 break;
             };
             last = Some(row);
+            let max = batch.iter().map(|&(_, code)| code).max().unwrap_or(0);
             // A batch at once: the column widened once, then filled in one loop.
             match &mut self.storage {
-                Storage::Dense(codes) => codes.put_rows(&pairs, max),
+                Storage::Dense(codes) => codes.put_rows(&batch, max),
                 Storage::Sparse {
                     rows: present,
                     codes,
                 } => {
-                    present.extend(pairs.iter().map(|&(row, _)| row));
-                    codes.extend_codes(pairs.iter().map(|&(_, code)| code), max);
+                    present.extend(batch.iter().map(|&(row, _)| row));
+                    codes.extend_codes(batch.iter().map(|&(_, code)| code), max);
                 }
             }
         }
@@ -623,6 +626,7 @@ impl Column {
     /// Gives back spare capacity, and stores the column in the smaller form: a column that was
     /// made dense early (when few rows had been seen) may be smaller sparse.
     fn shrink(&mut self) {
+        self.translation = None;
         if let Storage::Dense(codes) = &self.storage {
             let present = codes.present();
             if present * (4 + codes.width()) < codes.heap_bytes() {
@@ -906,8 +910,14 @@ impl Columns {
     }
 
     /// Appends the rows of a sealed block of `segment`, stored after all of this index's,
-    /// with the fields the block was indexed with.
-    pub(crate) fn append_block(&mut self, segment: u64, block: &Block) {
+    /// with the fields the block was indexed with: of their own values (a block of the second
+    /// version) or of `dictionary`'s, which holds every code of the block's fields.
+    pub(crate) fn append_block(
+        &mut self,
+        segment: u64,
+        block: &Block,
+        dictionary: Option<&Dictionary>,
+    ) {
         if block.rows() == 0 {
             return;
         }
@@ -939,9 +949,11 @@ impl Columns {
         }
         for (name, sealed) in &block.fields {
             let index = self.field(name);
-            self.fields[index]
-                .1
-                .append_coded(sealed.values.iter(), sealed.present(), offset);
+            let column = &mut self.fields[index].1;
+            match dictionary.and_then(|d| Some((d.id(), d.field(name)?))) {
+                Some((id, source)) => column.append_translated(sealed, id, source, offset),
+                None => column.append_coded(sealed.values.iter(), sealed.present(), offset),
+            }
         }
         self.recent.clear();
     }

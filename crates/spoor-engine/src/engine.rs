@@ -230,7 +230,7 @@ impl Engine {
                         .push(location, &record, extractor),
                 }
             },
-            |props, part, segment, block| {
+            |props, part, segment, block, dictionary| {
                 // A block is taken whole when its fields were extracted as its sourcetypes'
                 // props say today; else its records are indexed again one by one.
                 let mut part = parts[part].lock().unwrap_or_else(|e| e.into_inner());
@@ -251,7 +251,7 @@ impl Engine {
                 index
                     .entry(name.to_owned())
                     .or_default()
-                    .append_block(segment, block);
+                    .append_block(segment, block, dictionary);
                 indexed.fetch_add(block.rows() as u64, Ordering::Relaxed);
                 true
             },

@@ -13,7 +13,9 @@
 
 mod catalog;
 pub mod cli;
+mod codec;
 mod columns;
+mod dictionary;
 mod engine;
 pub mod files;
 pub mod generate;

@@ -62,6 +62,7 @@ use std::time::{Duration, Instant};
 
 use spoor_event::extract::Extractor;
 
+use crate::dictionary::{Dictionaries, Dictionary};
 use crate::ingest::cached_extractor;
 use crate::record::{
     Frame, HEADER_LEN, MARKER_LEN, MAX_PAYLOAD, Marker, Record, RecordRef, V1_HEADER_LEN,
@@ -330,8 +331,9 @@ pub(crate) struct Log {
     /// Chunks of sealed records read lately, most recent first: (segment, the chunk's first
     /// record's offset, its records).
     chunks: Mutex<VecDeque<(u64, u64, Arc<ChunkRecords>)>>,
-    /// Held while a segment is sealed, so one segment is never sealed twice at once.
-    sealing: Mutex<()>,
+    /// Held while a segment is sealed, so one segment is never sealed twice at once: the
+    /// dictionary its blocks' fields are coded against.
+    sealing: Mutex<Dictionary>,
 }
 
 /// How many chunks of sealed records a log keeps read, for reads of neighbouring records.
@@ -403,9 +405,14 @@ pub(crate) struct Sealing {
     pub(crate) damage: Vec<Damage>,
 }
 
-/// Given a sealed block while a log is opened: `true` if it took the block whole, `false` to
-/// be given its records one by one instead.
-pub(crate) type BlockVisit<'a> = dyn FnMut(u64, &Block) -> bool + 'a;
+/// Given a sealed block while a log is opened, with the dictionary its fields are coded
+/// against (`None` for a block whose fields have values of their own): `true` if it took the
+/// block whole, `false` to be given its records one by one instead.
+pub(crate) type BlockVisit<'a> = dyn FnMut(u64, &Block, Option<&Dictionary>) -> bool + 'a;
+
+/// A [`BlockVisit`] of a log opened in parts, also told the part (from `0`).
+pub(crate) type PartBlockVisit<'a> =
+    dyn Fn(usize, u64, &Block, Option<&Dictionary>) -> bool + Sync + 'a;
 
 struct State {
     /// The segment being appended to, its marker, length and next record number.
@@ -458,15 +465,17 @@ impl Log {
         block: &mut BlockVisit<'_>,
     ) -> io::Result<(Self, Vec<Damage>)> {
         let segments = list_segments(dir)?;
+        let (dictionaries, damage) = Dictionaries::open(dir)?;
         let last = segments.last().map(|(segment, _)| *segment);
         let replayed = segments
             .iter()
             .map(|&(segment, found)| {
-                let replayed = replay(dir, segment, found, Some(segment) == last, visit, block)?;
+                let last = Some(segment) == last;
+                let replayed = replay(dir, segment, found, last, &dictionaries, visit, block)?;
                 Ok((segment, replayed))
             })
             .collect::<io::Result<Vec<_>>>()?;
-        Self::resume(dir, segment_bytes, segments, replayed)
+        Self::resume(dir, segment_bytes, segments, replayed, dictionaries, damage)
     }
 
     /// Like [`open`](Log::open), replaying the segments in `parts` runs of consecutive
@@ -477,9 +486,11 @@ impl Log {
         segment_bytes: u64,
         parts: usize,
         visit: &(dyn Fn(usize, Location, RecordRef<'_>) + Sync),
-        block: &(dyn Fn(usize, u64, &Block) -> bool + Sync),
+        block: &PartBlockVisit<'_>,
     ) -> io::Result<(Self, Vec<Damage>)> {
         let segments = list_segments(dir)?;
+        let (opened, damage) = Dictionaries::open(dir)?;
+        let dictionaries = &opened;
         let last = segments.last().map(|(segment, _)| *segment);
         let per_part = segments.len().div_ceil(parts.max(1)).max(1);
         let runs: Vec<&[(u64, OnDisk)]> = segments.chunks(per_part).collect();
@@ -496,8 +507,11 @@ impl Log {
                                     segment,
                                     found,
                                     Some(segment) == last,
+                                    dictionaries,
                                     &mut |at, record| visit(part, at, record),
-                                    &mut |segment, sealed| block(part, segment, sealed),
+                                    &mut |segment, sealed, dictionary| {
+                                        block(part, segment, sealed, dictionary)
+                                    },
                                 )?;
                                 Ok((segment, replayed))
                             })
@@ -517,20 +531,21 @@ impl Log {
         for run in replayed {
             all.extend(run?);
         }
-        Self::resume(dir, segment_bytes, segments, all)
+        Self::resume(dir, segment_bytes, segments, all, opened, damage)
     }
 
     /// The log, ready to append after its last segment, or in a new one when there is none,
     /// or the last is of the first format or ends in damage.
-    /// Also gathers what replaying each segment found: the damage, returned, and the sealed
-    /// files.
+    /// Also gathers what replaying each segment found: the damage, returned after `damage`
+    /// (found in the dictionaries), and the sealed files.
     fn resume(
         dir: &Path,
         segment_bytes: u64,
         segments: Vec<(u64, OnDisk)>,
         replayed: Vec<(u64, Replayed)>,
+        dictionaries: Dictionaries,
+        mut damage: Vec<Damage>,
     ) -> io::Result<(Self, Vec<Damage>)> {
-        let mut damage = Vec::new();
         let mut tail = None;
         let mut sealed = BTreeMap::new();
         for (segment, mut replayed) in replayed {
@@ -599,17 +614,21 @@ impl Log {
             }),
             synced: Condvar::new(),
             chunks: Mutex::new(VecDeque::new()),
-            sealing: Mutex::new(()),
+            sealing: Mutex::new(dictionaries.into_current()),
         };
         Ok((log, damage))
     }
 
-    /// The bytes its segment files hold on disk (copies of damaged bytes not counted).
+    /// The bytes its segment and dictionary files hold on disk (copies of damaged bytes not
+    /// counted).
     pub(crate) fn disk_bytes(&self) -> u64 {
         fs::read_dir(&self.dir).map_or(0, |entries| {
             entries
                 .filter_map(Result::ok)
-                .filter(|e| is_segment_file(&e.path()))
+                .filter(|e| {
+                    let path = e.path();
+                    is_segment_file(&path) || crate::dictionary::is_dictionary_file(&path)
+                })
                 .filter_map(|e| e.metadata().ok())
                 .filter(fs::Metadata::is_file)
                 .map(|m| m.len())
@@ -884,7 +903,8 @@ impl Log {
         extractor: &dyn Fn(&str) -> Extractor,
         stop: &AtomicBool,
     ) -> io::Result<Option<Sealing>> {
-        let _sealing = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut dictionary = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+        let dictionary = &mut *dictionary;
         let started = Instant::now();
         let current = self.lock().segment;
         let next = self
@@ -910,9 +930,12 @@ impl Log {
         let mut failed = None;
         let mut records = 0u64;
         let mut blocks = Vec::new();
-        let mut finish = |builder: &mut BlockBuilder, out: &mut Vec<u8>| -> io::Result<()> {
+        let mut finish = |builder: &mut BlockBuilder,
+                          out: &mut Vec<u8>,
+                          dictionary: &Dictionary|
+         -> io::Result<()> {
             let latest = builder.latest_time();
-            let bytes = builder.finish(&marker)?;
+            let bytes = builder.finish(&marker, dictionary)?;
             let pos = out.len() as u64;
             let body_at = pos + sealed::HEADER_LEN as u64;
             chunks.extend(sealed::chunks(&bytes[sealed::HEADER_LEN..], body_at)?);
@@ -931,10 +954,10 @@ impl Log {
                 extractor(record.sourcetype)
             });
             records += 1;
-            let pushed = builder.push(at.offset, &record, extractor);
+            let pushed = builder.push(at.offset, &record, extractor, dictionary);
             if let Err(err) = pushed.and_then(|()| {
                 if builder.rows() == BLOCK_ROWS {
-                    finish(&mut builder, &mut out)
+                    finish(&mut builder, &mut out, dictionary)
                 } else {
                     Ok(())
                 }
@@ -943,7 +966,7 @@ impl Log {
             }
         })?;
         if builder.rows() > 0 && failed.is_none() {
-            finish(&mut builder, &mut out)?;
+            finish(&mut builder, &mut out, dictionary)?;
         }
         if let Some(err) = failed {
             return Err(err);
@@ -951,6 +974,8 @@ impl Log {
         if stop.load(Ordering::Relaxed) {
             return Ok(None);
         }
+        // The values the blocks' codes stand for are durable before the blocks are.
+        dictionary.write(&self.dir)?;
         let name = sealed_name(segment, marker);
         let tmp = self.dir.join(format!("{name}.tmp"));
         let mut file = crate::files::open_private(
@@ -996,7 +1021,7 @@ impl Log {
 /// place until [`commit`](Retiring::commit). Holds the log's sealing lock meanwhile.
 pub(crate) struct Retiring<'l> {
     log: &'l Log,
-    _sealing: MutexGuard<'l, ()>,
+    _sealing: MutexGuard<'l, Dictionary>,
     files: Vec<Rewrite>,
 }
 
@@ -1483,6 +1508,7 @@ fn replay(
     segment: u64,
     found: OnDisk,
     last: bool,
+    dictionaries: &Dictionaries,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
 ) -> io::Result<Replayed> {
@@ -1496,7 +1522,7 @@ fn replay(
             replayed.latest = latest;
             Ok(replayed)
         }
-        OnDisk::Sealed(marker) => replay_sealed(dir, segment, marker, visit, block),
+        OnDisk::Sealed(marker) => replay_sealed(dir, segment, marker, dictionaries, visit, block),
     }
 }
 
@@ -1507,6 +1533,7 @@ fn replay_sealed(
     dir: &Path,
     segment: u64,
     marker: Marker,
+    dictionaries: &Dictionaries,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
 ) -> io::Result<Replayed> {
@@ -1535,7 +1562,7 @@ fn replay_sealed(
                 let at = window.from(pos);
                 let body = &at[sealed::HEADER_LEN..sealed::HEADER_LEN + header.len];
                 let body_at = pos + sealed::HEADER_LEN as u64;
-                read_sealed_block(body, body_at, header, segment, visit, block)
+                read_sealed_block(body, body_at, header, segment, dictionaries, visit, block)
             }
             _ => None,
         };
@@ -1596,13 +1623,15 @@ fn replay_sealed(
 }
 
 /// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
-/// take them, its records to `visit`. Its chunks and its newest event's time, or `None` when
-/// what the checksum let through cannot be read (the block is then damage like any other).
+/// take them or the dictionary they are coded against is not there whole, its records to
+/// `visit`. Its chunks and its newest event's time, or `None` when what the checksum let
+/// through cannot be read (the block is then damage like any other).
 fn read_sealed_block(
     body: &[u8],
     body_at: u64,
     header: sealed::Header,
     segment: u64,
+    dictionaries: &Dictionaries,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
 ) -> Option<(Vec<Chunk>, i64)> {
@@ -1613,8 +1642,17 @@ fn read_sealed_block(
     let chunks = sealed::chunks(body, body_at).ok()?;
     let (taken, times) = SCRATCH.with_borrow_mut(|(columns, buf)| {
         columns.decode_into(body, buf).ok()?;
-        (columns.rows() == header.rows)
-            .then(|| (block(segment, columns), latest_time(&columns.times)))
+        if columns.rows() != header.rows {
+            return None;
+        }
+        let taken = match columns.dictionary {
+            None => block(segment, columns, None),
+            Some((id, entries)) => dictionaries
+                .get(id, entries)
+                .filter(|dictionary| dictionary.holds(columns))
+                .is_some_and(|dictionary| block(segment, columns, Some(dictionary))),
+        };
+        Some((taken, latest_time(&columns.times)))
     })?;
     if !taken {
         let mut read = Vec::with_capacity(chunks.len());
@@ -1684,7 +1722,7 @@ fn find_marker(bytes: &[u8], marker: &Marker) -> Option<usize> {
 
 /// Copies `bytes` bytes of `file` at `offset` beside it (see the module's docs), unless the
 /// same bytes were copied already; returns the copy's path.
-fn quarantine(file: &File, path: &Path, offset: u64, bytes: u64) -> io::Result<PathBuf> {
+pub(crate) fn quarantine(file: &File, path: &Path, offset: u64, bytes: u64) -> io::Result<PathBuf> {
     let context = |what: &str, err: io::Error| {
         io::Error::new(
             err.kind(),

@@ -16,14 +16,31 @@
 //! crc: u32 LE          crc32 of the body
 //! head: u32 LE         crc32 of the 36 bytes before it
 //! body:
-//!   version: u8 (2)
+//!   version: u8 (3; 2 is still read)
 //!   columns: u32 LE length + a zstd frame      read on open, to index the block
 //!   chunks: u32 LE count, then per chunk:      read when a record's text is read
 //!     first: u64 LE, len: u32 LE, crc: u32 LE  its first record's offset in the log file,
 //!                                              its bytes and their crc32
 //!   then the chunks' bytes, each a zstd frame of up to CHUNK_ROWS records:
 //!     offset step: varint | payload length: varint | payload (as in a log frame)
+//!
+//! columns (decompressed):
+//!   rows: varint | each record's offset step: varint | each time's step: zigzag varint
+//!   index, sourcetype, source, host: each its values (count: varint, each a string), then codes
+//!   per sourcetype: u8 flags of the extraction its fields were made with
+//!   dictionary: id u64 LE, entries: varint      the index's dictionary the codes below are of
+//!   fields: varint, then per field: name (a string), then codes (of the dictionary's values)
+//!
+//! codes: form: u8 (0: a code a row, 1: the rows with a value), width: u8 (1, 2 or 4 bytes)
+//!   dense: a code a row (0: no value)
+//!   sparse: count: varint | rows: u16 LE each, ascending | their codes
+//!   codes are little-endian, `width` bytes each
 //! ```
+//!
+//! Extracted fields are coded against the index's dictionary (see [`crate::dictionary`]), so
+//! that a block carries no strings of its own for them and opening turns each code into the
+//! in-memory index's with one table lookup, a value looked up once per index, not once per
+//! block. The few values of the four metadata columns are each block's own.
 //!
 //! Opening reads a block's columns (times, metadata, every extracted field as a dictionary
 //! and codes) straight into the index, so no text is read or parsed again. A record's text is
@@ -44,7 +61,9 @@ use std::io;
 
 use spoor_event::extract::Extractor;
 
+use crate::codec::{Reader, put, put_str, unzigzag, zigzag};
 use crate::columns::BUILT_IN;
+use crate::dictionary::Dictionary;
 use crate::record::{MARKER_LEN, Marker, RecordRef};
 
 /// The most records a block holds.
@@ -53,7 +72,7 @@ pub(crate) const BLOCK_ROWS: usize = 65_536;
 pub(crate) const HEADER_LEN: usize = 40;
 /// The largest body accepted, a guard against reading a corrupt length as real.
 const MAX_BODY: usize = 1 << 30;
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
 /// zstd's level for sealing: fast enough to keep up with ingest.
 const LEVEL: i32 = 3;
 /// The most records of a chunk, the unit a record's text is read in.
@@ -124,13 +143,59 @@ pub(crate) fn body_ok(bytes: &[u8], header: &Header) -> bool {
         .is_some_and(|body| crc32fast::hash(body) == header.crc)
 }
 
-/// A column being built: distinct values and the rows that have one.
+/// A column being built: the rows that have a value and their codes.
+#[derive(Debug, Default)]
+struct Coded {
+    rows: Vec<u32>,
+    codes: Vec<u32>,
+    max: u32,
+}
+
+impl Coded {
+    fn push(&mut self, row: u32, code: u32) {
+        self.rows.push(row);
+        self.codes.push(code);
+        self.max = self.max.max(code);
+    }
+
+    /// Writes the codes of a block of `rows` rows: dense (a code a row, `0` for none) when at
+    /// least a quarter of the rows have a value, else the rows that have one.
+    fn write(&self, rows: usize, out: &mut Vec<u8>) {
+        let width: usize = match self.max {
+            0..=0xff => 1,
+            0x100..=0xffff => 2,
+            _ => 4,
+        };
+        let put_code = |out: &mut Vec<u8>, code: u32| {
+            out.extend_from_slice(&code.to_le_bytes()[..width]);
+        };
+        if self.rows.len() * 4 >= rows {
+            out.extend_from_slice(&[0, width as u8]);
+            let mut codes = self.codes.iter().zip(&self.rows).peekable();
+            for row in 0..rows as u32 {
+                let code = codes.next_if(|(_, r)| **r == row).map_or(0, |(c, _)| *c);
+                put_code(out, code);
+            }
+        } else {
+            out.extend_from_slice(&[1, width as u8]);
+            put(out, self.rows.len() as u64);
+            for &row in &self.rows {
+                // A block's rows are fewer than 2^16 (`BLOCK_ROWS`).
+                out.extend_from_slice(&(row as u16).to_le_bytes());
+            }
+            for &code in &self.codes {
+                put_code(out, code);
+            }
+        }
+    }
+}
+
+/// A metadata column being built, with values of its own.
 #[derive(Debug, Default)]
 struct Building {
     codes_of: HashMap<String, u32>,
     values: Vec<String>,
-    rows: Vec<u32>,
-    codes: Vec<u32>,
+    coded: Coded,
 }
 
 impl Building {
@@ -144,8 +209,7 @@ impl Building {
                 code
             }
         };
-        self.rows.push(row);
-        self.codes.push(code);
+        self.coded.push(row, code);
     }
 
     fn write(&self, rows: usize, out: &mut Vec<u8>) {
@@ -153,32 +217,12 @@ impl Building {
         for value in &self.values {
             put_str(out, value);
         }
-        // Dense (a code a row, `0` for none) when at least a quarter of the rows have a value.
-        if self.rows.len() * 4 >= rows {
-            out.push(0);
-            let mut codes = self.codes.iter().zip(&self.rows).peekable();
-            for row in 0..rows as u32 {
-                match codes.next_if(|(_, r)| **r == row) {
-                    Some((code, _)) => put(out, u64::from(*code)),
-                    None => put(out, 0),
-                }
-            }
-        } else {
-            out.push(1);
-            put(out, self.rows.len() as u64);
-            let mut previous = 0;
-            for &row in &self.rows {
-                put(out, u64::from(row - previous));
-                previous = row;
-            }
-            for &code in &self.codes {
-                put(out, u64::from(code));
-            }
-        }
+        self.coded.write(rows, out);
     }
 }
 
-/// Builds one block from records given in their log's order.
+/// Builds one block from records given in their log's order, coding extracted fields against
+/// an index's dictionary.
 #[derive(Debug, Default)]
 pub(crate) struct BlockBuilder {
     offsets: Vec<u64>,
@@ -187,7 +231,8 @@ pub(crate) struct BlockBuilder {
     meta: [Building; 4],
     /// The extraction used, by sourcetype code.
     extractors: HashMap<u32, Extractor>,
-    fields: Vec<(String, Building)>,
+    /// Each field's name, place in the dictionary and codes.
+    fields: Vec<(String, usize, Coded)>,
     field_index: HashMap<String, u32>,
     /// The chunk being filled, and the chunks made: (first offset, compressed bytes).
     chunk: Vec<u8>,
@@ -208,12 +253,13 @@ impl BlockBuilder {
     }
 
     /// Adds a record stored at `offset` of its log segment, extracting its fields with
-    /// `extractor` (its sourcetype's).
+    /// `extractor` (its sourcetype's) and coding their values in `dictionary`.
     pub(crate) fn push(
         &mut self,
         offset: u64,
         record: &RecordRef<'_>,
         extractor: Extractor,
+        dictionary: &mut Dictionary,
     ) -> io::Result<()> {
         let row = self.offsets.len() as u32;
         let step = match self.offsets.last() {
@@ -232,9 +278,8 @@ impl BlockBuilder {
         {
             column.push(row, value);
         }
-        let sourcetype = *self.meta[1].codes.last().expect("just pushed");
+        let sourcetype = *self.meta[1].coded.codes.last().expect("just pushed");
         self.extractors.entry(sourcetype).or_insert(extractor);
-        let mut seen: Vec<u32> = Vec::new();
         for field in extractor.fields(record.raw) {
             let key: &str = &field.key;
             // Built-in fields are never replaced; the first value of a key is the field's.
@@ -242,17 +287,18 @@ impl BlockBuilder {
                 continue;
             }
             let index = match self.field_index.get(key) {
-                Some(&i) => i,
+                Some(&i) => i as usize,
                 None => {
-                    self.fields.push((key.to_owned(), Building::default()));
-                    let i = (self.fields.len() - 1) as u32;
-                    self.field_index.insert(key.to_owned(), i);
-                    i
+                    let place = dictionary.field_index(key);
+                    self.fields.push((key.to_owned(), place, Coded::default()));
+                    self.field_index
+                        .insert(key.to_owned(), (self.fields.len() - 1) as u32);
+                    self.fields.len() - 1
                 }
             };
-            if !seen.contains(&index) {
-                seen.push(index);
-                self.fields[index as usize].1.push(row, &field.value);
+            let (_, place, coded) = &mut self.fields[index];
+            if coded.rows.last() != Some(&row) {
+                coded.push(row, dictionary.code_of(*place, &field.value));
             }
         }
         let mut framed = Vec::new();
@@ -280,8 +326,13 @@ impl BlockBuilder {
         Ok(())
     }
 
-    /// The block, framed with `marker`; the builder is emptied for the next one.
-    pub(crate) fn finish(&mut self, marker: &Marker) -> io::Result<Vec<u8>> {
+    /// The block, framed with `marker`, its fields coded against `dictionary` (which must be
+    /// written before the block is); the builder is emptied for the next one.
+    pub(crate) fn finish(
+        &mut self,
+        marker: &Marker,
+        dictionary: &Dictionary,
+    ) -> io::Result<Vec<u8>> {
         self.close_chunk()?;
         let built = std::mem::take(self);
         let rows = built.offsets.len();
@@ -304,10 +355,12 @@ impl BlockBuilder {
             let extractor = built.extractors.get(&code).copied().unwrap_or_default();
             columns.push(u8::from(extractor.escapes()) | u8::from(extractor.trims_spaces()) << 1);
         }
+        columns.extend_from_slice(&dictionary.id().to_le_bytes());
+        put(&mut columns, dictionary.entries());
         put(&mut columns, built.fields.len() as u64);
-        for (name, column) in &built.fields {
+        for (name, _, coded) in &built.fields {
             put_str(&mut columns, name);
-            column.write(rows, &mut columns);
+            coded.write(rows, &mut columns);
         }
         let columns = zstd::bulk::compress(&columns, LEVEL)?;
         let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "block too large");
@@ -362,8 +415,8 @@ pub(crate) struct Chunk {
 
 /// The chunks of a block whose body starts at `pos` of its file.
 pub(crate) fn chunks(body: &[u8], pos: u64) -> io::Result<Vec<Chunk>> {
-    let mut r = Reader(body);
-    if r.byte()? != VERSION {
+    let mut r = Reader::new(body, "sealed block");
+    if !matches!(r.byte()?, 2 | VERSION) {
         return Err(damaged("unknown version"));
     }
     r.take_len()?;
@@ -372,7 +425,7 @@ pub(crate) fn chunks(body: &[u8], pos: u64) -> io::Result<Vec<Chunk>> {
         return Err(damaged("too many chunks"));
     }
     let table = r.bytes(count * 16)?;
-    let mut at = pos + (body.len() - r.0.len()) as u64;
+    let mut at = pos + (body.len() - r.rest.len()) as u64;
     let mut chunks = Vec::with_capacity(count);
     for entry in table.chunks_exact(16) {
         let chunk = Chunk {
@@ -405,13 +458,13 @@ impl ChunkRecords {
             return Err(damaged("a chunk's checksum does not match"));
         }
         let plain = zstd::stream::decode_all(bytes)?;
-        let mut r = Reader(&plain);
+        let mut r = Reader::new(&plain, "sealed block");
         let mut rows = Vec::with_capacity(CHUNK_ROWS);
         let mut offset = chunk.first;
-        while !r.0.is_empty() {
+        while !r.rest.is_empty() {
             offset = offset.wrapping_add(r.var()?);
             let len = r.count(crate::record::MAX_PAYLOAD)?;
-            let start = plain.len() - r.0.len();
+            let start = plain.len() - r.rest.len();
             r.bytes(len)?;
             rows.push((offset, start, len));
         }
@@ -481,6 +534,8 @@ pub(crate) struct SealedCodes {
     dense: bool,
     rows: Vec<u32>,
     codes: Vec<u32>,
+    /// The largest code.
+    max: u32,
 }
 
 impl SealedColumn {
@@ -497,13 +552,23 @@ impl SealedColumn {
         }
     }
 
-    /// The value of `row`, if it has one.
+    /// The value of `row`, if it has one, for a column with values of its own.
     #[cfg(test)]
     pub(crate) fn value(&self, row: usize) -> Option<&str> {
         match self.code(row) {
             0 => None,
             code => self.values.get(code as usize - 1),
         }
+    }
+
+    /// The largest code (`0` when no row has a value).
+    pub(crate) fn max_code(&self) -> u32 {
+        self.codes.max
+    }
+
+    /// A code a row (`0`: no value), when the column is stored so.
+    pub(crate) fn dense(&self) -> Option<&[u32]> {
+        self.codes.dense.then_some(&self.codes.codes[..])
     }
 
     /// Every `(row, code)` with a value, rows ascending.
@@ -539,14 +604,14 @@ pub(crate) struct Block {
     pub(crate) meta: [SealedColumn; 4],
     /// The extraction the fields were made with, by sourcetype code (from 1).
     pub(crate) extractors: Vec<Extractor>,
+    /// The dictionary the fields' codes are of, `(id, entries it needs)`; `None` for a block
+    /// of the second version, whose fields have values of their own.
+    pub(crate) dictionary: Option<(u64, u64)>,
     pub(crate) fields: Vec<(String, SealedColumn)>,
 }
 
 fn damaged(what: &str) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("sealed block is damaged: {what}"),
-    )
+    crate::codec::damaged("sealed block", what)
 }
 
 impl Block {
@@ -561,13 +626,14 @@ impl Block {
     /// Reads a block's columns from its body into this one, reusing its room and `buf`'s (so
     /// reading block after block allocates once).
     pub(crate) fn decode_into(&mut self, body: &[u8], buf: &mut Vec<u8>) -> io::Result<()> {
-        let mut body = Reader(body);
-        if body.byte()? != VERSION {
+        let mut body = Reader::new(body, "sealed block");
+        let version = body.byte()?;
+        if version != VERSION && version != 2 {
             return Err(damaged("unknown version"));
         }
         buf.clear();
         zstd::stream::copy_decode(body.take_len()?, &mut *buf)?;
-        let mut r = Reader(buf);
+        let mut r = Reader::new(buf, "sealed block");
         let rows = r.count(BLOCK_ROWS)?;
         self.offsets.clear();
         let mut previous = 0u64;
@@ -582,7 +648,7 @@ impl Block {
             self.times.push(previous);
         }
         for column in &mut self.meta {
-            r.column_into(rows, column)?;
+            read_own_column(&mut r, version, rows, column)?;
         }
         self.extractors.clear();
         for _ in 0..self.meta[1].values.len() {
@@ -594,16 +660,27 @@ impl Block {
             };
             self.extractors.push(base.trim_spaces(flags & 2 == 2));
         }
+        self.dictionary = if version == VERSION {
+            let id = u64::from_le_bytes(r.bytes(8)?.try_into().expect("8 bytes"));
+            Some((id, r.var()?))
+        } else {
+            None
+        };
         let count = r.count(1 << 20)?;
         self.fields.truncate(count);
         for i in 0..count {
-            let name = r.string()?;
+            let name = r.str(MAX_BODY)?;
             if i == self.fields.len() {
                 self.fields.push((String::new(), SealedColumn::default()));
             }
             let (field, column) = &mut self.fields[i];
-            *field = name;
-            r.column_into(rows, column)?;
+            name.clone_into(field);
+            if version == VERSION {
+                column.values = Values::default();
+                read_codes(&mut r, version, rows, u32::MAX as usize, &mut column.codes)?;
+            } else {
+                read_own_column(&mut r, version, rows, column)?;
+            }
         }
         Ok(())
     }
@@ -614,131 +691,109 @@ impl Block {
     }
 }
 
-fn put(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+/// Reads a column with values of its own, then their codes.
+fn read_own_column(
+    r: &mut Reader<'_>,
+    version: u8,
+    rows: usize,
+    column: &mut SealedColumn,
+) -> io::Result<()> {
+    read_values(r, rows, &mut column.values)?;
+    read_codes(r, version, rows, column.values.len(), &mut column.codes)
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    put(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
+/// Reads a column's own values (at most one a row).
+fn read_values(r: &mut Reader<'_>, rows: usize, values: &mut Values) -> io::Result<()> {
+    let count = r.count(rows)?;
+    values.text.clear();
+    values.ends.clear();
+    for _ in 0..count {
+        values.text.push_str(r.str(MAX_BODY)?);
+        values
+            .ends
+            .push(u32::try_from(values.text.len()).map_err(|_| damaged("values too long"))?);
+    }
+    Ok(())
 }
 
-fn zigzag(n: i64) -> u64 {
-    ((n << 1) ^ (n >> 63)) as u64
-}
-
-fn unzigzag(n: u64) -> i64 {
-    ((n >> 1) as i64) ^ -((n & 1) as i64)
-}
-
-/// Reads what [`BlockBuilder::finish`] wrote; every read is checked, so damaged bytes that
-/// pass the checksum still give an error, never a panic.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn byte(&mut self) -> io::Result<u8> {
-        let (&b, rest) = self.0.split_first().ok_or_else(|| damaged("cut short"))?;
-        self.0 = rest;
-        Ok(b)
-    }
-
-    fn var(&mut self) -> io::Result<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(n);
-            }
-        }
-        Err(damaged("a number too long"))
-    }
-
-    /// A number of at most `max`.
-    fn count(&mut self, max: usize) -> io::Result<usize> {
-        let n = self.var()?;
-        usize::try_from(n)
-            .ok()
-            .filter(|&n| n <= max)
-            .ok_or_else(|| damaged("a count out of range"))
-    }
-
-    fn bytes(&mut self, n: usize) -> io::Result<&'a [u8]> {
-        if n > self.0.len() {
-            return Err(damaged("cut short"));
-        }
-        let (taken, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(taken)
-    }
-
-    fn take_len(&mut self) -> io::Result<&'a [u8]> {
-        let len = self.bytes(4)?;
-        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
-        self.bytes(len)
-    }
-
-    fn string(&mut self) -> io::Result<String> {
-        let len = self.count(MAX_BODY)?;
-        let bytes = self.bytes(len)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| damaged("a string is not utf-8"))
-    }
-
-    fn column_into(&mut self, rows: usize, out: &mut SealedColumn) -> io::Result<()> {
-        let count = self.count(rows)?;
-        let values = &mut out.values;
-        values.text.clear();
-        values.ends.clear();
-        for _ in 0..count {
-            let len = self.count(MAX_BODY)?;
-            let text = std::str::from_utf8(self.bytes(len)?)
-                .map_err(|_| damaged("a value is not utf-8"))?;
-            values.text.push_str(text);
-            values
-                .ends
-                .push(u32::try_from(values.text.len()).map_err(|_| damaged("values too long"))?);
-        }
-        let codes = &mut out.codes;
-        codes.rows.clear();
-        codes.codes.clear();
-        match self.byte()? {
+/// Reads a column's codes, of a block of `version` with `rows` rows, each at most `max`.
+fn read_codes(
+    r: &mut Reader<'_>,
+    version: u8,
+    rows: usize,
+    max: usize,
+    codes: &mut SealedCodes,
+) -> io::Result<()> {
+    codes.rows.clear();
+    codes.codes.clear();
+    let dense = match r.byte()? {
+        0 => true,
+        1 => false,
+        _ => return Err(damaged("unknown column form")),
+    };
+    codes.dense = dense;
+    // The second version wrote varints and rows as steps; the third fixed widths.
+    let width = if version == 2 { 0 } else { r.byte()? as usize };
+    let read = |r: &mut Reader<'_>, n: usize, out: &mut Vec<u32>| -> io::Result<()> {
+        match width {
             0 => {
-                codes.dense = true;
-                for _ in 0..rows {
-                    codes.codes.push(self.count(count)? as u32);
-                }
-            }
-            1 => {
-                codes.dense = false;
-                let n = self.count(rows)?;
-                let mut row = 0u64;
-                for i in 0..n {
-                    let step = self.var()?;
-                    if i > 0 && step == 0 {
-                        return Err(damaged("rows out of order"));
-                    }
-                    row = row.saturating_add(step);
-                    if row >= rows as u64 {
-                        return Err(damaged("a row out of range"));
-                    }
-                    codes.rows.push(row as u32);
-                }
                 for _ in 0..n {
-                    let code = self.count(count)? as u32;
-                    if code == 0 {
-                        return Err(damaged("a present value without a code"));
-                    }
-                    codes.codes.push(code);
+                    out.push(r.count(max)? as u32);
                 }
             }
-            _ => return Err(damaged("unknown column form")),
+            1 => out.extend(r.bytes(n)?.iter().map(|&b| u32::from(b))),
+            2 => out.extend(
+                r.bytes(2 * n)?
+                    .chunks_exact(2)
+                    .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
+            ),
+            4 => out.extend(
+                r.bytes(4 * n)?
+                    .chunks_exact(4)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            ),
+            _ => return Err(damaged("unknown code width")),
         }
         Ok(())
+    };
+    if dense {
+        read(r, rows, &mut codes.codes)?;
+    } else {
+        let n = r.count(rows)?;
+        if width == 0 {
+            let mut row = 0u64;
+            for i in 0..n {
+                let step = r.var()?;
+                if i > 0 && step == 0 {
+                    return Err(damaged("rows out of order"));
+                }
+                row = row.saturating_add(step);
+                codes.rows.push(u32::try_from(row).unwrap_or(u32::MAX));
+            }
+        } else {
+            let bytes = r.bytes(2 * n)?;
+            codes.rows.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
+            );
+            if codes.rows.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(damaged("rows out of order"));
+            }
+        }
+        if codes.rows.last().is_some_and(|&row| row as usize >= rows) {
+            return Err(damaged("a row out of range"));
+        }
+        read(r, n, &mut codes.codes)?;
+        if codes.codes.contains(&0) {
+            return Err(damaged("a present value without a code"));
+        }
     }
+    codes.max = codes.codes.iter().copied().max().unwrap_or(0);
+    if codes.max as usize > max {
+        return Err(damaged("a code out of range"));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -767,13 +822,19 @@ mod tests {
             })
             .collect();
         let mut builder = BlockBuilder::default();
+        let mut dictionary = Dictionary::new(1).unwrap();
         for (i, raw) in lines.iter().enumerate() {
             builder
-                .push(i as u64 * 100, &record(i as i64, raw), Extractor::spoor())
+                .push(
+                    i as u64 * 100,
+                    &record(i as i64, raw),
+                    Extractor::spoor(),
+                    &mut dictionary,
+                )
                 .unwrap();
         }
         let marker = *b"\x01\x02\x03\x04\x05\x06\x07\x08";
-        let bytes = builder.finish(&marker).unwrap();
+        let bytes = builder.finish(&marker, &dictionary).unwrap();
         let Found::Block(header) = read_block(&bytes, &marker) else {
             panic!("no block");
         };
@@ -781,10 +842,23 @@ mod tests {
         let body = &bytes[HEADER_LEN..];
         let block = Block::decode(body).unwrap();
         assert_eq!(block.rows(), 300);
-        let event = block.fields.iter().find(|(n, _)| n == "event").unwrap();
-        assert_eq!(event.1.value(4), Some("e4"));
-        let a = block.fields.iter().find(|(n, _)| n == "a").unwrap();
-        assert_eq!(a.1.value(1), Some("1"), "the first value of a key");
+        assert_eq!(
+            block.dictionary,
+            Some((dictionary.id(), dictionary.entries()))
+        );
+        let value = |field: &str, row: usize| {
+            let (_, column) = block.fields.iter().find(|(n, _)| n == field).unwrap();
+            let code = column.code(row);
+            (code != 0).then(|| dictionary.field(field).unwrap().get(code).to_owned())
+        };
+        assert_eq!(value("event", 4).as_deref(), Some("e4"));
+        assert_eq!(value("event", 5), None);
+        assert_eq!(
+            value("a", 1).as_deref(),
+            Some("1"),
+            "the first value of a key"
+        );
+        assert_eq!(block.meta[2].value(7), Some("app"));
         assert!(block.fields.iter().all(|(n, _)| n != "host"));
         let chunks = chunks(body, HEADER_LEN as u64).unwrap();
         assert_eq!(chunks.len(), 300usize.div_ceil(CHUNK_ROWS));
@@ -807,8 +881,72 @@ mod tests {
     }
 
     #[test]
+    fn codes_of_every_width_and_form_come_back() {
+        // Codes past 2^8 and 2^16, in fields every row has (dense) and few rows have (sparse).
+        let mut dictionary = Dictionary::new(1).unwrap();
+        for field in ["small", "wide", "wider", "rare"] {
+            let place = dictionary.field_index(field);
+            let filler = match field {
+                "wide" => 300,
+                "wider" => 70_000,
+                "rare" => 70_000,
+                _ => 0,
+            };
+            for i in 0..filler {
+                dictionary.code_of(place, &format!("filler-{i}"));
+            }
+        }
+        let rows = 1000;
+        let lines: Vec<String> = (0..rows)
+            .map(|i| {
+                let rare = if i % 10 == 3 {
+                    format!(" rare=r{i}")
+                } else {
+                    String::new()
+                };
+                format!("small=s{} wide=w{} wider=x{i}{rare}", i % 3, i % 7)
+            })
+            .collect();
+        let mut builder = BlockBuilder::default();
+        for (i, raw) in lines.iter().enumerate() {
+            builder
+                .push(
+                    i as u64,
+                    &record(i as i64, raw),
+                    Extractor::spoor(),
+                    &mut dictionary,
+                )
+                .unwrap();
+        }
+        let bytes = builder.finish(&[9; 8], &dictionary).unwrap();
+        let block = Block::decode(&bytes[HEADER_LEN..]).unwrap();
+        let column = |field: &str| &block.fields.iter().find(|(n, _)| n == field).unwrap().1;
+        assert!(column("small").dense().is_some());
+        assert!(column("wider").dense().is_some());
+        assert!(
+            column("rare").dense().is_none(),
+            "a tenth of the rows: sparse"
+        );
+        assert!(column("wider").max_code() > 70_000);
+        for (i, line) in lines.iter().enumerate() {
+            let mut found: Vec<String> = Vec::new();
+            for field in ["small", "wide", "wider", "rare"] {
+                let code = column(field).code(i);
+                if code != 0 {
+                    found.push(format!(
+                        "{field}={}",
+                        dictionary.field(field).unwrap().get(code)
+                    ));
+                }
+            }
+            assert_eq!(found.join(" "), *line, "row {i}");
+        }
+    }
+
+    #[test]
     fn damage_is_found_and_never_panics() {
         let mut builder = BlockBuilder::default();
+        let mut dictionary = Dictionary::new(1).unwrap();
         for i in 0..100 {
             builder
                 .push(
@@ -818,11 +956,12 @@ mod tests {
                         "application=\"a\" event=\"b\"",
                     ),
                     Extractor::spoor(),
+                    &mut dictionary,
                 )
                 .unwrap();
         }
         let marker = [7; 8];
-        let bytes = builder.finish(&marker).unwrap();
+        let bytes = builder.finish(&marker, &dictionary).unwrap();
         assert!(matches!(read_block(&bytes, &[8; 8]), Found::Nothing));
         for at in [0, 9, 20, 39] {
             let mut bad = bytes.clone();

@@ -36,6 +36,7 @@ use crate::ingest::{Parsing, PropsError, cached_extractor};
 use crate::log::{BlockSpan, Damage, Dropped, Location, Log, Retiring};
 // The server's credentials file, kept in the data folder: made owner-only on open like the
 // store's own files.
+use crate::dictionary::Dictionary;
 use crate::record::{Record, RecordError, RecordRef};
 use crate::retention::{self, Candidate, Retention};
 use crate::sealed::Block;
@@ -608,7 +609,7 @@ impl Store {
                     records += 1;
                     visit(location, record);
                 },
-                &mut |_, _| false,
+                &mut |_, _, _| false,
             )?;
             Ok((log, damage, records))
         })?;
@@ -630,7 +631,7 @@ impl Store {
             options,
             parts,
             |_, part, location, record| visit(part, location, record),
-            |_, _, _, _| false,
+            |_, _, _, _, _| false,
         )?;
         store.start();
         Ok((store, report))
@@ -644,7 +645,7 @@ impl Store {
         options: &StoreOptions,
         parts: usize,
         visit: impl Fn(&Props, usize, Location, RecordRef<'_>) + Sync,
-        block: impl Fn(&Props, usize, u64, &Block) -> bool + Sync,
+        block: impl Fn(&Props, usize, u64, &Block, Option<&Dictionary>) -> bool + Sync,
     ) -> Result<(Self, OpenReport), StoreError> {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir, options, |path, props| {
@@ -657,8 +658,8 @@ impl Store {
                     records.fetch_add(1, Ordering::Relaxed);
                     visit(props, part, location, record);
                 },
-                &|part, segment, sealed| {
-                    let taken = block(props, part, segment, sealed);
+                &|part, segment, sealed, dictionary| {
+                    let taken = block(props, part, segment, sealed, dictionary);
                     if taken {
                         records.fetch_add(sealed.rows() as u64, Ordering::Relaxed);
                     }
@@ -836,7 +837,7 @@ impl Store {
                 });
                 adopting.record(location, record, extractor);
             },
-            &mut |_, _| false,
+            &mut |_, _, _| false,
         )
         .map_err(|source| StoreError::Io {
             context: format!("cannot create the log of index {name:?}"),
@@ -1143,7 +1144,10 @@ fn tighten(dir: &Path, fresh: bool) -> Vec<PathBuf> {
         }
         check(folder.clone());
         for file in entries(&folder) {
-            if crate::log::is_segment_file(&file) || crate::log::is_quarantine_copy(&file) {
+            if crate::log::is_segment_file(&file)
+                || crate::log::is_quarantine_copy(&file)
+                || crate::dictionary::is_dictionary_file(&file)
+            {
                 check(file);
             }
         }

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::columns::Dict;
+use crate::dictionary::Dict;
 
 use super::text::{compare_values, format_time};
 

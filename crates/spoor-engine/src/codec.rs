@@ -1,0 +1,140 @@
+//! The small binary codings of the engine's files: LEB128 varints, length-prefixed strings,
+//! zigzag, and a reader that checks every read, so that damaged bytes which pass a checksum
+//! still give an error, never a panic.
+
+use std::io;
+
+/// Appends `n` as a LEB128 varint.
+pub(crate) fn put(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Appends a string as its length (a varint) and its bytes.
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
+    put(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A signed number as an unsigned one, small for numbers near zero.
+pub(crate) fn zigzag(n: i64) -> u64 {
+    ((n << 1) ^ (n >> 63)) as u64
+}
+
+pub(crate) fn unzigzag(n: u64) -> i64 {
+    ((n >> 1) as i64) ^ -((n & 1) as i64)
+}
+
+/// Reads what the functions above wrote, from the front of some bytes. `of` names what is
+/// read, for the errors ("sealed block" gives "sealed block is damaged: cut short").
+pub(crate) struct Reader<'a> {
+    pub(crate) rest: &'a [u8],
+    of: &'static str,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(bytes: &'a [u8], of: &'static str) -> Self {
+        Self { rest: bytes, of }
+    }
+
+    /// The error for damage found in what is read.
+    pub(crate) fn damaged(&self, what: &str) -> io::Error {
+        damaged(self.of, what)
+    }
+
+    pub(crate) fn byte(&mut self) -> io::Result<u8> {
+        let (&b, rest) = self
+            .rest
+            .split_first()
+            .ok_or_else(|| self.damaged("cut short"))?;
+        self.rest = rest;
+        Ok(b)
+    }
+
+    pub(crate) fn var(&mut self) -> io::Result<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(self.damaged("a number too long"))
+    }
+
+    /// A number of at most `max`.
+    pub(crate) fn count(&mut self, max: usize) -> io::Result<usize> {
+        let n = self.var()?;
+        usize::try_from(n)
+            .ok()
+            .filter(|&n| n <= max)
+            .ok_or_else(|| self.damaged("a count out of range"))
+    }
+
+    pub(crate) fn bytes(&mut self, n: usize) -> io::Result<&'a [u8]> {
+        if n > self.rest.len() {
+            return Err(self.damaged("cut short"));
+        }
+        let (taken, rest) = self.rest.split_at(n);
+        self.rest = rest;
+        Ok(taken)
+    }
+
+    /// Bytes preceded by their length as a `u32` LE.
+    pub(crate) fn take_len(&mut self) -> io::Result<&'a [u8]> {
+        let len = self.bytes(4)?;
+        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        self.bytes(len)
+    }
+
+    /// A string of at most `max` bytes, as [`put_str`] wrote it.
+    pub(crate) fn str(&mut self, max: usize) -> io::Result<&'a str> {
+        let len = self.count(max)?;
+        let bytes = self.bytes(len)?;
+        std::str::from_utf8(bytes).map_err(|_| self.damaged("a string is not utf-8"))
+    }
+}
+
+/// The error for damage found in `of`.
+pub(crate) fn damaged(of: &str, what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("{of} is damaged: {what}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_written_reads_back_and_damage_is_an_error() {
+        let mut out = Vec::new();
+        for n in [0, 1, 127, 128, 300, u64::MAX] {
+            put(&mut out, n);
+        }
+        put_str(&mut out, "ünï");
+        for n in [0, -1, 1, i64::MIN, i64::MAX] {
+            put(&mut out, zigzag(n));
+        }
+        let mut r = Reader::new(&out, "test");
+        for n in [0, 1, 127, 128, 300, u64::MAX] {
+            assert_eq!(r.var().unwrap(), n);
+        }
+        assert_eq!(r.str(10).unwrap(), "ünï");
+        for n in [0, -1, 1, i64::MIN, i64::MAX] {
+            assert_eq!(unzigzag(r.var().unwrap()), n);
+        }
+        assert!(r.rest.is_empty());
+        let err = r.byte().unwrap_err();
+        assert_eq!(err.to_string(), "test is damaged: cut short");
+        assert!(Reader::new(&[0xff; 11], "t").var().is_err());
+        assert!(Reader::new(&[5, b'a'], "t").str(10).is_err());
+        assert!(Reader::new(&[2, 0xff, 0xfe], "t").str(10).is_err());
+        assert!(Reader::new(&[20], "t").count(10).is_err());
+    }
+}
