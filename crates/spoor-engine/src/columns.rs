@@ -109,6 +109,25 @@ impl Codes {
         }
     }
 
+    /// Appends another's codes, every one at most `max`: one copy when both are as wide.
+    fn append_codes(&mut self, other: &Self, max: u32) {
+        self.widen(max.max(1));
+        match (&mut *self, other) {
+            (Self::U8(mine), Self::U8(theirs)) => mine.extend_from_slice(theirs),
+            (Self::U16(mine), Self::U16(theirs)) => mine.extend_from_slice(theirs),
+            (Self::U32(mine), Self::U32(theirs)) => mine.extend_from_slice(theirs),
+            _ => {
+                const BATCH: usize = 1 << 16;
+                let mut batch = vec![0; BATCH.min(other.len())];
+                for start in (0..other.len()).step_by(BATCH) {
+                    let batch = &mut batch[..BATCH.min(other.len() - start)];
+                    other.copy_into(start, batch);
+                    self.extend_codes(batch.iter().copied(), max);
+                }
+            }
+        }
+    }
+
     /// Appends codes, every one at most `max`.
     fn extend_codes(&mut self, codes: impl Iterator<Item = u32>, max: u32) {
         fn go<T: Default + TryFrom<u32>>(v: &mut Vec<T>, codes: impl Iterator<Item = u32>) {
@@ -388,9 +407,18 @@ pub(crate) struct Column {
     /// The last row given a value, and that value's code.
     last_row: Option<u32>,
     last_code: u32,
-    /// While sealed blocks are read: the dictionary (by id) their codes are of, and each of its
-    /// codes as this column's (`0`: not met yet), so each value is looked up once.
-    translation: Option<(u64, Vec<u32>)>,
+    /// While sealed blocks are read: how the codes of a dictionary (by id) become this
+    /// column's.
+    translation: Option<(u64, Translation)>,
+}
+
+/// How codes of an index dictionary become a column's.
+#[derive(Debug, Clone)]
+enum Translation {
+    /// They are the column's: its dictionary began as a copy of that one.
+    Same,
+    /// Each code's as the column's (`0`: not met yet), so each value is looked up once.
+    Table(Vec<u32>),
 }
 
 #[derive(Debug, Clone)]
@@ -465,18 +493,49 @@ impl Column {
     }
 
     /// Appends `other`'s values, for rows numbered from `offset` on.
-    fn append(&mut self, other: &Self, offset: u32) {
-        let values = other.dict.iter().map(|(_, value)| value);
-        match &other.storage {
-            Storage::Dense(codes) => self.append_coded(
-                values,
-                (0..codes.len()).map(|row| (row as u32, codes.get(row))),
-                offset,
+    fn append(&mut self, mut other: Self, offset: u32) {
+        // Both began as copies of one index dictionary: the same codes, kept as they are under
+        // the longer dictionary. Else each of theirs is looked up once.
+        let remap: Option<Vec<u32>> = if other.dict.starts_with(&self.dict) {
+            std::mem::swap(&mut self.dict, &mut other.dict);
+            None
+        } else {
+            Some(
+                std::iter::once(0)
+                    .chain(other.dict.iter().map(|(_, value)| self.dict.code_of(value)))
+                    .collect(),
+            )
+        };
+        let map = |code: u32| remap.as_ref().map_or(code, |remap| remap[code as usize]);
+        let max = self.dict.len() as u32;
+        match (&mut self.storage, &other.storage) {
+            (Storage::Dense(mine), Storage::Dense(theirs)) => {
+                // A code a row on both sides: copies, a batch at a time.
+                mine.resize(offset as usize);
+                match &remap {
+                    None => mine.append_codes(theirs, max),
+                    Some(_) => {
+                        const BATCH: usize = 1 << 16;
+                        let mut batch = vec![0; BATCH.min(theirs.len())];
+                        for start in (0..theirs.len()).step_by(BATCH) {
+                            let batch = &mut batch[..BATCH.min(theirs.len() - start)];
+                            theirs.copy_into(start, batch);
+                            mine.extend_codes(batch.iter().map(|&code| map(code)), max);
+                        }
+                    }
+                }
+                self.last_code = 0;
+                self.last_row = other.last_row.map(|row| row + offset);
+            }
+            (_, Storage::Dense(theirs)) => self.append_pairs(
+                (0..theirs.len())
+                    .map(|row| (offset + row as u32, map(theirs.get(row))))
+                    .filter(|&(_, code)| code != 0),
             ),
-            Storage::Sparse { rows, codes } => self.append_coded(
-                values,
-                rows.iter().enumerate().map(|(i, &row)| (row, codes.get(i))),
-                offset,
+            (_, Storage::Sparse { rows, codes }) => self.append_pairs(
+                rows.iter()
+                    .enumerate()
+                    .map(|(i, &row)| (offset + row, map(codes.get(i)))),
             ),
         }
     }
@@ -502,43 +561,59 @@ impl Column {
     /// dictionary of id `id` (every code of the column at most `source.len()`), for rows
     /// numbered from `offset` on.
     fn append_translated(&mut self, sealed: &SealedColumn, id: u64, source: &Dict, offset: u32) {
-        let mut remap = match self.translation.take() {
-            Some((of, remap)) if of == id => remap,
-            _ => Vec::new(),
+        let translation = match self.translation.take() {
+            Some((of, translation)) if of == id => translation,
+            // A column with no value yet takes the dictionary's codes as its own.
+            _ if self.dict.len() == 0 => {
+                self.dict = source.clone();
+                Translation::Same
+            }
+            _ => Translation::Table(Vec::new()),
         };
-        if remap.len() <= source.len() {
-            remap.resize(source.len() + 1, 0);
-        }
-        let mut meet = |code: u32| {
-            let to = &mut remap[code as usize];
-            if *to == 0 && code != 0 {
-                *to = self.dict.code_of(source.get(code));
+        let translation = match translation {
+            Translation::Same => {
+                self.append_sealed(sealed, offset, |code| code);
+                Translation::Same
+            }
+            Translation::Table(mut remap) => {
+                if remap.len() <= source.len() {
+                    remap.resize(source.len() + 1, 0);
+                }
+                let mut meet = |code: u32| {
+                    let to = &mut remap[code as usize];
+                    if *to == 0 && code != 0 {
+                        *to = self.dict.code_of(source.get(code));
+                    }
+                };
+                match sealed.dense() {
+                    Some(codes) => codes.iter().for_each(|&code| meet(code)),
+                    None => sealed.present().for_each(|(_, code)| meet(code)),
+                }
+                self.append_sealed(sealed, offset, |code| remap[code as usize]);
+                Translation::Table(remap)
             }
         };
-        match sealed.dense() {
-            Some(codes) => codes.iter().for_each(|&code| meet(code)),
-            None => sealed.present().for_each(|(_, code)| meet(code)),
-        }
+        self.translation = Some((id, translation));
+    }
+
+    /// Appends a sealed column's codes, each made this column's by `code`, for rows numbered
+    /// from `offset` on.
+    fn append_sealed(&mut self, sealed: &SealedColumn, offset: u32, code: impl Fn(u32) -> u32) {
         match (&mut self.storage, sealed.dense()) {
             (Storage::Dense(codes), Some(dense)) => {
-                // A code a row on both sides: one widening copy through the table.
+                // A code a row on both sides: one widening copy.
                 if let Some(last) = dense.iter().rposition(|&code| code != 0) {
                     codes.resize(offset as usize);
                     codes.extend_codes(
-                        dense[..=last].iter().map(|&code| remap[code as usize]),
+                        dense[..=last].iter().map(|&c| code(c)),
                         self.dict.len() as u32,
                     );
                     self.last_code = 0;
                     self.last_row = Some(offset + last as u32);
                 }
             }
-            _ => self.append_pairs(
-                sealed
-                    .present()
-                    .map(|(row, code)| (offset + row, remap[code as usize])),
-            ),
+            _ => self.append_pairs(sealed.present().map(|(row, c)| (offset + row, code(c)))),
         }
-        self.translation = Some((id, remap));
     }
 
     /// Appends `(row, code)` pairs of this column's codes, rows ascending and past its last.
@@ -900,11 +975,11 @@ impl Columns {
             .into_iter()
             .zip([sourcetype, source, host])
         {
-            column.append(&theirs, offset);
+            column.append(theirs, offset);
         }
         for (name, column) in fields {
             let index = self.field(&name);
-            self.fields[index].1.append(&column, offset);
+            self.fields[index].1.append(column, offset);
         }
         self.recent.clear();
     }

@@ -6,8 +6,8 @@
 //! <index dir>/<generation, 20 digits>-<id, 16 hex digits>.dict
 //!
 //! frame:   magic "SPDI" | len: u32 LE | crc: u32 LE (crc32 of the payload)
-//!          | head: u32 LE (crc32 of the 12 bytes before) | payload
-//! payload: fields: varint, then per field:
+//!          | head: u32 LE (crc32 of the 12 bytes before) | payload, a zstd frame of:
+//!          fields: varint, then per field:
 //!          name: varint length + bytes | first code: varint | values: varint,
 //!          then each value: varint length + bytes
 //! ```
@@ -19,14 +19,18 @@
 //! entries, is there; otherwise its fields are extracted again from its text, which every
 //! block keeps. Nothing is lost with a dictionary.
 //!
+//! A file takes values until it holds [`ROLL_BYTES`]; sealing then goes on in a new file, of
+//! the next generation, so the values sealing keeps in memory stay bounded. A file no block is
+//! coded against any more (retention deleted them) is removed.
+//!
 //! On open, every dictionary file of the folder is read. A frame cut short at the end of a
 //! file (a crash while appending) is cut off; other damage is copied beside the file and the
 //! frames before it are kept. Either way, that file is never appended to again: sealing goes
 //! on in a new file, of the next generation, so an entry once written never changes meaning.
 //!
-//! Out of scope for now: dictionaries never shrink. A value stays in its file after the last
-//! block holding it is deleted by retention.
+//! A value stays in its file until every block coded against that file is deleted.
 
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -75,6 +79,20 @@ impl Dict {
         &self.values[code as usize - 1]
     }
 
+    /// Whether its first values are `prefix`'s, the very same strings: both began as copies
+    /// of one dictionary, and `prefix` took no value of its own since.
+    pub(crate) fn starts_with(&self, prefix: &Self) -> bool {
+        // A string is shared only by copies of one dictionary, at the same place in each, so
+        // the last one shared vouches for all before it.
+        match prefix.values.last() {
+            None => true,
+            Some(last) => self
+                .values
+                .get(prefix.values.len() - 1)
+                .is_some_and(|value| Arc::ptr_eq(value, last)),
+        }
+    }
+
     /// Every (code, value), in code order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (u32, &str)> {
         self.values
@@ -89,6 +107,8 @@ const FRAME_HEADER: usize = 16;
 /// The largest frame accepted, a guard against reading a corrupt length as real.
 const MAX_FRAME: usize = 1 << 30;
 const SUFFIX: &str = ".dict";
+/// The bytes past which a dictionary file takes no more values (see the module's docs).
+pub(crate) const ROLL_BYTES: u64 = 16 << 20;
 
 /// One dictionary file, read: each field's values, in code order.
 #[derive(Debug)]
@@ -184,6 +204,14 @@ impl Dictionary {
         code
     }
 
+    /// Starts a new file, of the next generation, once this one holds [`ROLL_BYTES`].
+    pub(crate) fn roll_if_full(&mut self) -> io::Result<()> {
+        if self.len >= ROLL_BYTES {
+            *self = Self::new(self.generation + 1)?;
+        }
+        Ok(())
+    }
+
     fn file_name(&self) -> String {
         format!("{:020}-{:016x}{SUFFIX}", self.generation, self.id)
     }
@@ -220,7 +248,7 @@ impl Dictionary {
                 put_str(&mut payload, dict.get(code as u32));
             }
         }
-        let frame = frame(&payload)?;
+        let frame = frame(&zstd::bulk::compress(&payload, 3)?)?;
         let path = dir.join(self.file_name());
         let made = self.len == 0 && fs::symlink_metadata(&path).is_err();
         let mut file =
@@ -275,8 +303,11 @@ impl Dictionary {
             let Some(payload) = rest.get(FRAME_HEADER..FRAME_HEADER + len) else {
                 break Ending::Cut;
             };
-            if crc32fast::hash(payload) != u32_at(rest, 8) || dictionary.add_frame(payload).is_err()
-            {
+            let added = (crc32fast::hash(payload) == u32_at(rest, 8))
+                .then(|| zstd::stream::decode_all(payload).ok())
+                .flatten()
+                .is_some_and(|plain| dictionary.add_frame(&plain).is_ok());
+            if !added {
                 break Ending::Damaged;
             }
             dictionary.len += (FRAME_HEADER + len) as u64;
@@ -355,6 +386,25 @@ pub(crate) fn is_dictionary_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
         .is_some_and(|name| parse_name(name).is_some())
+}
+
+/// Removes the dictionary files of `dir` other than `current` whose ids are not in `used`.
+pub(crate) fn remove_unused(dir: &Path, current: u64, used: &HashSet<u64>) -> io::Result<()> {
+    let mut removed = false;
+    for entry in fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        let Some((_, id)) = entry.file_name().to_str().and_then(parse_name) else {
+            continue;
+        };
+        if id != current && !used.contains(&id) {
+            fs::remove_file(entry.path())?;
+            removed = true;
+        }
+    }
+    if removed {
+        crate::log::sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// Every dictionary of an index folder, as read on open, and the one sealing writes to.

@@ -51,7 +51,7 @@
 //! duplicated range is read twice. They are never appended to: a log whose last segment is of
 //! the first format goes on in a new segment.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -367,11 +367,14 @@ pub(crate) struct BlockSpan {
     pub(crate) rows: u64,
     /// Its newest event's time, in microseconds since the epoch.
     pub(crate) latest: i64,
+    /// The id of the dictionary its fields are coded against, if any.
+    pub(crate) dictionary: Option<u64>,
 }
 
 impl BlockSpan {
-    /// The block at `pos` of a sealed file, by its header, whose newest event is at `latest`.
-    fn of(pos: u64, header: &sealed::Header, latest: i64) -> Self {
+    /// The block at `pos` of a sealed file, by its header, whose newest event is at `latest`,
+    /// coded against the dictionary `dictionary`.
+    fn of(pos: u64, header: &sealed::Header, latest: i64, dictionary: Option<u64>) -> Self {
         Self {
             pos,
             len: (sealed::HEADER_LEN + header.len) as u64,
@@ -379,6 +382,7 @@ impl BlockSpan {
             last: header.last,
             rows: header.rows as u64,
             latest,
+            dictionary,
         }
     }
 }
@@ -595,6 +599,9 @@ impl Log {
             }
         };
         let (file, segment, marker, len, next_seq, latest) = current;
+        // Dictionaries no block is coded against any more go (after a crash during retention).
+        let current = dictionaries.into_current();
+        crate::dictionary::remove_unused(dir, current.id(), &used_dictionaries(&map))?;
         let log = Self {
             dir: dir.to_owned(),
             segment_bytes,
@@ -614,7 +621,7 @@ impl Log {
             }),
             synced: Condvar::new(),
             chunks: Mutex::new(VecDeque::new()),
-            sealing: Mutex::new(dictionaries.into_current()),
+            sealing: Mutex::new(current),
         };
         Ok((log, damage))
     }
@@ -905,6 +912,7 @@ impl Log {
     ) -> io::Result<Option<Sealing>> {
         let mut dictionary = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
         let dictionary = &mut *dictionary;
+        dictionary.roll_if_full()?;
         let started = Instant::now();
         let current = self.lock().segment;
         let next = self
@@ -942,7 +950,7 @@ impl Log {
             let header = sealed::read_header(&bytes, &marker).ok_or_else(|| {
                 io::Error::other("a sealed block's header does not read back as written")
             })?;
-            blocks.push(BlockSpan::of(pos, &header, latest));
+            blocks.push(BlockSpan::of(pos, &header, latest, Some(dictionary.id())));
             out.extend_from_slice(&bytes);
             Ok(())
         };
@@ -1021,7 +1029,7 @@ impl Log {
 /// place until [`commit`](Retiring::commit). Holds the log's sealing lock meanwhile.
 pub(crate) struct Retiring<'l> {
     log: &'l Log,
-    _sealing: MutexGuard<'l, Dictionary>,
+    sealing: MutexGuard<'l, Dictionary>,
     files: Vec<Rewrite>,
 }
 
@@ -1035,6 +1043,15 @@ struct Rewrite {
     /// The blocks it keeps, where they are in the new file.
     kept: Vec<BlockSpan>,
     gone: Vec<BlockSpan>,
+}
+
+/// The ids of the dictionaries the blocks of sealed segments are coded against.
+fn used_dictionaries(segments: &BTreeMap<u64, Segment>) -> HashSet<u64> {
+    segments
+        .values()
+        .filter_map(|entry| entry.sealed.as_ref())
+        .flat_map(|sealed| sealed.blocks.iter().filter_map(|block| block.dictionary))
+        .collect()
 }
 
 impl Log {
@@ -1058,7 +1075,7 @@ impl Log {
         let sealing = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
         let mut retiring = Retiring {
             log: self,
-            _sealing: sealing,
+            sealing,
             files: Vec::new(),
         };
         let mut by_segment: BTreeMap<u64, Vec<BlockSpan>> = BTreeMap::new();
@@ -1163,6 +1180,16 @@ impl Retiring<'_> {
             && let Err(err) = sync_dir(&self.log.dir)
         {
             failed.get_or_insert(err);
+        }
+        // The dictionaries only deleted blocks were coded against go with them.
+        if !dropped.is_empty() {
+            let used =
+                used_dictionaries(&self.log.segments.lock().unwrap_or_else(|e| e.into_inner()));
+            if let Err(err) =
+                crate::dictionary::remove_unused(&self.log.dir, self.sealing.id(), &used)
+            {
+                failed.get_or_insert(err);
+            }
         }
         (dropped, failed)
     }
@@ -1566,12 +1593,12 @@ fn replay_sealed(
             }
             _ => None,
         };
-        if let (Some((mut found, latest)), Some(header)) = (good, header) {
+        if let (Some((mut found, latest, dictionary)), Some(header)) = (good, header) {
             if let Some(range) = damaged.take() {
                 ranges.push(range);
             }
             chunks.append(&mut found);
-            let block = BlockSpan::of(pos, &header, latest);
+            let block = BlockSpan::of(pos, &header, latest, dictionary);
             blocks.push(block);
             pos += block.len;
             continue;
@@ -1624,7 +1651,8 @@ fn replay_sealed(
 
 /// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
 /// take them or the dictionary they are coded against is not there whole, its records to
-/// `visit`. Its chunks and its newest event's time, or `None` when what the checksum let
+/// `visit`. Its chunks, its newest event's time and the id of the dictionary its fields are
+/// coded against, or `None` when what the checksum let
 /// through cannot be read (the block is then damage like any other).
 fn read_sealed_block(
     body: &[u8],
@@ -1634,13 +1662,13 @@ fn read_sealed_block(
     dictionaries: &Dictionaries,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
-) -> Option<(Vec<Chunk>, i64)> {
+) -> Option<(Vec<Chunk>, i64, Option<u64>)> {
     thread_local! {
         /// A block's columns and their decompressed bytes, reused block after block.
         static SCRATCH: std::cell::RefCell<(Block, Vec<u8>)> = std::cell::RefCell::default();
     }
     let chunks = sealed::chunks(body, body_at).ok()?;
-    let (taken, times) = SCRATCH.with_borrow_mut(|(columns, buf)| {
+    let (taken, times, coded) = SCRATCH.with_borrow_mut(|(columns, buf)| {
         columns.decode_into(body, buf).ok()?;
         if columns.rows() != header.rows {
             return None;
@@ -1652,7 +1680,8 @@ fn read_sealed_block(
                 .filter(|dictionary| dictionary.holds(columns))
                 .is_some_and(|dictionary| block(segment, columns, Some(dictionary))),
         };
-        Some((taken, latest_time(&columns.times)))
+        let coded = columns.dictionary.map(|(id, _)| id);
+        Some((taken, latest_time(&columns.times), coded))
     })?;
     if !taken {
         let mut read = Vec::with_capacity(chunks.len());
@@ -1673,7 +1702,7 @@ fn read_sealed_block(
             }
         }
     }
-    Some((chunks, times))
+    Some((chunks, times, coded))
 }
 
 /// The offset, from `from` on, of the next place a frame may start: one beginning with the

@@ -19,10 +19,15 @@ fn options() -> StoreOptions {
 }
 
 fn sealed_files(data: &Path, index: &str) -> Vec<PathBuf> {
+    files_ending(data, index, ".sealed")
+}
+
+/// The index's files whose names end with `suffix`, sorted.
+fn files_ending(data: &Path, index: &str, suffix: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(data.join("indexes").join(index))
         .expect("index folder")
         .map(|e| e.expect("entry").path())
-        .filter(|p| p.to_str().is_some_and(|p| p.ends_with(".sealed")))
+        .filter(|p| p.to_str().is_some_and(|p| p.ends_with(suffix)))
         .collect();
     files.sort();
     files
@@ -357,4 +362,65 @@ fn an_index_whose_events_are_all_past_its_age_is_emptied_once_idle() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert!(sealed_files(dir.path(), "old").is_empty());
+}
+
+/// The index's dictionary files.
+fn dictionary_files(data: &Path, index: &str) -> Vec<PathBuf> {
+    files_ending(data, index, ".dict")
+}
+
+#[test]
+fn a_dictionary_goes_with_the_last_block_coded_against_it() {
+    let dir = TempDir::new("retention-dictionary");
+    let now = OffsetDateTime::now_utc();
+    let meta = EventMeta::new("spoor", "app.log", "web-1");
+    let old = now - Duration::days(1_100);
+    {
+        let (engine, _) = Engine::open_with(dir.path(), &options()).expect("opens");
+        engine.store().create_index("events").expect("creates");
+        engine
+            .ingest("events", &meta, &lines(0, 500, old, "x"), now)
+            .expect("stores");
+        engine.store().seal_all().expect("seals");
+    }
+    // A dictionary found cut short is never written to again: later blocks are coded against
+    // a new one, beside it.
+    let first = dictionary_files(dir.path(), "events");
+    assert_eq!(first.len(), 1);
+    let bytes = fs::read(&first[0]).expect("reads");
+    fs::write(&first[0], &bytes[..bytes.len() - 1]).expect("cuts");
+    let (engine, report) = Engine::open_with(dir.path(), &options()).expect("opens");
+    assert_eq!(report.damage.len(), 1, "{:?}", report.damage);
+    let store = engine.store();
+    engine
+        .ingest("events", &meta, &lines(1, 500, now, "x"), now)
+        .expect("stores");
+    store.seal_all().expect("seals");
+    let both = dictionary_files(dir.path(), "events");
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(both[0], first[0]);
+    assert_eq!(count(&engine, "search index=events | stats count"), 1_000);
+
+    // The old events' block goes, and with it the only dictionary it was coded against.
+    store
+        .set_retention("events", retention(YEAR, 500_000))
+        .expect("sets");
+    let retired = store.enforce_retention().expect("runs");
+    assert_eq!(retired["events"].events, 500);
+    assert_eq!(dictionary_files(dir.path(), "events"), both[1..]);
+    assert_eq!(
+        count(&engine, "search index=events group=1 | stats count"),
+        500
+    );
+    drop(engine);
+    let (engine, report) = Engine::open_with(dir.path(), &options()).expect("opens");
+    assert!(report.damage.is_empty(), "{:?}", report.damage);
+    assert_eq!(
+        count(
+            &engine,
+            "search index=events | stats count by n | stats count"
+        ),
+        500
+    );
+    assert_eq!(dictionary_files(dir.path(), "events"), both[1..]);
 }
