@@ -596,6 +596,16 @@ impl Column {
         self.translation = Some((id, translation));
     }
 
+    /// Appends a sealed column with values of its own, for rows numbered from `offset` on.
+    fn append_own(&mut self, sealed: &SealedColumn, offset: u32) {
+        let remap: Vec<u32> = std::iter::once(0)
+            .chain(sealed.values.iter().map(|value| self.dict.code_of(value)))
+            .collect();
+        self.append_sealed(sealed, offset, |code| {
+            remap.get(code as usize).copied().unwrap_or(0)
+        });
+    }
+
     /// Appends a sealed column's codes, each made this column's by `code`, for rows numbered
     /// from `offset` on.
     fn append_sealed(&mut self, sealed: &SealedColumn, offset: u32, code: impl Fn(u32) -> u32) {
@@ -704,7 +714,7 @@ impl Column {
         self.translation = None;
         if let Storage::Dense(codes) = &self.storage {
             let present = codes.present();
-            if present * (4 + codes.width()) < codes.heap_bytes() {
+            if present * (4 + codes.width()) < codes.len() * codes.width() {
                 let (rows, codes) = codes.nonzero(present);
                 self.storage = Storage::Sparse { rows, codes };
             }
@@ -1020,14 +1030,14 @@ impl Columns {
             .into_iter()
             .zip(&block.meta[1..])
         {
-            column.append_coded(sealed.values.iter(), sealed.present(), offset);
+            column.append_own(sealed, offset);
         }
         for (name, sealed) in &block.fields {
             let index = self.field(name);
             let column = &mut self.fields[index].1;
             match dictionary.and_then(|d| Some((d.id(), d.field(name)?))) {
                 Some((id, source)) => column.append_translated(sealed, id, source, offset),
-                None => column.append_coded(sealed.values.iter(), sealed.present(), offset),
+                None => column.append_own(sealed, offset),
             }
         }
         self.recent.clear();
