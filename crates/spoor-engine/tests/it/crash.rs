@@ -4,7 +4,8 @@
 //! once, and nothing past retention comes back.
 //!
 //! Half the writers write events of today to index `crash`; the other half write events of 1970
-//! to index `frozen`, which keeps a day: each of its segments is deleted soon after it is sealed.
+//! to index `frozen`, which keeps a day: each of its segments is deleted soon after it is sealed,
+//! and a thread seals it and deletes its past every few milliseconds.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Write};
@@ -79,6 +80,16 @@ fn child_ingests_until_killed() {
                 }
             });
         }
+        // Besides the background sealer, which yields to the writers (it runs at a lower
+        // priority, so under load it may seal little before the kill): `frozen` is sealed and
+        // its past deleted at the writers' priority, as Splunk's roll-hot-buckets does.
+        let store = &store;
+        scope.spawn(move || {
+            loop {
+                store.roll_hot_buckets("frozen").expect("seals and deletes");
+                thread::sleep(Duration::from_millis(2));
+            }
+        });
     });
 }
 
