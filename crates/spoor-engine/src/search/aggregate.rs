@@ -227,6 +227,13 @@ impl Acc {
         }
     }
 
+    /// Sets the sum of the numbers seen, and how many there were (for `sum` added up
+    /// elsewhere, in row order).
+    pub(crate) fn set_sum(&mut self, sum: f64, numbers: u64) {
+        self.sum = sum;
+        self.numbers = numbers;
+    }
+
     /// Adds the rows `other` saw (of the same aggregation, rows that come after this state's)
     /// to this state.
     pub(crate) fn merge(&mut self, other: &Self, bound: &Bound<'_, '_>) {

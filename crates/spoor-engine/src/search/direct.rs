@@ -1,13 +1,16 @@
 //! Aggregating straight from one index's columns: `stats` and `timechart` right after the
 //! search, without a list of the window's rows or a frame of their codes.
 //!
-//! The aggregations taken are `count`, `count(f)` and `dc(f)`, by at most one field. The
+//! The aggregations taken are `count`, `count(f)` and `dc(f)`, by at most one field, and in a
+//! chart also `sum(f)`. The
 //! window's rows are read block by block: each column's codes are widened into a small buffer
 //! (a loop the compiler vectorises for each code width), each row is given its *slot* (its by
 //! code plus one, or `0` when the search's conditions or the by field drop it), and counted in
-//! its slot or set in its slot's bitset over the field's dictionary. A chart's buckets are
-//! ranges of rows, the times being sorted. Large windows are read in two halves on two
-//! threads, whose states are then merged.
+//! its slot or set in its slot's bitset over the field's dictionary, or its code's number added
+//! to its slot's sum. A chart's buckets are ranges of rows, the times being sorted. Large
+//! windows are read in two halves on two threads, whose states are then merged (so, as on the
+//! rows' own path, which also adds in two halves, a sum's last bits depend on where the
+//! halves meet).
 //!
 //! The funnel and the retention of the builders, whole queries of their own shape, have paths
 //! of their own ([`funnel`], [`retention`]), over the window's rows decided by code as
@@ -29,7 +32,7 @@ use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart
 
 use crate::columns::{Column, Columns};
 
-use super::aggregate::{Acc, Bound, Distinct, bind_matching};
+use super::aggregate::{Acc, Bound, Distinct, bind_matching, numbers_of};
 use super::command::stats::stats_output;
 use super::command::timechart::{self, Buckets, Part};
 use super::filter::{Filter, window_bounds, window_micros};
@@ -112,7 +115,7 @@ fn aggregate_stats<'a>(rows: Rows<'a, '_>, stats: &Stats) -> Option<Frame<'a>> {
         .unzip();
     // Rows without the by field have no group, but are counted in slot 1 (never a group's
     // slot when there is a by field): their fields are fields of the input rows.
-    let plan = Plan::new(rows, by, true, &bound)?;
+    let plan = Plan::new(rows, by, true, &bound, false)?;
     let tally = plan.tally_all()?;
     // Without a by field, every row is in the one group (slot 1); with one, a group is a by
     // value some row has.
@@ -172,6 +175,7 @@ fn chart_rows<'a>(rows: Rows<'a, '_>, chart: &Timechart) -> Option<Result<Frame<
         by,
         chart.use_null.unwrap_or(true),
         std::slice::from_ref(&bound),
+        true,
     )?;
     let edges = match buckets.edges(window, || plan.rows_span(&columns.times)) {
         Ok(edges) => edges,
@@ -237,7 +241,7 @@ fn view<'a>(
         match &aggregation.aggregate {
             Aggregate::Count => {}
             Aggregate::Apply {
-                function: Function::Count | Function::DistinctCount,
+                function: Function::Count | Function::DistinctCount | Function::Sum,
                 field,
             } if field.wildcards() == 0 => names.push(field.as_str()),
             // A wildcard: every column it matches (those no kept row has are dropped later).
@@ -337,6 +341,9 @@ enum Kind<'c> {
     Present(&'c Column),
     /// `dc(f)`: a bitset of `words` words per slot over the codes of `f`.
     Distinct(&'c Column, usize),
+    /// `sum(f)`: each code's number (`0` for none) and whether it has one (`1`), added up per
+    /// slot as a sum and a count of numbers.
+    Sum(&'c Column, Vec<f64>, Vec<u64>),
 }
 
 /// How each row is counted: its slot, and what each aggregation adds up.
@@ -351,12 +358,14 @@ struct Plan<'c, 'f> {
 
 impl<'c, 'f> Plan<'c, 'f> {
     /// The plan of `bound` by the field `by` (counting rows without it when `null`); `None`
-    /// when an aggregation is not one this path takes, or its bitsets would be too large.
+    /// when an aggregation is not one this path takes (`sum` only where `sums`), or its bitsets
+    /// would be too large.
     fn new(
         rows: Rows<'c, 'f>,
         by: Option<&str>,
         null: bool,
         bound: &[Bound<'_, '_>],
+        sums: bool,
     ) -> Option<Self> {
         let columns = rows.columns;
         let by = match by {
@@ -381,6 +390,14 @@ impl<'c, 'f> Plan<'c, 'f> {
                         let column = column()?;
                         let words = (column.dict.len() + 1).div_ceil(64);
                         (words * slots <= MAX_BITSET_WORDS).then_some(Kind::Distinct(column, words))
+                    }
+                    Some(Function::Sum) if sums => {
+                        let numbers = numbers_of(b);
+                        Some(Kind::Sum(
+                            column()?,
+                            numbers.iter().map(|n| n.unwrap_or(0.0)).collect(),
+                            numbers.iter().map(|n| u64::from(n.is_some())).collect(),
+                        ))
                     }
                     Some(_) => None,
                 }
@@ -407,6 +424,7 @@ impl<'c, 'f> Plan<'c, 'f> {
                 Kind::Rows => 0,
                 Kind::Present(_) => 1,
                 Kind::Distinct(_, words) => *words,
+                Kind::Sum(..) => 2,
             })
         });
         self.slots().saturating_mul(per_slot)
@@ -445,18 +463,32 @@ impl<'c, 'f> Plan<'c, 'f> {
             let kept = Selection::of(slots, &mut block.kept);
             self.group(start, slots, codes, &kept);
             count(slots, &kept, grouped, &mut tally.rows, |_| true);
-            for (kind, table) in self.aggregations.iter().zip(&mut tally.tables) {
-                match *kind {
+            for ((kind, table), sums) in self
+                .aggregations
+                .iter()
+                .zip(&mut tally.tables)
+                .zip(&mut tally.sums)
+            {
+                match kind {
                     Kind::Rows => {}
                     Kind::Present(column) => {
                         column.codes_into(start, codes);
                         count(slots, &kept, grouped, table, |i| codes[i] != 0);
                     }
-                    Kind::Distinct(column, words) => {
+                    &Kind::Distinct(column, words) => {
                         column.codes_into(start, codes);
                         kept.each(|i| {
                             let (slot, code) = (slots[i] as usize, codes[i] as usize);
                             table[slot * words + code / 64] |= 1 << (code % 64);
+                        });
+                    }
+                    Kind::Sum(column, values, numbers) => {
+                        // Rows the search drops add up in slot 0, never read.
+                        column.codes_into(start, codes);
+                        kept.each(|i| {
+                            let (slot, code) = (slots[i] as usize, codes[i] as usize);
+                            sums[slot] += values[code];
+                            table[slot] += numbers[code];
                         });
                     }
                 }
@@ -573,6 +605,8 @@ impl Default for Block {
 struct Tally {
     rows: Vec<u64>,
     tables: Vec<Vec<u64>>,
+    /// Each aggregation's sums by slot (only a sum's has any).
+    sums: Vec<Vec<f64>>,
 }
 
 impl Tally {
@@ -585,8 +619,16 @@ impl Tally {
                 .iter()
                 .map(|kind| match kind {
                     Kind::Rows => Vec::new(),
-                    Kind::Present(_) => vec![0; slots],
+                    Kind::Present(_) | Kind::Sum(..) => vec![0; slots],
                     Kind::Distinct(_, words) => vec![0; slots * words],
+                })
+                .collect(),
+            sums: plan
+                .aggregations
+                .iter()
+                .map(|kind| match kind {
+                    Kind::Sum(..) => vec![0.0; slots],
+                    _ => Vec::new(),
                 })
                 .collect(),
         }
@@ -596,6 +638,9 @@ impl Tally {
         self.rows.fill(0);
         for table in &mut self.tables {
             table.fill(0);
+        }
+        for sums in &mut self.sums {
+            sums.fill(0.0);
         }
     }
 
@@ -613,8 +658,13 @@ impl Tally {
             for (into, from) in into.iter_mut().zip(from) {
                 match kind {
                     Kind::Distinct(..) => *into |= from,
-                    Kind::Rows | Kind::Present(_) => *into += from,
+                    Kind::Rows | Kind::Present(_) | Kind::Sum(..) => *into += from,
                 }
+            }
+        }
+        for (into, from) in self.sums.iter_mut().zip(&other.sums) {
+            for (into, from) in into.iter_mut().zip(from) {
+                *into += from;
             }
         }
     }
@@ -623,7 +673,10 @@ impl Tally {
     fn any_value(&self, plan: &Plan<'_, '_>, i: usize, slots: Range<usize>) -> bool {
         match plan.aggregations[i] {
             Kind::Rows => slots.into_iter().any(|slot| self.rows[slot] > 0),
-            Kind::Present(_) => slots.into_iter().any(|slot| self.tables[i][slot] > 0),
+            // A sum: some number (only a field that is no wildcard is summed here).
+            Kind::Present(_) | Kind::Sum(..) => {
+                slots.into_iter().any(|slot| self.tables[i][slot] > 0)
+            }
             // Bit 0 of a slot's bitset is set by the rows without a value.
             Kind::Distinct(_, words) => slots.into_iter().any(|slot| {
                 let bits = &self.tables[i][slot * words..(slot + 1) * words];
@@ -645,6 +698,7 @@ impl Tally {
                 let bits = &self.tables[i][slot * words..(slot + 1) * words];
                 acc.distinct = Distinct::from_bits(bits, column.dict.len());
             }
+            Kind::Sum(..) => acc.set_sum(self.sums[i][slot], self.tables[i][slot]),
         }
         acc
     }

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use spoor_event::{Event, Key, Value};
-use spoor_spl::ast::{Command, FieldPattern, Fields, FieldsMode, Query};
-use spoor_spl::build::{self, Funnel, Index, Period, Retention, Step};
+use spoor_spl::ast::{Aggregate, Command, FieldPattern, Fields, FieldsMode, Function, Query};
+use spoor_spl::build::{self, Funnel, Index, OverTime, Period, Retention, Split, Stat, Step};
 use spoor_spl::filter::Filter as PropertyFilter;
 use spoor_spl::modifier::{TimeModifier, TimeWindow};
 use time::OffsetDateTime;
@@ -218,15 +218,29 @@ fn as_expected(query: &Query) -> bool {
             commands,
             [Command::Stats(_), Command::Sort(_)] | [Command::Head(_)]
         )
+        || matches!(commands, [Command::Timechart(chart), ..] if matches!(
+            chart.aggregation.aggregate,
+            Aggregate::Apply { function: Function::Sum, .. }
+        ))
 }
 
-/// `query` with a command after it that changes nothing, so that it goes the generic way.
+/// `query` with a command that changes nothing, so that it goes the generic way: after it, or
+/// before its chart (a chart right after the search is aggregated from the columns whatever
+/// follows it).
 fn generic(query: &Query) -> Query {
     let mut query = query.clone();
-    query.commands.push(Command::Fields(Fields {
+    let nothing = Command::Fields(Fields {
         mode: FieldsMode::Remove,
         fields: vec![FieldPattern::new("spoor_generic_path").expect("a pattern")],
-    }));
+    });
+    match query
+        .commands
+        .iter()
+        .position(|c| matches!(c, Command::Timechart(_)))
+    {
+        Some(chart) => query.commands.insert(chart, nothing),
+        None => query.commands.push(nothing),
+    }
     query
 }
 
@@ -358,4 +372,48 @@ fn two_threads_agree_with_the_generic_path() {
     .map(|q| (q.query().clone(), Window::default()))
     .collect();
     check(&events, true, &queries).expect("the same rows both ways");
+}
+
+/// A chart's sums over two threads, by day and hour, whole and by a property, as the rows' own
+/// path gives them (numbers in quarters, so that a sum is exact in any order).
+#[test]
+fn sums_over_two_threads_agree_with_the_generic_path() {
+    let plans = ["pro", "free", "team"];
+    let events: Vec<Event> = (0..150_000i64)
+        .map(|i| {
+            let time = START + time::Duration::seconds(i * 5);
+            let amount = Value::Float((i % 997) as f64 / 4.0 - 7.25);
+            Event::builder("shop", "purchase", time)
+                .property("amount", amount)
+                .property("plan", plans[(i % 3) as usize])
+                .distinct_id(format!("u{}", i % 50))
+                .build()
+                .expect("a valid event")
+        })
+        .collect();
+    let amount = Key::new("amount").expect("a key");
+    let queries: Vec<(Query, Window)> = [
+        OverTime::new(spoor_spl::ast::Span::DAY)
+            .event("purchase")
+            .split(Split::None),
+        OverTime::new(spoor_spl::ast::Span::HOUR).event("purchase"),
+        OverTime::new(spoor_spl::ast::Span::DAY)
+            .event("purchase")
+            .split(Split::Property(Key::new("plan").expect("a key"))),
+    ]
+    .iter()
+    .map(|over| {
+        let q = build::numbers(
+            &index(),
+            "shop",
+            over,
+            &amount,
+            Stat::Sum,
+            &[],
+            any_window(),
+        );
+        (q.query().clone(), Window::default())
+    })
+    .collect();
+    check(&events, true, &queries).expect("the same sums both ways");
 }

@@ -63,7 +63,7 @@ pub(super) fn answer<'a>(
     let rows = Rows::of(columns, filter, window)?;
     let view = view(columns, Some(by.as_str()), &stats.aggregations)?;
     let bound = bind_matching(&view, count, |_| true);
-    let plan = Plan::new(rows, Some(by.as_str()), true, &bound)?;
+    let plan = Plan::new(rows, Some(by.as_str()), true, &bound, false)?;
     let column = plan.by?;
     let tally = plan.tally_all()?;
     let counts = &tally.rows;
