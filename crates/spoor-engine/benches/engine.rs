@@ -122,39 +122,23 @@ fn window() -> (TimeWindow, Window) {
     )
 }
 
-/// The parent: make the data, then measure both engines.
-fn main() {
-    if let Some(dir) = std::env::args().skip_while(|a| a != "--measure").nth(1) {
-        measure(Path::new(&dir));
-        return;
-    }
-    if std::env::args().any(|a| a == "--list") {
-        return;
-    }
-    let events: usize = std::env::var("SPOOR_BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
-    // `SPOOR_BENCH_DIR` keeps the data (for profiling `--measure <dir>/store`).
-    let keep = std::env::var_os("SPOOR_BENCH_DIR").map(PathBuf::from);
-    let dir = keep.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("spoor-engine-bench-{}", std::process::id()))
-    });
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).expect("bench folder");
-    let csv = dir.join("events.csv");
+/// Generates `events` events, writes them to `csv` and ingests them into a store in
+/// `store_dir` (the folder `dir` made afresh), then waits until the store is sealed: the ingest
+/// rate (events/s) and how long sealing took after the last write (s).
+fn generate_and_ingest(dir: &Path, csv: &Path, store_dir: &Path, events: usize) -> (f64, f64) {
+    let _ = fs::remove_dir_all(dir);
+    fs::create_dir_all(dir).expect("bench folder");
 
     // The events are generated, written as CSV and ingested a request at a time, so that
     // none is held longer than its request (100 M events would not fit in memory at once).
     let keys = spoor_engine::generate::property_keys();
-    let mut out = BufWriter::new(fs::File::create(&csv).expect("csv"));
+    let mut out = BufWriter::new(fs::File::create(csv).expect("csv"));
     write!(out, "ts,application,event,distinct_id").expect("csv");
     for key in &keys {
         write!(out, ",p_{key}").expect("csv");
     }
     writeln!(out).expect("csv");
-    let store_dir = dir.join("store");
-    let (engine, _) = Engine::open(&store_dir).expect("opens");
+    let (engine, _) = Engine::open(store_dir).expect("opens");
     engine.store().create_index(INDEX).expect("index");
     engine
         .store()
@@ -195,6 +179,44 @@ fn main() {
     }
     let sealed_after = sealing.elapsed().as_secs_f64();
     drop(engine);
+    (events as f64 / ingest, sealed_after)
+}
+
+/// The parent: make the data, then measure both engines.
+fn main() {
+    if let Some(dir) = std::env::args().skip_while(|a| a != "--measure").nth(1) {
+        measure(Path::new(&dir));
+        return;
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let events: usize = std::env::var("SPOOR_BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000_000);
+    // `SPOOR_BENCH_DIR` keeps the data (for profiling `--measure <dir>/store`).
+    let keep = std::env::var_os("SPOOR_BENCH_DIR").map(PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("spoor-engine-bench-{}", std::process::id()))
+    });
+    let csv = dir.join("events.csv");
+    let store_dir = dir.join("store");
+    // `SPOOR_BENCH_REUSE` (with `SPOOR_BENCH_DIR`): the data an earlier run kept there is
+    // measured again, both engines, without generating and ingesting it again.
+    let reuse = keep.is_some()
+        && std::env::var_os("SPOOR_BENCH_REUSE").is_some()
+        && csv.is_file()
+        && store_dir.is_dir();
+    let ingested = if reuse {
+        println!(
+            "measuring the {events} events kept in {} again…",
+            dir.display()
+        );
+        None
+    } else {
+        Some(generate_and_ingest(&dir, &csv, &store_dir, events))
+    };
     let disk_bytes = folder_bytes(&store_dir);
 
     let exe = std::env::current_exe().expect("bench binary");
@@ -277,15 +299,24 @@ fn main() {
         "memory during the funnel: peak resident set {:.1} MB above the loaded index",
         spoor["funnel_peak_rss_delta"] / 1e6
     );
-    let _ = writeln!(
-        report,
-        "\ndurable ingest, batches of 1,000: {:.0} events/s",
-        events as f64 / ingest
-    );
-    let _ = writeln!(
-        report,
-        "sealing done {sealed_after:.1} s after the last write"
-    );
+    match ingested {
+        Some((rate, sealed_after)) => {
+            let _ = writeln!(
+                report,
+                "\ndurable ingest, batches of 1,000: {rate:.0} events/s"
+            );
+            let _ = writeln!(
+                report,
+                "sealing done {sealed_after:.1} s after the last write"
+            );
+        }
+        None => {
+            let _ = writeln!(
+                report,
+                "\ningest: not measured (the data of an earlier run)"
+            );
+        }
+    }
     let _ = writeln!(
         report,
         "on disk: {:.1} bytes/event (the data folder, raw text included; the CSV: {:.1})",

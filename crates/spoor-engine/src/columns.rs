@@ -836,6 +836,44 @@ impl Locations {
         self.last_offset = at.offset;
     }
 
+    /// Adds the rows from `first` on, at `offsets` of `segment`, as [`push`](Locations::push)
+    /// would one by one: when they ascend by steps that fit, in one pass.
+    fn extend(&mut self, first: u32, segment: u64, offsets: &[u64]) {
+        let Some((&head, rest)) = offsets.split_first() else {
+            return;
+        };
+        self.push(
+            first,
+            Location {
+                segment,
+                offset: head,
+            },
+        );
+        let mut max = 0;
+        let mut previous = head;
+        let fits = rest.iter().all(|&offset| {
+            let step = offset
+                .checked_sub(previous)
+                .and_then(|s| u32::try_from(s).ok());
+            previous = offset;
+            step.inspect(|&s| max = max.max(s)).is_some()
+        });
+        if !fits {
+            for (i, &offset) in rest.iter().enumerate() {
+                self.push(first + 1 + i as u32, Location { segment, offset });
+            }
+            return;
+        }
+        self.steps
+            .extend_codes(offsets.windows(2).map(|w| (w[1] - w[0]) as u32), max);
+        let end = first as usize + offsets.len();
+        let from = (first as usize + 1).next_multiple_of(CHECKPOINT as usize);
+        for row in (from..end).step_by(CHECKPOINT as usize) {
+            self.checkpoints.push(offsets[row - first as usize]);
+        }
+        self.last_offset = previous;
+    }
+
     fn get(&self, row: u32) -> Location {
         let run = self.runs[self.runs.partition_point(|r| r.0 <= row) - 1];
         let checkpoint = row / CHECKPOINT * CHECKPOINT;
@@ -1016,15 +1054,7 @@ impl Columns {
                 .last()
                 .is_none_or(|&last| block.times.first().is_some_and(|&t| last <= t))
             && block.times.windows(2).all(|w| w[0] <= w[1]);
-        for (i, &at) in block.offsets.iter().enumerate() {
-            self.locations.push(
-                offset + i as u32,
-                Location {
-                    segment,
-                    offset: at,
-                },
-            );
-        }
+        self.locations.extend(offset, segment, &block.offsets);
         self.times.extend_from_slice(&block.times);
         for (column, sealed) in [&mut self.sourcetype, &mut self.source, &mut self.host]
             .into_iter()
@@ -1347,6 +1377,44 @@ mod tests {
         }
         // The 70,000-byte gap widened the steps to four bytes; still half of a packed `u64`.
         assert!(locations.heap_bytes() <= stored.len() * 5);
+    }
+
+    #[test]
+    fn locations_added_a_block_at_a_time_are_those_added_one_by_one() {
+        // Blocks of one segment each: back to back, a gap past four bytes, a step back, a
+        // block that starts where the last ended, blocks starting off a checkpoint.
+        let blocks: Vec<(u64, Vec<u64>)> = vec![
+            (1, (0..130).map(|i| i * 90).collect()),
+            (1, (0..70).map(|i| 20_000 + i * 50).collect()),
+            (1, vec![30_000, 30_010, 5_000_000_000, 5_000_000_100]),
+            (1, vec![40_000, 39_000, 41_000]),
+            (2, (0..200).map(|i| i * 7).collect()),
+            (2, vec![]),
+            (3, vec![5]),
+        ];
+        let (mut one, mut batch) = (Locations::default(), Locations::default());
+        let mut row = 0u32;
+        for (segment, offsets) in &blocks {
+            for (i, &offset) in offsets.iter().enumerate() {
+                one.push(
+                    row + i as u32,
+                    Location {
+                        segment: *segment,
+                        offset,
+                    },
+                );
+            }
+            batch.extend(row, *segment, offsets);
+            row += offsets.len() as u32;
+        }
+        assert_eq!(one.runs, batch.runs);
+        assert_eq!(one.checkpoints, batch.checkpoints);
+        assert_eq!(one.last_offset, batch.last_offset);
+        let rows = row as usize;
+        assert!(one.iter(rows).eq(batch.iter(rows)));
+        for r in 0..row {
+            assert_eq!(one.get(r), batch.get(r), "row {r}");
+        }
     }
 
     #[test]
