@@ -19,6 +19,16 @@ pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// The little-endian `u32` at `at` of `bytes` (which must hold it).
+pub(crate) fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+/// The little-endian `u64` at `at` of `bytes` (which must hold it).
+pub(crate) fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
 /// A signed number as an unsigned one, small for numbers near zero.
 pub(crate) fn zigzag(n: i64) -> u64 {
     ((n << 1) ^ (n >> 63)) as u64
@@ -84,10 +94,14 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
+    /// A little-endian `u64`.
+    pub(crate) fn u64_le(&mut self) -> io::Result<u64> {
+        Ok(u64_at(self.bytes(8)?, 0))
+    }
+
     /// Bytes preceded by their length as a `u32` LE.
     pub(crate) fn take_len(&mut self) -> io::Result<&'a [u8]> {
-        let len = self.bytes(4)?;
-        let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+        let len = u32_at(self.bytes(4)?, 0) as usize;
         self.bytes(len)
     }
 

@@ -109,20 +109,25 @@ impl Codes {
         }
     }
 
-    /// Appends another's codes, every one at most `max`: one copy when both are as wide.
-    fn append_codes(&mut self, other: &Self, max: u32) {
+    /// Appends another's codes, each through `remap` when given (indexed by code), every one
+    /// at most `max`: one copy when none is remapped and both are as wide, else widening
+    /// copies a batch at a time.
+    fn append_codes(&mut self, other: &Self, remap: Option<&[u32]>, max: u32) {
         self.widen(max.max(1));
-        match (&mut *self, other) {
-            (Self::U8(mine), Self::U8(theirs)) => mine.extend_from_slice(theirs),
-            (Self::U16(mine), Self::U16(theirs)) => mine.extend_from_slice(theirs),
-            (Self::U32(mine), Self::U32(theirs)) => mine.extend_from_slice(theirs),
+        match (&mut *self, other, remap) {
+            (Self::U8(mine), Self::U8(theirs), None) => mine.extend_from_slice(theirs),
+            (Self::U16(mine), Self::U16(theirs), None) => mine.extend_from_slice(theirs),
+            (Self::U32(mine), Self::U32(theirs), None) => mine.extend_from_slice(theirs),
             _ => {
                 const BATCH: usize = 1 << 16;
                 let mut batch = vec![0; BATCH.min(other.len())];
                 for start in (0..other.len()).step_by(BATCH) {
                     let batch = &mut batch[..BATCH.min(other.len() - start)];
                     other.copy_into(start, batch);
-                    self.extend_codes(batch.iter().copied(), max);
+                    let codes = batch
+                        .iter()
+                        .map(|&code| remap.map_or(code, |remap| remap[code as usize]));
+                    self.extend_codes(codes, max);
                 }
             }
         }
@@ -510,20 +515,9 @@ impl Column {
         let max = self.dict.len() as u32;
         match (&mut self.storage, &other.storage) {
             (Storage::Dense(mine), Storage::Dense(theirs)) => {
-                // A code a row on both sides: copies, a batch at a time.
+                // A code a row on both sides: copies.
                 mine.resize(offset as usize);
-                match &remap {
-                    None => mine.append_codes(theirs, max),
-                    Some(_) => {
-                        const BATCH: usize = 1 << 16;
-                        let mut batch = vec![0; BATCH.min(theirs.len())];
-                        for start in (0..theirs.len()).step_by(BATCH) {
-                            let batch = &mut batch[..BATCH.min(theirs.len() - start)];
-                            theirs.copy_into(start, batch);
-                            mine.extend_codes(batch.iter().map(|&code| map(code)), max);
-                        }
-                    }
-                }
+                mine.append_codes(theirs, remap.as_deref(), max);
                 self.last_code = 0;
                 self.last_row = other.last_row.map(|row| row + offset);
             }

@@ -36,7 +36,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::codec::{Reader, put, put_str};
+use crate::codec::{Reader, put, put_str, u32_at};
 use crate::hash::FxHashMap;
 use crate::log::{Damage, DamageKind};
 use crate::sealed::Block;
@@ -117,8 +117,6 @@ pub(crate) struct Dictionary {
     id: u64,
     fields: Vec<(String, Dict)>,
     by_name: FxHashMap<String, usize>,
-    /// Values in all fields, written or not.
-    entries: u64,
     /// How many values of each field are in the file; the others are still to be written.
     written: Vec<usize>,
     /// The file's length, as far as it is known good.
@@ -144,16 +142,19 @@ impl Dictionary {
     pub(crate) fn new(generation: u64) -> io::Result<Self> {
         let mut id = [0; 8];
         getrandom::getrandom(&mut id).map_err(|e| io::Error::other(e.to_string()))?;
-        Ok(Self {
+        Ok(Self::empty(generation, u64::from_le_bytes(id), true))
+    }
+
+    fn empty(generation: u64, id: u64, appendable: bool) -> Self {
+        Self {
             generation,
-            id: u64::from_le_bytes(id),
+            id,
             fields: Vec::new(),
             by_name: FxHashMap::default(),
-            entries: 0,
             written: Vec::new(),
             len: 0,
-            appendable: true,
-        })
+            appendable,
+        }
     }
 
     /// Its id, which blocks coded against it name.
@@ -163,7 +164,7 @@ impl Dictionary {
 
     /// How many values it holds, in all fields (those still to be written included).
     pub(crate) fn entries(&self) -> u64 {
-        self.entries
+        self.fields.iter().map(|(_, dict)| dict.len() as u64).sum()
     }
 
     /// The values of a field, if it has any.
@@ -195,13 +196,7 @@ impl Dictionary {
     /// The code of a value of the field at `field` (see [`field_index`]), added if new: it is
     /// written by the next [`write`](Dictionary::write).
     pub(crate) fn code_of(&mut self, field: usize, value: &str) -> u32 {
-        let dict = &mut self.fields[field].1;
-        let before = dict.len();
-        let code = dict.code_of(value);
-        if dict.len() > before {
-            self.entries += 1;
-        }
-        code
+        self.fields[field].1.code_of(value)
     }
 
     /// Starts a new file, of the next generation, once this one holds [`ROLL_BYTES`].
@@ -276,16 +271,7 @@ impl Dictionary {
 
     /// Reads the frames of a file's bytes: the dictionary they hold, and how reading ended.
     fn read(generation: u64, id: u64, bytes: &[u8]) -> (Self, Ending) {
-        let mut dictionary = Self {
-            generation,
-            id,
-            fields: Vec::new(),
-            by_name: FxHashMap::default(),
-            entries: 0,
-            written: Vec::new(),
-            len: 0,
-            appendable: false,
-        };
+        let mut dictionary = Self::empty(generation, id, false);
         let ending = loop {
             let rest = &bytes[dictionary.len as usize..];
             if rest.is_empty() {
@@ -345,10 +331,6 @@ impl Dictionary {
         }
         Ok(())
     }
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
 /// A payload framed.
@@ -484,7 +466,7 @@ impl Dictionaries {
         std::iter::once(&self.current)
             .chain(&self.found)
             .find(|d| d.id == id)
-            .filter(|d| d.entries >= entries)
+            .filter(|d| d.entries() >= entries)
     }
 
     /// The dictionary sealing goes on with; the others are needed only while opening.

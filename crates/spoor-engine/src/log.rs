@@ -156,6 +156,12 @@ pub(crate) fn is_segment_file(path: &Path) -> bool {
         .is_some_and(names_segment)
 }
 
+/// Whether `path` names a file of an index's data: a segment (logged or sealed) or a
+/// dictionary.
+pub(crate) fn is_data_file(path: &Path) -> bool {
+    is_segment_file(path) || crate::dictionary::is_dictionary_file(path)
+}
+
 /// Whether `path` names a copy of a segment's damaged bytes (`<segment>.damaged-…`).
 pub(crate) fn is_quarantine_copy(path: &Path) -> bool {
     path.file_name()
@@ -632,10 +638,7 @@ impl Log {
         fs::read_dir(&self.dir).map_or(0, |entries| {
             entries
                 .filter_map(Result::ok)
-                .filter(|e| {
-                    let path = e.path();
-                    is_segment_file(&path) || crate::dictionary::is_dictionary_file(&path)
-                })
+                .filter(|e| is_data_file(&e.path()))
                 .filter_map(|e| e.metadata().ok())
                 .filter(fs::Metadata::is_file)
                 .map(|m| m.len())
@@ -1652,8 +1655,8 @@ fn replay_sealed(
 /// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
 /// take them or the dictionary they are coded against is not there whole, its records to
 /// `visit`. Its chunks, its newest event's time and the id of the dictionary its fields are
-/// coded against, or `None` when what the checksum let
-/// through cannot be read (the block is then damage like any other).
+/// coded against, or `None` when what the checksum let through cannot be read (the block is
+/// then damage like any other).
 fn read_sealed_block(
     body: &[u8],
     body_at: u64,

@@ -24,6 +24,8 @@
 
 use std::fmt;
 
+use crate::codec::u32_at;
+
 /// The bytes before a payload: the sync marker, length, sequence number and two checksums.
 pub(crate) const HEADER_LEN: usize = 24;
 /// The bytes of a sync marker.
@@ -259,10 +261,6 @@ pub(crate) enum Frame<'a> {
     Incomplete,
     /// Bytes that are no valid frame.
     Corrupt,
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
 /// Reads the frame at the start of `bytes`, in a segment whose marker is `sync`.

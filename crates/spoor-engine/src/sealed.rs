@@ -61,7 +61,7 @@ use std::io;
 
 use spoor_event::extract::Extractor;
 
-use crate::codec::{Reader, put, put_str, unzigzag, zigzag};
+use crate::codec::{Reader, put, put_str, u32_at, u64_at, unzigzag, zigzag};
 use crate::columns::BUILT_IN;
 use crate::dictionary::Dictionary;
 use crate::record::{MARKER_LEN, Marker, RecordRef};
@@ -98,14 +98,6 @@ pub(crate) enum Found {
     Damaged(Header),
     /// No valid header.
     Nothing,
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// Reads the block at the start of `bytes`, which must begin with `marker`.
@@ -661,8 +653,7 @@ impl Block {
             self.extractors.push(base.trim_spaces(flags & 2 == 2));
         }
         self.dictionary = if version == VERSION {
-            let id = u64::from_le_bytes(r.bytes(8)?.try_into().expect("8 bytes"));
-            Some((id, r.var()?))
+            Some((r.u64_le()?, r.var()?))
         } else {
             None
         };
@@ -735,26 +726,14 @@ fn read_codes(
     // The second version wrote varints and rows as steps; the third fixed widths.
     let width = if version == 2 { 0 } else { r.byte()? as usize };
     let read = |r: &mut Reader<'_>, n: usize, out: &mut Vec<u32>| -> io::Result<()> {
-        match width {
-            0 => {
-                for _ in 0..n {
-                    out.push(r.count(max)? as u32);
-                }
+        if width == 0 {
+            for _ in 0..n {
+                out.push(r.count(max)? as u32);
             }
-            1 => out.extend(r.bytes(n)?.iter().map(|&b| u32::from(b))),
-            2 => out.extend(
-                r.bytes(2 * n)?
-                    .chunks_exact(2)
-                    .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
-            ),
-            4 => out.extend(
-                r.bytes(4 * n)?
-                    .chunks_exact(4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            ),
-            _ => return Err(damaged("unknown code width")),
+            Ok(())
+        } else {
+            read_fixed(r, width, n, out)
         }
-        Ok(())
     };
     if dense {
         read(r, rows, &mut codes.codes)?;
@@ -762,24 +741,15 @@ fn read_codes(
         let n = r.count(rows)?;
         if width == 0 {
             let mut row = 0u64;
-            for i in 0..n {
-                let step = r.var()?;
-                if i > 0 && step == 0 {
-                    return Err(damaged("rows out of order"));
-                }
-                row = row.saturating_add(step);
+            for _ in 0..n {
+                row = row.saturating_add(r.var()?);
                 codes.rows.push(u32::try_from(row).unwrap_or(u32::MAX));
             }
         } else {
-            let bytes = r.bytes(2 * n)?;
-            codes.rows.extend(
-                bytes
-                    .chunks_exact(2)
-                    .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
-            );
-            if codes.rows.windows(2).any(|w| w[0] >= w[1]) {
-                return Err(damaged("rows out of order"));
-            }
+            read_fixed(r, 2, n, &mut codes.rows)?;
+        }
+        if codes.rows.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(damaged("rows out of order"));
         }
         if codes.rows.last().is_some_and(|&row| row as usize >= rows) {
             return Err(damaged("a row out of range"));
@@ -792,6 +762,25 @@ fn read_codes(
     codes.max = codes.codes.iter().copied().max().unwrap_or(0);
     if codes.max as usize > max {
         return Err(damaged("a code out of range"));
+    }
+    Ok(())
+}
+
+/// Reads `n` little-endian numbers of `width` bytes (1, 2 or 4) into `out`.
+fn read_fixed(r: &mut Reader<'_>, width: usize, n: usize, out: &mut Vec<u32>) -> io::Result<()> {
+    match width {
+        1 => out.extend(r.bytes(n)?.iter().map(|&b| u32::from(b))),
+        2 => out.extend(
+            r.bytes(2 * n)?
+                .chunks_exact(2)
+                .map(|b| u32::from(u16::from_le_bytes([b[0], b[1]]))),
+        ),
+        4 => out.extend(
+            r.bytes(4 * n)?
+                .chunks_exact(4)
+                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        ),
+        _ => return Err(damaged("unknown code width")),
     }
     Ok(())
 }

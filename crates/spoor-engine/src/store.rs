@@ -1144,10 +1144,7 @@ fn tighten(dir: &Path, fresh: bool) -> Vec<PathBuf> {
         }
         check(folder.clone());
         for file in entries(&folder) {
-            if crate::log::is_segment_file(&file)
-                || crate::log::is_quarantine_copy(&file)
-                || crate::dictionary::is_dictionary_file(&file)
-            {
+            if crate::log::is_data_file(&file) || crate::log::is_quarantine_copy(&file) {
                 check(file);
             }
         }

@@ -337,11 +337,7 @@ pub(crate) fn index(state: &State, req: &Req, name: &str) -> Response {
             Err(err) => return bad_retention(req.mode, &err),
         }
     }
-    let now = feed_time(OffsetDateTime::now_utc());
-    let mut feed = state.feed("indexes", "/services/data/indexes", &now);
-    feed.total = 1;
-    let entry = index_entry(state, name, &now);
-    respond(StatusCode::OK, req.mode, feed.write(req.mode, &[entry]))
+    one_index(state, req, name)
 }
 
 /// `data/indexes/{name}/roll-hot-buckets` (`POST`): closes the segment being written and seals
@@ -359,6 +355,11 @@ pub(crate) fn roll_hot_buckets(state: &State, req: &Req, name: &str) -> Response
         Ok(sealed) => tracing::info!(index = name, sealed, "hot data rolled"),
         Err(err) => return store_error(req.mode, &err),
     }
+    one_index(state, req, name)
+}
+
+/// The feed of one index's entry, as Splunk answers a request on `data/indexes/{name}`.
+fn one_index(state: &State, req: &Req, name: &str) -> Response {
     let now = feed_time(OffsetDateTime::now_utc());
     let mut feed = state.feed("indexes", "/services/data/indexes", &now);
     feed.total = 1;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use spoor_engine::{Engine, EventMeta, Repair, Store, StoreError, StoreOptions, Window};
 use time::macros::datetime;
 
-use crate::support::{TempDir, engine_binary};
+use crate::support::{TempDir, copy_folder, engine_binary};
 
 const DIR_VAR: &str = "SPOOR_ENGINE_FOLDER_DIR";
 
@@ -418,12 +418,7 @@ fn an_index_created_over_a_folder_of_segments_shows_its_events_at_once() {
     let (engine, _) = Engine::open(dir.path()).expect("opens");
     // The folder of an index appears while the engine runs (restored from a backup).
     let from = elsewhere.path().join("indexes").join("shop");
-    let to = dir.path().join("indexes").join("shop");
-    fs::create_dir_all(&to).expect("folder");
-    for entry in fs::read_dir(&from).expect("segments") {
-        let entry = entry.expect("entry");
-        fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
-    }
+    copy_folder(&from, &dir.path().join("indexes").join("shop"));
     assert!(engine.store().create_index("shop").expect("creates"));
     assert_eq!(count(&engine, "shop"), "4");
     engine
@@ -447,12 +442,10 @@ fn index_folders_the_catalog_does_not_match_are_reported() {
     fs::remove_dir_all(indexes.join("gone")).expect("an index folder is lost");
     // Folders of segments the catalog does not list: one an index name, one not.
     for name in ["shop", "Not An Index"] {
-        fs::create_dir_all(indexes.join(name)).expect("folder");
-        let from = elsewhere.path().join("indexes").join("shop");
-        for entry in fs::read_dir(from).expect("segments") {
-            let entry = entry.expect("entry");
-            fs::copy(entry.path(), indexes.join(name).join(entry.file_name())).expect("copy");
-        }
+        copy_folder(
+            &elsewhere.path().join("indexes").join("shop"),
+            &indexes.join(name),
+        );
     }
 
     let (engine, report) = Engine::open(dir.path()).expect("opens");

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use spoor_engine::generate::{Generator, Spec};
-use spoor_engine::{DamageKind, Engine, EventMeta, Store, StoreOptions, Window};
+use spoor_engine::{DamageKind, Engine, EventMeta, OpenReport, Store, StoreOptions, Window};
 use time::macros::datetime;
 
-use crate::support::TempDir;
+use crate::support::{TempDir, copy_folder};
 
 fn options() -> StoreOptions {
     StoreOptions::default()
@@ -293,28 +293,22 @@ fn a_damaged_or_lost_dictionary_loses_nothing() {
     assert_eq!(report.records, lines.len() as u64);
     assert!(report.damage.is_empty(), "{:?}", report.damage);
     assert_eq!(answers(&engine), before);
-    ingest(&engine, &lines);
-    wait_sealed(dir.path());
-    let twice = answers(&engine);
-    drop(engine);
-    assert_eq!(dictionaries(dir.path()).len(), 1);
-    let (engine, report) = Engine::open_with(dir.path(), &options()).expect("opens");
+    let report = sealed_again_answers_the_same(dir.path(), engine, &lines);
     assert_eq!(report.records, 2 * lines.len() as u64);
-    assert_eq!(answers(&engine), twice);
 }
 
-/// Copies a folder, recursively.
-fn copy_folder(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("creates");
-    for entry in fs::read_dir(from).expect("reads") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_folder(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).expect("copies");
-        }
-    }
+/// Ingests `lines` again into `engine` (over the folder `dir`) and waits until they are
+/// sealed: one dictionary holds the values of the new blocks, and after a restart the store
+/// answers as it did before it. The restart's report.
+fn sealed_again_answers_the_same(dir: &Path, engine: Engine, lines: &[String]) -> OpenReport {
+    ingest(&engine, lines);
+    wait_sealed(dir);
+    let before = answers(&engine);
+    drop(engine);
+    assert_eq!(dictionaries(dir).len(), 1);
+    let (engine, report) = Engine::open_with(dir, &options()).expect("opens");
+    assert_eq!(answers(&engine), before);
+    report
 }
 
 #[test]
@@ -337,11 +331,5 @@ fn a_store_sealed_by_the_version_before_reads_the_same() {
     assert!(report.damage.is_empty(), "{:?}", report.damage);
     assert_eq!(answers(&engine), expected);
     // New events are sealed as today's blocks beside the old ones.
-    ingest(&engine, &lines);
-    wait_sealed(dir.path());
-    let both = answers(&engine);
-    drop(engine);
-    assert_eq!(dictionaries(dir.path()).len(), 1);
-    let (engine, _) = Engine::open_with(dir.path(), &options()).expect("opens");
-    assert_eq!(answers(&engine), both);
+    sealed_again_answers_the_same(dir.path(), engine, &lines);
 }

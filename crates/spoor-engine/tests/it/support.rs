@@ -1,5 +1,7 @@
 //! Test helpers.
 
+use std::fs;
+use std::path::Path;
 use std::process::Command;
 
 pub(crate) use spoor_testkit::TempDir;
@@ -37,4 +39,18 @@ pub(crate) fn engine_binary(prelude: &str) -> Command {
         .env_remove("SPOOR_ENGINE_HEC_TOKEN")
         .env_remove("SPOOR_ENGINE_TOKEN");
     command
+}
+
+/// Copies the folder `from` into `to` (made if needed), with its subfolders.
+pub(crate) fn copy_folder(from: &Path, to: &Path) {
+    fs::create_dir_all(to).expect("creates");
+    for entry in fs::read_dir(from).expect("reads") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).expect("copies");
+        }
+    }
 }
