@@ -364,9 +364,20 @@ fn an_index_whose_events_are_all_past_its_age_is_emptied_once_idle() {
     assert!(sealed_files(dir.path(), "old").is_empty());
 }
 
-/// The index's dictionary files.
+/// The index's dictionary files, each checked to have its copy beside it (`<file>.copy`),
+/// and no other copy to be there.
 fn dictionary_files(data: &Path, index: &str) -> Vec<PathBuf> {
-    files_ending(data, index, ".dict")
+    let files = files_ending(data, index, ".dict");
+    let copies: Vec<PathBuf> = files
+        .iter()
+        .map(|file| {
+            let mut copy = file.as_os_str().to_owned();
+            copy.push(".copy");
+            PathBuf::from(copy)
+        })
+        .collect();
+    assert_eq!(files_ending(data, index, ".dict.copy"), copies);
+    files
 }
 
 #[test]
@@ -383,14 +394,19 @@ fn a_dictionary_goes_with_the_last_block_coded_against_it() {
             .expect("stores");
         engine.store().seal_all().expect("seals");
     }
-    // A dictionary found cut short is never written to again: later blocks are coded against
-    // a new one, beside it.
+    // A dictionary found cut short (both its file and its copy) is never written to again:
+    // later blocks are coded against a new one, beside it.
     let first = dictionary_files(dir.path(), "events");
     assert_eq!(first.len(), 1);
     let bytes = fs::read(&first[0]).expect("reads");
-    fs::write(&first[0], &bytes[..bytes.len() - 1]).expect("cuts");
+    for file in files_ending(dir.path(), "events", ".dict.copy")
+        .iter()
+        .chain(&first)
+    {
+        fs::write(file, &bytes[..bytes.len() - 1]).expect("cuts");
+    }
     let (engine, report) = Engine::open_with(dir.path(), &options()).expect("opens");
-    assert_eq!(report.damage.len(), 1, "{:?}", report.damage);
+    assert_eq!(report.damage.len(), 2, "{:?}", report.damage);
     let store = engine.store();
     engine
         .ingest("events", &meta, &lines(1, 500, now, "x"), now)

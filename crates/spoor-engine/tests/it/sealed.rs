@@ -247,9 +247,17 @@ fn a_damaged_block_loses_only_its_records() {
     assert_ne!(bytes, original);
 }
 
-/// The index's dictionary files (the values sealed blocks' fields are coded against).
+/// The index's dictionary files (the values sealed blocks' fields are coded against); each
+/// has a copy beside it, of the same bytes (`<file>.copy`).
 fn dictionaries(data: &Path) -> Vec<PathBuf> {
     files(data, ".dict")
+}
+
+/// The copy of a dictionary file.
+fn copy_of(dictionary: &Path) -> PathBuf {
+    let mut copy = dictionary.as_os_str().to_owned();
+    copy.push(".copy");
+    PathBuf::from(copy)
 }
 
 #[test]
@@ -263,13 +271,15 @@ fn a_damaged_or_lost_dictionary_loses_nothing() {
     drop(engine);
     let found = dictionaries(dir.path());
     assert_eq!(found.len(), 1, "one dictionary for the index: {found:?}");
+    let copy = copy_of(&found[0]);
+    assert_eq!(files(dir.path(), ".dict.copy"), std::slice::from_ref(&copy));
     let whole = fs::read(&found[0]).expect("reads");
-
-    // Damaged in its middle: reported and copied aside; the blocks coded against the values
-    // after the damage have their fields extracted from their text again.
-    let mut bad = whole;
+    assert_eq!(fs::read(&copy).expect("reads"), whole, "the same bytes");
+    let mut bad = whole.clone();
     let at = bad.len() / 2;
     bad[at] ^= 0x55;
+
+    // Damaged in its middle: reported and copied aside; its copy stands in for it.
     fs::write(&found[0], &bad).expect("writes");
     let (engine, report) = Engine::open_with(dir.path(), &options().seal(false)).expect("opens");
     assert_eq!(report.records, lines.len() as u64);
@@ -278,17 +288,39 @@ fn a_damaged_or_lost_dictionary_loses_nothing() {
     assert_eq!(damage.path, found[0]);
     assert_eq!(damage.records_lost, Some(0));
     assert!(damage.offset <= at as u64);
-    let copy = damage.quarantine.as_ref().expect("copied aside");
+    let aside = damage.quarantine.as_ref().expect("copied aside");
     assert_eq!(
-        fs::read(copy).expect("reads"),
+        fs::read(aside).expect("reads"),
         bad[damage.offset as usize..]
     );
     assert_eq!(answers(&engine), before);
     drop(engine);
 
-    // Gone: every block's fields come from its text. New events are sealed against a new
-    // dictionary, and the store answers the same again after a restart.
+    // Damaged at the same place in both: both reported; the blocks coded against the values
+    // after the damage have their fields extracted from their text again.
+    fs::write(&copy, &bad).expect("writes");
+    let (engine, report) = Engine::open_with(dir.path(), &options().seal(false)).expect("opens");
+    assert_eq!(report.records, lines.len() as u64);
+    let damaged: Vec<_> = report.damage.iter().map(|d| &d.path).collect();
+    assert_eq!(damaged, [&found[0], &copy], "{:?}", report.damage);
+    assert!(report.damage.iter().all(|d| d.records_lost == Some(0)));
+    assert_eq!(answers(&engine), before);
+    drop(engine);
+
+    // The file gone: read from its copy, and reported.
+    fs::write(&copy, &whole).expect("writes");
     fs::remove_file(&found[0]).expect("removes");
+    let (engine, report) = Engine::open_with(dir.path(), &options().seal(false)).expect("opens");
+    assert_eq!(report.records, lines.len() as u64);
+    assert_eq!(report.damage.len(), 1, "{:?}", report.damage);
+    assert_eq!(report.damage[0].path, found[0]);
+    assert_eq!(report.damage[0].kind, DamageKind::TornTail);
+    assert_eq!(answers(&engine), before);
+    drop(engine);
+
+    // Both gone: every block's fields come from its text. New events are sealed against a
+    // new dictionary, and the store answers the same again after a restart.
+    fs::remove_file(&copy).expect("removes");
     let (engine, report) = Engine::open_with(dir.path(), &options()).expect("opens");
     assert_eq!(report.records, lines.len() as u64);
     assert!(report.damage.is_empty(), "{:?}", report.damage);
@@ -305,7 +337,9 @@ fn sealed_again_answers_the_same(dir: &Path, engine: Engine, lines: &[String]) -
     wait_sealed(dir);
     let before = answers(&engine);
     drop(engine);
-    assert_eq!(dictionaries(dir).len(), 1);
+    let found = dictionaries(dir);
+    assert_eq!(found.len(), 1);
+    assert_eq!(files(dir, ".dict.copy"), [copy_of(&found[0])]);
     let (engine, report) = Engine::open_with(dir, &options()).expect("opens");
     assert_eq!(answers(&engine), before);
     report
