@@ -357,12 +357,17 @@ pub(crate) fn percentile(numbers: &[f64], p: f64) -> Option<f64> {
 }
 
 /// The sample standard deviation of `numbers` (two passes: the mean, then the squared
-/// deviations over `n − 1`); `0` for one number, `None` for none.
+/// deviations over `n − 1`); `0` for one number, `None` for none. Both sums add the numbers
+/// in ascending order, so the result is the same whatever order the rows came in (a search
+/// of several indexes reads them index by index).
 fn stdev(numbers: &[f64]) -> Option<f64> {
     let n = numbers.len();
     if n < 2 {
         return (n == 1).then_some(0.0);
     }
+    let mut sorted = numbers.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let numbers = &sorted;
     let mean = numbers.iter().sum::<f64>() / n as f64;
     let squares: f64 = numbers.iter().map(|x| (x - mean) * (x - mean)).sum();
     Some((squares / (n - 1) as f64).sqrt())

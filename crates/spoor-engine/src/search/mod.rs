@@ -54,7 +54,8 @@
 //!   exact on small inputs, and `exactperc` is exact; the engine is always exact, so the three
 //!   agree (the rounding of the rank is the engine's reading: the pages do not state it).
 //! - `range(f)`: the largest number less the smallest; `stdev(f)`: the sample standard
-//!   deviation of the numbers (`0` for one number).
+//!   deviation of the numbers (`0` for one number), its sums taken in ascending order, so
+//!   the same to the last bit whatever order the rows come in.
 //! - `values(f)`: the distinct values, sorted byte-wise: a multivalue, given in a result cell
 //!   as its values joined by line breaks (`\n`), as Splunk's CSV output mode writes one. The
 //!   server's JSON and XML results pages give that cell as one string today, where Splunk gives

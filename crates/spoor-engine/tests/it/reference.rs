@@ -596,6 +596,9 @@ fn apply(function: Function, field: &str, rows: &[&Row]) -> Option<String> {
             n => {
                 #[allow(clippy::cast_precision_loss, reason = "a count of test rows")]
                 let (n, less) = (n as f64, (n - 1) as f64);
+                // Reading: both sums add the numbers in ascending order, whatever the rows'.
+                let mut numbers = numbers;
+                numbers.sort_by(f64::total_cmp);
                 let mut sum = 0.0;
                 for x in &numbers {
                     sum += x;
