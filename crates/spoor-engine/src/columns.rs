@@ -8,6 +8,7 @@ use crate::hash::FxHashMap;
 use crate::log::Location;
 use crate::record::RecordRef;
 use crate::sealed::{Block, SealedColumn};
+use crate::template;
 
 /// Codes in the narrowest form that holds them: one code for all rows (a column of one value,
 /// such as a sourcetype, stores none), else the narrowest integer, so a column of a few
@@ -458,6 +459,16 @@ impl Column {
         };
         self.last_code = code;
         self.store(row, code, rows);
+    }
+
+    /// The value of `row`, if it has one.
+    pub(crate) fn value(&self, row: u32) -> Option<&str> {
+        let code = match &self.storage {
+            Storage::Dense(codes) if (row as usize) < codes.len() => codes.get(row as usize),
+            Storage::Dense(_) => 0,
+            Storage::Sparse { rows, codes } => rows.binary_search(&row).map_or(0, |i| codes.get(i)),
+        };
+        (code != 0).then(|| self.dict.get(code))
     }
 
     /// Stores `row`'s code (rows ascending; `rows` the index's row count after this row).
@@ -1165,6 +1176,20 @@ impl Columns {
     /// Where the record of `row` is stored.
     pub(crate) fn location(&self, row: u32) -> Location {
         self.locations.get(row)
+    }
+
+    /// The text of `row`'s record, rebuilt from its template (see [`crate::template`]), the
+    /// order its pairs were written in, and its time and fields' values.
+    pub(crate) fn rebuild(
+        &self,
+        row: u32,
+        template: &str,
+        order: u32,
+    ) -> Result<String, template::Broken> {
+        let mut raw = String::with_capacity(template.len() + 64);
+        let value = |field: &str| self.column(field)?.value(row);
+        template::rebuild(template, order, self.times[row as usize], value, &mut raw)?;
+        Ok(raw)
     }
 
     /// Gives back the spare capacity the vectors grew while loading.

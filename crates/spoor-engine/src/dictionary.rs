@@ -17,8 +17,10 @@
 //! sealed, and the frame adding them is synced before any block using them is written. A block
 //! names the dictionary it was coded against (its id) and how many entries it needs, so a
 //! block is read through its codes only when that dictionary, read whole up to that many
-//! entries, is there; otherwise its fields are extracted again from its text, which every
-//! block keeps. Nothing is lost with a dictionary.
+//! entries, is there. The templates most records' text is rebuilt from (see
+//! [`crate::template`]) are values of it too, so without it a block of the fourth version is
+//! lost, as a damaged block is (reported, copied aside); hence the copy below. A block of an
+//! earlier version, which kept every record's text, has its fields extracted again instead.
 //!
 //! A file takes values until it holds [`ROLL_BYTES`]; sealing then goes on in a new file, of
 //! the next generation, so the values sealing keeps in memory stay bounded. A file no block is
@@ -88,6 +90,11 @@ impl Dict {
     }
 
     /// The string of a non-zero code.
+    /// Its values from the `from`-th (from 0) on, as shared strings.
+    pub(crate) fn values_from(&self, from: usize) -> &[Arc<str>] {
+        &self.values[from.min(self.values.len())..]
+    }
+
     pub(crate) fn get(&self, code: u32) -> &str {
         &self.values[code as usize - 1]
     }
@@ -230,14 +237,6 @@ impl Dictionary {
     /// written by the next [`write`](Dictionary::write).
     pub(crate) fn code_of(&mut self, field: usize, value: &str) -> u32 {
         self.fields[field].1.code_of(value)
-    }
-
-    /// Starts a new file, of the next generation, once this one holds [`ROLL_BYTES`].
-    pub(crate) fn roll_if_full(&mut self) -> io::Result<()> {
-        if self.len >= ROLL_BYTES {
-            *self = Self::new(self.generation + 1)?;
-        }
-        Ok(())
     }
 
     /// Its two files in `dir`: the file and its copy.
@@ -532,7 +531,7 @@ pub(crate) fn is_dictionary_file(path: &Path) -> bool {
 /// Removes the dictionary files of `dir` other than `current`'s whose ids are not in `used`,
 /// both files of each: the copies first, so that one cut short by a crash is left as a
 /// folder of the build before copies would be.
-pub(crate) fn remove_unused(dir: &Path, current: u64, used: &HashSet<u64>) -> io::Result<()> {
+fn remove_unused(dir: &Path, current: u64, used: &HashSet<u64>) -> io::Result<()> {
     let mut unused: Vec<(usize, PathBuf)> = Vec::new();
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
@@ -648,9 +647,39 @@ impl Dictionaries {
             .filter(|d| d.entries() >= entries)
     }
 
-    /// The dictionary sealing goes on with; the others are needed only while opening.
+    /// The dictionary sealing goes on with, the others dropped.
+    #[cfg(test)]
     pub(crate) fn into_current(self) -> Dictionary {
         self.current
+    }
+
+    /// Every dictionary, the current one last.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Dictionary> {
+        self.found.iter().chain([&self.current])
+    }
+
+    /// The dictionary sealing goes on with, to add values to.
+    pub(crate) fn current_mut(&mut self) -> &mut Dictionary {
+        &mut self.current
+    }
+
+    /// Starts a new file, of the next generation, once the current one holds
+    /// [`ROLL_BYTES`]; the full one is kept for reading.
+    pub(crate) fn roll_if_full(&mut self) -> io::Result<()> {
+        if self.current.len >= ROLL_BYTES {
+            let next = Dictionary::new(self.current.generation + 1)?;
+            self.found.push(std::mem::replace(&mut self.current, next));
+        }
+        Ok(())
+    }
+
+    /// Removes the files, and forgets the dictionaries, of `dir` other than the current one
+    /// that no block is coded against (their ids are not in `used`).
+    pub(crate) fn remove_unused(&mut self, dir: &Path, used: &HashSet<u64>) -> io::Result<()> {
+        remove_unused(dir, self.current.id, used)?;
+        self.found
+            .retain(|dictionary| used.contains(&dictionary.id));
+        Ok(())
     }
 }
 

@@ -28,6 +28,7 @@ mod sealed;
 pub mod search;
 pub mod server;
 mod store;
+mod template;
 
 pub use engine::{Engine, IndexSummary};
 pub use ingest::PropsError;

@@ -57,18 +57,19 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use spoor_event::extract::Extractor;
 
 use crate::dictionary::{Dictionaries, Dictionary};
+use crate::hash::FxHashMap;
 use crate::ingest::cached_extractor;
 use crate::record::{
     Frame, HEADER_LEN, MARKER_LEN, MAX_PAYLOAD, Marker, Record, RecordRef, V1_HEADER_LEN,
     read_frame, read_v1_frame, seal, v1_plausible,
 };
-use crate::sealed::{self, BLOCK_ROWS, Block, BlockBuilder, Chunk, ChunkRecords};
+use crate::sealed::{self, BLOCK_ROWS, Block, BlockBuilder, Chunk, ChunkRecords, Texts};
 
 /// A segment is closed and the next begun once it holds this many bytes, unless the store's
 /// options say otherwise.
@@ -338,12 +339,38 @@ pub(crate) struct Log {
     /// record's offset, its records).
     chunks: Mutex<VecDeque<(u64, u64, Arc<ChunkRecords>)>>,
     /// Held while a segment is sealed, so one segment is never sealed twice at once: the
-    /// dictionary its blocks' fields are coded against.
-    sealing: Mutex<Dictionary>,
+    /// dictionaries its blocks' fields are coded against, the current one taking new values.
+    sealing: Mutex<Dictionaries>,
+    /// The templates of sealed blocks read lately: (segment, the block's place, them).
+    texts: Mutex<VecDeque<(u64, u64, Arc<Texts>)>>,
+    /// Every template of the dictionaries, by dictionary id: read without waiting for
+    /// sealing, which adds to them.
+    templates: RwLock<FxHashMap<u64, Vec<Arc<str>>>>,
 }
 
 /// How many chunks of sealed records a log keeps read, for reads of neighbouring records.
 const CACHED_CHUNKS: usize = 8;
+/// How many sealed blocks' templates a log keeps read, for reads of neighbouring records.
+const CACHED_TEXTS: usize = 8;
+
+/// A record's text as stored: whole, or a template (see [`crate::template`]) and the order
+/// its pairs were written in, rebuilt with the record's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Text {
+    Whole(Record),
+    Template { template: Arc<str>, order: u32 },
+}
+
+/// Where a sealed record's text is.
+enum SealedText {
+    Whole(Record),
+    Template {
+        span: BlockSpan,
+        texts: Arc<Texts>,
+        code: u32,
+        order: u32,
+    },
+}
 
 struct Segment {
     format: Format,
@@ -606,8 +633,8 @@ impl Log {
         };
         let (file, segment, marker, len, next_seq, latest) = current;
         // Dictionaries no block is coded against any more go (after a crash during retention).
-        let current = dictionaries.into_current();
-        crate::dictionary::remove_unused(dir, current.id(), &used_dictionaries(&map))?;
+        let mut dictionaries = dictionaries;
+        dictionaries.remove_unused(dir, &used_dictionaries(&map))?;
         let log = Self {
             dir: dir.to_owned(),
             segment_bytes,
@@ -627,9 +654,25 @@ impl Log {
             }),
             synced: Condvar::new(),
             chunks: Mutex::new(VecDeque::new()),
-            sealing: Mutex::new(current),
+            texts: Mutex::new(VecDeque::new()),
+            templates: RwLock::new(FxHashMap::default()),
+            sealing: Mutex::new(dictionaries),
         };
+        log.publish_templates(&log.sealing.lock().unwrap_or_else(|e| e.into_inner()));
         Ok((log, damage))
+    }
+
+    /// Makes the templates of `dictionaries` (its own, locked) readable without them: those
+    /// added since, and no more those of dictionaries gone.
+    fn publish_templates(&self, dictionaries: &Dictionaries) {
+        let mut templates = self.templates.write().unwrap_or_else(|e| e.into_inner());
+        templates.retain(|id, _| dictionaries.iter().any(|d| d.id() == *id));
+        for dictionary in dictionaries.iter() {
+            if let Some(dict) = dictionary.field(crate::template::FIELD) {
+                let known = templates.entry(dictionary.id()).or_default();
+                known.extend(dict.values_from(known.len()).iter().cloned());
+            }
+        }
     }
 
     /// The bytes its segment and dictionary files hold on disk (copies of damaged bytes not
@@ -825,27 +868,159 @@ impl Log {
         Ok(Reader::Log(entry.format, file))
     }
 
-    /// Reads the record at `at` from its segment's sealed file.
+    /// Reads the record at `at` from its segment's sealed file: from its chunk, or rebuilt
+    /// from its block's columns.
     fn read_sealed(&self, at: Location, sealed: &Sealed) -> io::Result<Record> {
-        let missing = || {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!(
-                    "no record at offset {} of sealed segment {} in {}",
-                    at.offset,
-                    at.segment,
-                    self.dir.display()
-                ),
-            )
+        let (span, texts) = match self.sealed_text(at, sealed)? {
+            SealedText::Whole(record) => return Ok(record),
+            SealedText::Template { span, texts, .. } => (span, texts),
         };
+        let body = self.block_body(at.segment, &span, sealed)?;
+        let mut block = Block::default();
+        block
+            .decode_into(&body, &mut Vec::new())
+            .map_err(|e| self.damaged_block(at.segment, &e))?;
+        let dictionaries = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+        let dictionary = block
+            .dictionary
+            .and_then(|(id, entries)| dictionaries.get(id, entries))
+            .filter(|dictionary| dictionary.holds(&block))
+            .ok_or_else(|| self.no_dictionary(at.segment))?;
+        block
+            .rebuilt_at(at.offset, &texts, dictionary)
+            .ok_or_else(|| self.missing(at))?
+    }
+
+    /// The text of the record at `at`: the record whole, or its template and order, to be
+    /// rebuilt with the values of its fields the caller holds (see [`crate::template`]).
+    pub(crate) fn read_text(&self, at: Location) -> io::Result<Text> {
+        let Reader::Sealed(sealed) = self.reader(at.segment)? else {
+            return self.read(at).map(Text::Whole);
+        };
+        match self.sealed_text(at, &sealed)? {
+            SealedText::Whole(record) => Ok(Text::Whole(record)),
+            SealedText::Template {
+                span, code, order, ..
+            } => {
+                let templates = self.templates.read().unwrap_or_else(|e| e.into_inner());
+                let template = span
+                    .dictionary
+                    .and_then(|id| templates.get(&id))
+                    .and_then(|values| values.get((code as usize).checked_sub(1)?))
+                    .ok_or_else(|| self.no_dictionary(at.segment))?;
+                Ok(Text::Template {
+                    template: Arc::clone(template),
+                    order,
+                })
+            }
+        }
+    }
+
+    /// The record at `at` of a sealed segment if it is kept whole, else its block, the block's
+    /// templates, and its template's code and order.
+    fn sealed_text(&self, at: Location, sealed: &Sealed) -> io::Result<SealedText> {
         let i = sealed
             .chunks
             .partition_point(|chunk| chunk.first <= at.offset)
-            .checked_sub(1)
-            .ok_or_else(missing)?;
-        let records = self.chunk(at.segment, i, sealed)?;
-        let record = records.at(at.offset).ok_or_else(missing)??;
-        Ok(record.to_record())
+            .checked_sub(1);
+        if let Some(i) = i {
+            let records = self.chunk(at.segment, i, sealed)?;
+            if let Some(record) = records.at(at.offset) {
+                return Ok(SealedText::Whole(record?.to_record()));
+            }
+        }
+        let span = *sealed
+            .blocks
+            .iter()
+            .find(|block| block.first <= at.offset && at.offset <= block.last)
+            .ok_or_else(|| self.missing(at))?;
+        let texts = self.texts(at.segment, &span, sealed)?;
+        let (code, order) = texts.find(at.offset).ok_or_else(|| self.missing(at))?;
+        Ok(SealedText::Template {
+            span,
+            texts,
+            code,
+            order,
+        })
+    }
+
+    fn missing(&self, at: Location) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "no record at offset {} of sealed segment {} in {}",
+                at.offset,
+                at.segment,
+                self.dir.display()
+            ),
+        )
+    }
+
+    fn no_dictionary(&self, segment: u64) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "the dictionary a block of sealed segment {segment} in {} is coded against is missing; restart the engine to set the block aside",
+                self.dir.display()
+            ),
+        )
+    }
+
+    fn damaged_block(&self, segment: u64, err: &io::Error) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "a block of sealed segment {segment} in {}: {err}; restart the engine to set it aside",
+                self.dir.display()
+            ),
+        )
+    }
+
+    /// A sealed block's templates, from the cache or from the sealed file.
+    fn texts(&self, segment: u64, span: &BlockSpan, sealed: &Sealed) -> io::Result<Arc<Texts>> {
+        let mut cache = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = cache
+            .iter()
+            .position(|(s, pos, _)| (*s, *pos) == (segment, span.pos))
+        {
+            let entry = cache.remove(at).expect("found");
+            let texts = Arc::clone(&entry.2);
+            cache.push_front(entry);
+            return Ok(texts);
+        }
+        drop(cache);
+        let body = self.block_body(segment, span, sealed)?;
+        let texts = Arc::new(Texts::decode(&body).map_err(|e| self.damaged_block(segment, &e))?);
+        let mut cache = self.texts.lock().unwrap_or_else(|e| e.into_inner());
+        cache.push_front((segment, span.pos, Arc::clone(&texts)));
+        cache.truncate(CACHED_TEXTS);
+        Ok(texts)
+    }
+
+    /// A sealed block's body, read and checked.
+    fn block_body(&self, segment: u64, span: &BlockSpan, sealed: &Sealed) -> io::Result<Vec<u8>> {
+        let mut bytes = vec![0; span.len as usize];
+        read_exact_at(&sealed.file, &mut bytes, span.pos)?;
+        let format = self
+            .segments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&segment)
+            .map(|entry| entry.format);
+        let Some(Format::V2(marker)) = format else {
+            return Err(self.missing(Location {
+                segment,
+                offset: span.first,
+            }));
+        };
+        let header = sealed::read_header(&bytes, &marker)
+            .filter(|header| sealed::body_ok(&bytes, header))
+            .ok_or_else(|| {
+                self.damaged_block(segment, &io::Error::other("its checksum does not match"))
+            })?;
+        bytes.truncate(sealed::HEADER_LEN + header.len);
+        bytes.drain(..sealed::HEADER_LEN);
+        Ok(bytes)
     }
 
     /// A chunk's records, from the cache or from the sealed file.
@@ -913,9 +1088,9 @@ impl Log {
         extractor: &dyn Fn(&str) -> Extractor,
         stop: &AtomicBool,
     ) -> io::Result<Option<Sealing>> {
-        let mut dictionary = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
-        let dictionary = &mut *dictionary;
-        dictionary.roll_if_full()?;
+        let mut dictionaries = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+        dictionaries.roll_if_full()?;
+        let dictionary = dictionaries.current_mut();
         let started = Instant::now();
         let current = self.lock().segment;
         let next = self
@@ -987,6 +1162,8 @@ impl Log {
         }
         // The values the blocks' codes stand for are durable before the blocks are.
         dictionary.write(&self.dir)?;
+        // Its templates readable before any record is read from the sealed file.
+        self.publish_templates(&dictionaries);
         let name = sealed_name(segment, marker);
         let tmp = self.dir.join(format!("{name}.tmp"));
         let mut file = crate::files::open_private(
@@ -1032,7 +1209,7 @@ impl Log {
 /// place until [`commit`](Retiring::commit). Holds the log's sealing lock meanwhile.
 pub(crate) struct Retiring<'l> {
     log: &'l Log,
-    sealing: MutexGuard<'l, Dictionary>,
+    sealing: MutexGuard<'l, Dictionaries>,
     files: Vec<Rewrite>,
 }
 
@@ -1188,11 +1365,10 @@ impl Retiring<'_> {
         if !dropped.is_empty() {
             let used =
                 used_dictionaries(&self.log.segments.lock().unwrap_or_else(|e| e.into_inner()));
-            if let Err(err) =
-                crate::dictionary::remove_unused(&self.log.dir, self.sealing.id(), &used)
-            {
+            if let Err(err) = self.sealing.remove_unused(&self.log.dir, &used) {
                 failed.get_or_insert(err);
             }
+            self.log.publish_templates(&self.sealing);
         }
         (dropped, failed)
     }
@@ -1671,20 +1847,36 @@ fn read_sealed_block(
         static SCRATCH: std::cell::RefCell<(Block, Vec<u8>)> = std::cell::RefCell::default();
     }
     let chunks = sealed::chunks(body, body_at).ok()?;
-    let (taken, times, coded) = SCRATCH.with_borrow_mut(|(columns, buf)| {
+    let (taken, times, coded, rebuilt) = SCRATCH.with_borrow_mut(|(columns, buf)| {
         columns.decode_into(body, buf).ok()?;
         if columns.rows() != header.rows {
             return None;
         }
+        let dictionary = columns
+            .dictionary
+            .and_then(|(id, entries)| dictionaries.get(id, entries))
+            .filter(|dictionary| dictionary.holds(columns));
         let taken = match columns.dictionary {
             None => block(segment, columns, None),
-            Some((id, entries)) => dictionaries
-                .get(id, entries)
-                .filter(|dictionary| dictionary.holds(columns))
-                .is_some_and(|dictionary| block(segment, columns, Some(dictionary))),
+            Some(_) => {
+                dictionary.is_some_and(|dictionary| block(segment, columns, Some(dictionary)))
+            }
         };
+        let mut rebuilt = Vec::new();
+        if !taken {
+            // Text kept as templates is rebuilt with the dictionary; without it, the block is
+            // damage like any other.
+            let texts = Texts::decode(body).ok()?;
+            if !texts.is_empty() {
+                columns
+                    .each_rebuilt(&texts, dictionary?, |offset, record| {
+                        rebuilt.push((offset, record));
+                    })
+                    .ok()?;
+            }
+        }
         let coded = columns.dictionary.map(|(id, _)| id);
-        Some((taken, latest_time(&columns.times), coded))
+        Some((taken, latest_time(&columns.times), coded, rebuilt))
     })?;
     if !taken {
         let mut read = Vec::with_capacity(chunks.len());
@@ -1697,12 +1889,26 @@ fn read_sealed_block(
             }
             read.push(records);
         }
+        // The records kept whole and those rebuilt, in the order they were written.
+        let mut rebuilt = rebuilt.into_iter().peekable();
         for records in &read {
             for i in 0..records.len() {
                 if let Ok((offset, record)) = records.get(i) {
+                    while let Some((before, record)) = rebuilt.next_if(|(at, _)| *at < offset) {
+                        visit(
+                            Location {
+                                segment,
+                                offset: before,
+                            },
+                            record.as_ref(),
+                        );
+                    }
                     visit(Location { segment, offset }, record);
                 }
             }
+        }
+        for (offset, record) in rebuilt {
+            visit(Location { segment, offset }, record.as_ref());
         }
     }
     Some((chunks, times, coded))

@@ -33,7 +33,7 @@ use time::OffsetDateTime;
 use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
 use crate::files::{self, FolderLock, LockError};
 use crate::ingest::{Parsing, PropsError, cached_extractor};
-use crate::log::{BlockSpan, Damage, Dropped, Location, Log, Retiring};
+use crate::log::{BlockSpan, Damage, Dropped, Location, Log, Retiring, Text};
 // The server's credentials file, kept in the data folder: made owner-only on open like the
 // store's own files.
 use crate::dictionary::Dictionary;
@@ -1103,6 +1103,32 @@ impl Store {
     /// The bytes an index's log holds on disk (`0` for an unknown index).
     pub fn disk_bytes(&self, index: &str) -> u64 {
         self.log(index).map_or(0, |log| log.disk_bytes())
+    }
+
+    /// The raw text of `row` of an index's `columns`: read back from disk, or rebuilt from its
+    /// template and the values the columns hold.
+    pub(crate) fn raw(
+        &self,
+        index: &str,
+        columns: &crate::columns::Columns,
+        row: u32,
+    ) -> Result<String, StoreError> {
+        let at = columns.location(row);
+        let failed = |source| StoreError::Io {
+            context: format!("cannot read index {index:?} at {at:?}"),
+            source,
+        };
+        match self.log(index)?.read_text(at).map_err(failed)? {
+            Text::Whole(record) => Ok(record.raw),
+            Text::Template { template, order } => {
+                columns.rebuild(row, &template, order).map_err(|broken| {
+                    failed(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        broken.to_string(),
+                    ))
+                })
+            }
+        }
     }
 
     /// Reads a stored record back from disk.

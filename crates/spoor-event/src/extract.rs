@@ -20,6 +20,7 @@
 //!   multivalue field).
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use crate::key::clean_key;
 
@@ -150,6 +151,27 @@ impl<'a> Iterator for Fields<'a> {
     type Item = Field<'a>;
 
     fn next(&mut self) -> Option<Field<'a>> {
+        self.next_with_span().map(|(field, _)| field)
+    }
+}
+
+impl<'a> Fields<'a> {
+    /// The next pair, with where its value is written in the text: inside the quotes of a
+    /// quoted value, before unescaping and trimming. So a caller can tell whether the value
+    /// is written exactly as extracted.
+    ///
+    /// ```
+    /// use spoor_event::extract::Extractor;
+    ///
+    /// let raw = r#"a=1 b="x \"y\"""#;
+    /// let mut fields = Extractor::spoor().fields(raw);
+    /// let (a, span) = fields.next_with_span().unwrap();
+    /// assert_eq!((&*a.value, &raw[span]), ("1", "1"));
+    /// let (b, span) = fields.next_with_span().unwrap();
+    /// assert_eq!((&*b.value, &raw[span]), (r#"x "y""#, r#"x \"y\""#));
+    /// assert!(fields.next_with_span().is_none());
+    /// ```
+    pub fn next_with_span(&mut self) -> Option<(Field<'a>, Range<usize>)> {
         let bytes = self.raw.as_bytes();
         loop {
             let found = bytes[self.pos..]
@@ -166,15 +188,16 @@ impl<'a> Iterator for Fields<'a> {
                 .rposition(|&b| is_delimiter(b))
                 .map_or(self.pos, |i| self.pos + i + 1);
             let key = &self.raw[key_start..at];
-            let (value, end) = if bytes.get(at + 1) == Some(&b'"') {
+            let (value, span, end) = if bytes.get(at + 1) == Some(&b'"') {
                 let (close, end) = self.quote_end(at + 1);
-                (self.unescape(&self.raw[at + 2..close]), end)
+                (self.unescape(&self.raw[at + 2..close]), at + 2..close, end)
             } else {
                 let len = bytes[at + 1..]
                     .iter()
                     .position(|&b| b.is_ascii_whitespace() || matches!(b, b',' | b';' | b'"'))
                     .unwrap_or(bytes.len() - at - 1);
-                (Cow::Borrowed(&self.raw[at + 1..at + 1 + len]), at + 1 + len)
+                let span = at + 1..at + 1 + len;
+                (Cow::Borrowed(&self.raw[span.clone()]), span, at + 1 + len)
             };
             self.pos = end;
             let quoted = bytes.get(at + 1) == Some(&b'"');
@@ -190,12 +213,10 @@ impl<'a> Iterator for Fields<'a> {
             } else {
                 value
             };
-            return Some(Field { key, value });
+            return Some((Field { key, value }, span));
         }
     }
-}
 
-impl<'a> Fields<'a> {
     /// For the quote opening at `open`: where its closing quote is, and where the text after it
     /// starts (both the end of the text when it is never closed).
     fn quote_end(&self, open: usize) -> (usize, usize) {

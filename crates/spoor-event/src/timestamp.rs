@@ -8,6 +8,30 @@
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
+/// The length of the timestamp spoor starts a line with, `2026-11-28T12:00:00.123456Z`.
+pub const SPOOR_LEN: usize = crate::encode::TIMESTAMP_LEN;
+
+/// The timestamp spoor starts a line with, for a time of a year in 0000–9999 (`None` for
+/// another): UTC, with microseconds.
+///
+/// ```
+/// use spoor_event::timestamp::format_spoor;
+/// use time::macros::datetime;
+///
+/// let stamp = format_spoor(datetime!(2026-11-28 12:00:00.5 +1)).unwrap();
+/// assert_eq!(&stamp, b"2026-11-28T11:00:00.500000Z");
+/// assert!(format_spoor(datetime!(-0001-01-01 0:00 UTC)).is_none());
+/// ```
+pub fn format_spoor(time: OffsetDateTime) -> Option<[u8; SPOOR_LEN]> {
+    let time = time.to_offset(UtcOffset::UTC);
+    if !(0..=9999).contains(&time.year()) {
+        return None;
+    }
+    let mut out = [0; SPOOR_LEN];
+    crate::encode::format_timestamp(time, &mut out);
+    Some(out)
+}
+
 /// A timestamp read from the start of a text.
 ///
 /// ```

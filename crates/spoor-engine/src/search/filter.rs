@@ -209,7 +209,7 @@ impl<'c, 'q> Filter<'c, 'q> {
                 let value = if term.field.as_str() == "_time" {
                     format_time(columns.times[row as usize])
                 } else {
-                    store.read(index, columns.location(row))?.raw
+                    store.raw(index, columns, row)?
                 };
                 if term_holds(term, Some(&value), &pattern) {
                     kept.push(row);

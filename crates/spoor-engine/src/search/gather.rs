@@ -116,7 +116,7 @@ pub(crate) fn gather<'a>(
     if wanted.wants("_raw") {
         let mut raws = Vec::with_capacity(rows.len());
         for &row in rows {
-            raws.push(Some(store.read(index, columns.location(row))?.raw));
+            raws.push(Some(store.raw(index, columns, row)?));
         }
         frame.cols.push(Col::from_values("_raw", raws));
     }
