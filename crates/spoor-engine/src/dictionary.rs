@@ -23,8 +23,9 @@
 //! earlier version, which kept every record's text, has its fields extracted again instead.
 //!
 //! A file takes values until it holds [`ROLL_BYTES`]; sealing then goes on in a new file, of
-//! the next generation, so the values sealing keeps in memory stay bounded. A file no block is
-//! coded against any more (retention deleted them) is removed.
+//! the next generation, so the values sealing keeps in memory stay bounded (once an index is
+//! open only the current dictionary is kept, and the templates of all, for reading text). A
+//! file no block is coded against any more (retention deleted them) is removed.
 //!
 //! Each dictionary is kept twice, in its file and in its copy. A frame is appended to both,
 //! and both are synced before any block uses it. A folder of the build before copies has only
@@ -89,12 +90,12 @@ impl Dict {
         self.codes.get(value).copied()
     }
 
-    /// The string of a non-zero code.
     /// Its values from the `from`-th (from 0) on, as shared strings.
     pub(crate) fn values_from(&self, from: usize) -> &[Arc<str>] {
         &self.values[from.min(self.values.len())..]
     }
 
+    /// The string of a non-zero code.
     pub(crate) fn get(&self, code: u32) -> &str {
         &self.values[code as usize - 1]
     }
@@ -658,29 +659,68 @@ impl Dictionaries {
         self.found.iter().chain([&self.current])
     }
 
+    /// The dictionary sealing goes on with.
+    pub(crate) fn current(&self) -> &Dictionary {
+        &self.current
+    }
+
     /// The dictionary sealing goes on with, to add values to.
     pub(crate) fn current_mut(&mut self) -> &mut Dictionary {
         &mut self.current
     }
 
-    /// Starts a new file, of the next generation, once the current one holds
-    /// [`ROLL_BYTES`]; the full one is kept for reading.
+    /// Forgets every dictionary but the current one, once the blocks coded against them are
+    /// read: sealing keeps only what it adds to in memory.
+    pub(crate) fn keep_current_only(&mut self) {
+        self.found = Vec::new();
+    }
+
+    /// Starts a new file, of the next generation, once the current one holds [`ROLL_BYTES`]
+    /// or takes no more values (a write failed and could not be undone).
     pub(crate) fn roll_if_full(&mut self) -> io::Result<()> {
-        if self.current.len >= ROLL_BYTES {
-            let next = Dictionary::new(self.current.generation + 1)?;
-            self.found.push(std::mem::replace(&mut self.current, next));
+        if self.current.len >= ROLL_BYTES || !self.current.appendable {
+            self.current = Dictionary::new(self.current.generation + 1)?;
         }
         Ok(())
     }
 
-    /// Removes the files, and forgets the dictionaries, of `dir` other than the current one
-    /// that no block is coded against (their ids are not in `used`).
+    /// Removes the files of `dir` of the dictionaries other than the current one that no
+    /// block is coded against (their ids are not in `used`), and forgets those.
     pub(crate) fn remove_unused(&mut self, dir: &Path, used: &HashSet<u64>) -> io::Result<()> {
         remove_unused(dir, self.current.id, used)?;
         self.found
             .retain(|dictionary| used.contains(&dictionary.id));
         Ok(())
     }
+}
+
+/// The dictionary of id `id` in `dir`, read from its files as they are now, nothing cut,
+/// copied aside or reported (see [`Dictionaries::open`] for that); `None` when it has no
+/// file. For reading a block's records by their location alone.
+pub(crate) fn read_from(dir: &Path, id: u64) -> io::Result<Option<Dictionary>> {
+    let mut generation = None;
+    for entry in fs::read_dir(dir)? {
+        let Ok(entry) = entry else { continue };
+        if let Some((g, found, _)) = entry.file_name().to_str().and_then(parse_name)
+            && found == id
+        {
+            generation = Some(g);
+        }
+    }
+    let Some(generation) = generation else {
+        return Ok(None);
+    };
+    let mut bytes = [None, None];
+    for (path, bytes) in paths(dir, generation, id).iter().zip(&mut bytes) {
+        match fs::read(path) {
+            Ok(read) => *bytes = Some(read),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    let (dictionary, _) =
+        Dictionary::read(generation, id, [bytes[0].as_deref(), bytes[1].as_deref()]);
+    Ok(Some(dictionary))
 }
 
 #[cfg(test)]

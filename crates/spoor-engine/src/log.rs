@@ -341,7 +341,10 @@ pub(crate) struct Log {
     /// Held while a segment is sealed, so one segment is never sealed twice at once: the
     /// dictionaries its blocks' fields are coded against, the current one taking new values.
     sealing: Mutex<Dictionaries>,
-    /// The templates of sealed blocks read lately: (segment, the block's place, them).
+    /// The dictionary read last to rebuild a record from its block's columns alone.
+    read_dictionary: Mutex<Option<Arc<Dictionary>>>,
+    /// The templates of sealed blocks read lately: (segment, the block's first record's
+    /// offset, them).
     texts: Mutex<VecDeque<(u64, u64, Arc<Texts>)>>,
     /// Every template of the dictionaries, by dictionary id: read without waiting for
     /// sealing, which adds to them.
@@ -353,12 +356,16 @@ const CACHED_CHUNKS: usize = 8;
 /// How many sealed blocks' templates a log keeps read, for reads of neighbouring records.
 const CACHED_TEXTS: usize = 8;
 
-/// A record's text as stored: whole, or a template (see [`crate::template`]) and the order
-/// its pairs were written in, rebuilt with the record's values.
+/// A record's text as stored: whole, or a template (see [`crate::template`]), the order its
+/// pairs were written in and the crc32 of the text, to be rebuilt with the record's values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Text {
     Whole(Record),
-    Template { template: Arc<str>, order: u32 },
+    Template {
+        template: Arc<str>,
+        order: u32,
+        crc: u32,
+    },
 }
 
 /// Where a sealed record's text is.
@@ -369,6 +376,7 @@ enum SealedText {
         texts: Arc<Texts>,
         code: u32,
         order: u32,
+        crc: u32,
     },
 }
 
@@ -656,18 +664,22 @@ impl Log {
             chunks: Mutex::new(VecDeque::new()),
             texts: Mutex::new(VecDeque::new()),
             templates: RwLock::new(FxHashMap::default()),
+            read_dictionary: Mutex::new(None),
             sealing: Mutex::new(dictionaries),
         };
-        log.publish_templates(&log.sealing.lock().unwrap_or_else(|e| e.into_inner()));
+        {
+            let mut dictionaries = log.sealing.lock().unwrap_or_else(|e| e.into_inner());
+            log.publish_templates(dictionaries.iter());
+            dictionaries.keep_current_only();
+        }
         Ok((log, damage))
     }
 
     /// Makes the templates of `dictionaries` (its own, locked) readable without them: those
     /// added since, and no more those of dictionaries gone.
-    fn publish_templates(&self, dictionaries: &Dictionaries) {
+    fn publish_templates<'d>(&self, dictionaries: impl Iterator<Item = &'d Dictionary>) {
         let mut templates = self.templates.write().unwrap_or_else(|e| e.into_inner());
-        templates.retain(|id, _| dictionaries.iter().any(|d| d.id() == *id));
-        for dictionary in dictionaries.iter() {
+        for dictionary in dictionaries {
             if let Some(dict) = dictionary.field(crate::template::FIELD) {
                 let known = templates.entry(dictionary.id()).or_default();
                 known.extend(dict.values_from(known.len()).iter().cloned());
@@ -816,16 +828,20 @@ impl Log {
 
     /// Reads the record at `at` back from disk.
     pub(crate) fn read(&self, at: Location) -> io::Result<Record> {
-        let (format, file) = match self.reader(at.segment)? {
-            Reader::Log(format, file) => (format, file),
-            Reader::Sealed(sealed) => return self.read_sealed(at, &sealed),
-        };
+        match self.reader(at.segment)? {
+            Reader::Log(format, file) => self.read_frame(at, format, &file),
+            Reader::Sealed(sealed) => self.read_sealed(at, &sealed),
+        }
+    }
+
+    /// Reads the record at `at` from its segment's log file.
+    fn read_frame(&self, at: Location, format: Format, file: &File) -> io::Result<Record> {
         let header_len = match format {
             Format::V1 => V1_HEADER_LEN,
             Format::V2(_) => HEADER_LEN,
         };
         let mut frame = vec![0; header_len];
-        read_exact_at(&file, &mut frame, at.offset)?;
+        read_exact_at(file, &mut frame, at.offset)?;
         let len = match format {
             Format::V1 => &frame[..4],
             Format::V2(_) => &frame[8..12],
@@ -836,7 +852,7 @@ impl Log {
         }
         frame.resize(header_len + len, 0);
         read_exact_at(
-            &file,
+            file,
             &mut frame[header_len..],
             at.offset + header_len as u64,
         )?;
@@ -880,27 +896,65 @@ impl Log {
         block
             .decode_into(&body, &mut Vec::new())
             .map_err(|e| self.damaged_block(at.segment, &e))?;
-        let dictionaries = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
-        let dictionary = block
+        let (id, entries) = block
             .dictionary
-            .and_then(|(id, entries)| dictionaries.get(id, entries))
-            .filter(|dictionary| dictionary.holds(&block))
             .ok_or_else(|| self.no_dictionary(at.segment))?;
+        let dictionary = self.dictionary(id, entries)?;
+        if !dictionary.holds(&block) {
+            return Err(self.no_dictionary(at.segment));
+        }
         block
-            .rebuilt_at(at.offset, &texts, dictionary)
+            .rebuilt_at(at.offset, &texts, &dictionary)
             .ok_or_else(|| self.missing(at))?
+    }
+
+    /// The dictionary of id `id`, holding at least `entries` values, read from its files
+    /// (not the one sealing holds, so that a read never waits for sealing) and kept for the
+    /// next reads.
+    fn dictionary(&self, id: u64, entries: u64) -> io::Result<Arc<Dictionary>> {
+        let mut kept = self
+            .read_dictionary
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(dictionary) = kept
+            .as_ref()
+            .filter(|d| d.id() == id && d.entries() >= entries)
+        {
+            return Ok(Arc::clone(dictionary));
+        }
+        let dictionary = crate::dictionary::read_from(&self.dir, id)?
+            .filter(|d| d.entries() >= entries)
+            .map(Arc::new)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!(
+                        "the dictionary {id:016x} in {} is missing or holds too few values; restart the engine to set the blocks coded against it aside",
+                        self.dir.display()
+                    ),
+                )
+            })?;
+        *kept = Some(Arc::clone(&dictionary));
+        Ok(dictionary)
     }
 
     /// The text of the record at `at`: the record whole, or its template and order, to be
     /// rebuilt with the values of its fields the caller holds (see [`crate::template`]).
     pub(crate) fn read_text(&self, at: Location) -> io::Result<Text> {
-        let Reader::Sealed(sealed) = self.reader(at.segment)? else {
-            return self.read(at).map(Text::Whole);
+        let sealed = match self.reader(at.segment)? {
+            Reader::Sealed(sealed) => sealed,
+            Reader::Log(format, file) => {
+                return self.read_frame(at, format, &file).map(Text::Whole);
+            }
         };
         match self.sealed_text(at, &sealed)? {
             SealedText::Whole(record) => Ok(Text::Whole(record)),
             SealedText::Template {
-                span, code, order, ..
+                span,
+                code,
+                order,
+                crc,
+                ..
             } => {
                 let templates = self.templates.read().unwrap_or_else(|e| e.into_inner());
                 let template = span
@@ -911,6 +965,7 @@ impl Log {
                 Ok(Text::Template {
                     template: Arc::clone(template),
                     order,
+                    crc,
                 })
             }
         }
@@ -935,12 +990,13 @@ impl Log {
             .find(|block| block.first <= at.offset && at.offset <= block.last)
             .ok_or_else(|| self.missing(at))?;
         let texts = self.texts(at.segment, &span, sealed)?;
-        let (code, order) = texts.find(at.offset).ok_or_else(|| self.missing(at))?;
+        let (code, order, crc) = texts.find(at.offset).ok_or_else(|| self.missing(at))?;
         Ok(SealedText::Template {
             span,
             texts,
             code,
             order,
+            crc,
         })
     }
 
@@ -981,7 +1037,7 @@ impl Log {
         let mut cache = self.texts.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(at) = cache
             .iter()
-            .position(|(s, pos, _)| (*s, *pos) == (segment, span.pos))
+            .position(|(s, first, _)| (*s, *first) == (segment, span.first))
         {
             let entry = cache.remove(at).expect("found");
             let texts = Arc::clone(&entry.2);
@@ -992,7 +1048,9 @@ impl Log {
         let body = self.block_body(segment, span, sealed)?;
         let texts = Arc::new(Texts::decode(&body).map_err(|e| self.damaged_block(segment, &e))?);
         let mut cache = self.texts.lock().unwrap_or_else(|e| e.into_inner());
-        cache.push_front((segment, span.pos, Arc::clone(&texts)));
+        // Known by its first record's offset, which stays the same when retention writes the
+        // file again (its place may not).
+        cache.push_front((segment, span.first, Arc::clone(&texts)));
         cache.truncate(CACHED_TEXTS);
         Ok(texts)
     }
@@ -1163,7 +1221,7 @@ impl Log {
         // The values the blocks' codes stand for are durable before the blocks are.
         dictionary.write(&self.dir)?;
         // Its templates readable before any record is read from the sealed file.
-        self.publish_templates(&dictionaries);
+        self.publish_templates(std::iter::once(dictionaries.current()));
         let name = sealed_name(segment, marker);
         let tmp = self.dir.join(format!("{name}.tmp"));
         let mut file = crate::files::open_private(
@@ -1368,7 +1426,12 @@ impl Retiring<'_> {
             if let Err(err) = self.sealing.remove_unused(&self.log.dir, &used) {
                 failed.get_or_insert(err);
             }
-            self.log.publish_templates(&self.sealing);
+            let current = self.sealing.current().id();
+            self.log
+                .templates
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|id, _| *id == current || used.contains(id));
         }
         (dropped, failed)
     }
@@ -1416,6 +1479,10 @@ impl Log {
         }
         drop(segments);
         self.chunks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|(segment, _, _)| *segment != rewrite.segment);
+        self.texts
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .retain(|(segment, _, _)| *segment != rewrite.segment);

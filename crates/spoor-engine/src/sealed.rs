@@ -49,15 +49,16 @@
 //!
 //! A record whose text is its time and its fields' values in a shape shared with other
 //! records (see [`crate::template`]) keeps only its template's code and the order its pairs
-//! were written in, in the block's texts: its text is rebuilt from them and the values of
-//! its fields, which the in-memory index holds anyway. The third version kept every record's
+//! were written in, in the block's texts, with the text's crc32: its text is rebuilt from
+//! them and the values of its fields, which the in-memory index holds (checked against the
+//! crc32: the index may have extracted them under other props), or else the block's own. The third version kept every record's
 //! text, compressed, beside the columns: on the benchmark's events that was 44 of the 57
 //! bytes a record took on disk.
 //!
 //! Opening reads a block's columns (times, metadata, every extracted field, as codes)
 //! straight into the index, so no text is read or parsed again. A record's text is found
-//! through its block's texts (a few hundred kilobytes for a whole block, read once and kept
-//! for its neighbours) or its chunk (a few kilobytes). Records keep the location they had in
+//! through its block's texts (the block is read and its texts, a few hundred kilobytes
+//! for a whole block, are kept for its neighbours) or its chunk (a few kilobytes). Records keep the location they had in
 //! the log (segment and byte offset), so rows indexed before their segment was sealed find
 //! their text in the sealed file; a record read by its location alone, not through the index,
 //! is rebuilt from its block's columns.
@@ -309,6 +310,7 @@ impl BlockBuilder {
             self.texts.offsets.push(offset);
             self.texts.codes.push(dictionary.code_of(place, template));
             self.texts.orders.push(order);
+            self.texts.crcs.push(crc32fast::hash(record.raw.as_bytes()));
             return Ok(());
         }
         // A text no template gives back is kept whole.
@@ -743,7 +745,7 @@ impl Block {
         texts: &Texts,
         dictionary: &Dictionary,
     ) -> Option<io::Result<Record>> {
-        let (code, order) = texts.find(offset)?;
+        let (code, order, _) = texts.find(offset)?;
         let Ok(row) = self.offsets.binary_search(&offset) else {
             return Some(Err(damaged("a template of no record")));
         };
@@ -796,10 +798,12 @@ impl Block {
 }
 
 /// The records of a block whose text a template gives back: each one's offset in the log
-/// file (ascending), its template's code (in the block's dictionary) and its order.
+/// file (ascending), its template's code (in the block's dictionary), its order, and the
+/// crc32 of its text, which a text rebuilt with values from elsewhere (the in-memory index's,
+/// extracted under props that may have changed since) is checked against.
 ///
 /// ```text
-/// count: varint | each offset's step: varint | codes | orders
+/// count: varint | each offset's step: varint | codes | orders | crcs: u32 LE each
 /// codes, orders: width: u8 (1, 2 or 4 bytes), then each, little-endian
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -807,6 +811,7 @@ pub(crate) struct Texts {
     pub(crate) offsets: Vec<u64>,
     pub(crate) codes: Vec<u32>,
     pub(crate) orders: Vec<u32>,
+    pub(crate) crcs: Vec<u32>,
 }
 
 impl Texts {
@@ -818,10 +823,11 @@ impl Texts {
         self.offsets.is_empty()
     }
 
-    /// The template code and order of the record at `offset`, if it has a template.
-    pub(crate) fn find(&self, offset: u64) -> Option<(u32, u32)> {
+    /// The template code, order and text's crc32 of the record at `offset`, if it has a
+    /// template.
+    pub(crate) fn find(&self, offset: u64) -> Option<(u32, u32, u32)> {
         let i = self.offsets.binary_search(&offset).ok()?;
-        Some((self.codes[i], self.orders[i]))
+        Some((self.codes[i], self.orders[i], self.crcs[i]))
     }
 
     fn encode(&self) -> Vec<u8> {
@@ -838,6 +844,9 @@ impl Texts {
             for value in values {
                 out.extend_from_slice(&value.to_le_bytes()[..width]);
             }
+        }
+        for crc in &self.crcs {
+            out.extend_from_slice(&crc.to_le_bytes());
         }
         out
     }
@@ -873,6 +882,7 @@ impl Texts {
             }
             read_fixed(&mut r, width, count, values)?;
         }
+        read_fixed(&mut r, 4, count, &mut texts.crcs)?;
         if !r.rest.is_empty() {
             return Err(damaged("bytes after the templates"));
         }

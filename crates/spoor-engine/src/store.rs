@@ -1106,7 +1106,9 @@ impl Store {
     }
 
     /// The raw text of `row` of an index's `columns`: read back from disk, or rebuilt from its
-    /// template and the values the columns hold.
+    /// template with the values the columns hold. A rebuilt text whose crc32 is not the one
+    /// stored (the columns' values were extracted under other props than the template) is
+    /// read again, rebuilt from its block's own columns.
     pub(crate) fn raw(
         &self,
         index: &str,
@@ -1114,20 +1116,21 @@ impl Store {
         row: u32,
     ) -> Result<String, StoreError> {
         let at = columns.location(row);
+        let log = self.log(index)?;
         let failed = |source| StoreError::Io {
             context: format!("cannot read index {index:?} at {at:?}"),
             source,
         };
-        match self.log(index)?.read_text(at).map_err(failed)? {
+        match log.read_text(at).map_err(failed)? {
             Text::Whole(record) => Ok(record.raw),
-            Text::Template { template, order } => {
-                columns.rebuild(row, &template, order).map_err(|broken| {
-                    failed(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        broken.to_string(),
-                    ))
-                })
-            }
+            Text::Template {
+                template,
+                order,
+                crc,
+            } => match columns.rebuild(row, &template, order) {
+                Ok(raw) if crc32fast::hash(raw.as_bytes()) == crc => Ok(raw),
+                _ => Ok(log.read(at).map_err(failed)?.raw),
+            },
         }
     }
 

@@ -33,8 +33,10 @@
 //! first value of a key; as written, or escaped as spoor's sourcetype writes it). A template
 //! is kept only when what is left is little more than keys and punctuation, so that records
 //! of one shape share one (free text would make a template a record), and only when
-//! rebuilding it gives the text back byte for byte; any other text is kept whole. So a
-//! rebuilt text is always the text that was written.
+//! rebuilding it gives the text back byte for byte; any other text is kept whole. The text's
+//! crc32 is kept beside the template, and a text rebuilt with values from elsewhere (the
+//! in-memory index's, which props changed since may have extracted otherwise) is checked
+//! against it. So a rebuilt text is always the text that was written.
 
 use std::fmt::Write as _;
 use std::ops::Range;
