@@ -240,6 +240,15 @@ impl Dictionary {
         self.fields[field].1.code_of(value)
     }
 
+    /// Starts a new file, of the next generation, once this one holds [`ROLL_BYTES`] or takes
+    /// no more values (a write failed and could not be undone).
+    pub(crate) fn roll_if_full(&mut self) -> io::Result<()> {
+        if self.len >= ROLL_BYTES || !self.appendable {
+            *self = Self::new(self.generation + 1)?;
+        }
+        Ok(())
+    }
+
     /// Its two files in `dir`: the file and its copy.
     fn paths(&self, dir: &Path) -> [PathBuf; 2] {
         paths(dir, self.generation, self.id)
@@ -532,7 +541,7 @@ pub(crate) fn is_dictionary_file(path: &Path) -> bool {
 /// Removes the dictionary files of `dir` other than `current`'s whose ids are not in `used`,
 /// both files of each: the copies first, so that one cut short by a crash is left as a
 /// folder of the build before copies would be.
-fn remove_unused(dir: &Path, current: u64, used: &HashSet<u64>) -> io::Result<()> {
+pub(crate) fn remove_unused(dir: &Path, current: u64, used: &HashSet<u64>) -> io::Result<()> {
     let mut unused: Vec<(usize, PathBuf)> = Vec::new();
     for entry in fs::read_dir(dir)? {
         let Ok(entry) = entry else { continue };
@@ -649,48 +658,18 @@ impl Dictionaries {
     }
 
     /// The dictionary sealing goes on with, the others dropped.
-    #[cfg(test)]
     pub(crate) fn into_current(self) -> Dictionary {
         self.current
+    }
+
+    /// The id of the dictionary sealing goes on with.
+    pub(crate) fn current_id(&self) -> u64 {
+        self.current.id
     }
 
     /// Every dictionary, the current one last.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Dictionary> {
         self.found.iter().chain([&self.current])
-    }
-
-    /// The dictionary sealing goes on with.
-    pub(crate) fn current(&self) -> &Dictionary {
-        &self.current
-    }
-
-    /// The dictionary sealing goes on with, to add values to.
-    pub(crate) fn current_mut(&mut self) -> &mut Dictionary {
-        &mut self.current
-    }
-
-    /// Forgets every dictionary but the current one, once the blocks coded against them are
-    /// read: sealing keeps only what it adds to in memory.
-    pub(crate) fn keep_current_only(&mut self) {
-        self.found = Vec::new();
-    }
-
-    /// Starts a new file, of the next generation, once the current one holds [`ROLL_BYTES`]
-    /// or takes no more values (a write failed and could not be undone).
-    pub(crate) fn roll_if_full(&mut self) -> io::Result<()> {
-        if self.current.len >= ROLL_BYTES || !self.current.appendable {
-            self.current = Dictionary::new(self.current.generation + 1)?;
-        }
-        Ok(())
-    }
-
-    /// Removes the files of `dir` of the dictionaries other than the current one that no
-    /// block is coded against (their ids are not in `used`), and forgets those.
-    pub(crate) fn remove_unused(&mut self, dir: &Path, used: &HashSet<u64>) -> io::Result<()> {
-        remove_unused(dir, self.current.id, used)?;
-        self.found
-            .retain(|dictionary| used.contains(&dictionary.id));
-        Ok(())
     }
 }
 

@@ -335,26 +335,83 @@ pub(crate) struct Log {
     segments: Mutex<BTreeMap<u64, Segment>>,
     state: Mutex<State>,
     synced: Condvar,
-    /// Chunks of sealed records read lately, most recent first: (segment, the chunk's first
-    /// record's offset, its records).
-    chunks: Mutex<VecDeque<(u64, u64, Arc<ChunkRecords>)>>,
+    /// Chunks of sealed records read lately.
+    chunks: Recent<ChunkRecords>,
     /// Held while a segment is sealed, so one segment is never sealed twice at once: the
-    /// dictionaries its blocks' fields are coded against, the current one taking new values.
-    sealing: Mutex<Dictionaries>,
+    /// dictionary its blocks' fields are coded against.
+    sealing: Mutex<Dictionary>,
     /// The dictionary read last to rebuild a record from its block's columns alone.
     read_dictionary: Mutex<Option<Arc<Dictionary>>>,
-    /// The templates of sealed blocks read lately: (segment, the block's first record's
-    /// offset, them).
-    texts: Mutex<VecDeque<(u64, u64, Arc<Texts>)>>,
+    /// The templates of sealed blocks read lately.
+    texts: Recent<Texts>,
     /// Every template of the dictionaries, by dictionary id: read without waiting for
     /// sealing, which adds to them.
     templates: RwLock<FxHashMap<u64, Vec<Arc<str>>>>,
 }
 
-/// How many chunks of sealed records a log keeps read, for reads of neighbouring records.
-const CACHED_CHUNKS: usize = 8;
-/// How many sealed blocks' templates a log keeps read, for reads of neighbouring records.
-const CACHED_TEXTS: usize = 8;
+/// Parts of sealed files read lately (chunks of records, blocks' templates), most recent
+/// first, for reads of neighbouring records. Each is known by its segment and its first
+/// record's offset, which stay the same when retention writes the file again (its place in
+/// the file may not).
+struct Recent<T>(Mutex<VecDeque<(PartKey, Arc<T>)>>);
+
+/// A part of a sealed file: its segment and its first record's offset.
+type PartKey = (u64, u64);
+
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Self(Mutex::new(VecDeque::new()))
+    }
+}
+
+impl<T> Recent<T> {
+    /// How many are kept.
+    const KEPT: usize = 8;
+
+    /// The part known by `key`, kept or else read with `read` (outside the lock) and kept.
+    fn get_or_read(
+        &self,
+        key: PartKey,
+        read: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<Arc<T>> {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(at) = kept.iter().position(|(k, _)| *k == key) {
+            let entry = kept.remove(at).expect("found");
+            let part = Arc::clone(&entry.1);
+            kept.push_front(entry);
+            return Ok(part);
+        }
+        drop(kept);
+        let part = Arc::new(read()?);
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push_front((key, Arc::clone(&part)));
+        kept.truncate(Self::KEPT);
+        Ok(part)
+    }
+
+    /// Forgets the parts of `segment` (its file was written again).
+    fn forget(&self, segment: u64) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|((s, _), _)| *s != segment);
+    }
+}
+
+/// Makes the templates of `dictionaries` readable without them, in `templates` (by
+/// dictionary id): those added since they were last made so.
+fn publish_templates<'d>(
+    templates: &RwLock<FxHashMap<u64, Vec<Arc<str>>>>,
+    dictionaries: impl Iterator<Item = &'d Dictionary>,
+) {
+    let mut templates = templates.write().unwrap_or_else(|e| e.into_inner());
+    for dictionary in dictionaries {
+        if let Some(dict) = dictionary.field(crate::template::FIELD) {
+            let known = templates.entry(dictionary.id()).or_default();
+            known.extend(dict.values_from(known.len()).iter().cloned());
+        }
+    }
+}
 
 /// A record's text as stored: whole, or a template (see [`crate::template`]), the order its
 /// pairs were written in and the crc32 of the text, to be rebuilt with the record's values.
@@ -641,8 +698,16 @@ impl Log {
         };
         let (file, segment, marker, len, next_seq, latest) = current;
         // Dictionaries no block is coded against any more go (after a crash during retention).
-        let mut dictionaries = dictionaries;
-        dictionaries.remove_unused(dir, &used_dictionaries(&map))?;
+        let used = used_dictionaries(&map);
+        let current = dictionaries.current_id();
+        crate::dictionary::remove_unused(dir, current, &used)?;
+        let templates = RwLock::new(FxHashMap::default());
+        publish_templates(
+            &templates,
+            dictionaries
+                .iter()
+                .filter(|d| d.id() == current || used.contains(&d.id())),
+        );
         let log = Self {
             dir: dir.to_owned(),
             segment_bytes,
@@ -661,30 +726,14 @@ impl Log {
                 latest,
             }),
             synced: Condvar::new(),
-            chunks: Mutex::new(VecDeque::new()),
-            texts: Mutex::new(VecDeque::new()),
-            templates: RwLock::new(FxHashMap::default()),
+            chunks: Recent::default(),
+            texts: Recent::default(),
+            templates,
             read_dictionary: Mutex::new(None),
-            sealing: Mutex::new(dictionaries),
+            // Sealing keeps only the dictionary it adds to in memory.
+            sealing: Mutex::new(dictionaries.into_current()),
         };
-        {
-            let mut dictionaries = log.sealing.lock().unwrap_or_else(|e| e.into_inner());
-            log.publish_templates(dictionaries.iter());
-            dictionaries.keep_current_only();
-        }
         Ok((log, damage))
-    }
-
-    /// Makes the templates of `dictionaries` (its own, locked) readable without them: those
-    /// added since, and no more those of dictionaries gone.
-    fn publish_templates<'d>(&self, dictionaries: impl Iterator<Item = &'d Dictionary>) {
-        let mut templates = self.templates.write().unwrap_or_else(|e| e.into_inner());
-        for dictionary in dictionaries {
-            if let Some(dict) = dictionary.field(crate::template::FIELD) {
-                let known = templates.entry(dictionary.id()).or_default();
-                known.extend(dict.values_from(known.len()).iter().cloned());
-            }
-        }
     }
 
     /// The bytes its segment and dictionary files hold on disk (copies of damaged bytes not
@@ -1034,25 +1083,10 @@ impl Log {
 
     /// A sealed block's templates, from the cache or from the sealed file.
     fn texts(&self, segment: u64, span: &BlockSpan, sealed: &Sealed) -> io::Result<Arc<Texts>> {
-        let mut cache = self.texts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(at) = cache
-            .iter()
-            .position(|(s, first, _)| (*s, *first) == (segment, span.first))
-        {
-            let entry = cache.remove(at).expect("found");
-            let texts = Arc::clone(&entry.2);
-            cache.push_front(entry);
-            return Ok(texts);
-        }
-        drop(cache);
-        let body = self.block_body(segment, span, sealed)?;
-        let texts = Arc::new(Texts::decode(&body).map_err(|e| self.damaged_block(segment, &e))?);
-        let mut cache = self.texts.lock().unwrap_or_else(|e| e.into_inner());
-        // Known by its first record's offset, which stays the same when retention writes the
-        // file again (its place may not).
-        cache.push_front((segment, span.first, Arc::clone(&texts)));
-        cache.truncate(CACHED_TEXTS);
-        Ok(texts)
+        self.texts.get_or_read((segment, span.first), || {
+            let body = self.block_body(segment, span, sealed)?;
+            Texts::decode(&body).map_err(|e| self.damaged_block(segment, &e))
+        })
     }
 
     /// A sealed block's body, read and checked.
@@ -1084,32 +1118,19 @@ impl Log {
     /// A chunk's records, from the cache or from the sealed file.
     fn chunk(&self, segment: u64, i: usize, sealed: &Sealed) -> io::Result<Arc<ChunkRecords>> {
         let chunk = &sealed.chunks[i];
-        let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-        // Known by its first record's offset, which stays the same when retention writes the
-        // file again.
-        let key = (segment, chunk.first);
-        if let Some(at) = cache.iter().position(|(s, c, _)| (*s, *c) == key) {
-            let entry = cache.remove(at).expect("found");
-            let records = Arc::clone(&entry.2);
-            cache.push_front(entry);
-            return Ok(records);
-        }
-        drop(cache);
-        let mut bytes = vec![0; chunk.len as usize];
-        read_exact_at(&sealed.file, &mut bytes, chunk.pos)?;
-        let records = Arc::new(ChunkRecords::read(chunk, &bytes).map_err(|err| {
-            io::Error::new(
-                err.kind(),
-                format!(
-                    "sealed segment {segment} in {}: {err}; restart the engine to set the damaged block aside",
-                    self.dir.display()
-                ),
-            )
-        })?);
-        let mut cache = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-        cache.push_front((segment, chunk.first, Arc::clone(&records)));
-        cache.truncate(CACHED_CHUNKS);
-        Ok(records)
+        self.chunks.get_or_read((segment, chunk.first), || {
+            let mut bytes = vec![0; chunk.len as usize];
+            read_exact_at(&sealed.file, &mut bytes, chunk.pos)?;
+            ChunkRecords::read(chunk, &bytes).map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!(
+                        "sealed segment {segment} in {}: {err}; restart the engine to set the damaged block aside",
+                        self.dir.display()
+                    ),
+                )
+            })
+        })
     }
 
     /// Closes the segment being written and begins the next, when nothing was written to it
@@ -1146,9 +1167,9 @@ impl Log {
         extractor: &dyn Fn(&str) -> Extractor,
         stop: &AtomicBool,
     ) -> io::Result<Option<Sealing>> {
-        let mut dictionaries = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
-        dictionaries.roll_if_full()?;
-        let dictionary = dictionaries.current_mut();
+        let mut dictionary = self.sealing.lock().unwrap_or_else(|e| e.into_inner());
+        let dictionary = &mut *dictionary;
+        dictionary.roll_if_full()?;
         let started = Instant::now();
         let current = self.lock().segment;
         let next = self
@@ -1221,7 +1242,7 @@ impl Log {
         // The values the blocks' codes stand for are durable before the blocks are.
         dictionary.write(&self.dir)?;
         // Its templates readable before any record is read from the sealed file.
-        self.publish_templates(std::iter::once(dictionaries.current()));
+        publish_templates(&self.templates, std::iter::once(&*dictionary));
         let name = sealed_name(segment, marker);
         let tmp = self.dir.join(format!("{name}.tmp"));
         let mut file = crate::files::open_private(
@@ -1267,7 +1288,7 @@ impl Log {
 /// place until [`commit`](Retiring::commit). Holds the log's sealing lock meanwhile.
 pub(crate) struct Retiring<'l> {
     log: &'l Log,
-    sealing: MutexGuard<'l, Dictionaries>,
+    sealing: MutexGuard<'l, Dictionary>,
     files: Vec<Rewrite>,
 }
 
@@ -1423,10 +1444,10 @@ impl Retiring<'_> {
         if !dropped.is_empty() {
             let used =
                 used_dictionaries(&self.log.segments.lock().unwrap_or_else(|e| e.into_inner()));
-            if let Err(err) = self.sealing.remove_unused(&self.log.dir, &used) {
+            let current = self.sealing.id();
+            if let Err(err) = crate::dictionary::remove_unused(&self.log.dir, current, &used) {
                 failed.get_or_insert(err);
             }
-            let current = self.sealing.current().id();
             self.log
                 .templates
                 .write()
@@ -1478,14 +1499,8 @@ impl Log {
             }
         }
         drop(segments);
-        self.chunks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(segment, _, _)| *segment != rewrite.segment);
-        self.texts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(segment, _, _)| *segment != rewrite.segment);
+        self.chunks.forget(rewrite.segment);
+        self.texts.forget(rewrite.segment);
         Ok(())
     }
 }
