@@ -38,6 +38,45 @@ pub(crate) fn unzigzag(n: u64) -> i64 {
     ((n >> 1) as i64) ^ -((n & 1) as i64)
 }
 
+/// The most bytes a zstd frame of the engine's files is decompressed to in one piece: a
+/// frame announcing more (damage that passed a checksum) is read as a stream instead, so a
+/// forged size never makes a huge allocation.
+const MAX_PLAIN: u64 = 1 << 28;
+
+/// Decompresses one zstd frame into `out` (emptied first).
+///
+/// The engine's frames announce their size, so the bytes are written straight into `out`,
+/// sized once, by a decompression context kept per thread: no intermediate buffer, no
+/// growing. A frame that does not announce it, or announces too much, is read as a stream.
+pub(crate) fn decompress_into(frame: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    out.clear();
+    match zstd::zstd_safe::get_frame_content_size(frame) {
+        Ok(Some(size)) if size <= MAX_PLAIN => {
+            out.reserve_exact(size as usize);
+            CONTEXT.with_borrow_mut(|context| {
+                let context = match context {
+                    Some(context) => context,
+                    None => context.insert(zstd::bulk::Decompressor::new()?),
+                };
+                context.decompress_to_buffer(frame, out)
+            })?;
+            Ok(())
+        }
+        _ => zstd::stream::copy_decode(frame, &mut *out),
+    }
+}
+
+/// Decompresses one zstd frame (see [`decompress_into`]).
+pub(crate) fn decompress(frame: &[u8]) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    decompress_into(frame, &mut out)?;
+    Ok(out)
+}
+
 /// Reads what the functions above wrote, from the front of some bytes. `of` names what is
 /// read, for the errors ("sealed block" gives "sealed block is damaged: cut short").
 pub(crate) struct Reader<'a> {
@@ -146,9 +185,40 @@ mod tests {
         assert!(r.rest.is_empty());
         let err = r.byte().unwrap_err();
         assert_eq!(err.to_string(), "test is damaged: cut short");
-        assert!(Reader::new(&[0xff; 11], "t").var().is_err());
+        let err = Reader::new(&[0xff; 11], "t").var().unwrap_err();
+        assert_eq!(err.to_string(), "t is damaged: a number too long");
+        let err = Reader::new(&[0x80, 0x80], "t").var().unwrap_err();
+        assert_eq!(err.to_string(), "t is damaged: cut short");
         assert!(Reader::new(&[5, b'a'], "t").str(10).is_err());
         assert!(Reader::new(&[2, 0xff, 0xfe], "t").str(10).is_err());
         assert!(Reader::new(&[20], "t").count(10).is_err());
+    }
+
+    #[test]
+    fn frames_decompress_whether_or_not_they_announce_their_size() {
+        let plain: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let sized = zstd::bulk::compress(&plain, 3).unwrap();
+        assert!(
+            zstd::zstd_safe::get_frame_content_size(&sized)
+                .unwrap()
+                .is_some()
+        );
+        let streamed = zstd::stream::encode_all(&plain[..], 3).unwrap();
+        assert!(
+            zstd::zstd_safe::get_frame_content_size(&streamed)
+                .unwrap()
+                .is_none()
+        );
+        let mut out = vec![1, 2, 3];
+        for frame in [&sized, &streamed] {
+            decompress_into(frame, &mut out).unwrap();
+            assert_eq!(out, plain);
+        }
+        assert_eq!(decompress(&sized).unwrap(), plain);
+        let mut cut = sized.clone();
+        cut.truncate(sized.len() / 2);
+        assert!(decompress(&cut).is_err());
     }
 }

@@ -69,18 +69,38 @@ impl Codes {
                 }
             }
         }
+        // The room reserved is kept, in codes, across a widening.
+        fn widened<T: Copy, U: From<T>>(v: &[T], capacity: usize) -> Vec<U> {
+            let mut wide = Vec::with_capacity(capacity);
+            wide.extend(v.iter().map(|&c| U::from(c)));
+            wide
+        }
         match self {
             Self::U8(v) if code > u32::from(u8::MAX) => {
                 *self = if code > u32::from(u16::MAX) {
-                    Self::U32(v.iter().map(|&c| u32::from(c)).collect())
+                    Self::U32(widened(v, v.capacity()))
                 } else {
-                    Self::U16(v.iter().map(|&c| u16::from(c)).collect())
+                    Self::U16(widened(v, v.capacity()))
                 };
             }
             Self::U16(v) if code > u32::from(u16::MAX) => {
-                *self = Self::U32(v.iter().map(|&c| u32::from(c)).collect());
+                *self = Self::U32(widened(v, v.capacity()));
             }
             _ => {}
+        }
+    }
+
+    /// Makes room for `len` codes in all (of the present width), so that appending up to
+    /// there does not grow the vector again.
+    fn reserve_total(&mut self, len: usize) {
+        fn go<T>(v: &mut Vec<T>, len: usize) {
+            v.reserve_exact(len.saturating_sub(v.len()));
+        }
+        match self {
+            Self::Same { .. } => {}
+            Self::U8(v) => go(v, len),
+            Self::U16(v) => go(v, len),
+            Self::U32(v) => go(v, len),
         }
     }
 
@@ -114,6 +134,11 @@ impl Codes {
     /// at most `max`: one copy when none is remapped and both are as wide, else widening
     /// copies a batch at a time.
     fn append_codes(&mut self, other: &Self, remap: Option<&[u32]>, max: u32) {
+        if let Self::Same { code, len } = *other {
+            let code = remap.map_or(code, |remap| remap[code as usize]);
+            self.extend_codes(std::iter::repeat_n(code, len), max);
+            return;
+        }
         self.widen(max.max(1));
         match (&mut *self, other, remap) {
             (Self::U8(mine), Self::U8(theirs), None) => mine.extend_from_slice(theirs),
@@ -134,10 +159,20 @@ impl Codes {
         }
     }
 
-    /// Appends codes, every one at most `max`.
+    /// Appends codes, every one at most `max`. A run of one code stays one while they are
+    /// that code.
     fn extend_codes(&mut self, codes: impl Iterator<Item = u32>, max: u32) {
         fn go<T: Default + TryFrom<u32>>(v: &mut Vec<T>, codes: impl Iterator<Item = u32>) {
             v.extend(codes.map(|c| T::try_from(c).unwrap_or_default()));
+        }
+        let mut codes = codes.peekable();
+        if let Self::Same { code, len } = self {
+            while codes.next_if_eq(code).is_some() {
+                *len += 1;
+            }
+            if codes.peek().is_none() {
+                return;
+            }
         }
         self.widen(max.max(1));
         match self {
@@ -461,6 +496,14 @@ impl Column {
         self.store(row, code, rows);
     }
 
+    /// Makes room for `rows` rows in all when the column is dense (a sparse column's size
+    /// is its values', not known beforehand).
+    fn reserve(&mut self, rows: usize) {
+        if let Storage::Dense(codes) = &mut self.storage {
+            codes.reserve_total(rows);
+        }
+    }
+
     /// The value of `row`, if it has one.
     pub(crate) fn value(&self, row: u32) -> Option<&str> {
         let code = match &self.storage {
@@ -499,10 +542,20 @@ impl Column {
         {
             let width = codes.width();
             if present.len() * (4 + width) > rows * width {
-                let mut dense = Codes::zeros(rows, self.dict.len() as u32);
-                for (i, &r) in present.iter().enumerate() {
-                    dense.set(r as usize, codes.get(i));
-                }
+                // Every row of one value (a sourcetype, a host) is stored as that value.
+                let first = codes.get(0);
+                let dense = if present.len() == rows && (0..rows).all(|i| codes.get(i) == first) {
+                    Codes::Same {
+                        code: first,
+                        len: rows,
+                    }
+                } else {
+                    let mut dense = Codes::zeros(rows, self.dict.len() as u32);
+                    for (i, &r) in present.iter().enumerate() {
+                        dense.set(r as usize, codes.get(i));
+                    }
+                    dense
+                };
                 self.storage = Storage::Dense(dense);
             }
         }
@@ -614,6 +667,25 @@ impl Column {
     /// Appends a sealed column's codes, each made this column's by `code`, for rows numbered
     /// from `offset` on.
     fn append_sealed(&mut self, sealed: &SealedColumn, offset: u32, code: impl Fn(u32) -> u32) {
+        if let (
+            Storage::Sparse {
+                rows: present,
+                codes,
+            },
+            Some((rows, theirs)),
+        ) = (&mut self.storage, sealed.sparse())
+        {
+            // The rows with a value on both sides: two copies.
+            let Some(&last) = rows.last() else {
+                return;
+            };
+            present.extend(rows.iter().map(|&row| offset + row));
+            codes.extend_codes(theirs.iter().map(|&c| code(c)), self.dict.len() as u32);
+            self.last_code = 0;
+            self.last_row = Some(offset + last);
+            self.densify_if_smaller((offset + last) as usize + 1);
+            return;
+        }
         match (&mut self.storage, sealed.dense()) {
             (Storage::Dense(codes), Some(dense)) => {
                 // A code a row on both sides: one widening copy.
@@ -879,6 +951,48 @@ impl Locations {
         self.last_offset = previous;
     }
 
+    /// Makes room for `rows` rows in all.
+    fn reserve(&mut self, rows: usize) {
+        self.steps.reserve_total(rows);
+        let checkpoints = rows.div_ceil(CHECKPOINT as usize);
+        self.checkpoints
+            .reserve_exact(checkpoints.saturating_sub(self.checkpoints.len()));
+    }
+
+    /// Adds `other`'s `len` rows after this one's `offset` rows: its runs and steps as they
+    /// are, its checkpoints found again for the rows' new numbers.
+    fn append(&mut self, other: &Self, offset: u32, len: usize) {
+        let Some(&(first, ..)) = other.runs.first() else {
+            return;
+        };
+        debug_assert_eq!(first, 0, "a run starts at the first row");
+        let max = match &other.steps {
+            Codes::Same { code, .. } => *code,
+            Codes::U8(_) => u32::from(u8::MAX),
+            Codes::U16(_) => u32::from(u16::MAX),
+            Codes::U32(_) => u32::MAX,
+        };
+        self.steps.resize(offset as usize);
+        self.steps.append_codes(&other.steps, None, max);
+        self.runs.extend(
+            other
+                .runs
+                .iter()
+                .map(|&(row, segment, at)| (row + offset, segment, at)),
+        );
+        let from = (offset as usize).next_multiple_of(CHECKPOINT as usize);
+        let end = offset as usize + len;
+        let mut rows = other.iter(len);
+        let mut at = offset as usize;
+        for row in (from..end).step_by(CHECKPOINT as usize) {
+            if let Some(location) = rows.nth(row - at) {
+                self.checkpoints.push(location.offset);
+            }
+            at = row + 1;
+        }
+        self.last_offset = other.last_offset;
+    }
+
     fn get(&self, row: u32) -> Location {
         let run = self.runs[self.runs.partition_point(|r| r.0 <= row) - 1];
         let checkpoint = row / CHECKPOINT * CHECKPOINT;
@@ -942,6 +1056,8 @@ pub(crate) struct Columns {
     /// The field found at each position of the last record: records of one kind list their
     /// fields in the same order, so most lookups are one comparison.
     recent: Vec<usize>,
+    /// The rows room is made for (see [`reserve`](Columns::reserve)).
+    capacity: usize,
 }
 
 impl Columns {
@@ -996,6 +1112,25 @@ impl Columns {
         }
     }
 
+    /// Makes room for `rows` rows in all, in the times, the locations and every dense column
+    /// (and in the columns made dense later), so that loading that many rows grows no vector
+    /// by doubling: no copies, and no spare room left resident once loaded.
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        if rows <= self.capacity {
+            return;
+        }
+        self.capacity = rows;
+        self.times
+            .reserve_exact(rows.saturating_sub(self.times.len()));
+        self.locations.reserve(rows);
+        for column in [&mut self.sourcetype, &mut self.source, &mut self.host]
+            .into_iter()
+            .chain(self.fields.iter_mut().map(|(_, c)| c))
+        {
+            column.reserve(rows);
+        }
+    }
+
     /// Appends the rows of `other`, records stored after all of this index's.
     pub(crate) fn append(&mut self, other: Self) {
         if other.times.is_empty() {
@@ -1006,6 +1141,7 @@ impl Columns {
             return;
         }
         let offset = u32::try_from(self.times.len()).expect("fewer than 2^32 events per index");
+        self.reserve(self.times.len() + other.times.len());
         self.sorted = self.sorted && other.sorted && self.times.last() <= other.times.first();
         // Each part of `other` is freed once appended, so that joining two halves of an index
         // never holds both whole beside the joined one.
@@ -1018,9 +1154,7 @@ impl Columns {
             fields,
             ..
         } = other;
-        for (i, at) in locations.iter(times.len()).enumerate() {
-            self.locations.push(offset + i as u32, at);
-        }
+        self.locations.append(&locations, offset, times.len());
         drop(locations);
         self.times.extend_from_slice(&times);
         drop(times);
@@ -1028,11 +1162,15 @@ impl Columns {
             .into_iter()
             .zip([sourcetype, source, host])
         {
+            column.reserve(self.capacity);
             column.append(theirs, offset);
         }
+        let rows = self.capacity;
         for (name, column) in fields {
             let index = self.field(&name);
-            self.fields[index].1.append(column, offset);
+            let mine = &mut self.fields[index].1;
+            mine.reserve(rows);
+            mine.append(column, offset);
         }
         self.recent.clear();
     }
@@ -1067,13 +1205,17 @@ impl Columns {
         {
             column.append_own(sealed, offset);
         }
+        let rows = self.capacity;
         for (name, sealed) in &block.fields {
             let index = self.field(name);
             let column = &mut self.fields[index].1;
+            column.reserve(rows);
             match dictionary.and_then(|d| Some((d.id(), d.field(name)?))) {
                 Some((id, source)) => column.append_translated(sealed, id, source, offset),
                 None => column.append_own(sealed, offset),
             }
+            // A column made dense by this block.
+            column.reserve(rows);
         }
         self.recent.clear();
     }
@@ -1124,6 +1266,7 @@ impl Columns {
                 .collect(),
             fields,
             recent: Vec::new(),
+            capacity: 0,
         };
         next.locations.shrink();
         *self = next;
@@ -1193,15 +1336,34 @@ impl Columns {
     }
 
     /// Gives back the spare capacity the vectors grew while loading.
+    ///
+    /// The columns are shared between two threads, largest first to the one with less, so
+    /// that shrinking a large index (a scan of each dense column) takes half as long.
     pub(crate) fn shrink(&mut self) {
         self.times.shrink_to_fit();
         self.locations.shrink();
-        for column in [&mut self.sourcetype, &mut self.source, &mut self.host]
-            .into_iter()
-            .chain(self.fields.iter_mut().map(|(_, c)| c))
-        {
-            column.shrink();
+        let mut columns: Vec<&mut Column> =
+            [&mut self.sourcetype, &mut self.source, &mut self.host]
+                .into_iter()
+                .chain(self.fields.iter_mut().map(|(_, c)| c))
+                .collect();
+        columns.sort_by_key(|column| std::cmp::Reverse(column.heap_bytes()));
+        let (mut mine, mut theirs) = ((0, Vec::new()), (0, Vec::new()));
+        for column in columns {
+            let less = if mine.0 <= theirs.0 {
+                &mut mine
+            } else {
+                &mut theirs
+            };
+            less.0 += column.heap_bytes();
+            less.1.push(column);
         }
+        std::thread::scope(|scope| {
+            if !theirs.1.is_empty() {
+                scope.spawn(|| theirs.1.into_iter().for_each(Column::shrink));
+            }
+            mine.1.into_iter().for_each(Column::shrink);
+        });
     }
 
     /// The rows that can be in `earliest..latest`: exactly those when the times are sorted.
@@ -1278,53 +1440,115 @@ mod tests {
         Ok(())
     }
 
+    /// A stored record: where, when, its host and its text.
+    type Stored = (Location, i64, String, String);
+
+    /// Generated records: segment, offset step, time step, host, key-value pairs.
+    type Generated = Vec<(u64, u32, i64, usize, Vec<(usize, u8)>)>;
+
+    fn records() -> impl Strategy<Value = Generated> {
+        prop::collection::vec(
+            (
+                0u64..4,
+                1u32..300,
+                -5i64..5,
+                0usize..4,
+                prop::collection::vec((0usize..6, 0u8..8), 0..5),
+            ),
+            0..300,
+        )
+    }
+
+    /// Generated records as stored in their log's order: segments ascending, offsets growing
+    /// by each frame.
+    fn stored(mut records: Generated) -> Vec<Stored> {
+        const KEYS: [&str; 6] = ["a", "b", "c", "user", "plan", "n"];
+        records.sort_by_key(|r| r.0);
+        let (mut segment, mut offset, mut time) = (u64::MAX, 0u64, 0i64);
+        let mut stored = Vec::new();
+        for (seg, step, dt, host, pairs) in &records {
+            if *seg != segment {
+                (segment, offset) = (*seg, 0);
+            }
+            offset += u64::from(*step);
+            time += dt;
+            let raw: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={v}", KEYS[*k]))
+                .collect();
+            stored.push((
+                Location { segment, offset },
+                time,
+                format!("h{host}"),
+                raw.join(" "),
+            ));
+        }
+        stored
+    }
+
+    /// The index of `records`, pushed one by one, not shrunk.
+    fn pushed(records: &[&Stored]) -> Columns {
+        let mut columns = Columns::default();
+        for (at, time, host, raw) in records {
+            let record = RecordRef {
+                time_micros: *time,
+                index: "main",
+                sourcetype: "st",
+                source: "",
+                host,
+                raw,
+            };
+            columns.push(*at, &record, Extractor::default());
+        }
+        columns
+    }
+
+    /// The index of `records`, shrunk as after loading.
+    fn index(records: &[&Stored]) -> Columns {
+        let mut columns = pushed(records);
+        columns.shrink();
+        columns
+    }
+
     proptest! {
         #![proptest_config(spoor_testkit::proptest_config_with_cases(64))]
+
+        /// Two parts of an index, loaded apart (with room made beforehand or not) and joined,
+        /// read as the index of all their records, and a part of one value a row keeps it as
+        /// one code.
+        #[test]
+        fn parts_joined_read_as_the_whole(
+            records in records(),
+            cut in 0usize..300,
+            reserve in any::<bool>(),
+        ) {
+            let stored = stored(records);
+            let all: Vec<_> = stored.iter().collect();
+            let cut = cut.min(all.len());
+            let mut first = pushed(&all[..cut]);
+            let mut second = pushed(&all[cut..]);
+            if reserve {
+                first.reserve(all.len());
+                second.reserve(all.len() - cut);
+            }
+            first.append(second);
+            prop_assert_eq!(rows(&first), rows(&pushed(&all)));
+            first.shrink();
+            let whole = index(&all);
+            prop_assert_eq!(rows(&first), rows(&whole));
+            prop_assert_eq!(first.sorted, whole.sorted);
+            prop_assert_eq!(first.sourcetype.heap_bytes(), whole.sourcetype.heap_bytes());
+            prop_assert_eq!(&first.locations.checkpoints, &whole.locations.checkpoints);
+        }
 
         /// Forgetting ranges of records leaves exactly the index that the records kept would
         /// have made, dictionaries and all.
         #[test]
         fn forgetting_records_leaves_the_index_of_the_others(
-            records in prop::collection::vec(
-                (0u64..4, 1u32..300, -5i64..5, 0usize..4, prop::collection::vec((0usize..6, 0u8..8), 0..5)),
-                0..300,
-            ),
+            records in records(),
             cuts in prop::collection::vec((0usize..300, 0usize..40), 0..6),
         ) {
-            const KEYS: [&str; 6] = ["a", "b", "c", "user", "plan", "n"];
-            // Records in their log's order: segments ascending, offsets growing by each frame.
-            let mut records = records;
-            records.sort_by_key(|r| r.0);
-            let (mut segment, mut offset, mut time) = (u64::MAX, 0u64, 0i64);
-            let mut stored = Vec::new();
-            for (seg, step, dt, host, pairs) in &records {
-                if *seg != segment {
-                    (segment, offset) = (*seg, 0);
-                }
-                offset += u64::from(*step);
-                time += dt;
-                let raw: Vec<String> = pairs
-                    .iter()
-                    .map(|(k, v)| format!("{}={v}", KEYS[*k]))
-                    .collect();
-                stored.push((Location { segment, offset }, time, format!("h{host}"), raw.join(" ")));
-            }
-            let index = |records: &[&(Location, i64, String, String)]| {
-                let mut columns = Columns::default();
-                for (at, time, host, raw) in records {
-                    let record = RecordRef {
-                        time_micros: *time,
-                        index: "main",
-                        sourcetype: "st",
-                        source: "",
-                        host,
-                        raw,
-                    };
-                    columns.push(*at, &record, Extractor::default());
-                }
-                columns.shrink();
-                columns
-            };
+            let stored = stored(records);
             // Ranges of consecutive records of one segment, as whole blocks are.
             let mut gone: Vec<(u64, u64, u64)> = Vec::new();
             for (start, len) in cuts {
@@ -1486,6 +1710,19 @@ mod tests {
         for (code, value) in codes.iter().zip(&values) {
             assert_eq!((*code != 0).then(|| column.dict.get(*code)), *value);
         }
+    }
+
+    #[test]
+    fn codes_of_one_value_appended_stay_one_code() {
+        let mut codes = Codes::Same { code: 2, len: 10 };
+        codes.extend_codes([2; 5].into_iter(), 2);
+        codes.append_codes(&Codes::Same { code: 1, len: 4 }, Some(&[0, 2]), 2);
+        assert!(matches!(codes, Codes::Same { code: 2, len: 19 }));
+        // Another code stores every code, widened as it needs.
+        codes.extend_codes([2, 300].into_iter(), 300);
+        let got: Vec<u32> = (17..22).map(|i| codes.get(i)).collect();
+        assert_eq!(got, [2, 2, 2, 300, 0]);
+        assert_eq!(codes.width(), 2);
     }
 
     #[test]

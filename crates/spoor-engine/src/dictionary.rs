@@ -434,7 +434,7 @@ impl Dictionary {
     fn add_framed(&mut self, frame: &[u8]) -> bool {
         let payload = &frame[FRAME_HEADER..];
         crc32fast::hash(payload) == u32_at(frame, 8)
-            && zstd::stream::decode_all(payload)
+            && crate::codec::decompress(payload)
                 .ok()
                 .is_some_and(|plain| self.add_frame(&plain).is_ok())
     }

@@ -512,9 +512,20 @@ pub(crate) struct Sealing {
 /// block whole, `false` to be given its records one by one instead.
 pub(crate) type BlockVisit<'a> = dyn FnMut(u64, &Block, Option<&Dictionary>) -> bool + 'a;
 
-/// A [`BlockVisit`] of a log opened in parts, also told the part (from `0`).
+/// A [`BlockVisit`] of a log opened in parts, also told the part.
 pub(crate) type PartBlockVisit<'a> =
-    dyn Fn(usize, u64, &Block, Option<&Dictionary>) -> bool + Sync + 'a;
+    dyn Fn(Part, u64, &Block, Option<&Dictionary>) -> bool + Sync + 'a;
+
+/// The part of a log opened in parts that a block is read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Part {
+    /// Which part (from `0`).
+    pub(crate) number: usize,
+    /// The rows to make room for in the part's index: its sealed blocks' rows, as their
+    /// headers announce them, and for the first part every part's, so that the others are
+    /// joined to it without growing it.
+    pub(crate) rows: usize,
+}
 
 struct State {
     /// The segment being appended to, its marker, length and next record number.
@@ -596,11 +607,27 @@ impl Log {
         let last = segments.last().map(|(segment, _)| *segment);
         let per_part = segments.len().div_ceil(parts.max(1)).max(1);
         let runs: Vec<&[(u64, OnDisk)]> = segments.chunks(per_part).collect();
+        let rows: Vec<usize> = runs
+            .iter()
+            .map(|run| {
+                run.iter()
+                    .map(|&(segment, found)| match found {
+                        OnDisk::Sealed(marker) => sealed_rows(dir, segment, marker),
+                        OnDisk::Log(_) => 0,
+                    })
+                    .sum()
+            })
+            .collect();
+        let all: usize = rows.iter().sum();
         let replayed: Vec<io::Result<Vec<(u64, Replayed)>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = runs
                 .iter()
                 .enumerate()
-                .map(|(part, run)| {
+                .map(|(number, run)| {
+                    let part = Part {
+                        number,
+                        rows: if number == 0 { all } else { rows[number] },
+                    };
                     scope.spawn(move || {
                         run.iter()
                             .map(|&(segment, found)| {
@@ -610,7 +637,7 @@ impl Log {
                                     found,
                                     Some(segment) == last,
                                     dictionaries,
-                                    &mut |at, record| visit(part, at, record),
+                                    &mut |at, record| visit(part.number, at, record),
                                     &mut |segment, sealed, dictionary| {
                                         block(part, segment, sealed, dictionary)
                                     },
@@ -1522,6 +1549,186 @@ fn create_segment(dir: &Path, segment: u64) -> io::Result<(File, Marker)> {
     Ok((file, marker))
 }
 
+/// The records a sealed segment's blocks hold, as their headers announce them (`0` when the
+/// file cannot be read): what to make room for before reading it.
+fn sealed_rows(dir: &Path, segment: u64, marker: Marker) -> usize {
+    let Ok(file) = File::open(dir.join(sealed_name(segment, marker))) else {
+        return 0;
+    };
+    let file_len = file.metadata().map_or(0, |m| m.len());
+    header_chain(&file, file_len, &marker)
+        .iter()
+        .map(|(_, header)| header.rows)
+        .sum()
+}
+
+/// The blocks of a sealed file as their headers give them, each header leading to the next,
+/// up to the first that does not check out: each block's place and header. Bodies are not
+/// read, so a block listed may still be damaged.
+fn header_chain(file: &File, file_len: u64, marker: &Marker) -> Vec<(u64, sealed::Header)> {
+    let mut header = [0; sealed::HEADER_LEN];
+    let mut chain = Vec::new();
+    let mut pos = 0;
+    while pos + sealed::HEADER_LEN as u64 <= file_len {
+        let read = read_exact_at(file, &mut header, pos).ok();
+        let Some(found) = read.and_then(|()| sealed::read_header(&header, marker)) else {
+            break;
+        };
+        chain.push((pos, found));
+        pos += (sealed::HEADER_LEN + found.len) as u64;
+    }
+    chain
+}
+
+/// A sealed file's blocks decoded ahead of its replay by a helper thread, so that reading
+/// and decompressing a block overlaps with indexing the one before. Either thread decodes a
+/// block: the helper claims blocks ahead in order, and the replay decodes itself a block the
+/// helper has not claimed, so neither waits for long on the other.
+struct Ahead {
+    chain: Vec<(u64, sealed::Header)>,
+    state: Mutex<AheadState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct AheadState {
+    /// The first block of the chain neither thread has claimed.
+    next: usize,
+    /// The blocks the replay has used.
+    used: usize,
+    /// Blocks the helper decoded, by place in the chain: `None` if it found one damaged
+    /// (the replay reads it again and deals with the damage).
+    ready: BTreeMap<usize, Option<Decoded>>,
+    /// Decoded blocks used and given back, their vectors reused.
+    spare: Vec<Decoded>,
+    stop: bool,
+}
+
+/// The buffers a thread decodes blocks with: a block's bytes, its columns decompressed.
+#[derive(Default)]
+struct Scratch {
+    bytes: Vec<u8>,
+    plain: Vec<u8>,
+}
+
+/// A block decoded ahead.
+#[derive(Default)]
+struct Decoded {
+    header: Option<sealed::Header>,
+    chunks: Vec<Chunk>,
+    columns: Block,
+}
+
+/// How many blocks the helpers decode ahead of the replay.
+const AHEAD: usize = 4;
+/// How many helpers decode blocks.
+const HELPERS: usize = 1;
+
+impl Ahead {
+    fn new(chain: Vec<(u64, sealed::Header)>) -> Self {
+        Self {
+            chain,
+            state: Mutex::default(),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AheadState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The helper's work: decodes claimed blocks until the chain's end or [`stop`](Ahead::stop).
+    fn decode(&self, file: &File) {
+        let mut scratch = Scratch::default();
+        loop {
+            let (k, decoded) = {
+                let mut state = self.lock();
+                while !state.stop
+                    && state.next < self.chain.len()
+                    && state.next >= state.used + AHEAD
+                {
+                    state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                if state.stop || state.next >= self.chain.len() {
+                    return;
+                }
+                Self::claim(&mut state)
+            };
+            self.decode_one(k, decoded, file, &mut scratch);
+        }
+    }
+
+    /// Claims the next block: its place in the chain, and a block to decode it into.
+    fn claim(state: &mut AheadState) -> (usize, Decoded) {
+        state.next += 1;
+        (state.next - 1, state.spare.pop().unwrap_or_default())
+    }
+
+    /// Decodes block `k` (claimed) into `decoded` and makes it ready.
+    fn decode_one(&self, k: usize, mut decoded: Decoded, file: &File, scratch: &mut Scratch) {
+        let (pos, header) = self.chain[k];
+        let whole = Self::read(file, pos, header, scratch, &mut decoded);
+        decoded.header = Some(header);
+        self.lock().ready.insert(k, whole.then_some(decoded));
+        self.changed.notify_all();
+    }
+
+    /// Reads and decodes the block at `pos`: whether it is whole and decodes.
+    fn read(
+        file: &File,
+        pos: u64,
+        header: sealed::Header,
+        scratch: &mut Scratch,
+        decoded: &mut Decoded,
+    ) -> bool {
+        let Scratch { bytes, plain } = scratch;
+        bytes.resize(sealed::HEADER_LEN + header.len, 0);
+        if read_exact_at(file, bytes, pos).is_err() || !sealed::body_ok(bytes, &header) {
+            return false;
+        }
+        let body = &bytes[sealed::HEADER_LEN..];
+        let body_at = pos + sealed::HEADER_LEN as u64;
+        let Ok(chunks) = sealed::chunks(body, body_at) else {
+            return false;
+        };
+        decoded.chunks = chunks;
+        decoded.columns.decode_into(body, plain).is_ok() && decoded.columns.rows() == header.rows
+    }
+
+    /// The block at `pos` decoded by either thread; `None` when the replay is to read it
+    /// itself (not in the chain, or found damaged). While the helper is at work on it, the
+    /// replay decodes the next block no one has claimed (with `scratch`) rather than wait.
+    fn take(&self, pos: u64, file: &File, scratch: &mut Scratch) -> Option<Decoded> {
+        let k = self.chain.binary_search_by_key(&pos, |(at, _)| *at).ok()?;
+        let mut state = self.lock();
+        loop {
+            if let Some(ready) = state.ready.remove(&k) {
+                state.used = k + 1;
+                self.changed.notify_all();
+                return ready;
+            }
+            if state.next <= k || (state.next < self.chain.len() && state.next < k + AHEAD) {
+                let (j, decoded) = Self::claim(&mut state);
+                drop(state);
+                self.decode_one(j, decoded, file, scratch);
+                state = self.lock();
+                continue;
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Gives a used block back for its vectors to be reused.
+    fn give_back(&self, decoded: Decoded) {
+        self.lock().spare.push(decoded);
+    }
+
+    fn stop(&self) {
+        self.lock().stop = true;
+        self.changed.notify_all();
+    }
+}
+
 /// Reads exactly `buf.len()` bytes at `offset`, without moving a shared cursor.
 #[cfg(unix)]
 fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
@@ -1570,10 +1777,14 @@ impl<'f> Window<'f> {
         self.end() >= self.file_len
     }
 
-    /// Lets go of the bytes before `keep`, and reads on.
-    /// Reads on until the window holds the `n` bytes from `at` (`at` in the window), or the
-    /// file's end.
+    /// Reads on until the window holds the `n` bytes from `at` (`at` in the window or past
+    /// it), or the file's end.
     fn fill(&mut self, at: u64, n: usize) -> io::Result<()> {
+        if at > self.end() {
+            // Past what was read (blocks read by other means were skipped).
+            self.buf.clear();
+            self.start = at;
+        }
         let want = (at + n as u64).min(self.file_len);
         while self.end() < want {
             self.read_on(at)?;
@@ -1581,6 +1792,7 @@ impl<'f> Window<'f> {
         Ok(())
     }
 
+    /// Lets go of the bytes before `keep`, and reads on.
     fn read_on(&mut self, keep: u64) -> io::Result<()> {
         self.buf
             .drain(..usize::try_from(keep - self.start).expect("within the buffer"));
@@ -1828,75 +2040,30 @@ fn replay_sealed(
     let path = dir.join(sealed_name(segment, marker));
     let file = File::open(&path)?;
     let file_len = file.metadata()?.len();
-    // Read a block at a time through one buffer, reused.
-    let mut window = Window::new(&file, file_len);
-    let mut chunks = Vec::new();
-    let mut blocks = Vec::new();
-    let mut ranges: Vec<Range> = Vec::new();
-    let mut damaged: Option<Range> = None;
-    let mut pos = 0u64;
-    while pos < file_len {
-        window.fill(pos, sealed::HEADER_LEN)?;
-        let header = sealed::read_header(window.from(pos), &marker);
-        let whole = match header {
-            Some(header) => {
-                window.fill(pos, sealed::HEADER_LEN + header.len)?;
-                sealed::body_ok(window.from(pos), &header)
-            }
-            None => false,
-        };
-        let good = match header {
-            Some(header) if whole => {
-                let at = window.from(pos);
-                let body = &at[sealed::HEADER_LEN..sealed::HEADER_LEN + header.len];
-                let body_at = pos + sealed::HEADER_LEN as u64;
-                read_sealed_block(body, body_at, header, segment, dictionaries, visit, block)
-            }
-            _ => None,
-        };
-        if let (Some((mut found, latest, dictionary)), Some(header)) = (good, header) {
-            if let Some(range) = damaged.take() {
-                ranges.push(range);
-            }
-            chunks.append(&mut found);
-            let block = BlockSpan::of(pos, &header, latest, dictionary);
-            blocks.push(block);
-            pos += block.len;
-            continue;
+    let ahead = Ahead::new(header_chain(&file, file_len, &marker));
+    /// Stops the helper however the replay ends.
+    struct Stop<'a>(&'a Ahead);
+    impl Drop for Stop<'_> {
+        fn drop(&mut self) {
+            self.0.stop();
         }
-        let range = damaged.get_or_insert(Range {
-            offset: pos,
-            bytes: 0,
-            lost: Some(0),
-        });
-        range.lost = match (range.lost, header) {
-            (Some(lost), Some(header)) => Some(lost + header.rows as u64),
-            _ => None,
-        };
-        let skip = match header {
-            Some(header) if whole => sealed::HEADER_LEN + header.len,
-            _ => 1,
-        };
-        pos = (pos + skip as u64).min(file_len);
-        if pos < file_len {
-            pos = next_candidate(&mut window, Format::V2(marker), pos)?;
+    }
+    std::thread::scope(|scope| {
+        for _ in 0..HELPERS.min(ahead.chain.len().saturating_sub(1)) {
+            scope.spawn(|| ahead.decode(&file));
         }
-        range.bytes = pos - range.offset;
-    }
-    ranges.extend(damaged);
-    let mut damage = Vec::with_capacity(ranges.len());
-    for range in ranges {
-        damage.push(Damage {
-            path: path.clone(),
-            offset: range.offset,
-            bytes: range.bytes,
-            to_end: range.offset + range.bytes == file_len,
-            records_lost: range.lost,
-            kind: DamageKind::Skipped,
-            quarantine: Some(quarantine(&file, &path, range.offset, range.bytes)?),
-        });
-    }
-    Ok(Replayed {
+        let _stop = Stop(&ahead);
+        let read = SealedFile {
+            path,
+            file: &file,
+            file_len,
+            segment,
+            marker,
+            ahead: &ahead,
+        };
+        read.replay(dictionaries, visit, block)
+    })
+    .map(|(damage, chunks, blocks)| Replayed {
         len: file_len,
         next_seq: 0,
         appendable: false,
@@ -1908,6 +2075,145 @@ fn replay_sealed(
         }),
         latest: None,
     })
+}
+
+/// A sealed file being replayed.
+struct SealedFile<'a> {
+    path: PathBuf,
+    file: &'a File,
+    file_len: u64,
+    segment: u64,
+    marker: Marker,
+    ahead: &'a Ahead,
+}
+
+impl SealedFile<'_> {
+    /// Replays the file's blocks in order, each decoded by the helper or here: the damage
+    /// found, the chunks and the blocks.
+    fn replay(
+        self,
+        dictionaries: &Dictionaries,
+        visit: &mut dyn FnMut(Location, RecordRef<'_>),
+        block: &mut BlockVisit<'_>,
+    ) -> io::Result<(Vec<Damage>, Vec<Chunk>, Vec<BlockSpan>)> {
+        let Self {
+            path,
+            file,
+            file_len,
+            segment,
+            marker,
+            ahead,
+        } = self;
+        // Read a block at a time through one buffer, reused.
+        let mut window = Window::new(file, file_len);
+        let mut scratch = Scratch::default();
+        let mut chunks = Vec::new();
+        let mut blocks = Vec::new();
+        let mut ranges: Vec<Range> = Vec::new();
+        let mut damaged: Option<Range> = None;
+        let mut pos = 0u64;
+        while pos < file_len {
+            if let Some(mut decoded) = ahead.take(pos, file, &mut scratch) {
+                let columns = &decoded.columns;
+                if let (Some(header), (true, _)) =
+                    (decoded.header, offer(columns, segment, dictionaries, block))
+                {
+                    if let Some(range) = damaged.take() {
+                        ranges.push(range);
+                    }
+                    let latest = latest_time(&columns.times);
+                    let coded = columns.dictionary.map(|(id, _)| id);
+                    chunks.append(&mut decoded.chunks);
+                    let span = BlockSpan::of(pos, &header, latest, coded);
+                    blocks.push(span);
+                    pos += span.len;
+                    ahead.give_back(decoded);
+                    continue;
+                }
+                // Not taken whole: read again below, its records given one by one.
+                ahead.give_back(decoded);
+            }
+            window.fill(pos, sealed::HEADER_LEN)?;
+            let header = sealed::read_header(window.from(pos), &marker);
+            let whole = match header {
+                Some(header) => {
+                    window.fill(pos, sealed::HEADER_LEN + header.len)?;
+                    sealed::body_ok(window.from(pos), &header)
+                }
+                None => false,
+            };
+            let good = match header {
+                Some(header) if whole => {
+                    let at = window.from(pos);
+                    let body = &at[sealed::HEADER_LEN..sealed::HEADER_LEN + header.len];
+                    let body_at = pos + sealed::HEADER_LEN as u64;
+                    read_sealed_block(body, body_at, header, segment, dictionaries, visit, block)
+                }
+                _ => None,
+            };
+            if let (Some((mut found, latest, dictionary)), Some(header)) = (good, header) {
+                if let Some(range) = damaged.take() {
+                    ranges.push(range);
+                }
+                chunks.append(&mut found);
+                let block = BlockSpan::of(pos, &header, latest, dictionary);
+                blocks.push(block);
+                pos += block.len;
+                continue;
+            }
+            let range = damaged.get_or_insert(Range {
+                offset: pos,
+                bytes: 0,
+                lost: Some(0),
+            });
+            range.lost = match (range.lost, header) {
+                (Some(lost), Some(header)) => Some(lost + header.rows as u64),
+                _ => None,
+            };
+            let skip = match header {
+                Some(header) if whole => sealed::HEADER_LEN + header.len,
+                _ => 1,
+            };
+            pos = (pos + skip as u64).min(file_len);
+            if pos < file_len {
+                pos = next_candidate(&mut window, Format::V2(marker), pos)?;
+            }
+            range.bytes = pos - range.offset;
+        }
+        ranges.extend(damaged);
+        let mut damage = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            damage.push(Damage {
+                path: path.clone(),
+                offset: range.offset,
+                bytes: range.bytes,
+                to_end: range.offset + range.bytes == file_len,
+                records_lost: range.lost,
+                kind: DamageKind::Skipped,
+                quarantine: Some(quarantine(file, &path, range.offset, range.bytes)?),
+            });
+        }
+        Ok((damage, chunks, blocks))
+    }
+}
+
+/// Offers a block's columns to `block`, with the dictionary they are coded against when it
+/// is there whole: whether it took them, and that dictionary.
+fn offer<'d>(
+    columns: &Block,
+    segment: u64,
+    dictionaries: &'d Dictionaries,
+    block: &mut BlockVisit<'_>,
+) -> (bool, Option<&'d Dictionary>) {
+    let dictionary = columns
+        .dictionary
+        .and_then(|(id, entries)| dictionaries.get(id, entries))
+        .filter(|dictionary| dictionary.holds(columns));
+    let taken = match columns.dictionary {
+        None => block(segment, columns, None),
+        Some(_) => dictionary.is_some_and(|dictionary| block(segment, columns, Some(dictionary))),
+    };
+    (taken, dictionary)
 }
 
 /// Reads one checked block of a sealed file: its columns to `block`, or, when it will not
@@ -1934,16 +2240,7 @@ fn read_sealed_block(
         if columns.rows() != header.rows {
             return None;
         }
-        let dictionary = columns
-            .dictionary
-            .and_then(|(id, entries)| dictionaries.get(id, entries))
-            .filter(|dictionary| dictionary.holds(columns));
-        let taken = match columns.dictionary {
-            None => block(segment, columns, None),
-            Some(_) => {
-                dictionary.is_some_and(|dictionary| block(segment, columns, Some(dictionary)))
-            }
-        };
+        let (taken, dictionary) = offer(columns, segment, dictionaries, block);
         let mut rebuilt = Vec::new();
         if !taken {
             // Text kept as templates is rebuilt with the dictionary; without it, the block is

@@ -75,7 +75,9 @@ use std::io;
 
 use spoor_event::extract::Extractor;
 
-use crate::codec::{Reader, put, put_str, u32_at, u64_at, unzigzag, zigzag};
+use crate::codec::{
+    Reader, decompress, decompress_into, put, put_str, u32_at, u64_at, unzigzag, zigzag,
+};
 use crate::columns::BUILT_IN;
 use crate::dictionary::Dictionary;
 use crate::record::{MARKER_LEN, Marker, Record, RecordRef};
@@ -484,7 +486,7 @@ impl ChunkRecords {
         if crc32fast::hash(bytes) != chunk.crc {
             return Err(damaged("a chunk's checksum does not match"));
         }
-        let plain = zstd::stream::decode_all(bytes)?;
+        let plain = decompress(bytes)?;
         let mut r = Reader::new(&plain, "sealed block");
         let mut rows = Vec::with_capacity(CHUNK_ROWS);
         let mut offset = chunk.first;
@@ -596,6 +598,11 @@ impl SealedColumn {
         self.codes.dense.then_some(&self.codes.codes[..])
     }
 
+    /// The rows with a value (ascending) and their codes, when the column is stored so.
+    pub(crate) fn sparse(&self) -> Option<(&[u32], &[u32])> {
+        (!self.codes.dense).then_some((&self.codes.rows[..], &self.codes.codes[..]))
+    }
+
     /// Every `(row, code)` with a value, rows ascending.
     pub(crate) fn present(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
         if self.codes.dense {
@@ -656,8 +663,7 @@ impl Block {
         if !(2..=VERSION).contains(&version) {
             return Err(damaged("unknown version"));
         }
-        buf.clear();
-        zstd::stream::copy_decode(body.take_len()?, &mut *buf)?;
+        decompress_into(body.take_len()?, buf)?;
         let mut r = Reader::new(buf, "sealed block");
         let rows = r.count(BLOCK_ROWS)?;
         self.offsets.clear();
@@ -864,7 +870,7 @@ impl Texts {
         if version < 4 {
             return Ok(texts);
         }
-        let plain = zstd::stream::decode_all(r.take_len()?)?;
+        let plain = decompress(r.take_len()?)?;
         let mut r = Reader::new(&plain, "sealed block");
         let count = r.count(BLOCK_ROWS)?;
         let mut previous = 0u64;

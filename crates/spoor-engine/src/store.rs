@@ -33,7 +33,7 @@ use time::OffsetDateTime;
 use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
 use crate::files::{self, FolderLock, LockError};
 use crate::ingest::{Parsing, PropsError, cached_extractor};
-use crate::log::{BlockSpan, Damage, Dropped, Location, Log, Retiring, Text};
+use crate::log::{BlockSpan, Damage, Dropped, Location, Log, Part, Retiring, Text};
 // The server's credentials file, kept in the data folder: made owner-only on open like the
 // store's own files.
 use crate::dictionary::Dictionary;
@@ -645,7 +645,7 @@ impl Store {
         options: &StoreOptions,
         parts: usize,
         visit: impl Fn(&Props, usize, Location, RecordRef<'_>) + Sync,
-        block: impl Fn(&Props, usize, u64, &Block, Option<&Dictionary>) -> bool + Sync,
+        block: impl Fn(&Props, Part, u64, &Block, Option<&Dictionary>) -> bool + Sync,
     ) -> Result<(Self, OpenReport), StoreError> {
         let segment_bytes = options.segment_bytes;
         Self::open_logs(dir, options, |path, props| {
