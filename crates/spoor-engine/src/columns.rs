@@ -13,8 +13,8 @@ use crate::template;
 /// Codes in the narrowest form that holds them: one code for all rows (a column of one value,
 /// such as a sourcetype, stores none), else the narrowest integer, so a column of a few
 /// distinct values costs a byte a row. Widened as its dictionary grows.
-#[derive(Debug, Clone)]
-enum Codes {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Codes {
     /// `len` codes, all `code`.
     Same {
         code: u32,
@@ -39,8 +39,64 @@ impl Codes {
         codes
     }
 
+    /// The codes of `bytes`, `width` (1, 2 or 4) little-endian bytes each, in that width,
+    /// this one's vector reused when it is of that width; `None` for another width.
+    pub(crate) fn read_le(&mut self, width: usize, bytes: &[u8]) -> Option<()> {
+        fn go<T, const N: usize>(v: &mut Vec<T>, bytes: &[u8], from: fn([u8; N]) -> T) {
+            v.clear();
+            v.extend(
+                bytes
+                    .chunks_exact(N)
+                    .map(|b| from(b.try_into().expect("N bytes"))),
+            );
+        }
+        match (width, &mut *self) {
+            (1, Self::U8(v)) => {
+                v.clear();
+                v.extend_from_slice(bytes);
+            }
+            (2, Self::U16(v)) => go(v, bytes, u16::from_le_bytes),
+            (4, Self::U32(v)) => go(v, bytes, u32::from_le_bytes),
+            (1 | 2 | 4, _) => {
+                *self = match width {
+                    1 => Self::U8(Vec::new()),
+                    2 => Self::U16(Vec::new()),
+                    _ => Self::U32(Vec::new()),
+                };
+                return self.read_le(width, bytes);
+            }
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// The largest code (`0` for none).
+    pub(crate) fn max(&self) -> u32 {
+        match self {
+            Self::Same { code, len: 1.. } => *code,
+            Self::Same { .. } => 0,
+            Self::U8(v) => v.iter().copied().max().map_or(0, u32::from),
+            Self::U16(v) => v.iter().copied().max().map_or(0, u32::from),
+            Self::U32(v) => v.iter().copied().max().unwrap_or(0),
+        }
+    }
+
+    /// Where the last code that is not `0` is.
+    fn last_nonzero(&self) -> Option<usize> {
+        fn go<T: Copy + Into<u32>>(v: &[T]) -> Option<usize> {
+            v.iter().rposition(|&c| c.into() != 0)
+        }
+        match self {
+            Self::Same { code: 0, .. } | Self::Same { len: 0, .. } => None,
+            Self::Same { len, .. } => Some(len - 1),
+            Self::U8(v) => go(v),
+            Self::U16(v) => go(v),
+            Self::U32(v) => go(v),
+        }
+    }
+
     #[inline]
-    fn get(&self, i: usize) -> u32 {
+    pub(crate) fn get(&self, i: usize) -> u32 {
         match self {
             Self::Same { code, len } => {
                 if i < *len {
@@ -134,25 +190,35 @@ impl Codes {
     /// at most `max`: one copy when none is remapped and both are as wide, else widening
     /// copies a batch at a time.
     fn append_codes(&mut self, other: &Self, remap: Option<&[u32]>, max: u32) {
-        if let Self::Same { code, len } = *other {
-            let code = remap.map_or(code, |remap| remap[code as usize]);
-            self.extend_codes(std::iter::repeat_n(code, len), max);
+        self.append_first(other, other.len(), remap, max);
+    }
+
+    /// Appends the first `n` of another's codes, as [`append_codes`](Codes::append_codes).
+    fn append_first(&mut self, other: &Self, n: usize, remap: Option<&[u32]>, max: u32) {
+        let n = n.min(other.len());
+        if let Self::Same { code, .. } = *other {
+            let code = remapped(remap, code);
+            self.extend_codes(std::iter::repeat_n(code, n), max);
+            return;
+        }
+        if let Self::Same { .. } = self {
+            // A run of one code stays one while the codes appended are that code.
+            let codes = (0..n).map(|i| remapped(remap, other.get(i)));
+            self.extend_codes(codes, max);
             return;
         }
         self.widen(max.max(1));
         match (&mut *self, other, remap) {
-            (Self::U8(mine), Self::U8(theirs), None) => mine.extend_from_slice(theirs),
-            (Self::U16(mine), Self::U16(theirs), None) => mine.extend_from_slice(theirs),
-            (Self::U32(mine), Self::U32(theirs), None) => mine.extend_from_slice(theirs),
+            (Self::U8(mine), Self::U8(theirs), None) => mine.extend_from_slice(&theirs[..n]),
+            (Self::U16(mine), Self::U16(theirs), None) => mine.extend_from_slice(&theirs[..n]),
+            (Self::U32(mine), Self::U32(theirs), None) => mine.extend_from_slice(&theirs[..n]),
             _ => {
                 const BATCH: usize = 1 << 16;
-                let mut batch = vec![0; BATCH.min(other.len())];
-                for start in (0..other.len()).step_by(BATCH) {
-                    let batch = &mut batch[..BATCH.min(other.len() - start)];
+                let mut batch = vec![0; BATCH.min(n)];
+                for start in (0..n).step_by(BATCH) {
+                    let batch = &mut batch[..BATCH.min(n - start)];
                     other.copy_into(start, batch);
-                    let codes = batch
-                        .iter()
-                        .map(|&code| remap.map_or(code, |remap| remap[code as usize]));
+                    let codes = batch.iter().map(|&code| remapped(remap, code));
                     self.extend_codes(codes, max);
                 }
             }
@@ -229,7 +295,7 @@ impl Codes {
         }
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             Self::Same { len, .. } => *len,
             Self::U8(v) => v.len(),
@@ -285,7 +351,7 @@ impl Codes {
     }
 
     /// How many codes are not `0`.
-    fn present(&self) -> usize {
+    pub(crate) fn present(&self) -> usize {
         fn go<T: Copy + Into<u32>>(codes: &[T]) -> usize {
             codes.iter().filter(|&&c| c.into() != 0).count()
         }
@@ -438,6 +504,12 @@ impl Codes {
             Self::U32(v) => go(v, start, out),
         }
     }
+}
+
+/// `code` through `remap` (indexed by code) when given; `0` (no value) for a code it does
+/// not hold, which the checks of what is read rule out.
+fn remapped(remap: Option<&[u32]>, code: u32) -> u32 {
+    remap.map_or(code, |remap| remap.get(code as usize).copied().unwrap_or(0))
 }
 
 /// One field's values over the rows of an index.
@@ -630,7 +702,7 @@ impl Column {
         };
         let translation = match translation {
             Translation::Same => {
-                self.append_sealed(sealed, offset, |code| code);
+                self.append_sealed(sealed, offset, None);
                 Translation::Same
             }
             Translation::Table(mut remap) => {
@@ -643,11 +715,8 @@ impl Column {
                         *to = self.dict.code_of(source.get(code));
                     }
                 };
-                match sealed.dense() {
-                    Some(codes) => codes.iter().for_each(|&code| meet(code)),
-                    None => sealed.present().for_each(|(_, code)| meet(code)),
-                }
-                self.append_sealed(sealed, offset, |code| remap[code as usize]);
+                sealed.present().for_each(|(_, code)| meet(code));
+                self.append_sealed(sealed, offset, Some(&remap));
                 Translation::Table(remap)
             }
         };
@@ -659,14 +728,14 @@ impl Column {
         let remap: Vec<u32> = std::iter::once(0)
             .chain(sealed.values.iter().map(|value| self.dict.code_of(value)))
             .collect();
-        self.append_sealed(sealed, offset, |code| {
-            remap.get(code as usize).copied().unwrap_or(0)
-        });
+        self.append_sealed(sealed, offset, Some(&remap));
     }
 
-    /// Appends a sealed column's codes, each made this column's by `code`, for rows numbered
+    /// Appends a sealed column's codes, each made this column's through `remap` (indexed by
+    /// code, holding every code the column has) unless they are already, for rows numbered
     /// from `offset` on.
-    fn append_sealed(&mut self, sealed: &SealedColumn, offset: u32, code: impl Fn(u32) -> u32) {
+    fn append_sealed(&mut self, sealed: &SealedColumn, offset: u32, remap: Option<&[u32]>) {
+        let max = self.dict.len() as u32;
         if let (
             Storage::Sparse {
                 rows: present,
@@ -680,7 +749,7 @@ impl Column {
                 return;
             };
             present.extend(rows.iter().map(|&row| offset + row));
-            codes.extend_codes(theirs.iter().map(|&c| code(c)), self.dict.len() as u32);
+            codes.append_codes(theirs, remap, max);
             self.last_code = 0;
             self.last_row = Some(offset + last);
             self.densify_if_smaller((offset + last) as usize + 1);
@@ -688,18 +757,19 @@ impl Column {
         }
         match (&mut self.storage, sealed.dense()) {
             (Storage::Dense(codes), Some(dense)) => {
-                // A code a row on both sides: one widening copy.
-                if let Some(last) = dense.iter().rposition(|&code| code != 0) {
+                // A code a row on both sides: one copy, widening if need be.
+                if let Some(last) = dense.last_nonzero() {
                     codes.resize(offset as usize);
-                    codes.extend_codes(
-                        dense[..=last].iter().map(|&c| code(c)),
-                        self.dict.len() as u32,
-                    );
+                    codes.append_first(dense, last + 1, remap, max);
                     self.last_code = 0;
                     self.last_row = Some(offset + last as u32);
                 }
             }
-            _ => self.append_pairs(sealed.present().map(|(row, c)| (offset + row, code(c)))),
+            _ => self.append_pairs(
+                sealed
+                    .present()
+                    .map(|(row, c)| (offset + row, remapped(remap, c))),
+            ),
         }
     }
 
@@ -1710,6 +1780,70 @@ mod tests {
         for (code, value) in codes.iter().zip(&values) {
             assert_eq!((*code != 0).then(|| column.dict.get(*code)), *value);
         }
+    }
+
+    /// Sealed blocks appended whole (room made beforehand) read as their records pushed one
+    /// by one; a column of one value a row stays one code while loading, and codes kept
+    /// narrower in a block than in the column are widened.
+    #[test]
+    fn blocks_appended_read_as_their_records_pushed() {
+        use crate::dictionary::Dictionary;
+        use crate::sealed::{BlockBuilder, HEADER_LEN};
+        let lines: Vec<String> = (0..3_000)
+            .map(|i| match i % 3 {
+                0 => format!("user=u{} plan=p{}", i % 400, i % 3),
+                1 => format!("user=u{} rare=r{i}", i / 10),
+                _ => format!("plan=p{} n={}", i % 5, i % 7),
+            })
+            .collect();
+        let record = |i: usize| RecordRef {
+            time_micros: i as i64 * 10,
+            index: "main",
+            sourcetype: "st",
+            source: "app",
+            host: "web-1",
+            raw: &lines[i],
+        };
+        let marker = [7; 8];
+        let mut dictionary = Dictionary::new(1).unwrap();
+        // Blocks of 1,000: the first's user codes fit a byte, the later ones' do not.
+        let blocks: Vec<Vec<u8>> = (0..3)
+            .map(|block| {
+                let mut builder = BlockBuilder::default();
+                for i in block * 1_000..(block + 1) * 1_000 {
+                    let at = i as u64 * 100;
+                    builder
+                        .push(at, &record(i), Extractor::spoor(), &mut dictionary)
+                        .unwrap();
+                }
+                builder.finish(&marker, &dictionary).unwrap()
+            })
+            .collect();
+        // Read back as on open, once every block's values are in the dictionary.
+        let mut columns = Columns::default();
+        columns.reserve(lines.len());
+        for bytes in &blocks {
+            let mut decoded = Block::default();
+            decoded
+                .decode_into(&bytes[HEADER_LEN..], &mut Vec::new())
+                .unwrap();
+            columns.append_block(1, &decoded, Some(&dictionary));
+            for meta in [&columns.sourcetype, &columns.source, &columns.host] {
+                assert_eq!(meta.heap_bytes() - meta.dict.heap_bytes(), 0);
+            }
+        }
+        let mut pushed = Columns::default();
+        for i in 0..lines.len() {
+            let at = Location {
+                segment: 1,
+                offset: i as u64 * 100,
+            };
+            pushed.push(at, &record(i), Extractor::spoor());
+        }
+        assert_eq!(rows(&columns), rows(&pushed));
+        columns.shrink();
+        pushed.shrink();
+        assert_eq!(rows(&columns), rows(&pushed));
     }
 
     #[test]

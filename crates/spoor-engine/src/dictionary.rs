@@ -76,6 +76,12 @@ impl Dict {
         code
     }
 
+    /// Makes room for `more` values, so that adding them grows nothing.
+    fn reserve(&mut self, more: usize) {
+        self.values.reserve(more);
+        self.codes.reserve(more);
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.values.len()
     }
@@ -462,6 +468,7 @@ impl Dictionary {
         }
         for (name, values) in added {
             let i = self.field_index(name);
+            self.fields[i].1.reserve(values.len());
             for value in values {
                 self.code_of(i, value);
             }

@@ -78,7 +78,7 @@ use spoor_event::extract::Extractor;
 use crate::codec::{
     Reader, decompress, decompress_into, put, put_str, u32_at, u64_at, unzigzag, zigzag,
 };
-use crate::columns::BUILT_IN;
+use crate::columns::{BUILT_IN, Codes};
 use crate::dictionary::Dictionary;
 use crate::record::{MARKER_LEN, Marker, Record, RecordRef};
 use crate::template;
@@ -562,7 +562,9 @@ impl Values {
 pub(crate) struct SealedCodes {
     dense: bool,
     rows: Vec<u32>,
-    codes: Vec<u32>,
+    /// In the width the block keeps them in, so that a column of that width takes them by
+    /// one copy.
+    codes: Codes,
     /// The largest code.
     max: u32,
 }
@@ -571,12 +573,12 @@ impl SealedColumn {
     /// The code of `row` (`0`: no value).
     pub(crate) fn code(&self, row: usize) -> u32 {
         if self.codes.dense {
-            self.codes.codes.get(row).copied().unwrap_or(0)
+            self.codes.codes.get(row)
         } else {
             self.codes
                 .rows
                 .binary_search(&(row as u32))
-                .map_or(0, |i| self.codes.codes[i])
+                .map_or(0, |i| self.codes.codes.get(i))
         }
     }
 
@@ -594,33 +596,31 @@ impl SealedColumn {
     }
 
     /// A code a row (`0`: no value), when the column is stored so.
-    pub(crate) fn dense(&self) -> Option<&[u32]> {
-        self.codes.dense.then_some(&self.codes.codes[..])
+    pub(crate) fn dense(&self) -> Option<&Codes> {
+        self.codes.dense.then_some(&self.codes.codes)
     }
 
     /// The rows with a value (ascending) and their codes, when the column is stored so.
-    pub(crate) fn sparse(&self) -> Option<(&[u32], &[u32])> {
-        (!self.codes.dense).then_some((&self.codes.rows[..], &self.codes.codes[..]))
+    pub(crate) fn sparse(&self) -> Option<(&[u32], &Codes)> {
+        (!self.codes.dense).then_some((&self.codes.rows[..], &self.codes.codes))
     }
 
     /// Every `(row, code)` with a value, rows ascending.
     pub(crate) fn present(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
+        let codes = &self.codes.codes;
         if self.codes.dense {
             Box::new(
-                self.codes
-                    .codes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| **c != 0)
-                    .map(|(r, c)| (r as u32, *c)),
+                (0..codes.len())
+                    .map(|r| (r as u32, codes.get(r)))
+                    .filter(|&(_, c)| c != 0),
             )
         } else {
             Box::new(
                 self.codes
                     .rows
                     .iter()
-                    .copied()
-                    .zip(self.codes.codes.iter().copied()),
+                    .enumerate()
+                    .map(|(i, &r)| (r, codes.get(i))),
             )
         }
     }
@@ -667,17 +667,19 @@ impl Block {
         let mut r = Reader::new(buf, "sealed block");
         let rows = r.count(BLOCK_ROWS)?;
         self.offsets.clear();
+        self.offsets.reserve(rows);
         let mut previous = 0u64;
-        for _ in 0..rows {
-            previous = previous.wrapping_add(r.var()?);
+        r.vars(rows, |step| {
+            previous = previous.wrapping_add(step);
             self.offsets.push(previous);
-        }
+        })?;
         self.times.clear();
+        self.times.reserve(rows);
         let mut previous = 0i64;
-        for _ in 0..rows {
-            previous = previous.wrapping_add(unzigzag(r.var()?));
+        r.vars(rows, |step| {
+            previous = previous.wrapping_add(unzigzag(step));
             self.times.push(previous);
-        }
+        })?;
         for column in &mut self.meta {
             read_own_column(&mut r, version, rows, column)?;
         }
@@ -939,7 +941,6 @@ fn read_codes(
     codes: &mut SealedCodes,
 ) -> io::Result<()> {
     codes.rows.clear();
-    codes.codes.clear();
     let dense = match r.byte()? {
         0 => true,
         1 => false,
@@ -948,14 +949,18 @@ fn read_codes(
     codes.dense = dense;
     // The second version wrote varints and rows as steps; the third fixed widths.
     let width = if version == 2 { 0 } else { r.byte()? as usize };
-    let read = |r: &mut Reader<'_>, n: usize, out: &mut Vec<u32>| -> io::Result<()> {
+    let read = |r: &mut Reader<'_>, n: usize, out: &mut Codes| -> io::Result<()> {
         if width == 0 {
+            let mut codes = Vec::with_capacity(n);
             for _ in 0..n {
-                out.push(r.count(max)? as u32);
+                codes.push(r.count(max)? as u32);
             }
+            *out = Codes::U32(codes);
             Ok(())
         } else {
-            read_fixed(r, width, n, out)
+            let bytes = r.bytes(width.saturating_mul(n))?;
+            out.read_le(width, bytes)
+                .ok_or_else(|| damaged("unknown code width"))
         }
     };
     if dense {
@@ -978,11 +983,11 @@ fn read_codes(
             return Err(damaged("a row out of range"));
         }
         read(r, n, &mut codes.codes)?;
-        if codes.codes.contains(&0) {
+        if codes.codes.present() != n {
             return Err(damaged("a present value without a code"));
         }
     }
-    codes.max = codes.codes.iter().copied().max().unwrap_or(0);
+    codes.max = codes.codes.max();
     if codes.max as usize > max {
         return Err(damaged("a code out of range"));
     }
