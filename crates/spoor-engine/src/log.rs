@@ -1666,6 +1666,19 @@ impl Ahead {
 
     /// Decodes block `k` (claimed) into `decoded` and makes it ready.
     fn decode_one(&self, k: usize, mut decoded: Decoded, file: &File, scratch: &mut Scratch) {
+        /// Should decoding panic on the helper, the block is left to the replay to read
+        /// itself, so that the replay never waits for it (the panic is raised when the replay
+        /// ends).
+        struct Unfinished<'a>(&'a Ahead, usize);
+        impl Drop for Unfinished<'_> {
+            fn drop(&mut self) {
+                if std::thread::panicking() {
+                    self.0.lock().ready.insert(self.1, None);
+                    self.0.changed.notify_all();
+                }
+            }
+        }
+        let _unfinished = Unfinished(self, k);
         let (pos, header) = self.chain[k];
         let whole = Self::read(file, pos, header, scratch, &mut decoded);
         decoded.header = Some(header);
