@@ -1619,10 +1619,9 @@ struct Decoded {
     columns: Block,
 }
 
-/// How many blocks the helpers decode ahead of the replay.
+/// How many blocks are decoded ahead of the replay. One helper: a second made the reopen
+/// slower on two cores, the replay itself decoding while it would wait.
 const AHEAD: usize = 4;
-/// How many helpers decode blocks.
-const HELPERS: usize = 1;
 
 impl Ahead {
     fn new(chain: Vec<(u64, sealed::Header)>) -> Self {
@@ -2062,7 +2061,7 @@ fn replay_sealed(
         }
     }
     std::thread::scope(|scope| {
-        for _ in 0..HELPERS.min(ahead.chain.len().saturating_sub(1)) {
+        if ahead.chain.len() > 1 {
             scope.spawn(|| ahead.decode(&file));
         }
         let _stop = Stop(&ahead);
