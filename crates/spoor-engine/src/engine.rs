@@ -11,12 +11,13 @@ use spoor_spl::ast::Query;
 use time::OffsetDateTime;
 
 use crate::columns::Columns;
-use crate::ingest::{Parsing, cached_extractor};
+use crate::ingest::{Parsing, Timed, cached_extractor};
 use crate::log::{Dropped, Location};
-use crate::record::{Record, RecordRef};
+use crate::record::RecordRef;
 use crate::search::{self, Results, SearchError, Window};
 use crate::store::{
     Adopt, Adopting, EventMeta, OpenReport, Retire, Store, StoreError, StoreOptions, Stored,
+    time_micros,
 };
 
 /// The in-memory index: columns per engine index.
@@ -27,6 +28,15 @@ type Index = RwLock<BTreeMap<String, Columns>>;
 struct Part {
     index: BTreeMap<String, Columns>,
     extractors: HashMap<String, Extractor>,
+}
+
+/// Where [`Engine::receive`] stored the events of a text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Received {
+    /// Where each event was stored, in order.
+    pub locations: Vec<Location>,
+    /// How many events were cut to the sourcetype's `TRUNCATE`.
+    pub truncated: usize,
 }
 
 /// What an index holds, in short.
@@ -274,22 +284,41 @@ impl Engine {
         self.index.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Indexes stored records of one sourcetype.
-    fn add<'r>(&self, sourcetype: &str, records: impl IntoIterator<Item = (Location, &'r Record)>) {
-        // Asked before the index is locked: the store's catalog is never waited for while the
-        // index is held (creating an index holds the catalog, then takes the index).
-        let extractor = self.store.parsing(sourcetype).extractor;
-        let mut index = self.write();
-        for (location, record) in records {
-            index.entry(record.index.clone()).or_default().push(
-                location,
-                &record.as_ref(),
-                extractor,
-            );
+    /// Stores events (their times in microseconds, their texts) of one index and metadata
+    /// durably in one write (see [`Store::write`]), then indexes them: the one path of every
+    /// write.
+    fn put(
+        &self,
+        index: &str,
+        meta: &EventMeta,
+        events: &[Timed<'_>],
+        extractor: Extractor,
+    ) -> Result<Vec<Location>, StoreError> {
+        let locations = self.store.write(index, meta, events)?;
+        if locations.is_empty() {
+            return Ok(locations);
         }
+        let mut indexes = self.write();
+        let columns = match indexes.get_mut(index) {
+            Some(columns) => columns,
+            None => indexes.entry(index.to_owned()).or_default(),
+        };
+        for (&(time_micros, raw), &location) in events.iter().zip(&locations) {
+            let record = RecordRef {
+                time_micros,
+                index,
+                sourcetype: &meta.sourcetype,
+                source: &meta.source,
+                host: &meta.host,
+                raw,
+            };
+            columns.push(location, &record, extractor);
+        }
+        Ok(locations)
     }
 
-    /// Stores text durably (see [`Store::ingest`]) and indexes its events.
+    /// Stores text durably (see [`Store::ingest`]) and indexes its events; the records stored
+    /// (see [`receive`](Self::receive) for a write that needs none back).
     pub fn ingest(
         &self,
         index: &str,
@@ -297,24 +326,76 @@ impl Engine {
         text: &str,
         arrival: OffsetDateTime,
     ) -> Result<Stored, StoreError> {
-        let stored = self.store.ingest(index, meta, text, arrival)?;
-        self.add(
-            &meta.sourcetype,
-            stored.records.iter().map(|(l, r)| (*l, r)),
-        );
-        Ok(stored)
+        let (events, received) = self.take(index, meta, text, arrival)?;
+        let Received {
+            locations,
+            truncated,
+        } = received;
+        Ok(Stored::of(index, meta, locations, events, truncated))
     }
 
-    /// Stores events of known times durably (see [`Store::append`]) and indexes them.
+    /// Stores text durably and indexes its events, as [`ingest`](Self::ingest) does, without
+    /// making a copy of each record to give back: where they were stored.
+    ///
+    /// ```
+    /// use spoor_engine::{Engine, EventMeta};
+    /// use time::macros::datetime;
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("spoor-receive-doc-{}", std::process::id()));
+    /// let (engine, _) = Engine::open(&dir)?;
+    /// let meta = EventMeta::new("spoor", "app", "web-1");
+    /// let received = engine.receive("main", &meta, "a=1\n\nb=2\n", datetime!(2026-11-28 12:00 UTC))?;
+    /// assert_eq!(received.locations.len(), 2);
+    /// assert_eq!(received.truncated, 0);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn receive(
+        &self,
+        index: &str,
+        meta: &EventMeta,
+        text: &str,
+        arrival: OffsetDateTime,
+    ) -> Result<Received, StoreError> {
+        Ok(self.take(index, meta, text, arrival)?.1)
+    }
+
+    /// Cuts `text` into events by the sourcetype's props, stores and indexes them: the events
+    /// (their times in microseconds, their texts) and where they went.
+    fn take<'t>(
+        &self,
+        index: &str,
+        meta: &EventMeta,
+        text: &'t str,
+        arrival: OffsetDateTime,
+    ) -> Result<(Vec<Timed<'t>>, Received), StoreError> {
+        // The parsing is asked before the index is locked: the store's catalog is never waited
+        // for while the index is held (creating an index holds the catalog, then takes the
+        // index).
+        let parsing = self.store.parsing(&meta.sourcetype);
+        let (events, truncated) = parsing.events(text, arrival);
+        let locations = self.put(index, meta, &events, parsing.extractor)?;
+        let received = Received {
+            locations,
+            truncated,
+        };
+        Ok((events, received))
+    }
+
+    /// Stores events of known times (HEC envelopes) durably in one write (see
+    /// [`Store::append`]) and indexes them; where they were stored, in order.
     pub fn append(
         &self,
         index: &str,
         meta: &EventMeta,
-        events: impl IntoIterator<Item = (OffsetDateTime, String)>,
-    ) -> Result<Vec<(Location, Record)>, StoreError> {
-        let records = self.store.append(index, meta, events)?;
-        self.add(&meta.sourcetype, records.iter().map(|(l, r)| (*l, r)));
-        Ok(records)
+        events: &[(OffsetDateTime, &str)],
+    ) -> Result<Vec<Location>, StoreError> {
+        let extractor = self.store.parsing(&meta.sourcetype).extractor;
+        let events: Vec<Timed<'_>> = events
+            .iter()
+            .map(|&(time, raw)| (time_micros(time), raw))
+            .collect();
+        self.put(index, meta, &events, extractor)
     }
 
     /// About how many bytes of memory the in-memory index holds (raw text stays on disk).

@@ -8,10 +8,15 @@ use spoor_event::extract::Extractor;
 use spoor_event::timestamp::parse_leading;
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::store::time_micros;
+
 /// Splunk's default `LINE_BREAKER`.
 const DEFAULT_LINE_BREAKER: &str = r"([\r\n]+)";
 /// Splunk's default `TRUNCATE`, in bytes.
 const DEFAULT_TRUNCATE: usize = 10_000;
+
+/// An event to store: its time in microseconds since the Unix epoch and its text.
+pub(crate) type Timed<'a> = (i64, &'a str);
 
 /// How one sourcetype's text is cut into events, from its props.
 #[derive(Debug, Clone)]
@@ -142,6 +147,21 @@ impl Parsing {
             }
         }
         (events, truncated)
+    }
+
+    /// The events of `text` (see [`split`](Self::split)), each with its time in microseconds
+    /// (see [`time`](Self::time)); the second value counts the events cut to `TRUNCATE`.
+    pub(crate) fn events<'a>(
+        &self,
+        text: &'a str,
+        arrival: OffsetDateTime,
+    ) -> (Vec<Timed<'a>>, usize) {
+        let (events, truncated) = self.split(text);
+        let timed = events
+            .into_iter()
+            .map(|raw| (time_micros(self.time(raw, arrival)), raw))
+            .collect();
+        (timed, truncated)
     }
 
     /// The event's time: a timestamp at its start (ISO 8601 as spoor and the Python tracker wrote

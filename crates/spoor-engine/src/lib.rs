@@ -30,7 +30,7 @@ pub mod server;
 mod store;
 mod template;
 
-pub use engine::{Engine, IndexSummary};
+pub use engine::{Engine, IndexSummary, Received};
 pub use ingest::PropsError;
 pub use log::{Damage, DamageKind, Location};
 pub use record::{Record, RecordError, RecordRef};

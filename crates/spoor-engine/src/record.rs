@@ -74,6 +74,13 @@ pub struct RecordRef<'a> {
 }
 
 impl RecordRef<'_> {
+    /// The length of its frame: [`HEADER_LEN`], the payload's fixed fields, its metadata and
+    /// its raw text.
+    pub(crate) fn frame_len(&self) -> usize {
+        let meta = [self.index, self.sourcetype, self.source, self.host];
+        HEADER_LEN + 1 + 8 + meta.iter().map(|m| 2 + m.len()).sum::<usize>() + 4 + self.raw.len()
+    }
+
     /// Appends the record's frame to `out`, its sync marker, sequence number and header
     /// checksum still to be set by [`seal`] once its place in a segment is known.
     pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), RecordError> {
@@ -164,12 +171,6 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {}
 
 impl Record {
-    /// Appends the record's frame to `out`, its sync marker, sequence number and header
-    /// checksum still to be set by [`seal`] once its place in a segment is known.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), RecordError> {
-        self.as_ref().encode(out)
-    }
-
     /// A view of the record.
     pub fn as_ref(&self) -> RecordRef<'_> {
         RecordRef {
@@ -225,6 +226,11 @@ impl<'a> Cursor<'a> {
 
 #[cfg(test)]
 impl Record {
+    /// Appends the record's frame to `out` (see [`RecordRef::encode`]).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) -> Result<(), RecordError> {
+        self.as_ref().encode(out)
+    }
+
     /// The record's frame in the first format, as segments written before the marker hold.
     pub(crate) fn encode_v1(&self) -> Vec<u8> {
         let mut framed = Vec::new();

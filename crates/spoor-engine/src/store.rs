@@ -32,7 +32,7 @@ use time::OffsetDateTime;
 
 use crate::catalog::{self, BUILT_IN_INDEXES, Catalog, LoadError};
 use crate::files::{self, FolderLock, LockError};
-use crate::ingest::{Parsing, PropsError, cached_extractor};
+use crate::ingest::{Parsing, PropsError, Timed, cached_extractor};
 use crate::log::{BlockSpan, Damage, Dropped, Location, Log, Part, Retiring, Text};
 // The server's credentials file, kept in the data folder: made owner-only on open like the
 // store's own files.
@@ -571,6 +571,34 @@ pub struct Stored {
     pub truncated: usize,
 }
 
+impl Stored {
+    /// The records of events of one index and metadata stored at `locations`, in order.
+    pub(crate) fn of(
+        index: &str,
+        meta: &EventMeta,
+        locations: Vec<Location>,
+        events: impl IntoIterator<Item = (i64, impl Into<String>)>,
+        truncated: usize,
+    ) -> Self {
+        let records = locations
+            .into_iter()
+            .zip(events)
+            .map(|(location, (time_micros, raw))| {
+                let record = Record {
+                    time_micros,
+                    index: index.to_owned(),
+                    sourcetype: meta.sourcetype.clone(),
+                    source: meta.source.clone(),
+                    host: meta.host.clone(),
+                    raw: raw.into(),
+                };
+                (location, record)
+            })
+            .collect();
+        Self { records, truncated }
+    }
+}
+
 impl Store {
     /// Opens the store in `dir` (creating it if needed), giving every stored record to `visit`
     /// in the order it was written, index by index.
@@ -987,13 +1015,9 @@ impl Store {
         text: &str,
         arrival: OffsetDateTime,
     ) -> Result<Stored, StoreError> {
-        let parsing = self.parsing(&meta.sourcetype);
-        let (events, truncated) = parsing.split(text);
-        let events = events
-            .into_iter()
-            .map(|raw| (parsing.time(raw, arrival), raw.to_owned()));
-        let records = self.append(index, meta, events)?;
-        Ok(Stored { records, truncated })
+        let (events, truncated) = self.parsing(&meta.sourcetype).events(text, arrival);
+        let locations = self.write(index, meta, &events)?;
+        Ok(Stored::of(index, meta, locations, events, truncated))
     }
 
     /// Stores events whose time is already known (HEC envelopes) durably in `index`.
@@ -1003,36 +1027,55 @@ impl Store {
         meta: &EventMeta,
         events: impl IntoIterator<Item = (OffsetDateTime, String)>,
     ) -> Result<Vec<(Location, Record)>, StoreError> {
+        let events: Vec<(i64, String)> = events
+            .into_iter()
+            .map(|(time, raw)| (time_micros(time), raw))
+            .collect();
+        let borrowed: Vec<Timed<'_>> = events.iter().map(|(t, raw)| (*t, raw.as_str())).collect();
+        let locations = self.write(index, meta, &borrowed)?;
+        Ok(Stored::of(index, meta, locations, events, 0).records)
+    }
+
+    /// Stores events (their times in microseconds, their texts) durably in `index`, in one
+    /// write to its log, acknowledged once on disk: what [`ingest`](Self::ingest) and
+    /// [`append`](Self::append) do, with nothing copied but the frames written. Their
+    /// locations, in order; nothing is stored if one of them cannot be.
+    pub(crate) fn write(
+        &self,
+        index: &str,
+        meta: &EventMeta,
+        events: &[Timed<'_>],
+    ) -> Result<Vec<Location>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
         let log = self.log(index)?;
-        let mut frames = Vec::new();
-        let mut lens = Vec::new();
-        let mut records = Vec::new();
+        let mut record = RecordRef {
+            time_micros: 0,
+            index,
+            sourcetype: &meta.sourcetype,
+            source: &meta.source,
+            host: &meta.host,
+            raw: "",
+        };
+        let framing = record.frame_len();
+        let mut frames =
+            Vec::with_capacity(events.iter().map(|(_, raw)| framing + raw.len()).sum());
+        let mut lens = Vec::with_capacity(events.len());
         let mut latest = i64::MIN;
-        for (time, raw) in events {
-            let record = Record {
-                time_micros: time_micros(time),
-                index: index.to_owned(),
-                sourcetype: meta.sourcetype.clone(),
-                source: meta.source.clone(),
-                host: meta.host.clone(),
-                raw,
-            };
-            latest = latest.max(record.time_micros);
+        for &(time_micros, raw) in events {
+            latest = latest.max(time_micros);
+            record.time_micros = time_micros;
+            record.raw = raw;
             let before = frames.len();
             record.encode(&mut frames).map_err(StoreError::Record)?;
             lens.push(frames.len() - before);
-            records.push(record);
         }
-        if records.is_empty() {
-            return Ok(Vec::new());
-        }
-        let locations =
-            log.append(&mut frames, &lens, latest)
-                .map_err(|source| StoreError::Io {
-                    context: format!("cannot write to index {index:?}"),
-                    source,
-                })?;
-        Ok(locations.into_iter().zip(records).collect())
+        log.append(&mut frames, &lens, latest)
+            .map_err(|source| StoreError::Io {
+                context: format!("cannot write to index {index:?}"),
+                source,
+            })
     }
 
     /// Seals every index's data now instead of when the background sealer would: closes each

@@ -154,7 +154,7 @@ async fn raw(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Result<(
     let text = text.to_owned();
     let engine = Arc::clone(&state.engine);
     blocking(move || {
-        engine.ingest(&index, &meta, &text, arrival)?;
+        engine.receive(&index, &meta, &text, arrival)?;
         Ok(())
     })
     .await
@@ -177,27 +177,17 @@ async fn events(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Resul
             }
         }
         // Consecutive envelopes with the same index and metadata are stored in one write.
-        let mut envelopes = envelopes.into_iter().peekable();
-        while let Some(first) = envelopes.next() {
-            let Envelope {
-                index,
-                sourcetype,
-                source,
-                host,
-                time,
-                event,
-            } = first;
-            let meta = EventMeta::new(&*sourcetype, &*source, &*host);
-            let mut events = vec![(time, event)];
-            while let Some(next) = envelopes.next_if(|e| {
-                e.index == index
-                    && e.sourcetype == sourcetype
-                    && e.source == source
-                    && e.host == host
-            }) {
-                events.push((next.time, next.event));
-            }
-            engine.append(&index, &meta, events)?;
+        for group in envelopes.chunk_by(|a, b| {
+            a.index == b.index
+                && a.sourcetype == b.sourcetype
+                && a.source == b.source
+                && a.host == b.host
+        }) {
+            let first = &group[0];
+            let meta = EventMeta::new(&*first.sourcetype, &*first.source, &*first.host);
+            let events: Vec<(OffsetDateTime, &str)> =
+                group.iter().map(|e| (e.time, e.event.as_str())).collect();
+            engine.append(&first.index, &meta, &events)?;
         }
         Ok(())
     })
@@ -301,7 +291,7 @@ fn parse<'a>(
         }
         let time = match &wire.time {
             Json::Null => arrival,
-            Json::Number(t) => epoch(&t.to_string()).ok_or((HecCode::InvalidDataFormat, n))?,
+            Json::Number(t) => epoch_number(t).ok_or((HecCode::InvalidDataFormat, n))?,
             Json::String(t) => epoch(t).ok_or((HecCode::InvalidDataFormat, n))?,
             _ => return Err((HecCode::InvalidDataFormat, n)),
         };
@@ -369,9 +359,28 @@ fn epoch(text: &str) -> Option<OffsetDateTime> {
         return None;
     }
     let secs: i64 = secs.parse().ok()?;
-    let nanos: i64 = format!("{frac:0<9}").parse().ok()?;
+    // The fraction's digits, as nanoseconds: `5` is 500,000,000.
+    let nanos = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0i64, |n, digit| n * 10 + i64::from(digit - b'0'));
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
         .ok()
+}
+
+/// A JSON number of epoch seconds (see [`epoch`]), as written or as the shortest decimal
+/// that reads back as the same float.
+fn epoch_number(number: &serde_json::Number) -> Option<OffsetDateTime> {
+    if let Some(secs) = number.as_u64() {
+        return OffsetDateTime::from_unix_timestamp(i64::try_from(secs).ok()?).ok();
+    }
+    // No number's decimal is longer than this; formatted without allocating.
+    let mut text = [0u8; 64];
+    let mut rest = &mut text[..];
+    std::io::Write::write_fmt(&mut rest, format_args!("{number}")).ok()?;
+    let len = 64 - rest.len();
+    epoch(std::str::from_utf8(&text[..len]).ok()?)
 }
 
 /// Splunk's channels are GUIDs: `8-4-4-4-12` hex digits.

@@ -99,7 +99,7 @@ pub(crate) async fn ingest(
     let engine = Arc::clone(&state.engine);
     let Target { index, meta } = target.clone();
     let stored = tokio::task::spawn_blocking(move || {
-        engine.ingest(&index, &meta, &text, OffsetDateTime::now_utc())
+        engine.receive(&index, &meta, &text, OffsetDateTime::now_utc())
     })
     .await;
     match stored {
