@@ -517,9 +517,8 @@ fn remapped(remap: Option<&[u32]>, code: u32) -> u32 {
 pub(crate) struct Column {
     pub(crate) dict: Dict,
     storage: Storage,
-    /// The last row given a value, and that value's code.
+    /// The last row given a value.
     last_row: Option<u32>,
-    last_code: u32,
     /// While sealed blocks are read: how the codes of a dictionary (by id) become this
     /// column's.
     translation: Option<(u64, Translation)>,
@@ -559,12 +558,10 @@ impl Column {
             return;
         }
         self.last_row = Some(row);
-        // Runs of one value (a sourcetype, a host) skip the dictionary lookup.
-        let code = match self.last_code {
-            code if code != 0 && self.dict.get(code) == value => code,
-            _ => self.dict.code_of(value),
-        };
-        self.last_code = code;
+        // Looked up even in a run of one value (a sourcetype, a host): a short value is found
+        // in the map's slot alone, where comparing it with the last value would read the
+        // value's string, often no longer in the cache.
+        let code = self.dict.code_of(value);
         self.store(row, code, rows);
     }
 
@@ -654,7 +651,6 @@ impl Column {
                 // A code a row on both sides: copies.
                 mine.resize(offset as usize);
                 mine.append_codes(theirs, remap.as_deref(), max);
-                self.last_code = 0;
                 self.last_row = other.last_row.map(|row| row + offset);
             }
             (_, Storage::Dense(theirs)) => self.append_pairs(
@@ -750,7 +746,6 @@ impl Column {
             };
             present.extend(rows.iter().map(|&row| offset + row));
             codes.append_codes(theirs, remap, max);
-            self.last_code = 0;
             self.last_row = Some(offset + last);
             self.densify_if_smaller((offset + last) as usize + 1);
             return;
@@ -761,7 +756,6 @@ impl Column {
                 if let Some(last) = dense.last_nonzero() {
                     codes.resize(offset as usize);
                     codes.append_first(dense, last + 1, remap, max);
-                    self.last_code = 0;
                     self.last_row = Some(offset + last as u32);
                 }
             }
@@ -778,7 +772,6 @@ impl Column {
         /// Codes are stored this many at a time: few enough to keep the scratch small when a
         /// whole column is appended, many enough that each batch is one tight loop.
         const BATCH: usize = 1 << 16;
-        self.last_code = 0;
         let mut batch: Vec<(u32, u32)> = Vec::new();
         let mut last = None;
         let mut pairs = pairs;

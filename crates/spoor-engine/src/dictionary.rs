@@ -61,18 +61,71 @@ use crate::sealed::Block;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Dict {
     values: Vec<Arc<str>>,
-    codes: FxHashMap<Arc<str>, u32>,
+    codes: FxHashMap<Key, u32>,
+}
+
+/// The longest value a [`Key`] holds in itself.
+const INLINE: usize = 22;
+
+/// A value as a dictionary's look-up map keeps it: its bytes in the map's own slot when they
+/// fit (ids, names, numbers: most values), so that finding a value reads no memory beyond the
+/// map's; else the shared string. Looked up by the value's bytes.
+#[derive(Debug, Clone)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Shared(Arc<str>),
+}
+
+impl Key {
+    fn new(value: &Arc<str>) -> Self {
+        match u8::try_from(value.len()) {
+            Ok(len) if value.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..value.len()].copy_from_slice(value.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Shared(Arc::clone(value)),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Self::Shared(value) => value.as_bytes(),
+        }
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        self.bytes()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for Key {}
+
+impl std::hash::Hash for Key {
+    /// As its bytes hash, so that it is found by them.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.bytes().hash(state);
+    }
 }
 
 impl Dict {
     pub(crate) fn code_of(&mut self, value: &str) -> u32 {
-        if let Some(&code) = self.codes.get(value) {
+        if let Some(&code) = self.codes.get(value.as_bytes()) {
             return code;
         }
         let value: Arc<str> = Arc::from(value);
-        self.values.push(Arc::clone(&value));
-        let code = u32::try_from(self.values.len()).expect("fewer than 2^32 distinct values");
-        self.codes.insert(value, code);
+        let code = u32::try_from(self.values.len() + 1).expect("fewer than 2^32 distinct values");
+        self.codes.insert(Key::new(&value), code);
+        self.values.push(value);
         code
     }
 
@@ -89,11 +142,13 @@ impl Dict {
     /// The strings (with their reference counts) and the lookup map's slots.
     pub(crate) fn heap_bytes(&self) -> usize {
         let strings: usize = self.values.iter().map(|v| v.len() + 16).sum();
-        strings + self.values.capacity() * 16 + self.codes.capacity() * 24
+        strings
+            + self.values.capacity() * 16
+            + self.codes.capacity() * (size_of::<(Key, u32)>() + 1)
     }
 
     pub(crate) fn find(&self, value: &str) -> Option<u32> {
-        self.codes.get(value).copied()
+        self.codes.get(value.as_bytes()).copied()
     }
 
     /// Its values from the `from`-th (from 0) on, as shared strings.
@@ -712,6 +767,31 @@ pub(crate) fn read_from(dir: &Path, id: u64) -> io::Result<Option<Dictionary>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_held_in_the_map_or_shared_are_found_by_their_text() {
+        // Every length around what a key holds in itself, multi-byte characters included.
+        let values: Vec<String> = (0..=2 * INLINE)
+            .map(|n| "x".repeat(n))
+            .chain((1..=INLINE).map(|n| "é".repeat(n)))
+            .chain((0..2_000).map(|i| format!("user-{i:06}")))
+            .chain((0..50).map(|i| format!("a value longer than a key holds, number {i}")))
+            .collect();
+        let mut dict = Dict::default();
+        for (i, value) in values.iter().enumerate() {
+            assert_eq!(dict.code_of(value), i as u32 + 1, "{value:?}");
+        }
+        assert_eq!(dict.len(), values.len());
+        for (i, value) in values.iter().enumerate() {
+            let code = i as u32 + 1;
+            assert_eq!(dict.code_of(value), code, "{value:?} again");
+            assert_eq!(dict.find(value), Some(code), "{value:?} found");
+            assert_eq!(dict.get(code), value);
+        }
+        for absent in ["y", "user-002000", "xxxxxxxxxxxxxxxxxxxxxxx\0", "ê"] {
+            assert_eq!(dict.find(absent), None, "{absent:?}");
+        }
+    }
 
     /// A fresh folder, removed when dropped.
     struct Temp(PathBuf);
