@@ -892,6 +892,15 @@ impl Column {
         }
     }
 
+    /// A sparse column's rows with a value (ascending) and their codes; `None` for a dense
+    /// column.
+    pub(crate) fn sparse(&self) -> Option<(&[u32], &Codes)> {
+        match &self.storage {
+            Storage::Sparse { rows, codes } => Some((rows, codes)),
+            Storage::Dense(_) => None,
+        }
+    }
+
     /// Writes the codes of the rows `start..start + out.len()` into `out` (`0`: no value).
     pub(crate) fn codes_into(&self, start: usize, out: &mut [u32]) {
         match &self.storage {

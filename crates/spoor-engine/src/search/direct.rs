@@ -7,7 +7,8 @@
 //! (a loop the compiler vectorises for each code width), each row is given its *slot* (its by
 //! code plus one, or `0` when the search's conditions or the by field drop it), and counted in
 //! its slot or set in its slot's bitset over the field's dictionary, or its code's number added
-//! to its slot's sum. A chart's buckets are ranges of rows, the times being sorted. Large
+//! to its slot's sum. A sparse column of `count(f)` or `dc(f)` (a rare property) is read by its
+//! rows with a value instead, each counted or set in its row's slot. A chart's buckets are ranges of rows, the times being sorted. Large
 //! windows are read in two halves on two threads, whose states are then merged (so, as on the
 //! rows' own path, which also adds in two halves, a sum's last bits depend on where the
 //! halves meet).
@@ -30,7 +31,7 @@ use std::ops::Range;
 
 use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart};
 
-use crate::columns::{Column, Columns};
+use crate::columns::{Codes, Column, Columns};
 
 use super::aggregate::{Acc, Bound, Distinct, bind_matching, numbers_of};
 use super::command::stats::stats_output;
@@ -453,6 +454,20 @@ impl<'c, 'f> Plan<'c, 'f> {
     /// Adds the rows `rows` to `tally`, a block at a time.
     fn tally(&self, rows: Range<usize>, tally: &mut Tally, block: &mut Block) {
         let grouped = self.by.is_some();
+        // A sparse column of `count(f)` or `dc(f)` is read by its rows with a value (the next
+        // of which is kept here), not by a block of codes that are mostly none.
+        let mut next: Vec<usize> = self
+            .aggregations
+            .iter()
+            .map(|kind| match kind {
+                Kind::Present(column) | Kind::Distinct(column, _) => {
+                    column.sparse().map_or(0, |(present, _)| {
+                        present.partition_point(|&row| (row as usize) < rows.start)
+                    })
+                }
+                Kind::Rows | Kind::Sum(..) => 0,
+            })
+            .collect();
         let mut start = rows.start;
         while start < rows.end {
             let n = BLOCK.min(rows.end - start);
@@ -463,25 +478,45 @@ impl<'c, 'f> Plan<'c, 'f> {
             let kept = Selection::of(slots, &mut block.kept);
             self.group(start, slots, codes, &kept);
             count(slots, &kept, grouped, &mut tally.rows, |_| true);
-            for ((kind, table), sums) in self
+            for (((kind, table), sums), next) in self
                 .aggregations
                 .iter()
                 .zip(&mut tally.tables)
                 .zip(&mut tally.sums)
+                .zip(&mut next)
             {
                 match kind {
                     Kind::Rows => {}
-                    Kind::Present(column) => {
-                        column.codes_into(start, codes);
-                        count(slots, &kept, grouped, table, |i| codes[i] != 0);
-                    }
-                    &Kind::Distinct(column, words) => {
-                        column.codes_into(start, codes);
-                        kept.each(|i| {
-                            let (slot, code) = (slots[i] as usize, codes[i] as usize);
+                    Kind::Present(column) => match column.sparse() {
+                        // Rows the search drops count in slot 0, never read.
+                        Some(sparse) => each_present(sparse, next, start..start + n, |i, _| {
+                            let slot = slots[i] as usize;
+                            if grouped {
+                                table[slot] += 1;
+                            } else {
+                                table[1] += u64::from(slot != 0);
+                            }
+                        }),
+                        None => {
+                            column.codes_into(start, codes);
+                            count(slots, &kept, grouped, table, |i| codes[i] != 0);
+                        }
+                    },
+                    &Kind::Distinct(column, words) => match column.sparse() {
+                        // Rows the search drops are set in slot 0's bitset, never read; rows
+                        // without a value would only set bit 0, which no count reads.
+                        Some(sparse) => each_present(sparse, next, start..start + n, |i, code| {
+                            let (slot, code) = (slots[i] as usize, code as usize);
                             table[slot * words + code / 64] |= 1 << (code % 64);
-                        });
-                    }
+                        }),
+                        None => {
+                            column.codes_into(start, codes);
+                            kept.each(|i| {
+                                let (slot, code) = (slots[i] as usize, codes[i] as usize);
+                                table[slot * words + code / 64] |= 1 << (code % 64);
+                            });
+                        }
+                    },
                     Kind::Sum(column, values, numbers) => {
                         // Rows the search drops add up in slot 0, never read.
                         column.codes_into(start, codes);
@@ -562,6 +597,25 @@ impl<'k> Selection<'k> {
             Self::All(n) => (0..*n).for_each(f),
             Self::Kept(kept) => kept.iter().for_each(|&i| f(i)),
         }
+    }
+}
+
+/// Calls `f` with the position in the block `block` (rows of the index) and the code of each
+/// row of `block` a sparse column (its rows with a value, and their codes) has a value in,
+/// from its `next`-th such row on; leaves `next` at the first row past the block.
+fn each_present(
+    (present, codes): (&[u32], &Codes),
+    next: &mut usize,
+    block: Range<usize>,
+    mut f: impl FnMut(usize, u32),
+) {
+    while let Some(&row) = present.get(*next) {
+        let row = row as usize;
+        if row >= block.end {
+            break;
+        }
+        f(row - block.start, codes.get(*next));
+        *next += 1;
     }
 }
 

@@ -26,4 +26,5 @@ mod server_load;
 mod server_memory;
 mod server_support;
 mod siege;
+mod sparse;
 mod support;
