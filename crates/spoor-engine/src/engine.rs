@@ -384,16 +384,20 @@ impl Engine {
 
     /// Stores events of known times (HEC envelopes) durably in one write (see
     /// [`Store::append`]) and indexes them; where they were stored, in order.
-    pub fn append(
+    pub fn append<S: AsRef<str>>(
         &self,
         index: &str,
         meta: &EventMeta,
-        events: &[(OffsetDateTime, &str)],
+        events: impl IntoIterator<Item = (OffsetDateTime, S)>,
     ) -> Result<Vec<Location>, StoreError> {
         let extractor = self.store.parsing(&meta.sourcetype).extractor;
+        let events: Vec<(i64, S)> = events
+            .into_iter()
+            .map(|(time, raw)| (time_micros(time), raw))
+            .collect();
         let events: Vec<Timed<'_>> = events
             .iter()
-            .map(|&(time, raw)| (time_micros(time), raw))
+            .map(|(time, raw)| (*time, raw.as_ref()))
             .collect();
         self.put(index, meta, &events, extractor)
     }

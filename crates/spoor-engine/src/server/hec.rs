@@ -185,9 +185,8 @@ async fn events(state: &Arc<State>, req: &Req, arrival: OffsetDateTime) -> Resul
         }) {
             let first = &group[0];
             let meta = EventMeta::new(&*first.sourcetype, &*first.source, &*first.host);
-            let events: Vec<(OffsetDateTime, &str)> =
-                group.iter().map(|e| (e.time, e.event.as_str())).collect();
-            engine.append(&first.index, &meta, &events)?;
+            let events = group.iter().map(|e| (e.time, e.event.as_str()));
+            engine.append(&first.index, &meta, events)?;
         }
         Ok(())
     })

@@ -45,15 +45,12 @@ fn engine(name: &str, n: usize, users: usize, spread: time::Duration) -> (TempDi
 /// Appends `n` events from `from` over `spread`, as [`engine`] describes.
 fn append(engine: &Engine, n: usize, users: usize, from: OffsetDateTime, spread: time::Duration) {
     let step = spread / u32::try_from(n.max(1)).expect("a small count");
-    let events: Vec<(OffsetDateTime, String)> = (0..n)
-        .map(|i| {
-            let at = from + step * u32::try_from(i).expect("a small count");
-            (at, format!("uid=u{} n={i}", i % users))
-        })
-        .collect();
-    let events: Vec<(OffsetDateTime, &str)> = events.iter().map(|(t, raw)| (*t, &**raw)).collect();
+    let events = (0..n).map(|i| {
+        let at = from + step * u32::try_from(i).expect("a small count");
+        (at, format!("uid=u{} n={i}", i % users))
+    });
     engine
-        .append("main", &EventMeta::new("spoor", "bounds", "test"), &events)
+        .append("main", &EventMeta::new("spoor", "bounds", "test"), events)
         .expect("append");
 }
 
