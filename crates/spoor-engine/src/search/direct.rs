@@ -31,7 +31,7 @@ use std::ops::Range;
 
 use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart};
 
-use crate::columns::{Codes, Column, Columns};
+use crate::columns::{BUILT_IN, Codes, Column, Columns};
 
 use super::aggregate::{Acc, Bound, Distinct, bind_matching, numbers_of};
 use super::command::stats::stats_output;
@@ -245,6 +245,11 @@ fn view<'a>(
                 function: Function::Count | Function::DistinctCount | Function::Sum,
                 field,
             } if field.wildcards() == 0 => names.push(field.as_str()),
+            // A wildcard matching a built-in field (`source`, `_time`, …), which rows have too
+            // but which is no extracted field's column here, is the generic path's.
+            Aggregate::Apply { field, .. } if BUILT_IN.iter().any(|name| field.matches(name)) => {
+                return None;
+            }
             // A wildcard: every column it matches (those no kept row has are dropped later).
             Aggregate::Apply {
                 function: Function::Count | Function::DistinctCount,

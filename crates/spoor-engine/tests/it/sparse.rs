@@ -75,10 +75,12 @@ fn stats() -> impl Strategy<Value = (String, String)> {
         Just("count".to_owned()),
         prop::sample::select(&FIELDS[..]).prop_map(|f| format!("count({f})")),
         prop::sample::select(&FIELDS[..]).prop_map(|f| format!("dc({f})")),
-        // Wildcards matching extracted fields only: which built-in fields (`source`, `_time`)
-        // a wildcard matches is a question of its own, the two paths answer it apart.
+        // Wildcards matching extracted fields, and built-in ones too (`source`, `sourcetype`,
+        // `_time`), which rows have as well.
         Just("dc(r*)".to_owned()),
         Just("count(sc*)".to_owned()),
+        Just("dc(*e)".to_owned()),
+        Just("count(s*)".to_owned()),
     ];
     let condition = prop::sample::select(
         &[
