@@ -138,23 +138,10 @@ impl<'a> Reader<'a> {
                     continue;
                 }
             }
-            let mut number = 0u64;
-            let mut shift = 0;
-            loop {
-                let Some(&b) = bytes.get(at) else {
-                    return Err(self.damaged("cut short"));
-                };
-                at += 1;
-                number |= u64::from(b & 0x7f) << shift;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-                if shift > 63 {
-                    return Err(self.damaged("a number too long"));
-                }
-            }
-            each(number);
+            // Longer numbers, and the last few bytes, one byte at a time.
+            self.rest = &bytes[at..];
+            each(self.var()?);
+            at = bytes.len() - self.rest.len();
         }
         self.rest = &bytes[at..];
         Ok(())

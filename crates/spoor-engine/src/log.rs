@@ -584,7 +584,8 @@ impl Log {
             .iter()
             .map(|&(segment, found)| {
                 let last = Some(segment) == last;
-                let replayed = replay(dir, segment, found, last, &dictionaries, visit, block)?;
+                let replayed =
+                    replay(dir, segment, found, None, last, &dictionaries, visit, block)?;
                 Ok((segment, replayed))
             })
             .collect::<io::Result<Vec<_>>>()?;
@@ -606,22 +607,35 @@ impl Log {
         let dictionaries = &opened;
         let last = segments.last().map(|(segment, _)| *segment);
         let per_part = segments.len().div_ceil(parts.max(1)).max(1);
-        let runs: Vec<&[(u64, OnDisk)]> = segments.chunks(per_part).collect();
+        // Each sealed file's header chain, read once: it sizes the index, then leads the
+        // file's replay.
+        let runs: Vec<Vec<(u64, OnDisk, Option<Chain>)>> = segments
+            .chunks(per_part)
+            .map(|run| {
+                run.iter()
+                    .map(|&(segment, found)| {
+                        let chain = match found {
+                            OnDisk::Sealed(marker) => Some(sealed_chain(dir, segment, marker)),
+                            OnDisk::Log(_) => None,
+                        };
+                        (segment, found, chain)
+                    })
+                    .collect()
+            })
+            .collect();
         let rows: Vec<usize> = runs
             .iter()
             .map(|run| {
                 run.iter()
-                    .map(|&(segment, found)| match found {
-                        OnDisk::Sealed(marker) => sealed_rows(dir, segment, marker),
-                        OnDisk::Log(_) => 0,
-                    })
+                    .flat_map(|(_, _, chain)| chain.iter().flatten())
+                    .map(|(_, header)| header.rows)
                     .sum()
             })
             .collect();
         let all: usize = rows.iter().sum();
         let replayed: Vec<io::Result<Vec<(u64, Replayed)>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = runs
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(number, run)| {
                     let part = Part {
@@ -629,12 +643,13 @@ impl Log {
                         rows: if number == 0 { all } else { rows[number] },
                     };
                     scope.spawn(move || {
-                        run.iter()
-                            .map(|&(segment, found)| {
+                        run.into_iter()
+                            .map(|(segment, found, chain)| {
                                 let replayed = replay(
                                     dir,
                                     segment,
                                     found,
+                                    chain,
                                     Some(segment) == last,
                                     dictionaries,
                                     &mut |at, record| visit(part.number, at, record),
@@ -1549,23 +1564,24 @@ fn create_segment(dir: &Path, segment: u64) -> io::Result<(File, Marker)> {
     Ok((file, marker))
 }
 
-/// The records a sealed segment's blocks hold, as their headers announce them (`0` when the
-/// file cannot be read): what to make room for before reading it.
-fn sealed_rows(dir: &Path, segment: u64, marker: Marker) -> usize {
+/// The blocks of a sealed file as their headers give them: each block's place and header.
+type Chain = Vec<(u64, sealed::Header)>;
+
+/// The header chain of a sealed segment's file (see [`header_chain`]), empty when the file
+/// cannot be read (its replay reports why): the records its headers announce are what to make
+/// room for before reading it.
+fn sealed_chain(dir: &Path, segment: u64, marker: Marker) -> Chain {
     let Ok(file) = File::open(dir.join(sealed_name(segment, marker))) else {
-        return 0;
+        return Chain::new();
     };
     let file_len = file.metadata().map_or(0, |m| m.len());
     header_chain(&file, file_len, &marker)
-        .iter()
-        .map(|(_, header)| header.rows)
-        .sum()
 }
 
 /// The blocks of a sealed file as their headers give them, each header leading to the next,
 /// up to the first that does not check out: each block's place and header. Bodies are not
 /// read, so a block listed may still be damaged.
-fn header_chain(file: &File, file_len: u64, marker: &Marker) -> Vec<(u64, sealed::Header)> {
+fn header_chain(file: &File, file_len: u64, marker: &Marker) -> Chain {
     let mut header = [0; sealed::HEADER_LEN];
     let mut chain = Vec::new();
     let mut pos = 0;
@@ -1585,7 +1601,7 @@ fn header_chain(file: &File, file_len: u64, marker: &Marker) -> Vec<(u64, sealed
 /// block: the helper claims blocks ahead in order, and the replay decodes itself a block the
 /// helper has not claimed, so neither waits for long on the other.
 struct Ahead {
-    chain: Vec<(u64, sealed::Header)>,
+    chain: Chain,
     state: Mutex<AheadState>,
     changed: Condvar,
 }
@@ -1624,7 +1640,7 @@ struct Decoded {
 const AHEAD: usize = 4;
 
 impl Ahead {
-    fn new(chain: Vec<(u64, sealed::Header)>) -> Self {
+    fn new(chain: Chain) -> Self {
         Self {
             chain,
             state: Mutex::default(),
@@ -2014,11 +2030,17 @@ fn replay_segment(
     })
 }
 
-/// Replays a segment from its log file or its sealed file.
+/// Replays a segment from its log file or its sealed file (led by `chain`, its header chain,
+/// when it was read already).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the segment, what was found of it, and where its records go"
+)]
 fn replay(
     dir: &Path,
     segment: u64,
     found: OnDisk,
+    chain: Option<Chain>,
     last: bool,
     dictionaries: &Dictionaries,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
@@ -2034,7 +2056,9 @@ fn replay(
             replayed.latest = latest;
             Ok(replayed)
         }
-        OnDisk::Sealed(marker) => replay_sealed(dir, segment, marker, dictionaries, visit, block),
+        OnDisk::Sealed(marker) => {
+            replay_sealed(dir, segment, marker, chain, dictionaries, visit, block)
+        }
     }
 }
 
@@ -2045,6 +2069,7 @@ fn replay_sealed(
     dir: &Path,
     segment: u64,
     marker: Marker,
+    chain: Option<Chain>,
     dictionaries: &Dictionaries,
     visit: &mut dyn FnMut(Location, RecordRef<'_>),
     block: &mut BlockVisit<'_>,
@@ -2052,7 +2077,8 @@ fn replay_sealed(
     let path = dir.join(sealed_name(segment, marker));
     let file = File::open(&path)?;
     let file_len = file.metadata()?.len();
-    let ahead = Ahead::new(header_chain(&file, file_len, &marker));
+    let chain = chain.unwrap_or_else(|| header_chain(&file, file_len, &marker));
+    let ahead = Ahead::new(chain);
     /// Stops the helper however the replay ends.
     struct Stop<'a>(&'a Ahead);
     impl Drop for Stop<'_> {

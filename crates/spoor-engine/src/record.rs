@@ -74,11 +74,16 @@ pub struct RecordRef<'a> {
 }
 
 impl RecordRef<'_> {
-    /// The length of its frame: [`HEADER_LEN`], the payload's fixed fields, its metadata and
-    /// its raw text.
+    /// The length of its frame: [`HEADER_LEN`] and its payload.
     pub(crate) fn frame_len(&self) -> usize {
+        HEADER_LEN + self.payload_len()
+    }
+
+    /// The length of its payload: the fixed fields, its metadata and its raw text, each with
+    /// its length (at most [`MAX_PAYLOAD`] to be stored).
+    pub(crate) fn payload_len(&self) -> usize {
         let meta = [self.index, self.sourcetype, self.source, self.host];
-        HEADER_LEN + 1 + 8 + meta.iter().map(|m| 2 + m.len()).sum::<usize>() + 4 + self.raw.len()
+        1 + 8 + meta.iter().map(|m| 2 + m.len()).sum::<usize>() + 4 + self.raw.len()
     }
 
     /// Appends the record's frame to `out`, its sync marker, sequence number and header

@@ -8,10 +8,10 @@
 //! code plus one, or `0` when the search's conditions or the by field drop it), and counted in
 //! its slot or set in its slot's bitset over the field's dictionary, or its code's number added
 //! to its slot's sum. A sparse column of `count(f)` or `dc(f)` (a rare property) is read by its
-//! rows with a value instead, each counted or set in its row's slot. A chart's buckets are ranges of rows, the times being sorted. Large
-//! windows are read in two halves on two threads, whose states are then merged (so, as on the
-//! rows' own path, which also adds in two halves, a sum's last bits depend on where the
-//! halves meet).
+//! rows with a value instead, each counted or set in its row's slot. A chart's buckets are
+//! ranges of rows, the times being sorted. Large windows are read in two halves on two
+//! threads, whose states are then merged (so, as on the rows' own path, which also adds in two
+//! halves, a sum's last bits depend on where the halves meet).
 //!
 //! The funnel and the retention of the builders, whole queries of their own shape, have paths
 //! of their own ([`funnel`], [`retention`]), over the window's rows decided by code as

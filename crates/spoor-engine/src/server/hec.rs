@@ -26,7 +26,7 @@ use super::receivers::Target;
 use super::reply::{self, Req, Response};
 use super::route::Route;
 use crate::EventMeta;
-use crate::record::MAX_PAYLOAD;
+use crate::record::{MAX_PAYLOAD, RecordRef};
 
 /// Channels seen, each with its next acknowledgement id.
 #[derive(Debug, Default)]
@@ -321,8 +321,15 @@ fn parse<'a>(
 /// `source` and `host` at most 65,535 bytes each (an index that long does not exist: code 7,
 /// found later), the whole record within the store's frame (the rule of `Record::encode`).
 fn storable(index: &str, sourcetype: &str, source: &str, host: &str, raw_len: usize) -> bool {
-    let meta = [index, sourcetype, source, host];
-    let record = 1 + 8 + meta.iter().map(|m| 2 + m.len()).sum::<usize>() + 4;
+    let record = RecordRef {
+        time_micros: 0,
+        index,
+        sourcetype,
+        source,
+        host,
+        raw: "",
+    }
+    .payload_len();
     [sourcetype, source, host]
         .iter()
         .all(|m| m.len() <= usize::from(u16::MAX))
