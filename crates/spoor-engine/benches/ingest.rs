@@ -14,7 +14,9 @@
 //! Every request is built before the clock starts, so the figure is the engine's: events a
 //! second until the last acknowledgement (each answered only once durable). After each run the
 //! index's `totalEventCount` must equal the events sent. `SPOOR_BENCH_EVENTS` (default
-//! 2,000,000) events a run, `SPOOR_BENCH_CLIENTS` (default 4) clients. Figures go to
+//! 2,000,000) events a run, `SPOOR_BENCH_CLIENTS` (default 4) clients. `SPOOR_BENCH_PATHS`
+//! (default `hec,simple,stream`) picks the runs, in its order, and `SPOOR_BENCH_ENGINE` another
+//! build of the binary, to compare two builds in the same minutes. Figures go to
 //! `BENCHMARKS.md`.
 
 #![allow(
@@ -57,7 +59,9 @@ struct Engine {
 
 impl Engine {
     fn start(data: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_spoor-engine"))
+        let binary = std::env::var_os("SPOOR_BENCH_ENGINE")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_spoor-engine").into());
+        let mut child = Command::new(binary)
             .args(["--data", &data.display().to_string()])
             .args(["--listen", "127.0.0.1:0", "--hec-listen", "127.0.0.1:0"])
             .env("SPOOR_ENGINE_PASSWORD", "bench-password-1")
@@ -158,6 +162,19 @@ fn response(reader: &mut impl BufRead) -> (u16, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// The user and system CPU seconds process `pid` has used (Linux; `None` elsewhere), from
+/// `/proc/<pid>/stat` in clock ticks of 1/100 s. The system time tells the engine's own work
+/// from the kernel's: on a virtual machine that hands freed memory back to its host, each page
+/// written for the first time since can cost the kernel several microseconds.
+fn cpu_seconds(pid: u32) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command's name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    // utime and stime are the 14th and 15th fields; the state, the 3rd, is fields[0].
+    Some((ticks(11)? / 100.0, ticks(12)? / 100.0))
+}
+
 /// Sends each client's requests on one connection, in turn, and waits for every answer;
 /// returns the seconds from the first byte sent to the last answer read.
 fn send_all(addr: &str, per_client: Vec<Vec<Vec<u8>>>) -> f64 {
@@ -212,12 +229,15 @@ fn main() {
         })
         .sum();
 
+    let paths = std::env::var("SPOOR_BENCH_PATHS").unwrap_or_else(|_| "hec,simple,stream".into());
+    let runs = paths.split(',').map(|path| match path.trim() {
+        "hec" => ("HEC, batches of 1,000", "hec"),
+        "simple" => ("receivers/simple, batches of 1,000", "simple"),
+        "stream" => ("receivers/stream, 100,000 lines a request", "stream"),
+        other => panic!("SPOOR_BENCH_PATHS: no path {other:?} (hec, simple, stream)"),
+    });
     let mut results = Vec::new();
-    for (run, index) in [
-        ("HEC, batches of 1,000", "hec"),
-        ("receivers/simple, batches of 1,000", "simple"),
-        ("receivers/stream, 100,000 lines a request", "stream"),
-    ] {
+    for (run, index) in runs {
         engine.rest("POST", "/services/data/indexes", &format!("name={index}"));
         // Each client its share of the batches, every request built before the clock starts.
         let mut per_client: Vec<Vec<Vec<u8>>> = vec![Vec::new(); clients];
@@ -274,7 +294,11 @@ fn main() {
             };
         }
         let bytes: usize = per_client.iter().flatten().map(Vec::len).sum();
+        let cpu_before = cpu_seconds(engine.child.id());
         let secs = send_all(&addr, per_client);
+        let cpu = cpu_seconds(engine.child.id())
+            .zip(cpu_before)
+            .map(|((user, system), (user0, system0))| (user - user0, system - system0));
         // Every acknowledged event is searchable: the index holds them all.
         let deadline = Instant::now() + Duration::from_secs(30);
         while engine.total_events(index) < events as u64 && Instant::now() < deadline {
@@ -286,6 +310,14 @@ fn main() {
             "{run}: {rate:.0} events/s ({secs:.2} s, {:.0} MB/s of requests)",
             bytes as f64 / secs / 1e6
         );
+        if let Some((user, system)) = cpu {
+            println!(
+                "  engine CPU while sending: user {user:.2} s, system {system:.2} s \
+                 ({:.2} µs user, {:.2} µs system an event)",
+                user * 1e6 / events as f64,
+                system * 1e6 / events as f64
+            );
+        }
         results.push((run, rate));
     }
     println!(

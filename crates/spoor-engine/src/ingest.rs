@@ -110,6 +110,22 @@ impl Parsing {
             .unwrap_or_default()
     }
 
+    /// How much of `text`, the start of a stream, is whole events: the bytes before the last
+    /// event, which may go on in what is still to come. Cutting a stream there and cutting each
+    /// part into events gives the events of the whole (`0` when the text may be one event yet).
+    pub(crate) fn whole_len(&self, text: &str) -> usize {
+        match &self.breaker {
+            // Up to the last line break: a line after it may still be growing.
+            None => text.rfind(['\r', '\n']).map_or(0, |i| i + 1),
+            // Where the last event starts.
+            Some(_) => self
+                .split(text)
+                .0
+                .last()
+                .map_or(0, |last| last.as_ptr() as usize - text.as_ptr() as usize),
+        }
+    }
+
     /// Cuts `text` into events: the text between line breaks, without empty ones. The second
     /// value counts the events cut to `TRUNCATE`.
     pub(crate) fn split<'a>(&self, text: &'a str) -> (Vec<&'a str>, usize) {
@@ -265,6 +281,53 @@ mod tests {
         let (events, _) = parsing
             .split("one\nline two\r\n-----end-event-----\r\nthree\r\n-----end-event-----\r\n");
         assert_eq!(events, ["one\nline two", "three"]);
+    }
+
+    proptest::proptest! {
+        /// A stream cut where `whole_len` says, its parts cut into events, gives the events of
+        /// the whole text, whatever pieces it arrives in, with the default breaker and a regex.
+        #[test]
+        fn a_stream_cut_at_whole_events_gives_the_same_events(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b=1", " ", "\r", "\n", "\r\n", "é", "\r\n-----end-event-----\r\n",
+                    "-----end",
+                ]),
+                0..60,
+            ),
+            reads in proptest::collection::vec(1usize..12, 1..20),
+            regex in proptest::bool::ANY,
+        ) {
+            let parsing = if regex {
+                Parsing::from_props(&props(&[(
+                    "LINE_BREAKER",
+                    r"(\r\n-----end-event-----\r\n)",
+                )]))
+                .unwrap()
+            } else {
+                Parsing::default()
+            };
+            let text: String = parts.concat();
+            let chars: Vec<char> = text.chars().collect();
+            let mut got: Vec<String> = Vec::new();
+            let mut pending = String::new();
+            let mut at = 0;
+            for n in reads.iter().cycle() {
+                if at >= chars.len() {
+                    break;
+                }
+                let end = (at + n).min(chars.len());
+                pending.extend(&chars[at..end]);
+                at = end;
+                let whole = parsing.whole_len(&pending);
+                got.extend(parsing.split(&pending[..whole]).0.into_iter().map(str::to_owned));
+                pending.drain(..whole);
+            }
+            got.extend(parsing.split(&pending).0.into_iter().map(str::to_owned));
+            let want: Vec<String> =
+                parsing.split(&text).0.into_iter().map(str::to_owned).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
     }
 
     #[test]

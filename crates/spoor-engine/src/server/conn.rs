@@ -7,7 +7,8 @@
 //! request heads, idle kept-alive connections and bodies have time limits ([`Limits`]).
 //! A request's credentials are checked from its head before any byte of its body is read; a
 //! body announced over its endpoint's limit is refused at once, and a chunked one as soon as it
-//! passes it. A login carries its credentials in its body: that body is capped small
+//! passes it. A `receivers/stream` body, framed or raw, is not read whole: its events are
+//! stored as they arrive ([`receivers::Stream`]). A login carries its credentials in its body: that body is capped small
 //! ([`MAX_LOGIN_BYTES`]), timed like any other, and refused unread while its client is locked
 //! out.
 
@@ -41,8 +42,6 @@ use super::{Limits, State, hec, jobs, rest};
 
 /// Largest request head, and what a connection buffers at most.
 const MAX_HEAD: usize = 64 << 10;
-/// A raw stream's events are stored each time this many bytes are waiting.
-const STREAM_CHUNK: usize = 1 << 20;
 /// A raw stream with no data for this long is taken as ended.
 const STREAM_IDLE: Duration = Duration::from_secs(300);
 /// Largest body of a request that is not an ingest (a form).
@@ -355,8 +354,8 @@ fn parse_head(head: &[u8]) -> Option<(String, HeaderMap)> {
     Some((target, headers))
 }
 
-/// Reads a raw stream to its end, storing whole events as they come (every
-/// [`STREAM_CHUNK`] bytes), so a long-lived stream is indexed as it arrives and a stream larger
+/// Reads a raw stream to its end, storing whole events as they come (see
+/// [`receivers::Stream`]), so a long-lived stream is indexed as it arrives and a stream larger
 /// than the body limit loses nothing; ends after [`STREAM_IDLE`] without data.
 async fn read_stream(
     io: &mut Box<dyn Io>,
@@ -365,8 +364,10 @@ async fn read_stream(
     mode: OutputMode,
     state: &Arc<State>,
 ) -> io::Result<Response> {
-    let limit = state.options.limits.max_body_bytes;
-    let mut pending = first.to_vec();
+    let mut stream = receivers::Stream::new(state, target, mode);
+    if let Err(response) = stream.push(first).await {
+        return Ok(response);
+    }
     let mut buf = vec![0u8; 64 << 10];
     loop {
         let n = match tokio::time::timeout(STREAM_IDLE, io.read(&mut buf)).await {
@@ -376,23 +377,11 @@ async fn read_stream(
         if n == 0 {
             break;
         }
-        pending.extend_from_slice(&buf[..n]);
-        if pending.len() >= STREAM_CHUNK {
-            let whole = receivers::whole_events(state, &target, &pending);
-            if whole == 0 && pending.len() > limit {
-                return Ok(reply::too_large(mode, limit));
-            }
-            if whole > 0 {
-                let rest = pending.split_off(whole);
-                let text =
-                    String::from_utf8(std::mem::replace(&mut pending, rest)).unwrap_or_default();
-                if let Err(response) = receivers::ingest(state, mode, &target, text).await {
-                    return Ok(response);
-                }
-            }
+        if let Err(response) = stream.push(&buf[..n]).await {
+            return Ok(response);
         }
     }
-    Ok(receivers::store(state, mode, target, &pending).await)
+    Ok(stream.finish().await)
 }
 
 async fn write_response(io: &mut Box<dyn Io>, response: Response) -> io::Result<()> {
@@ -549,7 +538,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WriteDeadline<S> {
 async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr) -> Response {
     let (parts, mut body) = request.into_parts();
     let query = Form::decode(parts.uri.query().unwrap_or_default());
-    match read_request(&state, &parts, &query, &mut body, peer).await {
+    let read = match check_head(&state, &parts, &query, peer) {
+        Ok((Route::ReceiversStream, mode, limit)) if parts.method == Method::POST => {
+            let target = Target::of(&query, peer);
+            return stream_body(&state, body, target, mode, limit, peer).await;
+        }
+        Ok((route, mode, limit)) => read_request(&state, route, mode, limit, &mut body, peer).await,
+        Err(refused) => Err(*refused),
+    };
+    match read {
         Ok((route, mode, bytes)) => {
             let req = Req {
                 method: parts.method,
@@ -570,6 +567,48 @@ async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr)
     }
 }
 
+/// A framed `receivers/stream` request: its body stored as it arrives (see
+/// [`receivers::Stream`]), read at the pace every body is held to ([`Pace`]).
+async fn stream_body(
+    state: &Arc<State>,
+    mut body: Incoming,
+    target: Target,
+    mode: OutputMode,
+    limit: usize,
+    peer: SocketAddr,
+) -> Response {
+    let limits = &state.options.limits;
+    let mut stream = receivers::Stream::new(state, target, mode);
+    let mut pace = Pace::new(limits);
+    // The reply that ends the stream early, and whether the rest of the body is to be read and
+    // thrown away (see [`linger`]).
+    let (mut response, drain) = loop {
+        match pace.next(&mut body).await {
+            Ok(Some(data)) => {
+                if let Err(response) = stream.push(&data).await {
+                    break (response, true);
+                }
+            }
+            Ok(None) => return stream.finish().await,
+            Err(ReadFault::TooSlow) => {
+                tracing::debug!(%peer, "request body too slow");
+                let text = reply::too_slow_text(limits.body_timeout, limits.min_body_rate);
+                break (stream.refuse(StatusCode::REQUEST_TIMEOUT, text), false);
+            }
+            Err(ReadFault::Broken(err)) => {
+                tracing::debug!(%peer, error = %err, "request body not read");
+                let text = "the request body could not be read";
+                break (stream.refuse(StatusCode::BAD_REQUEST, text), false);
+            }
+        }
+    };
+    reply::closing(&mut response);
+    if drain && !body.is_end_stream() {
+        tokio::spawn(linger(body, limit));
+    }
+    response
+}
+
 /// A request answered before its body was read whole.
 struct Refused {
     response: Response,
@@ -578,18 +617,19 @@ struct Refused {
     drain: Option<usize>,
 }
 
-/// The endpoint, output mode and body of a request, or the reply that refuses it: its head is
-/// checked ([`admit`]) before any byte of its body is read.
-async fn read_request(
+/// The endpoint, output mode and body limit of a request, or the reply that refuses it: its
+/// head is checked ([`admit`]) before any byte of its body is read.
+fn check_head(
     state: &State,
     parts: &http::request::Parts,
     query: &Form,
-    body: &mut Incoming,
     peer: SocketAddr,
-) -> Result<(Route, OutputMode, Bytes), Refused> {
-    let refuse = |response, limit| Refused {
-        response,
-        drain: Some(limit),
+) -> Result<(Route, OutputMode, usize), Box<Refused>> {
+    let refuse = |response, limit| {
+        Box::new(Refused {
+            response,
+            drain: Some(limit),
+        })
     };
     let path = parts.uri.path();
     let mode = OutputMode::from_param(query.get("output_mode"));
@@ -640,6 +680,24 @@ async fn read_request(
         };
         return Err(refuse(response, limit));
     }
+    Ok((route, mode, limit))
+}
+
+/// The body of a request whose head was checked, read whole, or the reply that refuses it.
+async fn read_request(
+    state: &State,
+    route: Route,
+    mode: OutputMode,
+    limit: usize,
+    body: &mut Incoming,
+    peer: SocketAddr,
+) -> Result<(Route, OutputMode, Bytes), Refused> {
+    let refuse = |response, limit| Refused {
+        response,
+        drain: Some(limit),
+    };
+    let is_hec = route.is_hec();
+    let limits = &state.options.limits;
     if route == Route::HecHealth {
         // Nothing to read for a health check, and its caller is not known.
         return Ok((route, mode, Bytes::new()));
@@ -655,7 +713,7 @@ async fn read_request(
             reply::closing(&mut response);
             Err(refuse(response, limit))
         }
-        Err(BodyFault::TooSlow) => {
+        Err(BodyFault::Read(ReadFault::TooSlow)) => {
             tracing::debug!(%peer, "request body too slow");
             let response = reply::too_slow(mode, is_hec, limits.body_timeout, limits.min_body_rate);
             Err(Refused {
@@ -663,7 +721,7 @@ async fn read_request(
                 drain: None,
             })
         }
-        Err(BodyFault::Broken(err)) => {
+        Err(BodyFault::Read(ReadFault::Broken(err))) => {
             tracing::debug!(%peer, error = %err, "request body not read");
             let response = reply::error(
                 StatusCode::BAD_REQUEST,
@@ -742,15 +800,69 @@ fn admit(
 enum BodyFault {
     /// Past the endpoint's limit, announced or sent.
     TooLarge,
+    /// Not read as it came.
+    Read(ReadFault),
+}
+
+/// Why a body's next piece was not read.
+#[derive(Debug)]
+enum ReadFault {
     /// Slower than [`Limits::body_timeout`] and [`Limits::min_body_rate`] allow.
     TooSlow,
     /// The connection failed or the framing was wrong.
     Broken(hyper::Error),
 }
 
+/// The pace a body is held to: it may take [`Limits::body_timeout`] plus a second for each
+/// [`Limits::min_body_rate`] bytes received.
+struct Pace<'l> {
+    limits: &'l Limits,
+    start: tokio::time::Instant,
+    received: usize,
+}
+
+impl<'l> Pace<'l> {
+    fn new(limits: &'l Limits) -> Self {
+        Self {
+            limits,
+            start: tokio::time::Instant::now(),
+            received: 0,
+        }
+    }
+
+    /// The body's next piece of data (`None` at its end), if it comes in time.
+    async fn next(&mut self, body: &mut Incoming) -> Result<Option<Bytes>, ReadFault> {
+        loop {
+            let limits = self.limits;
+            let allowance = if limits.min_body_rate == 0 {
+                limits.body_timeout
+            } else {
+                let earned = self.received as f64 / limits.min_body_rate as f64;
+                limits
+                    .body_timeout
+                    .saturating_add(Duration::try_from_secs_f64(earned).unwrap_or(Duration::MAX))
+            };
+            let next = match self.start.checked_add(allowance) {
+                Some(deadline) => tokio::time::timeout_at(deadline, body.frame()).await,
+                None => Ok(body.frame().await),
+            };
+            let frame = match next {
+                Err(_) => return Err(ReadFault::TooSlow),
+                Ok(None) => return Ok(None),
+                Ok(Some(Err(err))) => return Err(ReadFault::Broken(err)),
+                Ok(Some(Ok(frame))) => frame,
+            };
+            // Trailers are skipped.
+            if let Ok(data) = frame.into_data() {
+                self.received += data.len();
+                return Ok(Some(data));
+            }
+        }
+    }
+}
+
 /// Reads a body of at most `limit` bytes, refusing one announced larger before reading any of
-/// it, and one that comes too slowly: it may take [`Limits::body_timeout`] plus a second for
-/// each [`Limits::min_body_rate`] bytes received.
+/// it, and one that comes too slowly ([`Pace`]).
 async fn read_body(body: &mut Incoming, limit: usize, limits: &Limits) -> Result<Bytes, BodyFault> {
     let hint = body.size_hint();
     let announced = usize::try_from(hint.lower()).unwrap_or(usize::MAX);
@@ -759,32 +871,12 @@ async fn read_body(body: &mut Incoming, limit: usize, limits: &Limits) -> Result
     }
     // Credentials are checked by now (a login's cap is small): what is announced may be held.
     let mut out = Vec::with_capacity(hint.exact().map_or(0, |_| announced));
-    let start = tokio::time::Instant::now();
-    loop {
-        let allowance = if limits.min_body_rate == 0 {
-            limits.body_timeout
-        } else {
-            let earned = out.len() as f64 / limits.min_body_rate as f64;
-            limits
-                .body_timeout
-                .saturating_add(Duration::try_from_secs_f64(earned).unwrap_or(Duration::MAX))
-        };
-        let next = match start.checked_add(allowance) {
-            Some(deadline) => tokio::time::timeout_at(deadline, body.frame()).await,
-            None => Ok(body.frame().await),
-        };
-        let frame = match next {
-            Err(_) => return Err(BodyFault::TooSlow),
-            Ok(None) => break,
-            Ok(Some(Err(err))) => return Err(BodyFault::Broken(err)),
-            Ok(Some(Ok(frame))) => frame,
-        };
-        if let Ok(data) = frame.into_data() {
-            if data.len() > limit - out.len() {
-                return Err(BodyFault::TooLarge);
-            }
-            out.extend_from_slice(&data);
+    let mut pace = Pace::new(limits);
+    while let Some(data) = pace.next(body).await.map_err(BodyFault::Read)? {
+        if data.len() > limit - out.len() {
+            return Err(BodyFault::TooLarge);
         }
+        out.extend_from_slice(&data);
     }
     Ok(out.into())
 }
@@ -812,7 +904,7 @@ async fn dispatch(state: Arc<State>, route: Route, req: Req) -> Response {
                 return reply::wrong_method(req.mode, &req.method);
             }
             let target = Target::of(&req.query, req.peer);
-            receivers::store(&state, req.mode, target, &req.body).await
+            receivers::store(&state, req.mode, target, req.body).await
         }
         Route::HecEvent | Route::HecRaw | Route::HecHealth | Route::HecAck => {
             hec::handle(Arc::clone(&state), &route, req).await

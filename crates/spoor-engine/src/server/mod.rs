@@ -49,7 +49,8 @@ pub use conn::{Gate, Permit, WriteDeadline};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// Largest REST request body (`receivers/simple`, forms), in bytes. Default 64 MiB.
+    /// Largest REST request body (`receivers/simple`, forms), in bytes, and longest event of a
+    /// `receivers/stream` request (stored as it arrives, whatever its length). Default 64 MiB.
     pub max_body_bytes: usize,
     /// Largest HEC request body, in bytes. Default 1 MB, as Splunk's `max_content_length`.
     pub max_hec_body_bytes: usize,

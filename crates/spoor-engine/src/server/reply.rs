@@ -164,7 +164,19 @@ fn retry_after(response: &mut Response, left: Duration) {
 
 /// 408 for a body that came too slowly; the connection is closed after it.
 pub(crate) fn too_slow(mode: OutputMode, hec: bool, timeout: Duration, rate: usize) -> Response {
-    let text = if rate == 0 {
+    let text = too_slow_text(timeout, rate);
+    let mut response = if hec {
+        hec_refusal(StatusCode::REQUEST_TIMEOUT, &text)
+    } else {
+        error(StatusCode::REQUEST_TIMEOUT, mode, Level::Error, text)
+    };
+    closing(&mut response);
+    response
+}
+
+/// What [`too_slow`] says.
+pub(crate) fn too_slow_text(timeout: Duration, rate: usize) -> String {
+    if rate == 0 {
         format!(
             "the request body came too slowly: send it within {} seconds",
             timeout.as_secs()
@@ -175,14 +187,7 @@ pub(crate) fn too_slow(mode: OutputMode, hec: bool, timeout: Duration, rate: usi
              each {rate} bytes",
             timeout.as_secs()
         )
-    };
-    let mut response = if hec {
-        hec_refusal(StatusCode::REQUEST_TIMEOUT, &text)
-    } else {
-        error(StatusCode::REQUEST_TIMEOUT, mode, Level::Error, text)
-    };
-    closing(&mut response);
-    response
+    }
 }
 
 /// Marks a reply as the connection's last (its request's body is left unread).

@@ -21,8 +21,8 @@ use spoor_proto::{Error, Level, SearchApi, Service, api_error};
 
 use crate::server_support::xml::Fields;
 use crate::server_support::{
-    Blocking, Driver, Harness, Tokio, as_xml, body_text, raw_half_closed, raw_request,
-    with_authorization, xml,
+    Blocking, Driver, Harness, Tokio, as_xml, body_text, raw_exchange, raw_half_closed,
+    raw_request, with_authorization, xml,
 };
 
 fn json_rows(response: &Response<Vec<u8>>) -> Vec<Fields> {
@@ -1129,6 +1129,137 @@ fn a_long_raw_stream_is_stored_as_it_comes() {
         rows.iter()
             .all(|row| row.iter().flatten().all(|v| !v.contains("end-event")))
     );
+}
+
+/// The `Authorization` header of a client logged in to the harness.
+fn authorization(harness: &Harness) -> String {
+    let client: Blocking = connect(harness);
+    let mut probe = Request::new(Vec::new());
+    client.service().authorize(&mut probe);
+    probe.headers()[http::header::AUTHORIZATION]
+        .to_str()
+        .expect("header")
+        .to_owned()
+}
+
+/// A framed `receivers/stream` request, by length or chunked, longer than the body limit, is
+/// stored as it comes and answered with a receipt for all of it. One that stops being UTF-8
+/// part way, or whose event outgrows the limit, is refused saying how much of it was stored,
+/// and exactly that was: every event before the point, none after.
+#[test]
+fn framed_streams_are_stored_as_they_come() {
+    let harness = Harness::with_limits("srv-framed", |l| l.max_body_bytes = 2 << 20);
+    harness
+        .engine
+        .store()
+        .create_index("framed")
+        .expect("index");
+    let authorization = authorization(&harness);
+    let client: Blocking = connect(&harness);
+    let lines = |from: usize, n: usize| -> Vec<u8> {
+        (from..from + n)
+            .flat_map(|i| {
+                format!("2026-11-28T12:00:00.000000 n={i} pad={}\n", "x".repeat(60)).into_bytes()
+            })
+            .collect()
+    };
+    let request = |framing: &str, body: &[u8]| -> Vec<u8> {
+        let mut bytes = format!(
+            "POST /services/receivers/stream?index=framed&sourcetype=lines HTTP/1.1\r\n\
+             Host: localhost\r\nAuthorization: {authorization}\r\nConnection: close\r\n\
+             {framing}\r\n"
+        )
+        .into_bytes();
+        bytes.extend_from_slice(body);
+        bytes
+    };
+    let stored = |condition: &str| {
+        let condition = if condition.is_empty() {
+            String::new()
+        } else {
+            format!("| where {condition} ")
+        };
+        count(
+            &client,
+            &format!("search index=framed {condition}| stats count"),
+        )
+    };
+    let receipt_bytes = |response: &crate::server_support::RawResponse| -> u64 {
+        let text = std::str::from_utf8(&response.body).expect("UTF-8");
+        let field = text
+            .find(r#"k="bytes""#)
+            .unwrap_or_else(|| panic!("a receipt: {text}"));
+        let from = text[field..].find("<text>").expect("a value") + field + "<text>".len();
+        let to = text[from..].find('<').expect("closed") + from;
+        text[from..to].parse().expect("a number")
+    };
+
+    // By length: 5 MB, past the 2 MiB limit of a whole body.
+    let body = lines(0, 50_000);
+    assert!(body.len() > 2 * (2 << 20));
+    let framing = format!("Content-Length: {}\r\n", body.len());
+    let response = raw_exchange(harness.addr(), &request(&framing, &body)).expect("a reply");
+    assert_eq!(response.status, 200, "{}", response.head);
+    assert_eq!(receipt_bytes(&response), body.len() as u64);
+    assert_eq!(stored(""), "50000");
+
+    // Chunked, in pieces that cut lines and characters anywhere.
+    let mut body = lines(50_000, 49_999);
+    body.extend_from_slice("2026-11-28T12:00:00.000000 n=99999 note=\"déjà vu\"".as_bytes());
+    let mut chunked = Vec::new();
+    for piece in body.chunks(99_991) {
+        chunked.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        chunked.extend_from_slice(piece);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let response = raw_exchange(
+        harness.addr(),
+        &request("Transfer-Encoding: chunked\r\n", &chunked),
+    )
+    .expect("a reply");
+    assert_eq!(response.status, 200, "{}", response.head);
+    assert_eq!(receipt_bytes(&response), body.len() as u64);
+    assert_eq!(stored(""), "100000");
+    assert_eq!(stored("note=\"déjà vu\""), "1");
+
+    // Not UTF-8 after 3 MB: what came before the bad bytes is stored, and said to be.
+    let mut body = lines(100_000, 30_000);
+    let bad_at = body.len() + "2026-11-28T12:00:00.000000 n=bad ".len();
+    body.extend_from_slice(b"2026-11-28T12:00:00.000000 n=bad \xff\xfe\n");
+    body.extend_from_slice(&lines(130_000, 1_000));
+    let framing = format!("Content-Length: {}\r\n", body.len());
+    let response = raw_exchange(harness.addr(), &request(&framing, &body)).expect("a reply");
+    assert_eq!(response.status, 400, "{}", response.head);
+    let text = String::from_utf8_lossy(&response.body).into_owned();
+    assert!(text.contains("not UTF-8 text"), "{text}");
+    let said = text
+        .split("the first ")
+        .nth(1)
+        .and_then(|rest| rest.split(" events").next())
+        .unwrap_or_else(|| panic!("says what was stored: {text}"));
+    let (bytes, events) = said
+        .split_once(" bytes of this request, ")
+        .expect("bytes and events");
+    let (bytes, events): (usize, usize) = (bytes.parse().unwrap(), events.parse().unwrap());
+    assert!(events > 0 && events <= 30_000, "{text}");
+    assert_eq!(bytes, lines(100_000, events).len(), "{text}");
+    assert!(text.contains(&format!("from byte {bad_at}")), "{text}");
+    assert_eq!(stored(""), (100_000 + events).to_string());
+    assert_eq!(stored(&format!("n>={}", 100_000 + events)), "0");
+    assert_eq!(stored("n>=100000"), events.to_string());
+
+    // An event that outgrows the limit: refused, the lines before it stored.
+    let mut body = lines(200_000, 20_000);
+    body.extend_from_slice(&vec![b'y'; 5 << 20]);
+    let framing = format!("Content-Length: {}\r\n", body.len());
+    let before = 100_000 + events;
+    let response = raw_exchange(harness.addr(), &request(&framing, &body)).expect("a reply");
+    assert_eq!(response.status, 413, "{}", response.head);
+    let text = String::from_utf8_lossy(&response.body).into_owned();
+    assert!(text.contains("an event is longer than"), "{text}");
+    assert!(text.contains("20000 events, were stored"), "{text}");
+    assert_eq!(stored(""), (before + 20_000).to_string());
 }
 
 /// Past the limit, a search waits for a slot (up to the queue wait) rather than failing.
