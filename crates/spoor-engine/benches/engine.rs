@@ -349,6 +349,13 @@ fn main() {
         spoor["index_bytes"] / events as f64,
         spoor["index_heap_bytes"] / events as f64
     );
+    let _ = writeln!(
+        report,
+        "after the questions (with the postings they built): resident set {:.1} bytes/event, \
+         the index's structures {:.1} bytes/event",
+        spoor["rss_bytes_after_questions"] / events as f64,
+        spoor["index_heap_bytes_after_questions"] / events as f64
+    );
     println!("{report}");
     if keep.is_none() {
         let _ = fs::remove_dir_all(&dir);
@@ -580,6 +587,9 @@ fn measure(dir: &Path) {
             println!("answer {name} {answer}");
         }
     }
+    // With the postings the questions had built (two bytes a row a column of few values).
+    println!("index_heap_bytes_after_questions {}", engine.index_bytes());
+    println!("rss_bytes_after_questions {}", rss_bytes());
 }
 
 /// Whether an index's folder is as a store left alone ends up: every closed segment sealed, and

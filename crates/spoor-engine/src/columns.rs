@@ -1,11 +1,14 @@
 //! The in-memory columnar index of one engine index: a time column, and a dictionary-encoded
 //! column per field, dense for common fields and sparse for rare ones.
 
+use std::sync::Arc;
+
 use spoor_event::extract::Extractor;
 
 use crate::dictionary::{Dict, Dictionary};
 use crate::hash::FxHashMap;
 use crate::log::Location;
+use crate::postings::{Posted, Postings};
 use crate::record::RecordRef;
 use crate::sealed::{Block, SealedColumn};
 use crate::template;
@@ -460,25 +463,29 @@ impl Codes {
     }
 
     /// The codes at `rows` (ascending).
-    fn gather(&self, rows: &[u32]) -> Vec<u32> {
-        fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32]) -> Vec<u32> {
-            rows.iter()
-                .map(|&row| codes.get(row as usize).map_or(0, |&c| c.into()))
-                .collect()
+    /// Writes the codes of `rows` (ascending) into `out` (as long).
+    fn gather_into(&self, rows: &[u32], out: &mut [u32]) {
+        fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32], out: &mut [u32]) {
+            for (o, &row) in out.iter_mut().zip(rows) {
+                *o = codes.get(row as usize).map_or(0, |&c| c.into());
+            }
         }
         // Consecutive rows (a whole window, unfiltered) are one slice: a plain widening copy.
         if let (Some(&first), Some(&last)) = (rows.first(), rows.last())
             && (last - first) as usize + 1 == rows.len()
         {
-            let mut out = vec![0; rows.len()];
-            self.copy_into(first as usize, &mut out);
-            return out;
+            self.copy_into(first as usize, out);
+            return;
         }
         match self {
-            Self::Same { .. } => rows.iter().map(|&row| self.get(row as usize)).collect(),
-            Self::U8(v) => go(v, rows),
-            Self::U16(v) => go(v, rows),
-            Self::U32(v) => go(v, rows),
+            Self::Same { .. } => {
+                for (o, &row) in out.iter_mut().zip(rows) {
+                    *o = self.get(row as usize);
+                }
+            }
+            Self::U8(v) => go(v, rows, out),
+            Self::U16(v) => go(v, rows, out),
+            Self::U32(v) => go(v, rows, out),
         }
     }
 
@@ -512,11 +519,31 @@ fn remapped(remap: Option<&[u32]>, code: u32) -> u32 {
     remap.map_or(code, |remap| remap.get(code as usize).copied().unwrap_or(0))
 }
 
+/// The most codes (values, and none) a column may have for its rows to be posted: postings
+/// take about two bytes a row and four a chunk of 65,536 rows for each code.
+const MAX_POSTED_CODES: usize = 256;
+
+/// The first place from `from` on in `sorted` whose value is at least `row`, found by steps
+/// that double, then halving.
+pub(crate) fn gallop(sorted: &[u32], from: usize, row: u32) -> usize {
+    let mut step = 1;
+    let mut hi = from;
+    while hi < sorted.len() && sorted[hi] < row {
+        hi = from + step;
+        step *= 2;
+    }
+    let lo = from + step / 4;
+    let hi = hi.min(sorted.len());
+    lo.min(hi) + sorted[lo.min(hi)..hi].partition_point(|&r| r < row)
+}
+
 /// One field's values over the rows of an index.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Column {
     pub(crate) dict: Dict,
     storage: Storage,
+    /// The rows of each code, once a search asked for them.
+    posted: Posted,
     /// The last row given a value.
     last_row: Option<u32>,
     /// While sealed blocks are read: how the codes of a dictionary (by id) become this
@@ -845,7 +872,7 @@ impl Column {
             Storage::Dense(codes) => codes.heap_bytes(),
             Storage::Sparse { rows, codes } => rows.capacity() * 4 + codes.heap_bytes(),
         };
-        storage + self.dict.heap_bytes()
+        storage + self.dict.heap_bytes() + self.posted.heap_bytes()
     }
 
     /// Gives back spare capacity, and stores the column in the smaller form: a column that was
@@ -924,29 +951,47 @@ impl Column {
 
     /// The codes of `rows` (ascending), in order.
     pub(crate) fn gather(&self, rows: &[u32]) -> Vec<u32> {
+        let mut out = vec![0; rows.len()];
+        self.codes_of(rows, &mut out);
+        out
+    }
+
+    /// Writes the codes of `rows` (ascending) into `out` (as long; `0`: no value). A sparse
+    /// column's rows with a value are searched from each row's on, by steps that double, so
+    /// that a few rows among many with a value, or many rows among a few, cost little.
+    pub(crate) fn codes_of(&self, rows: &[u32], out: &mut [u32]) {
         match &self.storage {
-            Storage::Dense(codes) => codes.gather(rows),
+            Storage::Dense(codes) => codes.gather_into(rows, out),
             Storage::Sparse {
                 rows: present,
                 codes,
             } => {
-                let mut out = Vec::with_capacity(rows.len());
-                let mut i = rows
-                    .first()
-                    .map_or(0, |&first| present.partition_point(|&r| r < first));
-                for &row in rows {
-                    while i < present.len() && present[i] < row {
-                        i += 1;
-                    }
-                    out.push(if i < present.len() && present[i] == row {
+                let mut i = 0;
+                for (o, &row) in out.iter_mut().zip(rows) {
+                    i = gallop(present, i, row);
+                    *o = if present.get(i) == Some(&row) {
                         codes.get(i)
                     } else {
                         0
-                    });
+                    };
                 }
-                out
             }
         }
+    }
+
+    /// The rows of each of this column's codes, covering all but the newest eighth of the
+    /// index's `rows` at most (see [`Postings`]); `None` unless the column is dense with at
+    /// most [`MAX_POSTED_CODES`] codes.
+    pub(crate) fn postings(&self, rows: usize) -> Option<Arc<Postings>> {
+        let Storage::Dense(codes) = &self.storage else {
+            return None;
+        };
+        let n = self.dict.len() + 1;
+        (n <= MAX_POSTED_CODES).then(|| {
+            self.posted.get(rows, || {
+                Postings::build(rows, n, |start, out| codes.copy_into(start, out))
+            })
+        })
     }
 }
 

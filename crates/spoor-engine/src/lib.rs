@@ -22,6 +22,7 @@ pub mod generate;
 mod hash;
 mod ingest;
 mod log;
+mod postings;
 mod record;
 mod retention;
 mod sealed;

@@ -31,7 +31,7 @@ use std::ops::Range;
 
 use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart};
 
-use crate::columns::{BUILT_IN, Codes, Column, Columns};
+use crate::columns::{BUILT_IN, Codes, Column, Columns, gallop};
 
 use super::aggregate::{Acc, Bound, Distinct, bind_matching, numbers_of};
 use super::command::stats::stats_output;
@@ -43,6 +43,9 @@ use super::{SearchError, Window};
 
 /// Rows read at a time: a block's codes stay in the first-level cache.
 const BLOCK: usize = 1024;
+/// A sparse column of `count(f)` or `dc(f)` with more than this many rows with a value for
+/// each row listed (see [`Rows::listed`]) is read by its rows in the range instead.
+const CROWDED: usize = 4;
 /// The most words the bitsets of one `dc` may take on one thread; larger tables go the
 /// frame's way.
 const MAX_BITSET_WORDS: usize = 1 << 21;
@@ -291,6 +294,9 @@ struct Rows<'c, 'f> {
     conditions: &'f [(&'c Column, Vec<bool>)],
     /// The search's window (µs, `None`: open).
     window: (Option<i64>, Option<i64>),
+    /// The rows of `range` the search keeps, when a condition keeps few of them and they were
+    /// found from postings (see [`Filter::selected`]); the rows are then read by these alone.
+    listed: Option<Vec<u32>>,
 }
 
 impl<'c, 'f> Rows<'c, 'f> {
@@ -301,13 +307,15 @@ impl<'c, 'f> Rows<'c, 'f> {
             return None;
         }
         let (earliest, latest) = window_micros(window);
+        let range = if filter.nothing {
+            0..0
+        } else {
+            columns.window_rows(earliest, latest)
+        };
         Some(Rows {
             columns,
-            range: if filter.nothing {
-                0..0
-            } else {
-                columns.window_rows(earliest, latest)
-            },
+            listed: filter.selected(columns, range.clone(), (earliest, latest)),
+            range,
             // A window is a range of rows exactly when the times are sorted; else check each.
             check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
             conditions: &filter.by_code,
@@ -322,9 +330,31 @@ impl Rows<'_, '_> {
         self.range.start + part.start..self.range.start + part.end
     }
 
-    /// Zeroes the slots of the rows from `start` on that the search drops (`codes`: a buffer as
-    /// long as `slots`).
-    fn narrow(&self, start: usize, slots: &mut [u32], codes: &mut [u32]) {
+    /// The blocks of the rows `rows` (of the range) to read, in order: ranges of [`BLOCK`]
+    /// rows, or, when the rows kept were listed, up to [`BLOCK`] of those at a time.
+    fn blocks(&self, rows: Range<usize>) -> impl Iterator<Item = Span<'_>> {
+        let listed = self.listed.as_deref().map(|listed| {
+            let from = listed.partition_point(|&r| (r as usize) < rows.start);
+            let to = listed.partition_point(|&r| (r as usize) < rows.end);
+            &listed[from..to]
+        });
+        let ranged = listed.is_none().then(|| {
+            rows.clone()
+                .step_by(BLOCK)
+                .map(move |start| Span::From(start, BLOCK.min(rows.end - start)))
+        });
+        let listed = listed
+            .into_iter()
+            .flat_map(|listed| listed.chunks(BLOCK).map(Span::Listed));
+        ranged.into_iter().flatten().chain(listed)
+    }
+
+    /// Zeroes the slots of the rows of `span` that the search drops (`codes`: a buffer as
+    /// long as `slots`); listed rows are all kept.
+    fn narrow(&self, span: Span<'_>, slots: &mut [u32], codes: &mut [u32]) {
+        let Span::From(start, _) = span else {
+            return;
+        };
         for (column, holds) in self.conditions {
             column.codes_into(start, codes);
             for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
@@ -409,6 +439,27 @@ impl<'c, 'f> Plan<'c, 'f> {
                 }
             })
             .collect::<Option<Vec<_>>>()?;
+        let mut rows = rows;
+        // Listed rows are matched with a sparse column's rows with a value one by one: past a
+        // few of those for each listed row, reading the column's rows in the range, as they
+        // come, is quicker (the properties of an event: common properties among one event's
+        // rows).
+        if let Some(listed) = &rows.listed {
+            let range = &rows.range;
+            let crowded = aggregations.iter().any(|kind| match kind {
+                Kind::Present(column) | Kind::Distinct(column, _) => {
+                    column.sparse().is_some_and(|(present, _)| {
+                        let from = present.partition_point(|&r| (r as usize) < range.start);
+                        let to = present.partition_point(|&r| (r as usize) < range.end);
+                        to - from > CROWDED * listed.len()
+                    })
+                }
+                Kind::Rows | Kind::Sum(..) => false,
+            });
+            if crowded {
+                rows.listed = None;
+            }
+        }
         Some(Self {
             rows,
             by,
@@ -436,11 +487,17 @@ impl<'c, 'f> Plan<'c, 'f> {
         self.slots().saturating_mul(per_slot)
     }
 
-    /// Gives the selected rows from `start` on (their slots `1` where the search keeps them)
-    /// their slots by their by codes (`codes`: a buffer as long as `slots`).
-    fn group(&self, start: usize, slots: &mut [u32], codes: &mut [u32], selection: &Selection<'_>) {
+    /// Gives the selected rows of `span` (their slots `1` where the search keeps them) their
+    /// slots by their by codes (`codes`: a buffer as long as `slots`).
+    fn group(
+        &self,
+        span: Span<'_>,
+        slots: &mut [u32],
+        codes: &mut [u32],
+        selection: &Selection<'_>,
+    ) {
         let Some(column) = self.by else { return };
-        column.codes_into(start, codes);
+        span.codes(column, codes);
         let slot_of = |code: u32| u32::from(self.keep[code as usize]) * (code + 1);
         match selection {
             Selection::All(_) => {
@@ -473,15 +530,14 @@ impl<'c, 'f> Plan<'c, 'f> {
                 Kind::Rows | Kind::Sum(..) => 0,
             })
             .collect();
-        let mut start = rows.start;
-        while start < rows.end {
-            let n = BLOCK.min(rows.end - start);
+        for span in self.rows.blocks(rows) {
+            let n = span.len();
             let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
             // The search's conditions first, so that only the rows kept are grouped.
             slots.fill(1);
-            self.rows.narrow(start, slots, codes);
+            self.rows.narrow(span, slots, codes);
             let kept = Selection::of(slots, &mut block.kept);
-            self.group(start, slots, codes, &kept);
+            self.group(span, slots, codes, &kept);
             count(slots, &kept, grouped, &mut tally.rows, |_| true);
             for (((kind, table), sums), next) in self
                 .aggregations
@@ -494,7 +550,7 @@ impl<'c, 'f> Plan<'c, 'f> {
                     Kind::Rows => {}
                     Kind::Present(column) => match column.sparse() {
                         // Rows the search drops count in slot 0, never read.
-                        Some(sparse) => each_present(sparse, next, start..start + n, |i, _| {
+                        Some(sparse) => each_present(sparse, next, span, |i, _| {
                             let slot = slots[i] as usize;
                             if grouped {
                                 table[slot] += 1;
@@ -503,19 +559,19 @@ impl<'c, 'f> Plan<'c, 'f> {
                             }
                         }),
                         None => {
-                            column.codes_into(start, codes);
+                            span.codes(column, codes);
                             count(slots, &kept, grouped, table, |i| codes[i] != 0);
                         }
                     },
                     &Kind::Distinct(column, words) => match column.sparse() {
                         // Rows the search drops are set in slot 0's bitset, never read; rows
                         // without a value would only set bit 0, which no count reads.
-                        Some(sparse) => each_present(sparse, next, start..start + n, |i, code| {
+                        Some(sparse) => each_present(sparse, next, span, |i, code| {
                             let (slot, code) = (slots[i] as usize, code as usize);
                             table[slot * words + code / 64] |= 1 << (code % 64);
                         }),
                         None => {
-                            column.codes_into(start, codes);
+                            span.codes(column, codes);
                             kept.each(|i| {
                                 let (slot, code) = (slots[i] as usize, codes[i] as usize);
                                 table[slot * words + code / 64] |= 1 << (code % 64);
@@ -524,7 +580,7 @@ impl<'c, 'f> Plan<'c, 'f> {
                     },
                     Kind::Sum(column, values, numbers) => {
                         // Rows the search drops add up in slot 0, never read.
-                        column.codes_into(start, codes);
+                        span.codes(column, codes);
                         kept.each(|i| {
                             let (slot, code) = (slots[i] as usize, codes[i] as usize);
                             sums[slot] += values[code];
@@ -533,7 +589,6 @@ impl<'c, 'f> Plan<'c, 'f> {
                     }
                 }
             }
-            start += n;
         }
     }
 
@@ -553,6 +608,10 @@ impl<'c, 'f> Plan<'c, 'f> {
 
     /// The times of the first and last rows the search keeps (whatever their by value).
     fn rows_span(&self, times: &[i64]) -> Option<(i64, i64)> {
+        if let Some(listed) = &self.rows.listed {
+            let (first, last) = (listed.first()?, listed.last()?);
+            return Some((times[*first as usize], times[*last as usize]));
+        }
         let range = self.rows.range.clone();
         let mut block = Block::default();
         // The rows of the block from `start` on that the search keeps.
@@ -560,7 +619,7 @@ impl<'c, 'f> Plan<'c, 'f> {
             let n = BLOCK.min(range.end - start);
             let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
             slots.fill(1);
-            self.rows.narrow(start, slots, codes);
+            self.rows.narrow(Span::From(start, n), slots, codes);
             (start..start + n)
                 .filter(|&row| slots[row - start] != 0)
                 .collect()
@@ -569,6 +628,31 @@ impl<'c, 'f> Plan<'c, 'f> {
         let first = starts.iter().find_map(|&s| kept(s).first().copied())?;
         let last = starts.iter().rev().find_map(|&s| kept(s).last().copied())?;
         Some((times[first], times[last]))
+    }
+}
+
+/// The rows of a block: `n` rows from a start, or these rows (ascending), which the search
+/// keeps.
+#[derive(Clone, Copy)]
+enum Span<'r> {
+    From(usize, usize),
+    Listed(&'r [u32]),
+}
+
+impl Span<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::From(_, n) => *n,
+            Self::Listed(rows) => rows.len(),
+        }
+    }
+
+    /// Writes `column`'s codes of the span's rows into `out` (as long).
+    fn codes(&self, column: &Column, out: &mut [u32]) {
+        match self {
+            Self::From(start, _) => column.codes_into(*start, out),
+            Self::Listed(rows) => column.codes_of(rows, out),
+        }
     }
 }
 
@@ -605,22 +689,53 @@ impl<'k> Selection<'k> {
     }
 }
 
-/// Calls `f` with the position in the block `block` (rows of the index) and the code of each
-/// row of `block` a sparse column (its rows with a value, and their codes) has a value in,
-/// from its `next`-th such row on; leaves `next` at the first row past the block.
+/// Calls `f` with the position in `span` and the code of each of its rows a sparse column
+/// (its rows with a value, and their codes) has a value in, from its `next`-th such row on;
+/// leaves `next` at the first such row past the span. Listed rows are matched with the
+/// column's by walking the shorter of the two lists and searching the other by doubling steps,
+/// so a column rare among them, or one they are rare among, costs little.
 fn each_present(
     (present, codes): (&[u32], &Codes),
     next: &mut usize,
-    block: Range<usize>,
+    span: Span<'_>,
     mut f: impl FnMut(usize, u32),
 ) {
-    while let Some(&row) = present.get(*next) {
-        let row = row as usize;
-        if row >= block.end {
-            break;
+    match span {
+        Span::From(start, n) => {
+            while let Some(&row) = present.get(*next) {
+                let row = row as usize;
+                if row >= start + n {
+                    break;
+                }
+                f(row - start, codes.get(*next));
+                *next += 1;
+            }
         }
-        f(row - block.start, codes.get(*next));
-        *next += 1;
+        Span::Listed(rows) => {
+            let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
+                return;
+            };
+            let lo = gallop(present, *next, first);
+            let hi = lo + present[lo..].partition_point(|&r| r <= last);
+            if hi - lo < rows.len() {
+                let mut j = 0;
+                for (i, &row) in present.iter().enumerate().take(hi).skip(lo) {
+                    j = gallop(rows, j, row);
+                    if rows.get(j) == Some(&row) {
+                        f(j, codes.get(i));
+                    }
+                }
+            } else {
+                let mut i = lo;
+                for (j, &row) in rows.iter().enumerate() {
+                    i = gallop(present, i, row);
+                    if present.get(i) == Some(&row) {
+                        f(j, codes.get(i));
+                    }
+                }
+            }
+            *next = hi;
+        }
     }
 }
 

@@ -156,6 +156,78 @@ impl<'c, 'q> Filter<'c, 'q> {
         }
     }
 
+    /// The rows of `range` (rows of `columns` in the window) that pass, ascending, when a
+    /// condition on a column of few values keeps at most one in [`FEW`] of them: found from
+    /// that column's postings (see [`Column::postings`]), then narrowed by the other conditions
+    /// and, where the times are not sorted, the window `(earliest, latest)` (µs). `None` when
+    /// no condition keeps so few (reading every row's codes is then as quick), or a term is
+    /// decided row by row.
+    pub(crate) fn selected(
+        &self,
+        columns: &Columns,
+        range: std::ops::Range<usize>,
+        (earliest, latest): (i64, i64),
+    ) -> Option<Vec<u32>> {
+        if !self.slow.is_empty() {
+            return None;
+        }
+        let rows = columns.times.len();
+        // The condition whose codes hold for the fewest rows, and its postings.
+        let (best, postings, about) = self
+            .by_code
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (column, holds))| {
+                let postings = column.postings(rows)?;
+                let tail = range.end.saturating_sub(postings.rows().max(range.start));
+                let about = holding(holds)
+                    .map(|code| postings.about(code, range.clone()))
+                    .sum::<usize>()
+                    + tail;
+                Some((i, postings, about))
+            })
+            .min_by_key(|(_, _, about)| *about)?;
+        if about.saturating_mul(FEW) > range.len() {
+            return None;
+        }
+        let (column, holds) = &self.by_code[best];
+        let codes: Vec<u32> = holding(holds).collect();
+        // The rows of a part of the range, in two halves on two threads.
+        let part = |part: std::ops::Range<usize>| -> Vec<u32> {
+            let part = range.start + part.start..range.start + part.end;
+            let mut selected = Vec::with_capacity(about.min(part.len()));
+            for &code in &codes {
+                postings.rows_of(code, part.clone(), &mut selected);
+            }
+            if codes.len() > 1 {
+                selected.sort_unstable();
+            }
+            // Rows newer than the postings: by their codes.
+            let newer = postings.rows().max(part.start)..part.end;
+            if !newer.is_empty() {
+                selected.extend(column.select(newer, holds));
+            }
+            for (i, (column, holds)) in self.by_code.iter().enumerate() {
+                if i != best {
+                    column.retain(&mut selected, holds);
+                }
+            }
+            if !columns.sorted {
+                selected.retain(|&row| {
+                    let t = columns.times[row as usize];
+                    earliest <= t && t < latest
+                });
+            }
+            selected
+        };
+        let mut halves = in_halves(range.len(), part).into_iter();
+        let mut selected = halves.next().unwrap_or_default();
+        for half in halves {
+            selected.extend(half);
+        }
+        Some(selected)
+    }
+
     /// The rows of `columns` (index `index`) in the window that pass, ascending.
     pub(crate) fn rows(
         &self,
@@ -219,6 +291,19 @@ impl<'c, 'q> Filter<'c, 'q> {
         }
         Ok(rows)
     }
+}
+
+/// A condition read from postings keeps at most one row in this many of those it is asked
+/// about; past that, reading each row's codes in tight loops is as quick.
+pub(crate) const FEW: usize = 8;
+
+/// The codes for which `holds` (indexed by code).
+fn holding(holds: &[bool]) -> impl Iterator<Item = u32> + '_ {
+    holds
+        .iter()
+        .enumerate()
+        .filter(|(_, holds)| **holds)
+        .map(|(code, _)| code as u32)
 }
 
 /// Whether `holds` of each code of `column`, indexed by code (`0`: no value).
