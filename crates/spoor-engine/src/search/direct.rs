@@ -36,7 +36,7 @@ use crate::columns::{BUILT_IN, Codes, Column, Columns, gallop};
 use super::aggregate::{Acc, Bound, Distinct, bind_matching, numbers_of};
 use super::command::stats::stats_output;
 use super::command::timechart::{self, Buckets, Part};
-use super::filter::{Filter, window_bounds, window_micros};
+use super::filter::{Few, Filter, window_bounds, window_micros};
 use super::frame::{Col, Frame};
 use super::halves::in_halves;
 use super::{SearchError, Window};
@@ -44,8 +44,9 @@ use super::{SearchError, Window};
 /// Rows read at a time: a block's codes stay in the first-level cache.
 const BLOCK: usize = 1024;
 /// A sparse column of `count(f)` or `dc(f)` with more than this many rows with a value for
-/// each row listed (see [`Rows::listed`]) is read by its rows in the range instead.
-const CROWDED: usize = 4;
+/// each row a condition keeps about (see [`Filter::few`]) is read by its rows in the range
+/// instead of matched with the rows listed.
+const CROWDED: usize = 2;
 /// The most words the bitsets of one `dc` may take on one thread; larger tables go the
 /// frame's way.
 const MAX_BITSET_WORDS: usize = 1 << 21;
@@ -297,6 +298,9 @@ struct Rows<'c, 'f> {
     /// The rows of `range` the search keeps, when a condition keeps few of them and they were
     /// found from postings (see [`Filter::selected`]); the rows are then read by these alone.
     listed: Option<Vec<u32>>,
+    /// The condition that keeps few rows, if one does (see [`Filter::few`]).
+    few: Option<Few>,
+    filter: &'f Filter<'c, 'f>,
 }
 
 impl<'c, 'f> Rows<'c, 'f> {
@@ -314,7 +318,9 @@ impl<'c, 'f> Rows<'c, 'f> {
         };
         Some(Rows {
             columns,
-            listed: filter.selected(columns, range.clone(), (earliest, latest)),
+            listed: None,
+            few: filter.few(columns, &range),
+            filter,
             range,
             // A window is a range of rows exactly when the times are sorted; else check each.
             check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
@@ -444,20 +450,24 @@ impl<'c, 'f> Plan<'c, 'f> {
         // few of those for each listed row, reading the column's rows in the range, as they
         // come, is quicker (the properties of an event: common properties among one event's
         // rows).
-        if let Some(listed) = &rows.listed {
+        if let Some(few) = rows.few.take() {
             let range = &rows.range;
             let crowded = aggregations.iter().any(|kind| match kind {
                 Kind::Present(column) | Kind::Distinct(column, _) => {
                     column.sparse().is_some_and(|(present, _)| {
                         let from = present.partition_point(|&r| (r as usize) < range.start);
                         let to = present.partition_point(|&r| (r as usize) < range.end);
-                        to - from > CROWDED * listed.len()
+                        to - from > CROWDED * few.about
                     })
                 }
                 Kind::Rows | Kind::Sum(..) => false,
             });
-            if crowded {
-                rows.listed = None;
+            if !crowded {
+                let bounds = rows.check.map_or((i64::MIN, i64::MAX), |(_, e, l)| (e, l));
+                rows.listed = Some(
+                    rows.filter
+                        .selected(rows.columns, range.clone(), &few, bounds),
+                );
             }
         }
         Some(Self {

@@ -156,67 +156,87 @@ impl<'c, 'q> Filter<'c, 'q> {
         }
     }
 
-    /// The rows of `range` (rows of `columns` in the window) that pass, ascending, when a
-    /// condition on a column of few values keeps at most one in [`FEW`] of them: found from
-    /// that column's postings (see [`Column::postings`]), then narrowed by the other conditions
-    /// and, where the times are not sorted, the window `(earliest, latest)` (µs). `None` when
-    /// no condition keeps so few (reading every row's codes is then as quick), or a term is
-    /// decided row by row.
+    /// The condition on a column of few values that keeps the fewest rows of `range` (rows of
+    /// `columns` in the window), when it keeps at most one in [`FEW`] of them: its place, its
+    /// column's postings (see [`Column::postings`]), and about how many rows it keeps (at
+    /// least as many as it does). `None` when no condition keeps so few (reading every row's
+    /// codes is then as quick), or a term is decided row by row.
+    pub(crate) fn few(&self, columns: &Columns, range: &std::ops::Range<usize>) -> Option<Few> {
+        if !self.slow.is_empty() || self.nothing {
+            return None;
+        }
+        let rows = columns.times.len();
+        let few = self
+            .by_code
+            .iter()
+            .enumerate()
+            .filter_map(|(condition, (column, holds))| {
+                let postings = column.postings(rows)?;
+                let newer = range.end.saturating_sub(postings.rows().max(range.start));
+                let about = holding(holds)
+                    .map(|code| postings.about(code, range.clone()))
+                    .sum::<usize>()
+                    + newer;
+                Some(Few {
+                    condition,
+                    postings,
+                    about,
+                })
+            })
+            .min_by_key(|few| few.about)?;
+        (few.about.saturating_mul(FEW) <= range.len()).then_some(few)
+    }
+
+    /// The rows of `range` (rows of `columns` in the window) that pass, ascending, found from
+    /// the postings of the condition `few` (see [`few`](Self::few)), then narrowed by the
+    /// other conditions and, where the times are not sorted, the window `(earliest, latest)`
+    /// (µs): a chunk of rows at a time, so that no more is held than the rows that pass, in
+    /// two halves on two threads.
     pub(crate) fn selected(
         &self,
         columns: &Columns,
         range: std::ops::Range<usize>,
+        few: &Few,
         (earliest, latest): (i64, i64),
-    ) -> Option<Vec<u32>> {
-        if !self.slow.is_empty() {
-            return None;
-        }
-        let rows = columns.times.len();
-        // The condition whose codes hold for the fewest rows, and its postings.
-        let (best, postings, about) = self
-            .by_code
-            .iter()
-            .enumerate()
-            .filter_map(|(i, (column, holds))| {
-                let postings = column.postings(rows)?;
-                let tail = range.end.saturating_sub(postings.rows().max(range.start));
-                let about = holding(holds)
-                    .map(|code| postings.about(code, range.clone()))
-                    .sum::<usize>()
-                    + tail;
-                Some((i, postings, about))
-            })
-            .min_by_key(|(_, _, about)| *about)?;
-        if about.saturating_mul(FEW) > range.len() {
-            return None;
-        }
-        let (column, holds) = &self.by_code[best];
+    ) -> Vec<u32> {
+        const CHUNK: usize = 1 << 16;
+        let Few {
+            condition: best,
+            postings,
+            ..
+        } = few;
+        let (column, holds) = &self.by_code[*best];
         let codes: Vec<u32> = holding(holds).collect();
-        // The rows of a part of the range, in two halves on two threads.
         let part = |part: std::ops::Range<usize>| -> Vec<u32> {
             let part = range.start + part.start..range.start + part.end;
-            let mut selected = Vec::with_capacity(about.min(part.len()));
-            for &code in &codes {
-                postings.rows_of(code, part.clone(), &mut selected);
-            }
-            if codes.len() > 1 {
-                selected.sort_unstable();
-            }
-            // Rows newer than the postings: by their codes.
-            let newer = postings.rows().max(part.start)..part.end;
-            if !newer.is_empty() {
-                selected.extend(column.select(newer, holds));
-            }
-            for (i, (column, holds)) in self.by_code.iter().enumerate() {
-                if i != best {
-                    column.retain(&mut selected, holds);
+            let mut selected = Vec::new();
+            let mut chunk = Vec::new();
+            for start in part.clone().step_by(CHUNK) {
+                let rows = start..(start + CHUNK).min(part.end);
+                chunk.clear();
+                for &code in &codes {
+                    postings.rows_of(code, rows.clone(), &mut chunk);
                 }
-            }
-            if !columns.sorted {
-                selected.retain(|&row| {
-                    let t = columns.times[row as usize];
-                    earliest <= t && t < latest
-                });
+                if codes.len() > 1 {
+                    chunk.sort_unstable();
+                }
+                // Rows newer than the postings: by their codes.
+                let newer = postings.rows().max(rows.start)..rows.end;
+                if !newer.is_empty() {
+                    chunk.extend(column.select(newer, holds));
+                }
+                for (i, (column, holds)) in self.by_code.iter().enumerate() {
+                    if i != *best {
+                        column.retain(&mut chunk, holds);
+                    }
+                }
+                if !columns.sorted {
+                    chunk.retain(|&row| {
+                        let t = columns.times[row as usize];
+                        earliest <= t && t < latest
+                    });
+                }
+                selected.extend_from_slice(&chunk);
             }
             selected
         };
@@ -225,7 +245,7 @@ impl<'c, 'q> Filter<'c, 'q> {
         for half in halves {
             selected.extend(half);
         }
-        Some(selected)
+        selected
     }
 
     /// The rows of `columns` (index `index`) in the window that pass, ascending.
@@ -291,6 +311,15 @@ impl<'c, 'q> Filter<'c, 'q> {
         }
         Ok(rows)
     }
+}
+
+/// A condition of a search that keeps few rows (see [`Filter::few`]).
+pub(crate) struct Few {
+    /// Its place among the filter's conditions by code.
+    condition: usize,
+    postings: std::sync::Arc<crate::postings::Postings>,
+    /// About how many rows it keeps: at least as many as it does.
+    pub(crate) about: usize,
 }
 
 /// A condition read from postings keeps at most one row in this many of those it is asked
