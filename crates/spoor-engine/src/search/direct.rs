@@ -749,6 +749,9 @@ fn each_present(
     }
 }
 
+/// The most slots whose rows of a block are counted in four partial counts (see [`count`]).
+const LANE_SLOTS: usize = 64;
+
 /// Counts the selected rows for which `counted` holds into their slots' counts; with one slot
 /// (`grouped` false), as one sum.
 fn count(
@@ -758,7 +761,22 @@ fn count(
     counts: &mut [u64],
     counted: impl Fn(usize) -> bool,
 ) {
-    if grouped {
+    if grouped && counts.len() <= LANE_SLOTS {
+        // Four partial counts taken in turn: a run of rows of one slot (those the search
+        // drops, in slot 0) adds to four counters, not one, so each addition does not wait
+        // for the one before.
+        let mut lanes = [[0u32; LANE_SLOTS]; 4];
+        let mut k = 0;
+        selection.each(|i| {
+            lanes[k & 3][slots[i] as usize] += u32::from(counted(i));
+            k += 1;
+        });
+        for lane in &lanes {
+            for (count, &n) in counts.iter_mut().zip(lane) {
+                *count += u64::from(n);
+            }
+        }
+    } else if grouped {
         selection.each(|i| counts[slots[i] as usize] += u64::from(counted(i)));
     } else {
         let mut n = 0;
