@@ -462,7 +462,6 @@ impl Codes {
         }
     }
 
-    /// The codes at `rows` (ascending).
     /// Writes the codes of `rows` (ascending) into `out` (as long).
     fn gather_into(&self, rows: &[u32], out: &mut [u32]) {
         fn go<T: Copy + Into<u32>>(codes: &[T], rows: &[u32], out: &mut [u32]) {

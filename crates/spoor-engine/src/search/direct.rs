@@ -36,7 +36,7 @@ use crate::columns::{BUILT_IN, Codes, Column, Columns, gallop};
 use super::aggregate::{Acc, Bound, Distinct, bind_matching, numbers_of};
 use super::command::stats::stats_output;
 use super::command::timechart::{self, Buckets, Part};
-use super::filter::{Few, Filter, window_bounds, window_micros};
+use super::filter::{Filter, window_bounds, window_micros};
 use super::frame::{Col, Frame};
 use super::halves::in_halves;
 use super::{SearchError, Window};
@@ -291,15 +291,12 @@ struct Rows<'c, 'f> {
     range: Range<usize>,
     /// Where the times are not sorted: the times, and the window (µs) each row is checked in.
     check: Option<(&'c [i64], i64, i64)>,
-    /// The search's conditions, decided by code (see [`Filter`]).
-    conditions: &'f [(&'c Column, Vec<bool>)],
     /// The search's window (µs, `None`: open).
     window: (Option<i64>, Option<i64>),
     /// The rows of `range` the search keeps, when a condition keeps few of them and they were
     /// found from postings (see [`Filter::selected`]); the rows are then read by these alone.
     listed: Option<Vec<u32>>,
-    /// The condition that keeps few rows, if one does (see [`Filter::few`]).
-    few: Option<Few>,
+    /// The search's conditions (see [`Filter`]).
     filter: &'f Filter<'c, 'f>,
 }
 
@@ -319,12 +316,10 @@ impl<'c, 'f> Rows<'c, 'f> {
         Some(Rows {
             columns,
             listed: None,
-            few: filter.few(columns, &range),
             filter,
             range,
             // A window is a range of rows exactly when the times are sorted; else check each.
             check: (!columns.sorted).then_some((columns.times.as_slice(), earliest, latest)),
-            conditions: &filter.by_code,
             window: window_bounds(window),
         })
     }
@@ -361,7 +356,7 @@ impl Rows<'_, '_> {
         let Span::From(start, _) = span else {
             return;
         };
-        for (column, holds) in self.conditions {
+        for (column, holds) in &self.filter.by_code {
             column.codes_into(start, codes);
             for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
                 *slot *= u32::from(holds[code as usize]);
@@ -450,7 +445,7 @@ impl<'c, 'f> Plan<'c, 'f> {
         // few of those for each listed row, reading the column's rows in the range, as they
         // come, is quicker (the properties of an event: common properties among one event's
         // rows).
-        if let Some(few) = rows.few.take() {
+        if let Some(few) = rows.filter.few(rows.columns, &rows.range) {
             let range = &rows.range;
             let crowded = aggregations.iter().any(|kind| match kind {
                 Kind::Present(column) | Kind::Distinct(column, _) => {

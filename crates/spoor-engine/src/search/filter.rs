@@ -225,17 +225,7 @@ impl<'c, 'q> Filter<'c, 'q> {
                 if !newer.is_empty() {
                     chunk.extend(column.select(newer, holds));
                 }
-                for (i, (column, holds)) in self.by_code.iter().enumerate() {
-                    if i != *best {
-                        column.retain(&mut chunk, holds);
-                    }
-                }
-                if !columns.sorted {
-                    chunk.retain(|&row| {
-                        let t = columns.times[row as usize];
-                        earliest <= t && t < latest
-                    });
-                }
+                self.narrow(columns, &mut chunk, Some(*best), (earliest, latest));
                 selected.extend_from_slice(&chunk);
             }
             selected
@@ -246,6 +236,29 @@ impl<'c, 'q> Filter<'c, 'q> {
             selected.extend(half);
         }
         selected
+    }
+
+    /// Keeps the `rows` (ascending) that pass the conditions by code but the one at `decided`
+    /// (which picked them), and, where the times are not sorted, the window `(earliest,
+    /// latest)` (µs): a window is a range of rows exactly when the times are sorted.
+    fn narrow(
+        &self,
+        columns: &Columns,
+        rows: &mut Vec<u32>,
+        decided: Option<usize>,
+        (earliest, latest): (i64, i64),
+    ) {
+        if !columns.sorted {
+            rows.retain(|&row| {
+                let t = columns.times[row as usize];
+                earliest <= t && t < latest
+            });
+        }
+        for (i, (column, holds)) in self.by_code.iter().enumerate() {
+            if Some(i) != decided {
+                column.retain(rows, holds);
+            }
+        }
     }
 
     /// The rows of `columns` (index `index`) in the window that pass, ascending.
@@ -263,21 +276,11 @@ impl<'c, 'q> Filter<'c, 'q> {
         // The rows of a part of the window, one condition at a time: tight loops over the
         // codes. The first condition picks rows from the range; the others narrow them down.
         let filter = |range: std::ops::Range<usize>| -> Vec<u32> {
-            let mut conditions = self.by_code.iter();
-            let mut rows: Vec<u32> = match conditions.next() {
+            let mut rows: Vec<u32> = match self.by_code.first() {
                 Some((column, holds)) => column.select(range, holds),
                 None => range.map(|r| r as u32).collect(),
             };
-            // A window is a range of rows exactly when the times are sorted; else check each.
-            if !columns.sorted {
-                rows.retain(|&row| {
-                    let t = columns.times[row as usize];
-                    earliest <= t && t < latest
-                });
-            }
-            for (column, holds) in conditions {
-                column.retain(&mut rows, holds);
-            }
+            self.narrow(columns, &mut rows, Some(0), (earliest, latest));
             rows
         };
         let range = columns.window_rows(earliest, latest);

@@ -8,9 +8,9 @@
 //! A request's credentials are checked from its head before any byte of its body is read; a
 //! body announced over its endpoint's limit is refused at once, and a chunked one as soon as it
 //! passes it. A `receivers/stream` body, framed or raw, is not read whole: its events are
-//! stored as they arrive ([`receivers::Stream`]). A login carries its credentials in its body: that body is capped small
-//! ([`MAX_LOGIN_BYTES`]), timed like any other, and refused unread while its client is locked
-//! out.
+//! stored as they arrive ([`receivers::Stream`]). A login carries its credentials in its body:
+//! that body is capped small ([`MAX_LOGIN_BYTES`]), timed like any other, and refused unread
+//! while its client is locked out.
 
 use std::collections::HashMap;
 use std::io;
@@ -543,7 +543,9 @@ async fn handle(state: Arc<State>, request: Request<Incoming>, peer: SocketAddr)
             let target = Target::of(&query, peer);
             return stream_body(&state, body, target, mode, limit, peer).await;
         }
-        Ok((route, mode, limit)) => read_request(&state, route, mode, limit, &mut body, peer).await,
+        Ok((route, mode, limit)) => read_request(&state, &route, mode, limit, &mut body, peer)
+            .await
+            .map(|bytes| (route, mode, bytes)),
         Err(refused) => Err(*refused),
     };
     match read {
@@ -686,24 +688,24 @@ fn check_head(
 /// The body of a request whose head was checked, read whole, or the reply that refuses it.
 async fn read_request(
     state: &State,
-    route: Route,
+    route: &Route,
     mode: OutputMode,
     limit: usize,
     body: &mut Incoming,
     peer: SocketAddr,
-) -> Result<(Route, OutputMode, Bytes), Refused> {
+) -> Result<Bytes, Refused> {
     let refuse = |response, limit| Refused {
         response,
         drain: Some(limit),
     };
     let is_hec = route.is_hec();
     let limits = &state.options.limits;
-    if route == Route::HecHealth {
+    if *route == Route::HecHealth {
         // Nothing to read for a health check, and its caller is not known.
-        return Ok((route, mode, Bytes::new()));
+        return Ok(Bytes::new());
     }
     match read_body(body, limit, limits).await {
-        Ok(bytes) => Ok((route, mode, bytes)),
+        Ok(bytes) => Ok(bytes),
         Err(BodyFault::TooLarge) => {
             let mut response = if is_hec {
                 reply::hec_too_large(limit)

@@ -96,7 +96,8 @@ enum Refusal {
 }
 
 /// Stores the events of `text` durably in the target: how many. The text is checked to be
-/// UTF-8 on the blocking thread that stores it, so the caller's task never walks it.
+/// UTF-8 on the blocking thread that stores it, so a whole body is never walked on the
+/// caller's task (a stream's chunk was checked there once already, where it was cut).
 async fn ingest(state: &Arc<State>, target: &Target, text: Bytes) -> Result<usize, Refusal> {
     if !state.engine.store().has_index(&target.index) {
         return Err(Refusal::Other(
