@@ -1,6 +1,7 @@
 //! The in-memory columnar index of one engine index: a time column, and a dictionary-encoded
 //! column per field, dense for common fields and sparse for rare ones.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use spoor_event::extract::Extractor;
@@ -426,12 +427,8 @@ impl Codes {
     }
 
     /// The rows in `range` whose code `holds`.
-    fn select(&self, range: std::ops::Range<usize>, holds: &[bool]) -> Vec<u32> {
-        fn go<T: Copy + Into<u32>>(
-            codes: &[T],
-            range: std::ops::Range<usize>,
-            holds: &[bool],
-        ) -> Vec<u32> {
+    fn select(&self, range: Range<usize>, holds: &[bool]) -> Vec<u32> {
+        fn go<T: Copy + Into<u32>>(codes: &[T], range: Range<usize>, holds: &[bool]) -> Vec<u32> {
             let start = range.start;
             let end = range.end.min(codes.len());
             let mut rows = Vec::new();
@@ -459,6 +456,73 @@ impl Codes {
             Self::U8(v) => go(v, range, holds),
             Self::U16(v) => go(v, range, holds),
             Self::U32(v) => go(v, range, holds),
+        }
+    }
+
+    /// Calls `f` with each row of `rows` (a sparse column's rows with a value, ascending)
+    /// from place `from` on that is below `end`, and its code (the code in the same place),
+    /// the width matched once; gives the place of the first row at or past `end`.
+    #[inline]
+    pub(crate) fn each_below(
+        &self,
+        rows: &[u32],
+        from: usize,
+        end: u32,
+        mut f: impl FnMut(u32, u32),
+    ) -> usize {
+        fn go<T: Copy + Into<u32>>(
+            codes: &[T],
+            rows: &[u32],
+            from: usize,
+            end: u32,
+            f: &mut impl FnMut(u32, u32),
+        ) -> usize {
+            let mut at = from;
+            for (&row, &code) in rows[from..].iter().zip(&codes[from..]) {
+                if row >= end {
+                    break;
+                }
+                f(row, code.into());
+                at += 1;
+            }
+            at
+        }
+        match self {
+            Self::Same { code, len } => {
+                let mut at = from;
+                for &row in &rows[from..] {
+                    if row >= end {
+                        break;
+                    }
+                    f(row, if at < *len { *code } else { 0 });
+                    at += 1;
+                }
+                at
+            }
+            Self::U8(v) => go(v, rows, from, end, &mut f),
+            Self::U16(v) => go(v, rows, from, end, &mut f),
+            Self::U32(v) => go(v, rows, from, end, &mut f),
+        }
+    }
+
+    /// Writes the codes of the rows `start + i` into `out[i]`, for each `i` of `places`
+    /// (ascending; `0` past the end); the rest of `out` is left as it was.
+    fn gather_at(&self, start: usize, places: &[usize], out: &mut [u32]) {
+        fn go<T: Copy + Into<u32>>(codes: &[T], start: usize, places: &[usize], out: &mut [u32]) {
+            let codes = codes.get(start..).unwrap_or_default();
+            for &i in places {
+                out[i] = codes.get(i).map_or(0, |&c| c.into());
+            }
+        }
+        match self {
+            Self::Same { .. } => {
+                for &i in places {
+                    out[i] = self.get(start + i);
+                }
+            }
+            Self::U8(v) => go(v, start, places, out),
+            Self::U16(v) => go(v, start, places, out),
+            Self::U32(v) => go(v, start, places, out),
         }
     }
 
@@ -534,6 +598,15 @@ pub(crate) fn gallop(sorted: &[u32], from: usize, row: u32) -> usize {
     let lo = from + step / 4;
     let hi = hi.min(sorted.len());
     lo.min(hi) + sorted[lo.min(hi)..hi].partition_point(|&r| r < row)
+}
+
+/// A block of a dense column's codes, each a byte (see [`Column::bytes`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Bytes<'c> {
+    /// A code a row.
+    Each(&'c [u8]),
+    /// The one code of every row.
+    Same(u8),
 }
 
 /// One field's values over the rows of an index.
@@ -895,7 +968,7 @@ impl Column {
     }
 
     /// The rows in `range` whose code `holds` (indexed by code; `0` for no value), ascending.
-    pub(crate) fn select(&self, range: std::ops::Range<usize>, holds: &[bool]) -> Vec<u32> {
+    pub(crate) fn select(&self, range: Range<usize>, holds: &[bool]) -> Vec<u32> {
         match &self.storage {
             Storage::Dense(codes) => codes.select(range, holds),
             Storage::Sparse { .. } => {
@@ -924,6 +997,28 @@ impl Column {
         match &self.storage {
             Storage::Sparse { rows, codes } => Some((rows, codes)),
             Storage::Dense(_) => None,
+        }
+    }
+
+    /// Writes the codes of the rows `start + i` into `out[i]` for each `i` of `places`
+    /// (ascending): of those alone for a dense column, of all the rows `start..start +
+    /// out.len()` for a sparse one.
+    pub(crate) fn codes_at(&self, start: usize, places: &[usize], out: &mut [u32]) {
+        match &self.storage {
+            Storage::Dense(codes) => codes.gather_at(start, places, out),
+            Storage::Sparse { .. } => self.codes_into(start, out),
+        }
+    }
+
+    /// The codes of the rows `start..start + n` when each is a byte, without widening them:
+    /// `None` for a sparse column, or codes wider than a byte, or rows past those stored.
+    pub(crate) fn bytes(&self, start: usize, n: usize) -> Option<Bytes<'_>> {
+        match &self.storage {
+            Storage::Dense(Codes::U8(codes)) => codes.get(start..start + n).map(Bytes::Each),
+            Storage::Dense(Codes::Same { code, len }) if start + n <= *len => {
+                u8::try_from(*code).ok().map(Bytes::Same)
+            }
+            _ => None,
         }
     }
 
@@ -1483,7 +1578,7 @@ impl Columns {
     }
 
     /// The rows that can be in `earliest..latest`: exactly those when the times are sorted.
-    pub(crate) fn window_rows(&self, earliest: i64, latest: i64) -> std::ops::Range<usize> {
+    pub(crate) fn window_rows(&self, earliest: i64, latest: i64) -> Range<usize> {
         if self.sorted {
             let start = self.times.partition_point(|&t| t < earliest);
             let end = self.times.partition_point(|&t| t < latest);

@@ -2,12 +2,14 @@
 //! search, without a list of the window's rows or a frame of their codes.
 //!
 //! The aggregations taken are `count`, `count(f)` and `dc(f)`, by at most one field, and in a
-//! chart also `sum(f)`. The
-//! window's rows are read block by block: each column's codes are widened into a small buffer
-//! (a loop the compiler vectorises for each code width), each row is given its *slot* (its by
-//! code plus one, or `0` when the search's conditions or the by field drop it), and counted in
-//! its slot or set in its slot's bitset over the field's dictionary, or its code's number added
-//! to its slot's sum. A sparse column of `count(f)` or `dc(f)` (a rare property) is read by its
+//! chart also `sum(f)`. The window's rows are read block by block, and each row is given its
+//! *slot* (its by code plus one, or `0` when the search's conditions or the by field drop it):
+//! where the by field and the conditions' columns have codes of a byte, by looking each byte
+//! up in a table of 256 ([`Bytewise`]); else from each column's codes widened into a small
+//! buffer (a loop the compiler vectorises for each code width). Each row is then counted in
+//! its slot (in four partial counts) or set in its slot's bitset over the field's dictionary,
+//! or its code's number added to its slot's sum; where a block keeps few rows, only their
+//! codes are read. A sparse column of `count(f)` or `dc(f)` (a rare property) is read by its
 //! rows with a value instead, each counted or set in its row's slot. A chart's buckets are
 //! ranges of rows, the times being sorted. Large windows are read in two halves on two
 //! threads, whose states are then merged (so, as on the rows' own path, which also adds in two
@@ -31,7 +33,7 @@ use std::ops::Range;
 
 use spoor_spl::ast::{Aggregate, Aggregation, Command, Function, Stats, Timechart};
 
-use crate::columns::{BUILT_IN, Codes, Column, Columns, gallop};
+use crate::columns::{BUILT_IN, Bytes, Codes, Column, Columns, gallop};
 
 use super::aggregate::{Acc, Bound, Distinct, bind_matching, numbers_of};
 use super::command::stats::stats_output;
@@ -43,6 +45,8 @@ use super::{SearchError, Window};
 
 /// Rows read at a time: a block's codes stay in the first-level cache.
 const BLOCK: usize = 1024;
+/// A block keeping fewer than one row in this many has the codes of those rows alone read.
+const SPARSE_KEPT: usize = 8;
 /// A sparse column of `count(f)` or `dc(f)` with more than this many rows with a value for
 /// each row a condition keeps about (see [`Filter::few`]) is read by its rows in the range
 /// instead of matched with the rows listed.
@@ -391,6 +395,9 @@ struct Plan<'c, 'f> {
     /// Whether rows of each by code are counted (`0`: rows without the field).
     keep: Vec<bool>,
     aggregations: Vec<Kind<'c>>,
+    /// How a block of rows is given its slots from its codes as bytes, when the by field and
+    /// every condition's column have at most 256 codes.
+    bytewise: Option<Bytewise<'c>>,
 }
 
 impl<'c, 'f> Plan<'c, 'f> {
@@ -465,11 +472,13 @@ impl<'c, 'f> Plan<'c, 'f> {
                 );
             }
         }
+        let bytewise = Bytewise::new(&rows, by, &keep);
         Some(Self {
             rows,
             by,
             keep,
             aggregations,
+            bytewise,
         })
     }
 
@@ -538,11 +547,20 @@ impl<'c, 'f> Plan<'c, 'f> {
         for span in self.rows.blocks(rows) {
             let n = span.len();
             let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
-            // The search's conditions first, so that only the rows kept are grouped.
-            slots.fill(1);
-            self.rows.narrow(span, slots, codes);
-            let kept = Selection::of(slots, &mut block.kept);
-            self.group(span, slots, codes, &kept);
+            let bytewise = match (span, &self.bytewise) {
+                (Span::From(start, _), Some(bytewise)) => bytewise.slots(start, slots),
+                _ => false,
+            };
+            let kept = if bytewise {
+                Selection::of(slots, &mut block.kept)
+            } else {
+                // The search's conditions first, so that only the rows kept are grouped.
+                slots.fill(1);
+                self.rows.narrow(span, slots, codes);
+                let kept = Selection::of(slots, &mut block.kept);
+                self.group(span, slots, codes, &kept);
+                kept
+            };
             count(slots, &kept, grouped, &mut tally.rows, |_| true);
             for (((kind, table), sums), next) in self
                 .aggregations
@@ -564,19 +582,22 @@ impl<'c, 'f> Plan<'c, 'f> {
                             }
                         }),
                         None => {
-                            span.codes(column, codes);
+                            span.selected_codes(column, &kept, codes);
                             count(slots, &kept, grouped, table, |i| codes[i] != 0);
                         }
                     },
                     &Kind::Distinct(column, words) => match column.sparse() {
-                        // Rows the search drops are set in slot 0's bitset, never read; rows
-                        // without a value would only set bit 0, which no count reads.
+                        // Rows the search drops (slot 0) are skipped: when few rows are kept,
+                        // most rows with a value are not, and a branch costs less than a bit
+                        // set for nothing.
                         Some(sparse) => each_present(sparse, next, span, |i, code| {
                             let (slot, code) = (slots[i] as usize, code as usize);
-                            table[slot * words + code / 64] |= 1 << (code % 64);
+                            if slot != 0 {
+                                table[slot * words + code / 64] |= 1 << (code % 64);
+                            }
                         }),
                         None => {
-                            span.codes(column, codes);
+                            span.selected_codes(column, &kept, codes);
                             kept.each(|i| {
                                 let (slot, code) = (slots[i] as usize, codes[i] as usize);
                                 table[slot * words + code / 64] |= 1 << (code % 64);
@@ -585,7 +606,7 @@ impl<'c, 'f> Plan<'c, 'f> {
                     },
                     Kind::Sum(column, values, numbers) => {
                         // Rows the search drops add up in slot 0, never read.
-                        span.codes(column, codes);
+                        span.selected_codes(column, &kept, codes);
                         kept.each(|i| {
                             let (slot, code) = (slots[i] as usize, codes[i] as usize);
                             sums[slot] += values[code];
@@ -636,6 +657,103 @@ impl<'c, 'f> Plan<'c, 'f> {
     }
 }
 
+/// A column whose codes are bytes, and what each code makes of a row's slot: a table of 256,
+/// which a byte indexes with no check.
+struct ByteTable<'c> {
+    column: &'c Column,
+    table: Box<[u32; 256]>,
+}
+
+impl<'c> ByteTable<'c> {
+    /// `column`'s table from `value` of each code; `None` past 256 codes, or for a sparse
+    /// column.
+    fn new(column: &'c Column, codes: usize, value: impl Fn(usize) -> u32) -> Option<Self> {
+        (codes <= 256 && column.sparse().is_none()).then(|| {
+            let mut table = Box::new([0; 256]);
+            for (code, entry) in table.iter_mut().enumerate().take(codes) {
+                *entry = value(code);
+            }
+            Self { column, table }
+        })
+    }
+}
+
+/// Slots from codes that are bytes: the by field's code gives a row its slot, and each
+/// condition's a mask of all ones or none, in one pass over each column's bytes, with no
+/// widening and no checks. It gives the same slots as the conditions, then the grouping,
+/// one row at a time.
+struct Bytewise<'c> {
+    /// The by field's column, and each code's slot (`None`: every row is in slot 1).
+    by: Option<ByteTable<'c>>,
+    /// Each condition's column, and each code's mask.
+    conditions: Vec<ByteTable<'c>>,
+}
+
+impl<'c> Bytewise<'c> {
+    /// `None` where the rows were listed or the times are not sorted (the other ways of
+    /// narrowing), or a column has more than 256 codes.
+    fn new(rows: &Rows<'c, '_>, by: Option<&'c Column>, keep: &[bool]) -> Option<Self> {
+        if rows.listed.is_some() || rows.check.is_some() {
+            return None;
+        }
+        let by = match by {
+            Some(column) => Some(ByteTable::new(column, keep.len(), |code| {
+                u32::from(keep[code]) * (code as u32 + 1)
+            })?),
+            None => None,
+        };
+        let conditions = rows
+            .filter
+            .by_code
+            .iter()
+            .map(|(column, holds)| {
+                ByteTable::new(
+                    column,
+                    holds.len(),
+                    |code| {
+                        if holds[code] { u32::MAX } else { 0 }
+                    },
+                )
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Self { by, conditions })
+    }
+
+    /// Gives the rows from `start` on their slots (`0` where the search drops them); `false`
+    /// when a column's codes there are not bytes (rows past those stored), `slots` unchanged.
+    fn slots(&self, start: usize, slots: &mut [u32]) -> bool {
+        let n = slots.len();
+        let bytes = |t: &ByteTable<'c>| t.column.bytes(start, n);
+        if !self.conditions.iter().all(|t| bytes(t).is_some()) {
+            return false;
+        }
+        match &self.by {
+            None => slots.fill(1),
+            Some(t) => match bytes(t) {
+                None => return false,
+                Some(Bytes::Same(code)) => slots.fill(t.table[usize::from(code)]),
+                Some(Bytes::Each(codes)) => {
+                    for (slot, &code) in slots.iter_mut().zip(codes) {
+                        *slot = t.table[usize::from(code)];
+                    }
+                }
+            },
+        }
+        for t in &self.conditions {
+            match bytes(t) {
+                Some(Bytes::Same(code)) if t.table[usize::from(code)] == 0 => slots.fill(0),
+                Some(Bytes::Each(codes)) => {
+                    for (slot, &code) in slots.iter_mut().zip(codes) {
+                        *slot &= t.table[usize::from(code)];
+                    }
+                }
+                Some(Bytes::Same(_)) | None => {}
+            }
+        }
+        true
+    }
+}
+
 /// The rows of a block: `n` rows from a start, or these rows (ascending), which the search
 /// keeps.
 #[derive(Clone, Copy)]
@@ -659,6 +777,18 @@ impl Span<'_> {
             Self::Listed(rows) => column.codes_of(rows, out),
         }
     }
+
+    /// Writes `column`'s codes of the selected rows of the span into their places in `out`
+    /// (as long; others may be left as they were): those rows' alone when they are few
+    /// (fewer than one in [`SPARSE_KEPT`]), else all (a copy that is quicker a row).
+    fn selected_codes(&self, column: &Column, selection: &Selection<'_>, out: &mut [u32]) {
+        match (self, selection) {
+            (Self::From(start, n), Selection::Kept(kept)) if kept.len() * SPARSE_KEPT < *n => {
+                column.codes_at(*start, kept, out);
+            }
+            _ => self.codes(column, out),
+        }
+    }
 }
 
 /// The rows of a block to count: all of them (those of slot `0` are counted there, and never
@@ -675,11 +805,18 @@ impl<'k> Selection<'k> {
         if n * 2 > slots.len() {
             return Self::All(slots.len());
         }
-        // Branch-free: every position is written, and kept by advancing past it.
+        // By 64 rows: a mask of those kept, then the place of each bit set.
         let mut n = 0;
-        for (i, &slot) in slots.iter().enumerate() {
-            kept[n] = i;
-            n += usize::from(slot != 0);
+        for (word, group) in slots.chunks(64).enumerate() {
+            let mut mask = group
+                .iter()
+                .enumerate()
+                .fold(0u64, |mask, (i, &slot)| mask | (u64::from(slot != 0) << i));
+            while mask != 0 {
+                kept[n] = word * 64 + mask.trailing_zeros() as usize;
+                n += 1;
+                mask &= mask - 1;
+            }
         }
         Self::Kept(&kept[..n])
     }
@@ -707,14 +844,10 @@ fn each_present(
 ) {
     match span {
         Span::From(start, n) => {
-            while let Some(&row) = present.get(*next) {
-                let row = row as usize;
-                if row >= start + n {
-                    break;
-                }
-                f(row - start, codes.get(*next));
-                *next += 1;
-            }
+            let end = u32::try_from(start + n).unwrap_or(u32::MAX);
+            *next = codes.each_below(present, *next, end, |row, code| {
+                f(row as usize - start, code);
+            });
         }
         Span::Listed(rows) => {
             let (Some(&first), Some(&last)) = (rows.first(), rows.last()) else {
@@ -760,12 +893,33 @@ fn count(
         // Four partial counts taken in turn: a run of rows of one slot (those the search
         // drops, in slot 0) adds to four counters, not one, so each addition does not wait
         // for the one before.
+        // (A slot is below `LANE_SLOTS`, a power of two: the remainder only spares the check.)
         let mut lanes = [[0u32; LANE_SLOTS]; 4];
-        let mut k = 0;
-        selection.each(|i| {
-            lanes[k & 3][slots[i] as usize] += u32::from(counted(i));
-            k += 1;
-        });
+        let mut add = |lane: usize, i: usize| {
+            lanes[lane][slots[i] as usize % LANE_SLOTS] += u32::from(counted(i));
+        };
+        match selection {
+            Selection::All(n) => {
+                let whole = n - n % 4;
+                for i in (0..whole).step_by(4) {
+                    add(0, i);
+                    add(1, i + 1);
+                    add(2, i + 2);
+                    add(3, i + 3);
+                }
+                (whole..*n).for_each(|i| add(0, i));
+            }
+            Selection::Kept(kept) => {
+                let mut quads = kept.chunks_exact(4);
+                for quad in &mut quads {
+                    add(0, quad[0]);
+                    add(1, quad[1]);
+                    add(2, quad[2]);
+                    add(3, quad[3]);
+                }
+                quads.remainder().iter().for_each(|&i| add(0, i));
+            }
+        }
         for lane in &lanes {
             for (count, &n) in counts.iter_mut().zip(lane) {
                 *count += u64::from(n);

@@ -216,7 +216,10 @@ fn as_expected(query: &Query) -> bool {
         || super::retention::recognises(commands)
         || matches!(
             commands,
-            [Command::Stats(_), Command::Sort(_)] | [Command::Head(_)]
+            [Command::Stats(_), Command::Sort(_)]
+                | [Command::Head(_)]
+                | [Command::Stats(_)]
+                | [Command::Timechart(_)]
         )
         || matches!(commands, [Command::Timechart(chart), ..] if matches!(
             chart.aggregation.aggregate,
@@ -245,13 +248,24 @@ fn generic(query: &Query) -> Query {
 }
 
 fn check(events: &[Event], sorted: bool, queries: &[(Query, Window)]) -> Result<(), TestCaseError> {
+    check_opened(events, sorted, false, queries)
+}
+
+/// [`check`], the store reopened after the events were stored when `reopen` (its columns are
+/// then read back and shrunk, a column of one value stored as that one code).
+fn check_opened(
+    events: &[Event],
+    sorted: bool,
+    reopen: bool,
+    queries: &[(Query, Window)],
+) -> Result<(), TestCaseError> {
     let dir = std::env::temp_dir().join(format!(
         "spoor-direct-differential-{}-{:?}",
         std::process::id(),
         std::thread::current().id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    let (engine, _) = Engine::open(&dir).expect("opens");
+    let (mut engine, _) = Engine::open(&dir).expect("opens");
     engine.store().create_index("analytics").expect("index");
     engine
         .store()
@@ -269,6 +283,10 @@ fn check(events: &[Event], sorted: bool, queries: &[(Query, Window)]) -> Result<
         engine
             .ingest("analytics", &meta, text, START)
             .expect("ingests");
+    }
+    if reopen {
+        drop(engine);
+        engine = Engine::open(&dir).expect("reopens").0;
     }
     let result = (|| {
         for (query, window) in queries {
@@ -416,4 +434,37 @@ fn sums_over_two_threads_agree_with_the_generic_path() {
     })
     .collect();
     check(&events, true, &queries).expect("the same sums both ways");
+}
+
+/// Counts with conditions on fields of one value in every row (once reopened, each stored as
+/// that one code) that keep every row or none, whole and by a field, over more rows than one thread takes, as
+/// the rows' own path gives them.
+#[test]
+fn conditions_on_a_field_of_one_value_agree_with_the_generic_path() {
+    let events: Vec<Event> = (0..140_000i64)
+        .map(|i| {
+            let time = START + time::Duration::seconds(i * 7);
+            Event::builder(
+                APPLICATIONS[(i % 5) as usize],
+                EVENTS[(i % 4) as usize],
+                time,
+            )
+            .build()
+            .expect("a valid event")
+        })
+        .collect();
+    let queries: Vec<(Query, Window)> = [
+        "search index=analytics host=web-1 | stats count by event",
+        "search index=analytics host=web-2 | stats count by event",
+        "search index=analytics host!=web-1 application=shop | stats count",
+        "search index=analytics sourcetype=spoor application=shop | stats count",
+        "search index=analytics sourcetype=spoor application=blog | timechart span=1h count by event",
+        "search index=analytics sourcetype=other application=shop | timechart span=1h count by event",
+        "search index=analytics application=shop | stats count by host",
+        "search index=analytics application=blog | timechart span=1h count by sourcetype",
+    ]
+    .iter()
+    .map(|q| (q.parse().expect("a query"), Window::default()))
+    .collect();
+    check_opened(&events, true, true, &queries).expect("the same counts both ways");
 }
