@@ -727,27 +727,54 @@ impl<'c> Bytewise<'c> {
         if !self.conditions.iter().all(|t| bytes(t).is_some()) {
             return false;
         }
-        match &self.by {
-            None => slots.fill(1),
-            Some(t) => match bytes(t) {
-                None => return false,
-                Some(Bytes::Same(code)) => slots.fill(t.table[usize::from(code)]),
-                Some(Bytes::Each(codes)) => {
-                    for (slot, &code) in slots.iter_mut().zip(codes) {
+        // The first condition whose codes differ row by row is applied with the by field's
+        // codes, in the same pass.
+        let first = self
+            .conditions
+            .iter()
+            .position(|t| matches!(bytes(t), Some(Bytes::Each(_))));
+        let fused = first.and_then(|i| match bytes(&self.conditions[i]) {
+            Some(Bytes::Each(codes)) => Some((codes, &self.conditions[i].table)),
+            _ => None,
+        });
+        match (&self.by, fused) {
+            (None, None) => slots.fill(1),
+            (None, Some((codes, mask))) => {
+                for (slot, &code) in slots.iter_mut().zip(codes) {
+                    *slot = mask[usize::from(code)] & 1;
+                }
+            }
+            (Some(t), fused) => match (bytes(t), fused) {
+                (None, _) => return false,
+                (Some(Bytes::Same(code)), _) => {
+                    slots.fill(t.table[usize::from(code)]);
+                    if let Some((codes, mask)) = fused {
+                        for (slot, &code) in slots.iter_mut().zip(codes) {
+                            *slot &= mask[usize::from(code)];
+                        }
+                    }
+                }
+                (Some(Bytes::Each(by)), None) => {
+                    for (slot, &code) in slots.iter_mut().zip(by) {
                         *slot = t.table[usize::from(code)];
+                    }
+                }
+                (Some(Bytes::Each(by)), Some((codes, mask))) => {
+                    for ((slot, &b), &code) in slots.iter_mut().zip(by).zip(codes) {
+                        *slot = t.table[usize::from(b)] & mask[usize::from(code)];
                     }
                 }
             },
         }
-        for t in &self.conditions {
+        for (i, t) in self.conditions.iter().enumerate() {
             match bytes(t) {
                 Some(Bytes::Same(code)) if t.table[usize::from(code)] == 0 => slots.fill(0),
-                Some(Bytes::Each(codes)) => {
+                Some(Bytes::Each(codes)) if Some(i) != first => {
                     for (slot, &code) in slots.iter_mut().zip(codes) {
                         *slot &= t.table[usize::from(code)];
                     }
                 }
-                Some(Bytes::Same(_)) | None => {}
+                Some(Bytes::Same(_) | Bytes::Each(_)) | None => {}
             }
         }
         true
