@@ -40,6 +40,9 @@ use spoor_spl::modifier::{TimeModifier, TimeWindow};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
+mod common;
+use common::all_sealed;
+
 const RUNS: usize = 5;
 const INDEX: &str = "spoor";
 const SOURCETYPE: &str = "spoor";
@@ -590,24 +593,6 @@ fn measure(dir: &Path) {
     // With the postings the questions had built (two bytes a row a column of few values).
     println!("index_heap_bytes_after_questions {}", engine.index_bytes());
     println!("rss_bytes_after_questions {}", rss_bytes());
-}
-
-/// Whether an index's folder is as a store left alone ends up: every closed segment sealed, and
-/// the one being written empty, or too small to be closed when idle.
-fn all_sealed(folder: &Path) -> bool {
-    let logs: Vec<u64> = fs::read_dir(folder)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".seg")))
-                .filter_map(|e| e.metadata().ok().map(|m| m.len()))
-                .collect()
-        })
-        .unwrap_or_default();
-    // The segment being written is closed once idle only when it holds a sixteenth of a
-    // segment: a smaller one stays in its log, as it would in a store left alone.
-    let rolled_from = spoor_engine::StoreOptions::default().segment_bytes / 16;
-    matches!(logs[..], [tail] if tail < rolled_from)
 }
 
 /// The bytes of every file under a folder.

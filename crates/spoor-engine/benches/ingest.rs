@@ -13,7 +13,9 @@
 //!
 //! Every request is built before the clock starts, so the figure is the engine's: events a
 //! second until the last acknowledgement (each answered only once durable). After each run the
-//! index's `totalEventCount` must equal the events sent. `SPOOR_BENCH_EVENTS` (default
+//! index's `totalEventCount` must equal the events sent, and the next run starts once the
+//! run's segments are all sealed (how long after its last acknowledgement is reported), so
+//! that no run is charged for another's sealing. `SPOOR_BENCH_EVENTS` (default
 //! 2,000,000) events a run, `SPOOR_BENCH_CLIENTS` (default 4) clients. `SPOOR_BENCH_PATHS`
 //! (default `hec,simple,stream`) picks the runs, in its order, and `SPOOR_BENCH_ENGINE` another
 //! build of the binary, to compare two builds in the same minutes. Figures go to
@@ -36,6 +38,9 @@ use std::time::{Duration, Instant};
 use spoor_engine::generate::{Generator, Spec};
 use spoor_event::HecMeta;
 use time::macros::datetime;
+
+mod common;
+use common::all_sealed;
 
 const TOKEN: &str = "bench-rest-token";
 const HEC_TOKEN: &str = "0badc0de-0000-4000-8000-00000000bench";
@@ -296,6 +301,7 @@ fn main() {
         let bytes: usize = per_client.iter().flatten().map(Vec::len).sum();
         let cpu_before = cpu_seconds(engine.child.id());
         let secs = send_all(&addr, per_client);
+        let acknowledged = Instant::now();
         let cpu = cpu_seconds(engine.child.id())
             .zip(cpu_before)
             .map(|((user, system), (user0, system0))| (user - user0, system - system0));
@@ -318,6 +324,20 @@ fn main() {
                 system * 1e6 / events as f64
             );
         }
+        // The run's segments are sealed in the background, partly while it runs: the next run
+        // starts once they all are, so that it is not charged for this one's sealing.
+        while !all_sealed(&dir.join("indexes").join(index)) {
+            assert!(
+                acknowledged.elapsed() < Duration::from_secs(300),
+                "{run}: sealing never ended"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        println!(
+            "  every segment sealed {:.1} s after the last acknowledgement (an idle one is \
+             closed after 5 s)",
+            acknowledged.elapsed().as_secs_f64()
+        );
         results.push((run, rate));
     }
     println!(
