@@ -4,9 +4,10 @@
 //! The aggregations taken are `count`, `count(f)` and `dc(f)`, by at most one field, and in a
 //! chart also `sum(f)`. The window's rows are read block by block, and each row is given its
 //! *slot* (its by code plus one, or `0` when the search's conditions or the by field drop it):
-//! where the by field and the conditions' columns have codes of a byte, by looking each byte
-//! up in a table of 256 ([`Bytewise`]); else from each column's codes widened into a small
-//! buffer (a loop the compiler vectorises for each code width). Each row is then counted in
+//! where the conditions' columns have codes of a byte, by looking each byte up in a table of
+//! 256 ([`Bytewise`]; a by field of wider codes, a user id, is widened after them); else from
+//! each column's codes widened into a small buffer (a loop the compiler vectorises for each
+//! code width). Each row is then counted in
 //! its slot (in four partial counts) or set in its slot's bitset over the field's dictionary,
 //! or its code's number added to its slot's sum; where a block keeps few rows, only their
 //! codes are read. A sparse column of `count(f)` or `dc(f)` (a rare property) is read by its
@@ -548,7 +549,13 @@ impl<'c, 'f> Plan<'c, 'f> {
             let n = span.len();
             let (slots, codes) = (&mut block.slots[..n], &mut block.codes[..n]);
             let bytewise = match (span, &self.bytewise) {
-                (Span::From(start, _), Some(bytewise)) => bytewise.slots(start, slots),
+                (Span::From(start, _), Some(bytewise)) => {
+                    let done = bytewise.slots(start, slots);
+                    if done {
+                        bytewise.widen(start, slots, codes);
+                    }
+                    done
+                }
                 _ => false,
             };
             let kept = if bytewise {
@@ -683,24 +690,45 @@ impl<'c> ByteTable<'c> {
 /// widening and no checks. It gives the same slots as the conditions, then the grouping,
 /// one row at a time.
 struct Bytewise<'c> {
-    /// The by field's column, and each code's slot (`None`: every row is in slot 1).
-    by: Option<ByteTable<'c>>,
+    /// How the by field gives a row its slot.
+    by: By<'c>,
     /// Each condition's column, and each code's mask.
     conditions: Vec<ByteTable<'c>>,
 }
 
+/// The by field of [`Bytewise`].
+enum By<'c> {
+    /// None: every row is in slot 1.
+    None,
+    /// Codes of a byte: each code's slot from its table.
+    Bytes(ByteTable<'c>),
+    /// Wider codes (a user id), widened after the conditions: a row's slot is its code plus
+    /// one, or `0` for no value unless `null` (rows without the field are counted).
+    Wide { column: &'c Column, null: bool },
+}
+
 impl<'c> Bytewise<'c> {
     /// `None` where the rows were listed or the times are not sorted (the other ways of
-    /// narrowing), or a column has more than 256 codes.
+    /// narrowing), or a condition's column has more than 256 codes. `keep` says which by codes
+    /// are counted (see [`Plan`]): all but, unless rows without the field are, `0`.
     fn new(rows: &Rows<'c, '_>, by: Option<&'c Column>, keep: &[bool]) -> Option<Self> {
         if rows.listed.is_some() || rows.check.is_some() {
             return None;
         }
         let by = match by {
-            Some(column) => Some(ByteTable::new(column, keep.len(), |code| {
+            None => By::None,
+            Some(column) => match ByteTable::new(column, keep.len(), |code| {
                 u32::from(keep[code]) * (code as u32 + 1)
-            })?),
-            None => None,
+            }) {
+                Some(table) => By::Bytes(table),
+                // Wide codes are counted by the rule `Wide` states, which holds when every
+                // code with a value is kept.
+                None if keep.iter().skip(1).all(|&kept| kept) => By::Wide {
+                    column,
+                    null: keep.first().copied().unwrap_or(false),
+                },
+                None => return None,
+            },
         };
         let conditions = rows
             .filter
@@ -719,14 +747,19 @@ impl<'c> Bytewise<'c> {
         Some(Self { by, conditions })
     }
 
-    /// Gives the rows from `start` on their slots (`0` where the search drops them); `false`
-    /// when a column's codes there are not bytes (rows past those stored), `slots` unchanged.
+    /// Gives the rows from `start` on their slots (`0` where the search drops them), but for
+    /// a by field of wider codes (see [`widen`](Self::widen)); `false` when a column's codes
+    /// there are not bytes (rows past those stored), `slots` unchanged.
     fn slots(&self, start: usize, slots: &mut [u32]) -> bool {
         let n = slots.len();
         let bytes = |t: &ByteTable<'c>| t.column.bytes(start, n);
         if !self.conditions.iter().all(|t| bytes(t).is_some()) {
             return false;
         }
+        let by = match &self.by {
+            By::Bytes(t) => Some(t),
+            By::None | By::Wide { .. } => None,
+        };
         // The first condition whose codes differ row by row is applied with the by field's
         // codes, in the same pass.
         let first = self
@@ -734,50 +767,65 @@ impl<'c> Bytewise<'c> {
             .iter()
             .position(|t| matches!(bytes(t), Some(Bytes::Each(_))));
         let fused = first.and_then(|i| match bytes(&self.conditions[i]) {
-            Some(Bytes::Each(codes)) => Some((codes, &self.conditions[i].table)),
+            Some(Bytes::Each(codes)) => Some((codes, &*self.conditions[i].table)),
             _ => None,
         });
-        match (&self.by, fused) {
+        match (by, fused) {
             (None, None) => slots.fill(1),
             (None, Some((codes, mask))) => {
                 for (slot, &code) in slots.iter_mut().zip(codes) {
                     *slot = mask[usize::from(code)] & 1;
                 }
             }
-            (Some(t), fused) => match (bytes(t), fused) {
-                (None, _) => return false,
-                (Some(Bytes::Same(code)), _) => {
-                    slots.fill(t.table[usize::from(code)]);
+            // (The tables are taken out of their boxes first: read through the box, a table's
+            // address was loaded again for each row, the compiler unsure that a slot written
+            // is not the box.)
+            (Some(t), fused) => match (bytes(t), fused, &*t.table) {
+                (None, ..) => return false,
+                (Some(Bytes::Same(code)), _, table) => {
+                    slots.fill(table[usize::from(code)]);
                     if let Some((codes, mask)) = fused {
                         for (slot, &code) in slots.iter_mut().zip(codes) {
                             *slot &= mask[usize::from(code)];
                         }
                     }
                 }
-                (Some(Bytes::Each(by)), None) => {
+                (Some(Bytes::Each(by)), None, table) => {
                     for (slot, &code) in slots.iter_mut().zip(by) {
-                        *slot = t.table[usize::from(code)];
+                        *slot = table[usize::from(code)];
                     }
                 }
-                (Some(Bytes::Each(by)), Some((codes, mask))) => {
+                (Some(Bytes::Each(by)), Some((codes, mask)), table) => {
                     for ((slot, &b), &code) in slots.iter_mut().zip(by).zip(codes) {
-                        *slot = t.table[usize::from(b)] & mask[usize::from(code)];
+                        *slot = table[usize::from(b)] & mask[usize::from(code)];
                     }
                 }
             },
         }
         for (i, t) in self.conditions.iter().enumerate() {
+            let table: &[u32; 256] = &t.table;
             match bytes(t) {
-                Some(Bytes::Same(code)) if t.table[usize::from(code)] == 0 => slots.fill(0),
+                Some(Bytes::Same(code)) if table[usize::from(code)] == 0 => slots.fill(0),
                 Some(Bytes::Each(codes)) if Some(i) != first => {
                     for (slot, &code) in slots.iter_mut().zip(codes) {
-                        *slot &= t.table[usize::from(code)];
+                        *slot &= table[usize::from(code)];
                     }
                 }
                 Some(Bytes::Same(_) | Bytes::Each(_)) | None => {}
             }
         }
         true
+    }
+
+    /// Gives the rows from `start` on, their slots `1` where the search keeps them, their
+    /// slots by a by field of wider codes (`codes`: a buffer as long as `slots`).
+    fn widen(&self, start: usize, slots: &mut [u32], codes: &mut [u32]) {
+        if let By::Wide { column, null } = self.by {
+            column.codes_into(start, codes);
+            for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
+                *slot *= (code + 1) * u32::from(null || code != 0);
+            }
+        }
     }
 }
 

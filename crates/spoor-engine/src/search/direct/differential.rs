@@ -468,3 +468,38 @@ fn conditions_on_a_field_of_one_value_agree_with_the_generic_path() {
     .collect();
     check_opened(&events, true, true, &queries).expect("the same counts both ways");
 }
+
+/// Counts by a field of more values than a byte codes (each group shown, some rows without the
+/// field), under conditions of a byte, whole and charted with and without the rows lacking it,
+/// over more rows than one thread takes, as the rows' own path gives them.
+#[test]
+fn groups_of_a_field_of_many_values_agree_with_the_generic_path() {
+    let events: Vec<Event> = (0..140_000i64)
+        .map(|i| {
+            let time = START + time::Duration::seconds(i * 7);
+            let builder = Event::builder(
+                APPLICATIONS[(i % 5) as usize],
+                EVENTS[(i / 5 % 4) as usize],
+                time,
+            );
+            // 700 users, and one event in eleven without one.
+            let builder = if i % 11 == 0 {
+                builder
+            } else {
+                builder.distinct_id(format!("user-{}", i * 7919 % 700))
+            };
+            builder.build().expect("a valid event")
+        })
+        .collect();
+    let queries: Vec<(Query, Window)> = [
+        "search index=analytics application=shop | stats count by distinct_id",
+        "search index=analytics application=blog event=b | stats count, dc(event) by distinct_id",
+        "search index=analytics | stats count by distinct_id",
+        "search index=analytics application=shop | timechart span=1d count by distinct_id",
+        "search index=analytics application=shop | timechart span=1d usenull=false limit=0 count by distinct_id",
+    ]
+    .iter()
+    .map(|q| (q.parse().expect("a query"), Window::default()))
+    .collect();
+    check(&events, true, &queries).expect("the same counts both ways");
+}
