@@ -7,11 +7,11 @@
 //! where the conditions' columns have codes of a byte, by looking each byte up in a table of
 //! 256 ([`Bytewise`]; a by field of wider codes, a user id, is widened after them); else from
 //! each column's codes widened into a small buffer (a loop the compiler vectorises for each
-//! code width). Each row is then counted in
-//! its slot (in four partial counts) or set in its slot's bitset over the field's dictionary,
-//! or its code's number added to its slot's sum; where a block keeps few rows, only their
-//! codes are read. A sparse column of `count(f)` or `dc(f)` (a rare property) is read by its
-//! rows with a value instead, each counted or set in its row's slot. A chart's buckets are
+//! code width). Each row is then counted in its slot (in four partial counts) or set in its
+//! slot's bitset over the field's dictionary, or its code's number added to its slot's sum;
+//! where a block keeps few rows, only their codes are read. A sparse column of `count(f)` or
+//! `dc(f)` (a rare property) is read by its rows with a value instead, each counted or set in
+//! its row's slot. A chart's buckets are
 //! ranges of rows, the times being sorted. Large windows are read in two halves on two
 //! threads, whose states are then merged (so, as on the rows' own path, which also adds in two
 //! halves, a sum's last bits depend on where the halves meet).
@@ -396,8 +396,8 @@ struct Plan<'c, 'f> {
     /// Whether rows of each by code are counted (`0`: rows without the field).
     keep: Vec<bool>,
     aggregations: Vec<Kind<'c>>,
-    /// How a block of rows is given its slots from its codes as bytes, when the by field and
-    /// every condition's column have at most 256 codes.
+    /// How a block of rows is given its slots from its codes as bytes, when every condition's
+    /// column has at most 256 codes.
     bytewise: Option<Bytewise<'c>>,
 }
 
@@ -710,7 +710,8 @@ enum By<'c> {
 impl<'c> Bytewise<'c> {
     /// `None` where the rows were listed or the times are not sorted (the other ways of
     /// narrowing), or a condition's column has more than 256 codes. `keep` says which by codes
-    /// are counted (see [`Plan`]): all but, unless rows without the field are, `0`.
+    /// are counted (see [`Plan`]): every code with a value, and `0` (no value) as the command
+    /// says.
     fn new(rows: &Rows<'c, '_>, by: Option<&'c Column>, keep: &[bool]) -> Option<Self> {
         if rows.listed.is_some() || rows.check.is_some() {
             return None;
