@@ -393,8 +393,9 @@ struct Plan<'c, 'f> {
     rows: Rows<'c, 'f>,
     /// The by field's column (`None`: every row is in slot 1).
     by: Option<&'c Column>,
-    /// Whether rows of each by code are counted (`0`: rows without the field).
-    keep: Vec<bool>,
+    /// Whether rows without the by field are counted (in slot 1); rows with a value always
+    /// are.
+    null: bool,
     aggregations: Vec<Kind<'c>>,
     /// How a block of rows is given its slots from its codes as bytes, when every condition's
     /// column has at most 256 codes.
@@ -417,13 +418,7 @@ impl<'c, 'f> Plan<'c, 'f> {
             Some(field) => Some(columns.column(field)?),
             None => None,
         };
-        let keep: Vec<bool> = match by {
-            Some(column) => std::iter::once(null)
-                .chain(std::iter::repeat_n(true, column.dict.len()))
-                .collect(),
-            None => vec![true],
-        };
-        let slots = keep.len() + 1;
+        let slots = slot_count(by);
         let aggregations = bound
             .iter()
             .map(|b| {
@@ -473,11 +468,11 @@ impl<'c, 'f> Plan<'c, 'f> {
                 );
             }
         }
-        let bytewise = Bytewise::new(&rows, by, &keep);
+        let bytewise = Bytewise::new(&rows, by, null);
         Some(Self {
             rows,
             by,
-            keep,
+            null,
             aggregations,
             bytewise,
         })
@@ -485,7 +480,7 @@ impl<'c, 'f> Plan<'c, 'f> {
 
     /// How many slots: `0` for rows not counted, then one per by code.
     fn slots(&self) -> usize {
-        self.keep.len() + 1
+        slot_count(self.by)
     }
 
     /// How many words a [`Tally`] of this plan holds: a count per slot, and each aggregation's
@@ -513,16 +508,15 @@ impl<'c, 'f> Plan<'c, 'f> {
     ) {
         let Some(column) = self.by else { return };
         span.codes(column, codes);
-        let slot_of = |code: u32| u32::from(self.keep[code as usize]) * (code + 1);
         match selection {
             Selection::All(_) => {
                 for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
-                    *slot *= slot_of(code);
+                    *slot *= slot_of(code, self.null);
                 }
             }
             Selection::Kept(kept) => {
                 for &i in *kept {
-                    slots[i] *= slot_of(codes[i]);
+                    slots[i] *= slot_of(codes[i], self.null);
                 }
             }
         }
@@ -551,8 +545,8 @@ impl<'c, 'f> Plan<'c, 'f> {
             let bytewise = match (span, &self.bytewise) {
                 (Span::From(start, _), Some(bytewise)) => {
                     let done = bytewise.slots(start, slots);
-                    if done {
-                        bytewise.widen(start, slots, codes);
+                    if done && matches!(bytewise.by, By::Wide) {
+                        self.group(span, slots, codes, &Selection::All(n));
                     }
                     done
                 }
@@ -664,6 +658,19 @@ impl<'c, 'f> Plan<'c, 'f> {
     }
 }
 
+/// How many slots a plan by `by` has: `0` for rows not counted, then one per by code (`1`
+/// for rows without the by field, or, without one, for every row).
+fn slot_count(by: Option<&Column>) -> usize {
+    by.map_or(1, |column| column.dict.len() + 1) + 1
+}
+
+/// The slot of a row kept whose by field has `code`: the code plus one, or `0` for no value
+/// unless rows without the field are counted (`null`).
+#[inline]
+fn slot_of(code: u32, null: bool) -> u32 {
+    (code + 1) * u32::from(null || code != 0)
+}
+
 /// A column whose codes are bytes, and what each code makes of a row's slot: a table of 256,
 /// which a byte indexes with no check.
 struct ByteTable<'c> {
@@ -702,34 +709,25 @@ enum By<'c> {
     None,
     /// Codes of a byte: each code's slot from its table.
     Bytes(ByteTable<'c>),
-    /// Wider codes (a user id), widened after the conditions: a row's slot is its code plus
-    /// one, or `0` for no value unless `null` (rows without the field are counted).
-    Wide { column: &'c Column, null: bool },
+    /// Wider codes (a user id): the rows the conditions keep are grouped after them, as
+    /// [`Plan::group`] groups them.
+    Wide,
 }
 
 impl<'c> Bytewise<'c> {
     /// `None` where the rows were listed or the times are not sorted (the other ways of
-    /// narrowing), or a condition's column has more than 256 codes. `keep` says which by codes
-    /// are counted (see [`Plan`]): every code with a value, and `0` (no value) as the command
-    /// says.
-    fn new(rows: &Rows<'c, '_>, by: Option<&'c Column>, keep: &[bool]) -> Option<Self> {
+    /// narrowing), or a condition's column has more than 256 codes. Rows without the by field
+    /// are counted when `null` (see [`slot_of`]).
+    fn new(rows: &Rows<'c, '_>, by: Option<&'c Column>, null: bool) -> Option<Self> {
         if rows.listed.is_some() || rows.check.is_some() {
             return None;
         }
         let by = match by {
             None => By::None,
-            Some(column) => match ByteTable::new(column, keep.len(), |code| {
-                u32::from(keep[code]) * (code as u32 + 1)
-            }) {
-                Some(table) => By::Bytes(table),
-                // Wide codes are counted by the rule `Wide` states, which holds when every
-                // code with a value is kept.
-                None if keep.iter().skip(1).all(|&kept| kept) => By::Wide {
-                    column,
-                    null: keep.first().copied().unwrap_or(false),
-                },
-                None => return None,
-            },
+            Some(column) => ByteTable::new(column, column.dict.len() + 1, |code| {
+                slot_of(code as u32, null)
+            })
+            .map_or(By::Wide, By::Bytes),
         };
         let conditions = rows
             .filter
@@ -748,8 +746,8 @@ impl<'c> Bytewise<'c> {
         Some(Self { by, conditions })
     }
 
-    /// Gives the rows from `start` on their slots (`0` where the search drops them), but for
-    /// a by field of wider codes (see [`widen`](Self::widen)); `false` when a column's codes
+    /// Gives the rows from `start` on their slots (`0` where the search drops them), or, for a
+    /// by field of wider codes, `1` where the search keeps them; `false` when a column's codes
     /// there are not bytes (rows past those stored), `slots` unchanged.
     fn slots(&self, start: usize, slots: &mut [u32]) -> bool {
         let n = slots.len();
@@ -759,18 +757,20 @@ impl<'c> Bytewise<'c> {
         }
         let by = match &self.by {
             By::Bytes(t) => Some(t),
-            By::None | By::Wide { .. } => None,
+            By::None | By::Wide => None,
         };
         // The first condition whose codes differ row by row is applied with the by field's
         // codes, in the same pass.
-        let first = self
+        let fused = self
             .conditions
             .iter()
-            .position(|t| matches!(bytes(t), Some(Bytes::Each(_))));
-        let fused = first.and_then(|i| match bytes(&self.conditions[i]) {
-            Some(Bytes::Each(codes)) => Some((codes, &*self.conditions[i].table)),
-            _ => None,
-        });
+            .enumerate()
+            .find_map(|(i, t)| match bytes(t) {
+                Some(Bytes::Each(codes)) => Some((i, codes, &*t.table)),
+                _ => None,
+            });
+        let first = fused.map(|(i, ..)| i);
+        let fused = fused.map(|(_, codes, mask)| (codes, mask));
         match (by, fused) {
             (None, None) => slots.fill(1),
             (None, Some((codes, mask))) => {
@@ -816,17 +816,6 @@ impl<'c> Bytewise<'c> {
             }
         }
         true
-    }
-
-    /// Gives the rows from `start` on, their slots `1` where the search keeps them, their
-    /// slots by a by field of wider codes (`codes`: a buffer as long as `slots`).
-    fn widen(&self, start: usize, slots: &mut [u32], codes: &mut [u32]) {
-        if let By::Wide { column, null } = self.by {
-            column.codes_into(start, codes);
-            for (slot, &code) in slots.iter_mut().zip(codes.iter()) {
-                *slot *= (code + 1) * u32::from(null || code != 0);
-            }
-        }
     }
 }
 
